@@ -1,0 +1,54 @@
+/**
+ * The policy context: which environment a client lives in and what kind of client it is.
+ * A caller passing something else is a programming error, so it throws a TypeError; untrusted
+ * input (the URIs themselves) never reaches this module.
+ */
+
+/** The built-in environments; any other name is accepted and treated like `production`. */
+export type Environment = 'development' | 'staging' | 'production' | (string & {});
+
+/**
+ * `web`: a confidential, server-side client. `native`: a public client that cannot keep a secret
+ * (CLI, desktop, mobile, MCP client), RFC 8252.
+ */
+export type ClientType = 'web' | 'native';
+
+export interface PolicyContext {
+  readonly environment: Environment;
+  readonly clientType: ClientType;
+}
+
+/** How strict an environment is. Unknown names are production: failing closed is the safe default. */
+export type EnvironmentTier = 'development' | 'staging' | 'production';
+
+export function environmentTier(environment: string): EnvironmentTier {
+  if (environment === 'development' || environment === 'staging') return environment;
+  return 'production';
+}
+
+export function assertEnvironment(
+  environment: unknown,
+  where: string,
+): asserts environment is string {
+  if (typeof environment !== 'string' || environment.length === 0) {
+    throw new TypeError(`${where}: environment must be a non-empty string`);
+  }
+}
+
+export function assertPolicyContext(
+  context: unknown,
+  where: string,
+): asserts context is PolicyContext {
+  if (typeof context !== 'object' || context === null) {
+    throw new TypeError(`${where}: expected an options object { environment, clientType }`);
+  }
+  const { environment, clientType } = context as Record<string, unknown>;
+  assertEnvironment(environment, where);
+  if (clientType !== 'web' && clientType !== 'native') {
+    throw new TypeError(`${where}: clientType must be 'web' or 'native'`);
+  }
+}
+
+export function isStringArray(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}

@@ -1,0 +1,324 @@
+import { MatchCode } from './codes.js';
+import { environmentTier } from './context.js';
+import type { MatchResult } from './match.js';
+import {
+  LOOPBACK_HOSTS,
+  WILDCARD_PREFIX,
+  componentAt,
+  earlierComponent,
+  isValidPort,
+  isWildcardLabel,
+  layoutRawUri,
+  rawHost,
+  rawScheme,
+  skipDigits,
+  splitLoopbackHttp,
+  type UriComponent,
+} from './uri-text.js';
+
+/** What kind of difference separates a request from the closest registered URI. */
+export type DiffKind =
+  | 'letter-case'
+  | 'trailing-slash'
+  | 'encoding'
+  | 'scheme'
+  | 'userinfo'
+  | 'loopback-host'
+  | 'host'
+  | 'port'
+  | 'path'
+  | 'query'
+  | 'fragment'
+  | 'wildcard-label'
+  | 'wildcard-disabled';
+
+export interface RedirectUriDiff {
+  /** Index of the first character at which the request and `expected` differ. */
+  readonly index: number;
+  /**
+   * The closest registered URI written as this request would have to be to match it: for a
+   * loopback registration with the request's port, for a wildcard with the request's label.
+   * Up to `index` it is identical to the request.
+   */
+  readonly expected: string;
+  /** The component in which the first difference falls. */
+  readonly component: UriComponent;
+  readonly kind: DiffKind;
+  /** A phrase completing "the request ...", for people. */
+  readonly description: string;
+}
+
+/**
+ * Beyond this many character pairs the edit distance is too costly to compute for a request an
+ * attacker controls; the prefix-and-suffix overlap stands in for it.
+ */
+const EDIT_DISTANCE_BUDGET = 256 * 256;
+
+export function explainMismatch(
+  requested: string,
+  registered: readonly string[],
+  environment: string | undefined,
+): Extract<MatchResult, { ok: false }> {
+  const wildcards = environment === undefined || environmentTier(environment) !== 'production';
+  let best: { entry: string; expected: string; distance: number } | undefined;
+  for (const entry of registered) {
+    const expected = alignToRequest(requested, entry);
+    const distance = closeness(requested, expected);
+    if (best === undefined || distance < best.distance) best = { entry, expected, distance };
+  }
+  // `registered` is non-empty here, so `best` is set.
+  const { entry, expected } = best as NonNullable<typeof best>;
+  const diff = describeDiff(requested, entry, expected, wildcards);
+  return {
+    ok: false,
+    code: MatchCode.RedirectUriMismatch,
+    message: `The redirect_uri matches no registered redirect URI; the closest is ${entry}, and the request ${diff.description}.`,
+    closest: entry,
+    diff,
+  };
+}
+
+/** The registered entry rewritten with whatever the request is allowed to vary (loopback port, wildcard label). */
+function alignToRequest(requested: string, entry: string): string {
+  const loopback = splitLoopbackHttp(entry);
+  if (loopback !== undefined) {
+    // Any loopback request's port carries over, even to another loopback host, so that the
+    // difference shown is the host and not the port that was free to differ.
+    const port = requestedLoopbackPort(requested);
+    return port === undefined
+      ? loopback.prefix + loopback.rest
+      : `${loopback.prefix}:${port}${loopback.rest}`;
+  }
+  if (entry.startsWith(WILDCARD_PREFIX) && requested.startsWith('https://')) {
+    const label = requested.slice(8, requested.indexOf('.', 8));
+    if (isWildcardLabel(label)) return `https://${label}${entry.slice(WILDCARD_PREFIX.length - 1)}`;
+  }
+  return entry;
+}
+
+function requestedLoopbackPort(requested: string): string | undefined {
+  for (const host of LOOPBACK_HOSTS) {
+    const prefix = `http://${host}:`;
+    if (!requested.startsWith(prefix)) continue;
+    const port = requested.slice(prefix.length, skipDigits(requested, prefix.length));
+    return isValidPort(port) ? port : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Edit distance, except that a loopback host spelled differently counts as one edit: a request to
+ * `http://localhost:PORT/cb` is meant for `http://127.0.0.1/cb` rather than `http://localhost/other`.
+ */
+function closeness(requested: string, expected: string): number {
+  const a = loopbackHostOf(requested);
+  const b = loopbackHostOf(expected);
+  if (a === undefined || b === undefined) return textDistance(requested, expected);
+  const rest = (uri: string, host: string): string => uri.slice('http://'.length + host.length);
+  return textDistance(rest(requested, a), rest(expected, b)) + (a === b ? 0 : 1);
+}
+
+function loopbackHostOf(uri: string): string | undefined {
+  return LOOPBACK_HOSTS.find((host) => {
+    const next = uri.charCodeAt(`http://${host}`.length);
+    return uri.startsWith(`http://${host}`) && (next === 0x3a || next === 0x2f);
+  });
+}
+
+function textDistance(a: string, b: string): number {
+  if (a.length * b.length <= EDIT_DISTANCE_BUDGET) return editDistance(a, b);
+  const prefix = commonPrefixLength(a, b);
+  const suffix = commonSuffixLength(a, b, prefix);
+  return a.length + b.length - 2 * (prefix + suffix);
+}
+
+/** Levenshtein distance, two rows. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let current = new Array<number>(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    current[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const substitution =
+        (previous[j - 1] as number) + (a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1);
+      current[j] = Math.min(
+        substitution,
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+      );
+    }
+    [previous, current] = [current, previous];
+  }
+  return previous[b.length] as number;
+}
+
+function commonPrefixLength(a: string, b: string): number {
+  const limit = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < limit && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
+function commonSuffixLength(a: string, b: string, prefix: number): number {
+  const limit = Math.min(a.length, b.length) - prefix;
+  let i = 0;
+  while (i < limit && a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i)) i++;
+  return i;
+}
+
+function describeDiff(
+  requested: string,
+  entry: string,
+  expected: string,
+  wildcards: boolean,
+): RedirectUriDiff {
+  const index = commonPrefixLength(requested, expected);
+
+  if (requested === expected) {
+    // The request has the exact shape an exception would accept, so the exception itself is off:
+    // a wildcard in production, or the request is the pattern itself.
+    const star = entry.indexOf('*');
+    const pattern = requested === entry;
+    return {
+      index: star === -1 ? 0 : star,
+      expected,
+      component: 'host',
+      kind: pattern || wildcards ? 'wildcard-label' : 'wildcard-disabled',
+      description:
+        pattern || wildcards
+          ? 'is the wildcard pattern itself; a request must name one concrete host in place of *'
+          : 'relies on a wildcard registration, and wildcards are not honoured in production',
+    };
+  }
+
+  // Where one string simply goes on, the extra text is the difference and names the component.
+  const component =
+    index >= expected.length
+      ? componentAt(requested, index)
+      : index >= requested.length
+        ? componentAt(expected, index)
+        : earlierComponent(componentAt(requested, index), componentAt(expected, index));
+  const { kind, description } = classify(requested, entry, expected, component);
+  if (kind === 'wildcard-label') {
+    // Point at the `*` of the pattern itself: the label the request put there is the problem.
+    return { index: WILDCARD_PREFIX.length - 2, expected: entry, component, kind, description };
+  }
+  return { index, expected, component, kind, description };
+}
+
+function classify(
+  requested: string,
+  entry: string,
+  expected: string,
+  component: UriComponent,
+): { kind: DiffKind; description: string } {
+  if (requested.toLowerCase() === expected.toLowerCase()) {
+    return {
+      kind: 'letter-case',
+      description: 'differs only in letter case, and redirect URIs are case-sensitive here',
+    };
+  }
+  if (differsByTrailingSlash(requested, expected)) {
+    return {
+      kind: 'trailing-slash',
+      description: `differs only by a trailing slash (${hasTrailingSlash(requested) ? 'the request has one, the registration does not' : 'the registration has one, the request does not'})`,
+    };
+  }
+  if (sameUrlWrittenDifferently(requested, expected)) {
+    return {
+      kind: 'encoding',
+      description:
+        'is the same URL written differently (percent-encoding, dot segments or a default port), and redirect URIs are compared character by character',
+    };
+  }
+  switch (component) {
+    case 'scheme':
+      return {
+        kind: 'scheme',
+        description: `uses the scheme ${rawScheme(requested) ?? '(none)'}: where ${rawScheme(expected) ?? '(none)'}: is registered`,
+      };
+    case 'userinfo':
+      return { kind: 'userinfo', description: 'carries user information (user@) before the host' };
+    case 'host':
+      return classifyHost(requested, entry, expected);
+    case 'port':
+      if (splitLoopbackHttp(entry) !== undefined) {
+        return {
+          kind: 'port',
+          description:
+            'has a port that is not a valid one (a loopback redirect accepts any port from 1 to 65535, written without leading zeros)',
+        };
+      }
+      return { kind: 'port', description: 'uses a different port' };
+    case 'path':
+      return { kind: 'path', description: 'has a different path' };
+    case 'query':
+      return { kind: 'query', description: 'has a different query string' };
+    case 'fragment':
+      return {
+        kind: 'fragment',
+        description: 'carries a fragment (#), which a redirect URI never has',
+      };
+  }
+}
+
+function classifyHost(
+  requested: string,
+  entry: string,
+  expected: string,
+): { kind: DiffKind; description: string } {
+  const requestedHost = rawHost(requested) ?? '';
+  const expectedHost = rawHost(expected) ?? '';
+  const loopback = LOOPBACK_HOSTS as readonly string[];
+  if (loopback.includes(requestedHost) && loopback.includes(expectedHost)) {
+    return {
+      kind: 'loopback-host',
+      description: `uses the loopback host ${requestedHost} where ${expectedHost} is registered, and the loopback host names are not interchangeable`,
+    };
+  }
+  if (entry.startsWith(WILDCARD_PREFIX)) {
+    const suffix = (rawHost(entry) ?? '').slice(1);
+    if (requestedHost.endsWith(suffix)) {
+      return {
+        kind: 'wildcard-label',
+        description: `puts "${requestedHost.slice(0, -suffix.length)}" where the wildcard stands, and * matches exactly one lower-case DNS label (a-z, 0-9 and -)`,
+      };
+    }
+  }
+  return { kind: 'host', description: `names a different host (${expectedHost} is registered)` };
+}
+
+function hasTrailingSlash(uri: string): boolean {
+  const l = layoutRawUri(uri);
+  const pathEnd =
+    l.queryStart !== -1 ? l.queryStart : l.fragmentStart !== -1 ? l.fragmentStart : uri.length;
+  return pathEnd > l.pathStart + 1 && uri.charCodeAt(pathEnd - 1) === 0x2f;
+}
+
+function withoutTrailingSlash(uri: string): string {
+  const l = layoutRawUri(uri);
+  const pathEnd =
+    l.queryStart !== -1 ? l.queryStart : l.fragmentStart !== -1 ? l.fragmentStart : uri.length;
+  if (pathEnd > 0 && uri.charCodeAt(pathEnd - 1) === 0x2f)
+    return uri.slice(0, pathEnd - 1) + uri.slice(pathEnd);
+  return uri;
+}
+
+function differsByTrailingSlash(a: string, b: string): boolean {
+  return (
+    hasTrailingSlash(a) !== hasTrailingSlash(b) &&
+    withoutTrailingSlash(a) === withoutTrailingSlash(b)
+  );
+}
+
+function sameUrlWrittenDifferently(a: string, b: string): boolean {
+  if (!URL.canParse(a) || !URL.canParse(b)) return false;
+  const decode = (href: string): string => {
+    try {
+      return decodeURIComponent(href);
+    } catch {
+      return href;
+    }
+  };
+  return decode(new URL(a).href) === decode(new URL(b).href);
+}

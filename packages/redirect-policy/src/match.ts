@@ -1,0 +1,110 @@
+import { MatchCode } from './codes.js';
+import { assertEnvironment, environmentTier } from './context.js';
+import { explainMismatch, type RedirectUriDiff } from './explain.js';
+import {
+  WILDCARD_PREFIX,
+  isValidPort,
+  isWildcardLabel,
+  skipDigits,
+  splitLoopbackHttp,
+} from './uri-text.js';
+
+/** How a request matched: the exact string, the loopback port exception or the wildcard label exception. */
+export type MatchVia = 'exact' | 'loopback-port' | 'wildcard';
+
+export type MatchResult =
+  | { readonly ok: true; readonly registered: string; readonly via: MatchVia }
+  | {
+      readonly ok: false;
+      readonly code: MatchCode;
+      /** One sentence for an operator. It never repeats the requested value, which is untrusted. */
+      readonly message: string;
+      /** The registered redirect URI nearest to the request. */
+      readonly closest?: string;
+      /** Where and how the request departs from `closest`. */
+      readonly diff?: RedirectUriDiff;
+    };
+
+export interface MatchOptions {
+  /**
+   * The client's environment. When given, wildcard registrations are honoured only outside
+   * production, so a wildcard that reached a production client's data by any route never matches.
+   */
+  readonly environment?: string;
+}
+
+/**
+ * Compares a requested redirect URI with a client's registered ones, as OAuth 2.1 §2.3.1 and
+ * RFC 9700 §4.1.3 require: simple string comparison of the raw request, with only the RFC 8252
+ * §7.3 loopback port exception and Gatehouse's single-label wildcard exception. Nothing is decoded,
+ * case-folded, trimmed or normalised. Never throws for any `requested` string.
+ */
+export function matchRedirectUri(
+  requested: string,
+  registered: readonly string[],
+  options: MatchOptions = {},
+): MatchResult {
+  if (typeof requested !== 'string')
+    throw new TypeError('matchRedirectUri: requested must be a string');
+  const list: unknown = registered; // checked without narrowing `registered` to any[]
+  if (!Array.isArray(list))
+    throw new TypeError('matchRedirectUri: registered must be an array of strings');
+  const environment = (options as MatchOptions | undefined)?.environment;
+  if (environment !== undefined) assertEnvironment(environment, 'matchRedirectUri');
+
+  if (registered.length === 0) {
+    return {
+      ok: false,
+      code: MatchCode.NoRegisteredRedirectUris,
+      message: 'The client has no registered redirect URIs, so no redirect URI can match.',
+    };
+  }
+
+  // A request that still contains `*` is a pattern, not a place: it can match nothing, and must
+  // not match a registered pattern by plain string equality.
+  const concrete = !requested.includes('*');
+  for (const entry of registered) {
+    if (typeof entry !== 'string')
+      throw new TypeError('matchRedirectUri: registered must be an array of strings');
+    if (concrete && entry === requested) return { ok: true, registered: entry, via: 'exact' };
+  }
+  if (concrete) {
+    const wildcards = environment === undefined || environmentTier(environment) !== 'production';
+    for (const entry of registered) {
+      if (matchesLoopback(requested, entry))
+        return { ok: true, registered: entry, via: 'loopback-port' };
+      if (wildcards && matchesWildcard(requested, entry))
+        return { ok: true, registered: entry, via: 'wildcard' };
+    }
+  }
+  return explainMismatch(requested, registered, environment);
+}
+
+/**
+ * RFC 8252 §7.3: "The authorization server MUST allow any port to be specified at the time of the
+ * request for loopback IP redirect URIs". Only the port may differ; the host spelling, path and
+ * query are compared exactly.
+ */
+function matchesLoopback(requested: string, entry: string): boolean {
+  const loopback = splitLoopbackHttp(entry);
+  if (loopback === undefined || !requested.startsWith(loopback.prefix)) return false;
+  let restStart = loopback.prefix.length;
+  if (requested.charCodeAt(restStart) === 0x3a /* : */) {
+    const portEnd = skipDigits(requested, restStart + 1);
+    if (!isValidPort(requested.slice(restStart + 1, portEnd))) return false;
+    restStart = portEnd;
+  }
+  return requested.length - restStart === loopback.rest.length && requested.endsWith(loopback.rest);
+}
+
+/** `https://*.preview.example.com/cb` matches `https://<one lowercase LDH label>.preview.example.com/cb`. */
+function matchesWildcard(requested: string, entry: string): boolean {
+  if (!entry.startsWith(WILDCARD_PREFIX) || entry.includes('*', WILDCARD_PREFIX.length))
+    return false;
+  const suffix = entry.slice(WILDCARD_PREFIX.length - 1); // from the `.` after the `*`
+  const labelStart = WILDCARD_PREFIX.length - 2;
+  const labelEnd = requested.length - suffix.length;
+  if (labelEnd <= labelStart || !requested.startsWith('https://') || !requested.endsWith(suffix))
+    return false;
+  return isWildcardLabel(requested.slice(labelStart, labelEnd));
+}
