@@ -49,10 +49,11 @@ export interface RedirectUriDiff {
 }
 
 /**
- * Beyond this many character pairs the edit distance is too costly to compute for a request an
- * attacker controls; the prefix-and-suffix overlap stands in for it.
+ * Character pairs the edit distance may visit to break a tie. The request is attacker-controlled,
+ * so the ranking itself uses a linear measure and the quadratic one only settles ties, and only
+ * while they are small.
  */
-const EDIT_DISTANCE_BUDGET = 256 * 256;
+const TIE_BREAK_BUDGET = 16 * 1024;
 
 export function explainMismatch(
   requested: string,
@@ -60,11 +61,20 @@ export function explainMismatch(
   environment: string | undefined,
 ): Extract<MatchResult, { ok: false }> {
   const wildcards = environment === undefined || environmentTier(environment) !== 'production';
-  let best: { entry: string; expected: string; distance: number } | undefined;
-  for (const entry of registered) {
+  const aligned = registered.map((entry) => {
     const expected = alignToRequest(requested, entry);
-    const distance = closeness(requested, expected);
-    if (best === undefined || distance < best.distance) best = { entry, expected, distance };
+    return { entry, expected, distance: closeness(requested, expected, overlapDistance) };
+  });
+  const nearest = Math.min(...aligned.map((candidate) => candidate.distance));
+  const tied = aligned.filter((candidate) => candidate.distance === nearest);
+  const cells = tied.reduce((sum, { expected }) => sum + requested.length * expected.length, 0);
+  let best = tied[0];
+  if (tied.length > 1 && cells <= TIE_BREAK_BUDGET) {
+    let bestEdits = Infinity;
+    for (const candidate of tied) {
+      const edits = closeness(requested, candidate.expected, editDistance);
+      if (edits < bestEdits) [best, bestEdits] = [candidate, edits];
+    }
   }
   // `registered` is non-empty here, so `best` is set.
   const { entry, expected } = best as NonNullable<typeof best>;
@@ -110,12 +120,16 @@ function requestedLoopbackPort(requested: string): string | undefined {
  * Edit distance, except that a loopback host spelled differently counts as one edit: a request to
  * `http://localhost:PORT/cb` is meant for `http://127.0.0.1/cb` rather than `http://localhost/other`.
  */
-function closeness(requested: string, expected: string): number {
+function closeness(
+  requested: string,
+  expected: string,
+  distance: (a: string, b: string) => number,
+): number {
   const a = loopbackHostOf(requested);
   const b = loopbackHostOf(expected);
-  if (a === undefined || b === undefined) return textDistance(requested, expected);
+  if (a === undefined || b === undefined) return distance(requested, expected);
   const rest = (uri: string, host: string): string => uri.slice('http://'.length + host.length);
-  return textDistance(rest(requested, a), rest(expected, b)) + (a === b ? 0 : 1);
+  return distance(rest(requested, a), rest(expected, b)) + (a === b ? 0 : 1);
 }
 
 function loopbackHostOf(uri: string): string | undefined {
@@ -125,8 +139,8 @@ function loopbackHostOf(uri: string): string | undefined {
   });
 }
 
-function textDistance(a: string, b: string): number {
-  if (a.length * b.length <= EDIT_DISTANCE_BUDGET) return editDistance(a, b);
+/** How much of the two strings is not shared as a common prefix or suffix: linear time. */
+function overlapDistance(a: string, b: string): number {
   const prefix = commonPrefixLength(a, b);
   const suffix = commonSuffixLength(a, b, prefix);
   return a.length + b.length - 2 * (prefix + suffix);
@@ -134,13 +148,13 @@ function textDistance(a: string, b: string): number {
 
 /** Levenshtein distance, two rows. */
 function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  let current = new Array<number>(b.length + 1).fill(0);
+  let previous = new Uint32Array(b.length + 1).map((_, j) => j);
+  let current = new Uint32Array(b.length + 1);
   for (let i = 1; i <= a.length; i++) {
     current[0] = i;
+    const ai = a.charCodeAt(i - 1);
     for (let j = 1; j <= b.length; j++) {
-      const substitution =
-        (previous[j - 1] as number) + (a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1);
+      const substitution = (previous[j - 1] as number) + (ai === b.charCodeAt(j - 1) ? 0 : 1);
       current[j] = Math.min(
         substitution,
         (previous[j] as number) + 1,

@@ -3,6 +3,8 @@ import { assertEnvironment, environmentTier } from './context.js';
 import { explainMismatch, type RedirectUriDiff } from './explain.js';
 import {
   WILDCARD_PREFIX,
+  hasPrefix,
+  hasSuffix,
   isValidPort,
   isWildcardLabel,
   skipDigits,
@@ -71,10 +73,15 @@ export function matchRedirectUri(
   if (concrete) {
     const wildcards = environment === undefined || environmentTier(environment) !== 'production';
     for (const entry of registered) {
-      if (matchesLoopback(requested, entry))
-        return { ok: true, registered: entry, via: 'loopback-port' };
-      if (wildcards && matchesWildcard(requested, entry))
-        return { ok: true, registered: entry, via: 'wildcard' };
+      // One character tells the candidates apart cheaply: `http:` for loopback, `https://*` for
+      // wildcards; every other entry was already settled by the exact comparison above.
+      if (entry.charCodeAt(4) === 0x3a /* : */) {
+        if (matchesLoopback(requested, entry))
+          return { ok: true, registered: entry, via: 'loopback-port' };
+      } else if (wildcards && entry.charCodeAt(8) === 0x2a /* * */) {
+        if (matchesWildcard(requested, entry))
+          return { ok: true, registered: entry, via: 'wildcard' };
+      }
     }
   }
   return explainMismatch(requested, registered, environment);
@@ -87,14 +94,16 @@ export function matchRedirectUri(
  */
 function matchesLoopback(requested: string, entry: string): boolean {
   const loopback = splitLoopbackHttp(entry);
-  if (loopback === undefined || !requested.startsWith(loopback.prefix)) return false;
+  if (loopback === undefined || !hasPrefix(requested, loopback.prefix)) return false;
   let restStart = loopback.prefix.length;
   if (requested.charCodeAt(restStart) === 0x3a /* : */) {
     const portEnd = skipDigits(requested, restStart + 1);
     if (!isValidPort(requested.slice(restStart + 1, portEnd))) return false;
     restStart = portEnd;
   }
-  return requested.length - restStart === loopback.rest.length && requested.endsWith(loopback.rest);
+  return (
+    requested.length - restStart === loopback.rest.length && hasSuffix(requested, loopback.rest)
+  );
 }
 
 /** `https://*.preview.example.com/cb` matches `https://<one lowercase LDH label>.preview.example.com/cb`. */

@@ -1,7 +1,7 @@
 import { parse as parseHost } from 'tldts';
 import { MAX_REDIRECT_URI_LENGTH, ValidationCode } from './codes.js';
 import { assertPolicyContext, environmentTier, type PolicyContext } from './context.js';
-import { LOOPBACK_HOSTS, WILDCARD_PREFIX, rawHost } from './uri-text.js';
+import { LOOPBACK_HOSTS, WILDCARD_PREFIX, rawHost, rawScheme } from './uri-text.js';
 
 /** What a valid redirect URI is, which decides how it may be matched. */
 export type RedirectUriKind = 'https' | 'loopback' | 'private-use-scheme' | 'wildcard';
@@ -321,32 +321,35 @@ function checkWildcardHost(url: URL, tier: ReturnType<typeof environmentTier>): 
   return { ok: true, kind: 'wildcard' };
 }
 
-/** A short reason why `raw` is not canonical, for the message. */
+/** Short reasons why `raw` is not canonical, for the message. */
 function canonicalHint(raw: string, canonical: string): string {
+  const reasons: string[] = [];
   /* eslint-disable no-control-regex -- control characters are exactly what is looked for */
-  if (/[\t\n\r]/.test(raw) || /^[\x00-\x20]|[\x00-\x20]$/.test(raw))
-    return 'it contains whitespace or control characters';
-  if (raw.includes('\\')) return 'it contains backslashes';
-  if (raw.toLowerCase() === canonical.toLowerCase())
-    return 'the scheme or host has upper-case letters';
-  if (/[^\x00-\x7f]/.test(raw) && canonical.includes('xn--'))
-    return 'the host has non-ASCII characters';
-  if (/[^\x21-\x7e]/.test(raw)) return 'it contains characters that must be percent-encoded';
-  if (canonical === `${raw}/`) return 'an origin needs a trailing /';
-  const canonicalHost = rawHost(canonical) ?? '';
-  if (
-    /^(?:\d+\.){3}\d+$|^\[/.test(canonicalHost) &&
-    rawHost(raw)?.toLowerCase() !== canonicalHost
-  ) {
-    return 'the IP address is not written in its standard form';
+  if (/[\t\n\r]/.test(raw) || /^[\x00-\x20]|[\x00-\x20]$/.test(raw)) {
+    reasons.push('it contains whitespace or control characters');
+  } else if (/[^\x21-\x7e]/.test(raw.replace(/[\u0080-\uffff]/g, ''))) {
+    reasons.push('it contains characters that must be percent-encoded');
   }
-  if (/^https:\/\/[^/?#]*:443(?:[/?#]|$)|^http:\/\/[^/?#]*:80(?:[/?#]|$)/i.test(raw))
-    return 'it names the default port';
+  /* eslint-enable no-control-regex */
+  if (raw.includes('\\')) reasons.push('it contains backslashes');
+  const host = rawHost(raw) ?? '';
+  if (/[A-Z]/.test((rawScheme(raw) ?? '') + host))
+    reasons.push('the scheme or host has upper-case letters');
+  if (/[\u0080-\uffff]/.test(host)) reasons.push('the host has non-ASCII characters');
+  const canonicalHost = rawHost(canonical) ?? '';
+  if (/^(?:\d+\.){3}\d+$|^\[/.test(canonicalHost) && host.toLowerCase() !== canonicalHost) {
+    reasons.push('the IP address is not written in its standard form');
+  }
+  if (/^https:\/\/[^/?#]*:443(?:[/?#]|$)|^http:\/\/[^/?#]*:80(?:[/?#]|$)/i.test(raw)) {
+    reasons.push('it names the default port');
+  }
+  if (canonical === `${raw}/`) reasons.push('an origin needs a trailing /');
   if (
     /(?:^|\/)(?:\.|%2e){1,2}(?:[/?#]|$)/i.test(raw.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, ''))
   ) {
-    return 'the path has dot segments';
+    reasons.push('the path has dot segments');
   }
-  /* eslint-enable no-control-regex */
-  return 'it differs from its WHATWG URL serialisation';
+  return reasons.length === 0
+    ? 'it differs from its WHATWG URL serialisation'
+    : reasons.join(', and ');
 }

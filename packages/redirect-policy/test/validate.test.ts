@@ -428,6 +428,23 @@ describe('messages', () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.message).toContain('register https://app.example.com/cb instead');
   });
+  it.each([
+    [
+      'HTTPS://App.example.com:443/cb',
+      'the scheme or host has upper-case letters, and it names the default port',
+    ],
+    ['https://exämple.com/cb', 'the host has non-ASCII characters'],
+    ['http://0x7f.1/cb', 'the IP address is not written in its standard form'],
+    ['https://app.example.com/a/../cb', 'the path has dot segments'],
+    ['https://app.example.com', 'an origin needs a trailing /'],
+    [' https://app.example.com/', 'it contains whitespace or control characters'],
+    ['https://app.example.com/a b', 'it contains characters that must be percent-encoded'],
+    ['https:\\\\app.example.com\\cb', 'it contains backslashes'],
+  ])('says why %j is not canonical', (uri, reason) => {
+    const result = validateRedirectUri(uri, native('development'));
+    expect(result).toMatchObject({ ok: false, code: ValidationCode.NotCanonical });
+    expect(result.ok || result.message).toContain(`(${reason})`);
+  });
   it('never suggests a fix that would itself be refused', () => {
     // The canonical form of this host is an IPv4-mapped loopback address, refused on its own.
     const result = validateRedirectUri('http://[::ffff:127.0.0.1]/cb', native());
