@@ -6,5 +6,6 @@ export default defineConfig({
     // Property-based suites run thousands of cases; keep the per-test budget generous
     // rather than asserting anything about speed (that lives in `npm run bench`).
     testTimeout: 60_000,
+    reporters: ['default', './tools/summary-reporter.ts'],
   },
 });
