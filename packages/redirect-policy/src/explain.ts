@@ -65,7 +65,7 @@ export function explainMismatch(
     const expected = alignToRequest(requested, entry);
     return { entry, expected, distance: closeness(requested, expected, overlapDistance) };
   });
-  const nearest = Math.min(...aligned.map((candidate) => candidate.distance));
+  const nearest = aligned.reduce((min, candidate) => Math.min(min, candidate.distance), Infinity);
   const tied = aligned.filter((candidate) => candidate.distance === nearest);
   const cells = tied.reduce((sum, { expected }) => sum + requested.length * expected.length, 0);
   let best = tied[0];
@@ -245,11 +245,22 @@ function classify(
         'is the same URL written differently (percent-encoding, dot segments or a default port), and redirect URIs are compared character by character',
     };
   }
+  if (component === 'userinfo' || component === 'port') {
+    // `https://evil.example\@app.example.com/` reads as userinfo to RFC 3986 and as the host
+    // evil.example to a browser: say what the browser would do.
+    const browserHost = parsedHost(requested);
+    if (browserHost !== undefined && browserHost !== parsedHost(expected)) {
+      return {
+        kind: 'host',
+        description: `would be delivered to a different host than the registered ${rawHost(entry) ?? ''}`,
+      };
+    }
+  }
   switch (component) {
     case 'scheme':
       return {
         kind: 'scheme',
-        description: `uses the scheme ${rawScheme(requested) ?? '(none)'}: where ${rawScheme(expected) ?? '(none)'}: is registered`,
+        description: `uses another scheme where ${rawScheme(expected) ?? '(none)'}: is registered`,
       };
     case 'userinfo':
       return { kind: 'userinfo', description: 'carries user information (user@) before the host' };
@@ -295,11 +306,22 @@ function classifyHost(
     if (requestedHost.endsWith(suffix)) {
       return {
         kind: 'wildcard-label',
-        description: `puts "${requestedHost.slice(0, -suffix.length)}" where the wildcard stands, and * matches exactly one lower-case DNS label (a-z, 0-9 and -)`,
+        description: `puts something other than one DNS label where the wildcard stands, and * matches exactly one lower-case label (a-z, 0-9 and -)`,
       };
     }
   }
-  return { kind: 'host', description: `names a different host (${expectedHost} is registered)` };
+  const registeredHost = rawHost(entry);
+  if (registeredHost === undefined) {
+    return {
+      kind: 'host',
+      description: 'has an authority (//host) where the registered URI has none',
+    };
+  }
+  return { kind: 'host', description: `names a different host (${registeredHost} is registered)` };
+}
+
+function parsedHost(uri: string): string | undefined {
+  return URL.canParse(uri) ? new URL(uri).hostname : undefined;
 }
 
 function hasTrailingSlash(uri: string): boolean {
@@ -325,14 +347,18 @@ function differsByTrailingSlash(a: string, b: string): boolean {
   );
 }
 
+/**
+ * Equal once both are parsed the WHATWG way and percent-encoded unreserved characters are decoded
+ * (RFC 3986 §6.2.2.2). Reserved characters stay encoded: `%2F` is not `/`, nor `%3F` `?`.
+ */
 function sameUrlWrittenDifferently(a: string, b: string): boolean {
   if (!URL.canParse(a) || !URL.canParse(b)) return false;
-  const decode = (href: string): string => {
-    try {
-      return decodeURIComponent(href);
-    } catch {
-      return href;
-    }
-  };
-  return decode(new URL(a).href) === decode(new URL(b).href);
+  return decodeUnreserved(new URL(a).href) === decodeUnreserved(new URL(b).href);
+}
+
+function decodeUnreserved(href: string): string {
+  return href.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9._~-]/.test(c) ? c : escape.toUpperCase();
+  });
 }

@@ -149,6 +149,9 @@ export function componentAt(uri: string, index: number): UriComponent {
   if (l.portStart !== -1 && index >= l.portStart) return 'port';
   if (l.hostStart !== -1 && index >= l.hostStart) return 'host';
   if (l.userinfoStart !== -1 && index >= l.userinfoStart) return 'userinfo';
+  // The `//` that opens an authority belongs with what follows it.
+  if (l.hostStart !== -1 && index > l.schemeEnd)
+    return l.userinfoStart === -1 ? 'host' : 'userinfo';
   return 'scheme';
 }
 

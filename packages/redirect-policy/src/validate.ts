@@ -86,6 +86,11 @@ function fail(
     : { ok: false, code, message, suggestion };
 }
 
+/** A candidate fix, offered only when it would itself be accepted. */
+function acceptedFix(candidate: string, context: PolicyContext): string | undefined {
+  return validateRedirectUri(candidate, context).ok ? candidate : undefined;
+}
+
 /**
  * Decides whether `uri` may be registered as a redirect URI for a client of this type in this
  * environment. Never throws for any string; throws a TypeError only when called wrongly.
@@ -145,7 +150,7 @@ function checkParsed(url: URL, context: PolicyContext): ValidationResult {
     return fail(
       ValidationCode.Fragment,
       'A redirect URI must not contain a fragment, not even an empty # (RFC 6749 §3.1.2); remove it.',
-      canonical.slice(0, canonical.indexOf('#')),
+      acceptedFix(canonical.slice(0, canonical.indexOf('#')), context),
     );
   }
   if (url.username !== '' || url.password !== '') {
@@ -182,7 +187,7 @@ function checkParsed(url: URL, context: PolicyContext): ValidationResult {
     return fail(
       ValidationCode.EmptyQuery,
       'The redirect URI ends its path with an empty query (?); remove the ?.',
-      canonical.slice(0, canonical.indexOf('?')),
+      acceptedFix(canonical.slice(0, canonical.indexOf('?')), context),
     );
   }
   return kind;
@@ -226,10 +231,10 @@ function checkSchemeAndHost(
     if (isLoopbackHost(url.hostname)) return checkLoopback(context, tier);
     const other = nonstandardLoopback(url.hostname);
     if (other !== undefined) return other;
-    const secure = `https${url.href.slice('http'.length)}`;
+    const secure = acceptedFix(`https${url.href.slice('http'.length)}`, context);
     return fail(
       ValidationCode.HttpNotLoopback,
-      `Plain http is allowed only on the loopback hosts 127.0.0.1, [::1] and localhost; use ${secure}.`,
+      `Plain http is allowed only on the loopback hosts 127.0.0.1, [::1] and localhost; use ${secure ?? 'https'}.`,
       secure,
     );
   }
@@ -241,10 +246,10 @@ function checkSchemeAndHost(
   }
   // RFC 8252 §7.1: private-use schemes belong to native apps and must be reverse-DNS names of a
   // domain the app's publisher controls, so that two apps do not claim the same scheme.
-  if (!scheme.includes('.')) {
+  if (!isReverseDns(scheme)) {
     return fail(
       ValidationCode.PrivateUseSchemeNotReverseDns,
-      `The private-use scheme "${scheme}:" is not a reverse-DNS name; use one based on a domain you control, such as com.example.${scheme}:/callback (RFC 8252 §7.1).`,
+      `The private-use scheme "${scheme}:" is not the reverse-DNS name of a domain; use one based on a domain you control, such as com.example.${scheme.replace(/[^a-z0-9-]/g, '') || 'app'}:/callback (RFC 8252 §7.1).`,
     );
   }
   if (context.clientType !== 'native') {
@@ -254,6 +259,24 @@ function checkSchemeAndHost(
     );
   }
   return { ok: true, kind: 'private-use-scheme' };
+}
+
+/**
+ * `com.example.app` is reverse-DNS when its labels are DNS labels and, read backwards, they name a
+ * host at or below a registrable domain under a suffix in the Public Suffix List: `x-apple.foo`
+ * and `a..b` are not, whatever dots they contain.
+ */
+function isReverseDns(scheme: string): boolean {
+  const labels = scheme.split('.');
+  if (
+    labels.length < 2 ||
+    !labels.every((label) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(label))
+  )
+    return false;
+  const host = parseHost(labels.reverse().join('.'), { allowPrivateDomains: true });
+  return (
+    host.domain !== null && host.domain !== '' && (host.isIcann === true || host.isPrivate === true)
+  );
 }
 
 function isLoopbackHost(hostname: string): boolean {
@@ -316,6 +339,12 @@ function checkWildcardHost(url: URL, tier: ReturnType<typeof environmentTier>): 
     return fail(
       ValidationCode.WildcardPublicSuffix,
       `The wildcard sits directly above "${rest}", which is a public suffix or not a registrable domain; put it below a domain you control, such as https://*.preview.${parsed.domain ?? 'example.com'}/callback.`,
+    );
+  }
+  if (/(?:^|\.)localhost\.?$/.test(rest)) {
+    return fail(
+      ValidationCode.NonstandardLoopback,
+      `Every name below ${rest} resolves to this machine's loopback interface, so a wildcard there is a loopback redirect in disguise; register an exact loopback URI on 127.0.0.1 instead.`,
     );
   }
   return { ok: true, kind: 'wildcard' };
