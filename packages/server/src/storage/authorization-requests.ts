@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/** A validated authorization request waiting for the user to sign in or consent. */
+export interface PendingAuthorization {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly scope: readonly string[];
+  readonly state: string | null;
+  readonly codeChallenge: string;
+  readonly nonce: string | null;
+  readonly prompt: readonly string[];
+  readonly maxAge: number | null;
+  readonly loginHint: string | null;
+  readonly resource: string | null;
+}
+
+export interface AuthorizationRequestStore {
+  save(
+    environment: string,
+    idHash: string,
+    request: PendingAuthorization,
+    expiresAt: number,
+    at: number,
+  ): Promise<void>;
+  find(environment: string, idHash: string, now: number): Promise<PendingAuthorization | undefined>;
+  delete(environment: string, idHash: string): Promise<void>;
+}
+
+export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
+  return {
+    async save(environment, idHash, request, expiresAt, at) {
+      await db
+        .insertInto('authorization_requests')
+        .values({
+          id_hash: idHash,
+          environment,
+          client_id: request.clientId,
+          params: JSON.stringify(request),
+          expires_at: expiresAt,
+          created_at: at,
+        })
+        .execute();
+    },
+    async find(environment, idHash, now) {
+      const row = await db
+        .selectFrom('authorization_requests')
+        .select('params')
+        .where('environment', '=', environment)
+        .where('id_hash', '=', idHash)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row === undefined ? undefined : (JSON.parse(row.params) as PendingAuthorization);
+    },
+    async delete(environment, idHash) {
+      await db
+        .deleteFrom('authorization_requests')
+        .where('environment', '=', environment)
+        .where('id_hash', '=', idHash)
+        .execute();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ClientTable, Database } from './schema.js';
+
+export type ClientType = 'web' | 'native';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+
+export interface Client {
+  readonly clientId: string;
+  readonly environment: string;
+  readonly name: string;
+  readonly type: ClientType;
+  /** SHA-256 of the secret; null for native (public) clients. */
+  readonly secretHash: string | null;
+  readonly redirectUris: readonly string[];
+  readonly grantTypes: readonly GrantType[];
+  readonly skipConsent: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface ClientChanges {
+  readonly name?: string;
+  readonly redirectUris?: readonly string[];
+  readonly grantTypes?: readonly GrantType[];
+  readonly skipConsent?: boolean;
+  readonly secretHash?: string | null;
+}
+
+export interface ClientStore {
+  get(environment: string, clientId: string): Promise<Client | undefined>;
+  list(environment: string): Promise<Client[]>;
+  create(client: Client): Promise<void>;
+  /** Returns the updated client, or undefined when it does not exist. */
+  update(
+    environment: string,
+    clientId: string,
+    changes: ClientChanges,
+    at: number,
+  ): Promise<Client | undefined>;
+  delete(environment: string, clientId: string): Promise<boolean>;
+}
+
+function toClient(row: Selectable<ClientTable>): Client {
+  return {
+    clientId: row.client_id,
+    environment: row.environment,
+    name: row.name,
+    type: row.type as ClientType,
+    secretHash: row.secret_hash,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    grantTypes: JSON.parse(row.grant_types) as GrantType[],
+    skipConsent: row.skip_consent === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function clientStore(db: Kysely<Database>): ClientStore {
+  const get = async (environment: string, clientId: string): Promise<Client | undefined> => {
+    const row = await db
+      .selectFrom('clients')
+      .selectAll()
+      .where('environment', '=', environment)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toClient(row);
+  };
+  return {
+    get,
+    async list(environment) {
+      const rows = await db
+        .selectFrom('clients')
+        .selectAll()
+        .where('environment', '=', environment)
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toClient);
+    },
+    async create(client) {
+      await db
+        .insertInto('clients')
+        .values({
+          client_id: client.clientId,
+          environment: client.environment,
+          name: client.name,
+          type: client.type,
+          secret_hash: client.secretHash,
+          redirect_uris: JSON.stringify(client.redirectUris),
+          grant_types: JSON.stringify(client.grantTypes),
+          skip_consent: client.skipConsent ? 1 : 0,
+          created_at: client.createdAt,
+          updated_at: client.updatedAt,
+        })
+        .execute();
+    },
+    async update(environment, clientId, changes, at) {
+      const result = await db
+        .updateTable('clients')
+        .set({
+          updated_at: at,
+          ...(changes.name === undefined ? {} : { name: changes.name }),
+          ...(changes.redirectUris === undefined
+            ? {}
+            : { redirect_uris: JSON.stringify(changes.redirectUris) }),
+          ...(changes.grantTypes === undefined
+            ? {}
+            : { grant_types: JSON.stringify(changes.grantTypes) }),
+          ...(changes.skipConsent === undefined
+            ? {}
+            : { skip_consent: changes.skipConsent ? 1 : 0 }),
+          ...(changes.secretHash === undefined ? {} : { secret_hash: changes.secretHash }),
+        })
+        .where('environment', '=', environment)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1 ? get(environment, clientId) : undefined;
+    },
+    async delete(environment, clientId) {
+      const result = await db
+        .deleteFrom('clients')
+        .where('environment', '=', environment)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+  };
+}

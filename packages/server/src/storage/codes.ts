@@ -1,0 +1,92 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface AuthorizationCode {
+  readonly codeHash: string;
+  readonly environment: string;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+  readonly scope: readonly string[];
+  readonly nonce: string | null;
+  readonly resource: string | null;
+  readonly authTime: number;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+export type ConsumeResult =
+  | { readonly status: 'consumed'; readonly code: AuthorizationCode }
+  /** The code existed and had been redeemed before: a replay (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3). */
+  | { readonly status: 'replayed'; readonly code: AuthorizationCode }
+  | { readonly status: 'unknown' };
+
+export interface CodeStore {
+  save(code: AuthorizationCode): Promise<void>;
+  /**
+   * Marks the code used, atomically: of any number of concurrent calls for one code exactly one
+   * gets `consumed`. Never a read followed by a delete.
+   */
+  consume(environment: string, codeHash: string, now: number): Promise<ConsumeResult>;
+}
+
+export function codeStore(db: Kysely<Database>): CodeStore {
+  return {
+    async save(code) {
+      await db
+        .insertInto('authorization_codes')
+        .values({
+          code_hash: code.codeHash,
+          environment: code.environment,
+          client_id: code.clientId,
+          user_id: code.userId,
+          redirect_uri: code.redirectUri,
+          code_challenge: code.codeChallenge,
+          scope: code.scope.join(' '),
+          nonce: code.nonce,
+          resource: code.resource,
+          auth_time: code.authTime,
+          expires_at: code.expiresAt,
+          consumed_at: null,
+          created_at: code.createdAt,
+        })
+        .execute();
+    },
+    async consume(environment, codeHash, now) {
+      // The conditional UPDATE is the atomic step: the database lets one writer flip consumed_at.
+      const updated = await db
+        .updateTable('authorization_codes')
+        .set({ consumed_at: now })
+        .where('environment', '=', environment)
+        .where('code_hash', '=', codeHash)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      const row = await db
+        .selectFrom('authorization_codes')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('code_hash', '=', codeHash)
+        .executeTakeFirst();
+      if (row === undefined) return { status: 'unknown' };
+      const code: AuthorizationCode = {
+        codeHash: row.code_hash,
+        environment: row.environment,
+        clientId: row.client_id,
+        userId: row.user_id,
+        redirectUri: row.redirect_uri,
+        codeChallenge: row.code_challenge,
+        scope: row.scope.split(' ').filter((s) => s !== ''),
+        nonce: row.nonce,
+        resource: row.resource,
+        authTime: row.auth_time,
+        expiresAt: row.expires_at,
+        createdAt: row.created_at,
+      };
+      if (Number(updated.numUpdatedRows) === 1) return { status: 'consumed', code };
+      // Not updated: either used before (a replay) or expired unused.
+      return row.consumed_at === null ? { status: 'unknown' } : { status: 'replayed', code };
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Tier = 'development' | 'staging' | 'production';
+
+export interface Environment {
+  readonly name: string;
+  readonly tier: Tier;
+  readonly createdAt: number;
+}
+
+/** Lower-case letters, digits and dashes: it appears in URLs, client IDs and secrets. */
+export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+export interface EnvironmentStore {
+  list(): Promise<Environment[]>;
+  get(name: string): Promise<Environment | undefined>;
+  /** Returns false when an environment of that name exists already. */
+  create(environment: Environment): Promise<boolean>;
+}
+
+export function environmentStore(db: Kysely<Database>): EnvironmentStore {
+  const toEnvironment = (row: { name: string; tier: string; created_at: number }): Environment => ({
+    name: row.name,
+    tier: row.tier as Tier,
+    createdAt: row.created_at,
+  });
+  return {
+    async list() {
+      const rows = await db
+        .selectFrom('environments')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('name')
+        .execute();
+      return rows.map(toEnvironment);
+    },
+    async get(name) {
+      const row = await db
+        .selectFrom('environments')
+        .selectAll()
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toEnvironment(row);
+    },
+    async create(environment) {
+      const result = await db
+        .insertInto('environments')
+        .values({
+          name: environment.name,
+          tier: environment.tier,
+          created_at: environment.createdAt,
+        })
+        .onConflict((c) => c.column('name').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+  };
+}

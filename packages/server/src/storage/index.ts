@@ -1,0 +1,44 @@
+import { auditStore, type AuditStore } from './audit.js';
+import {
+  authorizationRequestStore,
+  type AuthorizationRequestStore,
+} from './authorization-requests.js';
+import { clientStore, type ClientStore } from './clients.js';
+import { codeStore, type CodeStore } from './codes.js';
+import { consentStore, type ConsentStore } from './consents.js';
+import type { DatabaseHandle } from './database.js';
+import { environmentStore, type EnvironmentStore } from './environments.js';
+import { keyStore, type KeyStore } from './keys.js';
+import { sessionStore, type SessionStore } from './sessions.js';
+import { tokenStore, type TokenStore } from './tokens.js';
+import { userStore, type UserStore } from './users.js';
+
+/** Every aggregate's store, over one database. */
+export interface Stores {
+  readonly environments: EnvironmentStore;
+  readonly keys: KeyStore;
+  readonly clients: ClientStore;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly consents: ConsentStore;
+  readonly authorizationRequests: AuthorizationRequestStore;
+  readonly codes: CodeStore;
+  readonly tokens: TokenStore;
+  readonly audit: AuditStore;
+}
+
+export function createStores(handle: DatabaseHandle): Stores {
+  const { db } = handle;
+  return {
+    environments: environmentStore(db),
+    keys: keyStore(db),
+    clients: clientStore(db),
+    users: userStore(db),
+    sessions: sessionStore(db),
+    consents: consentStore(db),
+    authorizationRequests: authorizationRequestStore(db),
+    codes: codeStore(db),
+    tokens: tokenStore(db),
+    audit: auditStore(db, handle.kind),
+  };
+}

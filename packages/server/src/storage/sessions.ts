@@ -1,0 +1,70 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface Session {
+  readonly idHash: string;
+  readonly environment: string;
+  readonly userId: string;
+  readonly authTime: number;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+export interface SessionStore {
+  create(session: Session): Promise<void>;
+  /** The live session with this id hash in this environment, if any. */
+  find(environment: string, idHash: string, now: number): Promise<Session | undefined>;
+  delete(environment: string, idHash: string): Promise<void>;
+  deleteForUser(environment: string, userId: string): Promise<void>;
+}
+
+export function sessionStore(db: Kysely<Database>): SessionStore {
+  return {
+    async create(session) {
+      await db
+        .insertInto('sessions')
+        .values({
+          id_hash: session.idHash,
+          environment: session.environment,
+          user_id: session.userId,
+          auth_time: session.authTime,
+          expires_at: session.expiresAt,
+          created_at: session.createdAt,
+        })
+        .execute();
+    },
+    async find(environment, idHash, now) {
+      const row = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('id_hash', '=', idHash)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row === undefined
+        ? undefined
+        : {
+            idHash: row.id_hash,
+            environment: row.environment,
+            userId: row.user_id,
+            authTime: row.auth_time,
+            expiresAt: row.expires_at,
+            createdAt: row.created_at,
+          };
+    },
+    async delete(environment, idHash) {
+      await db
+        .deleteFrom('sessions')
+        .where('environment', '=', environment)
+        .where('id_hash', '=', idHash)
+        .execute();
+    },
+    async deleteForUser(environment, userId) {
+      await db
+        .deleteFrom('sessions')
+        .where('environment', '=', environment)
+        .where('user_id', '=', userId)
+        .execute();
+    },
+  };
+}

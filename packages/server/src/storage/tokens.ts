@@ -1,0 +1,226 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, RefreshTokenTable } from './schema.js';
+
+export interface RefreshToken {
+  readonly tokenHash: string;
+  readonly familyId: string;
+  readonly environment: string;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly scope: readonly string[];
+  readonly resource: string | null;
+  readonly authTime: number;
+  readonly codeHash: string | null;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+export interface AccessTokenRecord {
+  readonly jti: string;
+  readonly environment: string;
+  readonly clientId: string;
+  readonly userId: string | null;
+  readonly familyId: string | null;
+  readonly codeHash: string | null;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+export type RotateResult =
+  | { readonly status: 'rotated'; readonly token: RefreshToken }
+  /** Presented again after it was rotated: RFC 9700 §4.14.2 says revoke the whole family. */
+  | { readonly status: 'reused'; readonly token: RefreshToken }
+  | { readonly status: 'unknown' };
+
+export interface TokenStore {
+  saveRefresh(token: RefreshToken): Promise<void>;
+  /** Marks a refresh token used, atomically: of concurrent calls exactly one gets `rotated`. */
+  rotateRefresh(environment: string, tokenHash: string, now: number): Promise<RotateResult>;
+  /** A refresh token that is neither rotated, revoked nor expired. */
+  findActiveRefresh(
+    environment: string,
+    tokenHash: string,
+    now: number,
+  ): Promise<RefreshToken | undefined>;
+  /** Revokes every refresh and access token of a family. */
+  revokeFamily(environment: string, familyId: string, now: number): Promise<void>;
+  /** Revokes every refresh and access token issued from one authorization code. */
+  revokeIssuedFromCode(environment: string, codeHash: string, now: number): Promise<void>;
+  saveAccess(token: AccessTokenRecord): Promise<void>;
+  /** Whether an access token is known, unrevoked and unexpired. */
+  isAccessActive(environment: string, jti: string, now: number): Promise<boolean>;
+  findAccess(
+    environment: string,
+    jti: string,
+  ): Promise<(AccessTokenRecord & { revoked: boolean }) | undefined>;
+  revokeAccess(environment: string, jti: string, now: number): Promise<void>;
+}
+
+function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
+  return {
+    tokenHash: row.token_hash,
+    familyId: row.family_id,
+    environment: row.environment,
+    clientId: row.client_id,
+    userId: row.user_id,
+    scope: row.scope.split(' ').filter((s) => s !== ''),
+    resource: row.resource,
+    authTime: row.auth_time,
+    codeHash: row.code_hash,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+  };
+}
+
+export function tokenStore(db: Kysely<Database>): TokenStore {
+  const revokeFamily = async (
+    environment: string,
+    familyId: string,
+    now: number,
+  ): Promise<void> => {
+    await db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: now })
+      .where('environment', '=', environment)
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    await db
+      .updateTable('access_tokens')
+      .set({ revoked_at: now })
+      .where('environment', '=', environment)
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  };
+  return {
+    async saveRefresh(token) {
+      await db
+        .insertInto('refresh_tokens')
+        .values({
+          token_hash: token.tokenHash,
+          family_id: token.familyId,
+          environment: token.environment,
+          client_id: token.clientId,
+          user_id: token.userId,
+          scope: token.scope.join(' '),
+          resource: token.resource,
+          auth_time: token.authTime,
+          code_hash: token.codeHash,
+          expires_at: token.expiresAt,
+          rotated_at: null,
+          revoked_at: null,
+          created_at: token.createdAt,
+        })
+        .execute();
+    },
+    async rotateRefresh(environment, tokenHash, now) {
+      const updated = await db
+        .updateTable('refresh_tokens')
+        .set({ rotated_at: now })
+        .where('environment', '=', environment)
+        .where('token_hash', '=', tokenHash)
+        .where('rotated_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      const row = await db
+        .selectFrom('refresh_tokens')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      if (row === undefined) return { status: 'unknown' };
+      if (Number(updated.numUpdatedRows) === 1) return { status: 'rotated', token: toRefresh(row) };
+      return row.rotated_at !== null
+        ? { status: 'reused', token: toRefresh(row) }
+        : { status: 'unknown' };
+    },
+    async findActiveRefresh(environment, tokenHash, now) {
+      const row = await db
+        .selectFrom('refresh_tokens')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('token_hash', '=', tokenHash)
+        .where('rotated_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toRefresh(row);
+    },
+    revokeFamily,
+    async revokeIssuedFromCode(environment, codeHash, now) {
+      const families = await db
+        .selectFrom('refresh_tokens')
+        .select('family_id')
+        .distinct()
+        .where('environment', '=', environment)
+        .where('code_hash', '=', codeHash)
+        .execute();
+      for (const { family_id } of families) await revokeFamily(environment, family_id, now);
+      await db
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('environment', '=', environment)
+        .where('code_hash', '=', codeHash)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+    async saveAccess(token) {
+      await db
+        .insertInto('access_tokens')
+        .values({
+          jti: token.jti,
+          environment: token.environment,
+          client_id: token.clientId,
+          user_id: token.userId,
+          family_id: token.familyId,
+          code_hash: token.codeHash,
+          expires_at: token.expiresAt,
+          revoked_at: null,
+          created_at: token.createdAt,
+        })
+        .execute();
+    },
+    async isAccessActive(environment, jti, now) {
+      const row = await db
+        .selectFrom('access_tokens')
+        .select('jti')
+        .where('environment', '=', environment)
+        .where('jti', '=', jti)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async findAccess(environment, jti) {
+      const row = await db
+        .selectFrom('access_tokens')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('jti', '=', jti)
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      return {
+        jti: row.jti,
+        environment: row.environment,
+        clientId: row.client_id,
+        userId: row.user_id,
+        familyId: row.family_id,
+        codeHash: row.code_hash,
+        expiresAt: row.expires_at,
+        createdAt: row.created_at,
+        revoked: row.revoked_at !== null,
+      };
+    },
+    async revokeAccess(environment, jti, now) {
+      await db
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('environment', '=', environment)
+        .where('jti', '=', jti)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * One contract for every store, run against SQLite and a real PostgreSQL server (DESIGN §2).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
+import { createStores, type Stores } from '../src/storage/index.js';
+import type { AuthorizationCode } from '../src/storage/codes.js';
+import type { RefreshToken } from '../src/storage/tokens.js';
+import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
+
+describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
+  let throwaway: ThrowawayDatabase;
+  let handle: DatabaseHandle;
+  let stores: Stores;
+  const now = 1_800_000_000_000;
+
+  beforeAll(async () => {
+    throwaway = await create();
+    handle = await openDatabase(throwaway.target);
+    stores = createStores(handle);
+    await stores.environments.create({ name: 'development', tier: 'development', createdAt: now });
+    await stores.environments.create({ name: 'production', tier: 'production', createdAt: now });
+  });
+  afterAll(async () => {
+    await handle.close();
+    await throwaway.drop();
+  });
+
+  it('migrates idempotently: opening the same database again changes nothing', async () => {
+    const again = await openDatabase(throwaway.target);
+    expect((await createStores(again).environments.list()).map((e) => e.name)).toEqual([
+      'development',
+      'production',
+    ]);
+    await again.close();
+  });
+
+  it('refuses a second environment of the same name', async () => {
+    expect(
+      await stores.environments.create({ name: 'development', tier: 'production', createdAt: now }),
+    ).toBe(false);
+    expect((await stores.environments.get('development'))?.tier).toBe('development');
+  });
+
+  it('keeps clients per environment and updates them', async () => {
+    await stores.clients.create({
+      clientId: 'ghc_development_c1',
+      environment: 'development',
+      name: 'CLI',
+      type: 'native',
+      secretHash: null,
+      redirectUris: ['http://127.0.0.1/callback'],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      skipConsent: false,
+      createdAt: now,
+      updatedAt: now,
+    });
+    expect(await stores.clients.get('production', 'ghc_development_c1')).toBeUndefined();
+    const updated = await stores.clients.update(
+      'development',
+      'ghc_development_c1',
+      { redirectUris: ['http://[::1]/cb'] },
+      now + 1,
+    );
+    expect(updated).toMatchObject({
+      redirectUris: ['http://[::1]/cb'],
+      name: 'CLI',
+      updatedAt: now + 1,
+    });
+    expect(
+      await stores.clients.update('production', 'ghc_development_c1', { name: 'x' }, now),
+    ).toBeUndefined();
+    expect(await stores.clients.delete('development', 'ghc_development_c1')).toBe(true);
+    expect(await stores.clients.delete('development', 'ghc_development_c1')).toBe(false);
+  });
+
+  it('keeps one account per email and environment, case-insensitively', async () => {
+    const user = {
+      id: 'u1',
+      environment: 'development',
+      email: 'Ada@Example.com',
+      name: 'Ada',
+      passwordHash: null,
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    expect(await stores.users.create(user)).toBe(true);
+    expect(await stores.users.create({ ...user, id: 'u2', email: 'ada@example.COM' })).toBe(false);
+    expect(await stores.users.create({ ...user, id: 'u3', environment: 'production' })).toBe(true);
+    expect((await stores.users.findByEmail('development', ' ADA@example.com'))?.id).toBe('u1');
+  });
+
+  const code = (hash: string): AuthorizationCode => ({
+    codeHash: hash,
+    environment: 'development',
+    clientId: 'c',
+    userId: 'u1',
+    redirectUri: 'http://127.0.0.1/cb',
+    codeChallenge: 'x',
+    scope: ['openid'],
+    nonce: null,
+    resource: null,
+    authTime: now,
+    expiresAt: now + 60_000,
+    createdAt: now,
+  });
+
+  it('consumes a code once, reports a replay, and refuses an expired one', async () => {
+    await stores.codes.save(code('k1'));
+    expect((await stores.codes.consume('development', 'k1', now + 1)).status).toBe('consumed');
+    expect((await stores.codes.consume('development', 'k1', now + 2)).status).toBe('replayed');
+    expect((await stores.codes.consume('production', 'k1', now + 2)).status).toBe('unknown');
+    await stores.codes.save(code('k2'));
+    expect((await stores.codes.consume('development', 'k2', now + 60_001)).status).toBe('unknown');
+  });
+
+  it('lets exactly one of 50 concurrent redemptions of a code succeed', async () => {
+    await stores.codes.save(code('race'));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => stores.codes.consume('development', 'race', now + 5)),
+    );
+    expect(results.filter((r) => r.status === 'consumed')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'replayed')).toHaveLength(49);
+  });
+
+  const refresh = (hash: string, family: string): RefreshToken => ({
+    tokenHash: hash,
+    familyId: family,
+    environment: 'development',
+    clientId: 'c',
+    userId: 'u1',
+    scope: ['openid', 'offline_access'],
+    resource: null,
+    authTime: now,
+    codeHash: 'k1',
+    expiresAt: now + 86_400_000,
+    createdAt: now,
+  });
+
+  it('rotates a refresh token once and revokes the family on reuse', async () => {
+    await stores.tokens.saveRefresh(refresh('r1', 'f1'));
+    await stores.tokens.saveAccess({
+      jti: 'a1',
+      environment: 'development',
+      clientId: 'c',
+      userId: 'u1',
+      familyId: 'f1',
+      codeHash: null,
+      expiresAt: now + 600_000,
+      createdAt: now,
+    });
+    expect((await stores.tokens.rotateRefresh('development', 'r1', now + 1)).status).toBe(
+      'rotated',
+    );
+    await stores.tokens.saveRefresh(refresh('r2', 'f1'));
+    const reuse = await stores.tokens.rotateRefresh('development', 'r1', now + 2);
+    expect(reuse.status).toBe('reused');
+    await stores.tokens.revokeFamily('development', 'f1', now + 2);
+    expect(await stores.tokens.findActiveRefresh('development', 'r2', now + 3)).toBeUndefined();
+    expect(await stores.tokens.isAccessActive('development', 'a1', now + 3)).toBe(false);
+  });
+
+  it('lets exactly one of 20 concurrent rotations of a refresh token succeed', async () => {
+    await stores.tokens.saveRefresh(refresh('race-r', 'f-race'));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        stores.tokens.rotateRefresh('development', 'race-r', now + 5),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rotated')).toHaveLength(1);
+  });
+
+  it('revokes everything issued from a replayed code', async () => {
+    await stores.tokens.saveRefresh({ ...refresh('r9', 'f9'), codeHash: 'code-9' });
+    await stores.tokens.saveAccess({
+      jti: 'a9',
+      environment: 'development',
+      clientId: 'c',
+      userId: 'u1',
+      familyId: null,
+      codeHash: 'code-9',
+      expiresAt: now + 600_000,
+      createdAt: now,
+    });
+    await stores.tokens.revokeIssuedFromCode('development', 'code-9', now + 1);
+    expect(await stores.tokens.findActiveRefresh('development', 'r9', now + 2)).toBeUndefined();
+    expect(await stores.tokens.isAccessActive('development', 'a9', now + 2)).toBe(false);
+  });
+
+  it('chains audit entries, even when appended concurrently, and detects tampering', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        stores.audit.append(
+          { environment: 'development', type: 'test.event', actor: 'system', data: { i } },
+          now + i,
+        ),
+      ),
+    );
+    const verified = await stores.audit.verify();
+    expect(verified).toEqual({ ok: true, count: 20 });
+    expect(
+      (await stores.audit.tail({ environment: 'development', limit: 5 })).map((e) => e.seq),
+    ).toEqual([16, 17, 18, 19, 20]);
+
+    await handle.db
+      .updateTable('audit_log')
+      .set({ data: '{"i":999}' })
+      .where('seq', '=', 7)
+      .execute();
+    expect(await stores.audit.verify()).toMatchObject({ ok: false, seq: 7, count: 6 });
+  });
+
+  it('refuses to write a secret into the audit log', async () => {
+    await expect(
+      stores.audit.append(
+        { environment: null, type: 'x', actor: 'system', data: { client_secret: 'x' } },
+        now,
+      ),
+    ).rejects.toThrow(TypeError);
+  });
+});
