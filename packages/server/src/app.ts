@@ -1,0 +1,59 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyFormbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { authorizeEndpoint } from './endpoints/authorize/index.js';
+import { discoveryEndpoints } from './endpoints/discovery/index.js';
+import { homeEndpoints } from './endpoints/home/index.js';
+import { interactionEndpoints } from './endpoints/interaction/index.js';
+import { introspectEndpoint } from './endpoints/introspect/index.js';
+import { revokeEndpoint } from './endpoints/revoke/index.js';
+import { tokenEndpoint } from './endpoints/token/index.js';
+import { userinfoEndpoint } from './endpoints/userinfo/index.js';
+import type { AppDeps } from './http/deps.js';
+import { registerErrorHandler } from './http/error-handler.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
+
+/** Query parameters, code, state and tokens must never reach a log: log the path only. */
+const REDACTED_LOGGING = {
+  level: process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
+  serializers: {
+    req: (req: { method: string; url: string }) => ({
+      method: req.method,
+      path: req.url.split('?')[0],
+    }),
+  },
+} satisfies FastifyServerOptions['logger'];
+
+export async function createApp(
+  deps: AppDeps,
+  options: { logger?: boolean } = {},
+): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    logger: options.logger === false ? false : REDACTED_LOGGING,
+    trustProxy: false,
+    bodyLimit: 64 * 1024,
+  });
+  await app.register(fastifyFormbody);
+  await app.register(fastifyCookie);
+  await app.register(fastifyCsrf, {
+    cookieOpts: {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: deps.config.secureCookies,
+    },
+    getToken: (request) => (request.body as Record<string, string> | undefined)?._csrf,
+  });
+  registerSecurityHeaders(app);
+  registerErrorHandler(app);
+  homeEndpoints(app, deps);
+  discoveryEndpoints(app, deps);
+  authorizeEndpoint(app, deps);
+  interactionEndpoints(app, deps);
+  tokenEndpoint(app, deps);
+  revokeEndpoint(app, deps);
+  introspectEndpoint(app, deps);
+  userinfoEndpoint(app, deps);
+  return app;
+}

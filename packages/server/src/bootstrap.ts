@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify';
+import { createApp } from './app.js';
+import { systemClock, type Clock } from './clock.js';
+import type { ServerConfig } from './config.js';
+import { AttemptLimiter } from './http/attempt-limiter.js';
+import { issuerOf, type AppDeps } from './http/deps.js';
+import { randomToken } from './crypto/random.js';
+import { createClient } from './services/clients.js';
+import type { ServiceContext } from './services/context.js';
+import { ensureDefaultEnvironments } from './services/environments.js';
+import { createUser } from './services/users.js';
+import {
+  openDatabase,
+  sqliteTarget,
+  type DatabaseHandle,
+  type DatabaseTarget,
+} from './storage/database.js';
+import { createStores, type Stores } from './storage/index.js';
+import { Signer } from './tokens/signer.js';
+
+export function databaseTarget(database: ServerConfig['database']): DatabaseTarget {
+  return database.kind === 'sqlite'
+    ? sqliteTarget(database.dataDir)
+    : { kind: 'postgres', url: database.url };
+}
+
+/** The data layer alone, for admin commands that work on the same data as `serve`. */
+export async function openGatehouse(
+  database: ServerConfig['database'],
+): Promise<{ handle: DatabaseHandle; stores: Stores }> {
+  const handle = await openDatabase(databaseTarget(database));
+  return { handle, stores: createStores(handle) };
+}
+
+export interface DemoCredentials {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly email: string;
+  readonly password: string;
+}
+
+/**
+ * On first start: the three standard environments and, in development only, a demo native client
+ * and user whose password is printed this once and never stored in clear or logged again.
+ */
+export async function firstStart(ctx: ServiceContext): Promise<DemoCredentials | undefined> {
+  const created = await ensureDefaultEnvironments(ctx);
+  if (!created.some((e) => e.name === 'development')) return undefined;
+  const redirectUri = 'http://127.0.0.1/callback';
+  const { client } = await createClient(ctx, {
+    environment: 'development',
+    type: 'native',
+    name: 'Gatehouse demo CLI',
+    redirectUris: [redirectUri],
+    grantTypes: ['authorization_code', 'refresh_token'],
+  });
+  const password = randomToken(12);
+  const user = await createUser(ctx, {
+    environment: 'development',
+    email: 'demo@example.com',
+    password,
+    name: 'Demo User',
+  });
+  return { clientId: client.clientId, redirectUri, email: user.email, password };
+}
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly stores: Stores;
+  readonly demo: DemoCredentials | undefined;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  config: ServerConfig,
+  options: { logger?: boolean; clock?: Clock } = {},
+): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const { handle, stores } = await openGatehouse(config.database);
+  try {
+    const demo = await firstStart({ stores, clock, actor: 'system' });
+    // With --port 0 the base URL is known only once the port is: filled in after listen().
+    const runtime = { baseUrl: config.baseUrl, secureCookies: config.secureCookies };
+    const deps: AppDeps = {
+      stores,
+      clock,
+      signer: new Signer(stores.keys, clock),
+      config: runtime,
+      // Five failures per account or twenty per address in fifteen minutes.
+      signInLimits: {
+        account: new AttemptLimiter(5, 15 * 60_000),
+        address: new AttemptLimiter(20, 15 * 60_000),
+      },
+    };
+    const app = await createApp(
+      deps,
+      options.logger === undefined ? {} : { logger: options.logger },
+    );
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    if (config.port === 0) runtime.baseUrl = config.baseUrl.replace(/:0$/, `:${port}`);
+    const url = runtime.baseUrl;
+    return {
+      app,
+      url,
+      stores,
+      demo,
+      async close() {
+        await app.close();
+        await handle.close();
+      },
+    };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+export { issuerOf };

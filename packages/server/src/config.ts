@@ -1,0 +1,87 @@
+import { isAbsolute, resolve } from 'node:path';
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Public base URL, no trailing slash: issuers are `<baseUrl>/e/<environment>`. */
+  readonly baseUrl: string;
+  readonly database:
+    | { readonly kind: 'sqlite'; readonly dataDir: string }
+    | { readonly kind: 'postgres'; readonly url: string };
+  /** Whether cookies get the Secure attribute (an https base URL). */
+  readonly secureCookies: boolean;
+}
+
+export interface ServerConfigInput {
+  readonly host?: string | undefined;
+  readonly port?: string | number | undefined;
+  readonly dataDir?: string | undefined;
+  readonly databaseUrl?: string | undefined;
+  readonly baseUrl?: string | undefined;
+}
+
+/** A configuration mistake: one line that says what to change. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** Resolves and checks the configuration once, at start-up; the result is frozen. */
+export function resolveServerConfig(input: ServerConfigInput, cwd: string): ServerConfig {
+  const host = input.host ?? '127.0.0.1';
+  const port = parsePort(input.port ?? 4000);
+  const displayHost = host.includes(':') ? `[${host}]` : host;
+  const baseUrl = parseBaseUrl(
+    input.baseUrl ?? `http://${displayHost === '0.0.0.0' ? '127.0.0.1' : displayHost}:${port}`,
+  );
+  const database = parseDatabase(input, cwd);
+  return Object.freeze({
+    host,
+    port,
+    baseUrl,
+    database,
+    secureCookies: baseUrl.startsWith('https:'),
+  });
+}
+
+function parsePort(value: string | number): number {
+  const port = typeof value === 'number' ? value : /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`--port must be a number from 0 to 65535, not "${String(value)}"`);
+  return port;
+}
+
+function parseBaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(
+      `--base-url must be an absolute URL such as https://auth.example.com, not "${value}"`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError('--base-url must use https (or http on a loopback host)');
+  // The issuer is what tokens and redirects are bound to: plain http would let anyone on the path read codes.
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new ConfigError(
+      `--base-url may use plain http only on a loopback host (127.0.0.1, [::1], localhost); use https://${url.host}${url.pathname}`,
+    );
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ConfigError('--base-url must not have a query, a fragment or user information');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseDatabase(input: ServerConfigInput, cwd: string): ServerConfig['database'] {
+  if (input.databaseUrl !== undefined && input.databaseUrl !== '') {
+    if (!/^postgres(?:ql)?:\/\//.test(input.databaseUrl)) {
+      throw new ConfigError('--database-url (DATABASE_URL) must be a postgres:// URL');
+    }
+    return { kind: 'postgres', url: input.databaseUrl };
+  }
+  const dir = input.dataDir ?? '.gatehouse';
+  return { kind: 'sqlite', dataDir: isAbsolute(dir) ? dir : resolve(cwd, dir) };
+}

@@ -1,0 +1,90 @@
+import type { FastifyReply } from 'fastify';
+import type { OAuthError } from '../../errors.js';
+import { randomToken, sha256 } from '../../crypto/random.js';
+import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import type { PendingAuthorization } from '../../storage/authorization-requests.js';
+
+export const CODE_TTL_MS = 60_000;
+
+/**
+ * Appends response parameters to the redirect URI as text, so that the URI the client registered
+ * and sent is kept character for character (a URL object would re-serialise it).
+ */
+export function redirectWith(
+  redirectUri: string,
+  params: Record<string, string | null | undefined>,
+): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params))
+    if (value !== null && value !== undefined) query.append(key, value);
+  return `${redirectUri}${redirectUri.includes('?') ? '&' : '?'}${query.toString()}`;
+}
+
+/** An error sent back to the client, with `state` and RFC 9207 `iss`. */
+export function redirectError(
+  reply: FastifyReply,
+  ctx: EnvironmentContext,
+  request: Pick<PendingAuthorization, 'redirectUri' | 'state'>,
+  error: OAuthError,
+): FastifyReply {
+  return reply.redirect(
+    redirectWith(request.redirectUri, {
+      error: error.code,
+      error_description: error.description,
+      state: request.state,
+      iss: ctx.issuer,
+    }),
+    303,
+  );
+}
+
+/** Issues the code and sends the browser back to the client. */
+export async function redirectWithCode(
+  deps: AppDeps,
+  reply: FastifyReply,
+  ctx: EnvironmentContext,
+  request: PendingAuthorization,
+  userId: string,
+  authTime: number,
+): Promise<FastifyReply> {
+  const code = `ghac_${randomToken(32)}`;
+  const now = deps.clock();
+  await deps.stores.codes.save({
+    codeHash: sha256(code),
+    environment: ctx.environment.name,
+    clientId: request.clientId,
+    userId,
+    redirectUri: request.redirectUri,
+    codeChallenge: request.codeChallenge,
+    scope: request.scope,
+    nonce: request.nonce,
+    resource: request.resource,
+    authTime,
+    expiresAt: now + CODE_TTL_MS,
+    createdAt: now,
+  });
+  await deps.stores.audit.append(
+    {
+      environment: ctx.environment.name,
+      type: 'code.issued',
+      actor: `user:${userId}`,
+      clientId: request.clientId,
+      userId,
+      data: { scope: request.scope.join(' '), redirectHost: hostOf(request.redirectUri) },
+    },
+    now,
+  );
+  return reply.redirect(
+    redirectWith(request.redirectUri, { code, state: request.state, iss: ctx.issuer }),
+    303,
+  );
+}
+
+export function hostOf(uri: string): string {
+  try {
+    const url = new URL(uri);
+    return url.host === '' ? url.protocol : url.host;
+  } catch {
+    return uri;
+  }
+}

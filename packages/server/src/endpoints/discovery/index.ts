@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppDeps } from '../../http/deps.js';
+import { environmentContext } from '../../http/environment.js';
+import { SUPPORTED_SCOPES } from '../authorize/steps.js';
+
+/** Exactly what this server supports: nothing listed that it does not do. */
+export function metadataFor(issuer: string): Record<string, unknown> {
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    jwks_uri: `${issuer}/jwks`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    revocation_endpoint: `${issuer}/revoke`,
+    introspection_endpoint: `${issuer}/introspect`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint_auth_methods_supported: [
+      'client_secret_basic',
+      'client_secret_post',
+      'none',
+    ],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: [...SUPPORTED_SCOPES],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['ES256'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'email', 'name'],
+    prompt_values_supported: ['none', 'login', 'consent'],
+    authorization_response_iss_parameter_supported: true,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+  };
+}
+
+/** RFC 8414 metadata and OpenID Connect Discovery for each environment, and its JWKS. */
+export function discoveryEndpoints(app: FastifyInstance, deps: AppDeps): void {
+  const metadata = async (request: FastifyRequest, reply: FastifyReply) => {
+    const ctx = await environmentContext(deps, request);
+    return reply.header('Cache-Control', 'public, max-age=300').send(metadataFor(ctx.issuer));
+  };
+  // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
+  app.get('/.well-known/oauth-authorization-server/e/:env', metadata);
+  app.get('/e/:env/.well-known/openid-configuration', metadata);
+  // Some clients (RFC 8414 §5 compatibility) append the suffix to the issuer instead.
+  app.get('/e/:env/.well-known/oauth-authorization-server', metadata);
+  app.get('/e/:env/jwks', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    return reply
+      .header('Cache-Control', 'public, max-age=60')
+      .type('application/jwk-set+json')
+      .send(await deps.signer.jwks(ctx.environment.name));
+  });
+}

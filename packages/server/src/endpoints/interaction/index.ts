@@ -1,0 +1,227 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomToken, sha256 } from '../../crypto/random.js';
+import { decoyPasswordHash, verifyPassword } from '../../crypto/passwords.js';
+import { AccessDenied } from '../../errors.js';
+import { cookieOptions, SESSION_COOKIE, SESSION_TTL_MS } from '../../http/cookies.js';
+import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import { environmentContext } from '../../http/environment.js';
+import { singleParams } from '../../http/form.js';
+import { emailKey } from '../../storage/users.js';
+import { consentPage, errorPage, loginPage } from '../../pages/pages.js';
+import { advance, currentSession, finishParked, parkedRequest } from '../authorize/flow.js';
+import { hostOf, redirectError, redirectWithCode } from '../authorize/respond.js';
+
+const GENERIC_FAILURE = 'The email or password is incorrect.';
+
+function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.status(status).type('text/html; charset=utf-8').send(body);
+}
+
+function expired(reply: FastifyReply): FastifyReply {
+  return html(
+    reply,
+    400,
+    errorPage(
+      'Sign-in expired',
+      'This sign-in has expired or was opened in another browser. Start again from the application.',
+    ),
+  );
+}
+
+/** The hosted login and consent pages, and the step that resumes an authorization after them. */
+export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void {
+  app.get('/e/:env/login', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, ctx, request);
+    if (parked === undefined) return expired(reply);
+    const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
+    return html(
+      reply,
+      200,
+      loginPage({
+        environment: ctx.environment.name,
+        clientName: client?.name ?? null,
+        csrf: reply.generateCsrf(),
+        email: parked.pending.loginHint ?? '',
+      }),
+    );
+  });
+
+  app.post(
+    '/e/:env/login',
+    {
+      preHandler: (request, reply, done) => {
+        app.csrfProtection(request, reply, done);
+      },
+    },
+    async (request, reply) => {
+      const ctx = await environmentContext(deps, request);
+      const parked = await parkedRequest(deps, ctx, request);
+      if (parked === undefined) return expired(reply);
+      const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
+      const body = singleParams(request.body);
+      const email = (body.email ?? '').trim();
+      const password = body.password ?? '';
+      const again = (status: number, error: string) =>
+        html(
+          reply,
+          status,
+          loginPage({
+            environment: ctx.environment.name,
+            clientName: client?.name ?? null,
+            csrf: reply.generateCsrf(),
+            email,
+            error,
+          }),
+        );
+
+      const now = deps.clock();
+      const accountKey = `${ctx.environment.name}:account:${emailKey(email)}`;
+      const addressKey = `${ctx.environment.name}:address:${request.ip}`;
+      const wait = Math.max(
+        deps.signInLimits.account.retryAfter(accountKey, now),
+        deps.signInLimits.address.retryAfter(addressKey, now),
+      );
+      if (wait > 0) {
+        await audit(deps, ctx, 'signin.throttled', null, { email });
+        return again(
+          429,
+          `Too many failed attempts. Try again in ${Math.ceil(wait / 60_000)} minute(s).`,
+        );
+      }
+
+      const user = await deps.stores.users.findByEmail(ctx.environment.name, email);
+      // Verify against a decoy when there is no such account, so timing does not reveal which emails exist.
+      const passwordOk = await verifyPassword(
+        user?.passwordHash ?? (await decoyPasswordHash()),
+        password,
+      );
+      if (user === undefined || user.disabled || user.passwordHash === null || !passwordOk) {
+        deps.signInLimits.account.fail(accountKey, now);
+        deps.signInLimits.address.fail(addressKey, now);
+        await audit(deps, ctx, 'signin.failed', user?.id ?? null, {
+          email,
+          reason:
+            user === undefined ? 'unknown_account' : user.disabled ? 'disabled' : 'bad_password',
+        });
+        return again(401, GENERIC_FAILURE);
+      }
+      deps.signInLimits.account.reset(accountKey);
+
+      // A new session id at every sign-in: a session fixed before sign-in is worth nothing after it.
+      const previous = request.cookies[SESSION_COOKIE];
+      if (previous !== undefined)
+        await deps.stores.sessions.delete(ctx.environment.name, sha256(previous));
+      const sessionId = randomToken(32);
+      await deps.stores.sessions.create({
+        idHash: sha256(sessionId),
+        environment: ctx.environment.name,
+        userId: user.id,
+        authTime: now,
+        expiresAt: now + SESSION_TTL_MS,
+        createdAt: now,
+      });
+      reply.setCookie(
+        SESSION_COOKIE,
+        sessionId,
+        cookieOptions(deps, ctx.environment.name, SESSION_TTL_MS),
+      );
+      await audit(deps, ctx, 'signin.succeeded', user.id, { clientId: parked.pending.clientId });
+      return reply.redirect(`/e/${ctx.environment.name}/authorize/continue`, 303);
+    },
+  );
+
+  app.get('/e/:env/authorize/continue', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, ctx, request);
+    if (parked === undefined) return expired(reply);
+    return advance(deps, ctx, request, reply, parked.pending, parked.id);
+  });
+
+  app.get('/e/:env/consent', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const state = await consentState(deps, ctx, request);
+    if (state === undefined) return expired(reply);
+    const { pending, client, user } = state;
+    return html(
+      reply,
+      200,
+      consentPage({
+        environment: ctx.environment.name,
+        clientName: client.name,
+        scopes: pending.scope,
+        redirectHost: hostOf(pending.redirectUri),
+        loopback: /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(pending.redirectUri),
+        csrf: reply.generateCsrf(),
+        email: user.email,
+      }),
+    );
+  });
+
+  app.post(
+    '/e/:env/consent',
+    {
+      preHandler: (request, reply, done) => {
+        app.csrfProtection(request, reply, done);
+      },
+    },
+    async (request, reply) => {
+      const ctx = await environmentContext(deps, request);
+      const state = await consentState(deps, ctx, request);
+      if (state === undefined) return expired(reply);
+      const { parkedId, pending, client, user, authTime } = state;
+      const decision = singleParams(request.body).decision;
+      await finishParked(deps, ctx, reply, parkedId);
+      if (decision !== 'allow') {
+        await audit(deps, ctx, 'consent.denied', user.id, { clientId: client.clientId });
+        return redirectError(reply, ctx, pending, new AccessDenied('the user denied the request'));
+      }
+      await deps.stores.consents.grant(
+        ctx.environment.name,
+        user.id,
+        client.clientId,
+        pending.scope,
+        deps.clock(),
+      );
+      await audit(deps, ctx, 'consent.granted', user.id, {
+        clientId: client.clientId,
+        scope: pending.scope.join(' '),
+      });
+      return redirectWithCode(deps, reply, ctx, pending, user.id, authTime);
+    },
+  );
+}
+
+async function consentState(deps: AppDeps, ctx: EnvironmentContext, request: FastifyRequest) {
+  const parked = await parkedRequest(deps, ctx, request);
+  const current = await currentSession(deps, ctx, request);
+  if (parked === undefined || current === undefined) return undefined;
+  const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
+  if (client === undefined) return undefined;
+  return {
+    parkedId: parked.id,
+    pending: parked.pending,
+    client,
+    user: current.user,
+    authTime: current.session.authTime,
+  };
+}
+
+async function audit(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  type: string,
+  userId: string | null,
+  data: Record<string, unknown>,
+): Promise<void> {
+  await deps.stores.audit.append(
+    {
+      environment: ctx.environment.name,
+      type,
+      actor: userId === null ? 'anonymous' : `user:${userId}`,
+      userId,
+      data,
+    },
+    deps.clock(),
+  );
+}

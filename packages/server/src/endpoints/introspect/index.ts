@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { sha256 } from '../../crypto/random.js';
+import { InvalidClient, InvalidRequest } from '../../errors.js';
+import { authenticateClient } from '../../http/client-auth.js';
+import type { AppDeps } from '../../http/deps.js';
+import { environmentContext } from '../../http/environment.js';
+import { singleParams } from '../../http/form.js';
+
+/** POST /e/:env/introspect (RFC 7662), for authenticated (confidential) clients only. */
+export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
+  app.post('/e/:env/introspect', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const params = singleParams(request.body);
+    const { client } = await authenticateClient(deps, ctx.environment.name, request, params);
+    // RFC 7662 §4: the endpoint must not become a token-validity oracle for anyone who asks.
+    if (client.type !== 'web')
+      throw new InvalidClient('introspection is for authenticated (confidential) clients');
+    const token = params.token;
+    if (token === undefined || token === '') throw new InvalidRequest('token is required');
+    const env = ctx.environment.name;
+    const now = deps.clock();
+    reply.header('Cache-Control', 'no-store');
+
+    const refresh = await deps.stores.tokens.findActiveRefresh(env, sha256(token), now);
+    if (refresh !== undefined) {
+      const user = await deps.stores.users.get(env, refresh.userId);
+      if (user === undefined || user.disabled) return { active: false };
+      return {
+        active: true,
+        token_type: 'refresh_token',
+        client_id: refresh.clientId,
+        sub: refresh.userId,
+        scope: refresh.scope.join(' '),
+        iss: ctx.issuer,
+        exp: Math.floor(refresh.expiresAt / 1000),
+        iat: Math.floor(refresh.createdAt / 1000),
+      };
+    }
+    const payload = await deps.signer.verify(env, token, { issuer: ctx.issuer, typ: 'at+jwt' });
+    if (
+      payload?.jti === undefined ||
+      !(await deps.stores.tokens.isAccessActive(env, payload.jti, now))
+    )
+      return { active: false };
+    const record = await deps.stores.tokens.findAccess(env, payload.jti);
+    if (record?.userId != null) {
+      const user = await deps.stores.users.get(env, record.userId);
+      if (user === undefined || user.disabled) return { active: false };
+    }
+    return { active: true, token_type: 'Bearer', ...payload };
+  });
+}

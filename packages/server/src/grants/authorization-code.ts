@@ -1,0 +1,111 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { safeEqual, sha256 } from '../crypto/random.js';
+import { InvalidGrant, InvalidRequest, InvalidTarget } from '../errors.js';
+import { issueAccessToken, issueIdToken, issueRefreshToken } from '../tokens/issue.js';
+import type { GrantHandler } from './context.js';
+
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+/** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5, OAuth 2.1 §4.1.3). */
+export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
+  const env = ctx.environment.name;
+  if (params.code === undefined) throw new InvalidRequest('code is required');
+  if (params.code_verifier === undefined)
+    throw new InvalidRequest('code_verifier is required (PKCE)');
+  if (!CODE_VERIFIER.test(params.code_verifier))
+    throw new InvalidRequest('code_verifier must be 43 to 128 unreserved characters');
+
+  const codeHash = sha256(params.code);
+  const result = await deps.stores.codes.consume(env, codeHash, deps.clock());
+  if (result.status === 'replayed') {
+    // OAuth 2.1 §4.1.3: a code used twice means it leaked; revoke what it already produced.
+    await deps.stores.tokens.revokeIssuedFromCode(env, codeHash, deps.clock());
+    await deps.stores.audit.append(
+      {
+        environment: env,
+        type: 'code.replayed',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        userId: result.code.userId,
+      },
+      deps.clock(),
+    );
+    throw new InvalidGrant(
+      'the authorization code was already used; the tokens issued from it are revoked',
+    );
+  }
+  if (result.status === 'unknown')
+    throw new InvalidGrant('the authorization code is invalid or expired');
+  const code = result.code;
+  if (code.clientId !== client.clientId)
+    throw new InvalidGrant('the authorization code was issued to another client');
+  // RFC 6749 §4.1.3: identical to the value in the authorization request.
+  if (params.redirect_uri !== undefined && params.redirect_uri !== code.redirectUri)
+    throw new InvalidGrant('redirect_uri differs from the one in the authorization request');
+  const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
+  if (!safeEqual(challenge, code.codeChallenge))
+    throw new InvalidGrant('code_verifier does not match the code_challenge');
+  if (params.resource !== undefined && params.resource !== code.resource)
+    throw new InvalidTarget('resource differs from the one authorized');
+
+  const user = await deps.stores.users.get(env, code.userId);
+  if (user === undefined || user.disabled)
+    throw new InvalidGrant('the user is no longer allowed to sign in');
+
+  const familyId = client.grantTypes.includes('refresh_token') ? randomUUID() : null;
+  const access = await issueAccessToken(deps, {
+    environment: env,
+    issuer: ctx.issuer,
+    clientId: client.clientId,
+    subject: user.id,
+    userId: user.id,
+    scope: code.scope,
+    resource: code.resource,
+    authTime: code.authTime,
+    familyId,
+    codeHash,
+  });
+  const refreshToken =
+    familyId === null
+      ? undefined
+      : await issueRefreshToken(deps, {
+          environment: env,
+          clientId: client.clientId,
+          userId: user.id,
+          scope: code.scope,
+          resource: code.resource,
+          authTime: code.authTime,
+          familyId,
+          codeHash,
+        });
+  const idToken = code.scope.includes('openid')
+    ? await issueIdToken(deps, {
+        environment: env,
+        issuer: ctx.issuer,
+        clientId: client.clientId,
+        user,
+        authTime: code.authTime,
+        nonce: code.nonce,
+        scope: code.scope,
+      })
+    : undefined;
+  await deps.stores.audit.append(
+    {
+      environment: env,
+      type: 'code.redeemed',
+      actor: `client:${client.clientId}`,
+      clientId: client.clientId,
+      userId: user.id,
+      data: { jti: access.jti, refresh: refreshToken !== undefined, scope: code.scope.join(' ') },
+    },
+    deps.clock(),
+  );
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: code.scope.join(' '),
+    ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
+    ...(idToken === undefined ? {} : { id_token: idToken }),
+  };
+};

@@ -1,0 +1,47 @@
+import { InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
+import { scopeList } from '../http/form.js';
+import { issueAccessToken } from '../tokens/issue.js';
+import type { GrantHandler } from './context.js';
+
+/** Scopes that only make sense with a user behind them. */
+const USER_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+
+/** grant_type=client_credentials (RFC 6749 §4.4), confidential clients only. */
+export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
+  if (client.type !== 'web')
+    throw new UnauthorizedClient('client_credentials needs a confidential (web) client');
+  const scope = scopeList(params.scope);
+  const userScopes = scope.filter((s) => USER_SCOPES.includes(s));
+  if (userScopes.length > 0)
+    throw new InvalidScope(
+      `client_credentials has no user: ${userScopes.join(' ')} cannot be granted`,
+    );
+  const resource = params.resource ?? null;
+  if (resource !== null && (!URL.canParse(resource) || resource.includes('#')))
+    throw new InvalidTarget('resource must be an absolute URI without a fragment');
+  const access = await issueAccessToken(deps, {
+    environment: ctx.environment.name,
+    issuer: ctx.issuer,
+    clientId: client.clientId,
+    subject: client.clientId,
+    userId: null,
+    scope,
+    resource,
+  });
+  await deps.stores.audit.append(
+    {
+      environment: ctx.environment.name,
+      type: 'token.issued',
+      actor: `client:${client.clientId}`,
+      clientId: client.clientId,
+      data: { grant: 'client_credentials', jti: access.jti, scope: scope.join(' ') },
+    },
+    deps.clock(),
+  );
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: scope.join(' '),
+  };
+};

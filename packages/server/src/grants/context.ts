@@ -1,0 +1,23 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import type { Client } from '../storage/clients.js';
+
+export interface GrantRequest {
+  readonly deps: AppDeps;
+  readonly ctx: EnvironmentContext;
+  readonly client: Client;
+  readonly params: Record<string, string>;
+  readonly request: FastifyRequest;
+}
+
+/** The token response body (RFC 6749 §5.1). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+export type GrantHandler = (grant: GrantRequest) => Promise<TokenResponse>;

@@ -1,0 +1,12 @@
+import type { GrantType } from '../storage/clients.js';
+import { authorizationCodeGrant } from './authorization-code.js';
+import { clientCredentialsGrant } from './client-credentials.js';
+import type { GrantHandler } from './context.js';
+import { refreshTokenGrant } from './refresh-token.js';
+
+/** The token endpoint dispatches on grant_type through this map. */
+export const GRANTS: Readonly<Record<GrantType, GrantHandler>> = {
+  authorization_code: authorizationCodeGrant,
+  refresh_token: refreshTokenGrant,
+  client_credentials: clientCredentialsGrant,
+};

@@ -1,0 +1,101 @@
+import { sha256 } from '../crypto/random.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget } from '../errors.js';
+import { scopeList } from '../http/form.js';
+import { issueAccessToken, issueIdToken, issueRefreshToken } from '../tokens/issue.js';
+import type { GrantHandler } from './context.js';
+
+/** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
+export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
+  const env = ctx.environment.name;
+  if (params.refresh_token === undefined) throw new InvalidRequest('refresh_token is required');
+  const tokenHash = sha256(params.refresh_token);
+  const now = deps.clock();
+
+  // Check ownership before rotating, so another client presenting a stolen token cannot burn it.
+  const active = await deps.stores.tokens.findActiveRefresh(env, tokenHash, now);
+  if (active !== undefined && active.clientId !== client.clientId)
+    throw new InvalidGrant('the refresh token was issued to another client');
+
+  const result = await deps.stores.tokens.rotateRefresh(env, tokenHash, now);
+  if (result.status === 'reused') {
+    if (result.token.clientId === client.clientId) {
+      await deps.stores.tokens.revokeFamily(env, result.token.familyId, now);
+      await deps.stores.audit.append(
+        {
+          environment: env,
+          type: 'refresh.reused',
+          actor: `client:${client.clientId}`,
+          clientId: client.clientId,
+          userId: result.token.userId,
+          data: { familyId: result.token.familyId },
+        },
+        now,
+      );
+    }
+    throw new InvalidGrant(
+      'the refresh token was already used; every token of its grant is revoked',
+    );
+  }
+  if (result.status === 'unknown')
+    throw new InvalidGrant('the refresh token is invalid, expired or revoked');
+  const previous = result.token;
+  if (previous.clientId !== client.clientId)
+    throw new InvalidGrant('the refresh token was issued to another client');
+
+  const requested = params.scope === undefined ? previous.scope : scopeList(params.scope);
+  const wider = requested.filter((s) => !previous.scope.includes(s));
+  if (wider.length > 0)
+    throw new InvalidScope(`the refresh token does not cover: ${wider.join(' ')}`);
+  if (params.resource !== undefined && params.resource !== previous.resource)
+    throw new InvalidTarget('resource differs from the one granted');
+
+  const user = await deps.stores.users.get(env, previous.userId);
+  if (user === undefined || user.disabled) {
+    await deps.stores.tokens.revokeFamily(env, previous.familyId, now);
+    throw new InvalidGrant('the user is no longer allowed to sign in');
+  }
+
+  const access = await issueAccessToken(deps, {
+    environment: env,
+    issuer: ctx.issuer,
+    clientId: client.clientId,
+    subject: user.id,
+    userId: user.id,
+    scope: requested,
+    resource: previous.resource,
+    authTime: previous.authTime,
+    familyId: previous.familyId,
+  });
+  // The new token keeps the full grant: narrowing applies to this access token only.
+  const refreshToken = await issueRefreshToken(deps, { ...previous, codeHash: previous.codeHash });
+  const idToken = requested.includes('openid')
+    ? await issueIdToken(deps, {
+        environment: env,
+        issuer: ctx.issuer,
+        clientId: client.clientId,
+        user,
+        authTime: previous.authTime,
+        nonce: null,
+        scope: requested,
+      })
+    : undefined;
+  await deps.stores.audit.append(
+    {
+      environment: env,
+      type: 'token.refreshed',
+      actor: `client:${client.clientId}`,
+      clientId: client.clientId,
+      userId: user.id,
+      data: { jti: access.jti, familyId: previous.familyId },
+    },
+    now,
+  );
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: requested.join(' '),
+    refresh_token: refreshToken,
+    ...(idToken === undefined ? {} : { id_token: idToken }),
+  };
+};

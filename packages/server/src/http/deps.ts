@@ -1,0 +1,25 @@
+import type { Clock } from '../clock.js';
+import type { ServerConfig } from '../config.js';
+import type { Stores } from '../storage/index.js';
+import type { Environment } from '../storage/environments.js';
+import type { Signer } from '../tokens/signer.js';
+import type { AttemptLimiter } from './attempt-limiter.js';
+
+/** Everything handlers use, built once at start-up. */
+export interface AppDeps {
+  readonly stores: Stores;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  readonly config: Pick<ServerConfig, 'baseUrl' | 'secureCookies'>;
+  /** Failed sign-ins counted per account and per client address. */
+  readonly signInLimits: { readonly account: AttemptLimiter; readonly address: AttemptLimiter };
+}
+
+export function issuerOf(deps: AppDeps, environment: string): string {
+  return `${deps.config.baseUrl}/e/${environment}`;
+}
+
+export interface EnvironmentContext {
+  readonly environment: Environment;
+  readonly issuer: string;
+}

@@ -1,0 +1,110 @@
+import { html, page, raw, type Raw } from '../http/html.js';
+
+export interface OperatorDetail {
+  readonly message: string;
+  readonly requested?: string;
+  readonly closest?: string;
+  readonly expected?: string;
+  readonly index?: number;
+}
+
+/** The page an end user sees when a request cannot be trusted. Operators get the why in development. */
+export function errorPage(title: string, userMessage: string, detail?: OperatorDetail): string {
+  const diff =
+    detail?.requested !== undefined && detail.expected !== undefined && detail.index !== undefined
+      ? html`<pre>requested  ${detail.requested.slice(0, detail.index)}<mark>${detail.requested.slice(detail.index)}</mark>
+expected   ${detail.expected.slice(0, detail.index)}<mark>${detail.expected.slice(detail.index)}</mark></pre>`
+      : raw('');
+  const forOperators =
+    detail === undefined
+      ? raw('')
+      : html`<section aria-labelledby="dev">
+          <h2 id="dev">For the developer (shown in development only)</h2>
+          <p>${detail.message}</p>
+          ${detail.closest === undefined ? raw('') : html`<p>Closest registered redirect URI: <code>${detail.closest}</code></p>`}
+          ${diff}
+        </section>`;
+  return page(
+    title,
+    html`<h1>${title}</h1>
+      <p class="error" role="alert">${userMessage}</p>
+      <p class="muted">You can close this page and return to the application.</p>
+      ${forOperators}`,
+  );
+}
+
+export function loginPage(options: {
+  environment: string;
+  clientName: string | null;
+  csrf: string;
+  email?: string;
+  error?: string;
+}): string {
+  return page(
+    'Sign in',
+    html`<h1>Sign in</h1>
+      ${options.clientName === null ? raw('') : html`<p>to continue to <strong>${options.clientName}</strong></p>`}
+      ${options.error === undefined ? raw('') : html`<p class="error" role="alert" id="login-error">${options.error}</p>`}
+      <form method="post" action="/e/${options.environment}/login">
+        <input type="hidden" name="_csrf" value="${options.csrf}" />
+        <label for="email">Email</label>
+        <input
+          id="email"
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          value="${options.email ?? ''}"
+          ${options.error === undefined ? raw('') : raw('aria-describedby="login-error"')}
+        />
+        <label for="password">Password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+        />
+        <button type="submit">Sign in</button>
+      </form>
+      <p class="muted">Environment: ${options.environment}</p>`,
+  );
+}
+
+export function consentPage(options: {
+  environment: string;
+  clientName: string;
+  scopes: readonly string[];
+  redirectHost: string;
+  loopback: boolean;
+  csrf: string;
+  email: string;
+}): string {
+  const describe: Record<string, string> = {
+    openid: 'Confirm who you are',
+    profile: 'See your name',
+    email: 'See your email address',
+    offline_access: 'Stay signed in when you are not using it',
+  };
+  const items: Raw[] = options.scopes.map((s) => html`<li>${describe[s] ?? s}</li>`);
+  return page(
+    'Allow access',
+    html`<h1><strong>${options.clientName}</strong> wants to access your account</h1>
+      <p>Signed in as ${options.email}.</p>
+      ${
+        items.length === 0
+          ? html`<p>It asks for no particular permissions.</p>`
+          : html`<ul class="scopes">
+              ${items}
+            </ul>`
+      }
+      <p>
+        ${options.loopback ? html`After you decide, you will be sent back to <strong>an application on this computer</strong> (${options.redirectHost}).` : html`After you decide, you will be sent back to <strong>${options.redirectHost}</strong>.`}
+      </p>
+      <form method="post" action="/e/${options.environment}/consent">
+        <input type="hidden" name="_csrf" value="${options.csrf}" />
+        <button type="submit" name="decision" value="allow">Allow</button>
+        <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+      </form>`,
+  );
+}

@@ -1,0 +1,290 @@
+import {
+  lintRedirectUris,
+  validateRedirectUri,
+  type LintWarning,
+} from '@gatehouse/redirect-policy';
+import { newClientId, newClientSecret } from '../crypto/credentials.js';
+import { sha256 } from '../crypto/random.js';
+import type { Client, ClientType, GrantType } from '../storage/clients.js';
+import type { ServiceContext } from './context.js';
+import { requireEnvironment } from './environments.js';
+import { InputError } from './input-error.js';
+
+export const GRANT_TYPES: readonly GrantType[] = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+];
+
+export interface ClientSpec {
+  readonly environment: string;
+  readonly type: ClientType;
+  readonly name: string;
+  readonly redirectUris: readonly string[];
+  readonly grantTypes?: readonly GrantType[];
+  readonly skipConsent?: boolean;
+}
+
+export interface CreatedClient {
+  readonly client: Client;
+  /** The secret, for web clients: shown once, never stored or logged. */
+  readonly clientSecret?: string;
+  readonly warnings: readonly LintWarning[];
+}
+
+/** Redirect URIs go through the policy for this environment and client type; all must pass. */
+async function checkRedirectUris(
+  ctx: ServiceContext,
+  environment: string,
+  type: ClientType,
+  uris: readonly string[],
+): Promise<LintWarning[]> {
+  const env = await requireEnvironment(ctx, environment);
+  const policy = {
+    environment:
+      env.tier === 'development'
+        ? 'development'
+        : env.tier === 'staging'
+          ? 'staging'
+          : 'production',
+    clientType: type,
+  } as const;
+  const refused = uris
+    .map((uri) => ({ uri, result: validateRedirectUri(uri, policy) }))
+    .flatMap(({ uri, result }) =>
+      result.ok
+        ? []
+        : [
+            {
+              uri,
+              code: result.code,
+              message: result.message,
+              ...(result.suggestion === undefined ? {} : { suggestion: result.suggestion }),
+            },
+          ],
+    );
+  if (refused.length > 0) {
+    const first = refused[0] as (typeof refused)[number];
+    throw new InputError(
+      refused.length === 1
+        ? `redirect URI ${first.uri} refused: ${first.message}`
+        : `${refused.length} redirect URIs refused; the first, ${first.uri}: ${first.message}`,
+      'redirect_uri_refused',
+      refused,
+    );
+  }
+  const duplicates = uris.filter((uri, i) => uris.indexOf(uri) !== i);
+  if (duplicates.length > 0)
+    throw new InputError(
+      `redirect URI ${duplicates[0] ?? ''} is listed twice`,
+      'duplicate_redirect_uri',
+    );
+  return lintRedirectUris(uris, policy);
+}
+
+function checkGrants(
+  type: ClientType,
+  grants: readonly GrantType[],
+  redirectUris: readonly string[],
+): void {
+  for (const grant of grants) {
+    if (!GRANT_TYPES.includes(grant))
+      throw new InputError(
+        `unknown grant type "${grant}" (use ${GRANT_TYPES.join(', ')})`,
+        'invalid_grant_type',
+      );
+  }
+  // A public client cannot authenticate, so it cannot hold credentials of its own (RFC 6749 §4.4).
+  if (type === 'native' && grants.includes('client_credentials')) {
+    throw new InputError(
+      'native clients cannot use client_credentials: they cannot keep a secret',
+      'invalid_grant_type',
+    );
+  }
+  if (grants.includes('authorization_code') && redirectUris.length === 0) {
+    throw new InputError(
+      'a client using authorization_code needs at least one --redirect-uri',
+      'redirect_uri_required',
+    );
+  }
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+    throw new InputError(
+      'refresh_token is only issued with authorization_code; add that grant too',
+      'invalid_grant_type',
+    );
+  }
+}
+
+export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promise<CreatedClient> {
+  const name = spec.name.trim();
+  if (name === '' || name.length > 100)
+    throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
+  const grantTypes =
+    spec.grantTypes ??
+    (spec.type === 'web' && spec.redirectUris.length === 0
+      ? ['client_credentials']
+      : ['authorization_code', 'refresh_token']);
+  checkGrants(spec.type, grantTypes, spec.redirectUris);
+  const warnings = await checkRedirectUris(ctx, spec.environment, spec.type, spec.redirectUris);
+
+  const now = ctx.clock();
+  const clientSecret = spec.type === 'web' ? newClientSecret(spec.environment) : undefined;
+  const client: Client = {
+    clientId: newClientId(spec.environment),
+    environment: spec.environment,
+    name,
+    type: spec.type,
+    secretHash: clientSecret === undefined ? null : sha256(clientSecret),
+    redirectUris: [...spec.redirectUris],
+    grantTypes: [...new Set(grantTypes)],
+    skipConsent: spec.skipConsent ?? false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await ctx.stores.clients.create(client);
+  await ctx.stores.audit.append(
+    {
+      environment: spec.environment,
+      type: 'client.created',
+      actor: ctx.actor,
+      clientId: client.clientId,
+      data: {
+        name,
+        clientType: client.type,
+        redirectUris: client.redirectUris,
+        grantTypes: client.grantTypes,
+      },
+    },
+    now,
+  );
+  return clientSecret === undefined ? { client, warnings } : { client, clientSecret, warnings };
+}
+
+export async function requireClient(
+  ctx: ServiceContext,
+  environment: string,
+  clientId: string,
+): Promise<Client> {
+  await requireEnvironment(ctx, environment);
+  const client = await ctx.stores.clients.get(environment, clientId);
+  if (client === undefined)
+    throw new InputError(`no client ${clientId} in environment ${environment}`, 'unknown_client');
+  return client;
+}
+
+export interface ClientUpdate {
+  readonly name?: string;
+  readonly setRedirectUris?: readonly string[];
+  readonly addRedirectUris?: readonly string[];
+  readonly removeRedirectUris?: readonly string[];
+  readonly grantTypes?: readonly GrantType[];
+  readonly skipConsent?: boolean;
+}
+
+export async function updateClient(
+  ctx: ServiceContext,
+  environment: string,
+  clientId: string,
+  update: ClientUpdate,
+): Promise<{ client: Client; warnings: readonly LintWarning[] }> {
+  const current = await requireClient(ctx, environment, clientId);
+  let uris = [...(update.setRedirectUris ?? current.redirectUris)];
+  for (const uri of update.addRedirectUris ?? []) if (!uris.includes(uri)) uris.push(uri);
+  for (const uri of update.removeRedirectUris ?? []) {
+    if (!uris.includes(uri))
+      throw new InputError(`client ${clientId} has no redirect URI ${uri}`, 'unknown_redirect_uri');
+    uris = uris.filter((u) => u !== uri);
+  }
+  const grantTypes = update.grantTypes ?? current.grantTypes;
+  checkGrants(current.type, grantTypes, uris);
+  const warnings = await checkRedirectUris(ctx, environment, current.type, uris);
+  const name = update.name?.trim();
+  if (name !== undefined && (name === '' || name.length > 100))
+    throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
+
+  const now = ctx.clock();
+  const client = await ctx.stores.clients.update(
+    environment,
+    clientId,
+    {
+      redirectUris: uris,
+      grantTypes,
+      ...(name === undefined ? {} : { name }),
+      ...(update.skipConsent === undefined ? {} : { skipConsent: update.skipConsent }),
+    },
+    now,
+  );
+  if (client === undefined)
+    throw new InputError(`no client ${clientId} in environment ${environment}`, 'unknown_client');
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'client.updated',
+      actor: ctx.actor,
+      clientId,
+      data: {
+        before: {
+          name: current.name,
+          redirectUris: current.redirectUris,
+          grantTypes: current.grantTypes,
+          skipConsent: current.skipConsent,
+        },
+        after: {
+          name: client.name,
+          redirectUris: client.redirectUris,
+          grantTypes: client.grantTypes,
+          skipConsent: client.skipConsent,
+        },
+      },
+    },
+    now,
+  );
+  return { client, warnings };
+}
+
+export async function rotateClientSecret(
+  ctx: ServiceContext,
+  environment: string,
+  clientId: string,
+): Promise<{ client: Client; clientSecret: string }> {
+  const current = await requireClient(ctx, environment, clientId);
+  if (current.type !== 'web')
+    throw new InputError(
+      `client ${clientId} is a native (public) client and has no secret`,
+      'no_secret',
+    );
+  const clientSecret = newClientSecret(environment);
+  const now = ctx.clock();
+  const client = await ctx.stores.clients.update(
+    environment,
+    clientId,
+    { secretHash: sha256(clientSecret) },
+    now,
+  );
+  if (client === undefined)
+    throw new InputError(`no client ${clientId} in environment ${environment}`, 'unknown_client');
+  await ctx.stores.audit.append(
+    { environment, type: 'client.secret_rotated', actor: ctx.actor, clientId },
+    now,
+  );
+  return { client, clientSecret };
+}
+
+export async function deleteClient(
+  ctx: ServiceContext,
+  environment: string,
+  clientId: string,
+): Promise<void> {
+  const current = await requireClient(ctx, environment, clientId);
+  await ctx.stores.clients.delete(environment, clientId);
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'client.deleted',
+      actor: ctx.actor,
+      clientId,
+      data: { name: current.name },
+    },
+    ctx.clock(),
+  );
+}

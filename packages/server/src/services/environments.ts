@@ -1,0 +1,69 @@
+import { generateSigningKey, SIGNING_ALG } from '../crypto/signing-keys.js';
+import { ENVIRONMENT_NAME, type Environment, type Tier } from '../storage/environments.js';
+import type { ServiceContext } from './context.js';
+import { InputError } from './input-error.js';
+
+export const DEFAULT_ENVIRONMENTS: readonly { name: string; tier: Tier }[] = [
+  { name: 'development', tier: 'development' },
+  { name: 'staging', tier: 'staging' },
+  { name: 'production', tier: 'production' },
+];
+
+/** Creates an environment with its own signing key. */
+export async function createEnvironment(
+  ctx: ServiceContext,
+  name: string,
+  tier: Tier,
+): Promise<Environment> {
+  if (!ENVIRONMENT_NAME.test(name)) {
+    throw new InputError(
+      `"${name}" is not a valid environment name: use 1-32 lower-case letters, digits and dashes, starting with a letter`,
+      'invalid_environment_name',
+    );
+  }
+  const now = ctx.clock();
+  const environment: Environment = { name, tier, createdAt: now };
+  if (!(await ctx.stores.environments.create(environment))) {
+    throw new InputError(`environment "${name}" exists already`, 'environment_exists');
+  }
+  const key = generateSigningKey();
+  await ctx.stores.keys.add({
+    ...key,
+    environment: name,
+    alg: SIGNING_ALG,
+    status: 'active',
+    createdAt: now,
+  });
+  await ctx.stores.audit.append(
+    {
+      environment: name,
+      type: 'environment.created',
+      actor: ctx.actor,
+      data: { tier, kid: key.kid },
+    },
+    now,
+  );
+  return environment;
+}
+
+/** Creates the three standard environments that do not exist yet; returns the ones it created. */
+export async function ensureDefaultEnvironments(ctx: ServiceContext): Promise<Environment[]> {
+  const created: Environment[] = [];
+  for (const { name, tier } of DEFAULT_ENVIRONMENTS) {
+    if ((await ctx.stores.environments.get(name)) === undefined)
+      created.push(await createEnvironment(ctx, name, tier));
+  }
+  return created;
+}
+
+export async function requireEnvironment(ctx: ServiceContext, name: string): Promise<Environment> {
+  const environment = await ctx.stores.environments.get(name);
+  if (environment === undefined) {
+    const known = (await ctx.stores.environments.list()).map((e) => e.name).join(', ');
+    throw new InputError(
+      `no environment "${name}" (known: ${known || 'none'})`,
+      'unknown_environment',
+    );
+  }
+  return environment;
+}

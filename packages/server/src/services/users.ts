@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { checkPasswordStrength, hashPassword } from '../crypto/passwords.js';
+import type { User } from '../storage/users.js';
+import type { ServiceContext } from './context.js';
+import { requireEnvironment } from './environments.js';
+import { InputError } from './input-error.js';
+
+export interface UserSpec {
+  readonly environment: string;
+  readonly email: string;
+  readonly password?: string;
+  readonly name?: string;
+}
+
+/** Deliberately loose: one @, something on each side, no spaces. The mailbox is the user's to prove. */
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export async function createUser(ctx: ServiceContext, spec: UserSpec): Promise<User> {
+  await requireEnvironment(ctx, spec.environment);
+  const email = spec.email.trim();
+  if (!EMAIL.test(email))
+    throw new InputError(`"${email}" is not an email address`, 'invalid_email');
+  if (spec.password !== undefined) {
+    const weak = checkPasswordStrength(spec.password);
+    if (weak !== undefined) throw new InputError(weak, 'weak_password');
+  }
+  const now = ctx.clock();
+  const user: User = {
+    id: randomUUID(),
+    environment: spec.environment,
+    email,
+    name: spec.name?.trim() || null,
+    passwordHash: spec.password === undefined ? null : await hashPassword(spec.password),
+    disabled: false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (!(await ctx.stores.users.create(user))) {
+    throw new InputError(
+      `a user with email ${email} exists already in ${spec.environment}`,
+      'email_taken',
+    );
+  }
+  await ctx.stores.audit.append(
+    {
+      environment: spec.environment,
+      type: 'user.created',
+      actor: ctx.actor,
+      userId: user.id,
+      data: { email },
+    },
+    now,
+  );
+  return user;
+}
+
+/** Finds a user by id or email. */
+export async function requireUser(
+  ctx: ServiceContext,
+  environment: string,
+  idOrEmail: string,
+): Promise<User> {
+  await requireEnvironment(ctx, environment);
+  const user = idOrEmail.includes('@')
+    ? await ctx.stores.users.findByEmail(environment, idOrEmail)
+    : await ctx.stores.users.get(environment, idOrEmail);
+  if (user === undefined)
+    throw new InputError(`no user ${idOrEmail} in environment ${environment}`, 'unknown_user');
+  return user;
+}
+
+export async function setUserDisabled(
+  ctx: ServiceContext,
+  environment: string,
+  idOrEmail: string,
+  disabled: boolean,
+): Promise<User> {
+  const user = await requireUser(ctx, environment, idOrEmail);
+  const now = ctx.clock();
+  await ctx.stores.users.setDisabled(environment, user.id, disabled, now);
+  // A disabled account loses its sessions at once; its tokens stop at userinfo and introspection.
+  if (disabled) await ctx.stores.sessions.deleteForUser(environment, user.id);
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: disabled ? 'user.disabled' : 'user.enabled',
+      actor: ctx.actor,
+      userId: user.id,
+    },
+    now,
+  );
+  return { ...user, disabled };
+}
+
+export async function deleteUser(
+  ctx: ServiceContext,
+  environment: string,
+  idOrEmail: string,
+): Promise<void> {
+  const user = await requireUser(ctx, environment, idOrEmail);
+  await ctx.stores.sessions.deleteForUser(environment, user.id);
+  await ctx.stores.users.delete(environment, user.id);
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'user.deleted',
+      actor: ctx.actor,
+      userId: user.id,
+      data: { email: user.email },
+    },
+    ctx.clock(),
+  );
+}

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { randomToken, sha256 } from '../crypto/random.js';
+import type { Stores } from '../storage/index.js';
+import type { User } from '../storage/users.js';
+import type { Signer } from './signer.js';
+
+export const ACCESS_TOKEN_TTL_S = 600;
+export const ID_TOKEN_TTL_S = 600;
+export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
+
+export interface TokenDeps {
+  readonly stores: Stores;
+  readonly signer: Signer;
+  readonly clock: Clock;
+}
+
+export interface AccessTokenRequest {
+  readonly environment: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  /** The user, or for client_credentials the client itself (RFC 9068 §2.2). */
+  readonly subject: string;
+  readonly userId: string | null;
+  readonly scope: readonly string[];
+  readonly resource: string | null;
+  readonly authTime?: number;
+  readonly familyId?: string | null;
+  readonly codeHash?: string | null;
+}
+
+/** An RFC 9068 JWT access token, recorded by its `jti` so it can be revoked. */
+export async function issueAccessToken(
+  deps: TokenDeps,
+  request: AccessTokenRequest,
+): Promise<{ token: string; expiresIn: number; jti: string }> {
+  const iat = Math.floor(deps.clock() / 1000);
+  const jti = randomUUID();
+  const token = await deps.signer.sign(request.environment, 'at+jwt', {
+    iss: request.issuer,
+    sub: request.subject,
+    // Without a resource indicator the audience is this issuer, whose userinfo endpoint accepts it.
+    aud: request.resource ?? request.issuer,
+    client_id: request.clientId,
+    scope: request.scope.join(' '),
+    iat,
+    exp: iat + ACCESS_TOKEN_TTL_S,
+    jti,
+    ...(request.authTime === undefined ? {} : { auth_time: Math.floor(request.authTime / 1000) }),
+  });
+  await deps.stores.tokens.saveAccess({
+    jti,
+    environment: request.environment,
+    clientId: request.clientId,
+    userId: request.userId,
+    familyId: request.familyId ?? null,
+    codeHash: request.codeHash ?? null,
+    expiresAt: (iat + ACCESS_TOKEN_TTL_S) * 1000,
+    createdAt: deps.clock(),
+  });
+  return { token, expiresIn: ACCESS_TOKEN_TTL_S, jti };
+}
+
+export interface RefreshTokenRequest {
+  readonly environment: string;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly scope: readonly string[];
+  readonly resource: string | null;
+  readonly authTime: number;
+  readonly familyId: string;
+  readonly codeHash: string | null;
+}
+
+/** An opaque refresh token; only its hash is stored. */
+export async function issueRefreshToken(
+  deps: TokenDeps,
+  request: RefreshTokenRequest,
+): Promise<string> {
+  const token = `ghr_${randomToken(32)}`;
+  const now = deps.clock();
+  await deps.stores.tokens.saveRefresh({
+    tokenHash: sha256(token),
+    familyId: request.familyId,
+    environment: request.environment,
+    clientId: request.clientId,
+    userId: request.userId,
+    scope: request.scope,
+    resource: request.resource,
+    authTime: request.authTime,
+    codeHash: request.codeHash,
+    expiresAt: now + REFRESH_TOKEN_TTL_S * 1000,
+    createdAt: now,
+  });
+  return token;
+}
+
+/** An OpenID Connect ID token (OIDC Core §2). */
+export async function issueIdToken(
+  deps: TokenDeps,
+  request: {
+    environment: string;
+    issuer: string;
+    clientId: string;
+    user: User;
+    authTime: number;
+    nonce: string | null;
+    scope: readonly string[];
+  },
+): Promise<string> {
+  const iat = Math.floor(deps.clock() / 1000);
+  return deps.signer.sign(request.environment, 'JWT', {
+    iss: request.issuer,
+    sub: request.user.id,
+    aud: request.clientId,
+    iat,
+    exp: iat + ID_TOKEN_TTL_S,
+    auth_time: Math.floor(request.authTime / 1000),
+    ...(request.nonce === null ? {} : { nonce: request.nonce }),
+    ...userClaims(request.user, request.scope),
+  });
+}
+
+/** Claims released for the granted scopes (OIDC Core §5.4). */
+export function userClaims(user: User, scope: readonly string[]): Record<string, string> {
+  return {
+    ...(scope.includes('email') ? { email: user.email } : {}),
+    ...(scope.includes('profile') && user.name !== null ? { name: user.name } : {}),
+  };
+}

@@ -1,0 +1,158 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { resolveServerConfig, startServer, type RunningServer } from '../../src/index.js';
+import { createClient, type ClientSpec } from '../../src/services/clients.js';
+import type { ServiceContext } from '../../src/services/context.js';
+import { createUser } from '../../src/services/users.js';
+import type { ThrowawayDatabase } from './databases.js';
+
+export interface TestServer {
+  readonly server: RunningServer;
+  readonly url: string;
+  readonly ctx: ServiceContext;
+  issuer(environment: string): string;
+  client(
+    spec: Omit<ClientSpec, 'environment'> & { environment?: string },
+  ): Promise<{ clientId: string; clientSecret?: string }>;
+  user(email: string, password: string, environment?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A real server on an ephemeral loopback port, on a throwaway database. */
+export async function startTestServer(database: ThrowawayDatabase): Promise<TestServer> {
+  const target = database.target;
+  const config = resolveServerConfig(
+    target.kind === 'sqlite'
+      ? { port: 0, dataDir: target.file.replace(/\/gatehouse\.sqlite$/, '') }
+      : { port: 0, databaseUrl: target.url },
+    process.cwd(),
+  );
+  const server = await startServer(config, { logger: false });
+  const ctx: ServiceContext = { stores: server.stores, clock: Date.now, actor: 'admin:test' };
+  return {
+    server,
+    url: server.url,
+    ctx,
+    issuer: (environment) => `${server.url}/e/${environment}`,
+    async client(spec) {
+      const created = await createClient(ctx, { environment: 'development', ...spec });
+      return created.clientSecret === undefined
+        ? { clientId: created.client.clientId }
+        : { clientId: created.client.clientId, clientSecret: created.clientSecret };
+    },
+    async user(email, password, environment = 'development') {
+      return (await createUser(ctx, { environment, email, password })).id;
+    },
+    close: () => server.close(),
+  };
+}
+
+export function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** Cookies by name, enough for one site. */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(line))
+        this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+/**
+ * Drives the hosted pages over plain HTTP, as a browser without JavaScript would: for the many
+ * negative tests that do not need a real browser. The browser tests use Chromium.
+ */
+export class FormBrowser {
+  readonly jar = new CookieJar();
+
+  constructor(private readonly base: string) {}
+
+  async get(path: string): Promise<Response> {
+    const response = await fetch(new URL(path, this.base), {
+      redirect: 'manual',
+      headers: { cookie: this.jar.header(), accept: 'text/html' },
+    });
+    this.jar.store(response);
+    return response;
+  }
+
+  async post(path: string, form: Record<string, string>): Promise<Response> {
+    const response = await fetch(new URL(path, this.base), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        cookie: this.jar.header(),
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'text/html',
+      },
+      body: new URLSearchParams(form),
+    });
+    this.jar.store(response);
+    return response;
+  }
+
+  /** Follows redirects within the server; stops at the first Location outside it and returns it. */
+  async follow(response: Response): Promise<{ location?: string; last: Response }> {
+    let current = response;
+    for (let hops = 0; hops < 10; hops++) {
+      const location = current.headers.get('location');
+      if (location === null) return { last: current };
+      const target = new URL(location, this.base);
+      if (target.origin !== new URL(this.base).origin) return { location, last: current };
+      current = await this.get(target.pathname + target.search);
+    }
+    throw new Error('too many redirects');
+  }
+
+  static csrf(html: string): string {
+    const match = /name="_csrf" value="([^"]+)"/.exec(html);
+    if (match?.[1] === undefined) throw new Error('no CSRF token on the page');
+    return match[1];
+  }
+
+  /** Authorize, sign in, consent: returns where the server finally sends the browser. */
+  async authorize(
+    query: Record<string, string>,
+    email: string,
+    password: string,
+    environment = 'development',
+  ): Promise<string> {
+    const start = await this.get(
+      `/e/${environment}/authorize?${new URLSearchParams(query).toString()}`,
+    );
+    let { location, last } = await this.follow(start);
+    if (location !== undefined) return location;
+    if (last.url.endsWith('/login') || (await last.clone().text()).includes('name="password"')) {
+      const csrf = FormBrowser.csrf(await last.text());
+      ({ location, last } = await this.follow(
+        await this.post(`/e/${environment}/login`, { _csrf: csrf, email, password }),
+      ));
+      if (location !== undefined) return location;
+    }
+    const page = await last.text();
+    if (!page.includes('name="decision"'))
+      throw new Error(`expected the consent page, got ${last.status}: ${page.slice(0, 300)}`);
+    ({ location } = await this.follow(
+      await this.post(`/e/${environment}/consent`, {
+        _csrf: FormBrowser.csrf(page),
+        decision: 'allow',
+      }),
+    ));
+    if (location === undefined) throw new Error('no redirect after consent');
+    return location;
+  }
+}
