@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-deprecated -- the issuer under test is plain http on loopback: allowInsecureRequests is marked deprecated only to stand out */
 /**
  * Gatehouse driven by clients we did not write: openid-client and oauth4webapi do discovery,
  * PKCE, the RFC 9207 `iss` check and every token call, while a real headless Chromium signs in
