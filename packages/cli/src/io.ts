@@ -9,6 +9,8 @@ export interface CliIo {
   readonly readStdin: () => Promise<string>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Resolves when a long-running command (`serve`) should stop: SIGINT or SIGTERM for the process. */
+  readonly waitForStop: () => Promise<void>;
 }
 
 export interface OutputStream {
@@ -27,5 +29,14 @@ export function processIo(): CliIo {
     },
     env: process.env,
     cwd: process.cwd(),
+    waitForStop: () =>
+      new Promise((resolve) => {
+        process.once('SIGINT', () => {
+          resolve();
+        });
+        process.once('SIGTERM', () => {
+          resolve();
+        });
+      }),
   };
 }

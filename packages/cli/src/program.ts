@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { ConfigError, InputError } from '@gatehouse/server';
+import { auditCommand, clientsCommand, envCommand, usersCommand } from './commands/admin.js';
 import { redirectsCommand } from './commands/redirects.js';
+import { serveCommand } from './commands/serve.js';
+import { printable } from './output/text.js';
 import { ExitCode, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -42,6 +46,15 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
       },
     })
     .exitOverride();
+  program.addCommand(serveCommand(io, io.waitForStop));
+  program.addCommand(envCommand(io));
+  program.addCommand(clientsCommand(io));
+  program.addCommand(usersCommand(io));
+  program.addCommand(
+    auditCommand(io, () => {
+      setExitCode(ExitCode.Failed);
+    }),
+  );
   program.addCommand(redirectsCommand(io, setExitCode));
   // Subcommands do not inherit these settings from commander; apply them at every depth.
   const output = program.configureOutput();
@@ -71,9 +84,18 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
         return ExitCode.Ok;
       return USAGE_CODES.has(error.code) ? ExitCode.Usage : ExitCode.Failed;
     }
-    if (error instanceof UsageError) {
-      io.stderr.write(`gatehouse: error: ${error.message}\n`);
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      io.stderr.write(`gatehouse: error: ${printable(error.message)}\n`);
       return ExitCode.Usage;
+    }
+    if (error instanceof InputError) {
+      // Nothing was changed. A refusal by the redirect policy lists every refused URI.
+      io.stderr.write(`gatehouse: error: ${printable(error.message)}\n`);
+      if (error.details.length > 1) {
+        for (const detail of error.details)
+          io.stderr.write(`  ${printable(JSON.stringify(detail))}\n`);
+      }
+      return ExitCode.Failed;
     }
     // A bug, not a user error: say so in one line, without internals on a production console.
     io.stderr.write(

@@ -21,6 +21,7 @@ export async function gatehouse(
     readStdin: () => Promise.resolve(options.stdin ?? ''),
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
+    waitForStop: () => Promise.resolve(),
   };
   const code = await run(argv, io);
   return { code, stdout, stderr };

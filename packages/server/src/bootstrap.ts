@@ -44,8 +44,15 @@ export interface DemoCredentials {
  * and user whose password is printed this once and never stored in clear or logged again.
  */
 export async function firstStart(ctx: ServiceContext): Promise<DemoCredentials | undefined> {
-  const created = await ensureDefaultEnvironments(ctx);
-  if (!created.some((e) => e.name === 'development')) return undefined;
+  await ensureDefaultEnvironments(ctx);
+  // The demo is for a fresh install: once development has any client or user, it is not made.
+  const development = await ctx.stores.environments.get('development');
+  if (development === undefined || development.tier !== 'development') return undefined;
+  if (
+    (await ctx.stores.clients.list('development')).length > 0 ||
+    (await ctx.stores.users.list('development')).length > 0
+  )
+    return undefined;
   const redirectUri = 'http://127.0.0.1/callback';
   const { client } = await createClient(ctx, {
     environment: 'development',

@@ -1,0 +1,506 @@
+import {
+  GRANT_TYPES,
+  createClient,
+  createEnvironment,
+  createUser,
+  deleteClient,
+  deleteUser,
+  requireClient,
+  requireEnvironment,
+  requireUser,
+  rotateClientSecret,
+  setUserDisabled,
+  updateClient,
+  type Client,
+  type ClientType,
+  type GrantType,
+  type Tier,
+  type User,
+} from '@gatehouse/server';
+import { Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
+import type { CliIo } from '../io.js';
+import { printable } from '../output/text.js';
+import {
+  collect,
+  withDataOptions,
+  withStores,
+  writeJson,
+  type DataOptions,
+} from './data-options.js';
+
+interface JsonOption {
+  json?: boolean;
+}
+
+/** The documented `--json` shape of a client. The secret appears only where it is issued. */
+function clientJson(client: Client): Record<string, unknown> {
+  return {
+    client_id: client.clientId,
+    environment: client.environment,
+    name: client.name,
+    type: client.type,
+    redirect_uris: client.redirectUris,
+    grant_types: client.grantTypes,
+    skip_consent: client.skipConsent,
+    created_at: new Date(client.createdAt).toISOString(),
+    updated_at: new Date(client.updatedAt).toISOString(),
+  };
+}
+
+function userJson(user: User): Record<string, unknown> {
+  return {
+    id: user.id,
+    environment: user.environment,
+    email: user.email,
+    name: user.name,
+    disabled: user.disabled,
+    has_password: user.passwordHash !== null,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
+}
+
+function clientLines(client: Client): string[] {
+  return [
+    `client_id     ${client.clientId}`,
+    `name          ${printable(client.name)}`,
+    `environment   ${client.environment}`,
+    `type          ${client.type}`,
+    `grants        ${client.grantTypes.join(', ')}`,
+    `skip consent  ${client.skipConsent ? 'yes' : 'no'}`,
+    ...client.redirectUris.map(
+      (uri, i) => `${i === 0 ? 'redirect URIs' : '             '} ${printable(uri)}`,
+    ),
+  ];
+}
+
+function say(io: CliIo, lines: readonly string[]): void {
+  io.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function envOption(): Option {
+  return new Option('--env <environment>', 'environment').makeOptionMandatory();
+}
+
+export function envCommand(io: CliIo): Command {
+  const env = new Command('env').description(
+    'list and create environments (each is its own issuer)',
+  );
+  env.addCommand(
+    withDataOptions(
+      new Command('list').description('list environments').option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption) =>
+      withStores(options, io, async (ctx) => {
+        const all = await ctx.stores.environments.list();
+        if (options.json === true) {
+          writeJson(
+            io,
+            all.map((e) => ({
+              name: e.name,
+              tier: e.tier,
+              created_at: new Date(e.createdAt).toISOString(),
+            })),
+          );
+          return;
+        }
+        say(
+          io,
+          all.map((e) => `${e.name.padEnd(16)} ${e.tier}`),
+        );
+      }),
+    ),
+  );
+  env.addCommand(
+    withDataOptions(
+      new Command('create')
+        .description('create an environment with its own signing key')
+        .argument('<name>', 'lower-case letters, digits and dashes')
+        .addOption(
+          new Option('--like <tier>', 'whose rules it follows')
+            .choices(['production', 'staging', 'development'])
+            .default('production'),
+        )
+        .option('--json', 'JSON output'),
+    ).action((name: string, options: DataOptions & JsonOption & { like: Tier }) =>
+      withStores(options, io, async (ctx) => {
+        const created = await createEnvironment(ctx, name, options.like);
+        if (options.json === true) {
+          writeJson(io, { name: created.name, tier: created.tier });
+          return;
+        }
+        say(io, [`created environment ${created.name} (${created.tier} rules)`]);
+      }),
+    ),
+  );
+  return env;
+}
+
+interface ClientCreateOptions extends DataOptions, JsonOption {
+  env: string;
+  type: ClientType;
+  name: string;
+  redirectUri?: string[];
+  grant?: string[];
+  skipConsent?: boolean;
+}
+
+export function clientsCommand(io: CliIo): Command {
+  const clients = new Command('clients').description('register and manage OAuth clients');
+  clients.addCommand(
+    withDataOptions(
+      new Command('create')
+        .description(
+          'register a client; prints its client_id and, for web clients, its secret once',
+        )
+        .addOption(envOption())
+        .addOption(
+          new Option('--type <type>', 'web (confidential) or native (public)')
+            .choices(['web', 'native'])
+            .makeOptionMandatory(),
+        )
+        .requiredOption('--name <name>', 'name shown to users on the consent page')
+        .option('--redirect-uri <uri>', 'a redirect URI (repeat for each)', collect)
+        .option('--grant <grant>', `a grant type (repeat): ${GRANT_TYPES.join(', ')}`, collect)
+        .option('--skip-consent', 'first-party client: users are not asked to consent')
+        .option('--json', 'JSON output'),
+    ).action((options: ClientCreateOptions) =>
+      withStores(options, io, async (ctx) => {
+        const created = await createClient(ctx, {
+          environment: options.env,
+          type: options.type,
+          name: options.name,
+          redirectUris: options.redirectUri ?? [],
+          ...(options.grant === undefined ? {} : { grantTypes: options.grant as GrantType[] }),
+          ...(options.skipConsent === true ? { skipConsent: true } : {}),
+        });
+        if (options.json === true) {
+          writeJson(io, {
+            ...clientJson(created.client),
+            ...(created.clientSecret === undefined ? {} : { client_secret: created.clientSecret }),
+            warnings: created.warnings.map((w) => ({ code: w.code, message: w.message })),
+          });
+          return;
+        }
+        const lines = clientLines(created.client);
+        if (created.clientSecret !== undefined)
+          lines.push(
+            `client_secret ${created.clientSecret}`,
+            '',
+            'Store the secret now: it is shown only this once.',
+          );
+        for (const warning of created.warnings)
+          lines.push(`warning: ${printable(warning.message)} [${warning.code}]`);
+        say(io, lines);
+      }),
+    ),
+  );
+  clients.addCommand(
+    withDataOptions(
+      new Command('list')
+        .description('list the clients of an environment')
+        .addOption(envOption())
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        await requireEnvironment(ctx, options.env);
+        const all = await ctx.stores.clients.list(options.env);
+        if (options.json === true) {
+          writeJson(io, all.map(clientJson));
+          return;
+        }
+        say(
+          io,
+          all.length === 0
+            ? [`no clients in ${options.env}`]
+            : all.map((c) => `${c.clientId}  ${c.type.padEnd(6)}  ${printable(c.name)}`),
+        );
+      }),
+    ),
+  );
+  clients.addCommand(
+    withDataOptions(
+      new Command('show')
+        .description('show one client')
+        .argument('<client_id>')
+        .addOption(envOption())
+        .option('--json', 'JSON output'),
+    ).action((clientId: string, options: DataOptions & JsonOption & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        const client = await requireClient(ctx, options.env, clientId);
+        if (options.json === true) {
+          writeJson(io, clientJson(client));
+          return;
+        }
+        say(io, clientLines(client));
+      }),
+    ),
+  );
+  clients.addCommand(
+    withDataOptions(
+      new Command('update')
+        .description(
+          'change a client; redirect URIs are validated by the policy of its environment',
+        )
+        .argument('<client_id>')
+        .addOption(envOption())
+        .option('--name <name>', 'new name')
+        .option('--add-redirect-uri <uri>', 'add a redirect URI (repeat)', collect)
+        .option('--remove-redirect-uri <uri>', 'remove a redirect URI (repeat)', collect)
+        .option('--grant <grant>', 'replace the grant types (repeat)', collect)
+        .option('--skip-consent', 'mark first-party: no consent page')
+        .option('--no-skip-consent', 'ask users for consent again')
+        .option('--json', 'JSON output'),
+    ).action(
+      (
+        clientId: string,
+        options: DataOptions &
+          JsonOption & {
+            env: string;
+            name?: string;
+            addRedirectUri?: string[];
+            removeRedirectUri?: string[];
+            grant?: string[];
+            skipConsent?: boolean;
+          },
+      ) =>
+        withStores(options, io, async (ctx) => {
+          const { client, warnings } = await updateClient(ctx, options.env, clientId, {
+            ...(options.name === undefined ? {} : { name: options.name }),
+            ...(options.addRedirectUri === undefined
+              ? {}
+              : { addRedirectUris: options.addRedirectUri }),
+            ...(options.removeRedirectUri === undefined
+              ? {}
+              : { removeRedirectUris: options.removeRedirectUri }),
+            ...(options.grant === undefined ? {} : { grantTypes: options.grant as GrantType[] }),
+            ...(options.skipConsent === undefined ? {} : { skipConsent: options.skipConsent }),
+          });
+          if (options.json === true) {
+            writeJson(io, {
+              ...clientJson(client),
+              warnings: warnings.map((w) => ({ code: w.code, message: w.message })),
+            });
+            return;
+          }
+          say(io, [
+            ...clientLines(client),
+            ...warnings.map((w) => `warning: ${printable(w.message)} [${w.code}]`),
+          ]);
+        }),
+    ),
+  );
+  clients.addCommand(
+    withDataOptions(
+      new Command('rotate-secret')
+        .description('issue a new secret for a web client; the old one stops working')
+        .argument('<client_id>')
+        .addOption(envOption())
+        .option('--json', 'JSON output'),
+    ).action((clientId: string, options: DataOptions & JsonOption & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        const { client, clientSecret } = await rotateClientSecret(ctx, options.env, clientId);
+        if (options.json === true) {
+          writeJson(io, { client_id: client.clientId, client_secret: clientSecret });
+          return;
+        }
+        say(io, [
+          `client_id     ${client.clientId}`,
+          `client_secret ${clientSecret}`,
+          '',
+          'Store the secret now: it is shown only this once. The previous secret no longer works.',
+        ]);
+      }),
+    ),
+  );
+  clients.addCommand(
+    withDataOptions(
+      new Command('delete')
+        .description('delete a client')
+        .argument('<client_id>')
+        .addOption(envOption()),
+    ).action((clientId: string, options: DataOptions & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        await deleteClient(ctx, options.env, clientId);
+        say(io, [`deleted client ${clientId}`]);
+      }),
+    ),
+  );
+  return clients;
+}
+
+export function usersCommand(io: CliIo): Command {
+  const users = new Command('users').description('manage the end users of an environment');
+  users.addCommand(
+    withDataOptions(
+      new Command('create')
+        .description('create a user')
+        .addOption(envOption())
+        .requiredOption('--email <email>', 'the sign-in email')
+        .option(
+          '--password-stdin',
+          'read the password from standard input (never from an argument)',
+        )
+        .option('--name <name>', 'display name')
+        .option('--json', 'JSON output'),
+    ).action(
+      (
+        options: DataOptions &
+          JsonOption & { env: string; email: string; passwordStdin?: boolean; name?: string },
+      ) =>
+        withStores(options, io, async (ctx) => {
+          let password: string | undefined;
+          if (options.passwordStdin === true) {
+            password = (await io.readStdin()).replace(/\r?\n$/, '');
+            if (password === '') throw new UsageError('--password-stdin read an empty password');
+          }
+          const user = await createUser(ctx, {
+            environment: options.env,
+            email: options.email,
+            ...(password === undefined ? {} : { password }),
+            ...(options.name === undefined ? {} : { name: options.name }),
+          });
+          if (options.json === true) {
+            writeJson(io, userJson(user));
+            return;
+          }
+          say(io, [
+            `created user ${printable(user.email)} (${user.id}) in ${user.environment}`,
+            ...(password === undefined
+              ? ['note: no password set, so this user cannot sign in yet']
+              : []),
+          ]);
+        }),
+    ),
+  );
+  users.addCommand(
+    withDataOptions(
+      new Command('list')
+        .description('list users')
+        .addOption(envOption())
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        await requireEnvironment(ctx, options.env);
+        const all = await ctx.stores.users.list(options.env);
+        if (options.json === true) {
+          writeJson(io, all.map(userJson));
+          return;
+        }
+        say(
+          io,
+          all.length === 0
+            ? [`no users in ${options.env}`]
+            : all.map((u) => `${u.id}  ${printable(u.email)}${u.disabled ? '  (disabled)' : ''}`),
+        );
+      }),
+    ),
+  );
+  const single = (
+    name: string,
+    description: string,
+    run: (
+      ctx: Parameters<Parameters<typeof withStores>[2]>[0],
+      env: string,
+      who: string,
+    ) => Promise<User | undefined>,
+  ) =>
+    withDataOptions(
+      new Command(name)
+        .description(description)
+        .argument('<user>', 'id or email')
+        .addOption(envOption())
+        .option('--json', 'JSON output'),
+    ).action((who: string, options: DataOptions & JsonOption & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        const user = await run(ctx, options.env, who);
+        if (options.json === true) {
+          writeJson(io, user === undefined ? { deleted: who } : userJson(user));
+          return;
+        }
+        say(
+          io,
+          user === undefined
+            ? [`deleted user ${printable(who)}`]
+            : [`${printable(user.email)} (${user.id})${user.disabled ? ' disabled' : ''}`],
+        );
+      }),
+    );
+  users.addCommand(single('show', 'show one user', (ctx, env, who) => requireUser(ctx, env, who)));
+  users.addCommand(
+    single('disable', 'disable a user: sessions end, tokens stop working', (ctx, env, who) =>
+      setUserDisabled(ctx, env, who, true),
+    ),
+  );
+  users.addCommand(
+    single('enable', 'enable a disabled user', (ctx, env, who) =>
+      setUserDisabled(ctx, env, who, false),
+    ),
+  );
+  users.addCommand(
+    single('delete', 'delete a user', async (ctx, env, who) => {
+      await deleteUser(ctx, env, who);
+      return undefined;
+    }),
+  );
+  return users;
+}
+
+export function auditCommand(io: CliIo, setFailed: () => void): Command {
+  const audit = new Command('audit').description('read and verify the hash-chained audit log');
+  audit.addCommand(
+    withDataOptions(
+      new Command('tail')
+        .description('the newest audit entries')
+        .option('--env <environment>', 'only this environment')
+        .option('--type <type>', 'only this event type, e.g. redirect.refused')
+        .option('--limit <n>', 'how many', '50')
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption & { env?: string; type?: string; limit: string }) =>
+      withStores(options, io, async (ctx) => {
+        if (!/^\d{1,5}$/.test(options.limit) || Number(options.limit) === 0)
+          throw new UsageError('--limit must be a number from 1 to 99999');
+        const entries = await ctx.stores.audit.tail({
+          limit: Number(options.limit),
+          ...(options.env === undefined ? {} : { environment: options.env }),
+          ...(options.type === undefined ? {} : { type: options.type }),
+        });
+        if (options.json === true) {
+          writeJson(
+            io,
+            entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+          );
+          return;
+        }
+        say(
+          io,
+          entries.map(
+            (e) =>
+              `${String(e.seq).padStart(6)}  ${new Date(e.at).toISOString()}  ${(e.environment ?? '-').padEnd(12)}  ${e.type.padEnd(20)}  ${printable(e.actor)}  ${printable(JSON.stringify(e.data))}`,
+          ),
+        );
+      }),
+    ),
+  );
+  audit.addCommand(
+    withDataOptions(
+      new Command('verify')
+        .description('recompute the hash chain; exit 1 at the first broken entry')
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption) =>
+      withStores(options, io, async (ctx) => {
+        const result = await ctx.stores.audit.verify();
+        if (!result.ok) setFailed();
+        if (options.json === true) {
+          writeJson(io, result);
+          return;
+        }
+        say(io, [
+          result.ok
+            ? `audit log intact: ${result.count} entries verified`
+            : `audit log broken at entry ${result.seq}: ${result.reason} (${result.count} entries before it verified)`,
+        ]);
+      }),
+    ),
+  );
+  return audit;
+}

@@ -1,0 +1,69 @@
+import {
+  ConfigError,
+  ensureDefaultEnvironments,
+  openGatehouse,
+  resolveServerConfig,
+  type ServiceContext,
+  type Stores,
+} from '@gatehouse/server';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { CliIo } from '../io.js';
+
+export interface DataOptions {
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+/** The options that say where the data lives: the same for `serve` and every admin command. */
+export function withDataOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--data-dir <dir>', 'SQLite data directory (default ./.gatehouse)'))
+    .addOption(
+      new Option('--database-url <url>', 'PostgreSQL URL instead of SQLite (or DATABASE_URL)'),
+    );
+}
+
+export function databaseInput(
+  options: DataOptions,
+  io: CliIo,
+): { dataDir?: string; databaseUrl?: string } {
+  const databaseUrl = options.databaseUrl ?? io.env.DATABASE_URL;
+  return {
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(databaseUrl === undefined || databaseUrl === '' ? {} : { databaseUrl }),
+  };
+}
+
+/** Opens the data, runs `work` as the CLI administrator, and always closes the database. */
+export async function withStores<T>(
+  options: DataOptions,
+  io: CliIo,
+  work: (ctx: ServiceContext & { stores: Stores }) => Promise<T>,
+): Promise<T> {
+  const config = resolveServerConfig(databaseInput(options, io), io.cwd);
+  let opened;
+  try {
+    opened = await openGatehouse(config.database);
+  } catch (error) {
+    throw new ConfigError(
+      `cannot open the database: ${error instanceof Error ? error.message : 'unknown error'}`,
+    );
+  }
+  try {
+    const ctx = { stores: opened.stores, clock: Date.now, actor: 'admin:cli' };
+    // Admin commands may come before the first `serve`: the standard environments exist either way.
+    await ensureDefaultEnvironments(ctx);
+    return await work(ctx);
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function writeJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,68 @@
+import { ConfigError, resolveServerConfig, startServer, redactUrl } from '@gatehouse/server';
+import { Command } from 'commander';
+import type { CliIo } from '../io.js';
+import { databaseInput, withDataOptions, type DataOptions } from './data-options.js';
+
+interface ServeOptions extends DataOptions {
+  port?: string;
+  host?: string;
+  baseUrl?: string;
+}
+
+/** `gatehouse serve`: runs the server until SIGINT or SIGTERM. */
+export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Command {
+  return withDataOptions(
+    new Command('serve')
+      .description('run the authorization server (SQLite in ./.gatehouse by default)')
+      .option('--port <port>', 'port to listen on', '4000')
+      .option('--host <host>', 'interface to listen on', '127.0.0.1')
+      .option('--base-url <url>', 'public URL of the server (https, or http on a loopback host)'),
+  ).action(async (options: ServeOptions) => {
+    const config = resolveServerConfig(
+      {
+        ...databaseInput(options, io),
+        ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.host === undefined ? {} : { host: options.host }),
+        ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+      },
+      io.cwd,
+    );
+    let server;
+    try {
+      server = await startServer(config, { logger: io.env.GATEHOUSE_LOG_LEVEL !== undefined });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : 'unknown error';
+      if (/EADDRINUSE/.test(message))
+        throw new ConfigError(
+          `port ${config.port} on ${config.host} is in use; choose another with --port`,
+        );
+      throw new ConfigError(`cannot start: ${message}`);
+    }
+    const where =
+      config.database.kind === 'sqlite'
+        ? `SQLite in ${config.database.dataDir}`
+        : `PostgreSQL at ${redactUrl(config.database.url)}`;
+    const environments = await server.stores.environments.list();
+    const lines = [`Gatehouse is listening on ${server.url} (${where})`, '', 'Issuers:'];
+    for (const e of environments) lines.push(`  ${e.name.padEnd(12)} ${server.url}/e/${e.name}`);
+    if (server.demo !== undefined) {
+      lines.push(
+        '',
+        'First start: a demo client and user were created in development. The password is shown only now:',
+        `  client_id     ${server.demo.clientId}  (native; redirect ${server.demo.redirectUri}, any port)`,
+        `  user          ${server.demo.email}`,
+        `  password      ${server.demo.password}`,
+      );
+    }
+    lines.push(
+      '',
+      `Log in with any OAuth 2.1 / OpenID Connect client: discovery at ${server.url}/e/development/.well-known/openid-configuration`,
+      'Stop with Ctrl-C.',
+      '',
+    );
+    io.stdout.write(lines.join('\n'));
+    await waitForStop();
+    io.stdout.write('Stopping...\n');
+    await server.close();
+  });
+}
