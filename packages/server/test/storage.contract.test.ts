@@ -35,6 +35,22 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     await again.close();
   });
 
+  it('migrates once when several processes open a fresh database at the same time', async () => {
+    const fresh = await create();
+    try {
+      const handles = await Promise.all([
+        openDatabase(fresh.target),
+        openDatabase(fresh.target),
+        openDatabase(fresh.target),
+      ]);
+      const rows = await handles[0].db.selectFrom('environments').selectAll().execute();
+      expect(rows).toEqual([]);
+      await Promise.all(handles.map((h) => h.close()));
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it('refuses a second environment of the same name', async () => {
     expect(
       await stores.environments.create({ name: 'development', tier: 'production', createdAt: now }),

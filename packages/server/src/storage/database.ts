@@ -25,12 +25,29 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
   const handle = target.kind === 'sqlite' ? openSqlite(target.file) : openPostgres(target.url);
   try {
-    await migrateToLatest(handle.db as Kysely<unknown>);
+    await migrateWithRetry(handle);
   } catch (error) {
     await handle.close();
     throw error;
   }
   return handle;
+}
+
+/**
+ * PostgreSQL serialises concurrent migrators with an advisory lock (Kysely's). Kysely takes no lock
+ * for SQLite, so a second process opening a fresh file at the same moment can lose the race; each
+ * migration is one transaction, so it simply tries again and finds the work done.
+ */
+async function migrateWithRetry(handle: DatabaseHandle): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateToLatest(handle.db as Kysely<unknown>);
+      return;
+    } catch (error) {
+      if (handle.kind !== 'sqlite' || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
 }
 
 export function sqliteTarget(dataDir: string): DatabaseTarget {
