@@ -27,10 +27,15 @@ const REDACTED_LOGGING = {
 
 export async function createApp(
   deps: AppDeps,
-  options: { logger?: boolean } = {},
+  options: { logger?: boolean; logStream?: { write(line: string): void } } = {},
 ): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    logger: options.logger === false ? false : REDACTED_LOGGING,
+    logger:
+      options.logger === false
+        ? false
+        : options.logStream === undefined
+          ? REDACTED_LOGGING
+          : { ...REDACTED_LOGGING, stream: options.logStream },
     trustProxy: false,
     bodyLimit: 64 * 1024,
   });

@@ -81,7 +81,7 @@ export interface RunningServer {
 
 export async function startServer(
   config: ServerConfig,
-  options: { logger?: boolean; clock?: Clock } = {},
+  options: { logger?: boolean; clock?: Clock; logStream?: { write(line: string): void } } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const { handle, stores } = await openGatehouse(config.database);
@@ -100,10 +100,10 @@ export async function startServer(
         address: new AttemptLimiter(20, 15 * 60_000),
       },
     };
-    const app = await createApp(
-      deps,
-      options.logger === undefined ? {} : { logger: options.logger },
-    );
+    const app = await createApp(deps, {
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;

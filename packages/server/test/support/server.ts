@@ -18,7 +18,10 @@ export interface TestServer {
 }
 
 /** A real server on an ephemeral loopback port, on a throwaway database. */
-export async function startTestServer(database: ThrowawayDatabase): Promise<TestServer> {
+export async function startTestServer(
+  database: ThrowawayDatabase,
+  options: { logStream?: { write(line: string): void } } = {},
+): Promise<TestServer> {
   const target = database.target;
   const config = resolveServerConfig(
     target.kind === 'sqlite'
@@ -26,7 +29,10 @@ export async function startTestServer(database: ThrowawayDatabase): Promise<Test
       : { port: 0, databaseUrl: target.url },
     process.cwd(),
   );
-  const server = await startServer(config, { logger: false });
+  const server = await startServer(
+    config,
+    options.logStream === undefined ? { logger: false } : { logStream: options.logStream },
+  );
   const ctx: ServiceContext = { stores: server.stores, clock: Date.now, actor: 'admin:test' };
   return {
     server,
