@@ -1,0 +1,19 @@
+export { loopbackLogin, pasteLogin, type LoginOptions } from './login-flow.js';
+export {
+  startListener,
+  type CallbackListener,
+  type ListenerOptions,
+  type LoopbackHost,
+} from './loopback-listener.js';
+export { discover, LoginError, type ServerOptions } from './server-metadata.js';
+export { browserAvailable, openInBrowser } from './browser.js';
+export {
+  configDir,
+  FileTokenStore,
+  KeyringTokenStore,
+  openTokenStore,
+  withProfileLock,
+  type TokenStore,
+} from './token-store.js';
+export { validAccessToken, logout } from './session.js';
+export type { StoredTokens } from './tokens.js';

@@ -1,0 +1,229 @@
+import * as oauth from 'oauth4webapi';
+import { openInBrowser } from './browser.js';
+import { startListener, type ListenerOptions } from './loopback-listener.js';
+import { discover, httpOptions, LoginError, type ServerOptions } from './server-metadata.js';
+import { toStoredTokens, type StoredTokens } from './tokens.js';
+
+export interface LoginOptions extends ServerOptions, ListenerOptions {
+  readonly issuer: string | URL;
+  readonly clientId: string;
+  /** Default `openid offline_access`, trimmed to what the server supports. */
+  readonly scope?: string;
+  /** RFC 8707 resource indicator, when the token is for a particular API. */
+  readonly resource?: string;
+  /** Default 5 minutes. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Told the authorization URL to show the user. Default: nothing is printed. The URL holds the
+   * state, so a caller that logs it should print it to the terminal only.
+   */
+  readonly onAuthorizationUrl?: (url: string) => void;
+  /** Open the system browser (default true). A function replaces the opener (tests drive a headless browser). */
+  readonly openBrowser?: boolean | ((url: string) => Promise<unknown>);
+}
+
+interface PreparedAuthorization {
+  readonly as: oauth.AuthorizationServer;
+  readonly client: oauth.Client;
+  readonly url: URL;
+  readonly state: string;
+  readonly nonce: string | undefined;
+  readonly verifier: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+
+async function prepare(options: LoginOptions, redirectUri: string): Promise<PreparedAuthorization> {
+  const as = await discover(options.issuer, options);
+  if (as.authorization_endpoint === undefined)
+    throw new LoginError(`${as.issuer} has no authorization endpoint`, 'unsupported_server');
+  const methods = as.code_challenge_methods_supported;
+  // RFC 8414: absent means the server does not say; present without S256 means no PKCE we accept.
+  if (methods !== undefined && !methods.includes('S256'))
+    throw new LoginError(`${as.issuer} does not support PKCE with S256`, 'unsupported_server');
+  const supported = as.scopes_supported;
+  const wanted = (options.scope ?? 'openid offline_access').split(' ').filter((s) => s !== '');
+  const scope =
+    supported === undefined || options.scope !== undefined
+      ? wanted
+      : wanted.filter((s) => supported.includes(s));
+  const openid = scope.includes('openid');
+
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const nonce = openid ? oauth.generateRandomNonce() : undefined;
+  const url = new URL(as.authorization_endpoint);
+  url.searchParams.set('client_id', options.clientId);
+  url.searchParams.set('redirect_uri', redirectUri);
+  url.searchParams.set('response_type', 'code');
+  if (scope.length > 0) url.searchParams.set('scope', scope.join(' '));
+  url.searchParams.set('state', state);
+  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+  url.searchParams.set('code_challenge_method', 'S256');
+  if (nonce !== undefined) url.searchParams.set('nonce', nonce);
+  if (options.resource !== undefined) url.searchParams.set('resource', options.resource);
+  return { as, client: { client_id: options.clientId }, url, state, nonce, verifier };
+}
+
+/**
+ * Checks the callback (state, RFC 9207 `iss`, error) and exchanges the code. oauth4webapi does
+ * the checks; a mismatched `iss` is reported as the mix-up attack it is.
+ */
+async function complete(
+  prepared: PreparedAuthorization,
+  callback: URL,
+  redirectUri: string,
+  options: LoginOptions,
+): Promise<StoredTokens> {
+  const { as, client } = prepared;
+  let params: URLSearchParams;
+  try {
+    params = oauth.validateAuthResponse(as, client, callback, prepared.state);
+  } catch (error) {
+    if (error instanceof oauth.AuthorizationResponseError) {
+      const description = error.error_description ?? '';
+      throw new LoginError(
+        `the server refused the sign-in: ${error.error}${description === '' ? '' : ` (${description})`}`,
+        error.error,
+      );
+    }
+    const message = error instanceof Error ? error.message : '';
+    if (/"iss"/.test(message)) {
+      throw new LoginError(
+        `the response names another issuer than ${as.issuer}: refused as a possible mix-up attack (RFC 9207)`,
+        'iss_mismatch',
+      );
+    }
+    if (/"state"/.test(message))
+      throw new LoginError(
+        'the response does not belong to this sign-in (state mismatch)',
+        'state_mismatch',
+      );
+    throw new LoginError(`invalid authorization response: ${message}`, 'invalid_response');
+  }
+  const http = httpOptions(new URL(as.issuer), options);
+  try {
+    const response = await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      oauth.None(),
+      params,
+      redirectUri,
+      prepared.verifier,
+      {
+        ...http,
+        ...(options.resource === undefined
+          ? {}
+          : { additionalParameters: { resource: options.resource } }),
+      },
+    );
+    const result = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      response,
+      prepared.nonce === undefined ? {} : { expectedNonce: prepared.nonce, requireIdToken: true },
+    );
+    return toStoredTokens(
+      as,
+      client.client_id,
+      result,
+      Date.now(),
+      undefined,
+      options.allowHttpLoopbackIssuer,
+    );
+  } catch (error) {
+    if (error instanceof oauth.ResponseBodyError)
+      throw new LoginError(
+        `the token request failed: ${error.error}${error.error_description === undefined ? '' : ` (${error.error_description})`}`,
+        error.error,
+      );
+    throw new LoginError(
+      `the token request failed: ${error instanceof Error ? error.message : 'unknown error'}`,
+      'token_request_failed',
+    );
+  }
+}
+
+function timeoutSignal(options: LoginOptions): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const ms = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timer = setTimeout(() => {
+    controller.abort(
+      new LoginError(
+        `no sign-in within ${Math.round(ms / 1000)} s; run the command again, or use --device or --no-browser (paste mode) where no browser can reach this machine`,
+        'timeout',
+      ),
+    );
+  }, ms);
+  timer.unref();
+  const onAbort = () => {
+    controller.abort(new LoginError('sign-in cancelled', 'cancelled'));
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * The RFC 8252 loopback flow: bind a one-shot listener on loopback, open the browser at the
+ * authorization URL, take the first callback with our state, check it, exchange the code.
+ */
+export async function loopbackLogin(options: LoginOptions): Promise<StoredTokens> {
+  const listener = await startListener(options);
+  const { signal, clear } = timeoutSignal(options);
+  try {
+    const prepared = await prepare(options, listener.redirectUri);
+    options.onAuthorizationUrl?.(prepared.url.href);
+    const opener = options.openBrowser ?? true;
+    if (typeof opener === 'function') void opener(prepared.url.href).catch(() => undefined);
+    else if (opener) await openInBrowser(prepared.url.href);
+    const callback = await listener.waitForCallback(prepared.state, signal);
+    try {
+      const tokens = await complete(prepared, callback, listener.redirectUri, options);
+      listener.finish(true, `Signed in to ${prepared.as.issuer}.`);
+      return tokens;
+    } catch (error) {
+      listener.finish(false, error instanceof Error ? error.message : 'The sign-in failed.');
+      throw error;
+    }
+  } finally {
+    clear();
+    await listener.close();
+  }
+}
+
+/**
+ * Paste mode, where the browser is on another machine: the user opens the URL there and pastes
+ * back the address the browser ended on. It gets the same state and `iss` checks.
+ */
+export async function pasteLogin(
+  options: LoginOptions & {
+    readonly redirectUri: string;
+    readonly readPastedUrl: () => Promise<string>;
+  },
+): Promise<StoredTokens> {
+  const prepared = await prepare(options, options.redirectUri);
+  options.onAuthorizationUrl?.(prepared.url.href);
+  const pasted = (await options.readPastedUrl()).trim();
+  let callback: URL;
+  try {
+    callback = new URL(pasted);
+  } catch {
+    throw new LoginError(
+      'that is not a URL: paste the whole address from the browser, starting with http',
+      'invalid_paste',
+    );
+  }
+  if (callback.searchParams.get('state') !== prepared.state)
+    throw new LoginError(
+      'the pasted address does not belong to this sign-in (state mismatch)',
+      'state_mismatch',
+    );
+  return complete(prepared, callback, options.redirectUri, options);
+}

@@ -1,0 +1,104 @@
+import { request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { startListener, LoginError } from '../src/index.js';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A raw HTTP request, so the Host header and method can be anything. */
+function raw(url: string, options: { method?: string; host?: string } = {}): Promise<Reply> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        hostname: target.hostname.replace(/^\[|\]$/g, ''),
+        port: target.port,
+        path: target.pathname + target.search,
+        method: options.method ?? 'GET',
+        headers: { host: options.host ?? target.host },
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the loopback listener', () => {
+  it('binds 127.0.0.1 on an ephemeral port by default', async () => {
+    const listener = await startListener();
+    expect(listener.redirectUri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    await listener.close();
+  });
+
+  it('refuses stray requests without ending the flow, then takes the one with the right state', async () => {
+    const listener = await startListener();
+    const controller = new AbortController();
+    const waiting = listener.waitForCallback('expected-state', controller.signal);
+    const base = listener.redirectUri;
+
+    const wrongState = await raw(`${base}?code=c&state=other`);
+    expect(wrongState.status).toBe(400);
+    expect(wrongState.body).toContain('does not belong to the sign-in in progress');
+    expect(wrongState.headers['content-security-policy']).toBe("default-src 'none'");
+    expect((await raw(`${base}?code=c`)).status).toBe(400);
+    expect((await raw(`${base.replace('/callback', '/other')}?state=expected-state`)).status).toBe(
+      404,
+    );
+    expect((await raw(`${base}?state=expected-state`, { method: 'POST' })).status).toBe(405);
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host.
+    expect(
+      (await raw(`${base}?state=expected-state`, { host: `evil.example:${new URL(base).port}` }))
+        .status,
+    ).toBe(400);
+
+    const good = raw(`${base}?code=the-code&state=expected-state`);
+    const callback = await waiting;
+    expect(callback.searchParams.get('code')).toBe('the-code');
+    // A second callback while the first is being handled is refused.
+    expect((await raw(`${base}?code=again&state=expected-state`)).status).toBe(400);
+
+    listener.finish(true, 'Signed in to <b>somewhere</b>.');
+    const redirected = await good;
+    expect(redirected.status).toBe(303);
+    expect(redirected.headers.location).toBe('/gatehouse-login-done');
+    const done = await raw(new URL('/gatehouse-login-done', base).href);
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('Signed in to &lt;b&gt;somewhere&lt;/b&gt;.');
+    expect(done.body).not.toContain('the-code');
+    await listener.close();
+    await expect(raw(base)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('binds both loopback addresses for localhost on a fixed port, and names a busy port', async () => {
+    const first = await startListener({ host: 'localhost', port: 0 });
+    const port = Number(new URL(first.redirectUri).port);
+    expect(first.redirectUri).toBe(`http://localhost:${port}/callback`);
+    const second = startListener({ host: '127.0.0.1', port });
+    await expect(second).rejects.toBeInstanceOf(LoginError);
+    await expect(second).rejects.toMatchObject({
+      code: 'port_in_use',
+      message: expect.stringContaining(`port ${port}`) as unknown,
+    });
+    await first.close();
+  });
+
+  it('gives up on abort with the reason', async () => {
+    const listener = await startListener();
+    const controller = new AbortController();
+    const waiting = listener.waitForCallback('s', controller.signal);
+    controller.abort(new LoginError('timed out', 'timeout'));
+    await expect(waiting).rejects.toMatchObject({ code: 'timeout' });
+    await listener.close();
+  });
+});
