@@ -462,13 +462,13 @@ describe('authorization code flow', () => {
     it('gives the same answer for a wrong password and an unknown account', async () => {
       const wrong = await loginPage();
       const a = await wrong.browser.post('/e/development/login', {
-        _csrf: FormBrowser.csrf(wrong.html),
+        ...FormBrowser.fields(wrong.html),
         email: 'alice@example.com',
         password: 'wrong password!',
       });
       const unknown = await loginPage();
       const b = await unknown.browser.post('/e/development/login', {
-        _csrf: FormBrowser.csrf(unknown.html),
+        ...FormBrowser.fields(unknown.html),
         email: 'nobody@example.com',
         password: 'wrong password!',
       });
@@ -483,7 +483,7 @@ describe('authorization code flow', () => {
     it('sends security headers and a session cookie scoped to the environment', async () => {
       const { browser, html } = await loginPage();
       const response = await browser.post('/e/development/login', {
-        _csrf: FormBrowser.csrf(html),
+        ...FormBrowser.fields(html),
         email: 'alice@example.com',
         password: PASSWORD,
       });
@@ -503,7 +503,7 @@ describe('authorization code flow', () => {
       for (let i = 0; i < 6; i++) {
         const { browser, html } = await loginPage();
         last = await browser.post('/e/development/login', {
-          _csrf: FormBrowser.csrf(html),
+          ...FormBrowser.fields(html),
           email: 'bob@example.com',
           password: 'not the password',
         });
@@ -513,7 +513,7 @@ describe('authorization code flow', () => {
       // Even the right password waits until the window has passed.
       const { browser, html } = await loginPage();
       const right = await browser.post('/e/development/login', {
-        _csrf: FormBrowser.csrf(html),
+        ...FormBrowser.fields(html),
         email: 'bob@example.com',
         password: PASSWORD,
       });

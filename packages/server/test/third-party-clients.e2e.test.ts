@@ -180,7 +180,7 @@ describe('third-party clients against Gatehouse, pages in Chromium', () => {
       client_id: registered.clientId,
       redirect_uri: redirectUri,
       response_type: 'code',
-      scope: 'openid',
+      scope: 'openid offline_access',
       state,
       code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',

@@ -16,27 +16,10 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
     throw new InvalidRequest('code_verifier must be 43 to 128 unreserved characters');
 
   const codeHash = sha256(params.code);
-  const result = await deps.stores.codes.consume(env, codeHash, deps.clock());
-  if (result.status === 'replayed') {
-    // OAuth 2.1 §4.1.3: a code used twice means it leaked; revoke what it already produced.
-    await deps.stores.tokens.revokeIssuedFromCode(env, codeHash, deps.clock());
-    await deps.stores.audit.append(
-      {
-        environment: env,
-        type: 'code.replayed',
-        actor: `client:${client.clientId}`,
-        clientId: client.clientId,
-        userId: result.code.userId,
-      },
-      deps.clock(),
-    );
-    throw new InvalidGrant(
-      'the authorization code was already used; the tokens issued from it are revoked',
-    );
-  }
-  if (result.status === 'unknown')
-    throw new InvalidGrant('the authorization code is invalid or expired');
-  const code = result.code;
+  // Every check that needs only the code runs before it is spent, so a request from the wrong
+  // client, or with the wrong redirect_uri or verifier, cannot burn another client's code.
+  const code = await deps.stores.codes.find(env, codeHash);
+  if (code === undefined) throw new InvalidGrant('the authorization code is invalid or expired');
   if (code.clientId !== client.clientId)
     throw new InvalidGrant('the authorization code was issued to another client');
   // RFC 6749 §4.1.3: identical to the value in the authorization request.
@@ -48,11 +31,37 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
   if (params.resource !== undefined && params.resource !== code.resource)
     throw new InvalidTarget('resource differs from the one authorized');
 
+  const result = await deps.stores.codes.consume(env, codeHash, deps.clock());
+  if (result.status === 'replayed') {
+    // OAuth 2.1 §4.1.3: a code used twice means it leaked; revoke what it produced. The
+    // revocation is recorded by code, so tokens a concurrent winner stores later are dead too.
+    await deps.stores.tokens.revokeIssuedFromCode(env, codeHash, deps.clock());
+    await deps.stores.audit.append(
+      {
+        environment: env,
+        type: 'code.replayed',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        userId: code.userId,
+      },
+      deps.clock(),
+    );
+    throw new InvalidGrant(
+      'the authorization code was already used; the tokens issued from it are revoked',
+    );
+  }
+  if (result.status === 'unknown')
+    throw new InvalidGrant('the authorization code is invalid or expired');
+
   const user = await deps.stores.users.get(env, code.userId);
   if (user === undefined || user.disabled)
     throw new InvalidGrant('the user is no longer allowed to sign in');
 
-  const familyId = client.grantTypes.includes('refresh_token') ? randomUUID() : null;
+  // OIDC Core §11: with openid, a refresh token only for offline_access; plain OAuth clients get one
+  // whenever they may use the refresh grant.
+  const wantsRefresh = !code.scope.includes('openid') || code.scope.includes('offline_access');
+  const familyId =
+    client.grantTypes.includes('refresh_token') && wantsRefresh ? randomUUID() : null;
   const access = await issueAccessToken(deps, {
     environment: env,
     issuer: ctx.issuer,

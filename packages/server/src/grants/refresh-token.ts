@@ -11,10 +11,19 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
   const tokenHash = sha256(params.refresh_token);
   const now = deps.clock();
 
-  // Check ownership before rotating, so another client presenting a stolen token cannot burn it.
+  // Check everything a request can get wrong before rotating, so a bad request (another client,
+  // a wider scope, another resource) does not spend the token.
   const active = await deps.stores.tokens.findActiveRefresh(env, tokenHash, now);
-  if (active !== undefined && active.clientId !== client.clientId)
-    throw new InvalidGrant('the refresh token was issued to another client');
+  const requested = params.scope === undefined ? active?.scope : scopeList(params.scope);
+  if (active !== undefined && requested !== undefined) {
+    if (active.clientId !== client.clientId)
+      throw new InvalidGrant('the refresh token was issued to another client');
+    const wider = requested.filter((s) => !active.scope.includes(s));
+    if (wider.length > 0)
+      throw new InvalidScope('the requested scope is wider than the refresh token grants');
+    if (params.resource !== undefined && params.resource !== active.resource)
+      throw new InvalidTarget('resource differs from the one granted');
+  }
 
   const result = await deps.stores.tokens.rotateRefresh(env, tokenHash, now);
   if (result.status === 'reused') {
@@ -41,13 +50,7 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
   const previous = result.token;
   if (previous.clientId !== client.clientId)
     throw new InvalidGrant('the refresh token was issued to another client');
-
-  const requested = params.scope === undefined ? previous.scope : scopeList(params.scope);
-  const wider = requested.filter((s) => !previous.scope.includes(s));
-  if (wider.length > 0)
-    throw new InvalidScope(`the refresh token does not cover: ${wider.join(' ')}`);
-  if (params.resource !== undefined && params.resource !== previous.resource)
-    throw new InvalidTarget('resource differs from the one granted');
+  const scope = requested ?? previous.scope;
 
   const user = await deps.stores.users.get(env, previous.userId);
   if (user === undefined || user.disabled) {
@@ -61,14 +64,14 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
     clientId: client.clientId,
     subject: user.id,
     userId: user.id,
-    scope: requested,
+    scope,
     resource: previous.resource,
     authTime: previous.authTime,
     familyId: previous.familyId,
   });
   // The new token keeps the full grant: narrowing applies to this access token only.
   const refreshToken = await issueRefreshToken(deps, { ...previous, codeHash: previous.codeHash });
-  const idToken = requested.includes('openid')
+  const idToken = scope.includes('openid')
     ? await issueIdToken(deps, {
         environment: env,
         issuer: ctx.issuer,
@@ -76,7 +79,7 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
         user,
         authTime: previous.authTime,
         nonce: null,
-        scope: requested,
+        scope,
       })
     : undefined;
   await deps.stores.audit.append(
@@ -94,7 +97,7 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
     access_token: access.token,
     token_type: 'Bearer',
     expires_in: access.expiresIn,
-    scope: requested.join(' '),
+    scope: scope.join(' '),
     refresh_token: refreshToken,
     ...(idToken === undefined ? {} : { id_token: idToken }),
   };

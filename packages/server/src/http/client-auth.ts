@@ -29,6 +29,9 @@ export async function authenticateClient(
   const clientId = basic?.id ?? postId;
   if (clientId === undefined || clientId === '')
     throw new InvalidClient('client authentication is required');
+  if (clientId.includes('\0') || basic?.secret.includes('\0') === true) {
+    throw new InvalidClient('malformed client credentials');
+  }
   if (basic !== undefined && postId !== undefined && postId !== basic.id)
     throw new InvalidRequest('client_id does not match the authenticated client');
   const secret = basic?.secret ?? postSecret;

@@ -37,6 +37,7 @@ export function loginPage(options: {
   environment: string;
   clientName: string | null;
   csrf: string;
+  interaction: string;
   email?: string;
   error?: string;
 }): string {
@@ -47,6 +48,7 @@ export function loginPage(options: {
       ${options.error === undefined ? raw('') : html`<p class="error" role="alert" id="login-error">${options.error}</p>`}
       <form method="post" action="/e/${options.environment}/login">
         <input type="hidden" name="_csrf" value="${options.csrf}" />
+        <input type="hidden" name="interaction" value="${options.interaction}" />
         <label for="email">Email</label>
         <input
           id="email"
@@ -78,6 +80,7 @@ export function consentPage(options: {
   redirectHost: string;
   loopback: boolean;
   csrf: string;
+  interaction: string;
   email: string;
 }): string {
   const describe: Record<string, string> = {
@@ -103,6 +106,7 @@ export function consentPage(options: {
       </p>
       <form method="post" action="/e/${options.environment}/consent">
         <input type="hidden" name="_csrf" value="${options.csrf}" />
+        <input type="hidden" name="interaction" value="${options.interaction}" />
         <button type="submit" name="decision" value="allow">Allow</button>
         <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
       </form>`,

@@ -277,6 +277,7 @@ export async function deleteClient(
 ): Promise<void> {
   const current = await requireClient(ctx, environment, clientId);
   await ctx.stores.clients.delete(environment, clientId);
+  await ctx.stores.tokens.revokeForClient(environment, clientId, ctx.clock());
   await ctx.stores.audit.append(
     {
       environment,

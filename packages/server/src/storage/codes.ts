@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { AuthorizationCodeTable, Database } from './schema.js';
 
 export interface AuthorizationCode {
   readonly codeHash: string;
@@ -24,11 +24,30 @@ export type ConsumeResult =
 
 export interface CodeStore {
   save(code: AuthorizationCode): Promise<void>;
+  /** Reads a code without using it, so a request can be checked before the code is spent. */
+  find(environment: string, codeHash: string): Promise<AuthorizationCode | undefined>;
   /**
    * Marks the code used, atomically: of any number of concurrent calls for one code exactly one
    * gets `consumed`. Never a read followed by a delete.
    */
   consume(environment: string, codeHash: string, now: number): Promise<ConsumeResult>;
+}
+
+function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
+  return {
+    codeHash: row.code_hash,
+    environment: row.environment,
+    clientId: row.client_id,
+    userId: row.user_id,
+    redirectUri: row.redirect_uri,
+    codeChallenge: row.code_challenge,
+    scope: row.scope.split(' ').filter((s) => s !== ''),
+    nonce: row.nonce,
+    resource: row.resource,
+    authTime: row.auth_time,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+  };
 }
 
 export function codeStore(db: Kysely<Database>): CodeStore {
@@ -53,6 +72,15 @@ export function codeStore(db: Kysely<Database>): CodeStore {
         })
         .execute();
     },
+    async find(environment, codeHash) {
+      const row = await db
+        .selectFrom('authorization_codes')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('code_hash', '=', codeHash)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toCode(row);
+    },
     async consume(environment, codeHash, now) {
       // The conditional UPDATE is the atomic step: the database lets one writer flip consumed_at.
       const updated = await db
@@ -70,20 +98,7 @@ export function codeStore(db: Kysely<Database>): CodeStore {
         .where('code_hash', '=', codeHash)
         .executeTakeFirst();
       if (row === undefined) return { status: 'unknown' };
-      const code: AuthorizationCode = {
-        codeHash: row.code_hash,
-        environment: row.environment,
-        clientId: row.client_id,
-        userId: row.user_id,
-        redirectUri: row.redirect_uri,
-        codeChallenge: row.code_challenge,
-        scope: row.scope.split(' ').filter((s) => s !== ''),
-        nonce: row.nonce,
-        resource: row.resource,
-        authTime: row.auth_time,
-        expiresAt: row.expires_at,
-        createdAt: row.created_at,
-      };
+      const code = toCode(row);
       if (Number(updated.numUpdatedRows) === 1) return { status: 'consumed', code };
       // Not updated: either used before (a replay) or expired unused.
       return row.consumed_at === null ? { status: 'unknown' } : { status: 'replayed', code };

@@ -180,6 +180,20 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002-revocations': {
+    async up(db: Kysely<unknown>) {
+      // A revoked family or replayed code, remembered on its own: tokens a concurrent request
+      // stores after the revocation are dead on arrival, because every use checks this table.
+      await db.schema
+        .createTable('revocations')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('revocations_pk', ['kind', 'key'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -140,6 +140,14 @@ export interface AuditTable {
   hash: string;
 }
 
+export interface RevocationTable {
+  /** `family` (a refresh-token family) or `code` (everything issued from one authorization code). */
+  kind: string;
+  key: string;
+  environment: string;
+  revoked_at: number;
+}
+
 export interface MigrationLockPlaceholder {
   id: Generated<number>;
 }
@@ -156,4 +164,5 @@ export interface Database {
   refresh_tokens: RefreshTokenTable;
   access_tokens: AccessTokenTable;
   audit_log: AuditTable;
+  revocations: RevocationTable;
 }

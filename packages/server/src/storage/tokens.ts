@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
 import type { Database, RefreshTokenTable } from './schema.js';
 
 export interface RefreshToken {
@@ -54,6 +54,8 @@ export interface TokenStore {
     jti: string,
   ): Promise<(AccessTokenRecord & { revoked: boolean }) | undefined>;
   revokeAccess(environment: string, jti: string, now: number): Promise<void>;
+  /** Revokes every token a client holds (the client is being deleted). */
+  revokeForClient(environment: string, clientId: string, now: number): Promise<void>;
 }
 
 function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
@@ -72,12 +74,32 @@ function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
   };
 }
 
+type Revocable = 'refresh_tokens' | 'access_tokens';
+
+/** No revocation recorded for the row's family or its code. */
+function notRevoked(table: Revocable): RawBuilder<SqlBool> {
+  return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = ${sql.ref(`${table}.family_id`)}) or (r.kind = 'code' and r.key = ${sql.ref(`${table}.code_hash`)}))`;
+}
+
 export function tokenStore(db: Kysely<Database>): TokenStore {
+  const remember = async (
+    kind: 'family' | 'code',
+    key: string,
+    environment: string,
+    now: number,
+  ): Promise<void> => {
+    await db
+      .insertInto('revocations')
+      .values({ kind, key, environment, revoked_at: now })
+      .onConflict((c) => c.columns(['kind', 'key']).doNothing())
+      .execute();
+  };
   const revokeFamily = async (
     environment: string,
     familyId: string,
     now: number,
   ): Promise<void> => {
+    await remember('family', familyId, environment, now);
     await db
       .updateTable('refresh_tokens')
       .set({ revoked_at: now })
@@ -123,6 +145,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .where('rotated_at', 'is', null)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
+        .where(notRevoked('refresh_tokens'))
         .executeTakeFirst();
       const row = await db
         .selectFrom('refresh_tokens')
@@ -145,11 +168,13 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .where('rotated_at', 'is', null)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
+        .where(notRevoked('refresh_tokens'))
         .executeTakeFirst();
       return row === undefined ? undefined : toRefresh(row);
     },
     revokeFamily,
     async revokeIssuedFromCode(environment, codeHash, now) {
+      await remember('code', codeHash, environment, now);
       const families = await db
         .selectFrom('refresh_tokens')
         .select('family_id')
@@ -190,6 +215,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .where('jti', '=', jti)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
+        .where(notRevoked('access_tokens'))
         .executeTakeFirst();
       return row !== undefined;
     },
@@ -212,6 +238,17 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         createdAt: row.created_at,
         revoked: row.revoked_at !== null,
       };
+    },
+    async revokeForClient(environment, clientId, now) {
+      for (const table of ['refresh_tokens', 'access_tokens'] as const) {
+        await db
+          .updateTable(table)
+          .set({ revoked_at: now })
+          .where('environment', '=', environment)
+          .where('client_id', '=', clientId)
+          .where('revoked_at', 'is', null)
+          .execute();
+      }
     },
     async revokeAccess(environment, jti, now) {
       await db

@@ -8,6 +8,8 @@ import type { Signer } from './signer.js';
 export const ACCESS_TOKEN_TTL_S = 600;
 export const ID_TOKEN_TTL_S = 600;
 export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
+/** However often it is rotated, a grant ends this long after the sign-in it came from. */
+export const REFRESH_ABSOLUTE_TTL_S = 90 * 24 * 3600;
 
 export interface TokenDeps {
   readonly stores: Stores;
@@ -89,7 +91,10 @@ export async function issueRefreshToken(
     resource: request.resource,
     authTime: request.authTime,
     codeHash: request.codeHash,
-    expiresAt: now + REFRESH_TOKEN_TTL_S * 1000,
+    expiresAt: Math.min(
+      now + REFRESH_TOKEN_TTL_S * 1000,
+      request.authTime + REFRESH_ABSOLUTE_TTL_S * 1000,
+    ),
     createdAt: now,
   });
   return token;

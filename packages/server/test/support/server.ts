@@ -130,6 +130,13 @@ export class FormBrowser {
     return match[1];
   }
 
+  /** The hidden fields of the page's form: the CSRF token and the pending request it is for. */
+  static fields(html: string): { _csrf: string; interaction: string } {
+    const interaction = /name="interaction" value="([^"]+)"/.exec(html)?.[1];
+    if (interaction === undefined) throw new Error('no interaction field on the page');
+    return { _csrf: FormBrowser.csrf(html), interaction };
+  }
+
   /** Authorize, sign in, consent: returns where the server finally sends the browser. */
   async authorize(
     query: Record<string, string>,
@@ -143,9 +150,9 @@ export class FormBrowser {
     let { location, last } = await this.follow(start);
     if (location !== undefined) return location;
     if (last.url.endsWith('/login') || (await last.clone().text()).includes('name="password"')) {
-      const csrf = FormBrowser.csrf(await last.text());
+      const fields = FormBrowser.fields(await last.text());
       ({ location, last } = await this.follow(
-        await this.post(`/e/${environment}/login`, { _csrf: csrf, email, password }),
+        await this.post(`/e/${environment}/login`, { ...fields, email, password }),
       ));
       if (location !== undefined) return location;
     }
@@ -154,7 +161,7 @@ export class FormBrowser {
       throw new Error(`expected the consent page, got ${last.status}: ${page.slice(0, 300)}`);
     ({ location } = await this.follow(
       await this.post(`/e/${environment}/consent`, {
-        _csrf: FormBrowser.csrf(page),
+        ...FormBrowser.fields(page),
         decision: 'allow',
       }),
     ));

@@ -89,7 +89,10 @@ export async function advance(
   const stale =
     current === undefined ||
     (pending.prompt.includes('login') && current.session.authTime < pending.createdAt) ||
-    (pending.maxAge !== null && now - current.session.authTime > pending.maxAge * 1000);
+    (pending.maxAge !== null &&
+      now - current.session.authTime > pending.maxAge * 1000 &&
+      // A sign-in made for this very request satisfies any max_age, even 0.
+      current.session.authTime < pending.createdAt);
   if (stale) {
     if (pending.prompt.includes('none'))
       return redirectError(reply, ctx, pending, new LoginRequired());

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, ServerError, UnsafeAuthorizationRequest } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
 import { singleParams } from '../../http/form.js';
@@ -10,11 +10,12 @@ import { checkClient, checkParameters, checkRedirectUri } from './steps.js';
 
 /** GET /e/:env/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1). */
 export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
-  app.get('/e/:env/authorize', async (request, reply) => {
+  // OIDC Core §3.1.2.1: the authorization endpoint supports GET and form POST alike.
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const ctx = await environmentContext(deps, request);
     let params: Record<string, string>;
     try {
-      params = singleParams(request.query);
+      params = singleParams(request.method === 'POST' ? request.body : request.query);
     } catch {
       return showUnsafe(
         reply,
@@ -51,7 +52,9 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
       request.log.error({ err: error }, 'authorization request failed');
       return redirectError(reply, ctx, target, new ServerError());
     }
-  });
+  };
+  app.get('/e/:env/authorize', handler);
+  app.post('/e/:env/authorize', handler);
 }
 
 function showUnsafe(reply: FastifyReply, development: boolean, error: UnsafeAuthorizationRequest) {

@@ -109,6 +109,7 @@ export function checkParameters(
   params: Record<string, string>,
   redirectUri: string,
 ): PendingAuthorization {
+  if (params.response_type === undefined) throw new InvalidRequest('response_type is required');
   if (params.response_type !== 'code')
     throw new UnsupportedResponseType('only response_type=code is supported');
   if (params.request !== undefined || params.request_uri !== undefined)
@@ -124,7 +125,9 @@ export function checkParameters(
 
   const scope = scopeList(params.scope);
   const unknown = scope.filter((s) => !(SUPPORTED_SCOPES as readonly string[]).includes(s));
-  if (unknown.length > 0) throw new InvalidScope(`unsupported scope: ${unknown.join(' ')}`);
+  // The description repeats nothing from the request (RFC 6749 §4.1.2.1 limits its characters).
+  if (unknown.length > 0)
+    throw new InvalidScope(`unsupported scope; supported: ${SUPPORTED_SCOPES.join(' ')}`);
 
   const resource = params.resource ?? null;
   if (resource !== null) {

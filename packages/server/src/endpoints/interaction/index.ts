@@ -17,6 +17,22 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.status(status).type('text/html; charset=utf-8').send(body);
 }
 
+/**
+ * The form was for another pending request than the one this browser now holds: another
+ * authorization started meanwhile (perhaps by a hostile page). Never apply a decision to a
+ * request the user did not see.
+ */
+function replaced(reply: FastifyReply): FastifyReply {
+  return html(
+    reply,
+    400,
+    errorPage(
+      'Sign-in replaced',
+      'Another sign-in was started in this browser while this page was open, so this one was stopped. Go back to the application and start again.',
+    ),
+  );
+}
+
 function expired(reply: FastifyReply): FastifyReply {
   return html(
     reply,
@@ -42,6 +58,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
         environment: ctx.environment.name,
         clientName: client?.name ?? null,
         csrf: reply.generateCsrf(),
+        interaction: sha256(parked.id),
         email: parked.pending.loginHint ?? '',
       }),
     );
@@ -60,6 +77,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
       if (parked === undefined) return expired(reply);
       const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
       const body = singleParams(request.body);
+      if (body.interaction !== sha256(parked.id)) return replaced(reply);
       const email = (body.email ?? '').trim();
       const password = body.password ?? '';
       const again = (status: number, error: string) =>
@@ -70,6 +88,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
             environment: ctx.environment.name,
             clientName: client?.name ?? null,
             csrf: reply.generateCsrf(),
+            interaction: sha256(parked.id),
             email,
             error,
           }),
@@ -153,6 +172,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
         redirectHost: hostOf(pending.redirectUri),
         loopback: /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(pending.redirectUri),
         csrf: reply.generateCsrf(),
+        interaction: sha256(state.parkedId),
         email: user.email,
       }),
     );
@@ -170,7 +190,9 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
       const state = await consentState(deps, ctx, request);
       if (state === undefined) return expired(reply);
       const { parkedId, pending, client, user, authTime } = state;
-      const decision = singleParams(request.body).decision;
+      const body = singleParams(request.body);
+      if (body.interaction !== sha256(parkedId)) return replaced(reply);
+      const decision = body.decision;
       await finishParked(deps, ctx, reply, parkedId);
       if (decision !== 'allow') {
         await audit(deps, ctx, 'consent.denied', user.id, { clientId: client.clientId });

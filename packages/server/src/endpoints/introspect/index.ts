@@ -22,7 +22,9 @@ export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
     reply.header('Cache-Control', 'no-store');
 
     const refresh = await deps.stores.tokens.findActiveRefresh(env, sha256(token), now);
+    // Until resource servers are registered (issue #6), a client learns only about its own tokens.
     if (refresh !== undefined) {
+      if (refresh.clientId !== client.clientId) return { active: false };
       const user = await deps.stores.users.get(env, refresh.userId);
       if (user === undefined || user.disabled) return { active: false };
       return {
@@ -43,7 +45,8 @@ export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
     )
       return { active: false };
     const record = await deps.stores.tokens.findAccess(env, payload.jti);
-    if (record?.userId != null) {
+    if (record === undefined || record.clientId !== client.clientId) return { active: false };
+    if (record.userId !== null) {
       const user = await deps.stores.users.get(env, record.userId);
       if (user === undefined || user.disabled) return { active: false };
     }

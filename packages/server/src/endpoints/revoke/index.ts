@@ -19,21 +19,23 @@ export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const now = deps.clock();
 
     const refresh = await deps.stores.tokens.findActiveRefresh(env, sha256(token), now);
+    // RFC 7009 §2.1: the server verifies the token was issued to the requesting client.
+    const notYours = new InvalidRequest('the token was not issued to this client');
     if (refresh !== undefined) {
-      if (refresh.clientId === client.clientId) {
-        await deps.stores.tokens.revokeFamily(env, refresh.familyId, now);
-        await deps.stores.audit.append(
-          {
-            environment: env,
-            type: 'token.revoked',
-            actor: `client:${client.clientId}`,
-            clientId: client.clientId,
-            userId: refresh.userId,
-            data: { kind: 'refresh_token', familyId: refresh.familyId },
-          },
-          now,
-        );
-      }
+      if (refresh.clientId !== client.clientId) throw notYours;
+      await deps.stores.tokens.revokeFamily(env, refresh.familyId, now);
+      await deps.stores.audit.append(
+        {
+          environment: env,
+          type: 'token.revoked',
+          actor: `client:${client.clientId}`,
+          clientId: client.clientId,
+          userId: refresh.userId,
+          data: { kind: 'refresh_token', familyId: refresh.familyId },
+        },
+        now,
+      );
+
       return reply.header('Cache-Control', 'no-store').send();
     }
     const payload = await deps.signer
@@ -43,7 +45,9 @@ export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const jti = payload?.jti ?? safeJti(token);
     if (jti !== undefined) {
       const record = await deps.stores.tokens.findAccess(env, jti);
-      if (record !== undefined && record.clientId === client.clientId && payload !== undefined) {
+      if (record !== undefined && payload !== undefined && record.clientId !== client.clientId)
+        throw notYours;
+      if (record !== undefined && payload !== undefined) {
         await deps.stores.tokens.revokeAccess(env, jti, now);
         await deps.stores.audit.append(
           {
@@ -65,7 +69,7 @@ export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
 function safeJti(token: string): string | undefined {
   try {
     const jti = decodeJwt(token).jti;
-    return typeof jti === 'string' ? jti : undefined;
+    return typeof jti === 'string' && /^[\w-]{1,64}$/.test(jti) ? jti : undefined;
   } catch {
     return undefined;
   }

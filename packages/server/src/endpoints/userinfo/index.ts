@@ -34,6 +34,10 @@ export function userinfoEndpoint(app: FastifyInstance, deps: AppDeps): void {
     ) {
       return fail(401, 'invalid_token', 'the access token is invalid, expired or revoked');
     }
+    // Tokens for another audience (an API named by `resource`) are not for userinfo.
+    const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!audience.includes(ctx.issuer))
+      return fail(401, 'invalid_token', 'the access token is for another audience');
     const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
     if (!scope.includes('openid'))
       return fail(403, 'insufficient_scope', 'the openid scope is required');
