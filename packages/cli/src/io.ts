@@ -9,6 +9,8 @@ export interface CliIo {
   readonly readStdin: () => Promise<string>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Asks the user for one line on the terminal (paste mode). */
+  readonly readLine: (prompt: string) => Promise<string>;
   /** Resolves when a long-running command (`serve`) should stop: SIGINT or SIGTERM for the process. */
   readonly waitForStop: () => Promise<void>;
 }
@@ -29,6 +31,15 @@ export function processIo(): CliIo {
     },
     env: process.env,
     cwd: process.cwd(),
+    readLine: async (prompt) => {
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(prompt);
+      } finally {
+        rl.close();
+      }
+    },
     waitForStop: () =>
       new Promise((resolve) => {
         process.once('SIGINT', () => {

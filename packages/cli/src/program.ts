@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, InputError } from '@gatehouse/server';
 import { auditCommand, clientsCommand, envCommand, usersCommand } from './commands/admin.js';
+import { LoginError, loginCommands } from './commands/login.js';
 import { redirectsCommand } from './commands/redirects.js';
 import { serveCommand } from './commands/serve.js';
 import { printable } from './output/text.js';
@@ -55,6 +56,7 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
       setExitCode(ExitCode.Failed);
     }),
   );
+  for (const command of loginCommands(io, setExitCode)) program.addCommand(command);
   program.addCommand(redirectsCommand(io, setExitCode));
   // Subcommands do not inherit these settings from commander; apply them at every depth.
   const output = program.configureOutput();
@@ -87,6 +89,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     if (error instanceof UsageError || error instanceof ConfigError) {
       io.stderr.write(`gatehouse: error: ${printable(error.message)}\n`);
       return ExitCode.Usage;
+    }
+    if (error instanceof LoginError) {
+      io.stderr.write(`gatehouse: error: ${printable(error.message)}\n`);
+      return ExitCode.Failed;
     }
     if (error instanceof InputError) {
       // Nothing was changed. A refusal by the redirect policy lists every refused URI.

@@ -11,7 +11,13 @@ export interface CliRun {
 /** Runs the real program in-process with captured streams. */
 export async function gatehouse(
   argv: string[],
-  options: { stdin?: string; tty?: boolean; env?: Record<string, string>; cwd?: string } = {},
+  options: {
+    stdin?: string;
+    tty?: boolean;
+    env?: Record<string, string>;
+    cwd?: string;
+    lines?: () => Promise<string>;
+  } = {},
 ): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
@@ -22,6 +28,7 @@ export async function gatehouse(
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
     waitForStop: () => Promise.resolve(),
+    readLine: options.lines ?? (() => Promise.resolve('')),
   };
   const code = await run(argv, io);
   return { code, stdout, stderr };

@@ -1,0 +1,234 @@
+import {
+  browserAvailable,
+  configDir,
+  FileTokenStore,
+  LoginError,
+  logout,
+  loopbackLogin,
+  openTokenStore,
+  pasteLogin,
+  validAccessToken,
+  type LoginOptions,
+  type LoopbackHost,
+  type StoredTokens,
+  type TokenStore,
+} from '@gatehouse/login';
+import { Command, Option } from 'commander';
+import { ExitCode, UsageError } from '../errors.js';
+import type { CliIo } from '../io.js';
+import { printable } from '../output/text.js';
+
+interface ProfileOption {
+  profile: string;
+}
+
+function profileOption(): Option {
+  return new Option(
+    '--profile <name>',
+    'which login to use; several can be logged in at once',
+  ).default('default');
+}
+
+/** Where the file store warns once, when it first creates the file. */
+async function storeFor(io: CliIo): Promise<{ store: TokenStore; warnIfNew: () => Promise<void> }> {
+  const store = await openTokenStore(io.env);
+  if (store instanceof FileTokenStore) {
+    const existed = await store.exists();
+    return {
+      store,
+      warnIfNew: async () => {
+        if (!existed && (await store.exists())) {
+          io.stderr.write(
+            `warning: no OS keyring is available, so tokens are stored unencrypted in ${configDir(io.env)}/tokens.json (readable by your user only)\n`,
+          );
+        }
+      },
+    };
+  }
+  return { store, warnIfNew: () => Promise.resolve() };
+}
+
+interface LoginCliOptions extends ProfileOption {
+  issuer: string;
+  clientId: string;
+  scope?: string;
+  resource?: string;
+  port?: string;
+  host: LoopbackHost;
+  device?: boolean;
+  browser: boolean;
+  open: boolean;
+  allowHttpLoopback?: boolean;
+  timeout: string;
+}
+
+function describe(tokens: StoredTokens): string {
+  const who = tokens.email ?? tokens.subject ?? 'an account';
+  return `${printable(who)} at ${printable(tokens.issuer)}`;
+}
+
+export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void): Command[] {
+  const login = new Command('login')
+    .description(
+      'sign in through the browser (RFC 8252 loopback flow), or by pasting the final URL where no browser can reach this machine',
+    )
+    .requiredOption('--issuer <url>', 'the authorization server (issuer URL)')
+    .requiredOption(
+      '--client-id <id>',
+      "this application's client_id, registered as a native client",
+    )
+    .option('--scope <scopes>', 'space-separated scopes (default: openid offline_access)')
+    .option('--resource <uri>', 'RFC 8707 resource the token is for')
+    .option(
+      '--port <port>',
+      'fixed loopback port, for servers that need one (default: any free port)',
+    )
+    .addOption(
+      new Option('--host <host>', 'loopback host in the redirect URI')
+        .choices(['127.0.0.1', 'localhost', '[::1]'])
+        .default('127.0.0.1'),
+    )
+    .option('--device', 'use the device authorization grant (RFC 8628)')
+    .option(
+      '--no-browser',
+      'paste mode: open the URL on any device, then paste the final address back here',
+    )
+    .option('--no-open', 'keep the loopback flow but only print the URL')
+    .option(
+      '--allow-http-loopback',
+      'allow a plain-http issuer on a loopback host (local development)',
+    )
+    .option('--timeout <seconds>', 'how long to wait for the browser', '300')
+    .addOption(profileOption())
+    .action(async (options: LoginCliOptions) => {
+      if (options.device === true)
+        throw new UsageError(
+          'the device flow (--device) is not available yet; use --no-browser to paste the final URL instead',
+        );
+      if (!/^\d{1,5}$/.test(options.timeout) || Number(options.timeout) < 1)
+        throw new UsageError('--timeout must be a number of seconds');
+      if (
+        options.port !== undefined &&
+        (!/^\d{1,5}$/.test(options.port) || Number(options.port) > 65535)
+      )
+        throw new UsageError('--port must be a number from 1 to 65535');
+      let issuerUrl: URL;
+      try {
+        issuerUrl = new URL(options.issuer);
+      } catch {
+        throw new UsageError(
+          `--issuer must be a URL such as https://auth.example.com, not "${printable(options.issuer)}"`,
+        );
+      }
+      const { store, warnIfNew } = await storeFor(io);
+      const controller = new AbortController();
+      const onInterrupt = () => {
+        controller.abort();
+      };
+      process.once('SIGINT', onInterrupt);
+      const base: LoginOptions = {
+        issuer: issuerUrl,
+        clientId: options.clientId,
+        host: options.host,
+        timeoutMs: Number(options.timeout) * 1000,
+        signal: controller.signal,
+        ...(options.scope === undefined ? {} : { scope: options.scope }),
+        ...(options.resource === undefined ? {} : { resource: options.resource }),
+        ...(options.port === undefined ? {} : { port: Number(options.port) }),
+        ...(options.allowHttpLoopback === true ? { allowHttpLoopbackIssuer: true } : {}),
+      };
+      const pasteMode = !options.browser || (options.open && !browserAvailable(io.env));
+      try {
+        let tokens: StoredTokens;
+        if (pasteMode) {
+          const redirectUri = `http://${options.host}${options.port === undefined ? '' : `:${options.port}`}/callback`;
+          io.stderr.write(
+            'No browser can be opened here: open the URL below on any device, sign in, then paste the address the browser ends on.\n',
+          );
+          tokens = await pasteLogin({
+            ...base,
+            redirectUri,
+            onAuthorizationUrl: (url) => io.stderr.write(`\n  ${url}\n\n`),
+            readPastedUrl: () => io.readLine('Paste the final address: '),
+          });
+        } else {
+          tokens = await loopbackLogin({
+            ...base,
+            openBrowser: options.open,
+            onAuthorizationUrl: (url) =>
+              io.stderr.write(
+                `${options.open ? 'Opening your browser. If it does not open, visit' : 'Open this URL in your browser'}:\n\n  ${url}\n\nWaiting for the sign-in (Ctrl-C to cancel)...\n`,
+              ),
+          });
+        }
+        await store.set(options.profile, tokens);
+        await warnIfNew();
+        io.stdout.write(
+          `Logged in as ${describe(tokens)} (profile ${printable(options.profile)}).\n`,
+        );
+      } finally {
+        process.off('SIGINT', onInterrupt);
+      }
+    });
+
+  const whoami = new Command('whoami')
+    .description('who is logged in, at which issuer, and when the access token expires')
+    .addOption(profileOption())
+    .option('--json', 'JSON output')
+    .action(async (options: ProfileOption & { json?: boolean }) => {
+      const { store } = await storeFor(io);
+      const tokens = await store.get(options.profile);
+      if (tokens === undefined) {
+        setExitCode(ExitCode.Failed);
+        io.stderr.write(
+          `gatehouse: error: not logged in (profile ${printable(options.profile)}); run gatehouse login\n`,
+        );
+        return;
+      }
+      const expiresIn = Math.round((tokens.expiresAt - Date.now()) / 1000);
+      if (options.json === true) {
+        io.stdout.write(
+          `${JSON.stringify({ profile: options.profile, issuer: tokens.issuer, client_id: tokens.clientId, subject: tokens.subject ?? null, email: tokens.email ?? null, expires_at: new Date(tokens.expiresAt).toISOString(), scope: tokens.scope ?? null }, null, 2)}\n`,
+        );
+        return;
+      }
+      io.stdout.write(
+        `${describe(tokens)} (profile ${printable(options.profile)}); access token ${expiresIn > 0 ? `expires in ${Math.ceil(expiresIn / 60)} min` : 'expired'}${tokens.refreshToken === undefined ? '' : ', refreshable'}\n`,
+      );
+    });
+
+  const token = new Command('token')
+    .description(
+      'print a valid access token for scripts, refreshed if needed (GATEHOUSE_TOKEN overrides, for CI)',
+    )
+    .addOption(profileOption())
+    .action(async (options: ProfileOption) => {
+      const fromEnv = io.env.GATEHOUSE_TOKEN;
+      if (fromEnv !== undefined && fromEnv !== '') {
+        io.stdout.write(`${fromEnv}\n`);
+        return;
+      }
+      const { store } = await storeFor(io);
+      const tokens = await validAccessToken(store, options.profile, { lockDir: configDir(io.env) });
+      io.stdout.write(`${tokens.accessToken}\n`);
+    });
+
+  const logoutCommand = new Command('logout')
+    .description('revoke the tokens at the server and forget them here')
+    .addOption(profileOption())
+    .action(async (options: ProfileOption) => {
+      const { store } = await storeFor(io);
+      const result = await logout(store, options.profile);
+      if (!result.known) {
+        io.stdout.write(`not logged in (profile ${printable(options.profile)})\n`);
+        return;
+      }
+      io.stdout.write(
+        `Logged out (profile ${printable(options.profile)})${result.revoked ? '; the tokens are revoked at the server' : '; the server could not be reached to revoke the tokens, so they were only forgotten here'}.\n`,
+      );
+    });
+
+  return [login, whoami, token, logoutCommand];
+}
+
+export { LoginError };

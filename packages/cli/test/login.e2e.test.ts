@@ -1,0 +1,198 @@
+/**
+ * `gatehouse login | whoami | token | logout` against a running Gatehouse, with the person at
+ * the browser played by headless Chromium.
+ */
+import { mkdtemp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../server/test/support/browser.js';
+import { throwawaySqlite, type ThrowawayDatabase } from '../../server/test/support/databases.js';
+import { FormBrowser, startTestServer, type TestServer } from '../../server/test/support/server.js';
+import { run, type CliIo } from '../src/program.js';
+
+const PASSWORD = 'cli login password';
+
+let lastUrl = '';
+
+describe('gatehouse login, whoami, token, logout', () => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+  let browser: Browser;
+  let clientId: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    db = await throwawaySqlite();
+    t = await startTestServer(db);
+    clientId = (
+      await t.client({
+        type: 'native',
+        name: 'Gatehouse CLI',
+        redirectUris: ['http://127.0.0.1/callback'],
+      })
+    ).clientId;
+    await t.user('cli@example.com', PASSWORD);
+    browser = await launchChromium();
+    const config = join(await mkdtemp(join(tmpdir(), 'gatehouse-cli-login-')), 'config');
+    env = { GATEHOUSE_CONFIG_DIR: config, GATEHOUSE_TOKEN_STORE: 'file', DISPLAY: ':0' };
+  });
+  afterAll(async () => {
+    await browser.close();
+    await t.close();
+    await db.drop();
+  });
+
+  async function signInAt(url: string): Promise<void> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.getByLabel('Email').fill('cli@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(/gatehouse-login-done/);
+    await context.close();
+  }
+
+  /** Runs the program in-process; a URL printed on stderr is opened in Chromium. */
+  async function cli(
+    argv: string[],
+    extraEnv: Record<string, string> = {},
+    lines?: () => Promise<string>,
+    browse = true,
+  ) {
+    let stdout = '';
+    let stderr = '';
+    let browsing: Promise<void> = Promise.resolve();
+    const io: CliIo = {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: {
+        write: (text: string) => {
+          stderr += text;
+          const url = /https?:\/\/\S+\/authorize\?\S+/.exec(text)?.[0];
+          if (url !== undefined && lines === undefined && browse) browsing = signInAt(url);
+          if (url !== undefined) lastUrl = url;
+          return true;
+        },
+      },
+      readStdin: () => Promise.resolve(''),
+      readLine: lines ?? (() => Promise.resolve('')),
+      env: { ...env, ...extraEnv },
+      cwd: process.cwd(),
+      waitForStop: () => Promise.resolve(),
+    };
+    const code = await run(argv, io);
+    await browsing;
+    return { code, stdout, stderr };
+  }
+
+  it('logs in with the loopback flow, then whoami, token and logout', async () => {
+    const login = await cli([
+      'login',
+      '--issuer',
+      t.issuer('development'),
+      '--client-id',
+      clientId,
+      '--no-open',
+      '--allow-http-loopback',
+      '--scope',
+      'openid email offline_access',
+    ]);
+    expect(login.stderr).toContain('Open this URL in your browser');
+    expect(login.stderr).toContain('tokens are stored unencrypted');
+    expect(login).toMatchObject({
+      code: 0,
+      stdout: `Logged in as cli@example.com at ${t.issuer('development')} (profile default).\n`,
+    });
+    expect((await stat(join(env.GATEHOUSE_CONFIG_DIR ?? '', 'tokens.json'))).mode & 0o777).toBe(
+      0o600,
+    );
+
+    const whoami = await cli(['whoami']);
+    expect(whoami.stdout).toMatch(
+      new RegExp(
+        `^cli@example\\.com at ${t.issuer('development').replace(/[.]/g, '\\.')} \\(profile default\\); access token expires in 10 min, refreshable\\n$`,
+      ),
+    );
+    const token = await cli(['token']);
+    expect(token.stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const userinfo = await fetch(`${t.issuer('development')}/userinfo`, {
+      headers: { authorization: `Bearer ${token.stdout.trim()}` },
+    });
+    expect(userinfo.status).toBe(200);
+    expect((await cli(['token'], { GATEHOUSE_TOKEN: 'from-ci' })).stdout).toBe('from-ci\n');
+
+    const out = await cli(['logout']);
+    expect(out.stdout).toBe(
+      'Logged out (profile default); the tokens are revoked at the server.\n',
+    );
+    expect(
+      (
+        await fetch(`${t.issuer('development')}/userinfo`, {
+          headers: { authorization: `Bearer ${token.stdout.trim()}` },
+        })
+      ).status,
+    ).toBe(401);
+    const after = await cli(['whoami']);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain('not logged in');
+  });
+
+  it('falls back to paste mode where no browser can be opened, with several profiles side by side', async () => {
+    const form = new FormBrowser(t.url);
+    const login = await cli(
+      [
+        'login',
+        '--issuer',
+        t.issuer('development'),
+        '--client-id',
+        clientId,
+        '--allow-http-loopback',
+        '--profile',
+        'ssh',
+      ],
+      { SSH_CONNECTION: '10.0.0.1 22 10.0.0.2 22' },
+      async () => {
+        const query = Object.fromEntries(new URL(lastUrl).searchParams);
+        return form.authorize(query, 'cli@example.com', PASSWORD);
+      },
+    );
+    expect(login.stderr).toContain('No browser can be opened here');
+    expect(login.code).toBe(0);
+    expect((await cli(['whoami', '--profile', 'ssh'])).code).toBe(0);
+    expect((await cli(['whoami', '--profile', 'other'])).code).toBe(1);
+  });
+
+  it('times out clearly when the server never sends the browser back, and refuses a plain-http issuer', async () => {
+    const refused = await cli(
+      [
+        'login',
+        '--issuer',
+        t.issuer('development'),
+        '--client-id',
+        'ghc_development_unknownunknownunknow',
+        '--no-open',
+        '--allow-http-loopback',
+        '--timeout',
+        '2',
+      ],
+      {},
+      undefined,
+      false,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('no sign-in within 2 s');
+    const notHttps = await cli([
+      'login',
+      '--issuer',
+      'http://auth.example.com/',
+      '--client-id',
+      clientId,
+      '--no-open',
+    ]);
+    expect(notHttps).toMatchObject({ code: 1 });
+    expect(notHttps.stderr).toContain('must use https');
+  });
+});
