@@ -3,6 +3,7 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authorizeEndpoint } from './endpoints/authorize/index.js';
+import { deviceEndpoints } from './endpoints/device/index.js';
 import { discoveryEndpoints } from './endpoints/discovery/index.js';
 import { homeEndpoints } from './endpoints/home/index.js';
 import { interactionEndpoints } from './endpoints/interaction/index.js';
@@ -56,6 +57,7 @@ export async function createApp(
   discoveryEndpoints(app, deps);
   authorizeEndpoint(app, deps);
   interactionEndpoints(app, deps);
+  deviceEndpoints(app, deps);
   tokenEndpoint(app, deps);
   revokeEndpoint(app, deps);
   introspectEndpoint(app, deps);

@@ -99,6 +99,7 @@ export async function startServer(
         account: new AttemptLimiter(5, 15 * 60_000),
         address: new AttemptLimiter(20, 15 * 60_000),
       },
+      deviceCodeLimiter: new AttemptLimiter(10, 15 * 60_000),
     };
     const app = await createApp(deps, {
       ...(options.logger === undefined ? {} : { logger: options.logger }),

@@ -1,4 +1,5 @@
-import type { GrantType } from '../storage/clients.js';
+import { DEVICE_CODE_GRANT, type GrantType } from '../storage/clients.js';
+import { deviceCodeGrant } from './device-code.js';
 import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import type { GrantHandler } from './context.js';
@@ -9,4 +10,5 @@ export const GRANTS: Readonly<Record<GrantType, GrantHandler>> = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
   client_credentials: clientCredentialsGrant,
+  [DEVICE_CODE_GRANT]: deviceCodeGrant,
 };

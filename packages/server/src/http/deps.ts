@@ -13,6 +13,8 @@ export interface AppDeps {
   readonly config: Pick<ServerConfig, 'baseUrl' | 'secureCookies'>;
   /** Failed sign-ins counted per account and per client address. */
   readonly signInLimits: { readonly account: AttemptLimiter; readonly address: AttemptLimiter };
+  /** Wrong device user codes per client address (RFC 8628 §5.1: guessing). */
+  readonly deviceCodeLimiter: AttemptLimiter;
 }
 
 export function issuerOf(deps: AppDeps, environment: string): string {

@@ -40,15 +40,19 @@ export function loginPage(options: {
   interaction: string;
   email?: string;
   error?: string;
+  /** Where the form posts; default the environment's login endpoint. */
+  action?: string;
+  hidden?: Readonly<Record<string, string>>;
 }): string {
   return page(
     'Sign in',
     html`<h1>Sign in</h1>
       ${options.clientName === null ? raw('') : html`<p>to continue to <strong>${options.clientName}</strong></p>`}
       ${options.error === undefined ? raw('') : html`<p class="error" role="alert" id="login-error">${options.error}</p>`}
-      <form method="post" action="/e/${options.environment}/login">
+      <form method="post" action="${options.action ?? `/e/${options.environment}/login`}">
         <input type="hidden" name="_csrf" value="${options.csrf}" />
-        <input type="hidden" name="interaction" value="${options.interaction}" />
+        ${options.interaction === '' ? raw('') : html`<input type="hidden" name="interaction" value="${options.interaction}" />`}
+        ${hiddenFields(options.hidden)}
         <label for="email">Email</label>
         <input
           id="email"
@@ -82,6 +86,8 @@ export function consentPage(options: {
   csrf: string;
   interaction: string;
   email: string;
+  action?: string;
+  hidden?: Readonly<Record<string, string>>;
 }): string {
   const describe: Record<string, string> = {
     openid: 'Confirm who you are',
@@ -104,11 +110,57 @@ export function consentPage(options: {
       <p>
         ${options.loopback ? html`After you decide, you will be sent back to <strong>an application on this computer</strong> (${options.redirectHost}).` : html`After you decide, you will be sent back to <strong>${options.redirectHost}</strong>.`}
       </p>
-      <form method="post" action="/e/${options.environment}/consent">
+      <form method="post" action="${options.action ?? `/e/${options.environment}/consent`}">
         <input type="hidden" name="_csrf" value="${options.csrf}" />
-        <input type="hidden" name="interaction" value="${options.interaction}" />
+        ${options.interaction === '' ? raw('') : html`<input type="hidden" name="interaction" value="${options.interaction}" />`}
+        ${hiddenFields(options.hidden)}
         <button type="submit" name="decision" value="allow">Allow</button>
         <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
       </form>`,
+  );
+}
+
+function hiddenFields(fields: Readonly<Record<string, string>> | undefined): Raw {
+  return html`${Object.entries(fields ?? {}).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`)}`;
+}
+
+/** RFC 8628 §3.3: where the user types the code their device shows. */
+export function deviceCodePage(options: {
+  environment: string;
+  csrf: string;
+  userCode?: string;
+  error?: string;
+}): string {
+  return page(
+    'Connect a device',
+    html`<h1>Connect a device</h1>
+      <p>Enter the code shown on your device or in your terminal.</p>
+      ${options.error === undefined ? raw('') : html`<p class="error" role="alert" id="code-error">${options.error}</p>`}
+      <form method="post" action="/e/${options.environment}/device">
+        <input type="hidden" name="_csrf" value="${options.csrf}" />
+        <label for="user_code">Code</label>
+        <input
+          id="user_code"
+          name="user_code"
+          type="text"
+          autocomplete="off"
+          autocapitalize="characters"
+          spellcheck="false"
+          required
+          value="${options.userCode ?? ''}"
+        />
+        <button type="submit">Continue</button>
+      </form>
+      <p class="muted">Environment: ${options.environment}</p>`,
+  );
+}
+
+export function deviceDonePage(approved: boolean): string {
+  return page(
+    approved ? 'Device connected' : 'Request denied',
+    html`<h1>${approved ? 'Device connected' : 'Request denied'}</h1>
+      <p>
+        ${approved ? 'You can return to your device or terminal: it is signing in now.' : 'The device was not given access. You can close this page.'}
+      </p>`,
   );
 }

@@ -5,7 +5,12 @@ import {
 } from '@gatehouse/redirect-policy';
 import { newClientId, newClientSecret } from '../crypto/credentials.js';
 import { sha256 } from '../crypto/random.js';
-import type { Client, ClientType, GrantType } from '../storage/clients.js';
+import {
+  DEVICE_CODE_GRANT,
+  type Client,
+  type ClientType,
+  type GrantType,
+} from '../storage/clients.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
@@ -14,6 +19,7 @@ export const GRANT_TYPES: readonly GrantType[] = [
   'authorization_code',
   'refresh_token',
   'client_credentials',
+  DEVICE_CODE_GRANT,
 ];
 
 export interface ClientSpec {
@@ -107,11 +113,19 @@ function checkGrants(
       'redirect_uri_required',
     );
   }
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+  if (
+    grants.includes('refresh_token') &&
+    !grants.includes('authorization_code') &&
+    !grants.includes(DEVICE_CODE_GRANT)
+  ) {
     throw new InputError(
-      'refresh_token is only issued with authorization_code; add that grant too',
+      'refresh_token is only issued with authorization_code or the device grant; add one of them',
       'invalid_grant_type',
     );
+  }
+  // RFC 8628 is for devices and CLIs that cannot receive a redirect: public clients.
+  if (type === 'web' && grants.includes(DEVICE_CODE_GRANT)) {
+    throw new InputError('the device grant is for native clients only', 'invalid_grant_type');
   }
 }
 
@@ -123,7 +137,9 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
     spec.grantTypes ??
     (spec.type === 'web' && spec.redirectUris.length === 0
       ? ['client_credentials']
-      : ['authorization_code', 'refresh_token']);
+      : spec.type === 'native'
+        ? ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]
+        : ['authorization_code', 'refresh_token']);
   checkGrants(spec.type, grantTypes, spec.redirectUris);
   const warnings = await checkRedirectUris(ctx, spec.environment, spec.type, spec.redirectUris);
 

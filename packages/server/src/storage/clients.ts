@@ -2,7 +2,9 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ClientTable, Database } from './schema.js';
 
 export type ClientType = 'web' | 'native';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export type GrantType =
+  'authorization_code' | 'refresh_token' | 'client_credentials' | typeof DEVICE_CODE_GRANT;
 
 export interface Client {
   readonly clientId: string;

@@ -7,6 +7,7 @@ import { clientStore, type ClientStore } from './clients.js';
 import { codeStore, type CodeStore } from './codes.js';
 import { consentStore, type ConsentStore } from './consents.js';
 import type { DatabaseHandle } from './database.js';
+import { deviceCodeStore, type DeviceCodeStore } from './device-codes.js';
 import { environmentStore, type EnvironmentStore } from './environments.js';
 import { keyStore, type KeyStore } from './keys.js';
 import { sessionStore, type SessionStore } from './sessions.js';
@@ -25,6 +26,7 @@ export interface Stores {
   readonly codes: CodeStore;
   readonly tokens: TokenStore;
   readonly audit: AuditStore;
+  readonly deviceCodes: DeviceCodeStore;
 }
 
 export function createStores(handle: DatabaseHandle): Stores {
@@ -40,5 +42,6 @@ export function createStores(handle: DatabaseHandle): Stores {
     codes: codeStore(db),
     tokens: tokenStore(db),
     audit: auditStore(db, handle.kind),
+    deviceCodes: deviceCodeStore(db),
   };
 }

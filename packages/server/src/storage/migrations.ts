@@ -194,6 +194,27 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003-device-codes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('device_codes')
+        .addColumn('device_code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_code', 'text', (c) => c.notNull())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('resource', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('auth_time', 'bigint')
+        .addColumn('interval_s', 'integer', (c) => c.notNull())
+        .addColumn('last_polled_at', 'bigint')
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('device_codes_user_code', ['environment', 'user_code'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

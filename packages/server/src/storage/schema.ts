@@ -148,6 +148,24 @@ export interface RevocationTable {
   revoked_at: number;
 }
 
+export interface DeviceCodeTable {
+  device_code_hash: string;
+  /** Normalised: upper case, no dash. */
+  user_code: string;
+  environment: string;
+  client_id: string;
+  scope: string;
+  resource: string | null;
+  /** `pending`, `approved`, `denied` or `consumed`. */
+  status: string;
+  user_id: string | null;
+  auth_time: number | null;
+  interval_s: number;
+  last_polled_at: number | null;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface MigrationLockPlaceholder {
   id: Generated<number>;
 }
@@ -165,4 +183,5 @@ export interface Database {
   access_tokens: AccessTokenTable;
   audit_log: AuditTable;
   revocations: RevocationTable;
+  device_codes: DeviceCodeTable;
 }

@@ -20,7 +20,7 @@ export interface TestServer {
 /** A real server on an ephemeral loopback port, on a throwaway database. */
 export async function startTestServer(
   database: ThrowawayDatabase,
-  options: { logStream?: { write(line: string): void } } = {},
+  options: { logStream?: { write(line: string): void }; clock?: () => number } = {},
 ): Promise<TestServer> {
   const target = database.target;
   const config = resolveServerConfig(
@@ -29,11 +29,15 @@ export async function startTestServer(
       : { port: 0, databaseUrl: target.url },
     process.cwd(),
   );
-  const server = await startServer(
-    config,
-    options.logStream === undefined ? { logger: false } : { logStream: options.logStream },
-  );
-  const ctx: ServiceContext = { stores: server.stores, clock: Date.now, actor: 'admin:test' };
+  const server = await startServer(config, {
+    ...(options.logStream === undefined ? { logger: false } : { logStream: options.logStream }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+  const ctx: ServiceContext = {
+    stores: server.stores,
+    clock: options.clock ?? Date.now,
+    actor: 'admin:test',
+  };
   return {
     server,
     url: server.url,
@@ -131,10 +135,11 @@ export class FormBrowser {
   }
 
   /** The hidden fields of the page's form: the CSRF token and the pending request it is for. */
-  static fields(html: string): { _csrf: string; interaction: string } {
+  static fields(html: string): { _csrf: string; interaction?: string } {
     const interaction = /name="interaction" value="([^"]+)"/.exec(html)?.[1];
-    if (interaction === undefined) throw new Error('no interaction field on the page');
-    return { _csrf: FormBrowser.csrf(html), interaction };
+    return interaction === undefined
+      ? { _csrf: FormBrowser.csrf(html) }
+      : { _csrf: FormBrowser.csrf(html), interaction };
   }
 
   /** Authorize, sign in, consent: returns where the server finally sends the browser. */

@@ -1,17 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { randomToken, sha256 } from '../../crypto/random.js';
-import { decoyPasswordHash, verifyPassword } from '../../crypto/passwords.js';
+import { sha256 } from '../../crypto/random.js';
 import { AccessDenied } from '../../errors.js';
-import { cookieOptions, SESSION_COOKIE, SESSION_TTL_MS } from '../../http/cookies.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
-import { emailKey } from '../../storage/users.js';
+import { signIn } from '../../http/sign-in.js';
 import { consentPage, errorPage, loginPage } from '../../pages/pages.js';
 import { advance, currentSession, finishParked, parkedRequest } from '../authorize/flow.js';
 import { hostOf, redirectError, redirectWithCode } from '../authorize/respond.js';
-
-const GENERIC_FAILURE = 'The email or password is incorrect.';
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.status(status).type('text/html; charset=utf-8').send(body);
@@ -94,57 +90,9 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
           }),
         );
 
-      const now = deps.clock();
-      const accountKey = `${ctx.environment.name}:account:${emailKey(email)}`;
-      const addressKey = `${ctx.environment.name}:address:${request.ip}`;
-      const wait = Math.max(
-        deps.signInLimits.account.retryAfter(accountKey, now),
-        deps.signInLimits.address.retryAfter(addressKey, now),
-      );
-      if (wait > 0) {
-        await audit(deps, ctx, 'signin.throttled', null, { email });
-        return again(
-          429,
-          `Too many failed attempts. Try again in ${Math.ceil(wait / 60_000)} minute(s).`,
-        );
-      }
-
-      const user = await deps.stores.users.findByEmail(ctx.environment.name, email);
-      // Verify against a decoy when there is no such account, so timing does not reveal which emails exist.
-      const passwordOk = await verifyPassword(
-        user?.passwordHash ?? (await decoyPasswordHash()),
-        password,
-      );
-      if (user === undefined || user.disabled || user.passwordHash === null || !passwordOk) {
-        deps.signInLimits.account.fail(accountKey, now);
-        deps.signInLimits.address.fail(addressKey, now);
-        await audit(deps, ctx, 'signin.failed', user?.id ?? null, {
-          email,
-          reason:
-            user === undefined ? 'unknown_account' : user.disabled ? 'disabled' : 'bad_password',
-        });
-        return again(401, GENERIC_FAILURE);
-      }
-      deps.signInLimits.account.reset(accountKey);
-
-      // A new session id at every sign-in: a session fixed before sign-in is worth nothing after it.
-      const previous = request.cookies[SESSION_COOKIE];
-      if (previous !== undefined)
-        await deps.stores.sessions.delete(ctx.environment.name, sha256(previous));
-      const sessionId = randomToken(32);
-      await deps.stores.sessions.create({
-        idHash: sha256(sessionId),
-        environment: ctx.environment.name,
-        userId: user.id,
-        authTime: now,
-        expiresAt: now + SESSION_TTL_MS,
-        createdAt: now,
-      });
-      reply.setCookie(
-        SESSION_COOKIE,
-        sessionId,
-        cookieOptions(deps, ctx.environment.name, SESSION_TTL_MS),
-      );
+      const outcome = await signIn(deps, ctx, request, reply, email, password);
+      if (!outcome.ok) return again(outcome.status, outcome.message);
+      const user = outcome.user;
       await audit(deps, ctx, 'signin.succeeded', user.id, { clientId: parked.pending.clientId });
       return reply.redirect(`/e/${ctx.environment.name}/authorize/continue`, 303);
     },

@@ -1,0 +1,309 @@
+import { randomInt } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomToken, sha256 } from '../../crypto/random.js';
+import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../../errors.js';
+import { authenticateClient } from '../../http/client-auth.js';
+import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import { environmentContext } from '../../http/environment.js';
+import { scopeList, singleParams } from '../../http/form.js';
+import { signIn } from '../../http/sign-in.js';
+import { DEVICE_CODE_GRANT } from '../../storage/clients.js';
+import type { DeviceCode } from '../../storage/device-codes.js';
+import { consentPage, deviceCodePage, deviceDonePage, loginPage } from '../../pages/pages.js';
+import { currentSession } from '../authorize/flow.js';
+import { SUPPORTED_SCOPES } from '../authorize/steps.js';
+
+export const DEVICE_CODE_TTL_S = 600;
+export const DEVICE_POLL_INTERVAL_S = 5;
+
+/**
+ * RFC 8628 §6.1: 20 consonants, no vowels (no words), no look-alikes such as 0/O or 1/I; 8 of them
+ * give 20^8 ≈ 2.6e10 codes, and entry is rate-limited per address.
+ */
+const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+
+export function newUserCode(): string {
+  return Array.from(
+    { length: 8 },
+    () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)],
+  ).join('');
+}
+
+/** What people type: any case, with or without the dash or spaces. */
+export function normaliseUserCode(input: string): string {
+  return input.toUpperCase().replace(/[^A-Z]/g, '');
+}
+
+function display(userCode: string): string {
+  return `${userCode.slice(0, 4)}-${userCode.slice(4)}`;
+}
+
+function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.status(status).type('text/html; charset=utf-8').send(body);
+}
+
+const csrfPreHandler = (app: FastifyInstance) => ({
+  preHandler: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    app.csrfProtection(request, reply, done);
+  },
+});
+
+/** The device authorization endpoint and the page where the user enters the code. */
+export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
+  app.post('/e/:env/device_authorization', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const params = singleParams(request.body);
+    const { client } = await authenticateClient(deps, ctx.environment.name, request, params);
+    if (client.type !== 'native' || !client.grantTypes.includes(DEVICE_CODE_GRANT))
+      throw new UnauthorizedClient('this client may not use the device grant');
+    const scope = scopeList(params.scope);
+    if (scope.some((s) => !(SUPPORTED_SCOPES as readonly string[]).includes(s)))
+      throw new InvalidScope(`unsupported scope; supported: ${SUPPORTED_SCOPES.join(' ')}`);
+    const resource = params.resource ?? null;
+    if (resource !== null && (!URL.canParse(resource) || resource.includes('#')))
+      throw new InvalidTarget('resource must be an absolute URI without a fragment');
+
+    const now = deps.clock();
+    const deviceCode = `ghdc_${randomToken(32)}`;
+    let userCode = '';
+    for (let attempt = 0; userCode === ''; attempt++) {
+      if (attempt === 5) throw new InvalidRequest('could not allocate a user code; try again');
+      const candidate = newUserCode();
+      const created = await deps.stores.deviceCodes.create({
+        deviceCodeHash: sha256(deviceCode),
+        userCode: candidate,
+        environment: ctx.environment.name,
+        clientId: client.clientId,
+        scope,
+        resource,
+        status: 'pending',
+        userId: null,
+        authTime: null,
+        intervalS: DEVICE_POLL_INTERVAL_S,
+        lastPolledAt: null,
+        expiresAt: now + DEVICE_CODE_TTL_S * 1000,
+        createdAt: now,
+      });
+      if (created) userCode = candidate;
+    }
+    await deps.stores.audit.append(
+      {
+        environment: ctx.environment.name,
+        type: 'device.code_issued',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        data: { scope: scope.join(' ') },
+      },
+      now,
+    );
+    return reply.header('Cache-Control', 'no-store').send({
+      device_code: deviceCode,
+      user_code: display(userCode),
+      verification_uri: `${ctx.issuer}/device`,
+      verification_uri_complete: `${ctx.issuer}/device?user_code=${display(userCode)}`,
+      expires_in: DEVICE_CODE_TTL_S,
+      interval: DEVICE_POLL_INTERVAL_S,
+    });
+  });
+
+  app.get('/e/:env/device', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const prefill = singleParams(request.query).user_code;
+    return html(
+      reply,
+      200,
+      deviceCodePage({
+        environment: ctx.environment.name,
+        csrf: reply.generateCsrf(),
+        ...(prefill === undefined ? {} : { userCode: prefill.slice(0, 16) }),
+      }),
+    );
+  });
+
+  /** The code, once entered, is checked on every step: it is what binds the pages to the device. */
+  const pendingCode = async (
+    ctx: EnvironmentContext,
+    request: FastifyRequest,
+    raw: string | undefined,
+  ): Promise<DeviceCode | { error: string; status: number }> => {
+    const now = deps.clock();
+    const key = `${ctx.environment.name}:device:${request.ip}`;
+    const wait = deps.deviceCodeLimiter.retryAfter(key, now);
+    if (wait > 0)
+      return {
+        status: 429,
+        error: `Too many wrong codes. Try again in ${Math.ceil(wait / 60_000)} minute(s).`,
+      };
+    const code = await deps.stores.deviceCodes.findPendingByUserCode(
+      ctx.environment.name,
+      normaliseUserCode(raw ?? ''),
+      now,
+    );
+    if (code === undefined) {
+      deps.deviceCodeLimiter.fail(key, now);
+      return {
+        status: 400,
+        error: 'That code is not valid or has expired. Check it on your device.',
+      };
+    }
+    return code;
+  };
+
+  const nextStep = async (
+    ctx: EnvironmentContext,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    code: DeviceCode,
+    loginError?: { status: number; message: string; email: string },
+  ) => {
+    const client = await deps.stores.clients.get(ctx.environment.name, code.clientId);
+    const hidden = { user_code: code.userCode };
+    const current = loginError === undefined ? await currentSession(deps, ctx, request) : undefined;
+    if (current === undefined) {
+      return html(
+        reply,
+        loginError?.status ?? 200,
+        loginPage({
+          environment: ctx.environment.name,
+          clientName: client?.name ?? null,
+          csrf: reply.generateCsrf(),
+          interaction: '',
+          action: `/e/${ctx.environment.name}/device/login`,
+          hidden,
+          ...(loginError === undefined
+            ? {}
+            : { email: loginError.email, error: loginError.message }),
+        }),
+      );
+    }
+    return html(
+      reply,
+      200,
+      consentPage({
+        environment: ctx.environment.name,
+        clientName: client?.name ?? 'An application',
+        scopes: code.scope,
+        redirectHost: 'the device that showed you the code',
+        loopback: false,
+        csrf: reply.generateCsrf(),
+        interaction: '',
+        email: current.user.email,
+        action: `/e/${ctx.environment.name}/device/consent`,
+        hidden,
+      }),
+    );
+  };
+
+  app.post('/e/:env/device', csrfPreHandler(app), async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const body = singleParams(request.body);
+    const code = await pendingCode(ctx, request, body.user_code);
+    if ('error' in code)
+      return html(
+        reply,
+        code.status,
+        deviceCodePage({
+          environment: ctx.environment.name,
+          csrf: reply.generateCsrf(),
+          userCode: (body.user_code ?? '').slice(0, 16),
+          error: code.error,
+        }),
+      );
+    return nextStep(ctx, request, reply, code);
+  });
+
+  app.post('/e/:env/device/login', csrfPreHandler(app), async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const body = singleParams(request.body);
+    const code = await pendingCode(ctx, request, body.user_code);
+    if ('error' in code)
+      return html(
+        reply,
+        code.status,
+        deviceCodePage({
+          environment: ctx.environment.name,
+          csrf: reply.generateCsrf(),
+          error: code.error,
+        }),
+      );
+    const email = (body.email ?? '').trim();
+    const outcome = await signIn(deps, ctx, request, reply, email, body.password ?? '');
+    if (!outcome.ok)
+      return nextStep(ctx, request, reply, code, {
+        status: outcome.status,
+        message: outcome.message,
+        email,
+      });
+    await deps.stores.audit.append(
+      {
+        environment: ctx.environment.name,
+        type: 'signin.succeeded',
+        actor: `user:${outcome.user.id}`,
+        userId: outcome.user.id,
+        data: { clientId: code.clientId, device: true },
+      },
+      deps.clock(),
+    );
+    // The session cookie is set on this response; show consent now rather than another round trip.
+    const client = await deps.stores.clients.get(ctx.environment.name, code.clientId);
+    return html(
+      reply,
+      200,
+      consentPage({
+        environment: ctx.environment.name,
+        clientName: client?.name ?? 'An application',
+        scopes: code.scope,
+        redirectHost: 'the device that showed you the code',
+        loopback: false,
+        csrf: reply.generateCsrf(),
+        interaction: '',
+        email: outcome.user.email,
+        action: `/e/${ctx.environment.name}/device/consent`,
+        hidden: { user_code: code.userCode },
+      }),
+    );
+  });
+
+  app.post('/e/:env/device/consent', csrfPreHandler(app), async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const body = singleParams(request.body);
+    const code = await pendingCode(ctx, request, body.user_code);
+    if ('error' in code)
+      return html(
+        reply,
+        code.status,
+        deviceCodePage({
+          environment: ctx.environment.name,
+          csrf: reply.generateCsrf(),
+          error: code.error,
+        }),
+      );
+    const current = await currentSession(deps, ctx, request);
+    if (current === undefined) return nextStep(ctx, request, reply, code);
+    const approved = body.decision === 'allow';
+    await deps.stores.deviceCodes.decide(ctx.environment.name, code.deviceCodeHash, {
+      approved,
+      userId: current.user.id,
+      authTime: current.session.authTime,
+    });
+    if (approved)
+      await deps.stores.consents.grant(
+        ctx.environment.name,
+        current.user.id,
+        code.clientId,
+        code.scope,
+        deps.clock(),
+      );
+    await deps.stores.audit.append(
+      {
+        environment: ctx.environment.name,
+        type: approved ? 'device.approved' : 'device.denied',
+        actor: `user:${current.user.id}`,
+        clientId: code.clientId,
+        userId: current.user.id,
+      },
+      deps.clock(),
+    );
+    return html(reply, 200, deviceDonePage(approved));
+  });
+}

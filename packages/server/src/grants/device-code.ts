@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { sha256 } from '../crypto/random.js';
+import {
+  AccessDenied,
+  InvalidGrant,
+  InvalidRequest,
+  OAuthError,
+  UnauthorizedClient,
+} from '../errors.js';
+import { issueAccessToken, issueIdToken, issueRefreshToken } from '../tokens/issue.js';
+import type { GrantHandler } from './context.js';
+
+/** RFC 8628 §3.5 polling answers, each an error response the client keeps polling on (or stops). */
+class AuthorizationPending extends OAuthError {
+  constructor() {
+    super('authorization_pending', 'the user has not finished yet', 400, false);
+  }
+}
+class SlowDown extends OAuthError {
+  constructor() {
+    super('slow_down', 'polling too fast: wait 5 seconds more between requests', 400, false);
+  }
+}
+class ExpiredToken extends OAuthError {
+  constructor() {
+    super('expired_token', 'the device code expired; start again', 400, false);
+  }
+}
+
+/** grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4). */
+export const deviceCodeGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
+  const env = ctx.environment.name;
+  if (client.type !== 'native')
+    throw new UnauthorizedClient('the device grant is for native clients');
+  if (params.device_code === undefined) throw new InvalidRequest('device_code is required');
+  const hash = sha256(params.device_code);
+  const now = deps.clock();
+  const code = await deps.stores.deviceCodes.findByDeviceCode(env, hash);
+  if (code === undefined || code.clientId !== client.clientId)
+    throw new InvalidGrant('the device code is invalid');
+  if (code.status === 'consumed') throw new InvalidGrant('the device code was already used');
+  if (code.expiresAt <= now) throw new ExpiredToken();
+  if (code.status === 'denied') throw new AccessDenied('the user denied the request');
+  if (code.status === 'pending') {
+    const tooFast = code.lastPolledAt !== null && now - code.lastPolledAt < code.intervalS * 1000;
+    await deps.stores.deviceCodes.poll(env, hash, now, tooFast);
+    throw tooFast ? new SlowDown() : new AuthorizationPending();
+  }
+  if (!(await deps.stores.deviceCodes.consume(env, hash, now)))
+    throw new InvalidGrant('the device code was already used');
+
+  const user = code.userId === null ? undefined : await deps.stores.users.get(env, code.userId);
+  if (user === undefined || user.disabled || code.authTime === null)
+    throw new InvalidGrant('the user is no longer allowed to sign in');
+  const wantsRefresh =
+    client.grantTypes.includes('refresh_token') &&
+    (!code.scope.includes('openid') || code.scope.includes('offline_access'));
+  const familyId = wantsRefresh ? randomUUID() : null;
+  const access = await issueAccessToken(deps, {
+    environment: env,
+    issuer: ctx.issuer,
+    clientId: client.clientId,
+    subject: user.id,
+    userId: user.id,
+    scope: code.scope,
+    resource: code.resource,
+    authTime: code.authTime,
+    familyId,
+  });
+  const refreshToken =
+    familyId === null
+      ? undefined
+      : await issueRefreshToken(deps, {
+          environment: env,
+          clientId: client.clientId,
+          userId: user.id,
+          scope: code.scope,
+          resource: code.resource,
+          authTime: code.authTime,
+          familyId,
+          codeHash: null,
+        });
+  const idToken = code.scope.includes('openid')
+    ? await issueIdToken(deps, {
+        environment: env,
+        issuer: ctx.issuer,
+        clientId: client.clientId,
+        user,
+        authTime: code.authTime,
+        nonce: null,
+        scope: code.scope,
+      })
+    : undefined;
+  await deps.stores.audit.append(
+    {
+      environment: env,
+      type: 'device.redeemed',
+      actor: `client:${client.clientId}`,
+      clientId: client.clientId,
+      userId: user.id,
+      data: { jti: access.jti, scope: code.scope.join(' ') },
+    },
+    now,
+  );
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: code.scope.join(' '),
+    ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
+    ...(idToken === undefined ? {} : { id_token: idToken }),
+  };
+};

@@ -1,0 +1,85 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { decoyPasswordHash, verifyPassword } from '../crypto/passwords.js';
+import { randomToken, sha256 } from '../crypto/random.js';
+import { emailKey, type User } from '../storage/users.js';
+import { cookieOptions, SESSION_COOKIE, SESSION_TTL_MS } from './cookies.js';
+import type { AppDeps, EnvironmentContext } from './deps.js';
+
+export const GENERIC_FAILURE = 'The email or password is incorrect.';
+
+export type SignInOutcome =
+  { ok: true; user: User; authTime: number } | { ok: false; status: number; message: string };
+
+/**
+ * Checks an email and password and starts a session: throttled per account and per address, the
+ * same answer and the same work for a wrong password and an unknown account, a new session id at
+ * every sign-in (a session fixed before sign-in is worth nothing after it). Used by every page
+ * that signs a user in.
+ */
+export async function signIn(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  email: string,
+  password: string,
+): Promise<SignInOutcome> {
+  const env = ctx.environment.name;
+  const now = deps.clock();
+  const accountKey = `${env}:account:${emailKey(email)}`;
+  const addressKey = `${env}:address:${request.ip}`;
+  const audit = (type: string, userId: string | null, data: Record<string, unknown>) =>
+    deps.stores.audit.append(
+      {
+        environment: env,
+        type,
+        actor: userId === null ? 'anonymous' : `user:${userId}`,
+        userId,
+        data,
+      },
+      deps.clock(),
+    );
+
+  const wait = Math.max(
+    deps.signInLimits.account.retryAfter(accountKey, now),
+    deps.signInLimits.address.retryAfter(addressKey, now),
+  );
+  if (wait > 0) {
+    await audit('signin.throttled', null, { email });
+    return {
+      ok: false,
+      status: 429,
+      message: `Too many failed attempts. Try again in ${Math.ceil(wait / 60_000)} minute(s).`,
+    };
+  }
+  const user = await deps.stores.users.findByEmail(env, email);
+  // Verify against a decoy when there is no such account, so timing does not reveal which emails exist.
+  const passwordOk = await verifyPassword(
+    user?.passwordHash ?? (await decoyPasswordHash()),
+    password,
+  );
+  if (user === undefined || user.disabled || user.passwordHash === null || !passwordOk) {
+    deps.signInLimits.account.fail(accountKey, now);
+    deps.signInLimits.address.fail(addressKey, now);
+    await audit('signin.failed', user?.id ?? null, {
+      email,
+      reason: user === undefined ? 'unknown_account' : user.disabled ? 'disabled' : 'bad_password',
+    });
+    return { ok: false, status: 401, message: GENERIC_FAILURE };
+  }
+  deps.signInLimits.account.reset(accountKey);
+
+  const previous = request.cookies[SESSION_COOKIE];
+  if (previous !== undefined) await deps.stores.sessions.delete(env, sha256(previous));
+  const sessionId = randomToken(32);
+  await deps.stores.sessions.create({
+    idHash: sha256(sessionId),
+    environment: env,
+    userId: user.id,
+    authTime: now,
+    expiresAt: now + SESSION_TTL_MS,
+    createdAt: now,
+  });
+  reply.setCookie(SESSION_COOKIE, sessionId, cookieOptions(deps, env, SESSION_TTL_MS));
+  return { ok: true, user, authTime: now };
+}
