@@ -56,6 +56,20 @@ describe('gatehouse login, whoami, token, logout', () => {
     await context.close();
   }
 
+  /** The device page in Chromium: the code is filled in from the link; sign in and allow. */
+  async function approveDeviceAt(url: string): Promise<void> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Email').fill('cli@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+    await context.close();
+  }
+
   /** Runs the program in-process; a URL printed on stderr is opened in Chromium. */
   async function cli(
     argv: string[],
@@ -74,6 +88,8 @@ describe('gatehouse login, whoami, token, logout', () => {
           const url = /https?:\/\/\S+\/authorize\?\S+/.exec(text)?.[0];
           if (url !== undefined && lines === undefined && browse) browsing = signInAt(url);
           if (url !== undefined) lastUrl = url;
+          const complete = /\(or open (\S+)\)/.exec(text)?.[1];
+          if (complete !== undefined && browse) browsing = approveDeviceAt(complete);
           return true;
         },
       },
@@ -140,8 +156,7 @@ describe('gatehouse login, whoami, token, logout', () => {
     expect(after.stderr).toContain('not logged in');
   });
 
-  it('falls back to paste mode where no browser can be opened, with several profiles side by side', async () => {
-    const form = new FormBrowser(t.url);
+  it('uses the device flow where no browser can be opened, with the code page in Chromium', async () => {
     const login = await cli(
       [
         'login',
@@ -153,16 +168,44 @@ describe('gatehouse login, whoami, token, logout', () => {
         '--profile',
         'ssh',
       ],
-      { SSH_CONNECTION: '10.0.0.1 22 10.0.0.2 22' },
+      {
+        SSH_CONNECTION: '10.0.0.1 22 10.0.0.2 22',
+      },
+    );
+    expect(login.stderr).toMatch(
+      /enter the code\n\n {2}[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}\n/,
+    );
+    expect(login).toMatchObject({
+      code: 0,
+      stdout: `Logged in as cli@example.com at ${t.issuer('development')} (profile ssh).\n`,
+    });
+    expect((await cli(['whoami', '--profile', 'ssh'])).code).toBe(0);
+    expect((await cli(['whoami', '--profile', 'other'])).code).toBe(1);
+  });
+
+  it('uses paste mode with --no-browser', async () => {
+    const form = new FormBrowser(t.url);
+    const login = await cli(
+      [
+        'login',
+        '--issuer',
+        t.issuer('development'),
+        '--client-id',
+        clientId,
+        '--allow-http-loopback',
+        '--no-browser',
+        '--profile',
+        'pasted',
+      ],
+      {},
       async () => {
         const query = Object.fromEntries(new URL(lastUrl).searchParams);
         return form.authorize(query, 'cli@example.com', PASSWORD);
       },
     );
-    expect(login.stderr).toContain('No browser can be opened here');
+    expect(login.stderr).toContain('Paste mode: open the URL below on any device');
     expect(login.code).toBe(0);
-    expect((await cli(['whoami', '--profile', 'ssh'])).code).toBe(0);
-    expect((await cli(['whoami', '--profile', 'other'])).code).toBe(1);
+    expect((await cli(['whoami', '--profile', 'pasted'])).code).toBe(0);
   });
 
   it('times out clearly when the server never sends the browser back, and refuses a plain-http issuer', async () => {

@@ -17,3 +17,9 @@ export {
 } from './token-store.js';
 export { validAccessToken, logout } from './session.js';
 export type { StoredTokens } from './tokens.js';
+export {
+  deviceLogin,
+  supportsDeviceFlow,
+  type DeviceCodeDisplay,
+  type DeviceLoginOptions,
+} from './device-flow.js';

@@ -43,7 +43,9 @@ async function prepare(options: LoginOptions, redirectUri: string): Promise<Prep
   if (methods !== undefined && !methods.includes('S256'))
     throw new LoginError(`${as.issuer} does not support PKCE with S256`, 'unsupported_server');
   const supported = as.scopes_supported;
-  const wanted = (options.scope ?? 'openid offline_access').split(' ').filter((s) => s !== '');
+  const wanted = (options.scope ?? 'openid email offline_access')
+    .split(' ')
+    .filter((s) => s !== '');
   const scope =
     supported === undefined || options.scope !== undefined
       ? wanted

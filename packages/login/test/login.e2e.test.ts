@@ -12,6 +12,7 @@ import { launchChromium } from '../../server/test/support/browser.js';
 import { throwawaySqlite, type ThrowawayDatabase } from '../../server/test/support/databases.js';
 import { FormBrowser, startTestServer, type TestServer } from '../../server/test/support/server.js';
 import {
+  deviceLogin,
   FileTokenStore,
   LoginError,
   loopbackLogin,
@@ -223,5 +224,66 @@ describe('@gatehouse/login against Gatehouse', () => {
       },
     });
     expect(await pasted).toMatchObject({ email: 'kit@example.com' });
+  });
+});
+
+describe('@gatehouse/login device flow against Gatehouse', () => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+
+  beforeAll(async () => {
+    db = await throwawaySqlite();
+    t = await startTestServer(db);
+    await t.user('dev@example.com', PASSWORD);
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  it('shows a code, waits for approval on another device, and stores tokens', async () => {
+    const { clientId } = await t.client({
+      type: 'native',
+      name: 'Headless box',
+      redirectUris: ['http://127.0.0.1/callback'],
+    });
+    let approval: Promise<string> = Promise.resolve('');
+    const tokens = await deviceLogin({
+      issuer: t.issuer('development'),
+      clientId,
+      allowHttpLoopbackIssuer: true,
+      onUserCode: (display) => {
+        expect(display.verificationUri).toBe(`${t.issuer('development')}/device`);
+        approval = new FormBrowser(t.url).approveDevice(
+          display.userCode,
+          'dev@example.com',
+          PASSWORD,
+        );
+      },
+    });
+    expect(await approval).toContain('Device connected');
+    expect(tokens).toMatchObject({ issuer: t.issuer('development'), clientId });
+    expect(tokens.refreshToken).toMatch(/^ghr_/);
+  });
+
+  it('reports a denial on the other device', async () => {
+    const { clientId } = await t.client({
+      type: 'native',
+      name: 'Denied box',
+      redirectUris: ['http://127.0.0.1/callback'],
+    });
+    const attempt = deviceLogin({
+      issuer: t.issuer('development'),
+      clientId,
+      allowHttpLoopbackIssuer: true,
+      onUserCode: (display) =>
+        void new FormBrowser(t.url).approveDevice(
+          display.userCode,
+          'dev@example.com',
+          PASSWORD,
+          'deny',
+        ),
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'access_denied' });
   });
 });

@@ -56,30 +56,14 @@ describe('device authorization grant', () => {
   const poll = (deviceCode: string) =>
     post('/token', { grant_type: GRANT, device_code: deviceCode, client_id: tv.clientId });
 
-  /** The person: open the page, type the code, sign in, decide. */
+  /** The person: open the page, type the code (in lower case), sign in, decide. */
   async function approve(userCode: string, decision: 'allow' | 'deny' = 'allow'): Promise<string> {
-    const browser = new FormBrowser(t.url);
-    const entry = await (await browser.get('/e/development/device')).text();
-    const login = await browser.post('/e/development/device', {
-      _csrf: FormBrowser.csrf(entry),
-      user_code: userCode.toLowerCase(),
-    });
-    const loginPage = await login.text();
-    expect(loginPage).toContain('Living-room TV');
-    const consent = await browser.post('/e/development/device/login', {
-      ...FormBrowser.fields(loginPage),
-      user_code: /name="user_code" value="([^"]+)"/.exec(loginPage)?.[1] ?? '',
-      email: 'hana@example.com',
-      password: PASSWORD,
-    });
-    const consentPage = await consent.text();
-    expect(consentPage).toContain('Living-room TV</strong> wants to access your account');
-    const done = await browser.post('/e/development/device/consent', {
-      ...FormBrowser.fields(consentPage),
-      user_code: /name="user_code" value="([^"]+)"/.exec(consentPage)?.[1] ?? '',
+    return new FormBrowser(t.url).approveDevice(
+      userCode.toLowerCase(),
+      'hana@example.com',
+      PASSWORD,
       decision,
-    });
-    return done.text();
+    );
   }
 
   it('is listed in the metadata', async () => {

@@ -1,6 +1,8 @@
 import {
   browserAvailable,
   configDir,
+  deviceLogin,
+  supportsDeviceFlow,
   FileTokenStore,
   LoginError,
   logout,
@@ -77,7 +79,7 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       '--client-id <id>',
       "this application's client_id, registered as a native client",
     )
-    .option('--scope <scopes>', 'space-separated scopes (default: openid offline_access)')
+    .option('--scope <scopes>', 'space-separated scopes (default: openid email offline_access)')
     .option('--resource <uri>', 'RFC 8707 resource the token is for')
     .option(
       '--port <port>',
@@ -88,7 +90,10 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
         .choices(['127.0.0.1', 'localhost', '[::1]'])
         .default('127.0.0.1'),
     )
-    .option('--device', 'use the device authorization grant (RFC 8628)')
+    .option(
+      '--device',
+      'use the device authorization grant (RFC 8628): approve on any other device',
+    )
     .option(
       '--no-browser',
       'paste mode: open the URL on any device, then paste the final address back here',
@@ -101,10 +106,6 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
     .option('--timeout <seconds>', 'how long to wait for the browser', '300')
     .addOption(profileOption())
     .action(async (options: LoginCliOptions) => {
-      if (options.device === true)
-        throw new UsageError(
-          'the device flow (--device) is not available yet; use --no-browser to paste the final URL instead',
-        );
       if (!/^\d{1,5}$/.test(options.timeout) || Number(options.timeout) < 1)
         throw new UsageError('--timeout must be a number of seconds');
       if (
@@ -137,13 +138,27 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
         ...(options.port === undefined ? {} : { port: Number(options.port) }),
         ...(options.allowHttpLoopback === true ? { allowHttpLoopbackIssuer: true } : {}),
       };
-      const pasteMode = !options.browser || (options.open && !browserAvailable(io.env));
+      // No browser here: the device flow where the server offers it, else paste mode. --no-browser
+      // asks for paste mode, --device for the device flow.
+      const noBrowserHere = options.open && !browserAvailable(io.env);
+      const device =
+        options.device === true ||
+        (options.browser && noBrowserHere && (await supportsDeviceFlow(issuerUrl, base)));
+      const pasteMode = !device && (!options.browser || noBrowserHere);
       try {
         let tokens: StoredTokens;
-        if (pasteMode) {
+        if (device) {
+          tokens = await deviceLogin({
+            ...base,
+            onUserCode: (code) =>
+              io.stderr.write(
+                `To sign in, open ${code.verificationUri} on any device and enter the code\n\n  ${code.userCode}\n\n${code.verificationUriComplete === undefined ? '' : `(or open ${code.verificationUriComplete})\n`}Waiting for approval (Ctrl-C to cancel)...\n`,
+              ),
+          });
+        } else if (pasteMode) {
           const redirectUri = `http://${options.host}${options.port === undefined ? '' : `:${options.port}`}/callback`;
           io.stderr.write(
-            'No browser can be opened here: open the URL below on any device, sign in, then paste the address the browser ends on.\n',
+            'Paste mode: open the URL below on any device, sign in, then paste the address the browser ends on.\n',
           );
           tokens = await pasteLogin({
             ...base,

@@ -142,6 +142,43 @@ export class FormBrowser {
       : { _csrf: FormBrowser.csrf(html), interaction };
   }
 
+  /** The device page: type the code, sign in, decide. Returns the final page's text. */
+  async approveDevice(
+    userCode: string,
+    email: string,
+    password: string,
+    decision: 'allow' | 'deny' = 'allow',
+    environment = 'development',
+  ): Promise<string> {
+    const hiddenCode = (html: string) => /name="user_code" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    const entry = await (await this.get(`/e/${environment}/device`)).text();
+    let page = await (
+      await this.post(`/e/${environment}/device`, {
+        _csrf: FormBrowser.csrf(entry),
+        user_code: userCode,
+      })
+    ).text();
+    if (page.includes('name="password"')) {
+      page = await (
+        await this.post(`/e/${environment}/device/login`, {
+          ...FormBrowser.fields(page),
+          user_code: hiddenCode(page),
+          email,
+          password,
+        })
+      ).text();
+    }
+    if (!page.includes('name="decision"'))
+      throw new Error(`expected the device consent page: ${page.slice(0, 300)}`);
+    return (
+      await this.post(`/e/${environment}/device/consent`, {
+        ...FormBrowser.fields(page),
+        user_code: hiddenCode(page),
+        decision,
+      })
+    ).text();
+  }
+
   /** Authorize, sign in, consent: returns where the server finally sends the browser. */
   async authorize(
     query: Record<string, string>,
