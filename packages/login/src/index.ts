@@ -23,3 +23,4 @@ export {
   type DeviceCodeDisplay,
   type DeviceLoginOptions,
 } from './device-flow.js';
+export { useProxyFromEnvironment } from './proxy.js';

@@ -9,6 +9,7 @@ import {
   loopbackLogin,
   openTokenStore,
   pasteLogin,
+  useProxyFromEnvironment,
   validAccessToken,
   type LoginOptions,
   type LoopbackHost,
@@ -19,6 +20,16 @@ import { Command, Option } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
+
+/** Server calls honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY for the length of one command. */
+async function withProxy<T>(io: CliIo, work: () => Promise<T>): Promise<T> {
+  const restore = useProxyFromEnvironment(io.env);
+  try {
+    return await work();
+  } finally {
+    restore();
+  }
+}
 
 interface ProfileOption {
   profile: string;
@@ -105,86 +116,88 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
     )
     .option('--timeout <seconds>', 'how long to wait for the browser', '300')
     .addOption(profileOption())
-    .action(async (options: LoginCliOptions) => {
-      if (!/^\d{1,5}$/.test(options.timeout) || Number(options.timeout) < 1)
-        throw new UsageError('--timeout must be a number of seconds');
-      if (
-        options.port !== undefined &&
-        (!/^\d{1,5}$/.test(options.port) || Number(options.port) > 65535)
-      )
-        throw new UsageError('--port must be a number from 1 to 65535');
-      let issuerUrl: URL;
-      try {
-        issuerUrl = new URL(options.issuer);
-      } catch {
-        throw new UsageError(
-          `--issuer must be a URL such as https://auth.example.com, not "${printable(options.issuer)}"`,
-        );
-      }
-      const { store, warnIfNew } = await storeFor(io);
-      const controller = new AbortController();
-      const onInterrupt = () => {
-        controller.abort();
-      };
-      process.once('SIGINT', onInterrupt);
-      const base: LoginOptions = {
-        issuer: issuerUrl,
-        clientId: options.clientId,
-        host: options.host,
-        timeoutMs: Number(options.timeout) * 1000,
-        signal: controller.signal,
-        ...(options.scope === undefined ? {} : { scope: options.scope }),
-        ...(options.resource === undefined ? {} : { resource: options.resource }),
-        ...(options.port === undefined ? {} : { port: Number(options.port) }),
-        ...(options.allowHttpLoopback === true ? { allowHttpLoopbackIssuer: true } : {}),
-      };
-      // No browser here: the device flow where the server offers it, else paste mode. --no-browser
-      // asks for paste mode, --device for the device flow.
-      const noBrowserHere = options.open && !browserAvailable(io.env);
-      const device =
-        options.device === true ||
-        (options.browser && noBrowserHere && (await supportsDeviceFlow(issuerUrl, base)));
-      const pasteMode = !device && (!options.browser || noBrowserHere);
-      try {
-        let tokens: StoredTokens;
-        if (device) {
-          tokens = await deviceLogin({
-            ...base,
-            onUserCode: (code) =>
-              io.stderr.write(
-                `To sign in, open ${code.verificationUri} on any device and enter the code\n\n  ${code.userCode}\n\n${code.verificationUriComplete === undefined ? '' : `(or open ${code.verificationUriComplete})\n`}Waiting for approval (Ctrl-C to cancel)...\n`,
-              ),
-          });
-        } else if (pasteMode) {
-          const redirectUri = `http://${options.host}${options.port === undefined ? '' : `:${options.port}`}/callback`;
-          io.stderr.write(
-            'Paste mode: open the URL below on any device, sign in, then paste the address the browser ends on.\n',
+    .action((options: LoginCliOptions) =>
+      withProxy(io, async () => {
+        if (!/^\d{1,5}$/.test(options.timeout) || Number(options.timeout) < 1)
+          throw new UsageError('--timeout must be a number of seconds');
+        if (
+          options.port !== undefined &&
+          (!/^\d{1,5}$/.test(options.port) || Number(options.port) > 65535)
+        )
+          throw new UsageError('--port must be a number from 1 to 65535');
+        let issuerUrl: URL;
+        try {
+          issuerUrl = new URL(options.issuer);
+        } catch {
+          throw new UsageError(
+            `--issuer must be a URL such as https://auth.example.com, not "${printable(options.issuer)}"`,
           );
-          tokens = await pasteLogin({
-            ...base,
-            redirectUri,
-            onAuthorizationUrl: (url) => io.stderr.write(`\n  ${url}\n\n`),
-            readPastedUrl: () => io.readLine('Paste the final address: '),
-          });
-        } else {
-          tokens = await loopbackLogin({
-            ...base,
-            openBrowser: options.open,
-            onAuthorizationUrl: (url) =>
-              io.stderr.write(
-                `${options.open ? 'Opening your browser. If it does not open, visit' : 'Open this URL in your browser'}:\n\n  ${url}\n\nWaiting for the sign-in (Ctrl-C to cancel)...\n`,
-              ),
-          });
         }
-        await store.set(options.profile, tokens);
-        await warnIfNew();
-        io.stdout.write(
-          `Logged in as ${describe(tokens)} (profile ${printable(options.profile)}).\n`,
-        );
-      } finally {
-        process.off('SIGINT', onInterrupt);
-      }
-    });
+        const { store, warnIfNew } = await storeFor(io);
+        const controller = new AbortController();
+        const onInterrupt = () => {
+          controller.abort();
+        };
+        process.once('SIGINT', onInterrupt);
+        const base: LoginOptions = {
+          issuer: issuerUrl,
+          clientId: options.clientId,
+          host: options.host,
+          timeoutMs: Number(options.timeout) * 1000,
+          signal: controller.signal,
+          ...(options.scope === undefined ? {} : { scope: options.scope }),
+          ...(options.resource === undefined ? {} : { resource: options.resource }),
+          ...(options.port === undefined ? {} : { port: Number(options.port) }),
+          ...(options.allowHttpLoopback === true ? { allowHttpLoopbackIssuer: true } : {}),
+        };
+        // No browser here: the device flow where the server offers it, else paste mode. --no-browser
+        // asks for paste mode, --device for the device flow.
+        const noBrowserHere = options.open && !browserAvailable(io.env);
+        const device =
+          options.device === true ||
+          (options.browser && noBrowserHere && (await supportsDeviceFlow(issuerUrl, base)));
+        const pasteMode = !device && (!options.browser || noBrowserHere);
+        try {
+          let tokens: StoredTokens;
+          if (device) {
+            tokens = await deviceLogin({
+              ...base,
+              onUserCode: (code) =>
+                io.stderr.write(
+                  `To sign in, open ${code.verificationUri} on any device and enter the code\n\n  ${code.userCode}\n\n${code.verificationUriComplete === undefined ? '' : `(or open ${code.verificationUriComplete})\n`}Waiting for approval (Ctrl-C to cancel)...\n`,
+                ),
+            });
+          } else if (pasteMode) {
+            const redirectUri = `http://${options.host}${options.port === undefined ? '' : `:${options.port}`}/callback`;
+            io.stderr.write(
+              'Paste mode: open the URL below on any device, sign in, then paste the address the browser ends on.\n',
+            );
+            tokens = await pasteLogin({
+              ...base,
+              redirectUri,
+              onAuthorizationUrl: (url) => io.stderr.write(`\n  ${url}\n\n`),
+              readPastedUrl: () => io.readLine('Paste the final address: '),
+            });
+          } else {
+            tokens = await loopbackLogin({
+              ...base,
+              openBrowser: options.open,
+              onAuthorizationUrl: (url) =>
+                io.stderr.write(
+                  `${options.open ? 'Opening your browser. If it does not open, visit' : 'Open this URL in your browser'}:\n\n  ${url}\n\nWaiting for the sign-in (Ctrl-C to cancel)...\n`,
+                ),
+            });
+          }
+          await store.set(options.profile, tokens);
+          await warnIfNew();
+          io.stdout.write(
+            `Logged in as ${describe(tokens)} (profile ${printable(options.profile)}).\n`,
+          );
+        } finally {
+          process.off('SIGINT', onInterrupt);
+        }
+      }),
+    );
 
   const whoami = new Command('whoami')
     .description('who is logged in, at which issuer, and when the access token expires')
@@ -217,31 +230,37 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       'print a valid access token for scripts, refreshed if needed (GATEHOUSE_TOKEN overrides, for CI)',
     )
     .addOption(profileOption())
-    .action(async (options: ProfileOption) => {
-      const fromEnv = io.env.GATEHOUSE_TOKEN;
-      if (fromEnv !== undefined && fromEnv !== '') {
-        io.stdout.write(`${fromEnv}\n`);
-        return;
-      }
-      const { store } = await storeFor(io);
-      const tokens = await validAccessToken(store, options.profile, { lockDir: configDir(io.env) });
-      io.stdout.write(`${tokens.accessToken}\n`);
-    });
+    .action((options: ProfileOption) =>
+      withProxy(io, async () => {
+        const fromEnv = io.env.GATEHOUSE_TOKEN;
+        if (fromEnv !== undefined && fromEnv !== '') {
+          io.stdout.write(`${fromEnv}\n`);
+          return;
+        }
+        const { store } = await storeFor(io);
+        const tokens = await validAccessToken(store, options.profile, {
+          lockDir: configDir(io.env),
+        });
+        io.stdout.write(`${tokens.accessToken}\n`);
+      }),
+    );
 
   const logoutCommand = new Command('logout')
     .description('revoke the tokens at the server and forget them here')
     .addOption(profileOption())
-    .action(async (options: ProfileOption) => {
-      const { store } = await storeFor(io);
-      const result = await logout(store, options.profile);
-      if (!result.known) {
-        io.stdout.write(`not logged in (profile ${printable(options.profile)})\n`);
-        return;
-      }
-      io.stdout.write(
-        `Logged out (profile ${printable(options.profile)})${result.revoked ? '; the tokens are revoked at the server' : '; the server could not be reached to revoke the tokens, so they were only forgotten here'}.\n`,
-      );
-    });
+    .action((options: ProfileOption) =>
+      withProxy(io, async () => {
+        const { store } = await storeFor(io);
+        const result = await logout(store, options.profile);
+        if (!result.known) {
+          io.stdout.write(`not logged in (profile ${printable(options.profile)})\n`);
+          return;
+        }
+        io.stdout.write(
+          `Logged out (profile ${printable(options.profile)})${result.revoked ? '; the tokens are revoked at the server' : '; the server could not be reached to revoke the tokens, so they were only forgotten here'}.\n`,
+        );
+      }),
+    );
 
   return [login, whoami, token, logoutCommand];
 }
