@@ -2,7 +2,7 @@
  * `gatehouse login | whoami | token | logout` against a running Gatehouse, with the person at
  * the browser played by headless Chromium.
  */
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -140,6 +140,24 @@ describe('gatehouse login, whoami, token, logout', () => {
     expect(userinfo.status).toBe(200);
     expect((await cli(['token'], { GATEHOUSE_TOKEN: 'from-ci' })).stdout).toBe('from-ci\n');
 
+    // As if the access token had expired: `token` refreshes it (rotating the refresh token).
+    const file = join(env.GATEHOUSE_CONFIG_DIR ?? '', 'tokens.json');
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Record<
+      string,
+      { expiresAt: number; refreshToken: string }
+    >;
+    const before = stored.default?.refreshToken;
+    if (stored.default !== undefined) stored.default.expiresAt = Date.now() - 1000;
+    await writeFile(file, JSON.stringify(stored));
+    const refreshed = await cli(['token']);
+    expect(refreshed.stdout.trim()).not.toBe(token.stdout.trim());
+    const after = JSON.parse(await readFile(file, 'utf8')) as Record<
+      string,
+      { expiresAt: number; refreshToken: string }
+    >;
+    expect(after.default?.refreshToken).not.toBe(before);
+    expect(after.default?.expiresAt).toBeGreaterThan(Date.now());
+
     const out = await cli(['logout']);
     expect(out.stdout).toBe(
       'Logged out (profile default); the tokens are revoked at the server.\n',
@@ -151,9 +169,9 @@ describe('gatehouse login, whoami, token, logout', () => {
         })
       ).status,
     ).toBe(401);
-    const after = await cli(['whoami']);
-    expect(after.code).toBe(1);
-    expect(after.stderr).toContain('not logged in');
+    const gone = await cli(['whoami']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('not logged in');
   });
 
   it('uses the device flow where no browser can be opened, with the code page in Chromium', async () => {

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { startListener, LoginError } from '../src/index.js';
+import { browserAvailable, openInBrowser, startListener, LoginError } from '../src/index.js';
 
 interface Reply {
   status: number;
@@ -100,5 +100,22 @@ describe('the loopback listener', () => {
     controller.abort(new LoginError('timed out', 'timeout'));
     await expect(waiting).rejects.toMatchObject({ code: 'timeout' });
     await listener.close();
+  });
+});
+
+describe('opening the browser', () => {
+  it('opens only http(s) URLs', async () => {
+    expect(await openInBrowser('javascript:alert(1)')).toBe(false);
+    expect(await openInBrowser('file:///etc/passwd')).toBe(false);
+  });
+
+  it('knows where no browser can be reached', () => {
+    expect(browserAvailable({ DISPLAY: ':0' }, 'linux')).toBe(true);
+    expect(browserAvailable({}, 'linux')).toBe(false);
+    expect(browserAvailable({ WAYLAND_DISPLAY: 'wayland-0' }, 'linux')).toBe(true);
+    expect(browserAvailable({ DISPLAY: ':0', SSH_CONNECTION: '1 2 3 4' }, 'linux')).toBe(false);
+    expect(browserAvailable({ CI: 'true' }, 'darwin')).toBe(false);
+    expect(browserAvailable({ container: 'podman' }, 'darwin')).toBe(false);
+    expect(browserAvailable({}, 'darwin')).toBe(true);
   });
 });
