@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { safeEqual, sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidTarget } from '../errors.js';
-import { issueAccessToken, issueIdToken, issueRefreshToken } from '../tokens/issue.js';
+import { issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -57,47 +57,16 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
   if (user === undefined || user.disabled)
     throw new InvalidGrant('the user is no longer allowed to sign in');
 
-  // OIDC Core §11: with openid, a refresh token only for offline_access; plain OAuth clients get one
-  // whenever they may use the refresh grant.
-  const wantsRefresh = !code.scope.includes('openid') || code.scope.includes('offline_access');
-  const familyId =
-    client.grantTypes.includes('refresh_token') && wantsRefresh ? randomUUID() : null;
-  const access = await issueAccessToken(deps, {
-    environment: env,
-    issuer: ctx.issuer,
-    clientId: client.clientId,
-    subject: user.id,
-    userId: user.id,
+  const { response, jti } = await issueUserTokens(deps, ctx, {
+    client,
+    user,
     scope: code.scope,
     resource: code.resource,
     authTime: code.authTime,
-    familyId,
+    nonce: code.nonce,
+    familyId: newFamilyFor(client, code.scope),
     codeHash,
   });
-  const refreshToken =
-    familyId === null
-      ? undefined
-      : await issueRefreshToken(deps, {
-          environment: env,
-          clientId: client.clientId,
-          userId: user.id,
-          scope: code.scope,
-          resource: code.resource,
-          authTime: code.authTime,
-          familyId,
-          codeHash,
-        });
-  const idToken = code.scope.includes('openid')
-    ? await issueIdToken(deps, {
-        environment: env,
-        issuer: ctx.issuer,
-        clientId: client.clientId,
-        user,
-        authTime: code.authTime,
-        nonce: code.nonce,
-        scope: code.scope,
-      })
-    : undefined;
   await deps.stores.audit.append(
     {
       environment: env,
@@ -105,16 +74,9 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
       actor: `client:${client.clientId}`,
       clientId: client.clientId,
       userId: user.id,
-      data: { jti: access.jti, refresh: refreshToken !== undefined, scope: code.scope.join(' ') },
+      data: { jti, refresh: response.refresh_token !== undefined, scope: code.scope.join(' ') },
     },
     deps.clock(),
   );
-  return {
-    access_token: access.token,
-    token_type: 'Bearer',
-    expires_in: access.expiresIn,
-    scope: code.scope.join(' '),
-    ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
-    ...(idToken === undefined ? {} : { id_token: idToken }),
-  };
+  return response;
 };

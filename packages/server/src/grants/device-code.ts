@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { sha256 } from '../crypto/random.js';
 import {
   AccessDenied,
@@ -7,7 +6,7 @@ import {
   OAuthError,
   UnauthorizedClient,
 } from '../errors.js';
-import { issueAccessToken, issueIdToken, issueRefreshToken } from '../tokens/issue.js';
+import { issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 /** RFC 8628 §3.5 polling answers, each an error response the client keeps polling on (or stops). */
@@ -52,45 +51,16 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, ctx, client, params 
   const user = code.userId === null ? undefined : await deps.stores.users.get(env, code.userId);
   if (user === undefined || user.disabled || code.authTime === null)
     throw new InvalidGrant('the user is no longer allowed to sign in');
-  const wantsRefresh =
-    client.grantTypes.includes('refresh_token') &&
-    (!code.scope.includes('openid') || code.scope.includes('offline_access'));
-  const familyId = wantsRefresh ? randomUUID() : null;
-  const access = await issueAccessToken(deps, {
-    environment: env,
-    issuer: ctx.issuer,
-    clientId: client.clientId,
-    subject: user.id,
-    userId: user.id,
+  const { response, jti } = await issueUserTokens(deps, ctx, {
+    client,
+    user,
     scope: code.scope,
     resource: code.resource,
     authTime: code.authTime,
-    familyId,
+    nonce: null,
+    familyId: newFamilyFor(client, code.scope),
+    codeHash: null,
   });
-  const refreshToken =
-    familyId === null
-      ? undefined
-      : await issueRefreshToken(deps, {
-          environment: env,
-          clientId: client.clientId,
-          userId: user.id,
-          scope: code.scope,
-          resource: code.resource,
-          authTime: code.authTime,
-          familyId,
-          codeHash: null,
-        });
-  const idToken = code.scope.includes('openid')
-    ? await issueIdToken(deps, {
-        environment: env,
-        issuer: ctx.issuer,
-        clientId: client.clientId,
-        user,
-        authTime: code.authTime,
-        nonce: null,
-        scope: code.scope,
-      })
-    : undefined;
   await deps.stores.audit.append(
     {
       environment: env,
@@ -98,16 +68,9 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, ctx, client, params 
       actor: `client:${client.clientId}`,
       clientId: client.clientId,
       userId: user.id,
-      data: { jti: access.jti, scope: code.scope.join(' ') },
+      data: { jti, scope: code.scope.join(' ') },
     },
     now,
   );
-  return {
-    access_token: access.token,
-    token_type: 'Bearer',
-    expires_in: access.expiresIn,
-    scope: code.scope.join(' '),
-    ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
-    ...(idToken === undefined ? {} : { id_token: idToken }),
-  };
+  return response;
 };

@@ -1,7 +1,7 @@
 import { sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget } from '../errors.js';
 import { scopeList } from '../http/form.js';
-import { issueAccessToken, issueIdToken, issueRefreshToken } from '../tokens/issue.js';
+import { issueUserTokens } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
@@ -58,30 +58,18 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
     throw new InvalidGrant('the user is no longer allowed to sign in');
   }
 
-  const access = await issueAccessToken(deps, {
-    environment: env,
-    issuer: ctx.issuer,
-    clientId: client.clientId,
-    subject: user.id,
-    userId: user.id,
+  // The new refresh token keeps the whole grant; a narrower scope applies to this access token only.
+  const { response, jti } = await issueUserTokens(deps, ctx, {
+    client,
+    user,
     scope,
     resource: previous.resource,
     authTime: previous.authTime,
+    nonce: null,
     familyId: previous.familyId,
+    codeHash: previous.codeHash,
+    refreshScope: previous.scope,
   });
-  // The new token keeps the full grant: narrowing applies to this access token only.
-  const refreshToken = await issueRefreshToken(deps, { ...previous, codeHash: previous.codeHash });
-  const idToken = scope.includes('openid')
-    ? await issueIdToken(deps, {
-        environment: env,
-        issuer: ctx.issuer,
-        clientId: client.clientId,
-        user,
-        authTime: previous.authTime,
-        nonce: null,
-        scope,
-      })
-    : undefined;
   await deps.stores.audit.append(
     {
       environment: env,
@@ -89,16 +77,9 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
       actor: `client:${client.clientId}`,
       clientId: client.clientId,
       userId: user.id,
-      data: { jti: access.jti, familyId: previous.familyId },
+      data: { jti, familyId: previous.familyId },
     },
     now,
   );
-  return {
-    access_token: access.token,
-    token_type: 'Bearer',
-    expires_in: access.expiresIn,
-    scope: scope.join(' '),
-    refresh_token: refreshToken,
-    ...(idToken === undefined ? {} : { id_token: idToken }),
-  };
+  return response;
 };

@@ -149,6 +149,31 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     return code;
   };
 
+  const deviceConsent = async (
+    ctx: EnvironmentContext,
+    reply: FastifyReply,
+    code: DeviceCode,
+    email: string,
+  ) => {
+    const client = await deps.stores.clients.get(ctx.environment.name, code.clientId);
+    return html(
+      reply,
+      200,
+      consentPage({
+        environment: ctx.environment.name,
+        clientName: client?.name ?? 'An application',
+        scopes: code.scope,
+        redirectHost: 'the device that showed you the code',
+        loopback: false,
+        csrf: reply.generateCsrf(),
+        interaction: '',
+        email,
+        action: `/e/${ctx.environment.name}/device/consent`,
+        hidden: { user_code: code.userCode },
+      }),
+    );
+  };
+
   const nextStep = async (
     ctx: EnvironmentContext,
     request: FastifyRequest,
@@ -176,22 +201,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
         }),
       );
     }
-    return html(
-      reply,
-      200,
-      consentPage({
-        environment: ctx.environment.name,
-        clientName: client?.name ?? 'An application',
-        scopes: code.scope,
-        redirectHost: 'the device that showed you the code',
-        loopback: false,
-        csrf: reply.generateCsrf(),
-        interaction: '',
-        email: current.user.email,
-        action: `/e/${ctx.environment.name}/device/consent`,
-        hidden,
-      }),
-    );
+    return deviceConsent(ctx, reply, code, current.user.email);
   };
 
   app.post('/e/:env/device', csrfPreHandler(app), async (request, reply) => {
@@ -245,23 +255,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
       deps.clock(),
     );
     // The session cookie is set on this response; show consent now rather than another round trip.
-    const client = await deps.stores.clients.get(ctx.environment.name, code.clientId);
-    return html(
-      reply,
-      200,
-      consentPage({
-        environment: ctx.environment.name,
-        clientName: client?.name ?? 'An application',
-        scopes: code.scope,
-        redirectHost: 'the device that showed you the code',
-        loopback: false,
-        csrf: reply.generateCsrf(),
-        interaction: '',
-        email: outcome.user.email,
-        action: `/e/${ctx.environment.name}/device/consent`,
-        hidden: { user_code: code.userCode },
-      }),
-    );
+    return deviceConsent(ctx, reply, code, outcome.user.email);
   });
 
   app.post('/e/:env/device/consent', csrfPreHandler(app), async (request, reply) => {

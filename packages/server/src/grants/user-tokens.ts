@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import type { Client } from '../storage/clients.js';
+import type { User } from '../storage/users.js';
+import { issueAccessToken, issueIdToken, issueRefreshToken } from '../tokens/issue.js';
+import type { TokenResponse } from './context.js';
+
+/**
+ * A new refresh-token family for a grant, or null when none is due: OIDC Core §11 gives one with
+ * `openid` only for `offline_access`; plain OAuth clients get one whenever they may refresh.
+ */
+export function newFamilyFor(client: Client, scope: readonly string[]): string | null {
+  const wanted = !scope.includes('openid') || scope.includes('offline_access');
+  return client.grantTypes.includes('refresh_token') && wanted ? randomUUID() : null;
+}
+
+export interface UserTokenRequest {
+  readonly client: Client;
+  readonly user: User;
+  readonly scope: readonly string[];
+  readonly resource: string | null;
+  readonly authTime: number;
+  readonly nonce: string | null;
+  /** The family the tokens belong to; with one, a refresh token is issued too. */
+  readonly familyId: string | null;
+  readonly codeHash: string | null;
+  /** What the refresh token covers, when wider than this access token (a narrowed refresh). */
+  readonly refreshScope?: readonly string[];
+}
+
+/** The access token, refresh token (with a family) and ID token (with openid) of one grant. */
+export async function issueUserTokens(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: UserTokenRequest,
+): Promise<{ response: TokenResponse; jti: string }> {
+  const env = ctx.environment.name;
+  const { client, user, scope, resource, authTime, familyId, codeHash } = request;
+  const access = await issueAccessToken(deps, {
+    environment: env,
+    issuer: ctx.issuer,
+    clientId: client.clientId,
+    subject: user.id,
+    userId: user.id,
+    scope,
+    resource,
+    authTime,
+    familyId,
+    codeHash,
+  });
+  const refreshToken =
+    familyId === null
+      ? undefined
+      : await issueRefreshToken(deps, {
+          environment: env,
+          clientId: client.clientId,
+          userId: user.id,
+          scope: request.refreshScope ?? scope,
+          resource,
+          authTime,
+          familyId,
+          codeHash,
+        });
+  const idToken = scope.includes('openid')
+    ? await issueIdToken(deps, {
+        environment: env,
+        issuer: ctx.issuer,
+        clientId: client.clientId,
+        user,
+        authTime,
+        nonce: request.nonce,
+        scope,
+      })
+    : undefined;
+  return {
+    jti: access.jti,
+    response: {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      scope: scope.join(' '),
+      ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
+      ...(idToken === undefined ? {} : { id_token: idToken }),
+    },
+  };
+}
