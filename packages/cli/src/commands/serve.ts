@@ -52,6 +52,8 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
         `  client_id     ${server.demo.clientId}  (native; redirect ${server.demo.redirectUri}, any port)`,
         `  user          ${server.demo.email}`,
         `  password      ${server.demo.password}`,
+        '',
+        `Try it: npx gatehouse login --issuer ${server.url}/e/development --client-id ${server.demo.clientId} --allow-http-loopback`,
       );
     }
     lines.push(
