@@ -33,15 +33,15 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       reject(signal.reason as Error);
       return;
     }
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new LoginError('sign-in cancelled', 'cancelled'));
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new LoginError('sign-in cancelled', 'cancelled'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -59,9 +59,12 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
   }
   const client: oauth.Client = { client_id: options.clientId };
   const http = httpOptions(new URL(as.issuer), options);
-  const parameters: Record<string, string> = {
-    scope: options.scope ?? 'openid email offline_access',
-  };
+  // Like the loopback flow: the default scope is trimmed to what the server lists.
+  const supported = as.scopes_supported;
+  const defaultScope = ['openid', 'email', 'offline_access']
+    .filter((s) => supported === undefined || supported.includes(s))
+    .join(' ');
+  const parameters: Record<string, string> = { scope: options.scope ?? defaultScope };
   if (options.resource !== undefined) parameters.resource = options.resource;
   let authorization: oauth.DeviceAuthorizationResponse;
   try {

@@ -8,10 +8,12 @@ export {
 export { discover, LoginError, type ServerOptions } from './server-metadata.js';
 export { browserAvailable, openInBrowser } from './browser.js';
 export {
+  assertProfileName,
   configDir,
   FileTokenStore,
   KeyringTokenStore,
   openTokenStore,
+  PROFILE_NAME,
   withProfileLock,
   type TokenStore,
 } from './token-store.js';

@@ -37,6 +37,9 @@ export async function startListener(options: ListenerOptions = {}): Promise<Call
   if (!path.startsWith('/') || path.includes('?') || path.includes('#'))
     throw new TypeError('the callback path must start with / and have no query or fragment');
   const requestedHost = options.host ?? '127.0.0.1';
+  // Loopback only, whatever a caller passes (RFC 8252 §8.3).
+  if (!['127.0.0.1', '[::1]', 'localhost'].includes(requestedHost))
+    throw new TypeError('the listener host must be 127.0.0.1, [::1] or localhost');
   const bindHosts =
     requestedHost === 'localhost'
       ? ['127.0.0.1', '::1']
@@ -65,7 +68,14 @@ export async function startListener(options: ListenerOptions = {}): Promise<Call
       send(405, resultPage(false, 'Only GET is accepted here.'), { allow: 'GET' });
       return;
     }
-    const url = new URL(request.url ?? '/', `http://${allowedHost}`);
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', `http://${allowedHost}`);
+    } catch {
+      // A malformed request line from any local process must not end the sign-in.
+      send(400, resultPage(false, 'Malformed request.'));
+      return;
+    }
     if (url.pathname === DONE_PATH && outcome !== undefined) {
       send(outcome.ok ? 200 : 400, resultPage(outcome.ok, outcome.detail), { connection: 'close' });
       doneServed();

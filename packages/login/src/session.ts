@@ -42,14 +42,18 @@ export async function validAccessToken(
     });
     const client: oauth.Client = { client_id: latest.clientId };
     try {
+      // Bounded, so a stalled refresh never outlives the lock that protects it.
       const response = await oauth.refreshTokenGrantRequest(
         as,
         client,
         oauth.None(),
         latest.refreshToken,
-        httpOptions(new URL(as.issuer), {
-          allowHttpLoopbackIssuer: latest.allowHttpLoopbackIssuer === true,
-        }),
+        {
+          ...httpOptions(new URL(as.issuer), {
+            allowHttpLoopbackIssuer: latest.allowHttpLoopbackIssuer === true,
+          }),
+          signal: AbortSignal.timeout(30_000),
+        },
       );
       const result = await oauth.processRefreshTokenResponse(as, client, response);
       const refreshed = toStoredTokens(

@@ -1,4 +1,4 @@
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,29 @@ export interface TokenStore {
 }
 
 type Profiles = Record<string, StoredTokens>;
+
+/** Letters, digits, dot, dash and underscore: a profile name is also part of a lock file name. */
+export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function assertProfileName(profile: string): void {
+  if (!PROFILE_NAME.test(profile))
+    throw new TypeError(
+      `invalid profile name "${profile.slice(0, 64)}": use letters, digits, ., _ and -`,
+    );
+}
+
+/** Parses the stored profiles; a damaged file is reported without quoting it (it holds tokens). */
+function parseProfiles(text: string, where: string): Profiles {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} is damaged (not JSON); delete it and log in again`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${where} is damaged (not an object); delete it and log in again`);
+  return Object.assign(Object.create(null) as Profiles, parsed);
+}
 
 /** `$GATEHOUSE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/gatehouse`, else `~/.config/gatehouse` (`%APPDATA%` on Windows). */
 export function configDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -46,12 +69,27 @@ export class FileTokenStore implements TokenStore {
   }
 
   private async read(): Promise<Profiles> {
+    let text: string;
     try {
-      return JSON.parse(await readFile(this.file, 'utf8')) as Profiles;
+      text = await readFile(this.file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw new Error(`cannot read ${this.file}: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `cannot read ${this.file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+        { cause: error },
+      );
     }
+    return parseProfiles(text, this.file);
+  }
+
+  /** Read, change and write under one lock, so concurrent writers of other profiles are not undone. */
+  private async update(change: (profiles: Profiles) => boolean): Promise<boolean> {
+    return withProfileLock(this.dir, '.tokens-file', async () => {
+      const profiles = await this.read();
+      const changed = change(profiles);
+      if (changed) await this.write(profiles);
+      return changed;
+    });
   }
 
   private async write(profiles: Profiles): Promise<void> {
@@ -70,22 +108,27 @@ export class FileTokenStore implements TokenStore {
   }
 
   async get(profile: string): Promise<StoredTokens | undefined> {
-    return (await this.read())[profile];
+    assertProfileName(profile);
+    const profiles = await this.read();
+    return Object.hasOwn(profiles, profile) ? profiles[profile] : undefined;
   }
 
   async set(profile: string, tokens: StoredTokens): Promise<void> {
-    const profiles = await this.read();
-    profiles[profile] = tokens;
-    await this.write(profiles);
+    assertProfileName(profile);
+    await this.update((profiles) => {
+      profiles[profile] = tokens;
+      return true;
+    });
   }
 
   async delete(profile: string): Promise<boolean> {
-    const profiles = await this.read();
-    if (!(profile in profiles)) return false;
-    await this.write(
-      Object.fromEntries(Object.entries(profiles).filter(([name]) => name !== profile)),
-    );
-    return true;
+    assertProfileName(profile);
+    return this.update((profiles) => {
+      if (!Object.hasOwn(profiles, profile)) return false;
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a checked profile name
+      delete profiles[profile];
+      return true;
+    });
   }
 
   async list(): Promise<string[]> {
@@ -103,17 +146,19 @@ export class KeyringTokenStore implements TokenStore {
       setPassword(value: string): void;
       deletePassword(): boolean;
     },
+    /** Where the lock that serialises writers lives. */
+    private readonly lockDir: string,
   ) {}
 
   /** A keyring store if one works on this machine (it is probed), else undefined. */
-  static async open(): Promise<KeyringTokenStore | undefined> {
+  static async open(lockDir: string = configDir()): Promise<KeyringTokenStore | undefined> {
     try {
       const { Entry } = await import('@napi-rs/keyring');
       const probe = new Entry('gatehouse', `probe-${randomBytes(4).toString('hex')}`);
       probe.setPassword('probe');
       const works = probe.getPassword() === 'probe';
       probe.deletePassword();
-      return works ? new KeyringTokenStore(new Entry('gatehouse', 'tokens')) : undefined;
+      return works ? new KeyringTokenStore(new Entry('gatehouse', 'tokens'), lockDir) : undefined;
     } catch {
       return undefined;
     }
@@ -121,27 +166,37 @@ export class KeyringTokenStore implements TokenStore {
 
   private read(): Profiles {
     const raw = this.entry.getPassword();
-    return raw === null || raw === undefined || raw === '' ? {} : (JSON.parse(raw) as Profiles);
+    return raw === null || raw === undefined || raw === ''
+      ? {}
+      : parseProfiles(raw, 'the keyring entry gatehouse/tokens');
   }
 
   get(profile: string): Promise<StoredTokens | undefined> {
-    return Promise.resolve(this.read()[profile]);
+    assertProfileName(profile);
+    const profiles = this.read();
+    return Promise.resolve(Object.hasOwn(profiles, profile) ? profiles[profile] : undefined);
   }
 
   set(profile: string, tokens: StoredTokens): Promise<void> {
-    this.entry.setPassword(JSON.stringify({ ...this.read(), [profile]: tokens }));
-    return Promise.resolve();
+    assertProfileName(profile);
+    return withProfileLock(this.lockDir, '.tokens-keyring', () => {
+      this.entry.setPassword(JSON.stringify({ ...this.read(), [profile]: tokens }));
+      return Promise.resolve();
+    });
   }
 
   delete(profile: string): Promise<boolean> {
-    const profiles = this.read();
-    if (!(profile in profiles)) return Promise.resolve(false);
-    this.entry.setPassword(
-      JSON.stringify(
-        Object.fromEntries(Object.entries(profiles).filter(([name]) => name !== profile)),
-      ),
-    );
-    return Promise.resolve(true);
+    assertProfileName(profile);
+    return withProfileLock(this.lockDir, '.tokens-keyring', () => {
+      const profiles = this.read();
+      if (!Object.hasOwn(profiles, profile)) return Promise.resolve(false);
+      this.entry.setPassword(
+        JSON.stringify(
+          Object.fromEntries(Object.entries(profiles).filter(([name]) => name !== profile)),
+        ),
+      );
+      return Promise.resolve(true);
+    });
   }
 
   list(): Promise<string[]> {
@@ -154,48 +209,75 @@ export async function openTokenStore(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<TokenStore> {
   if (env.GATEHOUSE_TOKEN_STORE !== 'file') {
-    const keyring = await KeyringTokenStore.open();
+    const keyring = await KeyringTokenStore.open(configDir(env));
     if (keyring !== undefined) return keyring;
   }
   return new FileTokenStore(configDir(env));
 }
 
 /**
- * A lock file per profile, so two commands refreshing at once do not both spend the same rotating
- * refresh token (the second would revoke the whole grant). Stale locks (a crashed process) expire.
+ * A lock file per name (a profile, or the token file itself), so two commands refreshing at once
+ * do not both spend the same rotating refresh token (the second would revoke the whole grant), and
+ * two writers of the token file do not undo each other. The holder refreshes the file's time while
+ * it works and removes only its own lock; a lock left by a crashed process expires.
  */
 export async function withProfileLock<T>(
   dir: string,
-  profile: string,
+  name: string,
   work: () => Promise<T>,
   options: { waitMs?: number; staleMs?: number } = {},
 ): Promise<T> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, `${profile.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
+  const path = join(dir, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
+  const staleMs = options.staleMs ?? 60_000;
   const deadline = Date.now() + (options.waitMs ?? 30_000);
+  const owner = `${process.pid}:${randomBytes(8).toString('hex')}`;
   for (;;) {
     try {
       const handle = await open(path, 'wx', 0o600);
+      await handle.writeFile(owner);
       await handle.close();
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const age = await stat(path).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      if (age > (options.staleMs ?? 60_000)) await rm(path, { force: true });
-      else if (Date.now() > deadline)
+      const seen = await lockState(path);
+      if (seen !== undefined && Date.now() - seen.mtimeMs > staleMs) {
+        // Remove it only if it is still the same stale lock: another waiter may have replaced it.
+        const again = await lockState(path);
+        if (again?.owner === seen.owner && again.mtimeMs === seen.mtimeMs)
+          await rm(path, { force: true });
+      } else if (Date.now() > deadline) {
         throw new Error(
           `another gatehouse command holds ${path}; try again, or delete the file if no such command runs`,
           { cause: error },
         );
-      else await new Promise((resolve) => setTimeout(resolve, 50));
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     }
   }
+  // A live holder never looks stale, however long its work takes.
+  const heartbeat = setInterval(
+    () => {
+      const now = new Date();
+      void utimes(path, now, now).catch(() => undefined);
+    },
+    Math.max(10, Math.floor(staleMs / 4)),
+  );
+  heartbeat.unref();
   try {
     return await work();
   } finally {
-    await rm(path, { force: true });
+    clearInterval(heartbeat);
+    if ((await lockState(path))?.owner === owner) await rm(path, { force: true });
+  }
+}
+
+async function lockState(path: string): Promise<{ owner: string; mtimeMs: number } | undefined> {
+  try {
+    const [owner, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    return { owner, mtimeMs: info.mtimeMs };
+  } catch {
+    return undefined;
   }
 }

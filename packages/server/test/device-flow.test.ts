@@ -121,6 +121,46 @@ describe('device authorization grant', () => {
     }
   });
 
+  it('lets only one of two concurrent decisions on a code count', async () => {
+    const authorization = await start();
+    const consentPageFor = async () => {
+      const browser = new FormBrowser(t.url);
+      const entry = await (await browser.get('/e/development/device')).text();
+      let page = await (
+        await browser.post('/e/development/device', {
+          _csrf: FormBrowser.csrf(entry),
+          user_code: authorization.user_code,
+        })
+      ).text();
+      const hidden = () => /name="user_code" value="([^"]+)"/.exec(page)?.[1] ?? '';
+      page = await (
+        await browser.post('/e/development/device/login', {
+          ...FormBrowser.fields(page),
+          user_code: hidden(),
+          email: 'hana@example.com',
+          password: PASSWORD,
+        })
+      ).text();
+      return { browser, page, code: hidden() };
+    };
+    const [a, b] = await Promise.all([consentPageFor(), consentPageFor()]);
+    const decisions = await Promise.all([
+      a.browser.post('/e/development/device/consent', {
+        ...FormBrowser.fields(a.page),
+        user_code: a.code,
+        decision: 'allow',
+      }),
+      b.browser.post('/e/development/device/consent', {
+        ...FormBrowser.fields(b.page),
+        user_code: b.code,
+        decision: 'deny',
+      }),
+    ]);
+    const statuses = decisions.map((d) => d.status).sort();
+    expect(statuses[0]).toBe(200);
+    expect(statuses[1]).toBeGreaterThanOrEqual(400);
+  });
+
   it('refuses web clients and unknown scopes', async () => {
     const web = await t.client({
       type: 'web',

@@ -8,6 +8,7 @@ import {
   logout,
   loopbackLogin,
   openTokenStore,
+  PROFILE_NAME,
   pasteLogin,
   useProxyFromEnvironment,
   validAccessToken,
@@ -16,7 +17,7 @@ import {
   type StoredTokens,
   type TokenStore,
 } from '@gatehouse/login';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
@@ -36,10 +37,13 @@ interface ProfileOption {
 }
 
 function profileOption(): Option {
-  return new Option(
-    '--profile <name>',
-    'which login to use; several can be logged in at once',
-  ).default('default');
+  return new Option('--profile <name>', 'which login to use; several can be logged in at once')
+    .default('default')
+    .argParser((value: string) => {
+      if (!PROFILE_NAME.test(value))
+        throw new InvalidArgumentError('use letters, digits, ., _ and - (at most 64)');
+      return value;
+    });
 }
 
 /** Where the file store warns once, when it first creates the file. */
@@ -164,7 +168,7 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
               ...base,
               onUserCode: (code) =>
                 io.stderr.write(
-                  `To sign in, open ${code.verificationUri} on any device and enter the code\n\n  ${code.userCode}\n\n${code.verificationUriComplete === undefined ? '' : `(or open ${code.verificationUriComplete})\n`}Waiting for approval (Ctrl-C to cancel)...\n`,
+                  `To sign in, open ${printable(code.verificationUri)} on any device and enter the code\n\n  ${printable(code.userCode)}\n\n${code.verificationUriComplete === undefined ? '' : `(or open ${printable(code.verificationUriComplete)})\n`}Waiting for approval (Ctrl-C to cancel)...\n`,
                 ),
             });
           } else if (pasteMode) {

@@ -275,11 +275,22 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     const current = await currentSession(deps, ctx, request);
     if (current === undefined) return nextStep(ctx, request, reply, code);
     const approved = body.decision === 'allow';
-    await deps.stores.deviceCodes.decide(ctx.environment.name, code.deviceCodeHash, {
-      approved,
-      userId: current.user.id,
-      authTime: current.session.authTime,
-    });
+    // Only the decision that changed the code counts: a second, concurrent one is told so.
+    const decided = await deps.stores.deviceCodes.decide(
+      ctx.environment.name,
+      code.deviceCodeHash,
+      { approved, userId: current.user.id, authTime: current.session.authTime },
+    );
+    if (!decided)
+      return html(
+        reply,
+        409,
+        deviceCodePage({
+          environment: ctx.environment.name,
+          csrf: reply.generateCsrf(),
+          error: 'That code was already used. Check your device.',
+        }),
+      );
     if (approved)
       await deps.stores.consents.grant(
         ctx.environment.name,
