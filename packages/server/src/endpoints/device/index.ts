@@ -149,6 +149,24 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     return code;
   };
 
+  /** The code-entry page again, saying why the code was refused. */
+  const refuseCode = (
+    ctx: EnvironmentContext,
+    reply: FastifyReply,
+    refusal: { error: string; status: number },
+    typed?: string,
+  ) =>
+    html(
+      reply,
+      refusal.status,
+      deviceCodePage({
+        environment: ctx.environment.name,
+        csrf: reply.generateCsrf(),
+        error: refusal.error,
+        ...(typed === undefined ? {} : { userCode: typed.slice(0, 16) }),
+      }),
+    );
+
   const deviceConsent = async (
     ctx: EnvironmentContext,
     reply: FastifyReply,
@@ -208,17 +226,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     const ctx = await environmentContext(deps, request);
     const body = singleParams(request.body);
     const code = await pendingCode(ctx, request, body.user_code);
-    if ('error' in code)
-      return html(
-        reply,
-        code.status,
-        deviceCodePage({
-          environment: ctx.environment.name,
-          csrf: reply.generateCsrf(),
-          userCode: (body.user_code ?? '').slice(0, 16),
-          error: code.error,
-        }),
-      );
+    if ('error' in code) return refuseCode(ctx, reply, code, body.user_code);
     return nextStep(ctx, request, reply, code);
   });
 
@@ -226,16 +234,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     const ctx = await environmentContext(deps, request);
     const body = singleParams(request.body);
     const code = await pendingCode(ctx, request, body.user_code);
-    if ('error' in code)
-      return html(
-        reply,
-        code.status,
-        deviceCodePage({
-          environment: ctx.environment.name,
-          csrf: reply.generateCsrf(),
-          error: code.error,
-        }),
-      );
+    if ('error' in code) return refuseCode(ctx, reply, code);
     const email = (body.email ?? '').trim();
     const outcome = await signIn(deps, ctx, request, reply, email, body.password ?? '');
     if (!outcome.ok)
@@ -262,16 +261,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     const ctx = await environmentContext(deps, request);
     const body = singleParams(request.body);
     const code = await pendingCode(ctx, request, body.user_code);
-    if ('error' in code)
-      return html(
-        reply,
-        code.status,
-        deviceCodePage({
-          environment: ctx.environment.name,
-          csrf: reply.generateCsrf(),
-          error: code.error,
-        }),
-      );
+    if ('error' in code) return refuseCode(ctx, reply, code);
     const current = await currentSession(deps, ctx, request);
     if (current === undefined) return nextStep(ctx, request, reply, code);
     const approved = body.decision === 'allow';
