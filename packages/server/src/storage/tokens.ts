@@ -1,4 +1,11 @@
-import { sql, type Kysely, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
+import {
+  sql,
+  type ExpressionBuilder,
+  type Kysely,
+  type RawBuilder,
+  type Selectable,
+  type SqlBool,
+} from 'kysely';
 import type { Database, RefreshTokenTable } from './schema.js';
 
 export interface RefreshToken {
@@ -94,27 +101,39 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       .onConflict((c) => c.columns(['kind', 'key']).doNothing())
       .execute();
   };
+  /** Marks every refresh and access token matching a column as revoked. */
+  const markRevoked = async (
+    environment: string,
+    column: 'family_id' | 'code_hash' | 'client_id',
+    value: string,
+    now: number,
+  ): Promise<void> => {
+    for (const table of ['refresh_tokens', 'access_tokens'] as const) {
+      await db
+        .updateTable(table)
+        .set({ revoked_at: now })
+        .where('environment', '=', environment)
+        .where(column, '=', value)
+        .where('revoked_at', 'is', null)
+        .execute();
+    }
+  };
   const revokeFamily = async (
     environment: string,
     familyId: string,
     now: number,
   ): Promise<void> => {
     await remember('family', familyId, environment, now);
-    await db
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: now })
-      .where('environment', '=', environment)
-      .where('family_id', '=', familyId)
-      .where('revoked_at', 'is', null)
-      .execute();
-    await db
-      .updateTable('access_tokens')
-      .set({ revoked_at: now })
-      .where('environment', '=', environment)
-      .where('family_id', '=', familyId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await markRevoked(environment, 'family_id', familyId, now);
   };
+  /** Neither rotated nor revoked (by row, family or code) nor expired. */
+  const usableRefresh = (now: number) => (eb: ExpressionBuilder<Database, 'refresh_tokens'>) =>
+    eb.and([
+      eb('rotated_at', 'is', null),
+      eb('revoked_at', 'is', null),
+      eb('expires_at', '>', now),
+      notRevoked('refresh_tokens'),
+    ]);
   return {
     async saveRefresh(token) {
       await db
@@ -142,10 +161,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .set({ rotated_at: now })
         .where('environment', '=', environment)
         .where('token_hash', '=', tokenHash)
-        .where('rotated_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
-        .where(notRevoked('refresh_tokens'))
+        .where(usableRefresh(now))
         .executeTakeFirst();
       const row = await db
         .selectFrom('refresh_tokens')
@@ -165,31 +181,15 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .selectAll()
         .where('environment', '=', environment)
         .where('token_hash', '=', tokenHash)
-        .where('rotated_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
-        .where(notRevoked('refresh_tokens'))
+        .where(usableRefresh(now))
         .executeTakeFirst();
       return row === undefined ? undefined : toRefresh(row);
     },
     revokeFamily,
     async revokeIssuedFromCode(environment, codeHash, now) {
+      // Every token of the grant carries the code it came from, rotated ones included.
       await remember('code', codeHash, environment, now);
-      const families = await db
-        .selectFrom('refresh_tokens')
-        .select('family_id')
-        .distinct()
-        .where('environment', '=', environment)
-        .where('code_hash', '=', codeHash)
-        .execute();
-      for (const { family_id } of families) await revokeFamily(environment, family_id, now);
-      await db
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('environment', '=', environment)
-        .where('code_hash', '=', codeHash)
-        .where('revoked_at', 'is', null)
-        .execute();
+      await markRevoked(environment, 'code_hash', codeHash, now);
     },
     async saveAccess(token) {
       await db
@@ -240,15 +240,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       };
     },
     async revokeForClient(environment, clientId, now) {
-      for (const table of ['refresh_tokens', 'access_tokens'] as const) {
-        await db
-          .updateTable(table)
-          .set({ revoked_at: now })
-          .where('environment', '=', environment)
-          .where('client_id', '=', clientId)
-          .where('revoked_at', 'is', null)
-          .execute();
-      }
+      await markRevoked(environment, 'client_id', clientId, now);
     },
     async revokeAccess(environment, jti, now) {
       await db
