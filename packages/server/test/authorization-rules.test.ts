@@ -134,17 +134,12 @@ describe('authorization endpoint rules', () => {
       PASSWORD,
     );
     const code = new URL(location).searchParams.get('code') ?? '';
-    const response = await fetch(`${t.issuer('development')}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        code_verifier: verifier,
-        client_id: cli.clientId,
-      }),
+    const tokens = await t.tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      client_id: cli.clientId,
     });
-    const tokens = (await response.json()) as { access_token: string };
     expect(decodeJwt(tokens.access_token).aud).toBe('https://api.example.com/');
   });
 
@@ -250,29 +245,19 @@ describe('authorization endpoint rules', () => {
       'erin@example.com',
       PASSWORD,
     );
-    const tokens = (await (
-      await fetch(`${t.issuer('development')}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code: new URL(location).searchParams.get('code') ?? '',
-          code_verifier: verifier,
-          client_id: cli.clientId,
-        }),
-      })
-    ).json()) as { refresh_token: string; access_token: string };
-    await setUserDisabled(t.ctx, 'development', 'erin@example.com', true);
-    const refresh = await fetch(`${t.issuer('development')}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'refresh_token',
-        refresh_token: tokens.refresh_token,
-        client_id: cli.clientId,
-      }),
+    const tokens = await t.tokenRequest({
+      grant_type: 'authorization_code',
+      code: new URL(location).searchParams.get('code') ?? '',
+      code_verifier: verifier,
+      client_id: cli.clientId,
     });
-    expect(await refresh.json()).toMatchObject({ error: 'invalid_grant' });
+    await setUserDisabled(t.ctx, 'development', 'erin@example.com', true);
+    const refresh = await t.tokenRequest({
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token ?? '',
+      client_id: cli.clientId,
+    });
+    expect(refresh).toMatchObject({ error: 'invalid_grant' });
     const userinfo = await fetch(`${t.issuer('development')}/userinfo`, {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
@@ -306,18 +291,12 @@ describe('authorization endpoint rules', () => {
       PASSWORD,
     );
     const code = new URL(location).searchParams.get('code') ?? '';
-    const tokens = (await (
-      await fetch(`${t.issuer('development')}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          code_verifier: verifier,
-          client_id: cli.clientId,
-        }),
-      })
-    ).json()) as { access_token: string };
+    const tokens = await t.tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      client_id: cli.clientId,
+    });
     await fetch(`${t.issuer('development')}/userinfo`, {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });

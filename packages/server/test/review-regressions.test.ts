@@ -351,18 +351,12 @@ describe.each(DATABASES.slice(0, 1))('further review regressions on $kind', ({ c
       'gina@example.com',
       PASSWORD,
     );
-    const tokens = (await (
-      await fetch(`${t.issuer('development')}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code: new URL(location).searchParams.get('code') ?? '',
-          code_verifier: verifier,
-          client_id: client.clientId,
-        }),
-      })
-    ).json()) as { access_token: string };
+    const tokens = await t.tokenRequest({
+      grant_type: 'authorization_code',
+      code: new URL(location).searchParams.get('code') ?? '',
+      code_verifier: verifier,
+      client_id: client.clientId,
+    });
     expect(
       (
         await fetch(`${t.issuer('development')}/userinfo`, {

@@ -14,7 +14,18 @@ export interface TestServer {
     spec: Omit<ClientSpec, 'environment'> & { environment?: string },
   ): Promise<{ clientId: string; clientSecret?: string }>;
   user(email: string, password: string, environment?: string): Promise<string>;
+  /** POSTs a form to the token endpoint and returns the JSON answer with its status. */
+  tokenRequest(form: Record<string, string>, environment?: string): Promise<TokenReply>;
   close(): Promise<void>;
+}
+
+export interface TokenReply {
+  readonly status: number;
+  readonly access_token: string;
+  readonly refresh_token?: string;
+  readonly id_token?: string;
+  readonly error?: string;
+  readonly error_description?: string;
 }
 
 /** A real server on an ephemeral loopback port, on a throwaway database. */
@@ -51,6 +62,17 @@ export async function startTestServer(
     },
     async user(email, password, environment = 'development') {
       return (await createUser(ctx, { environment, email, password })).id;
+    },
+    async tokenRequest(form, environment = 'development') {
+      const response = await fetch(`${server.url}/e/${environment}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form),
+      });
+      return {
+        status: response.status,
+        ...((await response.json()) as Omit<TokenReply, 'status'>),
+      };
     },
     close: () => server.close(),
   };
