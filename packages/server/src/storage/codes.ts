@@ -16,11 +16,13 @@ export interface AuthorizationCode {
   readonly createdAt: number;
 }
 
-export type ConsumeResult =
-  | { readonly status: 'consumed'; readonly code: AuthorizationCode }
-  /** The code existed and had been redeemed before: a replay (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3). */
-  | { readonly status: 'replayed'; readonly code: AuthorizationCode }
-  | { readonly status: 'unknown' };
+export interface ConsumeResult {
+  /**
+   * `replayed`: the code existed and had been redeemed before (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3).
+   * `unknown`: no such code, or it expired unused. Callers read the code with `find` first.
+   */
+  readonly status: 'consumed' | 'replayed' | 'unknown';
+}
 
 export interface CodeStore {
   save(code: AuthorizationCode): Promise<void>;
@@ -91,17 +93,15 @@ export function codeStore(db: Kysely<Database>): CodeStore {
         .where('consumed_at', 'is', null)
         .where('expires_at', '>', now)
         .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 1) return { status: 'consumed' };
+      // Not updated: used before (a replay), or expired unused, or unknown.
       const row = await db
         .selectFrom('authorization_codes')
-        .selectAll()
+        .select('consumed_at')
         .where('environment', '=', environment)
         .where('code_hash', '=', codeHash)
         .executeTakeFirst();
-      if (row === undefined) return { status: 'unknown' };
-      const code = toCode(row);
-      if (Number(updated.numUpdatedRows) === 1) return { status: 'consumed', code };
-      // Not updated: either used before (a replay) or expired unused.
-      return row.consumed_at === null ? { status: 'unknown' } : { status: 'replayed', code };
+      return { status: row?.consumed_at == null ? 'unknown' : 'replayed' };
     },
   };
 }
