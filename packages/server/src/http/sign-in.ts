@@ -23,6 +23,8 @@ export async function signIn(
   reply: FastifyReply,
   email: string,
   password: string,
+  /** Recorded with the success in the audit log: which client the sign-in was for. */
+  purpose: Readonly<Record<string, unknown>>,
 ): Promise<SignInOutcome> {
   const env = ctx.environment.name;
   const now = deps.clock();
@@ -81,5 +83,6 @@ export async function signIn(
     createdAt: now,
   });
   reply.setCookie(SESSION_COOKIE, sessionId, cookieOptions(deps, env, SESSION_TTL_MS));
+  await audit('signin.succeeded', user.id, purpose);
   return { ok: true, user, authTime: now };
 }

@@ -4,6 +4,7 @@ import { randomToken, sha256 } from '../../crypto/random.js';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import { csrfChecked } from '../../http/csrf.js';
 import { environmentContext } from '../../http/environment.js';
 import { scopeList, singleParams } from '../../http/form.js';
 import { signIn } from '../../http/sign-in.js';
@@ -41,12 +42,6 @@ function display(userCode: string): string {
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.status(status).type('text/html; charset=utf-8').send(body);
 }
-
-const csrfPreHandler = (app: FastifyInstance) => ({
-  preHandler: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    app.csrfProtection(request, reply, done);
-  },
-});
 
 /** The device authorization endpoint and the page where the user enters the code. */
 export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
@@ -222,7 +217,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     return deviceConsent(ctx, reply, code, current.user.email);
   };
 
-  app.post('/e/:env/device', csrfPreHandler(app), async (request, reply) => {
+  app.post('/e/:env/device', csrfChecked(app), async (request, reply) => {
     const ctx = await environmentContext(deps, request);
     const body = singleParams(request.body);
     const code = await pendingCode(ctx, request, body.user_code);
@@ -230,34 +225,27 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     return nextStep(ctx, request, reply, code);
   });
 
-  app.post('/e/:env/device/login', csrfPreHandler(app), async (request, reply) => {
+  app.post('/e/:env/device/login', csrfChecked(app), async (request, reply) => {
     const ctx = await environmentContext(deps, request);
     const body = singleParams(request.body);
     const code = await pendingCode(ctx, request, body.user_code);
     if ('error' in code) return refuseCode(ctx, reply, code);
     const email = (body.email ?? '').trim();
-    const outcome = await signIn(deps, ctx, request, reply, email, body.password ?? '');
+    const outcome = await signIn(deps, ctx, request, reply, email, body.password ?? '', {
+      clientId: code.clientId,
+      device: true,
+    });
     if (!outcome.ok)
       return nextStep(ctx, request, reply, code, {
         status: outcome.status,
         message: outcome.message,
         email,
       });
-    await deps.stores.audit.append(
-      {
-        environment: ctx.environment.name,
-        type: 'signin.succeeded',
-        actor: `user:${outcome.user.id}`,
-        userId: outcome.user.id,
-        data: { clientId: code.clientId, device: true },
-      },
-      deps.clock(),
-    );
     // The session cookie is set on this response; show consent now rather than another round trip.
     return deviceConsent(ctx, reply, code, outcome.user.email);
   });
 
-  app.post('/e/:env/device/consent', csrfPreHandler(app), async (request, reply) => {
+  app.post('/e/:env/device/consent', csrfChecked(app), async (request, reply) => {
     const ctx = await environmentContext(deps, request);
     const body = singleParams(request.body);
     const code = await pendingCode(ctx, request, body.user_code);

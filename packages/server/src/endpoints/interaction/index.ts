@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sha256 } from '../../crypto/random.js';
 import { AccessDenied } from '../../errors.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import { csrfChecked } from '../../http/csrf.js';
 import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
 import { signIn } from '../../http/sign-in.js';
@@ -42,61 +43,50 @@ function expired(reply: FastifyReply): FastifyReply {
 
 /** The hosted login and consent pages, and the step that resumes an authorization after them. */
 export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void {
-  app.get('/e/:env/login', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const parked = await parkedRequest(deps, ctx, request);
-    if (parked === undefined) return expired(reply);
+  /** The sign-in form for a parked request, with an error when a try failed. */
+  const showLogin = async (
+    ctx: EnvironmentContext,
+    reply: FastifyReply,
+    parked: { id: string; pending: { clientId: string } },
+    status: number,
+    fields: { email: string; error?: string },
+  ) => {
     const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
     return html(
       reply,
-      200,
+      status,
       loginPage({
         environment: ctx.environment.name,
         clientName: client?.name ?? null,
         csrf: reply.generateCsrf(),
         interaction: sha256(parked.id),
-        email: parked.pending.loginHint ?? '',
+        ...fields,
       }),
     );
+  };
+
+  app.get('/e/:env/login', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, ctx, request);
+    if (parked === undefined) return expired(reply);
+    return showLogin(ctx, reply, parked, 200, { email: parked.pending.loginHint ?? '' });
   });
 
-  app.post(
-    '/e/:env/login',
-    {
-      preHandler: (request, reply, done) => {
-        app.csrfProtection(request, reply, done);
-      },
-    },
-    async (request, reply) => {
-      const ctx = await environmentContext(deps, request);
-      const parked = await parkedRequest(deps, ctx, request);
-      if (parked === undefined) return expired(reply);
-      const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
-      const body = singleParams(request.body);
-      if (body.interaction !== sha256(parked.id)) return replaced(reply);
-      const email = (body.email ?? '').trim();
-      const password = body.password ?? '';
-      const again = (status: number, error: string) =>
-        html(
-          reply,
-          status,
-          loginPage({
-            environment: ctx.environment.name,
-            clientName: client?.name ?? null,
-            csrf: reply.generateCsrf(),
-            interaction: sha256(parked.id),
-            email,
-            error,
-          }),
-        );
-
-      const outcome = await signIn(deps, ctx, request, reply, email, password);
-      if (!outcome.ok) return again(outcome.status, outcome.message);
-      const user = outcome.user;
-      await audit(deps, ctx, 'signin.succeeded', user.id, { clientId: parked.pending.clientId });
-      return reply.redirect(`/e/${ctx.environment.name}/authorize/continue`, 303);
-    },
-  );
+  app.post('/e/:env/login', csrfChecked(app), async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, ctx, request);
+    if (parked === undefined) return expired(reply);
+    const body = singleParams(request.body);
+    if (body.interaction !== sha256(parked.id)) return replaced(reply);
+    const email = (body.email ?? '').trim();
+    const password = body.password ?? '';
+    const outcome = await signIn(deps, ctx, request, reply, email, password, {
+      clientId: parked.pending.clientId,
+    });
+    if (!outcome.ok)
+      return showLogin(ctx, reply, parked, outcome.status, { email, error: outcome.message });
+    return reply.redirect(`/e/${ctx.environment.name}/authorize/continue`, 303);
+  });
 
   app.get('/e/:env/authorize/continue', async (request, reply) => {
     const ctx = await environmentContext(deps, request);
@@ -126,40 +116,32 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     );
   });
 
-  app.post(
-    '/e/:env/consent',
-    {
-      preHandler: (request, reply, done) => {
-        app.csrfProtection(request, reply, done);
-      },
-    },
-    async (request, reply) => {
-      const ctx = await environmentContext(deps, request);
-      const state = await consentState(deps, ctx, request);
-      if (state === undefined) return expired(reply);
-      const { parkedId, pending, client, user, authTime } = state;
-      const body = singleParams(request.body);
-      if (body.interaction !== sha256(parkedId)) return replaced(reply);
-      const decision = body.decision;
-      await finishParked(deps, ctx, reply, parkedId);
-      if (decision !== 'allow') {
-        await audit(deps, ctx, 'consent.denied', user.id, { clientId: client.clientId });
-        return redirectError(reply, ctx, pending, new AccessDenied('the user denied the request'));
-      }
-      await deps.stores.consents.grant(
-        ctx.environment.name,
-        user.id,
-        client.clientId,
-        pending.scope,
-        deps.clock(),
-      );
-      await audit(deps, ctx, 'consent.granted', user.id, {
-        clientId: client.clientId,
-        scope: pending.scope.join(' '),
-      });
-      return redirectWithCode(deps, reply, ctx, pending, user.id, authTime);
-    },
-  );
+  app.post('/e/:env/consent', csrfChecked(app), async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const state = await consentState(deps, ctx, request);
+    if (state === undefined) return expired(reply);
+    const { parkedId, pending, client, user, authTime } = state;
+    const body = singleParams(request.body);
+    if (body.interaction !== sha256(parkedId)) return replaced(reply);
+    const decision = body.decision;
+    await finishParked(deps, ctx, reply, parkedId);
+    if (decision !== 'allow') {
+      await audit(deps, ctx, 'consent.denied', user.id, { clientId: client.clientId });
+      return redirectError(reply, ctx, pending, new AccessDenied('the user denied the request'));
+    }
+    await deps.stores.consents.grant(
+      ctx.environment.name,
+      user.id,
+      client.clientId,
+      pending.scope,
+      deps.clock(),
+    );
+    await audit(deps, ctx, 'consent.granted', user.id, {
+      clientId: client.clientId,
+      scope: pending.scope.join(' '),
+    });
+    return redirectWithCode(deps, reply, ctx, pending, user.id, authTime);
+  });
 }
 
 async function consentState(deps: AppDeps, ctx: EnvironmentContext, request: FastifyRequest) {
