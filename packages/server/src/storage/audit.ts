@@ -23,7 +23,18 @@ export interface AuditEntry extends Required<AuditEvent> {
 
 export interface AuditFilter {
   readonly environment?: string;
+  /** An exact event type, or a prefix ending in `*` (`impersonation.*`). */
   readonly type?: string;
+  readonly clientId?: string;
+  readonly userId?: string;
+  /** The acting party exactly as recorded (`operator:<id>`, `admin:cli`, `user:<id>`). */
+  readonly actor?: string;
+  /** Entries at or after this time (ms). */
+  readonly since?: number;
+  /** Entries before this time (ms). */
+  readonly until?: number;
+  /** Entries with a sequence number below this one: the next page back. */
+  readonly before?: number;
   readonly limit?: number;
 }
 
@@ -80,7 +91,10 @@ export function auditStore(db: Kysely<Database>, kind: DatabaseKind): AuditStore
       for (const key of Object.keys(event.data ?? {})) {
         if (FORBIDDEN_KEYS.test(key)) throw new TypeError(`audit data must not carry "${key}"`);
       }
-      return db.transaction().execute(async (trx) => {
+      // Inside a caller's transaction (an all-or-nothing apply) the entry joins that transaction.
+      const inTransaction = <T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
+        db.isTransaction ? work(db) : db.transaction().execute(work);
+      return inTransaction(async (trx) => {
         // One writer at a time extends the chain, across every process sharing the database.
         // SQLite serialises transactions on its single connection already.
         if (kind === 'postgres') await sql`select pg_advisory_xact_lock(7310202611)`.execute(trx);
@@ -128,7 +142,16 @@ export function auditStore(db: Kysely<Database>, kind: DatabaseKind): AuditStore
         .limit(filter.limit ?? 50);
       if (filter.environment !== undefined)
         query = query.where('environment', '=', filter.environment);
-      if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+      if (filter.type !== undefined)
+        query = filter.type.endsWith('*')
+          ? query.where('type', 'like', `${filter.type.slice(0, -1).replace(/[%_\\]/g, '')}%`)
+          : query.where('type', '=', filter.type);
+      if (filter.clientId !== undefined) query = query.where('client_id', '=', filter.clientId);
+      if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+      if (filter.actor !== undefined) query = query.where('actor', '=', filter.actor);
+      if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+      if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+      if (filter.before !== undefined) query = query.where('seq', '<', filter.before);
       const rows = await query.execute();
       return rows.reverse().map(toEntry);
     },

@@ -16,8 +16,22 @@ export interface Client {
   readonly redirectUris: readonly string[];
   readonly grantTypes: readonly GrantType[];
   readonly skipConsent: boolean;
+  /** Redirect URI -> when it stops matching (ms). URIs not listed never expire. */
+  readonly redirectUriExpiries: Readonly<Record<string, number>>;
+  /** The declarative-file key that manages this client, or null when managed by hand. */
+  readonly managedBy: string | null;
+  /** `<environment>/<client_id>` this client was promoted from. */
+  readonly promotedFrom: string | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/** The redirect URIs that may match at `now`: expired ones never do, even before clean-up. */
+export function activeRedirectUris(client: Client, now: number): readonly string[] {
+  return client.redirectUris.filter((uri) => {
+    const expiresAt = client.redirectUriExpiries[uri];
+    return expiresAt === undefined || expiresAt > now;
+  });
 }
 
 export interface ClientChanges {
@@ -26,6 +40,9 @@ export interface ClientChanges {
   readonly grantTypes?: readonly GrantType[];
   readonly skipConsent?: boolean;
   readonly secretHash?: string | null;
+  readonly redirectUriExpiries?: Readonly<Record<string, number>>;
+  readonly managedBy?: string | null;
+  readonly promotedFrom?: string | null;
 }
 
 export interface ClientStore {
@@ -52,6 +69,9 @@ function toClient(row: Selectable<ClientTable>): Client {
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     grantTypes: JSON.parse(row.grant_types) as GrantType[],
     skipConsent: row.skip_consent === 1,
+    redirectUriExpiries: JSON.parse(row.redirect_uri_expiries) as Record<string, number>,
+    managedBy: row.managed_by,
+    promotedFrom: row.promoted_from,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -90,6 +110,9 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           redirect_uris: JSON.stringify(client.redirectUris),
           grant_types: JSON.stringify(client.grantTypes),
           skip_consent: client.skipConsent ? 1 : 0,
+          redirect_uri_expiries: JSON.stringify(client.redirectUriExpiries),
+          managed_by: client.managedBy,
+          promoted_from: client.promotedFrom,
           created_at: client.createdAt,
           updated_at: client.updatedAt,
         })
@@ -111,6 +134,11 @@ export function clientStore(db: Kysely<Database>): ClientStore {
             ? {}
             : { skip_consent: changes.skipConsent ? 1 : 0 }),
           ...(changes.secretHash === undefined ? {} : { secret_hash: changes.secretHash }),
+          ...(changes.redirectUriExpiries === undefined
+            ? {}
+            : { redirect_uri_expiries: JSON.stringify(changes.redirectUriExpiries) }),
+          ...(changes.managedBy === undefined ? {} : { managed_by: changes.managedBy }),
+          ...(changes.promotedFrom === undefined ? {} : { promoted_from: changes.promotedFrom }),
         })
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)

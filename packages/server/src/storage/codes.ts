@@ -13,6 +13,8 @@ export interface AuthorizationCode {
   readonly resource: string | null;
   readonly authTime: number;
   readonly expiresAt: number;
+  /** Set when an operator's impersonation produced the code. */
+  readonly impersonationId: string | null;
   readonly createdAt: number;
 }
 
@@ -48,6 +50,7 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
     resource: row.resource,
     authTime: row.auth_time,
     expiresAt: row.expires_at,
+    impersonationId: row.impersonation_id,
     createdAt: row.created_at,
   };
 }
@@ -70,6 +73,7 @@ export function codeStore(db: Kysely<Database>): CodeStore {
           auth_time: code.authTime,
           expires_at: code.expiresAt,
           consumed_at: null,
+          impersonation_id: code.impersonationId,
           created_at: code.createdAt,
         })
         .execute();

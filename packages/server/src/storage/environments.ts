@@ -6,6 +6,8 @@ export type Tier = 'development' | 'staging' | 'production';
 export interface Environment {
   readonly name: string;
   readonly tier: Tier;
+  /** Whether operators may impersonate this environment's users (off by default). */
+  readonly impersonationEnabled: boolean;
   readonly createdAt: number;
 }
 
@@ -16,13 +18,21 @@ export interface EnvironmentStore {
   list(): Promise<Environment[]>;
   get(name: string): Promise<Environment | undefined>;
   /** Returns false when an environment of that name exists already. */
-  create(environment: Environment): Promise<boolean>;
+  create(environment: Omit<Environment, 'impersonationEnabled'>): Promise<boolean>;
+  /** Returns false when there is no such environment. */
+  setImpersonationEnabled(name: string, enabled: boolean): Promise<boolean>;
 }
 
 export function environmentStore(db: Kysely<Database>): EnvironmentStore {
-  const toEnvironment = (row: { name: string; tier: string; created_at: number }): Environment => ({
+  const toEnvironment = (row: {
+    name: string;
+    tier: string;
+    impersonation_enabled: number;
+    created_at: number;
+  }): Environment => ({
     name: row.name,
     tier: row.tier as Tier,
+    impersonationEnabled: row.impersonation_enabled === 1,
     createdAt: row.created_at,
   });
   return {
@@ -54,6 +64,14 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
         .onConflict((c) => c.column('name').doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async setImpersonationEnabled(name, enabled) {
+      const result = await db
+        .updateTable('environments')
+        .set({ impersonation_enabled: enabled ? 1 : 0 })
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
   };
 }

@@ -9,7 +9,10 @@ import { consentStore, type ConsentStore } from './consents.js';
 import type { DatabaseHandle } from './database.js';
 import { deviceCodeStore, type DeviceCodeStore } from './device-codes.js';
 import { environmentStore, type EnvironmentStore } from './environments.js';
+import { impersonationStore, type ImpersonationStore } from './impersonations.js';
 import { keyStore, type KeyStore } from './keys.js';
+import { operatorStore, type OperatorStore } from './operators.js';
+import { refusedRedirectStore, type RefusedRedirectStore } from './refused-redirects.js';
 import { sessionStore, type SessionStore } from './sessions.js';
 import { tokenStore, type TokenStore } from './tokens.js';
 import { userStore, type UserStore } from './users.js';
@@ -27,6 +30,9 @@ export interface Stores {
   readonly tokens: TokenStore;
   readonly audit: AuditStore;
   readonly deviceCodes: DeviceCodeStore;
+  readonly operators: OperatorStore;
+  readonly impersonations: ImpersonationStore;
+  readonly refusedRedirects: RefusedRedirectStore;
 }
 
 export function createStores(handle: DatabaseHandle): Stores {
@@ -43,5 +49,8 @@ export function createStores(handle: DatabaseHandle): Stores {
     tokens: tokenStore(db),
     audit: auditStore(db, handle.kind),
     deviceCodes: deviceCodeStore(db),
+    operators: operatorStore(db),
+    impersonations: impersonationStore(db),
+    refusedRedirects: refusedRedirectStore(db),
   };
 }

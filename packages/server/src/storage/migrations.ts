@@ -215,6 +215,72 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004-admin': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('operators')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('email_key', 'text', (c) => c.notNull().unique())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('operator_sessions')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('operator_id', 'text', (c) => c.notNull())
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .alterTable('environments')
+        .addColumn('impersonation_enabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // uri -> expiry (ms); URIs without an entry never expire.
+      await db.schema
+        .alterTable('clients')
+        .addColumn('redirect_uri_expiries', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema.alterTable('clients').addColumn('managed_by', 'text').execute();
+      await db.schema.alterTable('clients').addColumn('promoted_from', 'text').execute();
+      await db.schema
+        .createTable('refused_redirects')
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('policy_code', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('refused_redirects_pk', [
+          'environment',
+          'client_id',
+          'redirect_uri',
+        ])
+        .execute();
+      await db.schema
+        .createTable('impersonations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('operator_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('cookie_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('end_reason', 'text')
+        .execute();
+      for (const table of ['authorization_codes', 'refresh_tokens', 'access_tokens']) {
+        await db.schema.alterTable(table).addColumn('impersonation_id', 'text').execute();
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -9,6 +9,8 @@ export interface EnvironmentTable {
   name: string;
   /** Which built-in rules apply: development, staging or production. */
   tier: string;
+  /** 0/1: whether support operators may impersonate users here (off by default). */
+  impersonation_enabled: Generated<number>;
   created_at: number;
 }
 
@@ -34,6 +36,12 @@ export interface ClientTable {
   redirect_uris: string;
   grant_types: string;
   skip_consent: number;
+  /** JSON object: redirect URI -> expiry (ms). URIs without an entry never expire. */
+  redirect_uri_expiries: Generated<string>;
+  /** Set when a declarative file (`gatehouse apply`) manages the client: the file's key for it. */
+  managed_by: string | null;
+  /** `<environment>/<client_id>` this client was promoted from. */
+  promoted_from: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -92,6 +100,7 @@ export interface AuthorizationCodeTable {
   auth_time: number;
   expires_at: number;
   consumed_at: number | null;
+  impersonation_id: string | null;
   created_at: number;
 }
 
@@ -110,6 +119,7 @@ export interface RefreshTokenTable {
   expires_at: number;
   rotated_at: number | null;
   revoked_at: number | null;
+  impersonation_id: string | null;
   created_at: number;
 }
 
@@ -122,6 +132,7 @@ export interface AccessTokenTable {
   code_hash: string | null;
   expires_at: number;
   revoked_at: number | null;
+  impersonation_id: string | null;
   created_at: number;
 }
 
@@ -166,6 +177,53 @@ export interface DeviceCodeTable {
   created_at: number;
 }
 
+export interface OperatorTable {
+  id: string;
+  email: string;
+  email_key: string;
+  /** `admin`, `support` or `viewer`. */
+  role: string;
+  password_hash: string;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OperatorSessionTable {
+  id_hash: string;
+  operator_id: string;
+  /** Sent back in a header on every change; not a secret on its own (the cookie is). */
+  csrf_token: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface RefusedRedirectTable {
+  environment: string;
+  client_id: string;
+  redirect_uri: string;
+  policy_code: string;
+  count: number;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
+export interface ImpersonationTable {
+  id: string;
+  environment: string;
+  operator_id: string;
+  user_id: string;
+  client_id: string;
+  reason: string;
+  /** SHA-256 of the cookie that carries the impersonation in the operator's browser. */
+  cookie_hash: string;
+  started_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  /** `ended` (by an operator) or `expired`. */
+  end_reason: string | null;
+}
+
 export interface MigrationLockPlaceholder {
   id: Generated<number>;
 }
@@ -184,4 +242,8 @@ export interface Database {
   audit_log: AuditTable;
   revocations: RevocationTable;
   device_codes: DeviceCodeTable;
+  operators: OperatorTable;
+  operator_sessions: OperatorSessionTable;
+  refused_redirects: RefusedRedirectTable;
+  impersonations: ImpersonationTable;
 }

@@ -19,6 +19,8 @@ export interface RefreshToken {
   readonly authTime: number;
   readonly codeHash: string | null;
   readonly expiresAt: number;
+  /** Set when the grant came from an operator's impersonation; ending it revokes the token. */
+  readonly impersonationId: string | null;
   readonly createdAt: number;
 }
 
@@ -30,6 +32,8 @@ export interface AccessTokenRecord {
   readonly familyId: string | null;
   readonly codeHash: string | null;
   readonly expiresAt: number;
+  /** Set when the grant came from an operator's impersonation; ending it revokes the token. */
+  readonly impersonationId: string | null;
   readonly createdAt: number;
 }
 
@@ -63,6 +67,8 @@ export interface TokenStore {
   revokeAccess(environment: string, jti: string, now: number): Promise<void>;
   /** Revokes every token a client holds (the client is being deleted). */
   revokeForClient(environment: string, clientId: string, now: number): Promise<void>;
+  /** Revokes every token issued during an impersonation, including ones stored after this call. */
+  revokeImpersonation(environment: string, impersonationId: string, now: number): Promise<void>;
 }
 
 function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
@@ -77,20 +83,21 @@ function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
     authTime: row.auth_time,
     codeHash: row.code_hash,
     expiresAt: row.expires_at,
+    impersonationId: row.impersonation_id,
     createdAt: row.created_at,
   };
 }
 
 type Revocable = 'refresh_tokens' | 'access_tokens';
 
-/** No revocation recorded for the row's family or its code. */
+/** No revocation recorded for the row's family, its code or the impersonation it came from. */
 function notRevoked(table: Revocable): RawBuilder<SqlBool> {
-  return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = ${sql.ref(`${table}.family_id`)}) or (r.kind = 'code' and r.key = ${sql.ref(`${table}.code_hash`)}))`;
+  return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = ${sql.ref(`${table}.family_id`)}) or (r.kind = 'code' and r.key = ${sql.ref(`${table}.code_hash`)}) or (r.kind = 'impersonation' and r.key = ${sql.ref(`${table}.impersonation_id`)}))`;
 }
 
 export function tokenStore(db: Kysely<Database>): TokenStore {
   const remember = async (
-    kind: 'family' | 'code',
+    kind: 'family' | 'code' | 'impersonation',
     key: string,
     environment: string,
     now: number,
@@ -104,7 +111,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
   /** Marks every refresh and access token matching a column as revoked. */
   const markRevoked = async (
     environment: string,
-    column: 'family_id' | 'code_hash' | 'client_id',
+    column: 'family_id' | 'code_hash' | 'client_id' | 'impersonation_id',
     value: string,
     now: number,
   ): Promise<void> => {
@@ -151,6 +158,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
           expires_at: token.expiresAt,
           rotated_at: null,
           revoked_at: null,
+          impersonation_id: token.impersonationId,
           created_at: token.createdAt,
         })
         .execute();
@@ -203,6 +211,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
           code_hash: token.codeHash,
           expires_at: token.expiresAt,
           revoked_at: null,
+          impersonation_id: token.impersonationId,
           created_at: token.createdAt,
         })
         .execute();
@@ -235,12 +244,17 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         familyId: row.family_id,
         codeHash: row.code_hash,
         expiresAt: row.expires_at,
+        impersonationId: row.impersonation_id,
         createdAt: row.created_at,
         revoked: row.revoked_at !== null,
       };
     },
     async revokeForClient(environment, clientId, now) {
       await markRevoked(environment, 'client_id', clientId, now);
+    },
+    async revokeImpersonation(environment, impersonationId, now) {
+      await remember('impersonation', impersonationId, environment, now);
+      await markRevoked(environment, 'impersonation_id', impersonationId, now);
     },
     async revokeAccess(environment, jti, now) {
       await db

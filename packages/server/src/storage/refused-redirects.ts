@@ -1,0 +1,105 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/** A redirect URI that real authorization requests used and the policy refused, counted. */
+export interface RefusedRedirect {
+  readonly environment: string;
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly policyCode: string;
+  readonly count: number;
+  readonly firstSeenAt: number;
+  readonly lastSeenAt: number;
+}
+
+/**
+ * Distinct URIs kept per client. Anyone can send refused requests for a public client ID, so
+ * the table must not grow without bound; past the cap new URIs are dropped, known ones still count.
+ */
+export const REFUSED_REDIRECTS_PER_CLIENT = 200;
+
+export interface RefusedRedirectStore {
+  record(
+    environment: string,
+    clientId: string,
+    redirectUri: string,
+    policyCode: string,
+    at: number,
+  ): Promise<void>;
+  list(environment: string, clientId: string): Promise<RefusedRedirect[]>;
+  /** Forgets a URI once it is registered, so the list shows only what is still refused. */
+  forget(environment: string, clientId: string, redirectUri: string): Promise<void>;
+  forgetClient(environment: string, clientId: string): Promise<void>;
+}
+
+export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore {
+  return {
+    async record(environment, clientId, redirectUri, policyCode, at) {
+      const bumped = await db
+        .updateTable('refused_redirects')
+        .set({ count: sql`count + 1`, last_seen_at: at, policy_code: policyCode })
+        .where('environment', '=', environment)
+        .where('client_id', '=', clientId)
+        .where('redirect_uri', '=', redirectUri)
+        .executeTakeFirst();
+      if (Number(bumped.numUpdatedRows) === 1) return;
+      const known = await db
+        .selectFrom('refused_redirects')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('environment', '=', environment)
+        .where('client_id', '=', clientId)
+        .executeTakeFirstOrThrow();
+      if (Number(known.n) >= REFUSED_REDIRECTS_PER_CLIENT) return;
+      await db
+        .insertInto('refused_redirects')
+        .values({
+          environment,
+          client_id: clientId,
+          redirect_uri: redirectUri,
+          policy_code: policyCode,
+          count: 1,
+          first_seen_at: at,
+          last_seen_at: at,
+        })
+        .onConflict((c) =>
+          c
+            .columns(['environment', 'client_id', 'redirect_uri'])
+            .doUpdateSet({ count: sql`refused_redirects.count + 1`, last_seen_at: at }),
+        )
+        .execute();
+    },
+    async list(environment, clientId) {
+      const rows = await db
+        .selectFrom('refused_redirects')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('client_id', '=', clientId)
+        .orderBy('last_seen_at', 'desc')
+        .execute();
+      return rows.map((row) => ({
+        environment: row.environment,
+        clientId: row.client_id,
+        redirectUri: row.redirect_uri,
+        policyCode: row.policy_code,
+        count: row.count,
+        firstSeenAt: row.first_seen_at,
+        lastSeenAt: row.last_seen_at,
+      }));
+    },
+    async forget(environment, clientId, redirectUri) {
+      await db
+        .deleteFrom('refused_redirects')
+        .where('environment', '=', environment)
+        .where('client_id', '=', clientId)
+        .where('redirect_uri', '=', redirectUri)
+        .execute();
+    },
+    async forgetClient(environment, clientId) {
+      await db
+        .deleteFrom('refused_redirects')
+        .where('environment', '=', environment)
+        .where('client_id', '=', clientId)
+        .execute();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import type { DatabaseHandle } from './database.js';
+import { createStores, type Stores } from './index.js';
+
+/**
+ * Runs `work` with stores bound to one transaction: everything it writes, audit entries included,
+ * is committed together or not at all (an all-or-nothing `gatehouse apply`).
+ */
+export async function withTransaction<T>(
+  handle: DatabaseHandle,
+  work: (stores: Stores) => Promise<T>,
+): Promise<T> {
+  return handle.db.transaction().execute(async (trx) => work(createStores({ ...handle, db: trx })));
+}
