@@ -1,3 +1,4 @@
+import { runHousekeeping } from './services/housekeeping.js';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
@@ -79,6 +80,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+const HOUSEKEEPING_INTERVAL_MS = 30_000;
+
 export async function startServer(
   config: ServerConfig,
   options: { logger?: boolean; clock?: Clock; logStream?: { write(line: string): void } } = {},
@@ -104,6 +107,22 @@ export async function startServer(
     const app = await createApp(deps, {
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
+    });
+    // Expired impersonations and redirect URIs stop working on their own; this records it.
+    const housekeepingCtx = { stores, clock, actor: 'system' };
+    const housekeeping = async () => {
+      try {
+        await runHousekeeping(housekeepingCtx);
+      } catch (error) {
+        app.log.error({ err: error }, 'housekeeping failed');
+      }
+    };
+    await housekeeping();
+    const timer = setInterval(() => void housekeeping(), HOUSEKEEPING_INTERVAL_MS);
+    timer.unref();
+    app.addHook('onClose', (_instance, done) => {
+      clearInterval(timer);
+      done();
     });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

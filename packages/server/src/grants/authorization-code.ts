@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { safeEqual, sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidTarget } from '../errors.js';
-import { issueUserTokens, newFamilyFor } from './user-tokens.js';
+import { actingOperator } from '../services/impersonation.js';
+import { auditImpersonatedIssue, issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -56,8 +57,15 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
   const user = await deps.stores.users.get(env, code.userId);
   if (user === undefined || user.disabled)
     throw new InvalidGrant('the user is no longer allowed to sign in');
+  const acting =
+    code.impersonationId === null
+      ? undefined
+      : await actingOperator(deps, env, code.impersonationId);
+  if (code.impersonationId !== null && acting === undefined)
+    throw new InvalidGrant('the impersonation this code came from has ended');
 
   const { response, jti } = await issueUserTokens(deps, ctx, {
+    ...(acting === undefined ? {} : { acting }),
     client,
     user,
     scope: code.scope,
@@ -78,5 +86,6 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
     },
     deps.clock(),
   );
+  if (acting !== undefined) await auditImpersonatedIssue(deps, ctx, acting, client, user, jti);
   return response;
 };

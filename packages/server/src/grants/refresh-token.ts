@@ -1,7 +1,8 @@
 import { sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget } from '../errors.js';
 import { scopeList } from '../http/form.js';
-import { issueUserTokens } from './user-tokens.js';
+import { actingOperator } from '../services/impersonation.js';
+import { auditImpersonatedIssue, issueUserTokens } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
@@ -58,8 +59,16 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
     throw new InvalidGrant('the user is no longer allowed to sign in');
   }
 
+  const acting =
+    previous.impersonationId === null
+      ? undefined
+      : await actingOperator(deps, env, previous.impersonationId);
+  if (previous.impersonationId !== null && acting === undefined)
+    throw new InvalidGrant('the impersonation this grant came from has ended');
+
   // The new refresh token keeps the whole grant; a narrower scope applies to this access token only.
   const { response, jti } = await issueUserTokens(deps, ctx, {
+    ...(acting === undefined ? {} : { acting }),
     client,
     user,
     scope,
@@ -81,5 +90,6 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
     },
     now,
   );
+  if (acting !== undefined) await auditImpersonatedIssue(deps, ctx, acting, client, user, jti);
   return response;
 };

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
 import type { Client } from '../storage/clients.js';
 import type { User } from '../storage/users.js';
-import { issueAccessToken, issueIdToken, issueRefreshToken } from '../tokens/issue.js';
+import {
+  issueAccessToken,
+  issueIdToken,
+  issueRefreshToken,
+  type ActingOperator,
+} from '../tokens/issue.js';
 import type { TokenResponse } from './context.js';
 
 /**
@@ -26,6 +31,8 @@ export interface UserTokenRequest {
   readonly codeHash: string | null;
   /** What the refresh token covers, when wider than this access token (a narrowed refresh). */
   readonly refreshScope?: readonly string[];
+  /** Set when an operator impersonates the user. */
+  readonly acting?: ActingOperator;
 }
 
 /** The access token, refresh token (with a family) and ID token (with openid) of one grant. */
@@ -47,6 +54,7 @@ export async function issueUserTokens(
     authTime,
     familyId,
     codeHash,
+    ...(request.acting === undefined ? {} : { acting: request.acting }),
   });
   const refreshToken =
     familyId === null
@@ -60,6 +68,7 @@ export async function issueUserTokens(
           authTime,
           familyId,
           codeHash,
+          ...(request.acting === undefined ? {} : { acting: request.acting }),
         });
   const idToken = scope.includes('openid')
     ? await issueIdToken(deps, {
@@ -70,6 +79,7 @@ export async function issueUserTokens(
         authTime,
         nonce: request.nonce,
         scope,
+        ...(request.acting === undefined ? {} : { acting: request.acting }),
       })
     : undefined;
   return {
@@ -83,4 +93,36 @@ export async function issueUserTokens(
       ...(idToken === undefined ? {} : { id_token: idToken }),
     },
   };
+}
+
+/** Every token issued during an impersonation is an audit entry of its own, naming the operator. */
+export async function auditImpersonatedIssue(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  acting: ActingOperator,
+  client: Client,
+  user: User,
+  jti: string,
+): Promise<void> {
+  const impersonation = await deps.stores.impersonations.get(
+    ctx.environment.name,
+    acting.impersonationId,
+  );
+  await deps.stores.audit.append(
+    {
+      environment: ctx.environment.name,
+      type: 'impersonation.token_issued',
+      actor: `operator:${acting.operatorId}`,
+      clientId: client.clientId,
+      userId: user.id,
+      data: {
+        impersonationId: acting.impersonationId,
+        operatorEmail: acting.operatorEmail,
+        reason: impersonation?.reason ?? null,
+        jti,
+        expiresAt: acting.until,
+      },
+    },
+    deps.clock(),
+  );
 }

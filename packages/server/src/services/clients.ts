@@ -2,9 +2,11 @@ import {
   lintRedirectUris,
   validateRedirectUri,
   type LintWarning,
+  type PolicyContext,
 } from '@gatehouse/redirect-policy';
 import { newClientId, newClientSecret } from '../crypto/credentials.js';
 import { sha256 } from '../crypto/random.js';
+import type { Environment } from '../storage/environments.js';
 import {
   DEVICE_CODE_GRANT,
   type Client,
@@ -29,6 +31,10 @@ export interface ClientSpec {
   readonly redirectUris: readonly string[];
   readonly grantTypes?: readonly GrantType[];
   readonly skipConsent?: boolean;
+  /** Redirect URI -> expiry (ms) for URIs that must stop matching at a time. */
+  readonly redirectUriExpiries?: Readonly<Record<string, number>>;
+  readonly managedBy?: string | null;
+  readonly promotedFrom?: string | null;
 }
 
 export interface CreatedClient {
@@ -38,24 +44,21 @@ export interface CreatedClient {
   readonly warnings: readonly LintWarning[];
 }
 
-/** Redirect URIs go through the policy for this environment and client type; all must pass. */
-async function checkRedirectUris(
-  ctx: ServiceContext,
-  environment: string,
-  type: ClientType,
-  uris: readonly string[],
-): Promise<LintWarning[]> {
-  const env = await requireEnvironment(ctx, environment);
-  const policy = {
-    environment:
-      env.tier === 'development'
-        ? 'development'
-        : env.tier === 'staging'
-          ? 'staging'
-          : 'production',
-    clientType: type,
-  } as const;
-  const refused = uris
+/** The redirect policy that applies to a client type in an environment. */
+export function redirectPolicyFor(environment: Environment, type: ClientType): PolicyContext {
+  return { environment: environment.tier, clientType: type };
+}
+
+/** A redirect URI the policy refuses, with its reason. */
+export type RefusedUri = {
+  readonly uri: string;
+  readonly code: string;
+  readonly message: string;
+  readonly suggestion?: string;
+};
+
+export function refusedUris(policy: PolicyContext, uris: readonly string[]): RefusedUri[] {
+  return uris
     .map((uri) => ({ uri, result: validateRedirectUri(uri, policy) }))
     .flatMap(({ uri, result }) =>
       result.ok
@@ -69,6 +72,18 @@ async function checkRedirectUris(
             },
           ],
     );
+}
+
+/** Redirect URIs go through the policy for this environment and client type; all must pass. */
+async function checkRedirectUris(
+  ctx: ServiceContext,
+  environment: string,
+  type: ClientType,
+  uris: readonly string[],
+): Promise<LintWarning[]> {
+  const env = await requireEnvironment(ctx, environment);
+  const policy = redirectPolicyFor(env, type);
+  const refused = refusedUris(policy, uris);
   if (refused.length > 0) {
     const first = refused[0] as (typeof refused)[number];
     throw new InputError(
@@ -154,6 +169,9 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
     redirectUris: [...spec.redirectUris],
     grantTypes: [...new Set(grantTypes)],
     skipConsent: spec.skipConsent ?? false,
+    redirectUriExpiries: expiriesFor(spec.redirectUris, spec.redirectUriExpiries ?? {}),
+    managedBy: spec.managedBy ?? null,
+    promotedFrom: spec.promotedFrom ?? null,
     createdAt: now,
     updatedAt: now,
   };
@@ -169,6 +187,11 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
         clientType: client.type,
         redirectUris: client.redirectUris,
         grantTypes: client.grantTypes,
+        ...(Object.keys(client.redirectUriExpiries).length === 0
+          ? {}
+          : { redirectUriExpiries: client.redirectUriExpiries }),
+        ...(client.managedBy === null ? {} : { managedBy: client.managedBy }),
+        ...(client.promotedFrom === null ? {} : { promotedFrom: client.promotedFrom }),
       },
     },
     now,
@@ -188,13 +211,31 @@ export async function requireClient(
   return client;
 }
 
+/** Keeps the expiries of URIs still registered; a URI's expiry goes when the URI does. */
+function expiriesFor(
+  uris: readonly string[],
+  expiries: Readonly<Record<string, number | null>>,
+): Record<string, number> {
+  const kept: Record<string, number> = {};
+  for (const uri of uris) {
+    const at = expiries[uri];
+    if (at !== undefined && at !== null) kept[uri] = at;
+  }
+  return kept;
+}
+
 export interface ClientUpdate {
   readonly name?: string;
   readonly setRedirectUris?: readonly string[];
   readonly addRedirectUris?: readonly string[];
   readonly removeRedirectUris?: readonly string[];
+  /** Sets (a time in ms) or clears (null) the expiry of redirect URIs. */
+  readonly redirectUriExpiries?: Readonly<Record<string, number | null>>;
   readonly grantTypes?: readonly GrantType[];
   readonly skipConsent?: boolean;
+  readonly managedBy?: string | null;
+  /** Audit event type, when the change has a more specific name than `client.updated`. */
+  readonly auditType?: string;
 }
 
 export async function updateClient(
@@ -219,43 +260,59 @@ export async function updateClient(
     throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
 
   const now = ctx.clock();
+  for (const [uri, at] of Object.entries(update.redirectUriExpiries ?? {})) {
+    if (!uris.includes(uri))
+      throw new InputError(`client ${clientId} has no redirect URI ${uri}`, 'unknown_redirect_uri');
+    if (at !== null && at <= now)
+      throw new InputError(`the expiry of ${uri} is in the past`, 'invalid_expiry');
+  }
+  const redirectUriExpiries = expiriesFor(uris, {
+    ...current.redirectUriExpiries,
+    ...update.redirectUriExpiries,
+  });
   const client = await ctx.stores.clients.update(
     environment,
     clientId,
     {
       redirectUris: uris,
+      redirectUriExpiries,
       grantTypes,
       ...(name === undefined ? {} : { name }),
       ...(update.skipConsent === undefined ? {} : { skipConsent: update.skipConsent }),
+      ...(update.managedBy === undefined ? {} : { managedBy: update.managedBy }),
     },
     now,
   );
   if (client === undefined)
     throw new InputError(`no client ${clientId} in environment ${environment}`, 'unknown_client');
+  // A URI registered now is no longer a refused one.
+  for (const uri of uris)
+    if (!current.redirectUris.includes(uri))
+      await ctx.stores.refusedRedirects.forget(environment, clientId, uri);
   await ctx.stores.audit.append(
     {
       environment,
-      type: 'client.updated',
+      type: update.auditType ?? 'client.updated',
       actor: ctx.actor,
       clientId,
-      data: {
-        before: {
-          name: current.name,
-          redirectUris: current.redirectUris,
-          grantTypes: current.grantTypes,
-          skipConsent: current.skipConsent,
-        },
-        after: {
-          name: client.name,
-          redirectUris: client.redirectUris,
-          grantTypes: client.grantTypes,
-          skipConsent: client.skipConsent,
-        },
-      },
+      data: { before: auditedFields(current), after: auditedFields(client) },
     },
     now,
   );
   return { client, warnings };
+}
+
+function auditedFields(client: Client): Record<string, unknown> {
+  return {
+    name: client.name,
+    redirectUris: client.redirectUris,
+    grantTypes: client.grantTypes,
+    skipConsent: client.skipConsent,
+    ...(Object.keys(client.redirectUriExpiries).length === 0
+      ? {}
+      : { redirectUriExpiries: client.redirectUriExpiries }),
+    ...(client.managedBy === null ? {} : { managedBy: client.managedBy }),
+  };
 }
 
 export async function rotateClientSecret(
@@ -294,6 +351,7 @@ export async function deleteClient(
   const current = await requireClient(ctx, environment, clientId);
   await ctx.stores.clients.delete(environment, clientId);
   await ctx.stores.tokens.revokeForClient(environment, clientId, ctx.clock());
+  await ctx.stores.refusedRedirects.forgetClient(environment, clientId);
   await ctx.stores.audit.append(
     {
       environment,

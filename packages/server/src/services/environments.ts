@@ -22,7 +22,7 @@ export async function createEnvironment(
     );
   }
   const now = ctx.clock();
-  const environment: Environment = { name, tier, createdAt: now };
+  const environment: Environment = { name, tier, impersonationEnabled: false, createdAt: now };
   if (!(await ctx.stores.environments.create(environment))) {
     throw new InputError(`environment "${name}" exists already`, 'environment_exists');
   }
@@ -54,6 +54,27 @@ export async function ensureDefaultEnvironments(ctx: ServiceContext): Promise<En
       created.push(await createEnvironment(ctx, name, tier));
   }
   return created;
+}
+
+/** Impersonation is off until an admin turns it on for an environment. */
+export async function setImpersonationEnabled(
+  ctx: ServiceContext,
+  name: string,
+  enabled: boolean,
+): Promise<Environment> {
+  const current = await requireEnvironment(ctx, name);
+  if (current.impersonationEnabled !== enabled) {
+    await ctx.stores.environments.setImpersonationEnabled(name, enabled);
+    await ctx.stores.audit.append(
+      {
+        environment: name,
+        type: enabled ? 'environment.impersonation_enabled' : 'environment.impersonation_disabled',
+        actor: ctx.actor,
+      },
+      ctx.clock(),
+    );
+  }
+  return { ...current, impersonationEnabled: enabled };
 }
 
 export async function requireEnvironment(ctx: ServiceContext, name: string): Promise<Environment> {

@@ -17,6 +17,29 @@ export interface TokenDeps {
   readonly clock: Clock;
 }
 
+/**
+ * The operator behind an impersonated grant. Tokens carry it as an RFC 8693 §4.1 `act` claim so
+ * the application can tell, and never outlive the impersonation.
+ */
+export interface ActingOperator {
+  readonly impersonationId: string;
+  readonly operatorId: string;
+  readonly operatorEmail: string;
+  /** When the impersonation ends (ms): no token of it is valid later. */
+  readonly until: number;
+}
+
+export function actClaim(acting: ActingOperator | undefined): { act?: Record<string, string> } {
+  return acting === undefined
+    ? {}
+    : { act: { sub: acting.operatorId, email: acting.operatorEmail } };
+}
+
+/** The expiry in seconds: the token's own lifetime, cut short by an impersonation's end. */
+function expiryOf(iat: number, ttl: number, acting: ActingOperator | undefined): number {
+  return acting === undefined ? iat + ttl : Math.min(iat + ttl, Math.floor(acting.until / 1000));
+}
+
 export interface AccessTokenRequest {
   readonly environment: string;
   readonly issuer: string;
@@ -29,6 +52,7 @@ export interface AccessTokenRequest {
   readonly authTime?: number;
   readonly familyId?: string | null;
   readonly codeHash?: string | null;
+  readonly acting?: ActingOperator;
 }
 
 /** An RFC 9068 JWT access token, recorded by its `jti` so it can be revoked. */
@@ -37,6 +61,7 @@ export async function issueAccessToken(
   request: AccessTokenRequest,
 ): Promise<{ token: string; expiresIn: number; jti: string }> {
   const iat = Math.floor(deps.clock() / 1000);
+  const exp = expiryOf(iat, ACCESS_TOKEN_TTL_S, request.acting);
   const jti = randomUUID();
   const token = await deps.signer.sign(request.environment, 'at+jwt', {
     iss: request.issuer,
@@ -46,9 +71,10 @@ export async function issueAccessToken(
     client_id: request.clientId,
     scope: request.scope.join(' '),
     iat,
-    exp: iat + ACCESS_TOKEN_TTL_S,
+    exp,
     jti,
     ...(request.authTime === undefined ? {} : { auth_time: Math.floor(request.authTime / 1000) }),
+    ...actClaim(request.acting),
   });
   await deps.stores.tokens.saveAccess({
     jti,
@@ -57,10 +83,11 @@ export async function issueAccessToken(
     userId: request.userId,
     familyId: request.familyId ?? null,
     codeHash: request.codeHash ?? null,
-    expiresAt: (iat + ACCESS_TOKEN_TTL_S) * 1000,
+    expiresAt: exp * 1000,
+    impersonationId: request.acting?.impersonationId ?? null,
     createdAt: deps.clock(),
   });
-  return { token, expiresIn: ACCESS_TOKEN_TTL_S, jti };
+  return { token, expiresIn: exp - iat, jti };
 }
 
 export interface RefreshTokenRequest {
@@ -72,6 +99,7 @@ export interface RefreshTokenRequest {
   readonly authTime: number;
   readonly familyId: string;
   readonly codeHash: string | null;
+  readonly acting?: ActingOperator;
 }
 
 /** An opaque refresh token; only its hash is stored. */
@@ -94,7 +122,9 @@ export async function issueRefreshToken(
     expiresAt: Math.min(
       now + REFRESH_TOKEN_TTL_S * 1000,
       request.authTime + REFRESH_ABSOLUTE_TTL_S * 1000,
+      request.acting?.until ?? Number.MAX_SAFE_INTEGER,
     ),
+    impersonationId: request.acting?.impersonationId ?? null,
     createdAt: now,
   });
   return token;
@@ -111,6 +141,7 @@ export async function issueIdToken(
     authTime: number;
     nonce: string | null;
     scope: readonly string[];
+    acting?: ActingOperator;
   },
 ): Promise<string> {
   const iat = Math.floor(deps.clock() / 1000);
@@ -119,10 +150,11 @@ export async function issueIdToken(
     sub: request.user.id,
     aud: request.clientId,
     iat,
-    exp: iat + ID_TOKEN_TTL_S,
+    exp: expiryOf(iat, ID_TOKEN_TTL_S, request.acting),
     auth_time: Math.floor(request.authTime / 1000),
     ...(request.nonce === null ? {} : { nonce: request.nonce }),
     ...userClaims(request.user, request.scope),
+    ...actClaim(request.acting),
   });
 }
 

@@ -1,16 +1,21 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken, sha256 } from '../../crypto/random.js';
 import { ConsentRequired, LoginRequired } from '../../errors.js';
+import { errorPage } from '../../pages/pages.js';
 import {
   cookieOptions,
+  IMPERSONATION_COOKIE,
   INTERACTION_COOKIE,
   INTERACTION_TTL_MS,
   SESSION_COOKIE,
 } from '../../http/cookies.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import { actingOperator } from '../../services/impersonation.js';
 import type { PendingAuthorization } from '../../storage/authorization-requests.js';
+import type { Impersonation } from '../../storage/impersonations.js';
 import type { Session } from '../../storage/sessions.js';
 import type { User } from '../../storage/users.js';
+import type { ActingOperator } from '../../tokens/issue.js';
 import { redirectError, redirectWithCode } from './respond.js';
 
 /** A pending request as stored, with when it was made (to tell a fresh sign-in from an old one). */
@@ -30,6 +35,33 @@ export async function currentSession(
   const user = await deps.stores.users.get(ctx.environment.name, session.userId);
   if (user === undefined || user.disabled) return undefined;
   return { session, user };
+}
+
+export interface ImpersonationSession {
+  readonly impersonation: Impersonation;
+  readonly user: User;
+  readonly acting: ActingOperator;
+}
+
+/**
+ * The operator's impersonation this browser carries, while it runs. It stands in for a session
+ * only for its own client; the user's own sessions and credentials are never touched.
+ */
+export async function currentImpersonation(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: FastifyRequest,
+): Promise<ImpersonationSession | undefined> {
+  const cookie = request.cookies[IMPERSONATION_COOKIE];
+  if (cookie === undefined || cookie === '') return undefined;
+  const env = ctx.environment.name;
+  const impersonation = await deps.stores.impersonations.findByCookie(env, sha256(cookie));
+  if (impersonation === undefined) return undefined;
+  const acting = await actingOperator(deps, env, impersonation.id);
+  if (acting === undefined) return undefined;
+  const user = await deps.stores.users.get(env, impersonation.userId);
+  if (user === undefined || user.disabled) return undefined;
+  return { impersonation, user, acting };
 }
 
 /** Parks a validated request and binds it to this browser with a cookie. */
@@ -84,6 +116,25 @@ export async function advance(
   parkedId: string | undefined,
 ): Promise<FastifyReply> {
   const env = ctx.environment.name;
+  const impersonating = await currentImpersonation(deps, ctx, request);
+  if (impersonating !== undefined) {
+    // Shown to the operator, never sent to the other application.
+    if (impersonating.impersonation.clientId !== pending.clientId)
+      return reply
+        .status(400)
+        .type('text/html; charset=utf-8')
+        .send(
+          errorPage(
+            'Impersonation is for another application',
+            'You are impersonating a user for another application. End the impersonation before signing in here.',
+          ),
+        );
+    // The operator confirms on the consent page (with the banner) every time; nothing is remembered.
+    if (pending.prompt.includes('none'))
+      return redirectError(reply, ctx, pending, new ConsentRequired());
+    if (parkedId === undefined) await parkRequest(deps, ctx, reply, pending);
+    return reply.redirect(`/e/${env}/consent`, 303);
+  }
   const current = await currentSession(deps, ctx, request);
   const now = deps.clock();
   const stale =

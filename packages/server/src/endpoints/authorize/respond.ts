@@ -3,6 +3,7 @@ import type { OAuthError } from '../../errors.js';
 import { randomToken, sha256 } from '../../crypto/random.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import type { PendingAuthorization } from '../../storage/authorization-requests.js';
+import type { ActingOperator } from '../../tokens/issue.js';
 
 export const CODE_TTL_MS = 60_000;
 
@@ -46,6 +47,7 @@ export async function redirectWithCode(
   request: PendingAuthorization,
   userId: string,
   authTime: number,
+  acting?: ActingOperator,
 ): Promise<FastifyReply> {
   const code = `ghac_${randomToken(32)}`;
   const now = deps.clock();
@@ -61,16 +63,21 @@ export async function redirectWithCode(
     resource: request.resource,
     authTime,
     expiresAt: now + CODE_TTL_MS,
+    impersonationId: acting?.impersonationId ?? null,
     createdAt: now,
   });
   await deps.stores.audit.append(
     {
       environment: ctx.environment.name,
       type: 'code.issued',
-      actor: `user:${userId}`,
+      actor: acting === undefined ? `user:${userId}` : `operator:${acting.operatorId}`,
       clientId: request.clientId,
       userId,
-      data: { scope: request.scope.join(' '), redirectHost: hostOf(request.redirectUri) },
+      data: {
+        scope: request.scope.join(' '),
+        redirectHost: hostOf(request.redirectUri),
+        ...(acting === undefined ? {} : { impersonationId: acting.impersonationId }),
+      },
     },
     now,
   );

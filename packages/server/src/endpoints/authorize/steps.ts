@@ -3,7 +3,7 @@
  * client and the redirect URI can be trusted at all: until both pass, an error is shown on a page
  * and never redirected (RFC 6749 §4.1.2.1). After them, errors go back to the client.
  */
-import { matchRedirectUri } from '@gatehouse/redirect-policy';
+import { MAX_REDIRECT_URI_LENGTH, matchRedirectUri } from '@gatehouse/redirect-policy';
 import {
   InvalidRequest,
   InvalidScope,
@@ -15,7 +15,7 @@ import {
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { scopeList } from '../../http/form.js';
 import type { PendingAuthorization } from '../../storage/authorization-requests.js';
-import type { Client } from '../../storage/clients.js';
+import { activeRedirectUris, type Client } from '../../storage/clients.js';
 
 export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 
@@ -50,10 +50,12 @@ export async function checkRedirectUri(
   requested: string | undefined,
 ): Promise<string> {
   const environment = ctx.environment.name;
+  const now = deps.clock();
+  const registered = activeRedirectUris(client, now);
   if (requested === undefined) {
     // OAuth 2.1 §2.3.2: may be omitted only when exactly one URI is registered and nothing in it
     // can vary at request time (no loopback port, no wildcard label).
-    const only = client.redirectUris.length === 1 ? client.redirectUris[0] : undefined;
+    const only = registered.length === 1 ? registered[0] : undefined;
     if (
       only !== undefined &&
       !only.startsWith('http://127.0.0.1') &&
@@ -68,10 +70,19 @@ export async function checkRedirectUri(
         'redirect_uri is required: the client has several redirect URIs, or one whose port or host label varies',
     });
   }
-  const result = matchRedirectUri(requested, client.redirectUris, {
+  const result = matchRedirectUri(requested, registered, {
     environment: ctx.environment.tier,
   });
   if (result.ok) return requested;
+  // Kept for the console's "refused redirects", but only values that could ever be registered.
+  if (requested.length <= MAX_REDIRECT_URI_LENGTH)
+    await deps.stores.refusedRedirects.record(
+      environment,
+      client.clientId,
+      requested,
+      result.code,
+      now,
+    );
   await deps.stores.audit.append(
     {
       environment,
@@ -86,7 +97,7 @@ export async function checkRedirectUri(
         kind: result.diff?.kind ?? null,
       },
     },
-    deps.clock(),
+    now,
   );
   throw new UnsafeAuthorizationRequest(
     'This application asked to send you somewhere it is not registered to use, so the sign-in was stopped.',

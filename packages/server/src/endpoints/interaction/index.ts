@@ -7,7 +7,13 @@ import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
 import { signIn } from '../../http/sign-in.js';
 import { consentPage, errorPage, loginPage } from '../../pages/pages.js';
-import { advance, currentSession, finishParked, parkedRequest } from '../authorize/flow.js';
+import {
+  advance,
+  currentImpersonation,
+  currentSession,
+  finishParked,
+  parkedRequest,
+} from '../authorize/flow.js';
 import { hostOf, redirectError, redirectWithCode } from '../authorize/respond.js';
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
@@ -120,11 +126,17 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     const ctx = await environmentContext(deps, request);
     const state = await consentState(deps, ctx, request);
     if (state === undefined) return expired(reply);
-    const { parkedId, pending, client, user, authTime } = state;
+    const { parkedId, pending, client, user, authTime, acting } = state;
     const body = singleParams(request.body);
     if (body.interaction !== sha256(parkedId)) return replaced(reply);
     const decision = body.decision;
     await finishParked(deps, ctx, reply, parkedId);
+    if (acting !== undefined) {
+      // An operator's decision is never stored as the user's consent.
+      if (decision !== 'allow')
+        return redirectError(reply, ctx, pending, new AccessDenied('the operator cancelled'));
+      return redirectWithCode(deps, reply, ctx, pending, user.id, authTime, acting);
+    }
     if (decision !== 'allow') {
       await audit(deps, ctx, 'consent.denied', user.id, { clientId: client.clientId });
       return redirectError(reply, ctx, pending, new AccessDenied('the user denied the request'));
@@ -146,16 +158,29 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
 
 async function consentState(deps: AppDeps, ctx: EnvironmentContext, request: FastifyRequest) {
   const parked = await parkedRequest(deps, ctx, request);
-  const current = await currentSession(deps, ctx, request);
-  if (parked === undefined || current === undefined) return undefined;
+  if (parked === undefined) return undefined;
   const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
   if (client === undefined) return undefined;
+  const impersonating = await currentImpersonation(deps, ctx, request);
+  if (impersonating !== undefined && impersonating.impersonation.clientId === client.clientId) {
+    return {
+      parkedId: parked.id,
+      pending: parked.pending,
+      client,
+      user: impersonating.user,
+      authTime: impersonating.impersonation.startedAt,
+      acting: impersonating.acting,
+    };
+  }
+  const current = await currentSession(deps, ctx, request);
+  if (current === undefined) return undefined;
   return {
     parkedId: parked.id,
     pending: parked.pending,
     client,
     user: current.user,
     authTime: current.session.authTime,
+    acting: undefined,
   };
 }
 

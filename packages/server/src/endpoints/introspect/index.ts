@@ -1,3 +1,5 @@
+import { actingOperator } from '../../services/impersonation.js';
+import { actClaim } from '../../tokens/issue.js';
 import type { FastifyInstance } from 'fastify';
 import { sha256 } from '../../crypto/random.js';
 import { InvalidClient, InvalidRequest } from '../../errors.js';
@@ -27,8 +29,14 @@ export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
       if (refresh.clientId !== client.clientId) return { active: false };
       const user = await deps.stores.users.get(env, refresh.userId);
       if (user === undefined || user.disabled) return { active: false };
+      const acting =
+        refresh.impersonationId === null
+          ? undefined
+          : await actingOperator(deps, env, refresh.impersonationId);
+      if (refresh.impersonationId !== null && acting === undefined) return { active: false };
       return {
         active: true,
+        ...actClaim(acting),
         token_type: 'refresh_token',
         client_id: refresh.clientId,
         sub: refresh.userId,

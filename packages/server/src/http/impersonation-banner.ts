@@ -1,0 +1,41 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { currentImpersonation } from '../endpoints/authorize/flow.js';
+import { ENVIRONMENT_NAME } from '../storage/environments.js';
+import type { AppDeps } from './deps.js';
+import { html } from './html.js';
+import { IMPERSONATION_COOKIE } from './cookies.js';
+
+const ENVIRONMENT_PAGE = /^\/e\/([^/?]+)\//;
+
+/**
+ * While an operator impersonates a user, every page Gatehouse shows in that environment says so
+ * and offers to end it. Done once here, as pages are sent, so no page can forget it.
+ */
+export function registerImpersonationBanner(app: FastifyInstance, deps: AppDeps): void {
+  app.addHook(
+    'onSend',
+    async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+      if (typeof payload !== 'string') return payload;
+      if (request.cookies[IMPERSONATION_COOKIE] === undefined) return payload;
+      if (!String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
+      const env = ENVIRONMENT_PAGE.exec(request.url)?.[1];
+      if (env === undefined || !ENVIRONMENT_NAME.test(env)) return payload;
+      const environment = await deps.stores.environments.get(env);
+      if (environment === undefined) return payload;
+      const current = await currentImpersonation(deps, { environment, issuer: '' }, request);
+      if (current === undefined) return payload;
+      const banner = html`<div class="impersonation-banner" role="alert" id="impersonation-banner">
+        <p>
+          Signed in as <strong>${current.user.email}</strong> on behalf of operator
+          <strong>${current.acting.operatorEmail}</strong> — until
+          ${new Date(current.impersonation.expiresAt).toISOString().slice(11, 16)} UTC.
+        </p>
+        <form method="post" action="/e/${env}/impersonation/end">
+          <input type="hidden" name="_csrf" value="${reply.generateCsrf()}" />
+          <button type="submit">End now</button>
+        </form>
+      </div>`;
+      return payload.replace('<main>', `${banner.html}\n<main>`);
+    },
+  );
+}

@@ -1,0 +1,326 @@
+import { matchRedirectUri, validateRedirectUri } from '@gatehouse/redirect-policy';
+import type { Client, GrantType } from '../../storage/clients.js';
+import { createClient, redirectPolicyFor, updateClient } from '../clients.js';
+import type { ServiceContext } from '../context.js';
+import { parseDuration } from '../duration.js';
+import { InputError } from '../input-error.js';
+import type { DeclaredClient, DeclaredState } from './schema.js';
+
+export interface UriPair {
+  /** A registered URI the file drops... */
+  readonly registered: string;
+  /** ...and the file's URI nearest to it: usually the same URI with a typo fixed or made. */
+  readonly declared: string;
+  /** Index of the first character where they differ. */
+  readonly index: number;
+}
+
+export interface ClientChange {
+  readonly key: string;
+  readonly environment: string;
+  readonly action: 'create' | 'update' | 'unchanged';
+  readonly clientId: string | null;
+  readonly name?: { readonly from: string | null; readonly to: string };
+  readonly grantTypes?: {
+    readonly from: readonly GrantType[] | null;
+    readonly to: readonly GrantType[];
+  };
+  readonly skipConsent?: { readonly from: boolean | null; readonly to: boolean };
+  readonly addedUris: readonly { readonly uri: string; readonly expiresAt: number | null }[];
+  readonly removedUris: readonly string[];
+  readonly expiryChanges: readonly {
+    readonly uri: string;
+    readonly from: number | null;
+    readonly to: number | null;
+  }[];
+  /** Dropped and added URIs side by side, compared character by character. */
+  readonly pairs: readonly UriPair[];
+}
+
+export type PlanProblem = {
+  readonly key: string;
+  readonly environment: string;
+  readonly uri?: string;
+  readonly code: string;
+  readonly message: string;
+};
+
+export interface StatePlan {
+  readonly changes: readonly ClientChange[];
+  /** What the policy or the server refuses: with any, nothing is applied. */
+  readonly problems: readonly PlanProblem[];
+  /** Clients marked as managed by a key the file no longer declares: kept, reported. */
+  readonly orphans: readonly {
+    readonly environment: string;
+    readonly clientId: string;
+    readonly key: string;
+  }[];
+  readonly changeCount: number;
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** Pairs each dropped URI with the nearest added one, using the redirect policy's explainer. */
+function pairUris(removed: readonly string[], added: readonly string[]): UriPair[] {
+  if (added.length === 0) return [];
+  return removed.flatMap((registered) => {
+    const match = matchRedirectUri(registered, added);
+    if (match.ok || match.closest === undefined) return [];
+    return [{ registered, declared: match.closest, index: match.diff?.index ?? 0 }];
+  });
+}
+
+async function planClient(
+  ctx: ServiceContext,
+  declared: DeclaredClient,
+  environment: string,
+  now: number,
+  problems: PlanProblem[],
+): Promise<ClientChange | undefined> {
+  const env = await ctx.stores.environments.get(environment);
+  if (env === undefined) {
+    problems.push({
+      key: declared.key,
+      environment,
+      code: 'unknown_environment',
+      message: `no environment "${environment}"`,
+    });
+    return undefined;
+  }
+  const settings = declared.environments[environment] ?? { redirectUris: [] };
+  const desired = new Map<string, { expiresIn?: string; expiresAt?: number }>();
+  for (const entry of settings.redirectUris) {
+    if (desired.has(entry.uri))
+      problems.push({
+        key: declared.key,
+        environment,
+        uri: entry.uri,
+        code: 'duplicate_redirect_uri',
+        message: 'listed twice',
+      });
+    desired.set(entry.uri, entry);
+  }
+  const policy = redirectPolicyFor(env, declared.type);
+  for (const uri of desired.keys()) {
+    const result = validateRedirectUri(uri, policy);
+    if (!result.ok)
+      problems.push({
+        key: declared.key,
+        environment,
+        uri,
+        code: result.code,
+        message: result.message,
+      });
+  }
+  for (const [uri, entry] of desired) {
+    if (entry.expiresIn !== undefined) {
+      try {
+        parseDuration(entry.expiresIn);
+      } catch (error) {
+        problems.push({
+          key: declared.key,
+          environment,
+          uri,
+          code: 'invalid_duration',
+          message: (error as Error).message,
+        });
+      }
+    }
+    if (entry.expiresAt !== undefined && entry.expiresAt <= now)
+      problems.push({
+        key: declared.key,
+        environment,
+        uri,
+        code: 'expired',
+        message: 'expiresAt is in the past',
+      });
+  }
+
+  const existing = (await ctx.stores.clients.list(environment)).find(
+    (c) => c.managedBy === declared.key,
+  );
+  if (existing !== undefined && existing.type !== declared.type)
+    problems.push({
+      key: declared.key,
+      environment,
+      code: 'type_change',
+      message: `the client is ${existing.type}; a client's type cannot change (delete it and apply again)`,
+    });
+  const expiryFor = (uri: string, current: Client | undefined): number | null => {
+    const entry = desired.get(uri);
+    if (entry?.expiresAt !== undefined) return entry.expiresAt;
+    if (entry?.expiresIn === undefined) return null;
+    // A relative expiry is set when the URI first appears; re-applying the file keeps it.
+    const kept = current?.redirectUriExpiries[uri];
+    if (kept !== undefined) return kept;
+    try {
+      return now + parseDuration(entry.expiresIn);
+    } catch {
+      return null;
+    }
+  };
+  const wanted = [...desired.keys()];
+  if (existing === undefined) {
+    return {
+      key: declared.key,
+      environment,
+      action: 'create',
+      clientId: null,
+      name: { from: null, to: declared.name },
+      ...(declared.grantTypes === undefined
+        ? {}
+        : { grantTypes: { from: null, to: declared.grantTypes } }),
+      ...(declared.skipConsent === undefined
+        ? {}
+        : { skipConsent: { from: null, to: declared.skipConsent } }),
+      addedUris: wanted.map((uri) => ({ uri, expiresAt: expiryFor(uri, undefined) })),
+      removedUris: [],
+      expiryChanges: [],
+      pairs: [],
+    };
+  }
+  const added = wanted.filter((uri) => !existing.redirectUris.includes(uri));
+  const removed = existing.redirectUris.filter((uri) => !desired.has(uri));
+  const expiryChanges = wanted
+    .filter((uri) => existing.redirectUris.includes(uri))
+    .map((uri) => ({
+      uri,
+      from: existing.redirectUriExpiries[uri] ?? null,
+      to: expiryFor(uri, existing),
+    }))
+    .filter((c) => c.from !== c.to);
+  const change: ClientChange = {
+    key: declared.key,
+    environment,
+    action: 'update',
+    clientId: existing.clientId,
+    ...(declared.name === existing.name
+      ? {}
+      : { name: { from: existing.name, to: declared.name } }),
+    ...(declared.grantTypes === undefined || sameList(declared.grantTypes, existing.grantTypes)
+      ? {}
+      : { grantTypes: { from: existing.grantTypes, to: declared.grantTypes } }),
+    ...(declared.skipConsent === undefined || declared.skipConsent === existing.skipConsent
+      ? {}
+      : { skipConsent: { from: existing.skipConsent, to: declared.skipConsent } }),
+    addedUris: added.map((uri) => ({ uri, expiresAt: expiryFor(uri, existing) })),
+    removedUris: removed,
+    expiryChanges,
+    pairs: pairUris(removed, added),
+  };
+  const changed =
+    change.name !== undefined ||
+    change.grantTypes !== undefined ||
+    change.skipConsent !== undefined ||
+    added.length > 0 ||
+    removed.length > 0 ||
+    expiryChanges.length > 0;
+  return changed ? change : { ...change, action: 'unchanged' };
+}
+
+/** Compares a declared state with the server's, without writing anything. */
+export async function planState(ctx: ServiceContext, state: DeclaredState): Promise<StatePlan> {
+  const now = ctx.clock();
+  const problems: PlanProblem[] = [];
+  const changes: ClientChange[] = [];
+  for (const declared of state.clients)
+    for (const environment of Object.keys(declared.environments)) {
+      const change = await planClient(ctx, declared, environment, now, problems);
+      if (change !== undefined) changes.push(change);
+    }
+  const keys = new Set(state.clients.map((c) => c.key));
+  const orphans = [];
+  for (const env of await ctx.stores.environments.list())
+    for (const client of await ctx.stores.clients.list(env.name))
+      if (client.managedBy !== null && !keys.has(client.managedBy))
+        orphans.push({ environment: env.name, clientId: client.clientId, key: client.managedBy });
+  return {
+    changes,
+    problems,
+    orphans,
+    changeCount: changes.filter((c) => c.action !== 'unchanged').length,
+  };
+}
+
+export interface AppliedClient {
+  readonly key: string;
+  readonly environment: string;
+  readonly action: 'create' | 'update';
+  readonly clientId: string;
+  /** For a web client created now: its secret, shown once. */
+  readonly clientSecret?: string;
+}
+
+/**
+ * Applies a declared state all or nothing: everything is checked first (nothing is written when
+ * the policy refuses anything), then every change runs in one transaction.
+ */
+export async function applyState(
+  ctx: ServiceContext,
+  state: DeclaredState,
+  transaction: <T>(work: (ctx: ServiceContext) => Promise<T>) => Promise<T>,
+): Promise<{ plan: StatePlan; applied: AppliedClient[] }> {
+  const plan = await planState(ctx, state);
+  if (plan.problems.length > 0) {
+    const first = plan.problems[0] as PlanProblem;
+    throw new InputError(
+      `${plan.problems.length} problem(s), nothing applied; the first: ${first.environment}/${first.key}${first.uri === undefined ? '' : ` ${first.uri}`}: ${first.message}`,
+      'plan_refused',
+      plan.problems,
+    );
+  }
+  const byKey = new Map(state.clients.map((c) => [c.key, c]));
+  const applied = await transaction(async (tx) => {
+    const done: AppliedClient[] = [];
+    for (const change of plan.changes) {
+      if (change.action === 'unchanged') continue;
+      const declared = byKey.get(change.key) as DeclaredClient;
+      const uris = (declared.environments[change.environment]?.redirectUris ?? []).map(
+        (e) => e.uri,
+      );
+      const expiries: Record<string, number | null> = {};
+      for (const { uri, expiresAt } of change.addedUris) expiries[uri] = expiresAt;
+      for (const { uri, to } of change.expiryChanges) expiries[uri] = to;
+      if (change.action === 'create') {
+        const created = await createClient(tx, {
+          environment: change.environment,
+          type: declared.type,
+          name: declared.name,
+          redirectUris: uris,
+          ...(declared.grantTypes === undefined ? {} : { grantTypes: declared.grantTypes }),
+          ...(declared.skipConsent === undefined ? {} : { skipConsent: declared.skipConsent }),
+          redirectUriExpiries: Object.fromEntries(
+            Object.entries(expiries).filter((e): e is [string, number] => e[1] !== null),
+          ),
+          managedBy: declared.key,
+        });
+        done.push({
+          key: change.key,
+          environment: change.environment,
+          action: 'create',
+          clientId: created.client.clientId,
+          ...(created.clientSecret === undefined ? {} : { clientSecret: created.clientSecret }),
+        });
+      } else {
+        await updateClient(tx, change.environment, change.clientId as string, {
+          name: declared.name,
+          setRedirectUris: uris,
+          redirectUriExpiries: expiries,
+          ...(declared.grantTypes === undefined ? {} : { grantTypes: declared.grantTypes }),
+          ...(declared.skipConsent === undefined ? {} : { skipConsent: declared.skipConsent }),
+          auditType: 'client.applied',
+        });
+        done.push({
+          key: change.key,
+          environment: change.environment,
+          action: 'update',
+          clientId: change.clientId as string,
+        });
+      }
+    }
+    return done;
+  });
+  return { plan, applied };
+}

@@ -1,0 +1,157 @@
+import { GRANT_TYPES } from '../clients.js';
+import type { ClientType, GrantType } from '../../storage/clients.js';
+import { InputError } from '../input-error.js';
+
+/** One redirect URI in a file: a string, or an object with an expiry (relative or absolute). */
+export interface DeclaredRedirectUri {
+  readonly uri: string;
+  readonly expiresIn?: string;
+  readonly expiresAt?: number;
+}
+
+export interface DeclaredClient {
+  /** Stable identity of the client across environments and runs: it marks the managed client. */
+  readonly key: string;
+  readonly name: string;
+  readonly type: ClientType;
+  readonly grantTypes?: readonly GrantType[];
+  readonly skipConsent?: boolean;
+  readonly environments: Readonly<
+    Record<string, { readonly redirectUris: readonly DeclaredRedirectUri[] }>
+  >;
+}
+
+export interface DeclaredState {
+  readonly clients: readonly DeclaredClient[];
+}
+
+const KEY = /^[a-z][a-z0-9-]{0,62}$/;
+
+function fail(where: string, message: string): never {
+  throw new InputError(`${where}: ${message}`, 'invalid_file');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function onlyKeys(where: string, value: Record<string, unknown>, allowed: readonly string[]): void {
+  const extra = Object.keys(value).filter((k) => !allowed.includes(k));
+  if (extra.length > 0)
+    fail(where, `unknown field "${extra[0] ?? ''}" (allowed: ${allowed.join(', ')})`);
+}
+
+function redirectEntry(where: string, value: unknown): DeclaredRedirectUri {
+  if (typeof value === 'string') return { uri: value };
+  if (!isObject(value)) fail(where, 'a redirect URI is a string or {uri, expiresIn | expiresAt}');
+  onlyKeys(where, value, ['uri', 'expiresIn', 'expiresAt']);
+  if (typeof value.uri !== 'string') fail(where, '"uri" must be a string');
+  if (value.expiresIn !== undefined && value.expiresAt !== undefined)
+    fail(where, 'give expiresIn or expiresAt, not both');
+  if (value.expiresIn !== undefined) {
+    if (typeof value.expiresIn !== 'string') fail(where, '"expiresIn" is a duration such as 7d');
+    return { uri: value.uri, expiresIn: value.expiresIn };
+  }
+  if (value.expiresAt !== undefined) {
+    const at =
+      value.expiresAt instanceof Date
+        ? value.expiresAt.getTime()
+        : typeof value.expiresAt === 'string'
+          ? Date.parse(value.expiresAt)
+          : NaN;
+    if (Number.isNaN(at)) fail(where, '"expiresAt" must be an ISO 8601 time');
+    return { uri: value.uri, expiresAt: at };
+  }
+  return { uri: value.uri };
+}
+
+/** Checks the shape of a parsed file (YAML or JSON); the policy is checked by `planState`. */
+export function parseDeclaredState(document: unknown): DeclaredState {
+  if (!isObject(document))
+    fail('file', 'the top level must be an object with "version" and "clients"');
+  onlyKeys('file', document, ['version', 'clients']);
+  if (document.version !== 1) fail('file', '"version" must be 1');
+  if (!Array.isArray(document.clients)) fail('file', '"clients" must be a list');
+  const seen = new Set<string>();
+  const clients = document.clients.map((raw: unknown, i): DeclaredClient => {
+    const where = `clients[${i}]`;
+    if (!isObject(raw)) fail(where, 'a client is an object');
+    onlyKeys(where, raw, ['key', 'name', 'type', 'grantTypes', 'skipConsent', 'environments']);
+    if (typeof raw.key !== 'string' || !KEY.test(raw.key))
+      fail(
+        where,
+        '"key" must be 1-63 lower-case letters, digits and dashes, starting with a letter',
+      );
+    const at = `clients.${raw.key}`;
+    if (seen.has(raw.key)) fail(at, 'the key is used twice');
+    seen.add(raw.key);
+    if (typeof raw.name !== 'string') fail(at, '"name" must be a string');
+    if (raw.type !== 'web' && raw.type !== 'native') fail(at, '"type" must be web or native');
+    if (raw.grantTypes !== undefined) {
+      if (
+        !Array.isArray(raw.grantTypes) ||
+        raw.grantTypes.some((g) => !GRANT_TYPES.includes(g as GrantType))
+      )
+        fail(at, `"grantTypes" must list some of ${GRANT_TYPES.join(', ')}`);
+    }
+    if (raw.skipConsent !== undefined && typeof raw.skipConsent !== 'boolean')
+      fail(at, '"skipConsent" must be true or false');
+    if (!isObject(raw.environments)) fail(at, '"environments" maps environment names to settings');
+    const environments: Record<string, { redirectUris: DeclaredRedirectUri[] }> = {};
+    for (const [env, settings] of Object.entries(raw.environments)) {
+      const where = `${at}.environments.${env}`;
+      if (!isObject(settings)) fail(where, 'settings are an object with "redirectUris"');
+      onlyKeys(where, settings, ['redirectUris']);
+      const list = settings.redirectUris ?? [];
+      if (!Array.isArray(list)) fail(where, '"redirectUris" must be a list');
+      environments[env] = {
+        redirectUris: list.map((entry: unknown, j) =>
+          redirectEntry(`${where}.redirectUris[${j}]`, entry),
+        ),
+      };
+    }
+    return {
+      key: raw.key,
+      name: raw.name,
+      type: raw.type,
+      ...(raw.grantTypes === undefined ? {} : { grantTypes: raw.grantTypes as GrantType[] }),
+      ...(raw.skipConsent === undefined ? {} : { skipConsent: raw.skipConsent }),
+      environments,
+    };
+  });
+  return { clients };
+}
+
+/**
+ * Replaces `${NAME}` in every string value with the variable's value, so application config and
+ * Gatehouse are fed from the same values. Done on parsed values, never on the file's text, so a
+ * value can never change the file's structure. Every missing variable is reported at once.
+ */
+export function interpolate(
+  document: unknown,
+  variables: Readonly<Record<string, string | undefined>>,
+): unknown {
+  const missing = new Set<string>();
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string')
+      return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+        const found = variables[name];
+        if (found === undefined) {
+          missing.add(name);
+          return '';
+        }
+        return found;
+      });
+    if (Array.isArray(value)) return value.map(walk);
+    if (isObject(value) && !(value instanceof Date))
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+    return value;
+  };
+  const result = walk(document);
+  if (missing.size > 0)
+    throw new InputError(
+      `the file uses ${[...missing].map((n) => `\${${n}}`).join(', ')}, which ${missing.size === 1 ? 'is' : 'are'} not set`,
+      'missing_variable',
+    );
+  return result;
+}

@@ -1,0 +1,17 @@
+import type { ServiceContext } from './context.js';
+import { endExpiredImpersonations } from './impersonation.js';
+import { removeExpiredRedirectUris } from './redirects.js';
+
+/**
+ * Work that is due with time rather than with a request: expired impersonations are ended (and
+ * audited) and expired redirect URIs removed. Correctness never waits for it: both stopped
+ * working at their expiry already; this makes the records and the audit log say so.
+ */
+export async function runHousekeeping(
+  ctx: ServiceContext,
+): Promise<{ impersonationsEnded: number; redirectUrisRemoved: number }> {
+  return {
+    impersonationsEnded: await endExpiredImpersonations(ctx),
+    redirectUrisRemoved: await removeExpiredRedirectUris(ctx),
+  };
+}
