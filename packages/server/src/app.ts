@@ -2,10 +2,12 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { registerAdmin } from './admin/index.js';
 import { authorizeEndpoint } from './endpoints/authorize/index.js';
 import { deviceEndpoints } from './endpoints/device/index.js';
 import { discoveryEndpoints } from './endpoints/discovery/index.js';
 import { homeEndpoints } from './endpoints/home/index.js';
+import { impersonationEndpoints } from './endpoints/impersonation/index.js';
 import { interactionEndpoints } from './endpoints/interaction/index.js';
 import { introspectEndpoint } from './endpoints/introspect/index.js';
 import { revokeEndpoint } from './endpoints/revoke/index.js';
@@ -13,6 +15,7 @@ import { tokenEndpoint } from './endpoints/token/index.js';
 import { userinfoEndpoint } from './endpoints/userinfo/index.js';
 import type { AppDeps } from './http/deps.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { registerImpersonationBanner } from './http/impersonation-banner.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 
 /** Query parameters, code, state and tokens must never reach a log: log the path only. */
@@ -28,7 +31,12 @@ const REDACTED_LOGGING = {
 
 export async function createApp(
   deps: AppDeps,
-  options: { logger?: boolean; logStream?: { write(line: string): void } } = {},
+  options: {
+    logger?: boolean;
+    logStream?: { write(line: string): void };
+    /** Where the built admin console is; default the monorepo's packages/console/dist. */
+    consoleDir?: string;
+  } = {},
 ): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     logger:
@@ -53,6 +61,7 @@ export async function createApp(
   });
   registerSecurityHeaders(app);
   registerErrorHandler(app);
+  registerImpersonationBanner(app, deps);
   homeEndpoints(app, deps);
   discoveryEndpoints(app, deps);
   authorizeEndpoint(app, deps);
@@ -62,5 +71,7 @@ export async function createApp(
   revokeEndpoint(app, deps);
   introspectEndpoint(app, deps);
   userinfoEndpoint(app, deps);
+  impersonationEndpoints(app, deps);
+  await registerAdmin(app, deps, options.consoleDir);
   return app;
 }

@@ -19,7 +19,38 @@ export {
   createEnvironment,
   ensureDefaultEnvironments,
   requireEnvironment,
+  setImpersonationEnabled,
 } from './services/environments.js';
+export {
+  createOperator,
+  requireOperator,
+  setOperatorDisabled,
+  operatorView,
+  isOperatorRole,
+  type OperatorSpec,
+} from './services/operators.js';
+export { OPERATOR_ROLES, type Operator, type OperatorRole } from './storage/operators.js';
+export {
+  addRedirectUri,
+  removeRedirectUri,
+  removeExpiredRedirectUris,
+  refusedRedirectsOf,
+  type RefusedRedirectView,
+} from './services/redirects.js';
+export { parseDuration } from './services/duration.js';
+export {
+  planPromotion,
+  promoteClient,
+  type PromotionPlan,
+  type PromotionResult,
+} from './services/promote.js';
+export {
+  startImpersonation,
+  endImpersonation,
+  endExpiredImpersonations,
+} from './services/impersonation.js';
+export { runHousekeeping } from './services/housekeeping.js';
+export { withTransaction } from './storage/transaction.js';
 export {
   createClient,
   updateClient,
@@ -27,6 +58,9 @@ export {
   rotateClientSecret,
   requireClient,
   GRANT_TYPES,
+  redirectPolicyFor,
+  refusedUris,
+  type RefusedUri,
   type ClientSpec,
   type CreatedClient,
   type ClientUpdate,
@@ -40,9 +74,28 @@ export {
 } from './services/users.js';
 export { redactUrl } from './storage/database.js';
 export type { Stores } from './storage/index.js';
-export type { Client, ClientType, GrantType } from './storage/clients.js';
+export {
+  activeRedirectUris,
+  type Client,
+  type ClientType,
+  type GrantType,
+} from './storage/clients.js';
 export type { User } from './storage/users.js';
 export type { Environment, Tier } from './storage/environments.js';
 export type { AuditEntry, AuditVerification } from './storage/audit.js';
 export { createStores } from './storage/index.js';
 export { openDatabase, type DatabaseHandle, type DatabaseTarget } from './storage/database.js';
+export {
+  parseDeclaredState,
+  interpolate,
+  type DeclaredState,
+  type DeclaredClient,
+} from './services/declarative/schema.js';
+export {
+  planState,
+  applyState,
+  type StatePlan,
+  type ClientChange,
+  type PlanProblem,
+  type AppliedClient,
+} from './services/declarative/plan.js';

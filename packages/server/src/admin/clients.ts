@@ -1,0 +1,284 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../http/deps.js';
+import {
+  createClient,
+  deleteClient,
+  requireClient,
+  rotateClientSecret,
+  updateClient,
+} from '../services/clients.js';
+import { requireEnvironment } from '../services/environments.js';
+import { planPromotion, promoteClient } from '../services/promote.js';
+import { addRedirectUri, refusedRedirectsOf, removeRedirectUri } from '../services/redirects.js';
+import type { ClientType, GrantType } from '../storage/clients.js';
+import { AdminError } from './errors.js';
+import { adminRoute, clientParams, envParams, GRANT_TYPE_SCHEMA, serviceContext } from './route.js';
+import { clientView } from './views.js';
+
+const REDIRECT_URI = { type: 'string', maxLength: 4096 } as const;
+
+export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const tag = 'clients';
+
+  adminRoute(api, {
+    method: 'GET',
+    url: '/environments/:env/clients',
+    access: 'viewer',
+    tag,
+    summary: "An environment's clients",
+    schema: { params: envParams },
+    handler: async (request) => {
+      const { env } = request.params as { env: string };
+      await requireEnvironment(serviceContext(deps, request), env);
+      return { clients: (await deps.stores.clients.list(env)).map(clientView) };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'POST',
+    url: '/environments/:env/clients',
+    access: 'admin',
+    tag,
+    summary: 'Register a client; a web client gets a secret, shown once in this answer',
+    schema: {
+      params: envParams,
+      body: {
+        type: 'object',
+        required: ['name', 'type'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', maxLength: 200 },
+          type: { type: 'string', enum: ['web', 'native'] },
+          redirectUris: { type: 'array', items: REDIRECT_URI, maxItems: 100 },
+          grantTypes: { type: 'array', items: GRANT_TYPE_SCHEMA, maxItems: 4 },
+          skipConsent: { type: 'boolean' },
+        },
+      },
+    },
+    handler: async (request, reply) => {
+      const { env } = request.params as { env: string };
+      const body = request.body as {
+        name: string;
+        type: ClientType;
+        redirectUris?: string[];
+        grantTypes?: GrantType[];
+        skipConsent?: boolean;
+      };
+      const created = await createClient(serviceContext(deps, request), {
+        environment: env,
+        name: body.name,
+        type: body.type,
+        redirectUris: body.redirectUris ?? [],
+        ...(body.grantTypes === undefined ? {} : { grantTypes: body.grantTypes }),
+        ...(body.skipConsent === undefined ? {} : { skipConsent: body.skipConsent }),
+      });
+      return reply.status(201).send({
+        client: clientView(created.client),
+        ...(created.clientSecret === undefined ? {} : { clientSecret: created.clientSecret }),
+        warnings: created.warnings,
+      });
+    },
+  });
+
+  adminRoute(api, {
+    method: 'GET',
+    url: '/environments/:env/clients/:clientId',
+    access: 'viewer',
+    tag,
+    summary: 'One client',
+    schema: { params: clientParams },
+    handler: async (request) => {
+      const { env, clientId } = request.params as { env: string; clientId: string };
+      return {
+        client: clientView(await requireClient(serviceContext(deps, request), env, clientId)),
+      };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'PATCH',
+    url: '/environments/:env/clients/:clientId',
+    access: 'admin',
+    tag,
+    summary: 'Change a client; redirectUris replaces the whole list (through the policy)',
+    schema: {
+      params: clientParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', maxLength: 200 },
+          grantTypes: { type: 'array', items: GRANT_TYPE_SCHEMA, maxItems: 4 },
+          skipConsent: { type: 'boolean' },
+          redirectUris: { type: 'array', items: REDIRECT_URI, maxItems: 100 },
+        },
+      },
+    },
+    handler: async (request) => {
+      const { env, clientId } = request.params as { env: string; clientId: string };
+      const body = request.body as {
+        name?: string;
+        grantTypes?: GrantType[];
+        skipConsent?: boolean;
+        redirectUris?: string[];
+      };
+      const { client, warnings } = await updateClient(
+        serviceContext(deps, request),
+        env,
+        clientId,
+        {
+          ...(body.name === undefined ? {} : { name: body.name }),
+          ...(body.grantTypes === undefined ? {} : { grantTypes: body.grantTypes }),
+          ...(body.skipConsent === undefined ? {} : { skipConsent: body.skipConsent }),
+          ...(body.redirectUris === undefined ? {} : { setRedirectUris: body.redirectUris }),
+        },
+      );
+      return { client: clientView(client), warnings };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'DELETE',
+    url: '/environments/:env/clients/:clientId',
+    access: 'admin',
+    tag,
+    summary: 'Delete a client and revoke every token it holds',
+    schema: { params: clientParams },
+    handler: async (request, reply) => {
+      const { env, clientId } = request.params as { env: string; clientId: string };
+      await deleteClient(serviceContext(deps, request), env, clientId);
+      return reply.status(204).send();
+    },
+  });
+
+  adminRoute(api, {
+    method: 'POST',
+    url: '/environments/:env/clients/:clientId/secret',
+    access: 'admin',
+    tag,
+    summary: "Rotate a web client's secret; the new one is shown once in this answer",
+    schema: { params: clientParams },
+    handler: async (request) => {
+      const { env, clientId } = request.params as { env: string; clientId: string };
+      const { client, clientSecret } = await rotateClientSecret(
+        serviceContext(deps, request),
+        env,
+        clientId,
+      );
+      return { client: clientView(client), clientSecret };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'POST',
+    url: '/environments/:env/clients/:clientId/redirect-uris',
+    access: 'admin',
+    tag,
+    summary: 'Register one redirect URI, optionally expiring (expiresIn: 30m, 12h, 7d)',
+    schema: {
+      params: clientParams,
+      body: {
+        type: 'object',
+        required: ['uri'],
+        additionalProperties: false,
+        properties: { uri: REDIRECT_URI, expiresIn: { type: 'string', maxLength: 16 } },
+      },
+    },
+    handler: async (request, reply) => {
+      const { env, clientId } = request.params as { env: string; clientId: string };
+      const body = request.body as { uri: string; expiresIn?: string };
+      const { client, warnings } = await addRedirectUri(
+        serviceContext(deps, request),
+        env,
+        clientId,
+        body.uri,
+        body.expiresIn === undefined ? {} : { expiresIn: body.expiresIn },
+      );
+      return reply.status(201).send({ client: clientView(client), warnings });
+    },
+  });
+
+  adminRoute(api, {
+    method: 'DELETE',
+    url: '/environments/:env/clients/:clientId/redirect-uris',
+    access: 'admin',
+    tag,
+    summary: 'Remove one redirect URI',
+    schema: {
+      params: clientParams,
+      querystring: {
+        type: 'object',
+        required: ['uri'],
+        properties: { uri: REDIRECT_URI },
+      },
+    },
+    handler: async (request) => {
+      const { env, clientId } = request.params as { env: string; clientId: string };
+      const { uri } = request.query as { uri: string };
+      return {
+        client: clientView(
+          await removeRedirectUri(serviceContext(deps, request), env, clientId, uri),
+        ),
+      };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'GET',
+    url: '/environments/:env/clients/:clientId/refused-redirects',
+    access: 'viewer',
+    tag,
+    summary: 'Redirect URIs real requests used and the policy refused, grouped and counted',
+    schema: { params: clientParams },
+    handler: async (request) => {
+      const { env, clientId } = request.params as { env: string; clientId: string };
+      return { refused: await refusedRedirectsOf(serviceContext(deps, request), env, clientId) };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'POST',
+    url: '/environments/:env/clients/:clientId/promote',
+    access: 'admin',
+    tag,
+    summary:
+      "Copy a client's configuration to another environment; lists what its policy refuses first",
+    schema: {
+      params: clientParams,
+      body: {
+        type: 'object',
+        required: ['to'],
+        additionalProperties: false,
+        properties: {
+          to: { type: 'string', maxLength: 64 },
+          dryRun: { type: 'boolean' },
+          dropRefused: { type: 'boolean' },
+        },
+      },
+    },
+    handler: async (request) => {
+      const { env, clientId } = request.params as { env: string; clientId: string };
+      const body = request.body as { to: string; dryRun?: boolean; dropRefused?: boolean };
+      const ctx = serviceContext(deps, request);
+      if (body.dryRun === true)
+        return { plan: await planPromotion(ctx, env, clientId, body.to), applied: false };
+      try {
+        const result = await promoteClient(ctx, env, clientId, body.to, {
+          dropRefused: body.dropRefused === true,
+        });
+        return {
+          plan: result.plan,
+          applied: true,
+          client: clientView(result.client),
+          ...(result.clientSecret === undefined ? {} : { clientSecret: result.clientSecret }),
+        };
+      } catch (error) {
+        if (error instanceof Error && 'code' in error && error.code === 'promotion_refused')
+          throw new AdminError(400, 'promotion_refused', error.message, {
+            plan: await planPromotion(ctx, env, clientId, body.to),
+          });
+        throw error;
+      }
+    },
+  });
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../http/deps.js';
+import { requireEnvironment } from '../services/environments.js';
+import { createUser, deleteUser, setUserDisabled } from '../services/users.js';
+import { adminRoute, envParams, serviceContext } from './route.js';
+import { userView } from './views.js';
+
+const userParams = {
+  type: 'object',
+  required: ['env', 'userId'],
+  properties: {
+    env: { type: 'string', maxLength: 64 },
+    userId: { type: 'string', maxLength: 320 },
+  },
+} as const;
+
+export function userRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const tag = 'users';
+  adminRoute(api, {
+    method: 'GET',
+    url: '/environments/:env/users',
+    access: 'viewer',
+    tag,
+    summary: "An environment's users (never their credentials)",
+    schema: { params: envParams },
+    handler: async (request) => {
+      const { env } = request.params as { env: string };
+      await requireEnvironment(serviceContext(deps, request), env);
+      return { users: (await deps.stores.users.list(env)).map(userView) };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'POST',
+    url: '/environments/:env/users',
+    access: 'admin',
+    tag,
+    summary: 'Create a user',
+    schema: {
+      params: envParams,
+      body: {
+        type: 'object',
+        required: ['email', 'password'],
+        additionalProperties: false,
+        properties: {
+          email: { type: 'string', maxLength: 320 },
+          name: { type: 'string', maxLength: 200 },
+          password: { type: 'string', maxLength: 1024 },
+        },
+      },
+    },
+    handler: async (request, reply) => {
+      const { env } = request.params as { env: string };
+      const body = request.body as { email: string; name?: string; password: string };
+      const user = await createUser(serviceContext(deps, request), {
+        environment: env,
+        email: body.email,
+        password: body.password,
+        ...(body.name === undefined ? {} : { name: body.name }),
+      });
+      return reply.status(201).send({ user: userView(user) });
+    },
+  });
+
+  for (const [action, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    adminRoute(api, {
+      method: 'POST',
+      url: `/environments/:env/users/:userId/${action}`,
+      access: 'admin',
+      tag,
+      summary: disabled
+        ? 'Disable a user: their sessions end and their tokens stop working'
+        : 'Enable a disabled user',
+      schema: { params: userParams },
+      handler: async (request) => {
+        const { env, userId } = request.params as { env: string; userId: string };
+        return {
+          user: userView(
+            await setUserDisabled(serviceContext(deps, request), env, userId, disabled),
+          ),
+        };
+      },
+    });
+  }
+
+  adminRoute(api, {
+    method: 'DELETE',
+    url: '/environments/:env/users/:userId',
+    access: 'admin',
+    tag,
+    summary: 'Delete a user',
+    schema: { params: userParams },
+    handler: async (request, reply) => {
+      const { env, userId } = request.params as { env: string; userId: string };
+      await deleteUser(serviceContext(deps, request), env, userId);
+      return reply.status(204).send();
+    },
+  });
+}

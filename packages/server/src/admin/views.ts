@@ -1,0 +1,66 @@
+import type { AuditEntry } from '../storage/audit.js';
+import type { Client } from '../storage/clients.js';
+import type { Environment } from '../storage/environments.js';
+import type { User } from '../storage/users.js';
+
+/** The API's shapes (documented in docs/admin-api.md). Never a secret hash or password hash. */
+export function clientView(client: Client) {
+  return {
+    clientId: client.clientId,
+    environment: client.environment,
+    name: client.name,
+    type: client.type,
+    grantTypes: client.grantTypes,
+    skipConsent: client.skipConsent,
+    hasSecret: client.secretHash !== null,
+    redirectUris: client.redirectUris.map((uri) => ({
+      uri,
+      expiresAt: client.redirectUriExpiries[uri] ?? null,
+    })),
+    managedBy: client.managedBy,
+    promotedFrom: client.promotedFrom,
+    createdAt: client.createdAt,
+    updatedAt: client.updatedAt,
+  };
+}
+
+export function userView(user: User) {
+  return {
+    id: user.id,
+    environment: user.environment,
+    email: user.email,
+    name: user.name,
+    disabled: user.disabled,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  };
+}
+
+export function environmentView(
+  environment: Environment,
+  issuer: string,
+  counts: { clientCount: number; userCount: number },
+) {
+  return {
+    name: environment.name,
+    tier: environment.tier,
+    issuer,
+    impersonationEnabled: environment.impersonationEnabled,
+    ...counts,
+    createdAt: environment.createdAt,
+  };
+}
+
+export function auditView(entry: AuditEntry) {
+  return {
+    seq: entry.seq,
+    at: entry.at,
+    environment: entry.environment,
+    type: entry.type,
+    actor: entry.actor,
+    clientId: entry.clientId,
+    userId: entry.userId,
+    data: entry.data,
+    hash: entry.hash,
+  };
+}
