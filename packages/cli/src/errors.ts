@@ -5,6 +5,8 @@ export const ExitCode = {
   Failed: 1,
   /** The command was called wrongly: unknown option, missing argument, unreadable input file. */
   Usage: 2,
+  /** `gatehouse plan`: the file and the server differ; `apply` would change something. */
+  Changes: 3,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, InputError } from '@gatehouse/server';
 import { auditCommand, clientsCommand, envCommand, usersCommand } from './commands/admin.js';
 import { LoginError, loginCommands } from './commands/login.js';
+import { operatorsCommand } from './commands/operators.js';
 import { redirectsCommand } from './commands/redirects.js';
+import { releaseCommands } from './commands/release.js';
 import { serveCommand } from './commands/serve.js';
 import { printable } from './output/text.js';
 import { ExitCode, UsageError } from './errors.js';
@@ -51,6 +53,8 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
   program.addCommand(envCommand(io));
   program.addCommand(clientsCommand(io));
   program.addCommand(usersCommand(io));
+  program.addCommand(operatorsCommand(io));
+  for (const command of releaseCommands(io, setExitCode)) program.addCommand(command);
   program.addCommand(
     auditCommand(io, () => {
       setExitCode(ExitCode.Failed);

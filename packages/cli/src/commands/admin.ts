@@ -1,5 +1,9 @@
 import {
   GRANT_TYPES,
+  InputError,
+  addRedirectUri,
+  planPromotion,
+  promoteClient,
   createClient,
   createEnvironment,
   createUser,
@@ -41,8 +45,16 @@ function clientJson(client: Client): Record<string, unknown> {
     name: client.name,
     type: client.type,
     redirect_uris: client.redirectUris,
+    redirect_uri_expiries: Object.fromEntries(
+      Object.entries(client.redirectUriExpiries).map(([uri, at]) => [
+        uri,
+        new Date(at).toISOString(),
+      ]),
+    ),
     grant_types: client.grantTypes,
     skip_consent: client.skipConsent,
+    managed_by: client.managedBy,
+    promoted_from: client.promotedFrom,
     created_at: new Date(client.createdAt).toISOString(),
     updated_at: new Date(client.updatedAt).toISOString(),
   };
@@ -68,9 +80,12 @@ function clientLines(client: Client): string[] {
     `type          ${client.type}`,
     `grants        ${client.grantTypes.join(', ')}`,
     `skip consent  ${client.skipConsent ? 'yes' : 'no'}`,
-    ...client.redirectUris.map(
-      (uri, i) => `${i === 0 ? 'redirect URIs' : '             '} ${printable(uri)}`,
-    ),
+    ...client.redirectUris.map((uri, i) => {
+      const expiresAt = client.redirectUriExpiries[uri];
+      return `${i === 0 ? 'redirect URIs' : '             '} ${printable(uri)}${expiresAt === undefined ? '' : `  (expires ${new Date(expiresAt).toISOString()})`}`;
+    }),
+    ...(client.managedBy === null ? [] : [`managed by    file key ${printable(client.managedBy)}`]),
+    ...(client.promotedFrom === null ? [] : [`promoted from ${printable(client.promotedFrom)}`]),
   ];
 }
 
@@ -323,6 +338,107 @@ export function clientsCommand(io: CliIo): Command {
         await deleteClient(ctx, options.env, clientId);
         say(io, [`deleted client ${clientId}`]);
       }),
+    ),
+  );
+  clients.addCommand(
+    withDataOptions(
+      new Command('add-redirect')
+        .description('register one redirect URI, optionally temporary (review apps, CI)')
+        .addOption(envOption())
+        .requiredOption('--client <client_id>', 'the client')
+        .requiredOption('--uri <uri>', 'the redirect URI, exactly as requests will send it')
+        .option('--expires-in <duration>', 'stop matching after 30m, 12h, 7d...')
+        .option('--json', 'JSON output'),
+    ).action(
+      (
+        options: DataOptions &
+          JsonOption & { env: string; client: string; uri: string; expiresIn?: string },
+      ) =>
+        withStores(options, io, async (ctx) => {
+          const { client, warnings } = await addRedirectUri(
+            ctx,
+            options.env,
+            options.client,
+            options.uri,
+            {
+              ...(options.expiresIn === undefined ? {} : { expiresIn: options.expiresIn }),
+            },
+          );
+          if (options.json === true) {
+            writeJson(io, { ...clientJson(client), warnings });
+            return;
+          }
+          say(io, [
+            ...clientLines(client),
+            ...warnings.map((w) => `warning: ${printable(w.message)}`),
+          ]);
+        }),
+    ),
+  );
+  clients.addCommand(
+    withDataOptions(
+      new Command('promote')
+        .description(
+          "copy a client's configuration to another environment; lists what the target's policy refuses before writing",
+        )
+        .requiredOption('--from <environment>', 'the environment the client is in')
+        .requiredOption('--to <environment>', 'the environment to promote it to')
+        .requiredOption('--client <client_id>', 'the client')
+        .option('--dry-run', 'show what would happen; change nothing')
+        .option('--drop-refused', 'promote without the redirect URIs the target refuses')
+        .option('--json', 'JSON output'),
+    ).action(
+      (
+        options: DataOptions &
+          JsonOption & {
+            from: string;
+            to: string;
+            client: string;
+            dryRun?: boolean;
+            dropRefused?: boolean;
+          },
+      ) =>
+        withStores(options, io, async (ctx) => {
+          const plan = await planPromotion(ctx, options.from, options.client, options.to);
+          const planLines = [
+            `promote ${options.client} from ${options.from} to ${options.to}: ${plan.action === 'create' ? 'a new client with new credentials' : `update ${plan.targetClientId ?? ''}`}`,
+            ...plan.accepted.map((uri) => `  copy    ${printable(uri)}`),
+            ...plan.refused.map((r) => `  refused ${printable(r.uri)}: ${printable(r.message)}`),
+            ...plan.skippedExpiring.map((uri) => `  skip    ${printable(uri)} (temporary)`),
+          ];
+          if (
+            options.dryRun === true ||
+            (plan.refused.length > 0 && options.dropRefused !== true)
+          ) {
+            if (options.json === true) writeJson(io, { plan, applied: false });
+            else say(io, planLines);
+            if (options.dryRun !== true)
+              throw new InputError(
+                `${options.to} refuses ${plan.refused.length} redirect URI(s); nothing was promoted (use --drop-refused to promote without them)`,
+                'promotion_refused',
+              );
+            return;
+          }
+          const result = await promoteClient(ctx, options.from, options.client, options.to, {
+            dropRefused: options.dropRefused === true,
+          });
+          if (options.json === true) {
+            writeJson(io, {
+              plan,
+              applied: true,
+              client: clientJson(result.client),
+              ...(result.clientSecret === undefined ? {} : { client_secret: result.clientSecret }),
+            });
+            return;
+          }
+          say(io, [
+            ...planLines,
+            `promoted: ${result.client.clientId} in ${options.to}`,
+            ...(result.clientSecret === undefined
+              ? []
+              : [`client_secret ${result.clientSecret}`, 'shown once: store it now']),
+          ]);
+        }),
     ),
   );
   return clients;

@@ -3,6 +3,7 @@ import {
   ensureDefaultEnvironments,
   openGatehouse,
   resolveServerConfig,
+  withTransaction,
   type ServiceContext,
   type Stores,
 } from '@gatehouse/server';
@@ -35,11 +36,17 @@ export function databaseInput(
   };
 }
 
+/** What an admin command gets: the services' context, and a way to run work all or nothing. */
+export interface AdminContext extends ServiceContext {
+  readonly stores: Stores;
+  transaction<T>(work: (ctx: ServiceContext) => Promise<T>): Promise<T>;
+}
+
 /** Opens the data, runs `work` as the CLI administrator, and always closes the database. */
 export async function withStores<T>(
   options: DataOptions,
   io: CliIo,
-  work: (ctx: ServiceContext & { stores: Stores }) => Promise<T>,
+  work: (ctx: AdminContext) => Promise<T>,
 ): Promise<T> {
   const config = resolveServerConfig(databaseInput(options, io), io.cwd);
   let opened;
@@ -51,7 +58,14 @@ export async function withStores<T>(
     );
   }
   try {
-    const ctx = { stores: opened.stores, clock: Date.now, actor: 'admin:cli' };
+    const { handle } = opened;
+    const ctx: AdminContext = {
+      stores: opened.stores,
+      clock: Date.now,
+      actor: 'admin:cli',
+      transaction: (inner) =>
+        withTransaction(handle, (stores) => inner({ stores, clock: Date.now, actor: 'admin:cli' })),
+    };
     // Admin commands may come before the first `serve`: the standard environments exist either way.
     await ensureDefaultEnvironments(ctx);
     return await work(ctx);
