@@ -56,6 +56,17 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
         `Try it: npx gatehouse login --issuer ${server.url}/e/development --client-id ${server.demo.clientId} --allow-http-loopback`,
       );
     }
+    const operators = await server.stores.operators.list();
+    lines.push(
+      '',
+      `Admin console: ${server.url}/admin`,
+      ...(operators.length === 0
+        ? [
+            '  no operator yet: create one with',
+            '  npx gatehouse operators create --email you@example.com --role admin',
+          ]
+        : []),
+    );
     lines.push(
       '',
       `Log in with any OAuth 2.1 / OpenID Connect client: discovery at ${server.url}/e/development/.well-known/openid-configuration`,
