@@ -2,6 +2,7 @@ import { parse as parseHost } from 'tldts';
 import { LintCode } from './codes.js';
 import { assertPolicyContext, isStringArray, type PolicyContext } from './context.js';
 import { matchRedirectUri } from './match.js';
+import { parseUri, type ParsedUri } from './parse.js';
 import { splitLoopbackHttp, WILDCARD_PREFIX } from './uri-text.js';
 import { validateRedirectUri, type RedirectUriKind } from './validate.js';
 
@@ -16,7 +17,7 @@ export interface LintWarning {
 interface ValidEntry {
   readonly uri: string;
   readonly kind: RedirectUriKind;
-  readonly url: URL;
+  readonly url: ParsedUri;
 }
 
 /**
@@ -32,7 +33,7 @@ export function lintRedirectUris(uris: readonly string[], context: PolicyContext
   const valid: ValidEntry[] = [];
   for (const uri of uris) {
     const result = validateRedirectUri(uri, context);
-    if (result.ok) valid.push({ uri, kind: result.kind, url: new URL(uri) });
+    if (result.ok) valid.push({ uri, kind: result.kind, url: parseUri(uri) as ParsedUri });
   }
 
   return [

@@ -1,6 +1,7 @@
 import { parse as parseHost } from 'tldts';
 import { MAX_REDIRECT_URI_LENGTH, ValidationCode } from './codes.js';
 import { assertPolicyContext, environmentTier, type PolicyContext } from './context.js';
+import { parseUri, type ParsedUri } from './parse.js';
 import { LOOPBACK_HOSTS, WILDCARD_PREFIX, rawHost, rawScheme } from './uri-text.js';
 
 /** What a valid redirect URI is, which decides how it may be matched. */
@@ -119,10 +120,8 @@ export function validateRedirectUri(uri: string, context: PolicyContext): Valida
     );
   }
 
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
+  const url = parseUri(uri);
+  if (url === undefined) {
     return fail(
       ValidationCode.NotAbsolute,
       'The redirect URI is not an absolute URI; it must start with a scheme such as https://.',
@@ -142,7 +141,7 @@ export function validateRedirectUri(uri: string, context: PolicyContext): Valida
 }
 
 /** The substantive rules, applied to the canonical form so that a suggested fix is never itself refused. */
-function checkParsed(url: URL, context: PolicyContext): ValidationResult {
+function checkParsed(url: ParsedUri, context: PolicyContext): ValidationResult {
   const canonical = url.href;
   const tier = environmentTier(context.environment);
 
@@ -199,7 +198,7 @@ function countStars(text: string): number {
   return n;
 }
 
-function checkWildcardPlacement(url: URL, starCount: number): ValidationResult | undefined {
+function checkWildcardPlacement(url: ParsedUri, starCount: number): ValidationResult | undefined {
   const leftmostLabel =
     url.protocol === 'https:' &&
     url.hostname.startsWith('*.') &&
@@ -214,7 +213,7 @@ function checkWildcardPlacement(url: URL, starCount: number): ValidationResult |
 }
 
 function checkSchemeAndHost(
-  url: URL,
+  url: ParsedUri,
   context: PolicyContext,
   tier: ReturnType<typeof environmentTier>,
   wildcard: boolean,
@@ -319,7 +318,10 @@ function checkLoopback(
   return { ok: true, kind: 'loopback' };
 }
 
-function checkWildcardHost(url: URL, tier: ReturnType<typeof environmentTier>): ValidationResult {
+function checkWildcardHost(
+  url: ParsedUri,
+  tier: ReturnType<typeof environmentTier>,
+): ValidationResult {
   if (tier === 'production') {
     return fail(
       ValidationCode.WildcardInProduction,

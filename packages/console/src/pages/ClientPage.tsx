@@ -1,0 +1,159 @@
+import { useCallback } from 'react';
+import { getClient, listEnvironments } from '../api/admin';
+import { ApiError } from '../api/http';
+import { Badge, TierBadge } from '../components/Badges';
+import { ErrorAlert, Loading } from '../components/Feedback';
+import { formatDateTime } from '../format';
+import { useResource } from '../hooks';
+import { Link, paths } from '../router';
+import { useSession } from '../session';
+import { CredentialsSection } from './client/CredentialsSection';
+import { DeleteClientSection } from './client/DeleteClientSection';
+import { ImpersonateSection } from './client/ImpersonateSection';
+import { PromoteSection } from './client/PromoteSection';
+import { RedirectUrisSection } from './client/RedirectUrisSection';
+import { RefusedRedirectsSection } from './client/RefusedRedirectsSection';
+import { usePageTitle } from './usePageTitle';
+
+function promotedFromPath(promotedFrom: string): string | null {
+  const slash = promotedFrom.indexOf('/');
+  if (slash <= 0 || slash === promotedFrom.length - 1) return null;
+  return paths.client(promotedFrom.slice(0, slash), promotedFrom.slice(slash + 1));
+}
+
+export function ClientPage({ env, clientId }: { readonly env: string; readonly clientId: string }) {
+  const { can } = useSession();
+  const environments = useResource(useCallback(() => listEnvironments(), []));
+  const client = useResource(useCallback(() => getClient(env, clientId), [env, clientId]));
+  usePageTitle(client.data?.name ?? clientId);
+
+  const environment = environments.data?.find((e) => e.name === env);
+  if (client.data === undefined || environments.data === undefined) {
+    const error = client.error ?? environments.error;
+    if (error instanceof ApiError && error.status === 404) {
+      return (
+        <section>
+          <h1>Client not found</h1>
+          <p>
+            There is no client <code>{clientId}</code> in{' '}
+            <Link to={paths.environment(env)}>{env}</Link>.
+          </p>
+        </section>
+      );
+    }
+    return error === undefined ? <Loading what="the client" /> : <ErrorAlert error={error} />;
+  }
+  if (environment === undefined) {
+    return (
+      <section>
+        <h1>Environment not found</h1>
+        <p>
+          There is no environment named <code>{env}</code>.
+        </p>
+      </section>
+    );
+  }
+
+  const current = client.data;
+  const promotedFrom =
+    current.promotedFrom === null ? null : promotedFromPath(current.promotedFrom);
+
+  return (
+    <div className="page">
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to={paths.environments()}>Environments</Link> <span aria-hidden="true">/</span>{' '}
+        <Link to={paths.environment(env)}>{env}</Link> <span aria-hidden="true">/</span>
+      </nav>
+      <div className="page-heading">
+        <h1>{current.name}</h1>
+        <TierBadge tier={environment.tier} />
+        <Badge>{current.type}</Badge>
+        {current.managedBy !== null && (
+          <Badge tone="info" title={`Managed by ${current.managedBy}`}>
+            managed by file
+          </Badge>
+        )}
+        {current.promotedFrom !== null && <Badge tone="info">promoted</Badge>}
+      </div>
+      <ErrorAlert error={client.error} />
+      {current.managedBy !== null && (
+        <p className="alert alert-info">
+          This client is declared in <code>{current.managedBy}</code>: changes made here may be
+          undone when that file is applied again.
+        </p>
+      )}
+      <dl className="details" data-testid="client-details">
+        <div>
+          <dt>Client ID</dt>
+          <dd>
+            <code data-testid="client-id">{current.clientId}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Type</dt>
+          <dd>{current.type === 'web' ? 'web (confidential)' : 'native (public)'}</dd>
+        </div>
+        <div>
+          <dt>Grant types</dt>
+          <dd>
+            {current.grantTypes.length === 0 ? (
+              <span className="muted">none</span>
+            ) : (
+              current.grantTypes.map((grant) => (
+                <code key={grant} className="chip">
+                  {grant}
+                </code>
+              ))
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Skip consent</dt>
+          <dd>{current.skipConsent ? 'yes' : 'no'}</dd>
+        </div>
+        {current.managedBy !== null && (
+          <div>
+            <dt>Managed by</dt>
+            <dd>
+              <code>{current.managedBy}</code>
+            </dd>
+          </div>
+        )}
+        {current.promotedFrom !== null && (
+          <div>
+            <dt>Promoted from</dt>
+            <dd>
+              {promotedFrom === null ? (
+                <code>{current.promotedFrom}</code>
+              ) : (
+                <Link to={promotedFrom}>
+                  <code>{current.promotedFrom}</code>
+                </Link>
+              )}
+            </dd>
+          </div>
+        )}
+        <div>
+          <dt>Created</dt>
+          <dd>{formatDateTime(current.createdAt)}</dd>
+        </div>
+        <div>
+          <dt>Updated</dt>
+          <dd>{formatDateTime(current.updatedAt)}</dd>
+        </div>
+      </dl>
+
+      <CredentialsSection client={current} onChanged={client.reload} />
+      <RedirectUrisSection environment={environment} client={current} onChanged={client.reload} />
+      <RefusedRedirectsSection client={current} onChanged={client.reload} />
+      {can.manage && (
+        <PromoteSection
+          client={current}
+          targets={environments.data.filter((e) => e.name !== env)}
+        />
+      )}
+      {can.impersonate && <ImpersonateSection environment={environment} client={current} />}
+      {can.manage && <DeleteClientSection client={current} />}
+    </div>
+  );
+}

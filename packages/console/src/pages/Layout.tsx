@@ -1,0 +1,71 @@
+import { useState, type ReactNode } from 'react';
+import { Badge } from '../components/Badges';
+import { Link, paths, usePath } from '../router';
+import { useSession } from '../session';
+
+const NAV = [
+  { label: 'Environments', to: paths.environments(), section: 'environments' },
+  { label: 'Audit log', to: paths.audit(), section: 'audit' },
+  { label: 'Operators', to: paths.operators(), section: 'operators' },
+] as const;
+
+export function Layout({
+  children,
+  onSignOut,
+}: {
+  readonly children: ReactNode;
+  readonly onSignOut: () => Promise<void>;
+}) {
+  const { operator } = useSession();
+  const path = usePath();
+  const section = path === '' ? 'environments' : (path.split('/')[0] ?? '');
+  const [signingOut, setSigningOut] = useState(false);
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <div className="app-header-inner">
+          <Link to={paths.environments()} className="brand">
+            Gatehouse console
+          </Link>
+          <nav aria-label="Main">
+            <ul className="nav">
+              {NAV.map((item) => (
+                <li key={item.section}>
+                  <Link
+                    to={item.to}
+                    className="nav-link"
+                    aria-current={section === item.section ? 'page' : undefined}
+                  >
+                    {item.label}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <div className="operator" data-testid="operator">
+            <span className="operator-email">{operator.email}</span>
+            <Badge tone={operator.role === 'admin' ? 'info' : 'neutral'}>{operator.role}</Badge>
+            <button
+              type="button"
+              className="button secondary small"
+              disabled={signingOut}
+              onClick={() => {
+                setSigningOut(true);
+                void onSignOut();
+              }}
+            >
+              Sign out
+            </button>
+          </div>
+        </div>
+      </header>
+      <main id="main" className="app-main" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}

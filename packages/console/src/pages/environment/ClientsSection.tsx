@@ -1,0 +1,57 @@
+import type { Client } from '../../api/types';
+import { Badge } from '../../components/Badges';
+import { ErrorAlert, Loading } from '../../components/Feedback';
+import type { Resource } from '../../hooks';
+import { Link, paths } from '../../router';
+
+export function ClientsSection({
+  env,
+  clients,
+}: {
+  readonly env: string;
+  readonly clients: Resource<readonly Client[]>;
+}) {
+  return (
+    <section id="clients" className="panel" aria-labelledby="clients-heading">
+      <h2 id="clients-heading">Clients</h2>
+      <ErrorAlert error={clients.error} />
+      {clients.data === undefined ? (
+        clients.status === 'loading' && <Loading what="clients" />
+      ) : clients.data.length === 0 ? (
+        <p className="muted">No clients yet.</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Client ID</th>
+                <th scope="col">Type</th>
+                <th scope="col">Redirect URIs</th>
+              </tr>
+            </thead>
+            <tbody>
+              {clients.data.map((client) => (
+                <tr key={client.clientId} data-testid="client-row">
+                  <td>
+                    <Link to={paths.client(env, client.clientId)}>{client.name}</Link>{' '}
+                    {client.managedBy !== null && (
+                      <Badge tone="info" title={`Managed by ${client.managedBy}`}>
+                        managed by file
+                      </Badge>
+                    )}
+                  </td>
+                  <td>
+                    <code>{client.clientId}</code>
+                  </td>
+                  <td>{client.type}</td>
+                  <td className="numeric">{client.redirectUris.length}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

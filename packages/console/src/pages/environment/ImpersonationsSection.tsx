@@ -1,0 +1,93 @@
+import { useState } from 'react';
+import { endImpersonation } from '../../api/admin';
+import type { Impersonation } from '../../api/types';
+import { ErrorAlert, Loading } from '../../components/Feedback';
+import { formatDateTime, formatRelative } from '../../format';
+import { useNow, type Resource } from '../../hooks';
+import { Link, paths } from '../../router';
+import { useSession } from '../../session';
+
+export function ImpersonationsSection({
+  env,
+  impersonations,
+}: {
+  readonly env: string;
+  readonly impersonations: Resource<readonly Impersonation[]> & { readonly reload: () => void };
+}) {
+  const { can } = useSession();
+  const now = useNow();
+  const [error, setError] = useState<unknown>(undefined);
+  const active = (impersonations.data ?? []).filter((i) => i.active && i.expiresAt > now);
+
+  const end = async (id: string): Promise<void> => {
+    setError(undefined);
+    try {
+      await endImpersonation(env, id);
+      impersonations.reload();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  return (
+    <section id="impersonations" className="panel" aria-labelledby="impersonations-heading">
+      <h2 id="impersonations-heading">Active impersonations</h2>
+      <ErrorAlert error={impersonations.error ?? error} />
+      {impersonations.data === undefined ? (
+        impersonations.status === 'loading' && <Loading what="impersonations" />
+      ) : active.length === 0 ? (
+        <p className="muted">No active impersonations.</p>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Client</th>
+                <th scope="col">Operator</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Expires</th>
+                {can.impersonate && (
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                )}
+              </tr>
+            </thead>
+            <tbody>
+              {active.map((impersonation) => (
+                <tr key={impersonation.id} data-testid="impersonation-row">
+                  <td>{impersonation.userEmail}</td>
+                  <td>
+                    <Link to={paths.client(env, impersonation.clientId)}>
+                      {impersonation.clientName}
+                    </Link>
+                  </td>
+                  <td>{impersonation.operatorEmail}</td>
+                  <td className="reason">{impersonation.reason}</td>
+                  <td title={formatDateTime(impersonation.expiresAt)}>
+                    {formatRelative(impersonation.expiresAt, now)}
+                  </td>
+                  {can.impersonate && (
+                    <td className="row-actions">
+                      <button
+                        type="button"
+                        className="button danger small"
+                        aria-label={`End impersonation of ${impersonation.userEmail}`}
+                        onClick={() => {
+                          void end(impersonation.id);
+                        }}
+                      >
+                        End
+                      </button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
