@@ -68,10 +68,18 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       redirectUris: ['http://127.0.0.1/callback'],
       grantTypes: ['authorization_code', 'refresh_token'],
       skipConsent: false,
+      redirectUriExpiries: { 'http://127.0.0.1/callback': now + 60_000 },
+      managedBy: 'cli',
+      promotedFrom: null,
       createdAt: now,
       updatedAt: now,
     });
     expect(await stores.clients.get('production', 'ghc_development_c1')).toBeUndefined();
+    expect(await stores.clients.get('development', 'ghc_development_c1')).toMatchObject({
+      redirectUriExpiries: { 'http://127.0.0.1/callback': now + 60_000 },
+      managedBy: 'cli',
+      promotedFrom: null,
+    });
     const updated = await stores.clients.update(
       'development',
       'ghc_development_c1',
@@ -119,6 +127,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     resource: null,
     authTime: now,
     expiresAt: now + 60_000,
+    impersonationId: null,
     createdAt: now,
   });
 
@@ -151,6 +160,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     authTime: now,
     codeHash: 'k1',
     expiresAt: now + 86_400_000,
+    impersonationId: null,
     createdAt: now,
   });
 
@@ -164,6 +174,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       familyId: 'f1',
       codeHash: null,
       expiresAt: now + 600_000,
+      impersonationId: null,
       createdAt: now,
     });
     expect((await stores.tokens.rotateRefresh('development', 'r1', now + 1)).status).toBe(
@@ -197,6 +208,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       familyId: null,
       codeHash: 'code-9',
       expiresAt: now + 600_000,
+      impersonationId: null,
       createdAt: now,
     });
     await stores.tokens.revokeIssuedFromCode('development', 'code-9', now + 1);
@@ -234,5 +246,59 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
         now,
       ),
     ).rejects.toThrow(TypeError);
+  });
+
+  it('ends an impersonation exactly once among concurrent callers', async () => {
+    await stores.impersonations.create({
+      id: 'imp_1',
+      environment: 'development',
+      operatorId: 'op_1',
+      userId: 'u1',
+      clientId: 'c',
+      reason: 'ticket',
+      cookieHash: 'h1',
+      startedAt: now,
+      expiresAt: now + 60_000,
+      endedAt: null,
+      endReason: null,
+    });
+    expect(await stores.impersonations.findByCookie('production', 'h1')).toBeUndefined();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        stores.impersonations.end('development', 'imp_1', 'ended', now + 1),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await stores.impersonations.get('development', 'imp_1')).toMatchObject({
+      endedAt: now + 1,
+      endReason: 'ended',
+    });
+    expect(await stores.impersonations.listExpiredUnended(now + 120_000)).toEqual([]);
+  });
+
+  it('keeps operator emails unique whatever their case, and their sessions until expiry', async () => {
+    const operator = {
+      id: 'op_a',
+      email: 'Ops@Example.com',
+      role: 'admin' as const,
+      passwordHash: 'x',
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    expect(await stores.operators.create(operator)).toBe(true);
+    expect(
+      await stores.operators.create({ ...operator, id: 'op_b', email: 'ops@example.COM' }),
+    ).toBe(false);
+    expect((await stores.operators.findByEmail('OPS@example.com'))?.id).toBe('op_a');
+    await stores.operators.createSession({
+      idHash: 's1',
+      operatorId: 'op_a',
+      csrfToken: 't',
+      expiresAt: now + 1000,
+      createdAt: now,
+    });
+    expect(await stores.operators.findSession('s1', now + 999)).toBeDefined();
+    expect(await stores.operators.findSession('s1', now + 1000)).toBeUndefined();
   });
 });

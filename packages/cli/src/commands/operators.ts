@@ -22,7 +22,7 @@ function operatorJson(operator: Operator): Record<string, unknown> {
 }
 
 function line(operator: Operator): string {
-  return `${operator.id}  ${printable(operator.email).padEnd(32)}  ${operator.role.padEnd(8)}${operator.disabled ? '  (disabled)' : ''}`;
+  return `${operator.id}  ${printable(operator.email).padEnd(32)}  ${operator.role.padEnd(8)}${operator.disabled ? '  (disabled)' : ''}`.trimEnd();
 }
 
 /** `gatehouse operators`: the people who run Gatehouse through the console and the admin API. */

@@ -36,7 +36,7 @@ async function readState(io: CliIo, file: string): Promise<DeclaredState> {
     document = parseYaml(text, { prettyErrors: true });
   } catch (error) {
     throw new UsageError(
-      `${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0] ?? ''}`,
+      `${file} is not valid YAML or JSON: ${((error as Error).message.split('\n')[0] ?? '').replace(/:$/, '')}`,
     );
   }
   return parseDeclaredState(interpolate(document, io.env));
@@ -94,7 +94,7 @@ function planLines(plan: StatePlan, style: Style): string[] {
     ),
     ...plan.orphans.map(
       (o) =>
-        `note: ${o.environment}/${o.clientId} is marked as managed by "${printable(o.key)}", which the file no longer declares; it is kept`,
+        `note: ${o.environment}/${o.clientId} is managed by "${printable(o.key)}", which the file no longer declares in ${o.environment}; it is kept`,
     ),
   ];
 }

@@ -3,6 +3,7 @@ import { decoyPasswordHash, verifyPassword } from '../crypto/passwords.js';
 import { randomToken, safeEqual, sha256 } from '../crypto/random.js';
 import type { AppDeps } from '../http/deps.js';
 import type { Operator, OperatorRole } from '../storage/operators.js';
+import { endImpersonationsBy } from '../services/impersonation.js';
 import { AdminError } from './errors.js';
 
 export const ADMIN_COOKIE = 'gh_admin';
@@ -142,6 +143,11 @@ export async function signOutOperator(
   const current = operatorOf(request);
   await deps.stores.operators.deleteSession(current.sessionHash);
   reply.clearCookie(ADMIN_COOKIE, { path: '/admin' });
+  // Signing out of the console ends what the operator was doing as someone else.
+  await endImpersonationsBy(
+    { stores: deps.stores, clock: deps.clock, actor: `operator:${current.operator.id}` },
+    current.operator.id,
+  );
   await deps.stores.audit.append(
     {
       environment: null,

@@ -12,6 +12,15 @@ const ENVIRONMENT_PAGE = /^\/e\/([^/?]+)\//;
  * and offers to end it. Done once here, as pages are sent, so no page can forget it.
  */
 export function registerImpersonationBanner(app: FastifyInstance, deps: AppDeps): void {
+  // The banner's form needs a CSRF token whose cookie goes out with this very response; cookies
+  // set as late as onSend are not sent, so the token is made when the request arrives.
+  const tokens = new WeakMap<FastifyRequest, string>();
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.cookies[IMPERSONATION_COOKIE] === undefined) return;
+    if (request.method !== 'GET' || !ENVIRONMENT_PAGE.test(request.url)) return;
+    tokens.set(request, reply.generateCsrf());
+    await Promise.resolve();
+  });
   app.addHook(
     'onSend',
     async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
@@ -31,7 +40,11 @@ export function registerImpersonationBanner(app: FastifyInstance, deps: AppDeps)
           ${new Date(current.impersonation.expiresAt).toISOString().slice(11, 16)} UTC.
         </p>
         <form method="post" action="/e/${env}/impersonation/end">
-          <input type="hidden" name="_csrf" value="${reply.generateCsrf()}" />
+          <input
+            type="hidden"
+            name="_csrf"
+            value="${tokens.get(request) ?? reply.generateCsrf()}"
+          />
           <button type="submit">End now</button>
         </form>
       </div>`;

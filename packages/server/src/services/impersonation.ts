@@ -157,6 +157,15 @@ export async function endImpersonation(
   return (await ctx.stores.impersonations.get(environment, id)) ?? current;
 }
 
+/** Ends every running impersonation of an operator (signed out or disabled). */
+export async function endImpersonationsBy(ctx: ServiceContext, operatorId: string): Promise<void> {
+  const now = ctx.clock();
+  for (const env of await ctx.stores.environments.list())
+    for (const i of await ctx.stores.impersonations.list(env.name, 100))
+      if (i.operatorId === operatorId && isImpersonationActive(i, now))
+        await endImpersonation(ctx, env.name, i.id, 'ended');
+}
+
 /** Ends impersonations whose time ran out; their tokens had already stopped at the same time. */
 export async function endExpiredImpersonations(ctx: ServiceContext): Promise<number> {
   const expired = await ctx.stores.impersonations.listExpiredUnended(ctx.clock());

@@ -2,6 +2,7 @@ import { checkPasswordStrength, hashPassword } from '../crypto/passwords.js';
 import { randomToken } from '../crypto/random.js';
 import { OPERATOR_ROLES, type Operator, type OperatorRole } from '../storage/operators.js';
 import type { ServiceContext } from './context.js';
+import { endImpersonationsBy } from './impersonation.js';
 import { InputError } from './input-error.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -72,7 +73,10 @@ export async function setOperatorDisabled(
   const now = ctx.clock();
   const operator = await ctx.stores.operators.setDisabled(current.id, disabled, now);
   if (operator === undefined) throw new InputError(`no operator ${idOrEmail}`, 'unknown_operator');
-  if (disabled) await ctx.stores.operators.deleteSessionsOf(current.id);
+  if (disabled) {
+    await ctx.stores.operators.deleteSessionsOf(current.id);
+    await endImpersonationsBy(ctx, current.id);
+  }
   if (current.disabled !== disabled)
     await ctx.stores.audit.append(
       {

@@ -62,13 +62,30 @@ function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
-/** Pairs each dropped URI with the nearest added one, using the redirect policy's explainer. */
+/** Where two strings first differ. */
+function firstDifference(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * Pairs each dropped URI with the nearest added one (the redirect policy's explainer picks it).
+ * The index is measured on the two strings as printed: the explainer's own index refers to the
+ * closest URI rewritten for the request (a wildcard's label, a loopback port), not as written.
+ */
 function pairUris(removed: readonly string[], added: readonly string[]): UriPair[] {
   if (added.length === 0) return [];
   return removed.flatMap((registered) => {
     const match = matchRedirectUri(registered, added);
     if (match.ok || match.closest === undefined) return [];
-    return [{ registered, declared: match.closest, index: match.diff?.index ?? 0 }];
+    return [
+      {
+        registered,
+        declared: match.closest,
+        index: firstDifference(registered, match.closest),
+      },
+    ];
   });
 }
 
@@ -230,11 +247,17 @@ export async function planState(ctx: ServiceContext, state: DeclaredState): Prom
       const change = await planClient(ctx, declared, environment, now, problems);
       if (change !== undefined) changes.push(change);
     }
-  const keys = new Set(state.clients.map((c) => c.key));
+  // A managed client is orphaned when the file drops its key, or only its environment.
+  const declaredEnvironments = new Map(
+    state.clients.map((c) => [c.key, new Set(Object.keys(c.environments))]),
+  );
   const orphans = [];
   for (const env of await ctx.stores.environments.list())
     for (const client of await ctx.stores.clients.list(env.name))
-      if (client.managedBy !== null && !keys.has(client.managedBy))
+      if (
+        client.managedBy !== null &&
+        declaredEnvironments.get(client.managedBy)?.has(env.name) !== true
+      )
         orphans.push({ environment: env.name, clientId: client.clientId, key: client.managedBy });
   return {
     changes,
