@@ -114,6 +114,25 @@ describe('admin console in Chromium', () => {
     );
   });
 
+  it('edits the client’s settings, as `gatehouse clients update` does', async () => {
+    const settings = page.getByRole('region', { name: 'Settings' });
+    await settings.getByLabel('Name').fill('Review App (staging)');
+    await settings.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Review App (staging)' }).waitFor();
+    expect((await t.ctx.stores.clients.get('staging', clientId))?.name).toBe(
+      'Review App (staging)',
+    );
+    // The server's rules hold here too: a web client cannot take the device grant.
+    await settings.getByLabel('urn:ietf:params:oauth:grant-type:device_code').check();
+    await settings.getByRole('button', { name: 'Save settings' }).click();
+    await expect
+      .poll(() => settings.getByRole('alert').textContent())
+      .toContain('native clients only');
+    expect((await t.ctx.stores.clients.get('staging', clientId))?.grantTypes).not.toContain(
+      'urn:ietf:params:oauth:grant-type:device_code',
+    );
+  });
+
   it('finds the redirect URI a real authorization request was refused for, and registers it', async () => {
     const typo = `${APP_ORIGIN}/calback`;
     const refusedPage = await page.context().newPage();
@@ -174,24 +193,27 @@ describe('admin console in Chromium', () => {
     await page.getByTestId('active-impersonation').waitFor();
     await shot('impersonation-active');
 
-    // The operator's browser now signs in to the application, which starts a normal request.
+    // The operator's browser now signs in to the application (in another tab of the same
+    // browser), which starts a normal authorization request.
     const { verifier, challenge } = pkce();
-    await page.goto(
+    const appTab = await page.context().newPage();
+    await appTab.goto(
       `${t.url}/e/staging/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: `${APP_ORIGIN}/callback`, response_type: 'code', scope: 'openid email', code_challenge: challenge, code_challenge_method: 'S256', state: 'xyz' }).toString()}`,
     );
-    const banner = page.locator('#impersonation-banner');
+    const banner = appTab.locator('#impersonation-banner');
     await banner.waitFor();
     expect(await banner.textContent()).toMatch(
       /Signed in as\s+dana@example\.com\s+on behalf of operator\s+olga@ops\.example/,
     );
     expect(await banner.getByRole('button', { name: 'End now' }).isVisible()).toBe(true);
-    await shot('impersonation-consent');
+    await appTab.screenshot({ path: join(ARTIFACTS, 'impersonation-consent.png'), fullPage: true });
     // The application's host is not on this machine: the request for it is where the code shows.
-    const callback = page.waitForRequest((request) =>
+    const callback = appTab.waitForRequest((request) =>
       request.url().startsWith(`${APP_ORIGIN}/callback?`),
     );
-    await page.getByRole('button', { name: 'Allow' }).click();
+    await appTab.getByRole('button', { name: 'Allow' }).click();
     const code = new URL((await callback).url()).searchParams.get('code') ?? '';
+    await appTab.close();
     const tokens = await t.tokenRequest(
       {
         grant_type: 'authorization_code',

@@ -241,3 +241,17 @@ export async function disableOperator(id: string): Promise<Operator> {
   const answer = await request<{ operator: Operator }>('POST', `/operators/${seg(id)}/disable`);
   return answer.operator;
 }
+
+export interface ClientSettings {
+  readonly name?: string;
+  readonly grantTypes?: readonly string[];
+  readonly skipConsent?: boolean;
+}
+
+export function updateClient(
+  env: string,
+  clientId: string,
+  settings: ClientSettings,
+): Promise<{ client: Client; warnings: readonly LintWarning[] }> {
+  return request('PATCH', clientPath(env, clientId), { body: settings });
+}

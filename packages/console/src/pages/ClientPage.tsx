@@ -13,6 +13,7 @@ import { ImpersonateSection } from './client/ImpersonateSection';
 import { PromoteSection } from './client/PromoteSection';
 import { RedirectUrisSection } from './client/RedirectUrisSection';
 import { RefusedRedirectsSection } from './client/RefusedRedirectsSection';
+import { SettingsSection } from './client/SettingsSection';
 import { usePageTitle } from './usePageTitle';
 
 function promotedFromPath(promotedFrom: string): string | null {
@@ -78,8 +79,9 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
       <ErrorAlert error={client.error} />
       {current.managedBy !== null && (
         <p className="alert alert-info">
-          This client is declared in <code>{current.managedBy}</code>: changes made here may be
-          undone when that file is applied again.
+          This client is declared under the key <code>{current.managedBy}</code> in a file applied
+          with <code>gatehouse apply</code>: changes made here are undone when that file is applied
+          again.
         </p>
       )}
       <dl className="details" data-testid="client-details">
@@ -143,6 +145,9 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
         </div>
       </dl>
 
+      {can.manage && (
+        <SettingsSection key={current.updatedAt} client={current} onChanged={client.reload} />
+      )}
       <CredentialsSection client={current} onChanged={client.reload} />
       <RedirectUrisSection environment={environment} client={current} onChanged={client.reload} />
       <RefusedRedirectsSection client={current} onChanged={client.reload} />
