@@ -334,26 +334,24 @@ clients:
     expect(plan.stderr).not.toContain('${RUN}');
   });
 
-  it('cannot add structure with a value that looks like YAML', async () => {
+  it('refuses a value that could add structure or move a host, without echoing it', async () => {
     await writeFileIn('review.yaml', REVIEW);
-    const value = 'x\n          - https://evil.example.com/callback\n  - key: injected';
-    const expected = `https://pr-${value}.review.example.com/callback`;
-
-    const plan = await cli(['plan', '-f', 'review.yaml', '--json'], { PR: value });
-    expect(plan.code).toBe(1);
-    const result = JSON.parse(plan.stdout) as PlanJson;
-    // Still one client with one URI: the value stayed inside its string.
-    expect(result.changes.map((c) => c.key)).toEqual(['review']);
-    expect(only(result.changes).addedUris.map((a) => a.uri)).toEqual([expected]);
-    expect(only(result.problems)).toMatchObject({ key: 'review', uri: expected });
-
-    const text = await cli(['plan', '-f', 'review.yaml'], { PR: value });
-    // The refused URI is shown escaped, on its own line, never as new lines of output.
-    expect(text.stdout).not.toMatch(/^\s*- https:\/\/evil/m);
-    expect(text.stdout).toContain('x\\n          - https://evil.example.com/callback\\n');
-
-    const apply = await cli(['apply', '-f', 'review.yaml'], { PR: value });
-    expect(apply.code).toBe(1);
+    for (const value of [
+      'x\n          - https://evil.example.com/callback\n  - key: injected',
+      // A legal git branch name that would move the host to pr-x.attacker.example.
+      'x.attacker.example/a',
+      'postgres://gh:s3cret@db/gh',
+    ]) {
+      const plan = await cli(['plan', '-f', 'review.yaml'], { PR: value });
+      expect(plan.code).toBe(1);
+      expect(plan.stderr).toContain('${PR}');
+      expect(plan.stderr).toContain('the value is not shown');
+      expect(plan.stdout + plan.stderr).not.toContain('attacker');
+      expect(plan.stdout + plan.stderr).not.toContain('s3cret');
+      expect(plan.stdout + plan.stderr).not.toContain('evil');
+      const apply = await cli(['apply', '-f', 'review.yaml'], { PR: value });
+      expect(apply.code).toBe(1);
+    }
     expect(await clientsIn('staging')).toEqual([]);
     expect(clientEntries(await auditEntries())).toEqual([]);
   });
@@ -438,6 +436,29 @@ clients:
     while (registered[differs] === declared[differs]) differs++;
     // The first difference is the `*`, character 9 of the URI.
     expect((lines[at + 2] ?? '').indexOf('^')).toBe(differs);
+  });
+});
+
+describe('gatehouse plan: grant rules', () => {
+  it('reports in plan what apply would refuse: a sign-in grant without redirect URIs', async () => {
+    await writeFileIn(
+      'grants.yaml',
+      `version: 1
+clients:
+  - key: api
+    name: API
+    type: web
+    grantTypes: [authorization_code]
+    environments:
+      staging:
+        redirectUris: []
+`,
+    );
+    const plan = await cli(['plan', '-f', 'grants.yaml']);
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).toContain('needs at least one redirect URI');
+    expect((await cli(['apply', '-f', 'grants.yaml'])).code).toBe(1);
+    expect(await clientsIn('staging')).toEqual([]);
   });
 });
 

@@ -287,6 +287,37 @@ describe.each(DATABASES)('admin API on $kind', ({ create }) => {
     expect((await attempt(typo)).status).toBe(303);
   });
 
+  it('offers one-click registration only for a destination the client already uses', async () => {
+    const { challenge } = pkce();
+    const planted = 'https://app.staging.example.com.attacker.example/callback';
+    const response = await new FormBrowser(t.url).get(
+      `/e/staging/authorize?${new URLSearchParams({ client_id: stagingClient, redirect_uri: planted, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' }).toString()}`,
+    );
+    expect(response.status).toBe(400);
+    const listed = await viewer.call(
+      'GET',
+      `/environments/staging/clients/${stagingClient}/refused-redirects`,
+    );
+    const entry = (
+      listed.body.refused as { uri: string; registrable: { ok: boolean; code?: string } }[]
+    ).find((r) => r.uri === planted);
+    expect(entry?.registrable).toMatchObject({ ok: false, code: 'new_destination' });
+    // A host under a registered wildcard is a known destination.
+    const underWildcard = 'https://pr-3.review.example.com/calback';
+    await new FormBrowser(t.url).get(
+      `/e/staging/authorize?${new URLSearchParams({ client_id: stagingClient, redirect_uri: underWildcard, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' }).toString()}`,
+    );
+    const again = await viewer.call(
+      'GET',
+      `/environments/staging/clients/${stagingClient}/refused-redirects`,
+    );
+    expect(
+      (again.body.refused as { uri: string; registrable: { ok: boolean } }[]).find(
+        (r) => r.uri === underWildcard,
+      )?.registrable,
+    ).toEqual({ ok: true });
+  });
+
   it('registers a redirect URI with an expiry and refuses a bad duration', async () => {
     const added = await admin.call(
       'POST',

@@ -314,4 +314,61 @@ describe.each(DATABASES)('impersonation on $kind', ({ create }) => {
       (list.body.impersonations as { id: string; active: boolean }[]).find((i) => i.id === id),
     ).toMatchObject({ active: false });
   });
+
+  // Regressions from the adversarial review of the admin console (issue #5).
+  it('ends running impersonations, and their tokens, when impersonation is turned off', async () => {
+    const { browser, session } = await supportBrowser('switch-off@ops.example');
+    await session.call('POST', '/environments/staging/impersonations', {
+      userId,
+      clientId: app.clientId,
+      reason: 'switch-off check',
+    });
+    const { tokens } = await signInAsUser(browser);
+    expect((await introspect(tokens.access_token)).active).toBe(true);
+    expect(
+      (await admin.call('PATCH', '/environments/staging', { impersonationEnabled: false })).status,
+    ).toBe(200);
+    expect((await introspect(tokens.access_token)).active).toBe(false);
+    expect((await refresh(tokens.refresh_token ?? '')).error).toBe('invalid_grant');
+    const list = await session.call('GET', '/environments/staging/impersonations');
+    expect((list.body.impersonations as { active: boolean }[]).some((i) => i.active)).toBe(false);
+    // No new sign-in either: the browser is nobody again.
+    const { last } = await browser.follow(
+      await browser.get(`/e/staging/authorize?${authorizeQuery(app.clientId).query}`),
+    );
+    expect(await last.text()).toContain('name="password"');
+    await admin.call('PATCH', '/environments/staging', { impersonationEnabled: true });
+  });
+
+  it('does not let another operator signing in on the same browser inherit an impersonation', async () => {
+    const { browser, session } = await supportBrowser('first@ops.example');
+    await session.call('POST', '/environments/staging/impersonations', {
+      userId,
+      clientId: app.clientId,
+      reason: 'handover check',
+    });
+    await operatorSession(t, 'second@ops.example', 'viewer', browser.jar);
+    const { last } = await browser.follow(
+      await browser.get(`/e/staging/authorize?${authorizeQuery(app.clientId).query}`),
+    );
+    const page = await last.text();
+    expect(page).toContain('name="password"');
+    expect(page).not.toContain('impersonation-banner');
+  });
+
+  it('shows an email with $ patterns in the banner as text', async () => {
+    const oddId = await t.user("x$'@example.com", 'odd user password 1', 'staging');
+    const { browser, session } = await supportBrowser('dollar@ops.example');
+    await session.call('POST', '/environments/staging/impersonations', {
+      userId: oddId,
+      clientId: app.clientId,
+      reason: 'dollar check',
+    });
+    const { last } = await browser.follow(
+      await browser.get(`/e/staging/authorize?${authorizeQuery(app.clientId).query}`),
+    );
+    const page = await last.text();
+    expect(page).toContain('Signed in as <strong>x$&#39;@example.com</strong>');
+    expect(page.match(/<main>/g)).toHaveLength(1);
+  });
 });

@@ -118,7 +118,16 @@ export async function signInOperator(
   }
   deps.signInLimits.account.reset(accountKey);
   const previous = request.cookies[ADMIN_COOKIE];
-  if (previous !== undefined) await deps.stores.operators.deleteSession(sha256(previous));
+  if (previous !== undefined) {
+    const replaced = await deps.stores.operators.findSession(sha256(previous), now);
+    await deps.stores.operators.deleteSession(sha256(previous));
+    // Another operator taking over this browser must not inherit the previous one's impersonation.
+    if (replaced !== undefined && replaced.operatorId !== operator.id)
+      await endImpersonationsBy(
+        { stores: deps.stores, clock: deps.clock, actor: `operator:${replaced.operatorId}` },
+        replaced.operatorId,
+      );
+  }
   const sessionId = randomToken(32);
   const csrfToken = randomToken(24);
   await deps.stores.operators.createSession({

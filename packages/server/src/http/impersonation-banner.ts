@@ -48,7 +48,8 @@ export function registerImpersonationBanner(app: FastifyInstance, deps: AppDeps)
           <button type="submit">End now</button>
         </form>
       </div>`;
-      return payload.replace('<main>', `${banner.html}\n<main>`);
+      // A function, so `$&` and friends in the (escaped) emails are text, not replacement patterns.
+      return payload.replace('<main>', () => `${banner.html}\n<main>`);
     },
   );
 }

@@ -103,7 +103,7 @@ async function checkRedirectUris(
   return lintRedirectUris(uris, policy);
 }
 
-function checkGrants(
+export function checkGrants(
   type: ClientType,
   grants: readonly GrantType[],
   redirectUris: readonly string[],
@@ -124,7 +124,7 @@ function checkGrants(
   }
   if (grants.includes('authorization_code') && redirectUris.length === 0) {
     throw new InputError(
-      'a client using authorization_code needs at least one --redirect-uri',
+      'a client using authorization_code needs at least one redirect URI',
       'redirect_uri_required',
     );
   }
@@ -144,17 +144,23 @@ function checkGrants(
   }
 }
 
+/** What a new client gets when its grants are not given. */
+export function defaultGrantTypes(
+  type: ClientType,
+  redirectUris: readonly string[],
+): readonly GrantType[] {
+  return type === 'web' && redirectUris.length === 0
+    ? ['client_credentials']
+    : type === 'native'
+      ? ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]
+      : ['authorization_code', 'refresh_token'];
+}
+
 export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promise<CreatedClient> {
   const name = spec.name.trim();
   if (name === '' || name.length > 100)
     throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
-  const grantTypes =
-    spec.grantTypes ??
-    (spec.type === 'web' && spec.redirectUris.length === 0
-      ? ['client_credentials']
-      : spec.type === 'native'
-        ? ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT]
-        : ['authorization_code', 'refresh_token']);
+  const grantTypes = spec.grantTypes ?? defaultGrantTypes(spec.type, spec.redirectUris);
   checkGrants(spec.type, grantTypes, spec.redirectUris);
   const warnings = await checkRedirectUris(ctx, spec.environment, spec.type, spec.redirectUris);
 

@@ -1,6 +1,7 @@
 import { generateSigningKey, SIGNING_ALG } from '../crypto/signing-keys.js';
 import { ENVIRONMENT_NAME, type Environment, type Tier } from '../storage/environments.js';
 import type { ServiceContext } from './context.js';
+import { endImpersonationsIn } from './impersonation.js';
 import { InputError } from './input-error.js';
 
 export const DEFAULT_ENVIRONMENTS: readonly { name: string; tier: Tier }[] = [
@@ -65,6 +66,8 @@ export async function setImpersonationEnabled(
   const current = await requireEnvironment(ctx, name);
   if (current.impersonationEnabled !== enabled) {
     await ctx.stores.environments.setImpersonationEnabled(name, enabled);
+    // Turning it off ends what is running, and revokes its tokens, not only what would start.
+    if (!enabled) await endImpersonationsIn(ctx, name);
     await ctx.stores.audit.append(
       {
         environment: name,

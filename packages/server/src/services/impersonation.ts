@@ -157,13 +157,26 @@ export async function endImpersonation(
   return (await ctx.stores.impersonations.get(environment, id)) ?? current;
 }
 
-/** Ends every running impersonation of an operator (signed out or disabled). */
+/** Ends every running impersonation of an operator (signed out, replaced or disabled). */
 export async function endImpersonationsBy(ctx: ServiceContext, operatorId: string): Promise<void> {
-  const now = ctx.clock();
   for (const env of await ctx.stores.environments.list())
-    for (const i of await ctx.stores.impersonations.list(env.name, 100))
-      if (i.operatorId === operatorId && isImpersonationActive(i, now))
-        await endImpersonation(ctx, env.name, i.id, 'ended');
+    await endRunning(ctx, env.name, (i) => i.operatorId === operatorId);
+}
+
+/** Ends every running impersonation in an environment (impersonation was turned off there). */
+export async function endImpersonationsIn(ctx: ServiceContext, environment: string): Promise<void> {
+  await endRunning(ctx, environment, () => true);
+}
+
+async function endRunning(
+  ctx: ServiceContext,
+  environment: string,
+  which: (i: Impersonation) => boolean,
+): Promise<void> {
+  const now = ctx.clock();
+  for (const i of await ctx.stores.impersonations.list(environment, 1000))
+    if (which(i) && isImpersonationActive(i, now))
+      await endImpersonation(ctx, environment, i.id, 'ended');
 }
 
 /** Ends impersonations whose time ran out; their tokens had already stopped at the same time. */
@@ -181,6 +194,8 @@ export async function actingOperator(
 ): Promise<ActingOperator | undefined> {
   const i = await ctx.stores.impersonations.get(environment, impersonationId);
   if (i === undefined || !isImpersonationActive(i, ctx.clock())) return undefined;
+  if ((await ctx.stores.environments.get(environment))?.impersonationEnabled !== true)
+    return undefined;
   const operator = await ctx.stores.operators.get(i.operatorId);
   if (operator === undefined || operator.disabled) return undefined;
   return {

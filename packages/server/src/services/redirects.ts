@@ -113,6 +113,22 @@ export async function refusedRedirectsOf(
     const match = matchRedirectUri(refused.redirectUri, registered, { environment: env.tier });
     if (match.ok) continue;
     const validation = validateRedirectUri(refused.redirectUri, policy);
+    const expiredAt = client.redirectUriExpiries[refused.redirectUri];
+    const registrable: RefusedRedirectView['registrable'] = !validation.ok
+      ? { ok: false, code: validation.code, message: validation.message }
+      : expiredAt !== undefined
+        ? {
+            ok: false,
+            code: 'expired',
+            message: `This URI was registered until ${new Date(expiredAt).toISOString()}; add it again by hand, with a new expiry if it is temporary.`,
+          }
+        : !sameDestination(refused.redirectUri, registered)
+          ? {
+              ok: false,
+              code: 'new_destination',
+              message: `Codes would go to ${destinationOf(refused.redirectUri)}, where no registered redirect URI sends them. Anyone can send requests, so this is not offered in one click; if that destination is the application's, add the URI by hand.`,
+            }
+          : ({ ok: true } as const);
     views.push({
       uri: refused.redirectUri,
       count: refused.count,
@@ -129,10 +145,36 @@ export async function refusedRedirectsOf(
               kind: match.diff.kind,
               description: match.diff.description,
             },
-      registrable: validation.ok
-        ? { ok: true }
-        : { ok: false, code: validation.code, message: validation.message },
+      registrable,
     });
   }
   return views;
+}
+
+/** Where a redirect URI sends codes: its scheme and host, or a private-use scheme alone. */
+function destinationOf(uri: string): string {
+  const url = URL.canParse(uri) ? new URL(uri) : undefined;
+  if (url === undefined) return uri;
+  return url.protocol === 'https:' || url.protocol === 'http:'
+    ? `${url.protocol}//${url.hostname}`
+    : url.protocol;
+}
+
+/**
+ * Whether a refused URI sends codes where a registered one already does: the same scheme and
+ * host, or a host a registered wildcard covers. Anyone can make a request refused, so only these
+ * are offered for one-click registration; a new destination must be typed in by an operator.
+ */
+function sameDestination(uri: string, registered: readonly string[]): boolean {
+  const destination = destinationOf(uri);
+  return registered.some((entry) => {
+    if (entry.startsWith('https://*.')) {
+      const suffix = destinationOf(entry.replace('https://*.', 'https://wildcard.')).slice(
+        'https://wildcard'.length,
+      );
+      const label = destination.startsWith('https://') ? destination.slice(8, -suffix.length) : '';
+      return destination.endsWith(suffix) && /^[a-z0-9-]+$/.test(label);
+    }
+    return destinationOf(entry) === destination;
+  });
 }

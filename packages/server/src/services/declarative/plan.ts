@@ -1,6 +1,12 @@
 import { matchRedirectUri, validateRedirectUri } from '@gatehouse/redirect-policy';
 import type { Client, GrantType } from '../../storage/clients.js';
-import { createClient, redirectPolicyFor, updateClient } from '../clients.js';
+import {
+  checkGrants,
+  createClient,
+  defaultGrantTypes,
+  redirectPolicyFor,
+  updateClient,
+} from '../clients.js';
 import type { ServiceContext } from '../context.js';
 import { parseDuration } from '../duration.js';
 import { InputError } from '../input-error.js';
@@ -165,6 +171,18 @@ async function planClient(
       code: 'type_change',
       message: `the client is ${existing.type}; a client's type cannot change (delete it and apply again)`,
     });
+  // The grant rules, checked here too, so that plan already says what apply would refuse.
+  const wanted = [...desired.keys()];
+  try {
+    checkGrants(
+      declared.type,
+      declared.grantTypes ?? existing?.grantTypes ?? defaultGrantTypes(declared.type, wanted),
+      wanted,
+    );
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    problems.push({ key: declared.key, environment, code: error.code, message: error.message });
+  }
   const expiryFor = (uri: string, current: Client | undefined): number | null => {
     const entry = desired.get(uri);
     if (entry?.expiresAt !== undefined) return entry.expiresAt;
@@ -178,7 +196,6 @@ async function planClient(
       return null;
     }
   };
-  const wanted = [...desired.keys()];
   if (existing === undefined) {
     return {
       key: declared.key,

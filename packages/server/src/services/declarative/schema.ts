@@ -122,22 +122,33 @@ export function parseDeclaredState(document: unknown): DeclaredState {
   return { clients };
 }
 
+/** What a substituted value may contain: RFC 3986 unreserved characters. */
+const SAFE_VALUE = /^[A-Za-z0-9._~-]*$/;
+
 /**
  * Replaces `${NAME}` in every string value with the variable's value, so application config and
  * Gatehouse are fed from the same values. Done on parsed values, never on the file's text, so a
- * value can never change the file's structure. Every missing variable is reported at once.
+ * value can never change the file's structure; and a value may hold only letters, digits and
+ * `-._~`, so it can never change a URI's structure either (a branch name `x.evil.example/a` in
+ * `https://pr-${BRANCH}.app.example.com/cb` would otherwise move the host). A refused value is
+ * never echoed: the variable might hold a secret. Every problem is reported at once.
  */
 export function interpolate(
   document: unknown,
   variables: Readonly<Record<string, string | undefined>>,
 ): unknown {
   const missing = new Set<string>();
+  const unsafe = new Set<string>();
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string')
       return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
         const found = variables[name];
         if (found === undefined) {
           missing.add(name);
+          return '';
+        }
+        if (!SAFE_VALUE.test(found)) {
+          unsafe.add(name);
           return '';
         }
         return found;
@@ -148,10 +159,16 @@ export function interpolate(
     return value;
   };
   const result = walk(document);
+  const names = (set: Set<string>) => [...set].map((n) => `\${${n}}`).join(', ');
   if (missing.size > 0)
     throw new InputError(
-      `the file uses ${[...missing].map((n) => `\${${n}}`).join(', ')}, which ${missing.size === 1 ? 'is' : 'are'} not set`,
+      `the file uses ${names(missing)}, which ${missing.size === 1 ? 'is' : 'are'} not set`,
       'missing_variable',
+    );
+  if (unsafe.size > 0)
+    throw new InputError(
+      `${names(unsafe)} ${unsafe.size === 1 ? 'holds' : 'hold'} characters other than letters, digits and -._~, which could change a URI's structure; the value is not shown`,
+      'unsafe_variable',
     );
   return result;
 }
