@@ -1,5 +1,6 @@
 import { InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import { scopeList } from '../http/form.js';
+import { decideResource } from '../services/resources.js';
 import { issueAccessToken } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
 
@@ -17,8 +18,23 @@ export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, 
       `client_credentials has no user: ${userScopes.join(' ')} cannot be granted`,
     );
   const resource = params.resource ?? null;
-  if (resource !== null && (!URL.canParse(resource) || resource.includes('#')))
-    throw new InvalidTarget('resource must be an absolute URI without a fragment');
+  if (resource !== null) {
+    // With a resource, its registration decides (RFC 8707); without one, the scope is the client's.
+    const decision = await decideResource(
+      deps.stores,
+      ctx.environment.name,
+      client,
+      resource,
+      scope,
+      {
+        userScopesAllowed: false,
+      },
+    );
+    if (!decision.ok)
+      throw decision.error === 'invalid_target'
+        ? new InvalidTarget(decision.description)
+        : new InvalidScope(decision.description);
+  }
   const access = await issueAccessToken(deps, {
     environment: ctx.environment.name,
     issuer: ctx.issuer,

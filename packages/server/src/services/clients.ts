@@ -10,6 +10,7 @@ import type { Environment } from '../storage/environments.js';
 import {
   DEVICE_CODE_GRANT,
   type Client,
+  type ClientKind,
   type ClientType,
   type GrantType,
 } from '../storage/clients.js';
@@ -35,6 +36,14 @@ export interface ClientSpec {
   readonly redirectUriExpiries?: Readonly<Record<string, number>>;
   readonly managedBy?: string | null;
   readonly promotedFrom?: string | null;
+  readonly kind?: ClientKind;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  readonly registrationTokenHash?: string | null;
+  /** Dynamic and metadata-document clients bring their own id (a URL, or one made at registration). */
+  readonly clientId?: string;
+  readonly fetchedAt?: number | null;
+  readonly allowedResources?: readonly string[] | null;
+  readonly exchangeAudiences?: readonly string[] | null;
 }
 
 export interface CreatedClient {
@@ -167,7 +176,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
   const now = ctx.clock();
   const clientSecret = spec.type === 'web' ? newClientSecret(spec.environment) : undefined;
   const client: Client = {
-    clientId: newClientId(spec.environment),
+    clientId: spec.clientId ?? newClientId(spec.environment),
     environment: spec.environment,
     name,
     type: spec.type,
@@ -178,6 +187,12 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
     redirectUriExpiries: expiriesFor(spec.redirectUris, spec.redirectUriExpiries ?? {}),
     managedBy: spec.managedBy ?? null,
     promotedFrom: spec.promotedFrom ?? null,
+    kind: spec.kind ?? 'registered',
+    metadata: spec.metadata ?? {},
+    registrationTokenHash: spec.registrationTokenHash ?? null,
+    fetchedAt: spec.fetchedAt ?? null,
+    allowedResources: spec.allowedResources ?? null,
+    exchangeAudiences: spec.exchangeAudiences ?? null,
     createdAt: now,
     updatedAt: now,
   };

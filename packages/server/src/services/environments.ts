@@ -23,7 +23,14 @@ export async function createEnvironment(
     );
   }
   const now = ctx.clock();
-  const environment: Environment = { name, tier, impersonationEnabled: false, createdAt: now };
+  const environment: Environment = {
+    name,
+    tier,
+    impersonationEnabled: false,
+    registration: tier === 'development' ? 'open' : 'token',
+    allowLoopbackDocuments: false,
+    createdAt: now,
+  };
   if (!(await ctx.stores.environments.create(environment))) {
     throw new InputError(`environment "${name}" exists already`, 'environment_exists');
   }

@@ -2,6 +2,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ClientTable, Database } from './schema.js';
 
 export type ClientType = 'web' | 'native';
+/** How a client came to exist; dynamic and metadata-document clients are marked everywhere. */
+export type ClientKind = 'registered' | 'dynamic' | 'metadata_document';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export type GrantType =
   'authorization_code' | 'refresh_token' | 'client_credentials' | typeof DEVICE_CODE_GRANT;
@@ -22,6 +24,17 @@ export interface Client {
   readonly managedBy: string | null;
   /** `<environment>/<client_id>` this client was promoted from. */
   readonly promotedFrom: string | null;
+  readonly kind: ClientKind;
+  /** RFC 7591 metadata beyond the columns (client_uri, application_type...): client-supplied. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** SHA-256 of the RFC 7592 registration access token. */
+  readonly registrationTokenHash: string | null;
+  /** When the metadata document was fetched (metadata-document clients). */
+  readonly fetchedAt: number | null;
+  /** RFC 8707 resources this client may ask for; null: any the environment allows. */
+  readonly allowedResources: readonly string[] | null;
+  /** Audiences this client may obtain by token exchange (RFC 8693); null: none. */
+  readonly exchangeAudiences: readonly string[] | null;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -43,6 +56,12 @@ export interface ClientChanges {
   readonly redirectUriExpiries?: Readonly<Record<string, number>>;
   readonly managedBy?: string | null;
   readonly promotedFrom?: string | null;
+  readonly type?: ClientType;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  readonly registrationTokenHash?: string | null;
+  readonly fetchedAt?: number | null;
+  readonly allowedResources?: readonly string[] | null;
+  readonly exchangeAudiences?: readonly string[] | null;
 }
 
 export interface ClientStore {
@@ -59,6 +78,14 @@ export interface ClientStore {
   delete(environment: string, clientId: string): Promise<boolean>;
 }
 
+function jsonList(text: string | null): string[] | null {
+  return text === null ? null : (JSON.parse(text) as string[]);
+}
+
+function listOrNull(list: readonly string[] | null): string | null {
+  return list === null ? null : JSON.stringify(list);
+}
+
 function toClient(row: Selectable<ClientTable>): Client {
   return {
     clientId: row.client_id,
@@ -72,6 +99,12 @@ function toClient(row: Selectable<ClientTable>): Client {
     redirectUriExpiries: JSON.parse(row.redirect_uri_expiries) as Record<string, number>,
     managedBy: row.managed_by,
     promotedFrom: row.promoted_from,
+    kind: row.kind as ClientKind,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    registrationTokenHash: row.registration_token_hash,
+    fetchedAt: row.fetched_at,
+    allowedResources: jsonList(row.allowed_resources),
+    exchangeAudiences: jsonList(row.exchange_audiences),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -113,6 +146,12 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           redirect_uri_expiries: JSON.stringify(client.redirectUriExpiries),
           managed_by: client.managedBy,
           promoted_from: client.promotedFrom,
+          kind: client.kind,
+          metadata: JSON.stringify(client.metadata),
+          registration_token_hash: client.registrationTokenHash,
+          fetched_at: client.fetchedAt,
+          allowed_resources: listOrNull(client.allowedResources),
+          exchange_audiences: listOrNull(client.exchangeAudiences),
           created_at: client.createdAt,
           updated_at: client.updatedAt,
         })
@@ -139,6 +178,18 @@ export function clientStore(db: Kysely<Database>): ClientStore {
             : { redirect_uri_expiries: JSON.stringify(changes.redirectUriExpiries) }),
           ...(changes.managedBy === undefined ? {} : { managed_by: changes.managedBy }),
           ...(changes.promotedFrom === undefined ? {} : { promoted_from: changes.promotedFrom }),
+          ...(changes.type === undefined ? {} : { type: changes.type }),
+          ...(changes.metadata === undefined ? {} : { metadata: JSON.stringify(changes.metadata) }),
+          ...(changes.registrationTokenHash === undefined
+            ? {}
+            : { registration_token_hash: changes.registrationTokenHash }),
+          ...(changes.fetchedAt === undefined ? {} : { fetched_at: changes.fetchedAt }),
+          ...(changes.allowedResources === undefined
+            ? {}
+            : { allowed_resources: listOrNull(changes.allowedResources) }),
+          ...(changes.exchangeAudiences === undefined
+            ? {}
+            : { exchange_audiences: listOrNull(changes.exchangeAudiences) }),
         })
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)

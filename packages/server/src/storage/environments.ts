@@ -2,13 +2,25 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 export type Tier = 'development' | 'staging' | 'production';
+/** Who may register clients dynamically (RFC 7591). */
+export type RegistrationPolicy = 'open' | 'token' | 'off';
+export const REGISTRATION_POLICIES: readonly RegistrationPolicy[] = ['open', 'token', 'off'];
 
 export interface Environment {
   readonly name: string;
   readonly tier: Tier;
   /** Whether operators may impersonate this environment's users (off by default). */
   readonly impersonationEnabled: boolean;
+  readonly registration: RegistrationPolicy;
+  /** Development only: metadata documents may be fetched from loopback addresses. */
+  readonly allowLoopbackDocuments: boolean;
   readonly createdAt: number;
+}
+
+export interface EnvironmentSettings {
+  readonly impersonationEnabled?: boolean;
+  readonly registration?: RegistrationPolicy;
+  readonly allowLoopbackDocuments?: boolean;
 }
 
 /** Lower-case letters, digits and dashes: it appears in URLs, client IDs and secrets. */
@@ -18,9 +30,15 @@ export interface EnvironmentStore {
   list(): Promise<Environment[]>;
   get(name: string): Promise<Environment | undefined>;
   /** Returns false when an environment of that name exists already. */
-  create(environment: Omit<Environment, 'impersonationEnabled'>): Promise<boolean>;
+  create(
+    environment: Pick<Environment, 'name' | 'tier' | 'createdAt'> & {
+      registration?: RegistrationPolicy;
+    },
+  ): Promise<boolean>;
   /** Returns false when there is no such environment. */
   setImpersonationEnabled(name: string, enabled: boolean): Promise<boolean>;
+  /** Returns false when there is no such environment. */
+  update(name: string, settings: EnvironmentSettings): Promise<boolean>;
 }
 
 export function environmentStore(db: Kysely<Database>): EnvironmentStore {
@@ -28,11 +46,15 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     name: string;
     tier: string;
     impersonation_enabled: number;
+    registration: string;
+    allow_loopback_documents: number;
     created_at: number;
   }): Environment => ({
     name: row.name,
     tier: row.tier as Tier,
     impersonationEnabled: row.impersonation_enabled === 1,
+    registration: row.registration as RegistrationPolicy,
+    allowLoopbackDocuments: row.allow_loopback_documents === 1,
     createdAt: row.created_at,
   });
   return {
@@ -59,11 +81,29 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
         .values({
           name: environment.name,
           tier: environment.tier,
+          registration:
+            environment.registration ?? (environment.tier === 'development' ? 'open' : 'token'),
           created_at: environment.createdAt,
         })
         .onConflict((c) => c.column('name').doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async update(name, settings) {
+      const result = await db
+        .updateTable('environments')
+        .set({
+          ...(settings.impersonationEnabled === undefined
+            ? {}
+            : { impersonation_enabled: settings.impersonationEnabled ? 1 : 0 }),
+          ...(settings.registration === undefined ? {} : { registration: settings.registration }),
+          ...(settings.allowLoopbackDocuments === undefined
+            ? {}
+            : { allow_loopback_documents: settings.allowLoopbackDocuments ? 1 : 0 }),
+        })
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
     async setImpersonationEnabled(name, enabled) {
       const result = await db

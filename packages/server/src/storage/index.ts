@@ -10,7 +10,9 @@ import type { DatabaseHandle } from './database.js';
 import { deviceCodeStore, type DeviceCodeStore } from './device-codes.js';
 import { environmentStore, type EnvironmentStore } from './environments.js';
 import { impersonationStore, type ImpersonationStore } from './impersonations.js';
+import { initialAccessTokenStore, type InitialAccessTokenStore } from './initial-access-tokens.js';
 import { keyStore, type KeyStore } from './keys.js';
+import { resourceStore, type ResourceStore } from './resources.js';
 import { operatorStore, type OperatorStore } from './operators.js';
 import { refusedRedirectStore, type RefusedRedirectStore } from './refused-redirects.js';
 import { sessionStore, type SessionStore } from './sessions.js';
@@ -33,6 +35,8 @@ export interface Stores {
   readonly operators: OperatorStore;
   readonly impersonations: ImpersonationStore;
   readonly refusedRedirects: RefusedRedirectStore;
+  readonly resources: ResourceStore;
+  readonly initialAccessTokens: InitialAccessTokenStore;
 }
 
 export function createStores(handle: DatabaseHandle): Stores {
@@ -52,5 +56,7 @@ export function createStores(handle: DatabaseHandle): Stores {
     operators: operatorStore(db),
     impersonations: impersonationStore(db),
     refusedRedirects: refusedRedirectStore(db),
+    resources: resourceStore(db),
+    initialAccessTokens: initialAccessTokenStore(db),
   };
 }

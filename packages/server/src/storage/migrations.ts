@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /**
  * Migrations are code, kept in order here. Kysely's Migrator takes a lock (a lock table row, held
@@ -279,6 +279,55 @@ const migrations: Record<string, Migration> = {
       for (const table of ['authorization_codes', 'refresh_tokens', 'access_tokens']) {
         await db.schema.alterTable(table).addColumn('impersonation_id', 'text').execute();
       }
+    },
+  },
+  '0005-dynamic-clients-and-resources': {
+    async up(db: Kysely<unknown>) {
+      // How the client came to be: `registered` by an operator, `dynamic` (RFC 7591) or
+      // `metadata_document` (a Client ID Metadata Document, fetched by URL).
+      await db.schema
+        .alterTable('clients')
+        .addColumn('kind', 'text', (c) => c.notNull().defaultTo('registered'))
+        .execute();
+      // RFC 7591 metadata Gatehouse keeps beyond its own columns (client_uri, application_type...).
+      await db.schema
+        .alterTable('clients')
+        .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema.alterTable('clients').addColumn('registration_token_hash', 'text').execute();
+      await db.schema.alterTable('clients').addColumn('fetched_at', 'bigint').execute();
+      // JSON lists; null means "whatever the environment allows" / "none".
+      await db.schema.alterTable('clients').addColumn('allowed_resources', 'text').execute();
+      await db.schema.alterTable('clients').addColumn('exchange_audiences', 'text').execute();
+      // `open`, `token` (an initial access token is required) or `off`.
+      await db.schema
+        .alterTable('environments')
+        .addColumn('registration', 'text', (c) => c.notNull().defaultTo('token'))
+        .execute();
+      // Open by default in development, protected elsewhere.
+      await sql`update environments set registration = 'open' where tier = 'development'`.execute(
+        db,
+      );
+      await db.schema
+        .alterTable('environments')
+        .addColumn('allow_loopback_documents', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('resources')
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('uri', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('resources_pk', ['environment', 'uri'])
+        .execute();
+      await db.schema
+        .createTable('initial_access_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
     },
   },
 };

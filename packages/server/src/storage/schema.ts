@@ -11,6 +11,10 @@ export interface EnvironmentTable {
   tier: string;
   /** 0/1: whether support operators may impersonate users here (off by default). */
   impersonation_enabled: Generated<number>;
+  /** Dynamic client registration: `open`, `token` (initial access token) or `off`. */
+  registration: Generated<string>;
+  /** 0/1, development only: Client ID Metadata Documents may be fetched from loopback. */
+  allow_loopback_documents: Generated<number>;
   created_at: number;
 }
 
@@ -42,6 +46,18 @@ export interface ClientTable {
   managed_by: string | null;
   /** `<environment>/<client_id>` this client was promoted from. */
   promoted_from: string | null;
+  /** `registered` (by an operator), `dynamic` (RFC 7591) or `metadata_document`. */
+  kind: Generated<string>;
+  /** JSON: RFC 7591 metadata kept beyond the columns above. Client-supplied: never trusted text. */
+  metadata: Generated<string>;
+  /** SHA-256 of the RFC 7592 registration access token (dynamic clients). */
+  registration_token_hash: string | null;
+  /** When a metadata document was last fetched (ms). */
+  fetched_at: number | null;
+  /** JSON list of RFC 8707 resources this client may ask for; null: any the environment allows. */
+  allowed_resources: string | null;
+  /** JSON list of audiences this client may obtain by token exchange (RFC 8693); null: none. */
+  exchange_audiences: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -224,6 +240,23 @@ export interface ImpersonationTable {
   end_reason: string | null;
 }
 
+export interface ResourceTable {
+  environment: string;
+  /** The RFC 8707 resource indicator, exactly as clients send it and tokens carry it in `aud`. */
+  uri: string;
+  name: string;
+  /** JSON list of the scopes this resource defines. */
+  scopes: string;
+  created_at: number;
+}
+
+export interface InitialAccessTokenTable {
+  token_hash: string;
+  environment: string;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface MigrationLockPlaceholder {
   id: Generated<number>;
 }
@@ -246,4 +279,6 @@ export interface Database {
   operator_sessions: OperatorSessionTable;
   refused_redirects: RefusedRedirectTable;
   impersonations: ImpersonationTable;
+  resources: ResourceTable;
+  initial_access_tokens: InitialAccessTokenTable;
 }

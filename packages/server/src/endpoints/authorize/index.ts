@@ -6,7 +6,7 @@ import { environmentContext } from '../../http/environment.js';
 import { errorPage } from '../../pages/pages.js';
 import { advance } from './flow.js';
 import { redirectError } from './respond.js';
-import { checkClient, checkParameters, checkRedirectUri } from './steps.js';
+import { checkClient, checkParameters, checkRedirectUri, checkResource } from './steps.js';
 
 /** GET /e/:env/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1). */
 export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
@@ -39,6 +39,7 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const target = { redirectUri, state: params.state ?? null };
     try {
       const pending = checkParameters(client, params, redirectUri);
+      await checkResource(deps, ctx, client, pending);
       return await advance(
         deps,
         ctx,

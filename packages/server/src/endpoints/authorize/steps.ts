@@ -13,6 +13,7 @@ import {
   UnsupportedResponseType,
 } from '../../errors.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import { decideResource } from '../../services/resources.js';
 import { scopeList } from '../../http/form.js';
 import type { PendingAuthorization } from '../../storage/authorization-requests.js';
 import { activeRedirectUris, type Client } from '../../storage/clients.js';
@@ -114,7 +115,30 @@ export async function checkRedirectUri(
 
 const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
-/** check-response-type, check-pkce, check-scope, check-resource, check-prompt, check-grant */
+/**
+ * check-resource and check-scope (RFC 8707): the resource must be one this environment and client
+ * allow, and the scopes the user's or that resource's.
+ */
+export async function checkResource(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  client: Client,
+  pending: PendingAuthorization,
+): Promise<void> {
+  const decision = await decideResource(
+    deps.stores,
+    ctx.environment.name,
+    client,
+    pending.resource,
+    pending.scope,
+  );
+  if (!decision.ok)
+    throw decision.error === 'invalid_target'
+      ? new InvalidTarget(decision.description)
+      : new InvalidScope(decision.description);
+}
+
+/** check-response-type, check-pkce, check-prompt, check-grant */
 export function checkParameters(
   client: Client,
   params: Record<string, string>,
@@ -134,18 +158,9 @@ export function checkParameters(
   if (!CODE_CHALLENGE.test(params.code_challenge))
     throw new InvalidRequest('code_challenge must be a base64url SHA-256 (43 characters)');
 
+  // Scopes and the resource are checked together by check-resource (they depend on the data).
   const scope = scopeList(params.scope);
-  const unknown = scope.filter((s) => !(SUPPORTED_SCOPES as readonly string[]).includes(s));
-  // The description repeats nothing from the request (RFC 6749 §4.1.2.1 limits its characters).
-  if (unknown.length > 0)
-    throw new InvalidScope(`unsupported scope; supported: ${SUPPORTED_SCOPES.join(' ')}`);
-
   const resource = params.resource ?? null;
-  if (resource !== null) {
-    // RFC 8707 §2: an absolute URI without a fragment.
-    if (!URL.canParse(resource) || resource.includes('#'))
-      throw new InvalidTarget('resource must be an absolute URI without a fragment');
-  }
 
   const prompt = scopeList(params.prompt);
   if (prompt.some((p) => !['none', 'login', 'consent'].includes(p)))

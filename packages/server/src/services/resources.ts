@@ -1,0 +1,156 @@
+import type { Client } from '../storage/clients.js';
+import type { Resource } from '../storage/resources.js';
+import type { Stores } from '../storage/index.js';
+import type { ServiceContext } from './context.js';
+import { requireEnvironment } from './environments.js';
+import { InputError } from './input-error.js';
+
+/** Scopes about the user, which Gatehouse itself defines (OIDC Core §5.4, §11). */
+export const OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'offline_access'];
+
+/** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
+
+export interface ResourceSpec {
+  readonly uri: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+}
+
+/** RFC 8707 §2: an absolute URI without a fragment. */
+export function isResourceIndicator(uri: string): boolean {
+  return URL.canParse(uri) && !uri.includes('#') && uri.length <= 2048;
+}
+
+/**
+ * Registers a protected resource: once an environment has any, only registered resources may be
+ * asked for there, with the scopes they define.
+ */
+export async function registerResource(
+  ctx: ServiceContext,
+  environment: string,
+  spec: ResourceSpec,
+): Promise<Resource> {
+  await requireEnvironment(ctx, environment);
+  if (!isResourceIndicator(spec.uri))
+    throw new InputError(
+      `"${spec.uri}" is not a resource indicator: use an absolute URI without a fragment (RFC 8707)`,
+      'invalid_resource',
+    );
+  const name = spec.name.trim();
+  if (name === '' || name.length > 100)
+    throw new InputError(
+      'the resource name must have 1 to 100 characters',
+      'invalid_resource_name',
+    );
+  for (const scope of spec.scopes) {
+    if (!SCOPE_TOKEN.test(scope))
+      throw new InputError(`"${scope}" is not a valid scope (RFC 6749 §3.3)`, 'invalid_scope');
+    if (OIDC_SCOPES.includes(scope))
+      throw new InputError(
+        `"${scope}" is an OpenID Connect scope, not a resource's`,
+        'invalid_scope',
+      );
+  }
+  const now = ctx.clock();
+  const resource: Resource = {
+    environment,
+    uri: spec.uri,
+    name,
+    scopes: [...new Set(spec.scopes)],
+    createdAt: now,
+  };
+  if (!(await ctx.stores.resources.create(resource)))
+    throw new InputError(
+      `resource ${spec.uri} is registered already in ${environment}`,
+      'resource_exists',
+    );
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'resource.registered',
+      actor: ctx.actor,
+      data: { uri: resource.uri, name, scopes: resource.scopes },
+    },
+    now,
+  );
+  return resource;
+}
+
+export async function removeResource(
+  ctx: ServiceContext,
+  environment: string,
+  uri: string,
+): Promise<void> {
+  await requireEnvironment(ctx, environment);
+  if (!(await ctx.stores.resources.delete(environment, uri)))
+    throw new InputError(`no resource ${uri} in ${environment}`, 'unknown_resource');
+  await ctx.stores.audit.append(
+    { environment, type: 'resource.removed', actor: ctx.actor, data: { uri } },
+    ctx.clock(),
+  );
+}
+
+export type ResourceDecision =
+  | { readonly ok: true; readonly resource: Resource | undefined }
+  | {
+      readonly ok: false;
+      readonly error: 'invalid_target' | 'invalid_scope';
+      readonly description: string;
+    };
+
+/**
+ * May this client ask for this resource with these scopes? Once an environment registers
+ * resources, only those may be named, each with its own scopes; a client may be restricted
+ * further to a list. Without a resource only the user scopes are known. Descriptions never
+ * repeat the request (RFC 6749 §4.1.2.1 limits their characters).
+ */
+export async function decideResource(
+  stores: Pick<Stores, 'resources'>,
+  environment: string,
+  client: Client,
+  resource: string | null,
+  scope: readonly string[],
+  options: { readonly userScopesAllowed: boolean } = { userScopesAllowed: true },
+): Promise<ResourceDecision> {
+  const known = options.userScopesAllowed ? OIDC_SCOPES : [];
+  if (resource === null) {
+    const unknown = scope.filter((s) => !known.includes(s));
+    return unknown.length === 0
+      ? { ok: true, resource: undefined }
+      : {
+          ok: false,
+          error: 'invalid_scope',
+          description: `unsupported scope without a resource; supported: ${known.join(' ')}`,
+        };
+  }
+  if (!isResourceIndicator(resource))
+    return {
+      ok: false,
+      error: 'invalid_target',
+      description: 'resource must be an absolute URI without a fragment',
+    };
+  if (client.allowedResources !== null && !client.allowedResources.includes(resource))
+    return {
+      ok: false,
+      error: 'invalid_target',
+      description: 'this client may not ask for that resource',
+    };
+  const registered = await stores.resources.list(environment);
+  const entry = registered.find((r) => r.uri === resource);
+  if (registered.length > 0 && entry === undefined)
+    return {
+      ok: false,
+      error: 'invalid_target',
+      description: 'the resource is not registered here',
+    };
+  const allowed = [...known, ...(entry?.scopes ?? [])];
+  const unknown = scope.filter((s) => !allowed.includes(s));
+  if (unknown.length > 0)
+    return {
+      ok: false,
+      error: 'invalid_scope',
+      description: `unsupported scope for this resource; supported: ${allowed.join(' ')}`,
+    };
+  return { ok: true, resource: entry };
+}

@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/** A protected resource (RFC 8707 / RFC 9728) registered in an environment, with its scopes. */
+export interface Resource {
+  readonly environment: string;
+  readonly uri: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly createdAt: number;
+}
+
+export interface ResourceStore {
+  list(environment: string): Promise<Resource[]>;
+  get(environment: string, uri: string): Promise<Resource | undefined>;
+  /** Returns false when the resource exists already. */
+  create(resource: Resource): Promise<boolean>;
+  delete(environment: string, uri: string): Promise<boolean>;
+}
+
+export function resourceStore(db: Kysely<Database>): ResourceStore {
+  const toResource = (row: {
+    environment: string;
+    uri: string;
+    name: string;
+    scopes: string;
+    created_at: number;
+  }): Resource => ({
+    environment: row.environment,
+    uri: row.uri,
+    name: row.name,
+    scopes: JSON.parse(row.scopes) as string[],
+    createdAt: row.created_at,
+  });
+  return {
+    async list(environment) {
+      const rows = await db
+        .selectFrom('resources')
+        .selectAll()
+        .where('environment', '=', environment)
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toResource);
+    },
+    async get(environment, uri) {
+      const row = await db
+        .selectFrom('resources')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('uri', '=', uri)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toResource(row);
+    },
+    async create(resource) {
+      const result = await db
+        .insertInto('resources')
+        .values({
+          environment: resource.environment,
+          uri: resource.uri,
+          name: resource.name,
+          scopes: JSON.stringify(resource.scopes),
+          created_at: resource.createdAt,
+        })
+        .onConflict((c) => c.columns(['environment', 'uri']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async delete(environment, uri) {
+      const result = await db
+        .deleteFrom('resources')
+        .where('environment', '=', environment)
+        .where('uri', '=', uri)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+  };
+}
