@@ -1,4 +1,6 @@
 import { runHousekeeping } from './services/housekeeping.js';
+import { MetadataDocumentClients } from './services/metadata-documents.js';
+import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
@@ -84,7 +86,13 @@ const HOUSEKEEPING_INTERVAL_MS = 30_000;
 
 export async function startServer(
   config: ServerConfig,
-  options: { logger?: boolean; clock?: Clock; logStream?: { write(line: string): void } } = {},
+  options: {
+    logger?: boolean;
+    clock?: Clock;
+    logStream?: { write(line: string): void };
+    /** Limits and trust for fetching Client ID Metadata Documents. */
+    documentFetcher?: DocumentFetcherOptions;
+  } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const { handle, stores } = await openGatehouse(config.database);
@@ -103,6 +111,14 @@ export async function startServer(
         address: new AttemptLimiter(20, 15 * 60_000),
       },
       deviceCodeLimiter: new AttemptLimiter(10, 15 * 60_000),
+      // Twenty registrations per address an hour: enough for a developer, not for a flood.
+      registrationLimiter: new AttemptLimiter(20, 60 * 60_000),
+      documentClients: new MetadataDocumentClients(
+        // An internal CA for documents is trusted with NODE_EXTRA_CA_CERTS, like any Node program.
+        new DocumentFetcher(options.documentFetcher),
+        stores,
+        clock,
+      ),
     };
     const app = await createApp(deps, {
       ...(options.logger === undefined ? {} : { logger: options.logger }),

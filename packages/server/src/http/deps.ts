@@ -3,6 +3,7 @@ import type { ServerConfig } from '../config.js';
 import type { Stores } from '../storage/index.js';
 import type { Environment } from '../storage/environments.js';
 import type { Signer } from '../tokens/signer.js';
+import type { MetadataDocumentClients } from '../services/metadata-documents.js';
 import type { AttemptLimiter } from './attempt-limiter.js';
 
 /** Everything handlers use, built once at start-up. */
@@ -15,6 +16,10 @@ export interface AppDeps {
   readonly signInLimits: { readonly account: AttemptLimiter; readonly address: AttemptLimiter };
   /** Wrong device user codes per client address (RFC 8628 §5.1: guessing). */
   readonly deviceCodeLimiter: AttemptLimiter;
+  /** Dynamic client registrations per client address (RFC 7591 §5: abuse). */
+  readonly registrationLimiter: AttemptLimiter;
+  /** Clients whose client_id is a Client ID Metadata Document URL. */
+  readonly documentClients: MetadataDocumentClients;
 }
 
 export function issuerOf(deps: AppDeps, environment: string): string {

@@ -13,6 +13,7 @@ import {
   UnsupportedResponseType,
 } from '../../errors.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import { isDocumentClientId, MetadataDocumentError } from '../../services/metadata-documents.js';
 import { decideResource } from '../../services/resources.js';
 import { scopeList } from '../../http/form.js';
 import type { PendingAuthorization } from '../../storage/authorization-requests.js';
@@ -32,6 +33,17 @@ export async function checkClient(
       'This sign-in link is incomplete: it does not say which application is asking.',
       { message: 'client_id is missing' },
     );
+  }
+  if (isDocumentClientId(clientId)) {
+    try {
+      return await deps.documentClients.resolve(ctx.environment, clientId);
+    } catch (error) {
+      if (!(error instanceof MetadataDocumentError)) throw error;
+      throw new UnsafeAuthorizationRequest(
+        'This sign-in link names an application whose description could not be used.',
+        { message: error.message },
+      );
+    }
   }
   const client = await deps.stores.clients.get(ctx.environment.name, clientId);
   if (client === undefined) {

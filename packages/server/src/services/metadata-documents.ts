@@ -1,0 +1,264 @@
+import {
+  LOOPBACK_HOSTS,
+  validateRedirectUri,
+  type ClientType as PolicyClientType,
+} from '@gatehouse/redirect-policy';
+import { DocumentFetchError, type DocumentFetcher } from '../net/document-fetcher.js';
+import type { Client, GrantType } from '../storage/clients.js';
+import type { Environment } from '../storage/environments.js';
+import type { Stores } from '../storage/index.js';
+
+/** Why a metadata-document client cannot be used: one line for an operator, no document text. */
+export class MetadataDocumentError extends Error {
+  override readonly name = 'MetadataDocumentError';
+}
+
+/** A client_id that names a Client ID Metadata Document rather than a registration. */
+export function isDocumentClientId(clientId: string): boolean {
+  return clientId.startsWith('https://') || clientId.startsWith('http://');
+}
+
+const CACHE_TTL_MS = 5 * 60_000;
+const CACHE_ENTRIES = 500;
+const DOCUMENT_GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token'];
+
+/**
+ * Checks the client_id URL itself (Client ID Metadata Document draft §3): https with a path, no
+ * fragment, userinfo or dot segments; http only to loopback where the environment allows it.
+ */
+function documentUrl(clientId: string, environment: Environment): URL {
+  if (clientId.length > 2048) throw new MetadataDocumentError('the client_id URL is too long');
+  if (!URL.canParse(clientId)) throw new MetadataDocumentError('the client_id is not a URL');
+  const url = new URL(clientId);
+  const loopbackAllowed = environment.tier === 'development' && environment.allowLoopbackDocuments;
+  if (
+    url.protocol === 'http:' &&
+    !(loopbackAllowed && LOOPBACK_HOSTS.includes(url.hostname as never))
+  )
+    throw new MetadataDocumentError('a metadata-document client_id must be an https URL');
+  if (url.href !== clientId)
+    throw new MetadataDocumentError('the client_id URL is not in canonical form');
+  if (url.pathname === '/' || url.pathname === '')
+    throw new MetadataDocumentError('the client_id URL must have a path');
+  if (url.hash !== '' || url.username !== '' || url.password !== '')
+    throw new MetadataDocumentError('the client_id URL must not have a fragment or userinfo');
+  if (/\/\.\.?(\/|$)/.test(url.pathname))
+    throw new MetadataDocumentError('the client_id URL must not have dot segments');
+  return url;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
+}
+
+/** Loopback or private-use redirects mean an application on the user's machine. */
+function looksNative(redirectUris: readonly string[]): boolean {
+  return redirectUris.every((uri) => uri.startsWith('http://') || !uri.startsWith('https://'));
+}
+
+interface ParsedDocument {
+  readonly name: string;
+  readonly redirectUris: readonly string[];
+  readonly grantTypes: readonly GrantType[];
+  readonly applicationType: PolicyClientType;
+  readonly metadata: Record<string, unknown>;
+}
+
+/** Validates a fetched document; the policy decides its redirect URIs like any client's. */
+function parseDocument(
+  document: unknown,
+  clientId: string,
+  environment: Environment,
+): ParsedDocument {
+  if (!isObject(document))
+    throw new MetadataDocumentError('the metadata document is not a JSON object');
+  if (document.client_id !== clientId)
+    throw new MetadataDocumentError("the metadata document's client_id differs from its URL");
+  if ('client_secret' in document || 'client_secret_expires_at' in document)
+    throw new MetadataDocumentError('a metadata document must not carry a client secret');
+  const method = document.token_endpoint_auth_method ?? 'none';
+  if (method !== 'none')
+    throw new MetadataDocumentError(
+      'metadata-document clients are public here: token_endpoint_auth_method must be none',
+    );
+  const redirectUris = stringList(document.redirect_uris);
+  if (redirectUris === undefined || redirectUris.length === 0 || redirectUris.length > 20)
+    throw new MetadataDocumentError('the metadata document needs 1 to 20 redirect_uris');
+  const grants = stringList(document.grant_types) ?? ['authorization_code'];
+  if (grants.some((g) => !(DOCUMENT_GRANTS as readonly string[]).includes(g)))
+    throw new MetadataDocumentError(
+      'a metadata document may ask only for authorization_code and refresh_token',
+    );
+  const responseTypes = stringList(document.response_types) ?? ['code'];
+  if (responseTypes.some((r) => r !== 'code'))
+    throw new MetadataDocumentError('a metadata document may ask only for response_type code');
+  const applicationType =
+    document.application_type === 'web' || document.application_type === 'native'
+      ? document.application_type
+      : looksNative(redirectUris)
+        ? 'native'
+        : 'web';
+  for (const uri of redirectUris) {
+    const verdict = validateRedirectUri(uri, {
+      environment: environment.tier,
+      clientType: applicationType,
+    });
+    if (!verdict.ok)
+      throw new MetadataDocumentError(
+        `the document's redirect URI ${uri} is refused: ${verdict.message}`,
+      );
+  }
+  const rawName = typeof document.client_name === 'string' ? document.client_name.trim() : '';
+  const name = rawName === '' ? new URL(clientId).hostname : rawName.slice(0, 100);
+  const clientUri =
+    typeof document.client_uri === 'string' && document.client_uri.startsWith('https://')
+      ? document.client_uri.slice(0, 2048)
+      : undefined;
+  return {
+    name,
+    redirectUris,
+    grantTypes: grants as GrantType[],
+    applicationType,
+    metadata: {
+      application_type: applicationType,
+      token_endpoint_auth_method: 'none',
+      ...(rawName === '' ? {} : { client_name: rawName.slice(0, 100) }),
+      ...(clientUri === undefined ? {} : { client_uri: clientUri }),
+    },
+  };
+}
+
+/**
+ * Resolves `client_id`s that are URLs (Client ID Metadata Documents, the MCP specification's
+ * preferred registration): fetched through the SSRF-guarded fetcher, validated, cached in memory
+ * within bounds, and kept as a client row (kind `metadata_document`) so tokens, consent, the
+ * audit log and the console can refer to it like any other client.
+ */
+export class MetadataDocumentClients {
+  private readonly cache = new Map<string, number>();
+
+  constructor(
+    private readonly fetcher: DocumentFetcher,
+    private readonly stores: Pick<Stores, 'clients' | 'audit'>,
+    private readonly clock: () => number,
+  ) {}
+
+  async resolve(environment: Environment, clientId: string): Promise<Client> {
+    const url = documentUrl(clientId, environment);
+    const now = this.clock();
+    const key = `${environment.name} ${clientId}`;
+    const existing = await this.stores.clients.get(environment.name, clientId);
+    if (existing !== undefined && existing.kind !== 'metadata_document')
+      throw new MetadataDocumentError('that client_id belongs to a registered client');
+    const fresh = this.cache.get(key);
+    if (existing !== undefined && fresh !== undefined && fresh > now) return existing;
+
+    let document: unknown;
+    try {
+      document = await this.fetcher.fetchJson(url, {
+        allowLoopback: environment.tier === 'development' && environment.allowLoopbackDocuments,
+      });
+    } catch (error) {
+      if (error instanceof DocumentFetchError)
+        throw new MetadataDocumentError(
+          `the metadata document could not be used: ${error.message}`,
+        );
+      throw error;
+    }
+    const parsed = parseDocument(document, clientId, environment);
+    const client =
+      existing === undefined
+        ? await this.create(environment, clientId, parsed, now)
+        : await this.refresh(existing, parsed, now);
+    this.remember(key, now + CACHE_TTL_MS);
+    return client;
+  }
+
+  private async create(
+    environment: Environment,
+    clientId: string,
+    parsed: ParsedDocument,
+    now: number,
+  ) {
+    const client: Client = {
+      clientId,
+      environment: environment.name,
+      name: parsed.name,
+      type: 'native',
+      secretHash: null,
+      redirectUris: parsed.redirectUris,
+      grantTypes: parsed.grantTypes,
+      skipConsent: false,
+      redirectUriExpiries: {},
+      managedBy: null,
+      promotedFrom: null,
+      kind: 'metadata_document',
+      metadata: parsed.metadata,
+      registrationTokenHash: null,
+      fetchedAt: now,
+      allowedResources: null,
+      exchangeAudiences: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.stores.clients.create(client);
+    await this.stores.audit.append(
+      {
+        environment: environment.name,
+        type: 'client.metadata_document_resolved',
+        actor: 'system',
+        clientId,
+        data: { kind: 'metadata_document', redirectUris: parsed.redirectUris, name: parsed.name },
+      },
+      now,
+    );
+    return client;
+  }
+
+  private async refresh(existing: Client, parsed: ParsedDocument, now: number) {
+    const changed =
+      existing.name !== parsed.name ||
+      JSON.stringify(existing.redirectUris) !== JSON.stringify(parsed.redirectUris) ||
+      JSON.stringify(existing.grantTypes) !== JSON.stringify(parsed.grantTypes);
+    const updated = await this.stores.clients.update(
+      existing.environment,
+      existing.clientId,
+      {
+        name: parsed.name,
+        redirectUris: parsed.redirectUris,
+        grantTypes: parsed.grantTypes,
+        metadata: parsed.metadata,
+        fetchedAt: now,
+      },
+      now,
+    );
+    if (changed)
+      await this.stores.audit.append(
+        {
+          environment: existing.environment,
+          type: 'client.metadata_document_changed',
+          actor: 'system',
+          clientId: existing.clientId,
+          data: {
+            before: { name: existing.name, redirectUris: existing.redirectUris },
+            after: { name: parsed.name, redirectUris: parsed.redirectUris },
+          },
+        },
+        now,
+      );
+    return updated ?? existing;
+  }
+
+  private remember(key: string, until: number): void {
+    this.cache.delete(key);
+    this.cache.set(key, until);
+    if (this.cache.size > CACHE_ENTRIES) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+}
