@@ -54,6 +54,7 @@ body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 
 main { max-width: 28rem; margin: 0 auto; }
 .impersonation-banner { max-width: 40rem; margin: -1rem auto 1.5rem; padding: .75rem 1rem; border: 2px solid #b06000; border-radius: 6px; background: #fff4e0; color: #3d2400; display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap; }
 .impersonation-banner p { margin: 0; }
+.warning { padding: .6rem .8rem; border-left: 4px solid #b06000; background: rgba(176, 96, 0, .08); }
 .impersonation-banner button { width: auto; margin: 0; }
 h1 { font-size: 1.5rem; margin: 0 0 1rem; }
 label { display: block; margin: 1rem 0 .25rem; font-weight: 600; }

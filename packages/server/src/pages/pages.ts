@@ -88,6 +88,8 @@ export function consentPage(options: {
   email: string;
   action?: string;
   hidden?: Readonly<Record<string, string>>;
+  /** A client that registered itself (RFC 7591) or is described by a document it serves. */
+  unverified?: { readonly kind: 'dynamic' | 'metadata_document'; readonly identity: string };
 }): string {
   const describe: Record<string, string> = {
     openid: 'Confirm who you are',
@@ -96,9 +98,26 @@ export function consentPage(options: {
     offline_access: 'Stay signed in when you are not using it',
   };
   const items: Raw[] = options.scopes.map((s) => html`<li>${describe[s] ?? s}</li>`);
+  // A self-registered client's name is its own claim: say so, and show what identifies it.
+  const heading =
+    options.unverified === undefined
+      ? html`<h1><strong>${options.clientName}</strong> wants to access your account</h1>`
+      : html`<h1>
+            An application calling itself “${options.clientName}” wants to access your account
+          </h1>
+          <p class="warning" id="unverified">
+            Gatehouse has not verified this application: its name is its own description.
+            ${
+              options.unverified.kind === 'metadata_document'
+                ? html`It identifies itself by <code>${options.unverified.identity}</code>.`
+                : html`It registered itself (client ID
+                    <code>${options.unverified.identity}</code>).`
+            }
+            Allow it only if you started this sign-in yourself.
+          </p>`;
   return page(
     'Allow access',
-    html`<h1><strong>${options.clientName}</strong> wants to access your account</h1>
+    html`${heading}
       <p>Signed in as ${options.email}.</p>
       ${
         items.length === 0

@@ -4,7 +4,10 @@ import { environmentContext } from '../../http/environment.js';
 import { SUPPORTED_SCOPES } from '../authorize/steps.js';
 
 /** Exactly what this server supports: nothing listed that it does not do. */
-export function metadataFor(issuer: string): Record<string, unknown> {
+export function metadataFor(
+  issuer: string,
+  environment?: { readonly registration: string },
+): Record<string, unknown> {
   return {
     issuer,
     authorization_endpoint: `${issuer}/authorize`,
@@ -21,6 +24,7 @@ export function metadataFor(issuer: string): Record<string, unknown> {
       'refresh_token',
       'client_credentials',
       'urn:ietf:params:oauth:grant-type:device_code',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
     ],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
@@ -36,6 +40,11 @@ export function metadataFor(issuer: string): Record<string, unknown> {
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'email', 'name'],
     prompt_values_supported: ['none', 'login', 'consent'],
     authorization_response_iss_parameter_supported: true,
+    // A client_id may be an https URL naming its metadata (Client ID Metadata Documents).
+    client_id_metadata_document_supported: true,
+    ...(environment === undefined || environment.registration === 'off'
+      ? {}
+      : { registration_endpoint: `${issuer}/register` }),
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
   };
@@ -45,7 +54,9 @@ export function metadataFor(issuer: string): Record<string, unknown> {
 export function discoveryEndpoints(app: FastifyInstance, deps: AppDeps): void {
   const metadata = async (request: FastifyRequest, reply: FastifyReply) => {
     const ctx = await environmentContext(deps, request);
-    return reply.header('Cache-Control', 'public, max-age=300').send(metadataFor(ctx.issuer));
+    return reply
+      .header('Cache-Control', 'public, max-age=300')
+      .send(metadataFor(ctx.issuer, ctx.environment));
   };
   // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
   app.get('/.well-known/oauth-authorization-server/e/:env', metadata);

@@ -118,6 +118,9 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
         csrf: reply.generateCsrf(),
         interaction: sha256(state.parkedId),
         email: user.email,
+        ...(client.kind === 'registered'
+          ? {}
+          : { unverified: { kind: client.kind, identity: client.clientId } }),
       }),
     );
   });

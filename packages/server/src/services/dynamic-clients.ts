@@ -1,0 +1,255 @@
+import {
+  validateRedirectUri,
+  type ClientType as PolicyClientType,
+} from '@gatehouse/redirect-policy';
+import { randomToken, sha256 } from '../crypto/random.js';
+import type { Client, GrantType } from '../storage/clients.js';
+import type { Environment } from '../storage/environments.js';
+import { createClient, deleteClient, updateClient } from './clients.js';
+import type { ServiceContext } from './context.js';
+import { InputError } from './input-error.js';
+
+/** RFC 7591 §3.2.2 error codes. */
+export type RegistrationErrorCode = 'invalid_redirect_uri' | 'invalid_client_metadata';
+
+export class RegistrationError extends Error {
+  override readonly name = 'RegistrationError';
+  constructor(
+    readonly code: RegistrationErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type AuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+const AUTH_METHODS: readonly AuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
+const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+
+/** The client metadata Gatehouse registers (RFC 7591 §2); anything else sent is ignored. */
+export interface DynamicClientMetadata {
+  readonly redirectUris: readonly string[];
+  readonly grantTypes: readonly GrantType[];
+  readonly authMethod: AuthMethod;
+  readonly applicationType: PolicyClientType;
+  readonly clientName: string | null;
+  readonly clientUri: string | null;
+  readonly scope: string | null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringList(value: unknown, field: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+    throw new RegistrationError('invalid_client_metadata', `${field} must be a list of strings`);
+  return value;
+}
+
+function optionalString(value: unknown, field: string, max: number): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length > max)
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      `${field} must be a string of at most ${max} characters`,
+    );
+  return value;
+}
+
+/**
+ * Reads RFC 7591 §2 client metadata and holds its redirect URIs to the same policy as any
+ * client's, chosen by `application_type` (RFC 7591 defaults: `authorization_code`, `code`,
+ * `client_secret_basic`; OpenID Connect Registration: `web`).
+ */
+export function parseClientMetadata(
+  body: unknown,
+  environment: Environment,
+): DynamicClientMetadata {
+  if (!isObject(body))
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'the request body must be a JSON object',
+    );
+  const grantTypes = stringList(body.grant_types, 'grant_types') ?? ['authorization_code'];
+  if (grantTypes.length === 0 || grantTypes.some((g) => !(GRANTS as readonly string[]).includes(g)))
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      `grant_types may hold ${GRANTS.join(', ')}`,
+    );
+  const responseTypes = stringList(body.response_types, 'response_types') ?? ['code'];
+  if (responseTypes.some((r) => r !== 'code'))
+    throw new RegistrationError('invalid_client_metadata', 'response_types may only be code');
+  const authMethod = body.token_endpoint_auth_method ?? 'client_secret_basic';
+  if (typeof authMethod !== 'string' || !(AUTH_METHODS as readonly string[]).includes(authMethod))
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method may be ${AUTH_METHODS.join(', ')}`,
+    );
+  if (authMethod === 'none' && grantTypes.includes('client_credentials'))
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'a public client (auth method none) cannot use client_credentials',
+    );
+  const applicationType = body.application_type ?? 'web';
+  if (applicationType !== 'web' && applicationType !== 'native')
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'application_type must be web or native',
+    );
+  const redirectUris = stringList(body.redirect_uris, 'redirect_uris') ?? [];
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0)
+    throw new RegistrationError(
+      'invalid_redirect_uri',
+      'redirect_uris is required for authorization_code',
+    );
+  if (redirectUris.length > 20)
+    throw new RegistrationError('invalid_redirect_uri', 'at most 20 redirect_uris');
+  for (const uri of redirectUris) {
+    const verdict = validateRedirectUri(uri, {
+      environment: environment.tier,
+      clientType: applicationType,
+    });
+    if (!verdict.ok) throw new RegistrationError('invalid_redirect_uri', verdict.message);
+  }
+  if (new Set(redirectUris).size !== redirectUris.length)
+    throw new RegistrationError('invalid_redirect_uri', 'a redirect URI is listed twice');
+  const clientUri = optionalString(body.client_uri, 'client_uri', 2048);
+  if (clientUri !== null && !clientUri.startsWith('https://'))
+    throw new RegistrationError('invalid_client_metadata', 'client_uri must be an https URL');
+  return {
+    redirectUris,
+    grantTypes: grantTypes as GrantType[],
+    authMethod: authMethod as AuthMethod,
+    applicationType,
+    clientName: optionalString(body.client_name, 'client_name', 100),
+    clientUri,
+    scope: optionalString(body.scope, 'scope', 1000),
+  };
+}
+
+function metadataRecord(m: DynamicClientMetadata): Record<string, unknown> {
+  return {
+    application_type: m.applicationType,
+    token_endpoint_auth_method: m.authMethod,
+    ...(m.clientName === null ? {} : { client_name: m.clientName }),
+    ...(m.clientUri === null ? {} : { client_uri: m.clientUri }),
+    ...(m.scope === null ? {} : { scope: m.scope }),
+  };
+}
+
+/** The registered metadata as RFC 7591 §3.2.1 returns it. */
+export function registrationResponse(
+  client: Client,
+  registrationClientUri: string,
+): Record<string, unknown> {
+  return {
+    client_id: client.clientId,
+    client_id_issued_at: Math.floor(client.createdAt / 1000),
+    redirect_uris: client.redirectUris,
+    grant_types: client.grantTypes,
+    response_types: ['code'],
+    ...client.metadata,
+    registration_client_uri: registrationClientUri,
+  };
+}
+
+function translate(error: unknown): never {
+  if (error instanceof InputError)
+    throw new RegistrationError(
+      error.code.includes('redirect') ? 'invalid_redirect_uri' : 'invalid_client_metadata',
+      error.message,
+    );
+  throw error;
+}
+
+/** RFC 7591: registers a client; the secret and registration access token are shown once. */
+export async function registerDynamicClient(
+  ctx: ServiceContext,
+  environment: Environment,
+  body: unknown,
+): Promise<{ client: Client; clientSecret?: string; registrationAccessToken: string }> {
+  const metadata = parseClientMetadata(body, environment);
+  const registrationAccessToken = `ghrat_${randomToken(32)}`;
+  try {
+    const created = await createClient(ctx, {
+      environment: environment.name,
+      type: metadata.authMethod === 'none' ? 'native' : 'web',
+      name: metadata.clientName ?? 'Unnamed application',
+      redirectUris: metadata.redirectUris,
+      grantTypes: metadata.grantTypes,
+      kind: 'dynamic',
+      metadata: metadataRecord(metadata),
+      registrationTokenHash: sha256(registrationAccessToken),
+    });
+    return created.clientSecret === undefined
+      ? { client: created.client, registrationAccessToken }
+      : { client: created.client, clientSecret: created.clientSecret, registrationAccessToken };
+  } catch (error) {
+    return translate(error);
+  }
+}
+
+/** RFC 7592 §2.2: replaces a dynamic client's metadata. */
+export async function updateDynamicClient(
+  ctx: ServiceContext,
+  environment: Environment,
+  client: Client,
+  body: unknown,
+): Promise<Client> {
+  if (isObject(body) && body.client_id !== client.clientId)
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'client_id must be the client being updated',
+    );
+  const metadata = parseClientMetadata(body, environment);
+  const confidential = metadata.authMethod !== 'none';
+  if (confidential !== (client.type === 'web'))
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'token_endpoint_auth_method cannot switch between public and confidential',
+    );
+  try {
+    const { client: updated } = await updateClient(ctx, environment.name, client.clientId, {
+      name: metadata.clientName ?? 'Unnamed application',
+      setRedirectUris: metadata.redirectUris,
+      grantTypes: metadata.grantTypes,
+      metadata: metadataRecord(metadata),
+      auditType: 'client.updated_dynamically',
+    });
+    return updated;
+  } catch (error) {
+    return translate(error);
+  }
+}
+
+export async function deleteDynamicClient(
+  ctx: ServiceContext,
+  environment: Environment,
+  client: Client,
+): Promise<void> {
+  await deleteClient(ctx, environment.name, client.clientId);
+}
+
+/** RFC 7591 §3: an initial access token for registration where it is protected. Shown once. */
+export async function createInitialAccessToken(
+  ctx: ServiceContext,
+  environment: string,
+  lifetimeMs: number,
+): Promise<{ token: string; expiresAt: number }> {
+  const token = `ghiat_${randomToken(32)}`;
+  const now = ctx.clock();
+  const expiresAt = now + lifetimeMs;
+  await ctx.stores.initialAccessTokens.create(environment, sha256(token), expiresAt, now);
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'registration.initial_access_token_created',
+      actor: ctx.actor,
+      data: { expiresAt },
+    },
+    now,
+  );
+  return { token, expiresAt };
+}
