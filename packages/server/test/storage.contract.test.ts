@@ -71,6 +71,12 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       redirectUriExpiries: { 'http://127.0.0.1/callback': now + 60_000 },
       managedBy: 'cli',
       promotedFrom: null,
+      kind: 'registered',
+      metadata: {},
+      registrationTokenHash: null,
+      fetchedAt: null,
+      allowedResources: null,
+      exchangeAudiences: ['https://api.example.com/'],
       createdAt: now,
       updatedAt: now,
     });
@@ -79,6 +85,9 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       redirectUriExpiries: { 'http://127.0.0.1/callback': now + 60_000 },
       managedBy: 'cli',
       promotedFrom: null,
+      kind: 'registered',
+      allowedResources: null,
+      exchangeAudiences: ['https://api.example.com/'],
     });
     const updated = await stores.clients.update(
       'development',

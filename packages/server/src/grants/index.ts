@@ -1,9 +1,10 @@
-import { DEVICE_CODE_GRANT, type GrantType } from '../storage/clients.js';
+import { DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT, type GrantType } from '../storage/clients.js';
 import { deviceCodeGrant } from './device-code.js';
 import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import type { GrantHandler } from './context.js';
 import { refreshTokenGrant } from './refresh-token.js';
+import { tokenExchangeGrant } from './token-exchange.js';
 
 /** The token endpoint dispatches on grant_type through this map. */
 export const GRANTS: Readonly<Record<GrantType, GrantHandler>> = {
@@ -11,4 +12,5 @@ export const GRANTS: Readonly<Record<GrantType, GrantHandler>> = {
   refresh_token: refreshTokenGrant,
   client_credentials: clientCredentialsGrant,
   [DEVICE_CODE_GRANT]: deviceCodeGrant,
+  [TOKEN_EXCHANGE_GRANT]: tokenExchangeGrant,
 };

@@ -9,6 +9,7 @@ import { sha256 } from '../crypto/random.js';
 import type { Environment } from '../storage/environments.js';
 import {
   DEVICE_CODE_GRANT,
+  TOKEN_EXCHANGE_GRANT,
   type Client,
   type ClientKind,
   type ClientType,
@@ -17,12 +18,14 @@ import {
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
+import { isResourceIndicator } from './resources.js';
 
 export const GRANT_TYPES: readonly GrantType[] = [
   'authorization_code',
   'refresh_token',
   'client_credentials',
   DEVICE_CODE_GRANT,
+  TOKEN_EXCHANGE_GRANT,
 ];
 
 export interface ClientSpec {
@@ -151,6 +154,29 @@ export function checkGrants(
   if (type === 'web' && grants.includes(DEVICE_CODE_GRANT)) {
     throw new InputError('the device grant is for native clients only', 'invalid_grant_type');
   }
+  // Delegation is granted to a client that proves who it is at the token endpoint.
+  if (type !== 'web' && grants.includes(TOKEN_EXCHANGE_GRANT)) {
+    throw new InputError(
+      'token exchange is for confidential (web) clients only: they authenticate',
+      'invalid_grant_type',
+    );
+  }
+}
+
+/** A list of resource URIs (RFC 8707 §2) for a client setting; null stays null. */
+function checkResourceList(
+  list: readonly string[] | null,
+  what: 'exchange audience' | 'allowed resource',
+): readonly string[] | null {
+  if (list === null) return null;
+  if (list.length > 100) throw new InputError(`at most 100 ${what}s`, 'invalid_resource');
+  for (const uri of list)
+    if (!isResourceIndicator(uri))
+      throw new InputError(
+        `${what} "${uri}" is not an absolute URI without a fragment (RFC 8707 §2)`,
+        'invalid_resource',
+      );
+  return [...new Set(list)];
 }
 
 /** What a new client gets when its grants are not given. */
@@ -213,6 +239,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
           : { redirectUriExpiries: client.redirectUriExpiries }),
         ...(client.managedBy === null ? {} : { managedBy: client.managedBy }),
         ...(client.promotedFrom === null ? {} : { promotedFrom: client.promotedFrom }),
+        ...(client.kind === 'registered' ? {} : { kind: client.kind }),
       },
     },
     now,
@@ -255,8 +282,14 @@ export interface ClientUpdate {
   readonly grantTypes?: readonly GrantType[];
   readonly skipConsent?: boolean;
   readonly managedBy?: string | null;
+  /** Audiences the client may obtain by token exchange (RFC 8693); null or empty: none. */
+  readonly exchangeAudiences?: readonly string[] | null;
+  /** RFC 8707 resources the client may ask for; null: any the environment allows. */
+  readonly allowedResources?: readonly string[] | null;
   /** Audit event type, when the change has a more specific name than `client.updated`. */
   readonly auditType?: string;
+  /** RFC 7591 metadata (dynamic clients). */
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 export async function updateClient(
@@ -280,6 +313,15 @@ export async function updateClient(
   if (name !== undefined && (name === '' || name.length > 100))
     throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
 
+  const exchangeAudiences =
+    update.exchangeAudiences === undefined
+      ? undefined
+      : checkResourceList(update.exchangeAudiences, 'exchange audience');
+  const allowedResources =
+    update.allowedResources === undefined
+      ? undefined
+      : checkResourceList(update.allowedResources, 'allowed resource');
+
   const now = ctx.clock();
   for (const [uri, at] of Object.entries(update.redirectUriExpiries ?? {})) {
     if (!uris.includes(uri))
@@ -301,6 +343,8 @@ export async function updateClient(
       ...(name === undefined ? {} : { name }),
       ...(update.skipConsent === undefined ? {} : { skipConsent: update.skipConsent }),
       ...(update.managedBy === undefined ? {} : { managedBy: update.managedBy }),
+      ...(exchangeAudiences === undefined ? {} : { exchangeAudiences }),
+      ...(allowedResources === undefined ? {} : { allowedResources }),
     },
     now,
   );
@@ -333,6 +377,8 @@ function auditedFields(client: Client): Record<string, unknown> {
       ? {}
       : { redirectUriExpiries: client.redirectUriExpiries }),
     ...(client.managedBy === null ? {} : { managedBy: client.managedBy }),
+    ...(client.exchangeAudiences === null ? {} : { exchangeAudiences: client.exchangeAudiences }),
+    ...(client.allowedResources === null ? {} : { allowedResources: client.allowedResources }),
   };
 }
 

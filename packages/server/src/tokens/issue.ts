@@ -53,6 +53,16 @@ export interface AccessTokenRequest {
   readonly familyId?: string | null;
   readonly codeHash?: string | null;
   readonly acting?: ActingOperator;
+  /**
+   * A token exchange's own RFC 8693 §4.1 `act` (the delegation chain), for tokens issued without
+   * `acting`; with it, `impersonationId` and `notAfter` come from the subject token.
+   */
+  readonly delegation?: {
+    readonly act: Readonly<Record<string, unknown>>;
+    readonly impersonationId: string | null;
+    /** The token must not outlive this (ms). */
+    readonly notAfter: number;
+  };
 }
 
 /** An RFC 9068 JWT access token, recorded by its `jti` so it can be revoked. */
@@ -60,8 +70,14 @@ export async function issueAccessToken(
   deps: TokenDeps,
   request: AccessTokenRequest,
 ): Promise<{ token: string; expiresIn: number; jti: string }> {
+  const { acting, delegation } = request;
+  if (acting !== undefined && delegation !== undefined)
+    throw new TypeError('an access token has one act claim: acting or delegation, not both');
   const iat = Math.floor(deps.clock() / 1000);
-  const exp = expiryOf(iat, ACCESS_TOKEN_TTL_S, request.acting);
+  const exp =
+    delegation === undefined
+      ? expiryOf(iat, ACCESS_TOKEN_TTL_S, acting)
+      : Math.min(iat + ACCESS_TOKEN_TTL_S, Math.floor(delegation.notAfter / 1000));
   const jti = randomUUID();
   const token = await deps.signer.sign(request.environment, 'at+jwt', {
     iss: request.issuer,
@@ -74,7 +90,7 @@ export async function issueAccessToken(
     exp,
     jti,
     ...(request.authTime === undefined ? {} : { auth_time: Math.floor(request.authTime / 1000) }),
-    ...actClaim(request.acting),
+    ...(delegation === undefined ? actClaim(acting) : { act: delegation.act }),
   });
   await deps.stores.tokens.saveAccess({
     jti,
@@ -84,7 +100,7 @@ export async function issueAccessToken(
     familyId: request.familyId ?? null,
     codeHash: request.codeHash ?? null,
     expiresAt: exp * 1000,
-    impersonationId: request.acting?.impersonationId ?? null,
+    impersonationId: acting?.impersonationId ?? delegation?.impersonationId ?? null,
     createdAt: deps.clock(),
   });
   return { token, expiresIn: exp - iat, jti };

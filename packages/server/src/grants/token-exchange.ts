@@ -1,0 +1,291 @@
+import type { JWTPayload } from 'jose';
+import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
+import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import { scopeList } from '../http/form.js';
+import { decideResource, OIDC_SCOPES, type ResourceDecision } from '../services/resources.js';
+import type { Client } from '../storage/clients.js';
+import type { AccessTokenRecord } from '../storage/tokens.js';
+import type { User } from '../storage/users.js';
+import { issueAccessToken } from '../tokens/issue.js';
+import type { GrantHandler } from './context.js';
+
+/** RFC 8693 §3: the one token type this server takes and issues in an exchange. */
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/** How many parties a delegation chain may name; `act` claims nest no deeper than this. */
+const MAX_DELEGATION_DEPTH = 5;
+
+/*
+ * RFC 8693 §2.2.2: "If the request itself is not valid or if either the subject_token or
+ * actor_token are invalid for any reason, or are unacceptable based on policy, ... The value of
+ * the error parameter MUST be the invalid_request error code." So every refusal of a presented
+ * token below is `invalid_request` (not `invalid_grant`); the description says which check.
+ */
+
+interface ExchangeRequest {
+  readonly subjectToken: string;
+  readonly actorToken: string;
+  /** The resource or audience the new token is for. */
+  readonly target: string;
+  /** The scope asked for; undefined: what the subject token grants and the target accepts. */
+  readonly scope: readonly string[] | undefined;
+}
+
+/** A verified, active access token of this environment with its record. */
+interface ActiveToken {
+  readonly jti: string;
+  readonly sub: string;
+  readonly payload: JWTPayload;
+  readonly record: AccessTokenRecord;
+}
+
+/**
+ * grant_type=urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693 §2), for delegation: a
+ * confidential client acting for a user gets a token for one of its exchange audiences, naming
+ * itself in `act`. Steps: check-client, check-request, check-audience, check-actor,
+ * check-subject, decide-scope, issue, audit.
+ */
+export const tokenExchangeGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
+  checkClient(client);
+  const request = checkRequest(params);
+  checkAudience(client, request.target);
+  const actor = await checkActor(deps, ctx, client, request.actorToken);
+  const { subject, user } = await checkSubject(deps, ctx, request.subjectToken);
+  const scope = await decideScope(deps, ctx, client, request, subject);
+
+  const act = delegationAct(client, subject.payload.act);
+  const authTime = subject.payload.auth_time;
+  const access = await issueAccessToken(deps, {
+    environment: ctx.environment.name,
+    issuer: ctx.issuer,
+    clientId: client.clientId,
+    subject: user.id,
+    userId: user.id,
+    scope,
+    resource: request.target,
+    ...(typeof authTime === 'number' ? { authTime: authTime * 1000 } : {}),
+    // The user's grant owns the new token: revoking its family or code revokes this one too.
+    familyId: subject.record.familyId,
+    codeHash: subject.record.codeHash,
+    delegation: {
+      act,
+      impersonationId: subject.record.impersonationId,
+      notAfter: subject.record.expiresAt,
+    },
+  });
+  await deps.stores.audit.append(
+    {
+      environment: ctx.environment.name,
+      type: 'token.exchanged',
+      actor: `client:${client.clientId}`,
+      clientId: client.clientId,
+      userId: user.id,
+      data: {
+        jti: access.jti,
+        audience: request.target,
+        scope: scope.join(' '),
+        subjectJti: subject.jti,
+        subjectClientId: subject.record.clientId,
+        actorJti: actor.jti,
+        actorClientId: actor.record.clientId,
+        delegationDepth: depthOf(act),
+        ...(subject.record.impersonationId === null
+          ? {}
+          : { impersonationId: subject.record.impersonationId }),
+      },
+    },
+    deps.clock(),
+  );
+  // RFC 8693 §2.2.1: no refresh token; the exchanged token ends with the subject token.
+  return {
+    access_token: access.token,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: scope.join(' '),
+  };
+};
+
+/** check-client: delegation is for clients that authenticate (the token endpoint did). */
+function checkClient(client: Client): void {
+  if (client.type !== 'web')
+    throw new UnauthorizedClient('token exchange needs a confidential (web) client');
+}
+
+/** check-request: the RFC 8693 §2.1 parameters, in the one profile Gatehouse supports. */
+function checkRequest(params: Record<string, string>): ExchangeRequest {
+  if (
+    params.requested_token_type !== undefined &&
+    params.requested_token_type !== ACCESS_TOKEN_TYPE
+  )
+    throw new InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
+
+  const subjectToken = params.subject_token;
+  if (subjectToken === undefined || subjectToken === '')
+    throw new InvalidRequest('subject_token is required');
+  // RFC 8693 §2.1: subject_token_type is REQUIRED.
+  if (params.subject_token_type === undefined)
+    throw new InvalidRequest('subject_token_type is required');
+  if (params.subject_token_type !== ACCESS_TOKEN_TYPE)
+    throw new InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+
+  // Gatehouse delegates only to a client that shows it is acting (RFC 8693 §1.1).
+  const actorToken = params.actor_token;
+  if (actorToken === undefined || actorToken === '') {
+    // RFC 8693 §2.1: actor_token_type "MUST NOT be included otherwise".
+    if (params.actor_token_type !== undefined)
+      throw new InvalidRequest('actor_token_type is sent without actor_token');
+    throw new InvalidRequest('actor_token is required: an access token this client obtained');
+  }
+  // RFC 8693 §2.1: actor_token_type is REQUIRED when actor_token is present.
+  if (params.actor_token_type === undefined)
+    throw new InvalidRequest('actor_token_type is required with actor_token');
+  if (params.actor_token_type !== ACCESS_TOKEN_TYPE)
+    throw new InvalidRequest(`actor_token_type must be ${ACCESS_TOKEN_TYPE}`);
+
+  const { resource, audience } = params;
+  if (resource !== undefined && audience !== undefined && resource !== audience)
+    throw new InvalidTarget('resource and audience differ: an exchanged token has one audience');
+  const target = resource ?? audience;
+  if (target === undefined || target === '')
+    throw new InvalidRequest('resource or audience is required: the target of the new token');
+  return {
+    subjectToken,
+    actorToken,
+    target,
+    scope: params.scope === undefined ? undefined : scopeList(params.scope),
+  };
+}
+
+/** check-audience: only the targets configured for this client (RFC 8693 §2.2.2 invalid_target). */
+function checkAudience(client: Client, target: string): void {
+  if (client.exchangeAudiences === null || !client.exchangeAudiences.includes(target))
+    throw new InvalidTarget('this client may not exchange tokens for that audience');
+}
+
+/** check-actor: the actor token is the requesting client's own (client_credentials) token. */
+async function checkActor(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  client: Client,
+  token: string,
+): Promise<ActiveToken> {
+  const actor = await activeAccessToken(deps, ctx, token);
+  if (
+    actor === undefined ||
+    actor.record.clientId !== client.clientId ||
+    actor.record.userId !== null ||
+    actor.sub !== client.clientId ||
+    actor.payload.client_id !== client.clientId
+  )
+    throw new InvalidRequest(
+      'actor_token must be an active access token this client obtained for itself',
+    );
+  return actor;
+}
+
+/** check-subject: an active access token of a user who may still sign in. */
+async function checkSubject(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  token: string,
+): Promise<{ subject: ActiveToken; user: User }> {
+  const subject = await activeAccessToken(deps, ctx, token);
+  // A client_credentials token has no user behind it (its record has none; `sub` is the client).
+  const userId = subject?.record.userId ?? null;
+  if (subject === undefined || userId === null || userId !== subject.sub)
+    throw new InvalidRequest('subject_token must be an active access token of a user');
+  const user = await deps.stores.users.get(ctx.environment.name, userId);
+  if (user === undefined || user.disabled)
+    throw new InvalidRequest("the subject_token's user is no longer allowed to sign in");
+  if (depthOf(subject.payload.act) >= MAX_DELEGATION_DEPTH)
+    throw new InvalidRequest('the subject_token is delegated too many times already');
+  // The new token never outlives the subject token; one about to expire leaves nothing to give.
+  if (Math.floor(subject.record.expiresAt / 1000) <= Math.floor(deps.clock() / 1000))
+    throw new InvalidRequest('subject_token must be an active access token of a user');
+  return { subject, user };
+}
+
+/**
+ * decide-scope: never wider than the subject token (RFC 6749 §5.2 invalid_scope: "exceeds the
+ * scope granted by the resource owner"); by default what it grants and the target accepts. The
+ * target's registration decides as for any other request (RFC 8707).
+ */
+async function decideScope(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  client: Client,
+  request: ExchangeRequest,
+  subject: ActiveToken,
+): Promise<readonly string[]> {
+  const granted = scopeList(
+    typeof subject.payload.scope === 'string' ? subject.payload.scope : undefined,
+  );
+  const decide = (scope: readonly string[]) =>
+    decideResource(deps.stores, ctx.environment.name, client, request.target, scope, {
+      userScopesAllowed: true,
+    });
+  let scope: readonly string[];
+  if (request.scope === undefined) {
+    const target = ok(await decide([]));
+    const accepted = [...OIDC_SCOPES, ...(target.resource?.scopes ?? [])];
+    scope = granted.filter((s) => accepted.includes(s));
+  } else {
+    const wider = request.scope.filter((s) => !granted.includes(s));
+    if (wider.length > 0)
+      throw new InvalidScope('the requested scope is wider than the subject_token grants');
+    scope = request.scope;
+  }
+  if (scope.length === 0)
+    throw new InvalidScope('no scope of the subject_token is left for this audience');
+  ok(await decide(scope));
+  return scope;
+}
+
+function ok(decision: ResourceDecision): Extract<ResourceDecision, { ok: true }> {
+  if (decision.ok) return decision;
+  throw decision.error === 'invalid_target'
+    ? new InvalidTarget(decision.description)
+    : new InvalidScope(decision.description);
+}
+
+/**
+ * Verifies a token as introspection does: signature, issuer, type and time by this environment's
+ * keys (another environment's token fails here), then that it is recorded and not revoked.
+ */
+async function activeAccessToken(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  token: string,
+): Promise<ActiveToken | undefined> {
+  const env = ctx.environment.name;
+  const payload = await deps.signer.verify(env, token, { issuer: ctx.issuer, typ: 'at+jwt' });
+  if (payload === undefined) return undefined;
+  const { jti, sub } = payload;
+  if (typeof jti !== 'string' || typeof sub !== 'string') return undefined;
+  if (!(await deps.stores.tokens.isAccessActive(env, jti, deps.clock()))) return undefined;
+  const record = await deps.stores.tokens.findAccess(env, jti);
+  if (record === undefined || record.revoked) return undefined;
+  return { jti, sub, payload, record };
+}
+
+/**
+ * RFC 8693 §4.1: the acting party is this client; when the subject token was itself delegated
+ * (or impersonated), its `act` nests inside, so the chain of delegation stays visible.
+ */
+function delegationAct(client: Client, subjectAct: unknown): Record<string, unknown> {
+  return isClaimSet(subjectAct)
+    ? { sub: client.clientId, act: subjectAct }
+    : { sub: client.clientId };
+}
+
+/** How many parties an `act` claim names. */
+function depthOf(act: unknown): number {
+  let depth = 0;
+  for (let current = act; isClaimSet(current); current = current.act) depth++;
+  return depth;
+}
+
+function isClaimSet(value: unknown): value is Record<string, unknown> & { act?: unknown } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
