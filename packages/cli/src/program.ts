@@ -5,6 +5,7 @@ import { auditCommand, clientsCommand, envCommand, usersCommand } from './comman
 import { LoginError, loginCommands } from './commands/login.js';
 import { operatorsCommand } from './commands/operators.js';
 import { redirectsCommand } from './commands/redirects.js';
+import { registrationCommand, resourcesCommand } from './commands/registration.js';
 import { releaseCommands } from './commands/release.js';
 import { serveCommand } from './commands/serve.js';
 import { printable } from './output/text.js';
@@ -54,6 +55,8 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
   program.addCommand(clientsCommand(io));
   program.addCommand(usersCommand(io));
   program.addCommand(operatorsCommand(io));
+  program.addCommand(resourcesCommand(io));
+  program.addCommand(registrationCommand(io));
   for (const command of releaseCommands(io, setExitCode)) program.addCommand(command);
   program.addCommand(
     auditCommand(io, () => {

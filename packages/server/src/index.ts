@@ -99,3 +99,19 @@ export {
   type PlanProblem,
   type AppliedClient,
 } from './services/declarative/plan.js';
+export {
+  registerResource,
+  removeResource,
+  decideResource,
+  OIDC_SCOPES,
+  type ResourceSpec,
+} from './services/resources.js';
+export type { Resource } from './storage/resources.js';
+export { updateEnvironmentSettings } from './services/environments.js';
+export { REGISTRATION_POLICIES, type RegistrationPolicy } from './storage/environments.js';
+export {
+  createInitialAccessToken,
+  registerDynamicClient,
+  RegistrationError,
+} from './services/dynamic-clients.js';
+export { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';

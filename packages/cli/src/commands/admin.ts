@@ -55,6 +55,9 @@ function clientJson(client: Client): Record<string, unknown> {
     skip_consent: client.skipConsent,
     managed_by: client.managedBy,
     promoted_from: client.promotedFrom,
+    kind: client.kind,
+    exchange_audiences: client.exchangeAudiences,
+    allowed_resources: client.allowedResources,
     created_at: new Date(client.createdAt).toISOString(),
     updated_at: new Date(client.updatedAt).toISOString(),
   };
@@ -86,7 +89,31 @@ function clientLines(client: Client): string[] {
     }),
     ...(client.managedBy === null ? [] : [`managed by    file key ${printable(client.managedBy)}`]),
     ...(client.promotedFrom === null ? [] : [`promoted from ${printable(client.promotedFrom)}`]),
+    ...(client.exchangeAudiences === null
+      ? []
+      : client.exchangeAudiences.map(
+          (uri, i) => `${i === 0 ? 'exchange for ' : '             '} ${printable(uri)}`,
+        )),
+    ...(client.allowedResources === null
+      ? []
+      : client.allowedResources.length === 0
+        ? ['resources     none']
+        : client.allowedResources.map(
+            (uri, i) => `${i === 0 ? 'resources    ' : '             '} ${printable(uri)}`,
+          )),
   ];
+}
+
+/** A list option and its "none"/"any" switch: the list replaces, the switch clears to null. */
+function listSetting(
+  list: string[] | undefined,
+  clear: boolean,
+  listFlag: string,
+  clearFlag: string,
+): readonly string[] | null | undefined {
+  if (list !== undefined && clear)
+    throw new UsageError(`use ${listFlag} or ${clearFlag}, not both`);
+  return clear ? null : list;
 }
 
 function say(io: CliIo, lines: readonly string[]): void {
@@ -264,6 +291,18 @@ export function clientsCommand(io: CliIo): Command {
         .option('--grant <grant>', 'replace the grant types (repeat)', collect)
         .option('--skip-consent', 'mark first-party: no consent page')
         .option('--no-skip-consent', 'ask users for consent again')
+        .option(
+          '--exchange-audience <uri>',
+          'an audience it may obtain by token exchange (repeat; replaces the list)',
+          collect,
+        )
+        .option('--no-exchange-audiences', 'no token exchange for any audience')
+        .option(
+          '--allowed-resource <uri>',
+          'a resource (RFC 8707) it may ask for (repeat; replaces the list)',
+          collect,
+        )
+        .option('--any-resource', 'any resource the environment allows')
         .option('--json', 'JSON output'),
     ).action(
       (
@@ -276,9 +315,26 @@ export function clientsCommand(io: CliIo): Command {
             removeRedirectUri?: string[];
             grant?: string[];
             skipConsent?: boolean;
+            exchangeAudience?: string[];
+            /** false with --no-exchange-audiences (commander defaults a lone --no- option to true). */
+            exchangeAudiences?: boolean;
+            allowedResource?: string[];
+            anyResource?: boolean;
           },
       ) =>
         withStores(options, io, async (ctx) => {
+          const exchangeAudiences = listSetting(
+            options.exchangeAudience,
+            options.exchangeAudiences === false,
+            '--exchange-audience',
+            '--no-exchange-audiences',
+          );
+          const allowedResources = listSetting(
+            options.allowedResource,
+            options.anyResource === true,
+            '--allowed-resource',
+            '--any-resource',
+          );
           const { client, warnings } = await updateClient(ctx, options.env, clientId, {
             ...(options.name === undefined ? {} : { name: options.name }),
             ...(options.addRedirectUri === undefined
@@ -289,6 +345,8 @@ export function clientsCommand(io: CliIo): Command {
               : { removeRedirectUris: options.removeRedirectUri }),
             ...(options.grant === undefined ? {} : { grantTypes: options.grant as GrantType[] }),
             ...(options.skipConsent === undefined ? {} : { skipConsent: options.skipConsent }),
+            ...(exchangeAudiences === undefined ? {} : { exchangeAudiences }),
+            ...(allowedResources === undefined ? {} : { allowedResources }),
           });
           if (options.json === true) {
             writeJson(io, {

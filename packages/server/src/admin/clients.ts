@@ -16,6 +16,12 @@ import { adminRoute, clientParams, envParams, GRANT_TYPE_SCHEMA, serviceContext 
 import { clientView } from './views.js';
 
 const REDIRECT_URI = { type: 'string', maxLength: 4096 } as const;
+/** A list of RFC 8707 resource URIs, or null (each setting says what null means). */
+const RESOURCE_LIST = {
+  type: ['array', 'null'],
+  items: { type: 'string', maxLength: 2048 },
+  maxItems: 100,
+} as const;
 
 export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
   const tag = 'clients';
@@ -50,7 +56,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
           name: { type: 'string', maxLength: 200 },
           type: { type: 'string', enum: ['web', 'native'] },
           redirectUris: { type: 'array', items: REDIRECT_URI, maxItems: 100 },
-          grantTypes: { type: 'array', items: GRANT_TYPE_SCHEMA, maxItems: 4 },
+          grantTypes: { type: 'array', items: GRANT_TYPE_SCHEMA, maxItems: 5 },
           skipConsent: { type: 'boolean' },
         },
       },
@@ -108,9 +114,13 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
         additionalProperties: false,
         properties: {
           name: { type: 'string', maxLength: 200 },
-          grantTypes: { type: 'array', items: GRANT_TYPE_SCHEMA, maxItems: 4 },
+          grantTypes: { type: 'array', items: GRANT_TYPE_SCHEMA, maxItems: 5 },
           skipConsent: { type: 'boolean' },
           redirectUris: { type: 'array', items: REDIRECT_URI, maxItems: 100 },
+          /** Audiences obtainable by token exchange (RFC 8693); null: none. */
+          exchangeAudiences: RESOURCE_LIST,
+          /** RFC 8707 resources the client may ask for; null: any the environment allows. */
+          allowedResources: RESOURCE_LIST,
         },
       },
     },
@@ -121,6 +131,8 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
         grantTypes?: GrantType[];
         skipConsent?: boolean;
         redirectUris?: string[];
+        exchangeAudiences?: string[] | null;
+        allowedResources?: string[] | null;
       };
       const { client, warnings } = await updateClient(
         serviceContext(deps, request),
@@ -131,6 +143,12 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
           ...(body.grantTypes === undefined ? {} : { grantTypes: body.grantTypes }),
           ...(body.skipConsent === undefined ? {} : { skipConsent: body.skipConsent }),
           ...(body.redirectUris === undefined ? {} : { setRedirectUris: body.redirectUris }),
+          ...(body.exchangeAudiences === undefined
+            ? {}
+            : { exchangeAudiences: body.exchangeAudiences }),
+          ...(body.allowedResources === undefined
+            ? {}
+            : { allowedResources: body.allowedResources }),
         },
       );
       return { client: clientView(client), warnings };

@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { issuerOf, type AppDeps } from '../http/deps.js';
+import { createInitialAccessToken } from '../services/dynamic-clients.js';
+import { parseDuration } from '../services/duration.js';
 import {
   createEnvironment,
   requireEnvironment,
   setImpersonationEnabled,
+  updateEnvironmentSettings,
 } from '../services/environments.js';
-import type { Environment, Tier } from '../storage/environments.js';
+import type { Environment, RegistrationPolicy, Tier } from '../storage/environments.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
 import { environmentView } from './views.js';
 
@@ -60,24 +63,68 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     url: '/environments/:env',
     access: 'admin',
     tag: 'environments',
-    summary: 'Change environment settings (impersonation on or off)',
+    summary:
+      'Change environment settings: impersonation, dynamic registration, loopback metadata documents',
     schema: {
       params: envParams,
       body: {
         type: 'object',
-        required: ['impersonationEnabled'],
+        minProperties: 1,
         additionalProperties: false,
-        properties: { impersonationEnabled: { type: 'boolean' } },
+        properties: {
+          impersonationEnabled: { type: 'boolean' },
+          registration: { type: 'string', enum: ['open', 'token', 'off'] },
+          allowLoopbackDocuments: { type: 'boolean' },
+        },
       },
     },
     handler: async (request) => {
       const { env } = request.params as { env: string };
-      const body = request.body as { impersonationEnabled: boolean };
+      const body = request.body as {
+        impersonationEnabled?: boolean;
+        registration?: RegistrationPolicy;
+        allowLoopbackDocuments?: boolean;
+      };
+      const ctx = serviceContext(deps, request);
+      let environment = await updateEnvironmentSettings(ctx, env, {
+        ...(body.registration === undefined ? {} : { registration: body.registration }),
+        ...(body.allowLoopbackDocuments === undefined
+          ? {}
+          : { allowLoopbackDocuments: body.allowLoopbackDocuments }),
+      });
+      if (body.impersonationEnabled !== undefined)
+        environment = await setImpersonationEnabled(ctx, env, body.impersonationEnabled);
+      return { environment: await view(environment) };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'POST',
+    url: '/environments/:env/initial-access-tokens',
+    access: 'admin',
+    tag: 'environments',
+    summary: 'Issue an initial access token for dynamic registration (RFC 7591 §3); shown once',
+    schema: {
+      params: envParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { expiresIn: { type: 'string', maxLength: 16 } },
+      },
+    },
+    handler: async (request, reply) => {
+      const { env } = request.params as { env: string };
+      const body = (request.body ?? {}) as { expiresIn?: string };
       const ctx = serviceContext(deps, request);
       await requireEnvironment(ctx, env);
-      return {
-        environment: await view(await setImpersonationEnabled(ctx, env, body.impersonationEnabled)),
-      };
+      const issued = await createInitialAccessToken(
+        ctx,
+        env,
+        parseDuration(body.expiresIn ?? '1d'),
+      );
+      return reply
+        .status(201)
+        .send({ initialAccessToken: issued.token, expiresAt: issued.expiresAt });
     },
   });
 }

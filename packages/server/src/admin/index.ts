@@ -11,6 +11,7 @@ import { environmentRoutes } from './environments.js';
 import { AdminError, fromInputError } from './errors.js';
 import { impersonationRoutes } from './impersonations.js';
 import { operatorRoutes } from './operators.js';
+import { resourceRoutes } from './resources.js';
 import { adminRoute } from './route.js';
 import { authenticate, operatorOf, signInOperator, signOutOperator } from './session.js';
 import { userRoutes } from './users.js';
@@ -146,6 +147,7 @@ async function adminApi(api: FastifyInstance, deps: AppDeps): Promise<void> {
   impersonationRoutes(api, deps);
   auditRoutes(api, deps);
   operatorRoutes(api, deps);
+  resourceRoutes(api, deps);
 
   adminRoute(api, {
     method: 'GET',

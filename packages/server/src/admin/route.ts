@@ -67,5 +67,6 @@ export const GRANT_TYPE_SCHEMA = {
     'refresh_token',
     'client_credentials',
     'urn:ietf:params:oauth:grant-type:device_code',
+    'urn:ietf:params:oauth:grant-type:token-exchange',
   ],
 } as const;

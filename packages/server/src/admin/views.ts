@@ -19,6 +19,9 @@ export function clientView(client: Client) {
     })),
     managedBy: client.managedBy,
     promotedFrom: client.promotedFrom,
+    kind: client.kind,
+    exchangeAudiences: client.exchangeAudiences,
+    allowedResources: client.allowedResources,
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
   };
@@ -46,6 +49,8 @@ export function environmentView(
     tier: environment.tier,
     issuer,
     impersonationEnabled: environment.impersonationEnabled,
+    registration: environment.registration,
+    allowLoopbackDocuments: environment.allowLoopbackDocuments,
     ...counts,
     createdAt: environment.createdAt,
   };

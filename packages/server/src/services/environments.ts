@@ -1,5 +1,11 @@
 import { generateSigningKey, SIGNING_ALG } from '../crypto/signing-keys.js';
-import { ENVIRONMENT_NAME, type Environment, type Tier } from '../storage/environments.js';
+import {
+  ENVIRONMENT_NAME,
+  REGISTRATION_POLICIES,
+  type Environment,
+  type RegistrationPolicy,
+  type Tier,
+} from '../storage/environments.js';
 import type { ServiceContext } from './context.js';
 import { endImpersonationsIn } from './impersonation.js';
 import { InputError } from './input-error.js';
@@ -85,6 +91,61 @@ export async function setImpersonationEnabled(
     );
   }
   return { ...current, impersonationEnabled: enabled };
+}
+
+/** Dynamic registration policy, and (development only) loopback metadata documents. */
+export async function updateEnvironmentSettings(
+  ctx: ServiceContext,
+  name: string,
+  settings: {
+    readonly registration?: RegistrationPolicy;
+    readonly allowLoopbackDocuments?: boolean;
+  },
+): Promise<Environment> {
+  const current = await requireEnvironment(ctx, name);
+  if (settings.registration !== undefined && !REGISTRATION_POLICIES.includes(settings.registration))
+    throw new InputError(
+      `registration must be ${REGISTRATION_POLICIES.join(', ')}`,
+      'invalid_registration_policy',
+    );
+  // Loopback documents exist for local tests; elsewhere they would open the SSRF guard.
+  if (settings.allowLoopbackDocuments === true && current.tier !== 'development')
+    throw new InputError(
+      'loopback metadata documents can be allowed in a development environment only',
+      'development_only',
+    );
+  const next: Environment = {
+    ...current,
+    ...(settings.registration === undefined ? {} : { registration: settings.registration }),
+    ...(settings.allowLoopbackDocuments === undefined
+      ? {}
+      : { allowLoopbackDocuments: settings.allowLoopbackDocuments }),
+  };
+  if (
+    next.registration !== current.registration ||
+    next.allowLoopbackDocuments !== current.allowLoopbackDocuments
+  ) {
+    await ctx.stores.environments.update(name, settings);
+    await ctx.stores.audit.append(
+      {
+        environment: name,
+        type: 'environment.settings_changed',
+        actor: ctx.actor,
+        data: {
+          before: {
+            registration: current.registration,
+            allowLoopbackDocuments: current.allowLoopbackDocuments,
+          },
+          after: {
+            registration: next.registration,
+            allowLoopbackDocuments: next.allowLoopbackDocuments,
+          },
+        },
+      },
+      ctx.clock(),
+    );
+  }
+  return next;
 }
 
 export async function requireEnvironment(ctx: ServiceContext, name: string): Promise<Environment> {

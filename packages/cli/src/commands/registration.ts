@@ -1,0 +1,196 @@
+import {
+  REGISTRATION_POLICIES,
+  createInitialAccessToken,
+  parseDuration,
+  registerResource,
+  removeResource,
+  requireEnvironment,
+  updateEnvironmentSettings,
+  type RegistrationPolicy,
+} from '@gatehouse/server';
+import { Argument, Command, Option } from 'commander';
+import type { CliIo } from '../io.js';
+import { printable } from '../output/text.js';
+import {
+  collect,
+  withDataOptions,
+  withStores,
+  writeJson,
+  type DataOptions,
+} from './data-options.js';
+
+interface JsonOption {
+  json?: boolean;
+}
+
+function envOption(): Option {
+  return new Option('--env <environment>', 'environment').makeOptionMandatory();
+}
+
+function say(io: CliIo, lines: readonly string[]): void {
+  io.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * `gatehouse registration`: how clients that were never registered by hand may appear, per
+ * environment (RFC 7591 dynamic registration; Client ID Metadata Documents).
+ */
+export function registrationCommand(io: CliIo): Command {
+  const registration = new Command('registration').description(
+    'dynamic client registration (RFC 7591) and metadata documents, per environment',
+  );
+  registration.addCommand(
+    withDataOptions(
+      new Command('show')
+        .description("an environment's registration settings")
+        .addOption(envOption())
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        const env = await requireEnvironment(ctx, options.env);
+        const settings = {
+          environment: env.name,
+          registration: env.registration,
+          allow_loopback_documents: env.allowLoopbackDocuments,
+        };
+        if (options.json === true) writeJson(io, settings);
+        else
+          say(io, [
+            `registration              ${env.registration}`,
+            `loopback documents        ${env.allowLoopbackDocuments ? 'allowed' : 'refused'}`,
+          ]);
+      }),
+    ),
+  );
+  registration.addCommand(
+    withDataOptions(
+      new Command('policy')
+        .description('who may register: open, token (an initial access token) or off')
+        .addOption(envOption())
+        .addArgument(new Argument('<policy>').choices([...REGISTRATION_POLICIES])),
+    ).action((policy: RegistrationPolicy, options: DataOptions & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        const env = await updateEnvironmentSettings(ctx, options.env, { registration: policy });
+        say(io, [`registration in ${env.name}: ${env.registration}`]);
+      }),
+    ),
+  );
+  registration.addCommand(
+    withDataOptions(
+      new Command('loopback-documents')
+        .description(
+          'development only: allow Client ID Metadata Documents on loopback, for local tests',
+        )
+        .addOption(envOption())
+        .addArgument(new Argument('<setting>').choices(['allow', 'refuse'])),
+    ).action((setting: string, options: DataOptions & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        const env = await updateEnvironmentSettings(ctx, options.env, {
+          allowLoopbackDocuments: setting === 'allow',
+        });
+        say(io, [
+          `loopback metadata documents in ${env.name}: ${env.allowLoopbackDocuments ? 'allowed' : 'refused'}`,
+        ]);
+      }),
+    ),
+  );
+  registration.addCommand(
+    withDataOptions(
+      new Command('token')
+        .description('issue an initial access token for registration; printed once')
+        .addOption(envOption())
+        .option('--expires-in <duration>', 'lifetime: 30m, 12h, 7d...', '1d')
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption & { env: string; expiresIn: string }) =>
+      withStores(options, io, async (ctx) => {
+        await requireEnvironment(ctx, options.env);
+        const issued = await createInitialAccessToken(
+          ctx,
+          options.env,
+          parseDuration(options.expiresIn),
+        );
+        if (options.json === true)
+          writeJson(io, {
+            initial_access_token: issued.token,
+            expires_at: new Date(issued.expiresAt).toISOString(),
+          });
+        else
+          say(io, [
+            `initial access token ${issued.token}`,
+            `expires ${new Date(issued.expiresAt).toISOString()}; shown once: store it now`,
+          ]);
+      }),
+    ),
+  );
+  return registration;
+}
+
+/** `gatehouse resources`: the protected resources (RFC 8707) an environment issues tokens for. */
+export function resourcesCommand(io: CliIo): Command {
+  const resources = new Command('resources').description(
+    'protected resources (RFC 8707 / RFC 9728) and their scopes, per environment',
+  );
+  resources.addCommand(
+    withDataOptions(
+      new Command('add')
+        .description('register a resource; once any exists, only registered ones may be asked for')
+        .addOption(envOption())
+        .requiredOption('--uri <uri>', 'the resource indicator, exactly as clients send it')
+        .requiredOption('--name <name>', 'a name for people')
+        .option('--scope <scope>', 'a scope the resource defines (repeatable)', collect, [])
+        .option('--json', 'JSON output'),
+    ).action(
+      (
+        options: DataOptions &
+          JsonOption & { env: string; uri: string; name: string; scope: string[] },
+      ) =>
+        withStores(options, io, async (ctx) => {
+          const resource = await registerResource(ctx, options.env, {
+            uri: options.uri,
+            name: options.name,
+            scopes: options.scope,
+          });
+          if (options.json === true) writeJson(io, resource);
+          else
+            say(io, [
+              `registered ${printable(resource.uri)} (${resource.scopes.join(' ') || 'no scopes'})`,
+            ]);
+        }),
+    ),
+  );
+  resources.addCommand(
+    withDataOptions(
+      new Command('list')
+        .description('list resources')
+        .addOption(envOption())
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        await requireEnvironment(ctx, options.env);
+        const all = await ctx.stores.resources.list(options.env);
+        if (options.json === true) writeJson(io, all);
+        else
+          say(
+            io,
+            all.length === 0
+              ? [`no resources registered in ${options.env}: any resource may be asked for`]
+              : all.map((r) => `${printable(r.uri)}  ${printable(r.name)}  ${r.scopes.join(' ')}`),
+          );
+      }),
+    ),
+  );
+  resources.addCommand(
+    withDataOptions(
+      new Command('remove')
+        .description('remove a resource')
+        .addOption(envOption())
+        .requiredOption('--uri <uri>', 'the resource'),
+    ).action((options: DataOptions & { env: string; uri: string }) =>
+      withStores(options, io, async (ctx) => {
+        await removeResource(ctx, options.env, options.uri);
+        say(io, [`removed ${printable(options.uri)}`]);
+      }),
+    ),
+  );
+  return resources;
+}

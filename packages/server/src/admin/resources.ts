@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../http/deps.js';
+import { requireEnvironment } from '../services/environments.js';
+import { registerResource, removeResource } from '../services/resources.js';
+import { adminRoute, envParams, serviceContext } from './route.js';
+
+/** Protected resources (RFC 8707 / RFC 9728) an environment knows, with their scopes. */
+export function resourceRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const tag = 'resources';
+  adminRoute(api, {
+    method: 'GET',
+    url: '/environments/:env/resources',
+    access: 'viewer',
+    tag,
+    summary: 'Registered resources; once there are any, only these may be asked for',
+    schema: { params: envParams },
+    handler: async (request) => {
+      const { env } = request.params as { env: string };
+      await requireEnvironment(serviceContext(deps, request), env);
+      return { resources: await deps.stores.resources.list(env) };
+    },
+  });
+  adminRoute(api, {
+    method: 'POST',
+    url: '/environments/:env/resources',
+    access: 'admin',
+    tag,
+    summary: 'Register a resource and the scopes it defines',
+    schema: {
+      params: envParams,
+      body: {
+        type: 'object',
+        required: ['uri', 'name'],
+        additionalProperties: false,
+        properties: {
+          uri: { type: 'string', maxLength: 2048 },
+          name: { type: 'string', maxLength: 200 },
+          scopes: { type: 'array', items: { type: 'string', maxLength: 100 }, maxItems: 100 },
+        },
+      },
+    },
+    handler: async (request, reply) => {
+      const { env } = request.params as { env: string };
+      const body = request.body as { uri: string; name: string; scopes?: string[] };
+      const resource = await registerResource(serviceContext(deps, request), env, {
+        uri: body.uri,
+        name: body.name,
+        scopes: body.scopes ?? [],
+      });
+      return reply.status(201).send({ resource });
+    },
+  });
+  adminRoute(api, {
+    method: 'DELETE',
+    url: '/environments/:env/resources',
+    access: 'admin',
+    tag,
+    summary: 'Remove a registered resource',
+    schema: {
+      params: envParams,
+      querystring: {
+        type: 'object',
+        required: ['uri'],
+        properties: { uri: { type: 'string', maxLength: 2048 } },
+      },
+    },
+    handler: async (request, reply) => {
+      const { env } = request.params as { env: string };
+      const { uri } = request.query as { uri: string };
+      await removeResource(serviceContext(deps, request), env, uri);
+      return reply.status(204).send();
+    },
+  });
+}
