@@ -11,13 +11,17 @@ import type {
   Environment,
   ExpiresIn,
   Impersonation,
+  IssuedInitialAccessToken,
   LintWarning,
   Operator,
   PromotionResult,
+  ProtectedResource,
   RefusedRedirect,
+  RegistrationPolicy,
   Role,
   Session,
   Tier,
+  TokenLifetime,
   User,
 } from './types';
 
@@ -54,14 +58,65 @@ export async function createEnvironment(name: string, tier: Tier): Promise<Envir
   return answer.environment;
 }
 
-export async function setImpersonationEnabled(
+/** What `PATCH /environments/{env}` changes; give at least one. */
+export interface EnvironmentSettings {
+  readonly impersonationEnabled?: boolean;
+  readonly registration?: RegistrationPolicy;
+  /** Refused outside the development tier. */
+  readonly allowLoopbackDocuments?: boolean;
+}
+
+export async function updateEnvironment(
+  env: string,
+  settings: EnvironmentSettings,
+): Promise<Environment> {
+  const answer = await request<{ environment: Environment }>('PATCH', envPath(env), {
+    body: settings,
+  });
+  return answer.environment;
+}
+
+export function setImpersonationEnabled(
   env: string,
   impersonationEnabled: boolean,
 ): Promise<Environment> {
-  const answer = await request<{ environment: Environment }>('PATCH', envPath(env), {
-    body: { impersonationEnabled },
+  return updateEnvironment(env, { impersonationEnabled });
+}
+
+/** A token for dynamic registration when it needs one; shown once. */
+export function issueInitialAccessToken(
+  env: string,
+  expiresIn?: TokenLifetime,
+): Promise<IssuedInitialAccessToken> {
+  return request('POST', `${envPath(env)}/initial-access-tokens`, {
+    body: expiresIn === undefined ? {} : { expiresIn },
   });
-  return answer.environment;
+}
+
+// Resources
+
+export async function listResources(env: string): Promise<readonly ProtectedResource[]> {
+  const answer = await request<{ resources: ProtectedResource[] }>(
+    'GET',
+    `${envPath(env)}/resources`,
+  );
+  return answer.resources;
+}
+
+export async function registerResource(
+  env: string,
+  resource: { readonly uri: string; readonly name: string; readonly scopes?: readonly string[] },
+): Promise<ProtectedResource> {
+  const answer = await request<{ resource: ProtectedResource }>(
+    'POST',
+    `${envPath(env)}/resources`,
+    { body: resource },
+  );
+  return answer.resource;
+}
+
+export async function removeResource(env: string, uri: string): Promise<void> {
+  await request('DELETE', `${envPath(env)}/resources`, { query: { uri } });
 }
 
 // Clients
@@ -246,6 +301,10 @@ export interface ClientSettings {
   readonly name?: string;
   readonly grantTypes?: readonly string[];
   readonly skipConsent?: boolean;
+  /** Replaces the whole list; null: any resource the environment allows. */
+  readonly allowedResources?: readonly string[] | null;
+  /** Replaces the whole list; null: no token exchange. */
+  readonly exchangeAudiences?: readonly string[] | null;
 }
 
 export function updateClient(

@@ -5,6 +5,8 @@
 export type Role = 'admin' | 'support' | 'viewer';
 export type Tier = 'development' | 'staging' | 'production';
 export type ClientType = 'web' | 'native';
+/** Who may use dynamic client registration (RFC 7591): anyone, holders of an initial access token, nobody. */
+export type RegistrationPolicy = 'open' | 'token' | 'off';
 
 export interface SessionOperator {
   readonly id: string;
@@ -22,6 +24,9 @@ export interface Environment {
   readonly tier: Tier;
   readonly issuer: string;
   readonly impersonationEnabled: boolean;
+  readonly registration: RegistrationPolicy;
+  /** Development tier only: Client ID Metadata Documents may be fetched from loopback addresses. */
+  readonly allowLoopbackDocuments: boolean;
   readonly clientCount: number;
   readonly userCount: number;
   readonly createdAt: number;
@@ -31,6 +36,8 @@ export interface RegisteredRedirectUri {
   readonly uri: string;
   readonly expiresAt: number | null;
 }
+
+export type ClientKind = 'registered' | 'dynamic' | 'metadata_document';
 
 export interface Client {
   readonly clientId: string;
@@ -45,8 +52,32 @@ export interface Client {
   readonly managedBy: string | null;
   /** `<environment>/<clientId>` of the client this one was promoted from. */
   readonly promotedFrom: string | null;
+  /** How it came to exist: by an operator, by dynamic registration, or from a metadata document. */
+  readonly kind: ClientKind;
+  /** RFC 8707 resources it may ask for; null: any the environment allows. */
+  readonly allowedResources?: readonly string[] | null;
+  /** Token exchange (RFC 8693) audiences; null: none. */
+  readonly exchangeAudiences?: readonly string[] | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/** A protected resource (RFC 8707) registered in an environment, with the scopes it defines. */
+export interface ProtectedResource {
+  readonly environment: string;
+  readonly uri: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly createdAt: number;
+}
+
+/** `expiresIn` values offered by the console for an initial access token. */
+export type TokenLifetime = '1h' | '1d' | '7d';
+
+/** An initial access token for dynamic registration: the server keeps only its hash. */
+export interface IssuedInitialAccessToken {
+  readonly initialAccessToken: string;
+  readonly expiresAt: number;
 }
 
 export interface User {
@@ -184,4 +215,5 @@ export const GRANT_TYPES = [
   'refresh_token',
   'client_credentials',
   'urn:ietf:params:oauth:grant-type:device_code',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
 ] as const;

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import type { Tier } from '../api/types';
+import type { ClientKind, Tier } from '../api/types';
 
 export function TierBadge({ tier }: { readonly tier: Tier }) {
   return <span className={`badge tier-${tier}`}>{tier}</span>;
@@ -18,5 +18,22 @@ export function Badge({
     <span className={`badge badge-${tone}`} title={title}>
       {children}
     </span>
+  );
+}
+
+/** Clients nobody registered by hand: their name and metadata are their own claims. */
+export function KindBadge({ kind }: { readonly kind: ClientKind }) {
+  if (kind === 'registered') return null;
+  return (
+    <Badge
+      tone="warn"
+      title={
+        kind === 'dynamic'
+          ? 'Registered itself through dynamic client registration (RFC 7591)'
+          : 'Known by its Client ID Metadata Document URL'
+      }
+    >
+      {kind === 'dynamic' ? 'dynamic' : 'metadata document'}
+    </Badge>
   );
 }

@@ -1,15 +1,18 @@
 import { useId, useRef, useState } from 'react';
 
 /**
- * A client secret the server will never show again: a marked box, the secret in monospace and a
- * copy button.
+ * A secret the server will never show again (a client secret, an initial access token): a marked
+ * box, the secret in monospace and a copy button.
  */
 export function SecretOnce({
   secret,
   title = 'Client secret',
+  valueTestId = 'client-secret',
 }: {
   readonly secret: string;
   readonly title?: string;
+  /** data-testid of the element holding the secret. */
+  readonly valueTestId?: string;
 }) {
   const headingId = useId();
   const codeRef = useRef<HTMLElement>(null);
@@ -40,7 +43,7 @@ export function SecretOnce({
       <h3 id={headingId}>{title}: shown once; store it now</h3>
       <p>Gatehouse keeps only a hash of it and cannot show it again.</p>
       <div className="secret-row">
-        <code ref={codeRef} className="secret" data-testid="client-secret">
+        <code ref={codeRef} className="secret" data-testid={valueTestId}>
           {secret}
         </code>
         <button

@@ -4,11 +4,14 @@ export function Switch({
   label,
   onChange,
   disabled,
+  describedBy,
 }: {
   readonly checked: boolean;
   readonly label: string;
   readonly onChange: (checked: boolean) => void;
   readonly disabled?: boolean;
+  /** The id of a hint that explains the setting. */
+  readonly describedBy?: string;
 }) {
   return (
     <button
@@ -16,6 +19,7 @@ export function Switch({
       role="switch"
       aria-checked={checked}
       aria-label={label}
+      aria-describedby={describedBy}
       className="switch"
       disabled={disabled}
       onClick={() => {

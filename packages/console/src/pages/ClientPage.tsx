@@ -1,7 +1,7 @@
 import { useCallback } from 'react';
 import { getClient, listEnvironments } from '../api/admin';
 import { ApiError } from '../api/http';
-import { Badge, TierBadge } from '../components/Badges';
+import { Badge, KindBadge, TierBadge } from '../components/Badges';
 import { ErrorAlert, Loading } from '../components/Feedback';
 import { formatDateTime } from '../format';
 import { useResource } from '../hooks';
@@ -20,6 +20,16 @@ function promotedFromPath(promotedFrom: string): string | null {
   const slash = promotedFrom.indexOf('/');
   if (slash <= 0 || slash === promotedFrom.length - 1) return null;
   return paths.client(promotedFrom.slice(0, slash), promotedFrom.slice(slash + 1));
+}
+
+/** A list of URIs as chips, or "none". */
+function UriChips({ uris }: { readonly uris: readonly string[] }) {
+  if (uris.length === 0) return <span className="muted">none</span>;
+  return uris.map((uri) => (
+    <code key={uri} className="chip">
+      {uri}
+    </code>
+  ));
 }
 
 export function ClientPage({ env, clientId }: { readonly env: string; readonly clientId: string }) {
@@ -69,6 +79,7 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
         <h1>{current.name}</h1>
         <TierBadge tier={environment.tier} />
         <Badge>{current.type}</Badge>
+        <KindBadge kind={current.kind} />
         {current.managedBy !== null && (
           <Badge tone="info" title={`Managed by ${current.managedBy}`}>
             managed by file
@@ -132,6 +143,26 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
                   <code>{current.promotedFrom}</code>
                 </Link>
               )}
+            </dd>
+          </div>
+        )}
+        {current.allowedResources !== undefined && (
+          <div>
+            <dt>Resources</dt>
+            <dd data-testid="client-allowed-resources">
+              {current.allowedResources === null ? (
+                <span className="muted">any the environment allows</span>
+              ) : (
+                <UriChips uris={current.allowedResources} />
+              )}
+            </dd>
+          </div>
+        )}
+        {current.exchangeAudiences !== undefined && (
+          <div>
+            <dt>Token exchange audiences</dt>
+            <dd data-testid="client-exchange-audiences">
+              <UriChips uris={current.exchangeAudiences ?? []} />
             </dd>
           </div>
         )}

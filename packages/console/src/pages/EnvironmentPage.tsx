@@ -1,20 +1,21 @@
-import { useCallback, useState } from 'react';
+import { useCallback } from 'react';
 import {
   listClients,
   listEnvironments,
   listImpersonations,
+  listResources,
   listUsers,
-  setImpersonationEnabled,
 } from '../api/admin';
 import { TierBadge } from '../components/Badges';
 import { ErrorAlert, Loading } from '../components/Feedback';
-import { Switch } from '../components/Switch';
 import { useResource } from '../hooks';
 import { Link, paths } from '../router';
 import { useSession } from '../session';
 import { ClientsSection } from './environment/ClientsSection';
 import { ImpersonationsSection } from './environment/ImpersonationsSection';
 import { NewClientForm } from './environment/NewClientForm';
+import { ResourcesSection } from './environment/ResourcesSection';
+import { SettingsSection } from './environment/SettingsSection';
 import { UsersSection } from './environment/UsersSection';
 import { usePageTitle } from './usePageTitle';
 
@@ -25,7 +26,7 @@ export function EnvironmentPage({ env }: { readonly env: string }) {
   const clients = useResource(useCallback(() => listClients(env), [env]));
   const users = useResource(useCallback(() => listUsers(env), [env]));
   const impersonations = useResource(useCallback(() => listImpersonations(env), [env]));
-  const [settingsError, setSettingsError] = useState<unknown>(undefined);
+  const resources = useResource(useCallback(() => listResources(env), [env]));
 
   const environment = environments.data?.find((e) => e.name === env);
   if (environments.data === undefined) {
@@ -47,16 +48,11 @@ export function EnvironmentPage({ env }: { readonly env: string }) {
     );
   }
 
-  const toggleImpersonation = async (enabled: boolean): Promise<void> => {
-    setSettingsError(undefined);
-    try {
-      await setImpersonationEnabled(env, enabled);
-      environments.reload();
-    } catch (caught) {
-      setSettingsError(caught);
-    }
+  const settingsChanged = (): void => {
+    environments.reload();
+    // Turning impersonation off ends the running ones.
+    impersonations.reload();
   };
-
   const clientsChanged = (): void => {
     clients.reload();
     environments.reload();
@@ -82,6 +78,7 @@ export function EnvironmentPage({ env }: { readonly env: string }) {
         <a href="#clients">Clients</a>
         {can.manage && <a href="#new-client">New client</a>}
         <a href="#users">Users</a>
+        <a href="#resources">Resources</a>
         <a href="#settings">Settings</a>
         <a href="#impersonations">Active impersonations</a>
       </nav>
@@ -96,34 +93,8 @@ export function EnvironmentPage({ env }: { readonly env: string }) {
         onImpersonationChanged={impersonations.reload}
       />
 
-      <section id="settings" className="panel" aria-labelledby="settings-heading">
-        <h2 id="settings-heading">Settings</h2>
-        <div className="setting">
-          <div>
-            <p className="setting-name" id="impersonation-setting">
-              Allow impersonation
-            </p>
-            <p className="hint">
-              Lets support and admin operators sign in to this environment&apos;s applications as
-              one of its users, for a limited time and with a recorded reason.
-            </p>
-          </div>
-          {can.manage ? (
-            <Switch
-              checked={environment.impersonationEnabled}
-              label="Allow impersonation"
-              onChange={(enabled) => {
-                void toggleImpersonation(enabled);
-              }}
-            />
-          ) : (
-            <span aria-labelledby="impersonation-setting">
-              {environment.impersonationEnabled ? 'On' : 'Off'}
-            </span>
-          )}
-        </div>
-        <ErrorAlert error={settingsError} />
-      </section>
+      <ResourcesSection env={env} resources={resources} onChanged={resources.reload} />
+      <SettingsSection environment={environment} onChanged={settingsChanged} />
 
       <ImpersonationsSection env={env} impersonations={impersonations} />
     </div>

@@ -1,5 +1,5 @@
 import type { Client } from '../../api/types';
-import { Badge } from '../../components/Badges';
+import { Badge, KindBadge } from '../../components/Badges';
 import { ErrorAlert, Loading } from '../../components/Feedback';
 import type { Resource } from '../../hooks';
 import { Link, paths } from '../../router';
@@ -35,6 +35,7 @@ export function ClientsSection({
                 <tr key={client.clientId} data-testid="client-row">
                   <td>
                     <Link to={paths.client(env, client.clientId)}>{client.name}</Link>{' '}
+                    <KindBadge kind={client.kind} />
                     {client.managedBy !== null && (
                       <Badge tone="info" title={`Managed by ${client.managedBy}`}>
                         managed by file

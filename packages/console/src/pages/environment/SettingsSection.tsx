@@ -1,0 +1,353 @@
+import { useId, useState, type SubmitEvent } from 'react';
+import {
+  issueInitialAccessToken,
+  updateEnvironment,
+  type EnvironmentSettings,
+} from '../../api/admin';
+import type {
+  Environment,
+  IssuedInitialAccessToken,
+  RegistrationPolicy,
+  TokenLifetime,
+} from '../../api/types';
+import { ErrorAlert } from '../../components/Feedback';
+import { SecretOnce } from '../../components/SecretOnce';
+import { Switch } from '../../components/Switch';
+import { formatDateTime, formatRelative } from '../../format';
+import { useNow } from '../../hooks';
+import { useSession } from '../../session';
+
+const REGISTRATION_OPTIONS: readonly { value: RegistrationPolicy; label: string }[] = [
+  { value: 'open', label: 'Open to anyone' },
+  { value: 'token', label: 'Needs an initial access token' },
+  { value: 'off', label: 'Off' },
+];
+
+const LIFETIME_OPTIONS: readonly { value: TokenLifetime; label: string }[] = [
+  { value: '1h', label: '1 hour' },
+  { value: '1d', label: '1 day' },
+  { value: '7d', label: '7 days' },
+];
+
+function registrationLabel(policy: RegistrationPolicy): string {
+  return REGISTRATION_OPTIONS.find((option) => option.value === policy)?.label ?? policy;
+}
+
+/** Saves one environment setting at a time, with its own error and success message. */
+function useSettingSaver(env: string, onChanged: () => void) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const [saved, setSaved] = useState<string | null>(null);
+
+  const save = async (settings: EnvironmentSettings, message: string): Promise<boolean> => {
+    // Controls stay enabled (and focused) while saving; a second change waits for the first.
+    if (busy) return false;
+    setBusy(true);
+    setError(undefined);
+    setSaved(null);
+    try {
+      await updateEnvironment(env, settings);
+      setSaved(message);
+      onChanged();
+      return true;
+    } catch (caught) {
+      setError(caught);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return { busy, error, saved, save };
+}
+
+function SettingStatus({
+  error,
+  saved,
+}: {
+  readonly error: unknown;
+  readonly saved: string | null;
+}) {
+  return (
+    <>
+      <ErrorAlert error={error} />
+      {saved !== null && (
+        <p className="alert alert-success" role="status">
+          {saved}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** The environment's settings: impersonation, dynamic registration and metadata documents. */
+export function SettingsSection({
+  environment,
+  onChanged,
+}: {
+  readonly environment: Environment;
+  readonly onChanged: () => void;
+}) {
+  return (
+    <section id="settings" className="panel" aria-labelledby="settings-heading">
+      <h2 id="settings-heading">Settings</h2>
+      <ImpersonationSetting environment={environment} onChanged={onChanged} />
+      <RegistrationSettings environment={environment} onChanged={onChanged} />
+    </section>
+  );
+}
+
+function ImpersonationSetting({
+  environment,
+  onChanged,
+}: {
+  readonly environment: Environment;
+  readonly onChanged: () => void;
+}) {
+  const { can } = useSession();
+  const ids = { name: useId(), hint: useId() };
+  const { error, saved, save } = useSettingSaver(environment.name, onChanged);
+
+  return (
+    <>
+      <div className="setting">
+        <div>
+          <p className="setting-name" id={ids.name}>
+            Allow impersonation
+          </p>
+          <p className="hint" id={ids.hint}>
+            Lets support and admin operators sign in to this environment&apos;s applications as one
+            of its users, for a limited time and with a recorded reason.
+          </p>
+        </div>
+        {can.manage ? (
+          <Switch
+            checked={environment.impersonationEnabled}
+            label="Allow impersonation"
+            describedBy={ids.hint}
+            onChange={(enabled) => {
+              void save(
+                { impersonationEnabled: enabled },
+                enabled ? 'Impersonation is allowed.' : 'Impersonation is off.',
+              );
+            }}
+          />
+        ) : (
+          <span aria-labelledby={ids.name}>{environment.impersonationEnabled ? 'On' : 'Off'}</span>
+        )}
+      </div>
+      <SettingStatus error={error} saved={saved} />
+    </>
+  );
+}
+
+function RegistrationSettings({
+  environment,
+  onChanged,
+}: {
+  readonly environment: Environment;
+  readonly onChanged: () => void;
+}) {
+  const { can } = useSession();
+  const ids = { heading: useId(), select: useId(), hint: useId(), name: useId() };
+  const { busy, error, saved, save } = useSettingSaver(environment.name, onChanged);
+  // The value just chosen, shown until the reloaded environment no longer has the old one.
+  const [pending, setPending] = useState<{
+    readonly value: RegistrationPolicy;
+    readonly from: RegistrationPolicy;
+  } | null>(null);
+  const registration =
+    pending !== null && pending.from === environment.registration
+      ? pending.value
+      : environment.registration;
+
+  const change = async (value: RegistrationPolicy): Promise<void> => {
+    if (busy) return;
+    setPending({ value, from: environment.registration });
+    const ok = await save(
+      { registration: value },
+      `Dynamic registration: ${registrationLabel(value).toLowerCase()}.`,
+    );
+    if (!ok) setPending(null);
+  };
+
+  return (
+    <section className="subpanel" aria-labelledby={ids.heading} data-testid="registration-settings">
+      <h3 id={ids.heading}>Dynamic client registration</h3>
+      <div className="setting">
+        <div>
+          {can.manage ? (
+            <label className="setting-name" htmlFor={ids.select}>
+              Dynamic registration
+            </label>
+          ) : (
+            <p className="setting-name" id={ids.name}>
+              Dynamic registration
+            </p>
+          )}
+          <p className="hint" id={ids.hint}>
+            Lets applications register themselves as clients (RFC 7591), such as MCP clients and
+            developer tools. Their names are their own claims: the console marks them
+            &ldquo;dynamic&rdquo;.
+          </p>
+        </div>
+        {can.manage ? (
+          <select
+            id={ids.select}
+            value={registration}
+            aria-describedby={ids.hint}
+            onChange={(event) => {
+              void change(event.target.value as RegistrationPolicy);
+            }}
+          >
+            {REGISTRATION_OPTIONS.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <span className="nowrap" aria-labelledby={ids.name} data-testid="registration-value">
+            {registrationLabel(registration)}
+          </span>
+        )}
+      </div>
+      <SettingStatus error={error} saved={saved} />
+      {can.manage && registration === 'token' && <InitialAccessTokenForm env={environment.name} />}
+      {environment.tier === 'development' && (
+        <LoopbackSetting environment={environment} onChanged={onChanged} />
+      )}
+    </section>
+  );
+}
+
+function InitialAccessTokenForm({ env }: { readonly env: string }) {
+  const ids = { lifetime: useId(), hint: useId() };
+  const now = useNow();
+  const [lifetime, setLifetime] = useState<TokenLifetime>('1d');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const [issued, setIssued] = useState<IssuedInitialAccessToken | null>(null);
+
+  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setIssued(null);
+    try {
+      setIssued(await issueInitialAccessToken(env, lifetime));
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="setting-detail" data-testid="initial-access-tokens">
+      <p className="hint" id={ids.hint}>
+        An application sends an initial access token as a bearer token with its registration
+        request. A token works for any number of registrations until it expires.
+      </p>
+      <form
+        className="form inline-form"
+        data-testid="initial-access-token-form"
+        aria-describedby={ids.hint}
+        onSubmit={(event) => {
+          void submit(event);
+        }}
+      >
+        <div className="field">
+          <label htmlFor={ids.lifetime}>Token lifetime</label>
+          <select
+            id={ids.lifetime}
+            value={lifetime}
+            onChange={(event) => {
+              setLifetime(event.target.value as TokenLifetime);
+            }}
+          >
+            {LIFETIME_OPTIONS.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="actions">
+          <button type="submit" className="button secondary" disabled={busy}>
+            {busy ? 'Issuing…' : 'Issue initial access token'}
+          </button>
+        </div>
+      </form>
+      <ErrorAlert error={error} />
+      {issued !== null && (
+        <div data-testid="issued-initial-access-token">
+          <SecretOnce
+            secret={issued.initialAccessToken}
+            title="Initial access token"
+            valueTestId="initial-access-token"
+          />
+          <p>
+            Expires{' '}
+            <time
+              dateTime={new Date(issued.expiresAt).toISOString()}
+              data-testid="initial-access-token-expiry"
+            >
+              {formatDateTime(issued.expiresAt)}
+            </time>{' '}
+            ({formatRelative(issued.expiresAt, now)}).
+          </p>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function LoopbackSetting({
+  environment,
+  onChanged,
+}: {
+  readonly environment: Environment;
+  readonly onChanged: () => void;
+}) {
+  const { can } = useSession();
+  const ids = { name: useId(), hint: useId() };
+  const { error, saved, save } = useSettingSaver(environment.name, onChanged);
+
+  return (
+    <div className="setting-detail" data-testid="loopback-setting">
+      <div className="setting">
+        <div>
+          <p className="setting-name" id={ids.name}>
+            Allow loopback metadata documents
+          </p>
+          <p className="hint" id={ids.hint}>
+            Off by default, for local tests only: lets Client ID Metadata Documents be fetched from
+            this machine. Elsewhere Gatehouse refuses loopback addresses, so that a client ID cannot
+            make it fetch from its own network.
+          </p>
+        </div>
+        {can.manage ? (
+          <Switch
+            checked={environment.allowLoopbackDocuments}
+            label="Allow loopback metadata documents"
+            describedBy={ids.hint}
+            onChange={(allowed) => {
+              void save(
+                { allowLoopbackDocuments: allowed },
+                allowed
+                  ? 'Metadata documents may be fetched from this machine.'
+                  : 'Metadata documents are no longer fetched from this machine.',
+              );
+            }}
+          />
+        ) : (
+          <span aria-labelledby={ids.name}>
+            {environment.allowLoopbackDocuments ? 'On' : 'Off'}
+          </span>
+        )}
+      </div>
+      <SettingStatus error={error} saved={saved} />
+    </div>
+  );
+}
