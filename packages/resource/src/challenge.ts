@@ -1,0 +1,66 @@
+import { isScopeToken } from './scopes.js';
+
+/** The error codes of RFC 6750 §3.1. */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+export interface BearerChallengeParams {
+  /** RFC 9728 §5.1: where the client finds this resource's metadata (and so its issuer). */
+  readonly resourceMetadata: string;
+  /** Left out when the request carried no token (RFC 6750 §3.1). */
+  readonly error?: BearerErrorCode;
+  readonly errorDescription?: string;
+  /** The scopes needed (RFC 6750 §3): on 403 so the client can step up, on 401 so it asks. */
+  readonly scope?: readonly string[];
+}
+
+/**
+ * RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E, so it never needs
+ * an escape. Anything else becomes `?` (and `"` an apostrophe), so a caller's text cannot break
+ * the header or smuggle another parameter.
+ */
+export function sanitizeErrorDescription(text: string): string {
+  let out = '';
+  for (const char of text) {
+    if (char === '"') out += "'";
+    else if (char === '\\') out += '/';
+    else {
+      const code = char.codePointAt(0) ?? 0;
+      out += code >= 0x20 && code <= 0x7e ? char : '?';
+    }
+  }
+  return out;
+}
+
+/**
+ * An RFC 9110 §5.6.4 quoted-string: `"` and `\` escaped. Controls and non-ASCII cannot be sent
+ * in a header value at all (Node refuses CR/LF, and obs-text is best not relied on): they become
+ * `?`. URLs produced by WHATWG serialisation are plain ASCII, so they pass through unchanged.
+ */
+export function quotedString(value: string): string {
+  let out = '"';
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0;
+    if (char === '"' || char === '\\') out += `\\${char}`;
+    else if (code === 0x09 || (code >= 0x20 && code <= 0x7e)) out += char;
+    else out += '?';
+  }
+  return `${out}"`;
+}
+
+/** The `WWW-Authenticate` value for a refused request (RFC 6750 §3, RFC 9728 §5.1). */
+export function bearerChallenge(params: BearerChallengeParams): string {
+  const parts: string[] = [];
+  if (params.error !== undefined) parts.push(`error=${quotedString(params.error)}`);
+  if (params.errorDescription !== undefined)
+    parts.push(
+      `error_description=${quotedString(sanitizeErrorDescription(params.errorDescription))}`,
+    );
+  if (params.scope !== undefined && params.scope.length > 0) {
+    const bad = params.scope.find((s) => !isScopeToken(s));
+    if (bad !== undefined)
+      throw new TypeError(`scope must hold scope tokens (RFC 6749 §3.3): ${JSON.stringify(bad)}`);
+    parts.push(`scope=${quotedString(params.scope.join(' '))}`);
+  }
+  parts.push(`resource_metadata=${quotedString(params.resourceMetadata)}`);
+  return `Bearer ${parts.join(', ')}`;
+}

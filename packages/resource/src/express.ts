@@ -1,0 +1,66 @@
+/**
+ * The Express adapter (Express 4 and 5). Only types come from `express`, an optional peer
+ * dependency: at run time this is plain `node:http` work.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AuthInfo } from './auth-info.js';
+import { isMetadataRequest, metadataResponse } from './metadata-route.js';
+import { authorizationHeaders } from './bearer-token.js';
+import type { RequireBearerOptions } from './node.js';
+import { logUnavailable, writeResponse } from './node-response.js';
+import { requiredScopesOption, type ResourceServer } from './resource-server.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /**
+     * The verified access token, set by `requireBearer`. Declared exactly as the MCP SDK's
+     * `requireBearerAuth` declares it, so the two declarations merge.
+     */
+    auth?: AuthInfo;
+  }
+}
+
+/**
+ * Middleware that lets a request through with `req.auth` set, or answers 401/403/400 (503 when
+ * the keys cannot be had). A body a parser has already read is checked for an `access_token`
+ * field, which is refused; nothing is read from it.
+ */
+export function requireBearer(
+  resourceServer: ResourceServer,
+  options: RequireBearerOptions = {},
+): RequestHandler {
+  const authOptions = requiredScopesOption(options);
+  const onError = options.onError ?? logUnavailable;
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const outcome = await resourceServer.authenticate(
+      {
+        authorization: authorizationHeaders(req.rawHeaders),
+        // originalUrl: the query is checked wherever the middleware is mounted.
+        url: req.originalUrl,
+        body: req.body as unknown,
+      },
+      authOptions,
+    );
+    if (outcome.ok) {
+      req.auth = outcome.auth;
+      next();
+      return;
+    }
+    if (outcome.failure.status === 503) onError(outcome.failure.cause);
+    writeResponse(res, outcome.failure);
+  };
+}
+
+/** Middleware serving the RFC 9728 metadata document at its path; `app.use()` it at the root. */
+export function metadataMiddleware(resourceServer: ResourceServer): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!isMetadataRequest(resourceServer, req.originalUrl)) {
+      next();
+      return;
+    }
+    writeResponse(res, metadataResponse(resourceServer, req.method), req.method === 'HEAD');
+  };
+}
+
+export type { RequireBearerOptions } from './node.js';
+export type { AuthInfo } from './auth-info.js';

@@ -1,0 +1,100 @@
+/**
+ * The Fastify adapter (Fastify 5). Only types come from `fastify`, an optional peer dependency.
+ */
+import type {
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  RouteHandlerMethod,
+} from 'fastify';
+import type { AuthInfo } from './auth-info.js';
+import { authorizationHeaders } from './bearer-token.js';
+import { isMetadataRequest, metadataResponse } from './metadata-route.js';
+import {
+  requiredScopesOption,
+  type AuthenticateOptions,
+  type ResourceServer,
+} from './resource-server.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified access token, set by a `requireBearer` hook. */
+    auth?: AuthInfo;
+  }
+}
+
+export interface RequireBearerOptions extends AuthenticateOptions {
+  /** Told why a request was answered 503. Default: the request's logger, at error level. */
+  readonly onError?: (cause: unknown, request: FastifyRequest) => void;
+}
+
+export interface ProtectedResourceOptions {
+  readonly resourceServer: ResourceServer;
+}
+
+/**
+ * A hook for `onRequest` (or `preHandler`, where a parsed body is then checked for a refused
+ * `access_token` field) that sets `request.auth` or answers 401/403/400 (503 when the keys
+ * cannot be had). Use it per route (`{ onRequest: requireBearer(rs) }`) or for a whole
+ * encapsulated context (`app.addHook('onRequest', requireBearer(rs))`).
+ */
+export function requireBearer(
+  resourceServer: ResourceServer,
+  options: RequireBearerOptions = {},
+): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
+  const authOptions = requiredScopesOption(options);
+  const onError =
+    options.onError ??
+    ((cause: unknown, request: FastifyRequest) => {
+      request.log.error({ err: cause }, 'the authorization server keys are unavailable');
+    });
+  return async (request, reply) => {
+    const outcome = await resourceServer.authenticate(
+      {
+        authorization: authorizationHeaders(request.raw.rawHeaders),
+        url: request.url,
+        body: request.body,
+      },
+      authOptions,
+    );
+    if (outcome.ok) {
+      request.auth = outcome.auth;
+      return undefined;
+    }
+    const { failure } = outcome;
+    if (failure.status === 503) onError(failure.cause, request);
+    // Returning the reply tells Fastify the hook has answered and the route must not run.
+    return reply.code(failure.status).headers(failure.headers).send(failure.body);
+  };
+}
+
+/**
+ * Serves the RFC 9728 metadata document at its path and declares `request.auth`. Registered
+ * without encapsulation (like a `fastify-plugin` plugin), so both apply to the whole app.
+ */
+const plugin: FastifyPluginCallback<ProtectedResourceOptions> = (app, options, done) => {
+  const { resourceServer } = options;
+  app.decorateRequest('auth', undefined);
+  const handler: RouteHandlerMethod = (request, reply) => {
+    if (!isMetadataRequest(resourceServer, request.url)) {
+      reply.callNotFound();
+      return reply;
+    }
+    const response = metadataResponse(resourceServer, request.method);
+    return reply.code(response.status).headers(response.headers).send(response.body);
+  };
+  // HEAD comes with GET (Fastify's exposeHeadRoutes).
+  app.route({
+    method: ['GET', 'OPTIONS'],
+    url: new URL(resourceServer.metadataUrl).pathname,
+    handler,
+  });
+  done();
+};
+
+export const protectedResource = Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: '@gatehouse/resource',
+});
+
+export type { AuthInfo } from './auth-info.js';
