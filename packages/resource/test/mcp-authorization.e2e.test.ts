@@ -59,14 +59,18 @@ const close = (server: Server) =>
 /** What an MCP client application keeps: in memory here. */
 class MemoryProvider implements OAuthClientProvider {
   authorizationUrl: URL | undefined;
+  /** Set: the client identifies itself by this document; unset: it registers dynamically. */
+  readonly clientMetadataUrl?: string;
   private information: OAuthClientInformationMixed | undefined;
   private saved: OAuthTokens | undefined;
   private verifier = '';
 
   constructor(
     private readonly callback: string,
-    readonly clientMetadataUrl?: string,
-  ) {}
+    clientMetadataUrl?: string,
+  ) {
+    if (clientMetadataUrl !== undefined) this.clientMetadataUrl = clientMetadataUrl;
+  }
 
   get redirectUrl(): string {
     return this.callback;
