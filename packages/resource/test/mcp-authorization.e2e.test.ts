@@ -177,7 +177,7 @@ describe('MCP authorization with the MCP TypeScript SDK, Gatehouse and @gatehous
           application_type: 'native',
         }),
       );
-    }) as unknown as Server;
+    });
     documentUrl = `https://127.0.0.1:${await listen(documentServer)}/client.json`;
 
     callbackServer = createServer((request, response) => {
