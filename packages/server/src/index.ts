@@ -111,6 +111,7 @@ export { updateEnvironmentSettings } from './services/environments.js';
 export { REGISTRATION_POLICIES, type RegistrationPolicy } from './storage/environments.js';
 export {
   createInitialAccessToken,
+  revokeInitialAccessTokens,
   registerDynamicClient,
   RegistrationError,
 } from './services/dynamic-clients.js';

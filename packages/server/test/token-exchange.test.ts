@@ -10,7 +10,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
-import { registerResource } from '../src/services/resources.js';
+import { consentItems, registerResource } from '../src/services/resources.js';
 import { setUserDisabled } from '../src/services/users.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { operatorSession, type AdminSession } from './support/admin.js';
@@ -88,6 +88,16 @@ describe.each(DATABASES)('token exchange (RFC 8693) on $kind', ({ create }) => {
     })) as Agent;
     plainWeb = (await t.client({ type: 'web', name: 'Reports', redirectUris: [] })) as Agent;
     ({ session: admin } = await operatorSession(t, 'ops@example.com', 'admin'));
+    // Ada has agreed to the Notes CLI's scopes at the downstream APIs too: across audiences a
+    // resource scope carries over only where she agreed to it at the target.
+    for (const target of [API, API2])
+      await t.ctx.stores.consents.grant(
+        'development',
+        userId,
+        notes,
+        consentItems(['notes:read', 'notes:write'], target),
+        Date.now(),
+      );
   });
   afterAll(async () => {
     await t.close();
@@ -693,6 +703,14 @@ describe.each(DATABASES)('token exchange (RFC 8693) on $kind', ({ create }) => {
         ...toForm(app),
       });
       expect(user.status).toBe(200);
+      // Dana agreed earlier that the Support App may read notes at the API too.
+      await t.ctx.stores.consents.grant(
+        'development',
+        userId,
+        app.clientId,
+        consentItems(['notes:read'], API),
+        Date.now(),
+      );
       const value = await delegated({ access_token: user.access_token ?? '' });
       // The operator stays visible, nested under the agent.
       expect(decodeJwt(value).act).toEqual({
@@ -720,4 +738,36 @@ describe.each(DATABASES)('token exchange (RFC 8693) on $kind', ({ create }) => {
   function toForm(client: Agent): Record<string, string> {
     return { client_id: client.clientId, client_secret: client.clientSecret };
   }
+
+  it('carries a resource scope to another audience only where the user agreed to it there', async () => {
+    const API3 = 'https://api3.example.com/';
+    await registerResource(t.ctx, 'development', {
+      uri: API3,
+      name: 'API 3',
+      scopes: ['notes:read'],
+    });
+    const agent3 = (await t.client({
+      type: 'web',
+      name: 'Third agent',
+      redirectUris: [],
+      grantTypes: ['client_credentials', GRANT],
+      exchangeAudiences: [API3],
+    })) as Agent;
+    const user = await userTokens({ resource: MCP });
+    const narrowed = await exchange(agent3, {
+      subject_token: user.access_token,
+      actor_token: await clientToken(agent3),
+      resource: API3,
+      scope: 'notes:read',
+    });
+    expect(narrowed.status).toBe(400);
+    expect(narrowed.error).toBe('invalid_scope');
+    const defaulted = await exchange(agent3, {
+      subject_token: user.access_token,
+      actor_token: await clientToken(agent3),
+      resource: API3,
+    });
+    expect(defaulted.status).toBe(200);
+    expect(defaulted.scope).toBe('openid email offline_access');
+  });
 });

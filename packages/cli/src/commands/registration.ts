@@ -1,6 +1,7 @@
 import {
   REGISTRATION_POLICIES,
   createInitialAccessToken,
+  revokeInitialAccessTokens,
   parseDuration,
   registerResource,
   removeResource,
@@ -119,6 +120,19 @@ export function registrationCommand(io: CliIo): Command {
             `initial access token ${issued.token}`,
             `expires ${new Date(issued.expiresAt).toISOString()}; shown once: store it now`,
           ]);
+      }),
+    ),
+  );
+  registration.addCommand(
+    withDataOptions(
+      new Command('revoke-tokens')
+        .description('revoke every initial access token of the environment')
+        .addOption(envOption()),
+    ).action((options: DataOptions & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        await requireEnvironment(ctx, options.env);
+        const count = await revokeInitialAccessTokens(ctx, options.env);
+        say(io, [`revoked ${count} initial access token(s) in ${options.env}`]);
       }),
     ),
   );

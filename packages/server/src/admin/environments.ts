@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { issuerOf, type AppDeps } from '../http/deps.js';
-import { createInitialAccessToken } from '../services/dynamic-clients.js';
+import {
+  createInitialAccessToken,
+  revokeInitialAccessTokens,
+} from '../services/dynamic-clients.js';
 import { parseDuration } from '../services/duration.js';
 import {
   createEnvironment,
@@ -125,6 +128,21 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
       return reply
         .status(201)
         .send({ initialAccessToken: issued.token, expiresAt: issued.expiresAt });
+    },
+  });
+
+  adminRoute(api, {
+    method: 'DELETE',
+    url: '/environments/:env/initial-access-tokens',
+    access: 'admin',
+    tag: 'environments',
+    summary: 'Revoke every initial access token of the environment',
+    schema: { params: envParams },
+    handler: async (request) => {
+      const { env } = request.params as { env: string };
+      const ctx = serviceContext(deps, request);
+      await requireEnvironment(ctx, env);
+      return { revoked: await revokeInitialAccessTokens(ctx, env) };
     },
   });
 }

@@ -2,7 +2,12 @@ import type { JWTPayload } from 'jose';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
 import { scopeList } from '../http/form.js';
-import { decideResource, OIDC_SCOPES, type ResourceDecision } from '../services/resources.js';
+import {
+  consentItems,
+  decideResource,
+  OIDC_SCOPES,
+  type ResourceDecision,
+} from '../services/resources.js';
 import type { Client } from '../storage/clients.js';
 import type { AccessTokenRecord } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
@@ -51,7 +56,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, ctx, client, para
   checkAudience(client, request.target);
   const actor = await checkActor(deps, ctx, client, request.actorToken);
   const { subject, user } = await checkSubject(deps, ctx, request.subjectToken);
-  const scope = await decideScope(deps, ctx, client, request, subject);
+  const scope = await decideScope(deps, ctx, client, request, subject, user.id);
 
   const act = delegationAct(client, subject.payload.act);
   const authTime = subject.payload.auth_time;
@@ -207,6 +212,28 @@ async function checkSubject(
 }
 
 /**
+ * The client the user's grant was made to: for a token exchanged before, not the agent that holds
+ * it but the client the code or refresh family it descends from was issued to.
+ */
+async function originClient(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  subject: ActiveToken,
+): Promise<string> {
+  const env = ctx.environment.name;
+  const { codeHash, familyId } = subject.record;
+  if (codeHash !== null) {
+    const code = await deps.stores.codes.find(env, codeHash);
+    if (code !== undefined) return code.clientId;
+  }
+  if (familyId !== null) {
+    const client = await deps.stores.tokens.familyClient(env, familyId);
+    if (client !== undefined) return client;
+  }
+  return typeof subject.payload.client_id === 'string' ? subject.payload.client_id : '';
+}
+
+/**
  * decide-scope: never wider than the subject token (RFC 6749 §5.2 invalid_scope: "exceeds the
  * scope granted by the resource owner"); by default what it grants and the target accepts. The
  * target's registration decides as for any other request (RFC 8707).
@@ -217,10 +244,24 @@ async function decideScope(
   client: Client,
   request: ExchangeRequest,
   subject: ActiveToken,
+  userId: string,
 ): Promise<readonly string[]> {
+  // A resource's scope names mean something only at that resource: a `read` granted at A is not a
+  // `read` at B. Across audiences, a resource scope carries over only where the user agreed to it
+  // at the target for the client the subject token was issued to; user scopes always do.
+  const audiences = Array.isArray(subject.payload.aud)
+    ? subject.payload.aud
+    : [subject.payload.aud ?? ''];
+  const sameAudience = audiences.includes(request.target);
+  const subjectClient = await originClient(deps, ctx, subject);
+  const consented = sameAudience
+    ? []
+    : ((await deps.stores.consents.get(ctx.environment.name, userId, subjectClient)) ?? []);
+  const agreedAtTarget = (scope: string) =>
+    consentItems([scope], request.target).every((item) => consented.includes(item));
   const granted = scopeList(
     typeof subject.payload.scope === 'string' ? subject.payload.scope : undefined,
-  );
+  ).filter((s) => sameAudience || OIDC_SCOPES.includes(s) || agreedAtTarget(s));
   const decide = (scope: readonly string[]) =>
     decideResource(deps.stores, ctx.environment.name, client, request.target, scope, {
       userScopesAllowed: true,

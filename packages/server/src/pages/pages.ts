@@ -88,6 +88,8 @@ export function consentPage(options: {
   email: string;
   action?: string;
   hidden?: Readonly<Record<string, string>>;
+  /** The RFC 8707 resource the access is for: named, so consent for one is not taken for another. */
+  resource?: { readonly uri: string; readonly name: string | null };
   /** A client that registered itself (RFC 7591) or is described by a document it serves. */
   unverified?: { readonly kind: 'dynamic' | 'metadata_document'; readonly identity: string };
 }): string {
@@ -119,6 +121,15 @@ export function consentPage(options: {
     'Allow access',
     html`${heading}
       <p>Signed in as ${options.email}.</p>
+      ${
+        options.resource === undefined
+          ? raw('')
+          : html`<p id="resource">
+              Access is for
+              ${options.resource.name === null ? raw('') : html`<strong>${options.resource.name}</strong>`}
+              <code>${options.resource.uri}</code>.
+            </p>`
+      }
       ${
         items.length === 0
           ? html`<p>It asks for no particular permissions.</p>`

@@ -24,7 +24,11 @@ export class RegistrationError extends Error {
 
 export type AuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 const AUTH_METHODS: readonly AuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
-const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+/**
+ * No client_credentials: a client anyone can register would get machine tokens for every
+ * registered resource without a user ever agreeing. Operators register such clients by hand.
+ */
+const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token'];
 
 /** The client metadata Gatehouse registers (RFC 7591 §2); anything else sent is ignored. */
 export interface DynamicClientMetadata {
@@ -87,11 +91,7 @@ export function parseClientMetadata(
       'invalid_client_metadata',
       `token_endpoint_auth_method may be ${AUTH_METHODS.join(', ')}`,
     );
-  if (authMethod === 'none' && grantTypes.includes('client_credentials'))
-    throw new RegistrationError(
-      'invalid_client_metadata',
-      'a public client (auth method none) cannot use client_credentials',
-    );
+
   const applicationType = body.application_type ?? 'web';
   if (applicationType !== 'web' && applicationType !== 'native')
     throw new RegistrationError(
@@ -252,4 +252,22 @@ export async function createInitialAccessToken(
     now,
   );
   return { token, expiresAt };
+}
+
+/** Revokes every initial access token of an environment (one leaked; rotate them all). */
+export async function revokeInitialAccessTokens(
+  ctx: ServiceContext,
+  environment: string,
+): Promise<number> {
+  const count = await ctx.stores.initialAccessTokens.revokeAll(environment);
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'registration.initial_access_tokens_revoked',
+      actor: ctx.actor,
+      data: { count },
+    },
+    ctx.clock(),
+  );
+  return count;
 }

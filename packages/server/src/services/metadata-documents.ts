@@ -3,6 +3,7 @@ import {
   validateRedirectUri,
   type ClientType as PolicyClientType,
 } from '@gatehouse/redirect-policy';
+import { AttemptLimiter } from '../http/attempt-limiter.js';
 import { DocumentFetchError, type DocumentFetcher } from '../net/document-fetcher.js';
 import type { Client, GrantType } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
@@ -19,6 +20,7 @@ export function isDocumentClientId(clientId: string): boolean {
 }
 
 const CACHE_TTL_MS = 5 * 60_000;
+const REFUSAL_TTL_MS = 60_000;
 const CACHE_ENTRIES = 500;
 const DOCUMENT_GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token'];
 
@@ -140,14 +142,29 @@ function parseDocument(
  */
 export class MetadataDocumentClients {
   private readonly cache = new Map<string, number>();
+  /** Recent refusals, so a bad URL is not fetched again on every request. */
+  private readonly refused = new Map<string, { until: number; message: string }>();
+  /** One fetch per document at a time, however many requests arrive for it. */
+  private readonly inFlight = new Map<string, Promise<Client>>();
 
   constructor(
     private readonly fetcher: DocumentFetcher,
     private readonly stores: Pick<Stores, 'clients' | 'audit'>,
     private readonly clock: () => number,
+    /** Fetches per client address: each unknown URL costs an outbound request. */
+    private readonly fetchLimiter: AttemptLimiter = new AttemptLimiter(30, 15 * 60_000),
   ) {}
 
-  async resolve(environment: Environment, clientId: string): Promise<Client> {
+  /**
+   * The client a document URL names, fetched when it is not fresh. `requester` is the address
+   * the request came from, for the fetch limit.
+   */
+  async resolve(environment: Environment, clientId: string, requester = ''): Promise<Client> {
+    // Registration turned off means no client may describe itself either.
+    if (environment.registration === 'off')
+      throw new MetadataDocumentError(
+        `clients that describe themselves are turned off in ${environment.name}`,
+      );
     const url = documentUrl(clientId, environment);
     const now = this.clock();
     const key = `${environment.name} ${clientId}`;
@@ -156,7 +173,55 @@ export class MetadataDocumentClients {
       throw new MetadataDocumentError('that client_id belongs to a registered client');
     const fresh = this.cache.get(key);
     if (existing !== undefined && fresh !== undefined && fresh > now) return existing;
+    const refusal = this.refused.get(key);
+    if (refusal !== undefined && refusal.until > now)
+      throw new MetadataDocumentError(refusal.message);
+    const running = this.inFlight.get(key);
+    if (running !== undefined) return running;
 
+    const limitKey = `documents:${requester}`;
+    if (this.fetchLimiter.retryAfter(limitKey, now) > 0)
+      throw new MetadataDocumentError(
+        'too many metadata documents fetched for this address; try later',
+      );
+    this.fetchLimiter.fail(limitKey, now);
+    const work = this.fetchAndStore(environment, clientId, url, existing, key).finally(() => {
+      this.inFlight.delete(key);
+    });
+    this.inFlight.set(key, work);
+    return work;
+  }
+
+  private async fetchAndStore(
+    environment: Environment,
+    clientId: string,
+    url: URL,
+    existing: Client | undefined,
+    key: string,
+  ): Promise<Client> {
+    const now = this.clock();
+    try {
+      return await this.fetchAndStoreOnce(environment, clientId, url, existing, key, now);
+    } catch (error) {
+      if (error instanceof MetadataDocumentError) {
+        this.refused.set(key, { until: now + REFUSAL_TTL_MS, message: error.message });
+        if (this.refused.size > CACHE_ENTRIES) {
+          const oldest = this.refused.keys().next().value;
+          if (oldest !== undefined) this.refused.delete(oldest);
+        }
+      }
+      throw error;
+    }
+  }
+
+  private async fetchAndStoreOnce(
+    environment: Environment,
+    clientId: string,
+    url: URL,
+    existing: Client | undefined,
+    key: string,
+    now: number,
+  ): Promise<Client> {
     let document: unknown;
     try {
       document = await this.fetcher.fetchJson(url, {
@@ -205,7 +270,14 @@ export class MetadataDocumentClients {
       createdAt: now,
       updatedAt: now,
     };
-    await this.stores.clients.create(client);
+    try {
+      await this.stores.clients.create(client);
+    } catch (error) {
+      // Another process stored it first: theirs is as good as ours.
+      const stored = await this.stores.clients.get(environment.name, clientId);
+      if (stored !== undefined) return stored;
+      throw error;
+    }
     await this.stores.audit.append(
       {
         environment: environment.name,

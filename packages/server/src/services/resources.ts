@@ -154,3 +154,13 @@ export async function decideResource(
     };
   return { ok: true, resource: entry };
 }
+
+/**
+ * What a consent covers: user scopes by name, a resource's scopes only together with that
+ * resource (a `read` granted at A is not a `read` at B), and the resource itself.
+ */
+export function consentItems(scope: readonly string[], resource: string | null): string[] {
+  if (resource === null) return [...scope];
+  const at = `@${encodeURIComponent(resource)}`;
+  return [...scope.map((s) => (OIDC_SCOPES.includes(s) ? s : `${s}${at}`)), `resource${at}`];
+}

@@ -6,6 +6,8 @@ export interface InitialAccessTokenStore {
   create(environment: string, tokenHash: string, expiresAt: number, at: number): Promise<void>;
   /** Whether a live token with this hash exists in the environment. */
   isValid(environment: string, tokenHash: string, now: number): Promise<boolean>;
+  /** Revokes every initial access token of an environment; returns how many there were. */
+  revokeAll(environment: string): Promise<number>;
 }
 
 export function initialAccessTokenStore(db: Kysely<Database>): InitialAccessTokenStore {
@@ -25,6 +27,13 @@ export function initialAccessTokenStore(db: Kysely<Database>): InitialAccessToke
         .where('expires_at', '>', now)
         .executeTakeFirst();
       return row !== undefined;
+    },
+    async revokeAll(environment) {
+      const result = await db
+        .deleteFrom('initial_access_tokens')
+        .where('environment', '=', environment)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }

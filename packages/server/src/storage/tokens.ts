@@ -55,6 +55,8 @@ export interface TokenStore {
   ): Promise<RefreshToken | undefined>;
   /** Revokes every refresh and access token of a family. */
   revokeFamily(environment: string, familyId: string, now: number): Promise<void>;
+  /** The client a refresh-token family was issued to. */
+  familyClient(environment: string, familyId: string): Promise<string | undefined>;
   /** Revokes every refresh and access token issued from one authorization code. */
   revokeIssuedFromCode(environment: string, codeHash: string, now: number): Promise<void>;
   saveAccess(token: AccessTokenRecord): Promise<void>;
@@ -194,6 +196,16 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       return row === undefined ? undefined : toRefresh(row);
     },
     revokeFamily,
+    async familyClient(environment, familyId) {
+      const row = await db
+        .selectFrom('refresh_tokens')
+        .select('client_id')
+        .where('environment', '=', environment)
+        .where('family_id', '=', familyId)
+        .limit(1)
+        .executeTakeFirst();
+      return row?.client_id;
+    },
     async revokeIssuedFromCode(environment, codeHash, now) {
       // Every token of the grant carries the code it came from, rotated ones included.
       await remember('code', codeHash, environment, now);

@@ -11,6 +11,7 @@ import {
 } from '../../http/cookies.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { actingOperator } from '../../services/impersonation.js';
+import { consentItems } from '../../services/resources.js';
 import type { PendingAuthorization } from '../../storage/authorization-requests.js';
 import type { Impersonation } from '../../storage/impersonations.js';
 import type { Session } from '../../storage/sessions.js';
@@ -154,11 +155,12 @@ export async function advance(
   if (client === undefined)
     return redirectError(reply, ctx, pending, new LoginRequired('the client no longer exists'));
   const granted = (await deps.stores.consents.get(env, current.user.id, client.clientId)) ?? [];
-  const covered = pending.scope.every((s) => granted.includes(s)) && granted.length > 0;
+  const wanted = consentItems(pending.scope, pending.resource);
+  const covered = wanted.every((s) => granted.includes(s)) && granted.length > 0;
   const needsConsent =
     !client.skipConsent &&
     (pending.prompt.includes('consent') ||
-      !(covered || (pending.scope.length === 0 && granted.length > 0)));
+      !(covered || (wanted.length === 0 && granted.length > 0)));
   if (needsConsent) {
     if (pending.prompt.includes('none'))
       return redirectError(reply, ctx, pending, new ConsentRequired());

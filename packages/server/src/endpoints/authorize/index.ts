@@ -28,7 +28,7 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     let client;
     let redirectUri: string;
     try {
-      client = await checkClient(deps, ctx, params);
+      client = await checkClient(deps, ctx, params, request.ip);
       redirectUri = await checkRedirectUri(deps, ctx, client, params.redirect_uri);
     } catch (error) {
       if (error instanceof UnsafeAuthorizationRequest)

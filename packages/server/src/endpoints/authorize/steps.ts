@@ -26,6 +26,8 @@ export async function checkClient(
   deps: AppDeps,
   ctx: EnvironmentContext,
   params: Record<string, string>,
+  /** The request's address: metadata-document fetches are limited per address. */
+  requester = '',
 ): Promise<Client> {
   const clientId = params.client_id;
   if (clientId === undefined || clientId === '') {
@@ -36,7 +38,7 @@ export async function checkClient(
   }
   if (isDocumentClientId(clientId)) {
     try {
-      return await deps.documentClients.resolve(ctx.environment, clientId);
+      return await deps.documentClients.resolve(ctx.environment, clientId, requester);
     } catch (error) {
       if (!(error instanceof MetadataDocumentError)) throw error;
       throw new UnsafeAuthorizationRequest(

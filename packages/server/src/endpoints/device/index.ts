@@ -1,3 +1,4 @@
+import { consentItems, decideResource } from '../../services/resources.js';
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken, sha256 } from '../../crypto/random.js';
@@ -12,7 +13,6 @@ import { DEVICE_CODE_GRANT } from '../../storage/clients.js';
 import type { DeviceCode } from '../../storage/device-codes.js';
 import { consentPage, deviceCodePage, deviceDonePage, loginPage } from '../../pages/pages.js';
 import { currentSession } from '../authorize/flow.js';
-import { SUPPORTED_SCOPES } from '../authorize/steps.js';
 
 export const DEVICE_CODE_TTL_S = 600;
 export const DEVICE_POLL_INTERVAL_S = 5;
@@ -52,11 +52,19 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     if (client.type !== 'native' || !client.grantTypes.includes(DEVICE_CODE_GRANT))
       throw new UnauthorizedClient('this client may not use the device grant');
     const scope = scopeList(params.scope);
-    if (scope.some((s) => !(SUPPORTED_SCOPES as readonly string[]).includes(s)))
-      throw new InvalidScope(`unsupported scope; supported: ${SUPPORTED_SCOPES.join(' ')}`);
     const resource = params.resource ?? null;
-    if (resource !== null && (!URL.canParse(resource) || resource.includes('#')))
-      throw new InvalidTarget('resource must be an absolute URI without a fragment');
+    // The same resource and scope rules as the authorization endpoint (RFC 8707).
+    const decision = await decideResource(
+      deps.stores,
+      ctx.environment.name,
+      client,
+      resource,
+      scope,
+    );
+    if (!decision.ok)
+      throw decision.error === 'invalid_target'
+        ? new InvalidTarget(decision.description)
+        : new InvalidScope(decision.description);
 
     const now = deps.clock();
     const deviceCode = `ghdc_${randomToken(32)}`;
@@ -274,7 +282,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
         ctx.environment.name,
         current.user.id,
         code.clientId,
-        code.scope,
+        consentItems(code.scope, code.resource),
         deps.clock(),
       );
     await deps.stores.audit.append(

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sha256 } from '../../crypto/random.js';
+import { consentItems } from '../../services/resources.js';
 import { AccessDenied } from '../../errors.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { csrfChecked } from '../../http/csrf.js';
@@ -118,6 +119,16 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
         csrf: reply.generateCsrf(),
         interaction: sha256(state.parkedId),
         email: user.email,
+        ...(pending.resource === null
+          ? {}
+          : {
+              resource: {
+                uri: pending.resource,
+                name:
+                  (await deps.stores.resources.get(ctx.environment.name, pending.resource))?.name ??
+                  null,
+              },
+            }),
         ...(client.kind === 'registered'
           ? {}
           : { unverified: { kind: client.kind, identity: client.clientId } }),
@@ -148,12 +159,13 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
       ctx.environment.name,
       user.id,
       client.clientId,
-      pending.scope,
+      consentItems(pending.scope, pending.resource),
       deps.clock(),
     );
     await audit(deps, ctx, 'consent.granted', user.id, {
       clientId: client.clientId,
       scope: pending.scope.join(' '),
+      ...(pending.resource === null ? {} : { resource: pending.resource }),
     });
     return redirectWithCode(deps, reply, ctx, pending, user.id, authTime);
   });

@@ -113,6 +113,12 @@ export function registerEndpoints(app: FastifyInstance, deps: AppDeps): void {
   app.put('/e/:env/register/:clientId', async (request, reply) => {
     const found = await managed(request, reply);
     if (found === undefined) return reply;
+    // Closed registration also closes changes; reading and deleting stay possible.
+    if (found.ctx.environment.registration === 'off')
+      return reply.status(403).send({
+        error: 'access_denied',
+        error_description: `dynamic client registration is turned off in ${found.ctx.environment.name}`,
+      });
     const updated = await updateDynamicClient(
       { stores: deps.stores, clock: deps.clock, actor: `client:${found.client.clientId}` },
       found.ctx.environment,
