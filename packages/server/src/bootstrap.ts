@@ -1,3 +1,6 @@
+import { keyCipher, type KeyCipher } from './crypto/key-encryption.js';
+import { loadOrCreateSecretFile } from './crypto/secret-file.js';
+import { DatabaseAttemptLimiter } from './http/shared-attempt-limiter.js';
 import { runHousekeeping } from './services/housekeeping.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
@@ -30,9 +33,25 @@ export function databaseTarget(database: ServerConfig['database']): DatabaseTarg
 /** The data layer alone, for admin commands that work on the same data as `serve`. */
 export async function openGatehouse(
   database: ServerConfig['database'],
-): Promise<{ handle: DatabaseHandle; stores: Stores }> {
+  secret?: ServerConfig['secret'],
+): Promise<{ handle: DatabaseHandle; stores: Stores; cipher: KeyCipher | undefined }> {
+  const value =
+    secret === undefined
+      ? undefined
+      : 'value' in secret
+        ? secret.value
+        : await loadOrCreateSecretFile(secret.file);
+  const cipher = value === undefined ? undefined : keyCipher(value);
   const handle = await openDatabase(databaseTarget(database));
-  return { handle, stores: createStores(handle) };
+  try {
+    const stores = createStores(handle, cipher === undefined ? {} : { cipher });
+    // Keys stored before encryption are sealed the first time a secret is there to seal them.
+    await stores.keys.sealPlaintextKeys();
+    return { handle, stores, cipher };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
 }
 
 export interface DemoCredentials {
@@ -95,7 +114,7 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const { handle, stores } = await openGatehouse(config.database);
+  const { handle, stores } = await openGatehouse(config.database, config.secret);
   try {
     const demo = await firstStart({ stores, clock, actor: 'system' });
     // With --port 0 the base URL is known only once the port is: filled in after listen().
@@ -106,9 +125,10 @@ export async function startServer(
       signer: new Signer(stores.keys, clock),
       config: runtime,
       // Five failures per account or twenty per address in fifteen minutes.
+      // In the database, so the limits hold across every process behind a load balancer.
       signInLimits: {
-        account: new AttemptLimiter(5, 15 * 60_000),
-        address: new AttemptLimiter(20, 15 * 60_000),
+        account: new DatabaseAttemptLimiter(stores.attempts, 5, 15 * 60_000),
+        address: new DatabaseAttemptLimiter(stores.attempts, 20, 15 * 60_000),
       },
       deviceCodeLimiter: new AttemptLimiter(10, 15 * 60_000),
       // Twenty registrations per address an hour: enough for a developer, not for a flood.

@@ -1,4 +1,6 @@
-import { isAbsolute, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { MIN_SECRET_LENGTH } from './crypto/key-encryption.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -10,6 +12,11 @@ export interface ServerConfig {
     | { readonly kind: 'postgres'; readonly url: string };
   /** Whether cookies get the Secure attribute (an https base URL). */
   readonly secureCookies: boolean;
+  /**
+   * What seals private signing keys at rest: the configured secret, or (SQLite only, when none is
+   * configured) a random secret kept in a file beside the database.
+   */
+  readonly secret: { readonly value: string } | { readonly file: string };
 }
 
 export interface ServerConfigInput {
@@ -18,6 +25,10 @@ export interface ServerConfigInput {
   readonly dataDir?: string | undefined;
   readonly databaseUrl?: string | undefined;
   readonly baseUrl?: string | undefined;
+  /** GATEHOUSE_SECRET_KEY: at least 32 characters. */
+  readonly secretKey?: string | undefined;
+  /** GATEHOUSE_SECRET_KEY_FILE: a file holding the secret. */
+  readonly secretKeyFile?: string | undefined;
 }
 
 /** A configuration mistake: one line that says what to change. */
@@ -42,6 +53,7 @@ export function resolveServerConfig(input: ServerConfigInput, cwd: string): Serv
     baseUrl,
     database,
     secureCookies: baseUrl.startsWith('https:'),
+    secret: parseSecret(input, cwd, database),
   });
 }
 
@@ -84,4 +96,35 @@ function parseDatabase(input: ServerConfigInput, cwd: string): ServerConfig['dat
   }
   const dir = input.dataDir ?? '.gatehouse';
   return { kind: 'sqlite', dataDir: isAbsolute(dir) ? dir : resolve(cwd, dir) };
+}
+
+function parseSecret(
+  input: ServerConfigInput,
+  cwd: string,
+  database: ServerConfig['database'],
+): ServerConfig['secret'] {
+  let value = input.secretKey === '' ? undefined : input.secretKey;
+  if (value === undefined && input.secretKeyFile !== undefined && input.secretKeyFile !== '') {
+    const file = isAbsolute(input.secretKeyFile)
+      ? input.secretKeyFile
+      : resolve(cwd, input.secretKeyFile);
+    try {
+      value = readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new ConfigError(`GATEHOUSE_SECRET_KEY_FILE ${file} cannot be read`);
+    }
+  }
+  if (value !== undefined) {
+    if (value.length < MIN_SECRET_LENGTH)
+      throw new ConfigError(
+        `GATEHOUSE_SECRET_KEY must have at least ${MIN_SECRET_LENGTH} characters (for example: openssl rand -base64 32)`,
+      );
+    return { value };
+  }
+  // Several processes share a PostgreSQL database: the secret must come from their configuration.
+  if (database.kind === 'postgres')
+    throw new ConfigError(
+      'PostgreSQL needs GATEHOUSE_SECRET_KEY (or GATEHOUSE_SECRET_KEY_FILE): signing keys are stored encrypted with it',
+    );
+  return { file: join(database.dataDir, 'secret.key') };
 }

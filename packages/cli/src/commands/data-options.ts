@@ -28,11 +28,16 @@ export function withDataOptions(command: Command): Command {
 export function databaseInput(
   options: DataOptions,
   io: CliIo,
-): { dataDir?: string; databaseUrl?: string } {
+): { dataDir?: string; databaseUrl?: string; secretKey?: string; secretKeyFile?: string } {
   const databaseUrl = options.databaseUrl ?? io.env.DATABASE_URL;
+  // The secret that seals signing keys: from the environment only, never an argument.
+  const secretKey = io.env.GATEHOUSE_SECRET_KEY;
+  const secretKeyFile = io.env.GATEHOUSE_SECRET_KEY_FILE;
   return {
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(databaseUrl === undefined || databaseUrl === '' ? {} : { databaseUrl }),
+    ...(secretKey === undefined || secretKey === '' ? {} : { secretKey }),
+    ...(secretKeyFile === undefined || secretKeyFile === '' ? {} : { secretKeyFile }),
   };
 }
 
@@ -51,20 +56,24 @@ export async function withStores<T>(
   const config = resolveServerConfig(databaseInput(options, io), io.cwd);
   let opened;
   try {
-    opened = await openGatehouse(config.database);
+    opened = await openGatehouse(config.database, config.secret);
   } catch (error) {
     throw new ConfigError(
       `cannot open the database: ${error instanceof Error ? error.message : 'unknown error'}`,
     );
   }
   try {
-    const { handle } = opened;
+    const { handle, cipher } = opened;
     const ctx: AdminContext = {
       stores: opened.stores,
       clock: Date.now,
       actor: 'admin:cli',
       transaction: (inner) =>
-        withTransaction(handle, (stores) => inner({ stores, clock: Date.now, actor: 'admin:cli' })),
+        withTransaction(
+          handle,
+          (stores) => inner({ stores, clock: Date.now, actor: 'admin:cli' }),
+          cipher === undefined ? {} : { cipher },
+        ),
     };
     // Admin commands may come before the first `serve`: the standard environments exist either way.
     await ensureDefaultEnvironments(ctx);

@@ -46,6 +46,8 @@ export async function createEnvironment(
     environment: name,
     alg: SIGNING_ALG,
     status: 'active',
+    activatesAt: null,
+    retiredAt: null,
     createdAt: now,
   });
   await ctx.stores.audit.append(

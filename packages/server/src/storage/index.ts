@@ -1,3 +1,4 @@
+import { attemptStore, type AttemptStore } from './attempts.js';
 import { auditStore, type AuditStore } from './audit.js';
 import {
   authorizationRequestStore,
@@ -6,6 +7,7 @@ import {
 import { clientStore, type ClientStore } from './clients.js';
 import { codeStore, type CodeStore } from './codes.js';
 import { consentStore, type ConsentStore } from './consents.js';
+import type { KeyCipher } from '../crypto/key-encryption.js';
 import type { DatabaseHandle } from './database.js';
 import { deviceCodeStore, type DeviceCodeStore } from './device-codes.js';
 import { environmentStore, type EnvironmentStore } from './environments.js';
@@ -37,13 +39,15 @@ export interface Stores {
   readonly refusedRedirects: RefusedRedirectStore;
   readonly resources: ResourceStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
+  readonly attempts: AttemptStore;
 }
 
-export function createStores(handle: DatabaseHandle): Stores {
+/** `cipher` seals private signing keys at rest (GATEHOUSE_SECRET_KEY). */
+export function createStores(handle: DatabaseHandle, options: { cipher?: KeyCipher } = {}): Stores {
   const { db } = handle;
   return {
     environments: environmentStore(db),
-    keys: keyStore(db),
+    keys: keyStore(db, options.cipher),
     clients: clientStore(db),
     users: userStore(db),
     sessions: sessionStore(db),
@@ -58,5 +62,6 @@ export function createStores(handle: DatabaseHandle): Stores {
     refusedRedirects: refusedRedirectStore(db),
     resources: resourceStore(db),
     initialAccessTokens: initialAccessTokenStore(db),
+    attempts: attemptStore(db),
   };
 }

@@ -330,6 +330,24 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006-key-rotation-and-shared-limits': {
+    async up(db: Kysely<unknown>) {
+      // A key signs from `activates_at` (published in the JWKS before that); `retired_at` ends it.
+      await db.schema.alterTable('signing_keys').addColumn('activates_at', 'bigint').execute();
+      await db.schema.alterTable('signing_keys').addColumn('retired_at', 'bigint').execute();
+      // Failed attempts (sign-in and the like), shared by every process on this database.
+      await db.schema
+        .createTable('attempts')
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('attempts_key_at')
+        .on('attempts')
+        .columns(['key', 'at'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -22,11 +22,14 @@ export interface SigningKeyTable {
   kid: string;
   environment: string;
   alg: string;
-  /** Private JWK as JSON. Encrypted at rest with issue #7. */
+  /** Private JWK as JSON, sealed with AES-256-GCM under GATEHOUSE_SECRET_KEY (`enc:v1:`). */
   private_jwk: string;
   public_jwk: string;
-  /** `active` signs; `published` is only in the JWKS; `retired` is neither. */
+  /** `active` (in the JWKS; signs from `activates_at`) or `retired` (neither). */
   status: string;
+  /** When it starts signing; null: from creation. Published in the JWKS before that. */
+  activates_at: number | null;
+  retired_at: number | null;
   created_at: number;
 }
 
@@ -257,6 +260,11 @@ export interface InitialAccessTokenTable {
   created_at: number;
 }
 
+export interface AttemptTable {
+  key: string;
+  at: number;
+}
+
 export interface MigrationLockPlaceholder {
   id: Generated<number>;
 }
@@ -281,4 +289,5 @@ export interface Database {
   impersonations: ImpersonationTable;
   resources: ResourceTable;
   initial_access_tokens: InitialAccessTokenTable;
+  attempts: AttemptTable;
 }

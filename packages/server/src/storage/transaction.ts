@@ -1,3 +1,4 @@
+import type { KeyCipher } from '../crypto/key-encryption.js';
 import type { DatabaseHandle } from './database.js';
 import { createStores, type Stores } from './index.js';
 
@@ -8,6 +9,9 @@ import { createStores, type Stores } from './index.js';
 export async function withTransaction<T>(
   handle: DatabaseHandle,
   work: (stores: Stores) => Promise<T>,
+  options: { cipher?: KeyCipher } = {},
 ): Promise<T> {
-  return handle.db.transaction().execute(async (trx) => work(createStores({ ...handle, db: trx })));
+  return handle.db
+    .transaction()
+    .execute(async (trx) => work(createStores({ ...handle, db: trx }, options)));
 }

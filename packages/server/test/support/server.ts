@@ -28,6 +28,9 @@ export interface TokenReply {
   readonly error_description?: string;
 }
 
+/** Seals the signing keys of PostgreSQL test servers (SQLite ones make their own file). */
+export const TEST_SECRET_KEY = 'gatehouse-test-secret-key-0123456789abcdef';
+
 /** A real server on an ephemeral loopback port, on a throwaway database. */
 export async function startTestServer(
   database: ThrowawayDatabase,
@@ -37,7 +40,7 @@ export async function startTestServer(
   const config = resolveServerConfig(
     target.kind === 'sqlite'
       ? { port: 0, dataDir: target.file.replace(/\/gatehouse\.sqlite$/, '') }
-      : { port: 0, databaseUrl: target.url },
+      : { port: 0, databaseUrl: target.url, secretKey: TEST_SECRET_KEY },
     process.cwd(),
   );
   const server = await startServer(config, {
