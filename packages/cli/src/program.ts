@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, InputError } from '@gatehouse/server';
 import { auditCommand, clientsCommand, envCommand, usersCommand } from './commands/admin.js';
 import { LoginError, loginCommands } from './commands/login.js';
+import { keysCommand } from './commands/keys.js';
 import { operatorsCommand } from './commands/operators.js';
 import { redirectsCommand } from './commands/redirects.js';
 import { registrationCommand, resourcesCommand } from './commands/registration.js';
@@ -55,6 +56,7 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
   program.addCommand(clientsCommand(io));
   program.addCommand(usersCommand(io));
   program.addCommand(operatorsCommand(io));
+  program.addCommand(keysCommand(io));
   program.addCommand(resourcesCommand(io));
   program.addCommand(registrationCommand(io));
   for (const command of releaseCommands(io, setExitCode)) program.addCommand(command);

@@ -116,3 +116,11 @@ export {
   RegistrationError,
 } from './services/dynamic-clients.js';
 export { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
+export {
+  listKeys,
+  rotateKey,
+  retireKeys,
+  DEFAULT_ROTATION_OVERLAP_MS,
+  type KeyView,
+  type KeyRole,
+} from './services/keys.js';

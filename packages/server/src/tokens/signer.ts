@@ -13,11 +13,18 @@ interface EnvironmentKeys {
 
 /**
  * Signs and verifies JWTs with each environment's own keys. Keys are read from the store and
- * kept for a short while, so a key published by another process is picked up within that time.
+ * kept for a second at most (and dropped at once when another process announces a change), so a
+ * key rotated anywhere is published and used everywhere within that time.
  */
 export class Signer {
   private readonly cache = new Map<string, EnvironmentKeys>();
-  private static readonly TTL_MS = 30_000;
+  private static readonly TTL_MS = 1_000;
+
+  /** Forgets an environment's keys (another process rotated or retired one). */
+  invalidate(environment?: string): void {
+    if (environment === undefined) this.cache.clear();
+    else this.cache.delete(environment);
+  }
 
   constructor(
     private readonly keys: KeyStore,
@@ -28,7 +35,11 @@ export class Signer {
     const cached = this.cache.get(environment);
     if (cached !== undefined && this.clock() - cached.loadedAt < Signer.TTL_MS) return cached;
     const records = await this.keys.listPublished(environment);
-    const active = records.find((r) => r.status === 'active');
+    const now = this.clock();
+    // The newest key whose time has come signs; a newer one is published first and waits.
+    const active = records
+      .filter((r) => r.status === 'active' && (r.activatesAt ?? r.createdAt) <= now)
+      .sort((a, b) => (b.activatesAt ?? b.createdAt) - (a.activatesAt ?? a.createdAt))[0];
     if (active === undefined)
       throw new Error(`environment ${environment} has no active signing key`);
     const jwks = { keys: records.map((r) => JSON.parse(r.publicJwk) as JWK) };

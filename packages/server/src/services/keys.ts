@@ -1,0 +1,172 @@
+import { generateSigningKey, SIGNING_ALG } from '../crypto/signing-keys.js';
+import type { SigningKeyRecord } from '../storage/keys.js';
+import { ACCESS_TOKEN_TTL_S, ID_TOKEN_TTL_S } from '../tokens/issue.js';
+import type { ServiceContext } from './context.js';
+import { requireEnvironment } from './environments.js';
+import { InputError } from './input-error.js';
+
+/** Long enough for every process to see a new key in its JWKS before anyone signs with it. */
+export const DEFAULT_ROTATION_OVERLAP_MS = 60_000;
+/**
+ * A superseded key stays published until every token it could have signed has expired: the
+ * longest token lifetime, plus a margin for caches and clocks.
+ */
+export const RETIRE_AFTER_MS = Math.max(ACCESS_TOKEN_TTL_S, ID_TOKEN_TTL_S) * 1000 + 60_000;
+
+export type KeyRole = 'signing' | 'next' | 'previous' | 'retired';
+
+export interface KeyView {
+  readonly kid: string;
+  readonly alg: string;
+  readonly role: KeyRole;
+  readonly createdAt: number;
+  readonly activatesAt: number;
+  /** When a previous key may be retired: every token it signed has expired by then. */
+  readonly retirableAt: number | null;
+  readonly retiredAt: number | null;
+}
+
+type KeySummary = Omit<SigningKeyRecord, 'privateJwk'>;
+
+const activation = (k: KeySummary): number => k.activatesAt ?? k.createdAt;
+
+/** Each key's role now: the one signing, the next (published, waiting), previous ones, retired. */
+export function keyRoles(keys: readonly KeySummary[], now: number): KeyView[] {
+  const live = keys.filter((k) => k.status !== 'retired');
+  const started = live
+    .filter((k) => activation(k) <= now)
+    .sort((a, b) => activation(b) - activation(a));
+  const signing = started[0];
+  return keys.map((k) => {
+    const role: KeyRole =
+      k.status === 'retired'
+        ? 'retired'
+        : k === signing
+          ? 'signing'
+          : activation(k) > now
+            ? 'next'
+            : 'previous';
+    // A previous key stopped signing when a newer key started: the earliest later activation.
+    const supersededAt =
+      role === 'previous'
+        ? Math.min(...started.filter((s) => activation(s) > activation(k)).map(activation))
+        : null;
+    return {
+      kid: k.kid,
+      alg: k.alg,
+      role,
+      createdAt: k.createdAt,
+      activatesAt: activation(k),
+      retirableAt: supersededAt === null ? null : supersededAt + RETIRE_AFTER_MS,
+      retiredAt: k.retiredAt,
+    };
+  });
+}
+
+export async function listKeys(ctx: ServiceContext, environment: string): Promise<KeyView[]> {
+  await requireEnvironment(ctx, environment);
+  return keyRoles(await ctx.stores.keys.listAll(environment), ctx.clock());
+}
+
+/**
+ * Makes a new signing key. It is published in the JWKS at once and signs only after `overlapMs`,
+ * so every process and every client that caches the JWKS knows it before it is used.
+ */
+export async function rotateKey(
+  ctx: ServiceContext,
+  environment: string,
+  overlapMs: number = DEFAULT_ROTATION_OVERLAP_MS,
+): Promise<KeyView> {
+  await requireEnvironment(ctx, environment);
+  if (!Number.isFinite(overlapMs) || overlapMs < 0 || overlapMs > 7 * 86_400_000)
+    throw new InputError('the overlap must be from 0 to 7 days', 'invalid_overlap');
+  const now = ctx.clock();
+  const waiting = (await listKeys(ctx, environment)).find((k) => k.role === 'next');
+  if (waiting !== undefined)
+    throw new InputError(
+      `key ${waiting.kid} is already waiting to sign from ${new Date(waiting.activatesAt).toISOString()}; rotate again after that`,
+      'rotation_pending',
+    );
+  const key = generateSigningKey();
+  await ctx.stores.keys.add({
+    ...key,
+    environment,
+    alg: SIGNING_ALG,
+    status: 'active',
+    activatesAt: now + overlapMs,
+    retiredAt: null,
+    createdAt: now,
+  });
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'key.rotated',
+      actor: ctx.actor,
+      data: { kid: key.kid, activatesAt: now + overlapMs },
+    },
+    now,
+  );
+  const view = (await listKeys(ctx, environment)).find((k) => k.kid === key.kid);
+  if (view === undefined) throw new Error('the new key was not stored');
+  return view;
+}
+
+/**
+ * Retires previous keys whose tokens have all expired (or one named key). The signing and the
+ * next key are never retired; a previous key before its time only with `force` (a compromise:
+ * every token it signed stops verifying).
+ */
+export async function retireKeys(
+  ctx: ServiceContext,
+  environment: string,
+  options: { readonly kid?: string; readonly force?: boolean } = {},
+): Promise<KeyView[]> {
+  const now = ctx.clock();
+  const keys = await listKeys(ctx, environment);
+  let chosen: KeyView[];
+  if (options.kid !== undefined) {
+    const key = keys.find((k) => k.kid === options.kid);
+    if (key === undefined)
+      throw new InputError(`no key ${options.kid} in ${environment}`, 'unknown_key');
+    if (key.role === 'retired') return [];
+    if (key.role === 'signing' || key.role === 'next')
+      throw new InputError(
+        `key ${key.kid} is the ${key.role === 'signing' ? 'signing' : 'next'} key; rotate first`,
+        'key_in_use',
+      );
+    if ((key.retirableAt ?? Infinity) > now && options.force !== true)
+      throw new InputError(
+        `tokens signed with ${key.kid} may be valid until ${new Date(key.retirableAt ?? now).toISOString()}; wait, or use --force (they stop verifying at once)`,
+        'key_still_needed',
+      );
+    chosen = [key];
+  } else {
+    chosen = keys.filter((k) => k.role === 'previous' && (k.retirableAt ?? Infinity) <= now);
+  }
+  const retired: KeyView[] = [];
+  for (const key of chosen) {
+    if (!(await ctx.stores.keys.retire(environment, key.kid, now))) continue;
+    await ctx.stores.audit.append(
+      {
+        environment,
+        type: 'key.retired',
+        actor: ctx.actor,
+        data: {
+          kid: key.kid,
+          forced: options.force === true && (key.retirableAt ?? Infinity) > now,
+        },
+      },
+      now,
+    );
+    retired.push({ ...key, role: 'retired', retiredAt: now });
+  }
+  return retired;
+}
+
+/** Housekeeping: retires, in every environment, the previous keys whose time is up. */
+export async function retireExpiredKeys(ctx: ServiceContext): Promise<number> {
+  let count = 0;
+  for (const env of await ctx.stores.environments.list())
+    count += (await retireKeys(ctx, env.name)).length;
+  return count;
+}
