@@ -85,8 +85,8 @@ export async function signInOperator(
   const audit = (type: string, actor: string, data: Record<string, unknown>) =>
     deps.stores.audit.append({ environment: null, type, actor, data }, deps.clock());
   const wait = Math.max(
-    deps.signInLimits.account.retryAfter(accountKey, now),
-    deps.signInLimits.address.retryAfter(addressKey, now),
+    await deps.signInLimits.account.retryAfter(accountKey, now),
+    await deps.signInLimits.address.retryAfter(addressKey, now),
   );
   if (wait > 0) {
     await audit('operator.signin_throttled', 'anonymous', { email });
@@ -103,8 +103,8 @@ export async function signInOperator(
     password,
   );
   if (operator === undefined || operator.disabled || !passwordOk) {
-    deps.signInLimits.account.fail(accountKey, now);
-    deps.signInLimits.address.fail(addressKey, now);
+    await deps.signInLimits.account.fail(accountKey, now);
+    await deps.signInLimits.address.fail(addressKey, now);
     await audit('operator.signin_failed', 'anonymous', {
       email,
       reason:
@@ -116,7 +116,7 @@ export async function signInOperator(
     });
     throw new AdminError(401, 'invalid_credentials', 'the email or password is incorrect');
   }
-  deps.signInLimits.account.reset(accountKey);
+  await deps.signInLimits.account.reset(accountKey);
   const previous = request.cookies[ADMIN_COOKIE];
   if (previous !== undefined) {
     const replaced = await deps.stores.operators.findSession(sha256(previous), now);

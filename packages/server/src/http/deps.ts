@@ -5,6 +5,7 @@ import type { Environment } from '../storage/environments.js';
 import type { Signer } from '../tokens/signer.js';
 import type { MetadataDocumentClients } from '../services/metadata-documents.js';
 import type { AttemptLimiter } from './attempt-limiter.js';
+import type { SharedLimiter } from './shared-attempt-limiter.js';
 
 /** Everything handlers use, built once at start-up. */
 export interface AppDeps {
@@ -13,7 +14,7 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly config: Pick<ServerConfig, 'baseUrl' | 'secureCookies'>;
   /** Failed sign-ins counted per account and per client address. */
-  readonly signInLimits: { readonly account: AttemptLimiter; readonly address: AttemptLimiter };
+  readonly signInLimits: { readonly account: SharedLimiter; readonly address: SharedLimiter };
   /** Wrong device user codes per client address (RFC 8628 §5.1: guessing). */
   readonly deviceCodeLimiter: AttemptLimiter;
   /** Dynamic client registrations per client address (RFC 7591 §5: abuse). */

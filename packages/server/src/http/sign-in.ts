@@ -43,8 +43,8 @@ export async function signIn(
     );
 
   const wait = Math.max(
-    deps.signInLimits.account.retryAfter(accountKey, now),
-    deps.signInLimits.address.retryAfter(addressKey, now),
+    await deps.signInLimits.account.retryAfter(accountKey, now),
+    await deps.signInLimits.address.retryAfter(addressKey, now),
   );
   if (wait > 0) {
     await audit('signin.throttled', null, { email });
@@ -61,15 +61,15 @@ export async function signIn(
     password,
   );
   if (user === undefined || user.disabled || user.passwordHash === null || !passwordOk) {
-    deps.signInLimits.account.fail(accountKey, now);
-    deps.signInLimits.address.fail(addressKey, now);
+    await deps.signInLimits.account.fail(accountKey, now);
+    await deps.signInLimits.address.fail(addressKey, now);
     await audit('signin.failed', user?.id ?? null, {
       email,
       reason: user === undefined ? 'unknown_account' : user.disabled ? 'disabled' : 'bad_password',
     });
     return { ok: false, status: 401, message: GENERIC_FAILURE };
   }
-  deps.signInLimits.account.reset(accountKey);
+  await deps.signInLimits.account.reset(accountKey);
 
   const previous = request.cookies[SESSION_COOKIE];
   if (previous !== undefined) await deps.stores.sessions.delete(env, sha256(previous));

@@ -1,0 +1,233 @@
+/**
+ * Signing keys at rest and over time: private keys sealed with the configured secret, rotation
+ * with an overlap (published before signing), retirement once every token signed has expired,
+ * and sign-in limits kept in the database.
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGatehouse, resolveServerConfig } from '../src/index.js';
+import { ConfigError } from '../src/config.js';
+import { keyCipher, KeyDecryptionError } from '../src/crypto/key-encryption.js';
+import { DatabaseAttemptLimiter } from '../src/http/shared-attempt-limiter.js';
+import { runHousekeeping } from '../src/services/housekeeping.js';
+import { listKeys, RETIRE_AFTER_MS, retireKeys, rotateKey } from '../src/services/keys.js';
+import { DATABASES, throwawayPostgres, type ThrowawayDatabase } from './support/databases.js';
+import { startTestServer, TEST_SECRET_KEY, type TestServer } from './support/server.js';
+
+describe('the secret that seals signing keys', () => {
+  it('is required on PostgreSQL, and must be long enough', () => {
+    expect(() =>
+      resolveServerConfig({ databaseUrl: 'postgres://x@127.0.0.1/db' }, process.cwd()),
+    ).toThrow(/PostgreSQL needs GATEHOUSE_SECRET_KEY/);
+    expect(() =>
+      resolveServerConfig(
+        { databaseUrl: 'postgres://x@127.0.0.1/db', secretKey: 'short' },
+        process.cwd(),
+      ),
+    ).toThrow(ConfigError);
+    expect(() =>
+      resolveServerConfig({ secretKeyFile: '/nonexistent/secret' }, process.cwd()),
+    ).toThrow(/cannot be read/);
+  });
+
+  it('binds a sealed key to its kid and refuses the wrong secret', () => {
+    const cipher = keyCipher(TEST_SECRET_KEY);
+    const sealed = cipher.seal('{"d":"private"}', 'kid-a');
+    expect(sealed.startsWith('enc:v1:')).toBe(true);
+    expect(sealed).not.toContain('private');
+    expect(cipher.open(sealed, 'kid-a')).toBe('{"d":"private"}');
+    expect(() => cipher.open(sealed, 'kid-b')).toThrow(KeyDecryptionError);
+    expect(() => keyCipher(`${TEST_SECRET_KEY}-other`).open(sealed, 'kid-a')).toThrow(
+      KeyDecryptionError,
+    );
+  });
+
+  it('on SQLite without a configured secret, makes a private secret file and seals the keys', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-keys-'));
+    try {
+      const config = resolveServerConfig({ dataDir }, process.cwd());
+      const opened = await openGatehouse(config.database, config.secret);
+      const { ensureDefaultEnvironments } = await import('../src/services/environments.js');
+      await ensureDefaultEnvironments({ stores: opened.stores, clock: Date.now, actor: 'test' });
+      const rows = await opened.handle.db
+        .selectFrom('signing_keys')
+        .select('private_jwk')
+        .execute();
+      expect(rows.length).toBe(3);
+      for (const row of rows) expect(row.private_jwk.startsWith('enc:v1:')).toBe(true);
+      await opened.handle.close();
+      const secret = join(dataDir, 'secret.key');
+      expect((await stat(secret)).mode & 0o777).toBe(0o600);
+      expect((await readFile(secret, 'utf8')).trim().length).toBeGreaterThanOrEqual(32);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('seals keys stored in clear before, and refuses to open sealed keys without the secret', async () => {
+    const db = await throwawayPostgres();
+    try {
+      const url = db.target.kind === 'postgres' ? db.target.url : '';
+      const { openDatabase } = await import('../src/storage/database.js');
+      const { createStores } = await import('../src/storage/index.js');
+      const { ensureDefaultEnvironments } = await import('../src/services/environments.js');
+      // Keys written in clear, as before encryption existed.
+      const plain = await openDatabase({ kind: 'postgres', url });
+      await ensureDefaultEnvironments({ stores: createStores(plain), clock: Date.now, actor: 't' });
+      expect(
+        (await plain.db.selectFrom('signing_keys').select('private_jwk').execute())[0]?.private_jwk,
+      ).toMatch(/^\{/);
+      await plain.close();
+
+      const config = resolveServerConfig({ databaseUrl: url, secretKey: TEST_SECRET_KEY }, '/');
+      const opened = await openGatehouse(config.database, config.secret);
+      const rows = await opened.handle.db
+        .selectFrom('signing_keys')
+        .select('private_jwk')
+        .execute();
+      for (const row of rows) expect(row.private_jwk.startsWith('enc:v1:')).toBe(true);
+      expect((await opened.stores.keys.listPublished('development')).length).toBe(1);
+      await opened.handle.close();
+
+      const unsealed = await openDatabase({ kind: 'postgres', url });
+      await expect(createStores(unsealed).keys.listPublished('development')).rejects.toThrow(
+        /is encrypted: set GATEHOUSE_SECRET_KEY/,
+      );
+      await unsealed.close();
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe.each(DATABASES)('key rotation on $kind', ({ create }) => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+  let now = Date.now();
+
+  beforeAll(async () => {
+    db = await create();
+    t = await startTestServer(db, { clock: () => now });
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  const agentToken = async (client: { clientId: string; clientSecret?: string }) => {
+    const reply = await t.tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      client_secret: client.clientSecret ?? '',
+    });
+    expect(reply.status).toBe(200);
+    return reply.access_token;
+  };
+  const jwks = async () =>
+    (
+      (await (await fetch(`${t.issuer('development')}/jwks`)).json()) as { keys: { kid: string }[] }
+    ).keys.map((k) => k.kid);
+  const introspect = async (client: { clientId: string; clientSecret?: string }, token: string) =>
+    (
+      (await (
+        await fetch(`${t.issuer('development')}/introspect`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            token,
+            client_id: client.clientId,
+            client_secret: client.clientSecret ?? '',
+          }),
+        })
+      ).json()) as { active: boolean }
+    ).active;
+
+  it('publishes a new key before it signs, keeps the old one until its tokens expire, then retires it', async () => {
+    const agent = await t.client({ type: 'web', name: 'Agent', redirectUris: [] });
+    const [original] = await listKeys(t.ctx, 'development');
+    const before = await agentToken(agent);
+    expect(decodeProtectedHeader(before).kid).toBe(original?.kid);
+
+    const next = await rotateKey(t.ctx, 'development', 60_000);
+    expect(next.role).toBe('next');
+    now += 1_500; // past the signer's one-second cache
+    expect(await jwks()).toEqual(expect.arrayContaining([original?.kid, next.kid]));
+    // Published, not yet signing.
+    expect(decodeProtectedHeader(await agentToken(agent)).kid).toBe(original?.kid);
+    await expect(rotateKey(t.ctx, 'development', 0)).rejects.toMatchObject({
+      code: 'rotation_pending',
+    });
+
+    now += 60_000;
+    const after = await agentToken(agent);
+    expect(decodeProtectedHeader(after).kid).toBe(next.kid);
+    // Tokens of the old key still verify while they can be valid.
+    expect(await introspect(agent, before)).toBe(true);
+    expect(await introspect(agent, after)).toBe(true);
+    await expect(
+      retireKeys(t.ctx, 'development', { kid: original?.kid ?? '' }),
+    ).rejects.toMatchObject({ code: 'key_still_needed' });
+    await expect(retireKeys(t.ctx, 'development', { kid: next.kid })).rejects.toMatchObject({
+      code: 'key_in_use',
+    });
+    expect((await runHousekeeping(t.ctx)).keysRetired).toBe(0);
+
+    // Once every token the old key signed has expired, housekeeping retires it.
+    now += RETIRE_AFTER_MS;
+    expect((await runHousekeeping(t.ctx)).keysRetired).toBe(1);
+    now += 1_500;
+    expect(await jwks()).toEqual([next.kid]);
+    const [entry] = await t.ctx.stores.audit.tail({ type: 'key.retired' });
+    expect(entry?.data).toMatchObject({ kid: original?.kid, forced: false });
+  });
+
+  it('retires a key at once with force, and its tokens stop verifying', async () => {
+    const agent = await t.client({ type: 'web', name: 'Agent 2', redirectUris: [] });
+    const old = await agentToken(agent);
+    const rotated = await rotateKey(t.ctx, 'development', 0);
+    now += 1_500;
+    expect(decodeProtectedHeader(await agentToken(agent)).kid).toBe(rotated.kid);
+    expect(await introspect(agent, old)).toBe(true);
+    const [retired] = await retireKeys(t.ctx, 'development', {
+      kid: decodeProtectedHeader(old).kid ?? '',
+      force: true,
+    });
+    expect(retired?.role).toBe('retired');
+    now += 1_500;
+    expect(await introspect(agent, old)).toBe(false);
+  });
+});
+
+describe('sign-in limits in the database', () => {
+  it('count the same attempts whichever limiter (process) sees them', async () => {
+    const db = await throwawayPostgres();
+    try {
+      const config = resolveServerConfig(
+        {
+          databaseUrl: db.target.kind === 'postgres' ? db.target.url : '',
+          secretKey: TEST_SECRET_KEY,
+        },
+        '/',
+      );
+      const a = await openGatehouse(config.database, config.secret);
+      const b = await openGatehouse(config.database, config.secret);
+      const limitA = new DatabaseAttemptLimiter(a.stores.attempts, 5, 60_000);
+      const limitB = new DatabaseAttemptLimiter(b.stores.attempts, 5, 60_000);
+      const now = Date.now();
+      for (let i = 0; i < 5; i++) await (i % 2 === 0 ? limitA : limitB).fail('acct', now + i);
+      expect(await limitA.retryAfter('acct', now + 10)).toBeGreaterThan(0);
+      expect(await limitB.retryAfter('acct', now + 10)).toBeGreaterThan(0);
+      expect(await limitB.retryAfter('other', now + 10)).toBe(0);
+      expect(await limitA.retryAfter('acct', now + 60_001)).toBe(0);
+      await limitB.reset('acct');
+      expect(await limitA.retryAfter('acct', now + 10)).toBe(0);
+      await a.handle.close();
+      await b.handle.close();
+    } finally {
+      await db.drop();
+    }
+  });
+});
