@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { keyCipher, type KeyCipher } from './crypto/key-encryption.js';
 import { loadOrCreateSecretFile } from './crypto/secret-file.js';
 import { DatabaseAttemptLimiter } from './http/shared-attempt-limiter.js';
@@ -114,9 +115,18 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const { handle, stores } = await openGatehouse(config.database, config.secret);
+  const { handle, stores, cipher } = await openGatehouse(config.database, config.secret);
   try {
-    const demo = await firstStart({ stores, clock, actor: 'system' });
+    // Replicas starting together on an empty database must bootstrap it once, not race.
+    const demo = await handle.db.transaction().execute(async (trx) => {
+      if (handle.kind === 'postgres')
+        await sql`select pg_advisory_xact_lock(7310202612)`.execute(trx);
+      return firstStart({
+        stores: createStores({ ...handle, db: trx }, cipher === undefined ? {} : { cipher }),
+        clock,
+        actor: 'system',
+      });
+    });
     // With --port 0 the base URL is known only once the port is: filled in after listen().
     const runtime = { baseUrl: config.baseUrl, secureCookies: config.secureCookies };
     const deps: AppDeps = {

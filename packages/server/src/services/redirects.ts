@@ -53,12 +53,15 @@ export async function removeExpiredRedirectUris(ctx: ServiceContext): Promise<nu
       const expiries = Object.fromEntries(
         Object.entries(client.redirectUriExpiries).filter(([uri]) => !expired.includes(uri)),
       );
-      await ctx.stores.clients.update(
+      const won = await ctx.stores.clients.replaceRedirectUrisIf(
         env.name,
         client.clientId,
-        { redirectUris: kept, redirectUriExpiries: expiries },
+        client.redirectUris,
+        kept,
+        expiries,
         now,
       );
+      if (!won) continue;
       await ctx.stores.audit.append(
         {
           environment: env.name,

@@ -81,6 +81,18 @@ export interface ClientStore {
     at: number,
   ): Promise<Client | undefined>;
   delete(environment: string, clientId: string): Promise<boolean>;
+  /**
+   * Replaces the redirect URIs only if they are still `expected`: of several processes doing the
+   * same clean-up, exactly one succeeds (and writes the audit entry).
+   */
+  replaceRedirectUrisIf(
+    environment: string,
+    clientId: string,
+    expected: readonly string[],
+    next: readonly string[],
+    expiries: Readonly<Record<string, number>>,
+    at: number,
+  ): Promise<boolean>;
 }
 
 function jsonList(text: string | null): string[] | null {
@@ -200,6 +212,20 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         .where('client_id', '=', clientId)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1 ? get(environment, clientId) : undefined;
+    },
+    async replaceRedirectUrisIf(environment, clientId, expected, next, expiries, at) {
+      const result = await db
+        .updateTable('clients')
+        .set({
+          redirect_uris: JSON.stringify(next),
+          redirect_uri_expiries: JSON.stringify(expiries),
+          updated_at: at,
+        })
+        .where('environment', '=', environment)
+        .where('client_id', '=', clientId)
+        .where('redirect_uris', '=', JSON.stringify(expected))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
     async delete(environment, clientId) {
       const result = await db
