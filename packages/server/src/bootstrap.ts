@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { keyCipher, type KeyCipher } from './crypto/key-encryption.js';
 import { loadOrCreateSecretFile } from './crypto/secret-file.js';
 import { DatabaseAttemptLimiter } from './http/shared-attempt-limiter.js';
+import { listenForChanges, type ChangeFeed } from './storage/change-feed.js';
 import { runHousekeeping } from './services/housekeeping.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
@@ -116,7 +117,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const { handle, stores, cipher } = await openGatehouse(config.database, config.secret);
+  let feed: ChangeFeed | undefined;
   try {
+    // Other processes announce key changes on PostgreSQL; this one listens (LISTEN/NOTIFY).
+    feed = config.database.kind === 'postgres' ? listenForChanges(config.database.url) : undefined;
     // Replicas starting together on an empty database must bootstrap it once, not race.
     const demo = await handle.db.transaction().execute(async (trx) => {
       if (handle.kind === 'postgres')
@@ -132,7 +136,7 @@ export async function startServer(
     const deps: AppDeps = {
       stores,
       clock,
-      signer: new Signer(stores.keys, clock),
+      signer: new Signer(stores.keys, clock, feed),
       config: runtime,
       // Five failures per account or twenty per address in fifteen minutes.
       // In the database, so the limits hold across every process behind a load balancer.
@@ -182,10 +186,12 @@ export async function startServer(
       demo,
       async close() {
         await app.close();
+        await feed?.close();
         await handle.close();
       },
     };
   } catch (error) {
+    await feed?.close();
     await handle.close();
     throw error;
   }

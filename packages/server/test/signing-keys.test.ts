@@ -12,6 +12,7 @@ import { openGatehouse, resolveServerConfig } from '../src/index.js';
 import { ConfigError } from '../src/config.js';
 import { keyCipher, KeyDecryptionError } from '../src/crypto/key-encryption.js';
 import { DatabaseAttemptLimiter } from '../src/http/shared-attempt-limiter.js';
+import { announceChange, listenForChanges } from '../src/storage/change-feed.js';
 import { runHousekeeping } from '../src/services/housekeeping.js';
 import { listKeys, RETIRE_AFTER_MS, retireKeys, rotateKey } from '../src/services/keys.js';
 import { DATABASES, throwawayPostgres, type ThrowawayDatabase } from './support/databases.js';
@@ -227,6 +228,64 @@ describe('sign-in limits in the database', () => {
       await a.handle.close();
       await b.handle.close();
     } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('key changes announced across processes (PostgreSQL LISTEN/NOTIFY)', () => {
+  it('delivers an announcement to a listening process', async () => {
+    const db = await throwawayPostgres();
+    const url = db.target.kind === 'postgres' ? db.target.url : '';
+    const feed = listenForChanges(url);
+    try {
+      await expect.poll(() => feed.live).toBe(true);
+      const heard = new Promise<string>((resolve) => {
+        feed.onChange((topic) => {
+          if (topic !== '*') resolve(topic);
+        });
+      });
+      const { openDatabase } = await import('../src/storage/database.js');
+      const other = await openDatabase({ kind: 'postgres', url });
+      await announceChange(other.db, 'postgres', 'keys:production');
+      await other.close();
+      expect(await heard).toBe('keys:production');
+    } finally {
+      await feed.close();
+      await db.drop();
+    }
+  });
+
+  it('makes a server publish a key rotated by another process, though its clock stands still', async () => {
+    const db = await throwawayPostgres();
+    // A clock that never moves: only the announcement can refresh the server's key cache.
+    const frozen = Date.now();
+    const t = await startTestServer(db, { clock: () => frozen });
+    try {
+      const kids = async () =>
+        (
+          (await (await fetch(`${t.issuer('staging')}/jwks`)).json()) as { keys: { kid: string }[] }
+        ).keys.map((k) => k.kid);
+      await expect.poll(() => t.server.app.server.listening).toBe(true);
+      const before = await kids();
+      expect(before).toHaveLength(1);
+      const config = resolveServerConfig(
+        {
+          databaseUrl: db.target.kind === 'postgres' ? db.target.url : '',
+          secretKey: TEST_SECRET_KEY,
+        },
+        '/',
+      );
+      const other = await openGatehouse(config.database, config.secret);
+      const rotated = await rotateKey(
+        { stores: other.stores, clock: () => frozen, actor: 'admin:test' },
+        'staging',
+        60_000,
+      );
+      await other.handle.close();
+      await expect.poll(kids, { timeout: 1_000 }).toContain(rotated.kid);
+    } finally {
+      await t.close();
       await db.drop();
     }
   });

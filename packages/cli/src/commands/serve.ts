@@ -43,7 +43,19 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
         ? `SQLite in ${config.database.dataDir}`
         : `PostgreSQL at ${redactUrl(config.database.url)}`;
     const environments = await server.stores.environments.list();
-    const lines = [`Gatehouse is listening on ${server.url} (${where})`, '', 'Issuers:'];
+    const address = server.app.server.address();
+    const bound =
+      typeof address === 'object' && address !== null
+        ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+        : server.url;
+    // Behind a load balancer the public URL differs from the socket: say both.
+    const lines = [
+      bound === server.url
+        ? `Gatehouse is listening on ${server.url} (${where})`
+        : `Gatehouse is listening on ${bound} as ${server.url} (${where})`,
+      '',
+      'Issuers:',
+    ];
     for (const e of environments) lines.push(`  ${e.name.padEnd(12)} ${server.url}/e/${e.name}`);
     if (server.demo !== undefined) {
       lines.push(

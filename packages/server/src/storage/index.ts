@@ -47,7 +47,7 @@ export function createStores(handle: DatabaseHandle, options: { cipher?: KeyCiph
   const { db } = handle;
   return {
     environments: environmentStore(db),
-    keys: keyStore(db, options.cipher),
+    keys: keyStore(db, options.cipher, handle.kind),
     clients: clientStore(db),
     users: userStore(db),
     sessions: sessionStore(db),

@@ -1,5 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { isSealed, type KeyCipher } from '../crypto/key-encryption.js';
+import { announceChange } from './change-feed.js';
+import type { DatabaseKind } from './database.js';
 import type { Database, SigningKeyTable } from './schema.js';
 
 export interface SigningKeyRecord {
@@ -33,7 +35,11 @@ export interface KeyStore {
  * one, sealed keys cannot be read and new keys are stored as plain JSON (SQLite without a secret
  * only; PostgreSQL refuses to start without one).
  */
-export function keyStore(db: Kysely<Database>, cipher?: KeyCipher): KeyStore {
+export function keyStore(
+  db: Kysely<Database>,
+  cipher?: KeyCipher,
+  kind: DatabaseKind = 'sqlite',
+): KeyStore {
   const open = (row: Selectable<SigningKeyTable>): string => {
     if (!isSealed(row.private_jwk)) return row.private_jwk;
     if (cipher === undefined)
@@ -87,6 +93,7 @@ export function keyStore(db: Kysely<Database>, cipher?: KeyCipher): KeyStore {
           created_at: key.createdAt,
         })
         .execute();
+      await announceChange(db, kind, `keys:${key.environment}`);
     },
     async retire(environment, kid, at) {
       const result = await db
@@ -96,7 +103,9 @@ export function keyStore(db: Kysely<Database>, cipher?: KeyCipher): KeyStore {
         .where('kid', '=', kid)
         .where('status', '!=', 'retired')
         .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+      const retired = Number(result.numUpdatedRows) === 1;
+      if (retired) await announceChange(db, kind, `keys:${environment}`);
+      return retired;
     },
     async sealPlaintextKeys() {
       if (cipher === undefined) return 0;

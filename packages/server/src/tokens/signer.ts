@@ -2,10 +2,16 @@ import type { KeyObject } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import { privateKeyObject, SIGNING_ALG } from '../crypto/signing-keys.js';
+import type { ChangeFeed } from '../storage/change-feed.js';
 import type { KeyStore } from '../storage/keys.js';
 
 interface EnvironmentKeys {
-  readonly signing: { readonly kid: string; readonly key: KeyObject };
+  /** Keys that may sign, newest activation first; the first whose time has come signs. */
+  readonly signers: readonly {
+    readonly kid: string;
+    readonly key: KeyObject;
+    readonly from: number;
+  }[];
   readonly jwks: { keys: JWK[] };
   readonly verifier: ReturnType<typeof createLocalJWKSet>;
   readonly loadedAt: number;
@@ -18,7 +24,10 @@ interface EnvironmentKeys {
  */
 export class Signer {
   private readonly cache = new Map<string, EnvironmentKeys>();
+  /** Without a live change feed (SQLite, or the feed reconnecting): a second at most. */
   private static readonly TTL_MS = 1_000;
+  /** With one, a change is announced at once; the longer lifetime only bounds a missed one. */
+  private static readonly FED_TTL_MS = 30_000;
 
   /** Forgets an environment's keys (another process rotated or retired one). */
   invalidate(environment?: string): void {
@@ -29,25 +38,35 @@ export class Signer {
   constructor(
     private readonly keys: KeyStore,
     private readonly clock: Clock,
-  ) {}
+    private readonly feed?: ChangeFeed,
+  ) {
+    feed?.onChange((topic) => {
+      if (topic === '*') this.invalidate();
+      else if (topic.startsWith('keys:')) this.invalidate(topic.slice('keys:'.length));
+    });
+  }
 
   private async load(environment: string): Promise<EnvironmentKeys> {
     const cached = this.cache.get(environment);
-    if (cached !== undefined && this.clock() - cached.loadedAt < Signer.TTL_MS) return cached;
+    const ttl = this.feed?.live === true ? Signer.FED_TTL_MS : Signer.TTL_MS;
+    if (cached !== undefined && this.clock() - cached.loadedAt < ttl) return cached;
+    // Timed from before the read, so a cached copy is never older than the TTL says.
+    const loadedAt = this.clock();
     const records = await this.keys.listPublished(environment);
-    const now = this.clock();
-    // The newest key whose time has come signs; a newer one is published first and waits.
-    const active = records
-      .filter((r) => r.status === 'active' && (r.activatesAt ?? r.createdAt) <= now)
-      .sort((a, b) => (b.activatesAt ?? b.createdAt) - (a.activatesAt ?? a.createdAt))[0];
-    if (active === undefined)
-      throw new Error(`environment ${environment} has no active signing key`);
+    const signers = records
+      .filter((r) => r.status === 'active')
+      .map((r) => ({
+        kid: r.kid,
+        key: privateKeyObject(r.privateJwk),
+        from: r.activatesAt ?? r.createdAt,
+      }))
+      .sort((a, b) => b.from - a.from);
     const jwks = { keys: records.map((r) => JSON.parse(r.publicJwk) as JWK) };
     const loaded: EnvironmentKeys = {
-      signing: { kid: active.kid, key: privateKeyObject(active.privateJwk) },
+      signers,
       jwks,
       verifier: createLocalJWKSet(jwks),
-      loadedAt: this.clock(),
+      loadedAt,
     };
     this.cache.set(environment, loaded);
     return loaded;
@@ -58,7 +77,12 @@ export class Signer {
   }
 
   async sign(environment: string, typ: string, claims: JWTPayload): Promise<string> {
-    const { signing } = await this.load(environment);
+    const { signers } = await this.load(environment);
+    // Chosen at signing time: a published key starts signing exactly at its activation.
+    const now = this.clock();
+    const signing = signers.find((k) => k.from <= now);
+    if (signing === undefined)
+      throw new Error(`environment ${environment} has no active signing key`);
     return new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALG, typ, kid: signing.kid })
       .sign(signing.key);
