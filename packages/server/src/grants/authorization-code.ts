@@ -64,27 +64,31 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
   if (code.impersonationId !== null && acting === undefined)
     throw new InvalidGrant('the impersonation this code came from has ended');
 
-  const { response, jti } = await issueUserTokens(deps, ctx, {
-    ...(acting === undefined ? {} : { acting }),
-    client,
-    user,
-    scope: code.scope,
-    resource: code.resource,
-    authTime: code.authTime,
-    nonce: code.nonce,
-    familyId: newFamilyFor(client, code.scope),
-    codeHash,
-  });
-  await deps.stores.audit.append(
+  const { response, jti } = await issueUserTokens(
+    deps,
+    ctx,
     {
-      environment: env,
-      type: 'code.redeemed',
-      actor: `client:${client.clientId}`,
-      clientId: client.clientId,
-      userId: user.id,
-      data: { jti, refresh: response.refresh_token !== undefined, scope: code.scope.join(' ') },
+      ...(acting === undefined ? {} : { acting }),
+      client,
+      user,
+      scope: code.scope,
+      resource: code.resource,
+      authTime: code.authTime,
+      nonce: code.nonce,
+      familyId: newFamilyFor(client, code.scope),
+      codeHash,
     },
-    deps.clock(),
+    {
+      at: deps.clock(),
+      event: (issued) => ({
+        environment: env,
+        type: 'code.redeemed',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        userId: user.id,
+        data: { jti: issued.jti, refresh: issued.refresh, scope: code.scope.join(' ') },
+      }),
+    },
   );
   if (acting !== undefined) await auditImpersonatedIssue(deps, ctx, acting, client, user, jti);
   return response;

@@ -1,7 +1,7 @@
 import { InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import { scopeList } from '../http/form.js';
 import { decideResource } from '../services/resources.js';
-import { issueAccessToken } from '../tokens/issue.js';
+import { signAccessToken } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
 
 /** Scopes that only make sense with a user behind them. */
@@ -35,7 +35,7 @@ export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, 
         ? new InvalidTarget(decision.description)
         : new InvalidScope(decision.description);
   }
-  const access = await issueAccessToken(deps, {
+  const access = await signAccessToken(deps, {
     environment: ctx.environment.name,
     issuer: ctx.issuer,
     clientId: client.clientId,
@@ -44,15 +44,19 @@ export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, 
     scope,
     resource,
   });
-  await deps.stores.audit.append(
+  // The token is stored with its audit entry, in one transaction.
+  await deps.stores.tokens.saveIssued(
+    { access: access.record },
     {
-      environment: ctx.environment.name,
-      type: 'token.issued',
-      actor: `client:${client.clientId}`,
-      clientId: client.clientId,
-      data: { grant: 'client_credentials', jti: access.jti, scope: scope.join(' ') },
+      at: deps.clock(),
+      event: {
+        environment: ctx.environment.name,
+        type: 'token.issued',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        data: { grant: 'client_credentials', jti: access.jti, scope: scope.join(' ') },
+      },
     },
-    deps.clock(),
   );
   return {
     access_token: access.token,

@@ -51,26 +51,30 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, ctx, client, params 
   const user = code.userId === null ? undefined : await deps.stores.users.get(env, code.userId);
   if (user === undefined || user.disabled || code.authTime === null)
     throw new InvalidGrant('the user is no longer allowed to sign in');
-  const { response, jti } = await issueUserTokens(deps, ctx, {
-    client,
-    user,
-    scope: code.scope,
-    resource: code.resource,
-    authTime: code.authTime,
-    nonce: null,
-    familyId: newFamilyFor(client, code.scope),
-    codeHash: null,
-  });
-  await deps.stores.audit.append(
+  const { response } = await issueUserTokens(
+    deps,
+    ctx,
     {
-      environment: env,
-      type: 'device.redeemed',
-      actor: `client:${client.clientId}`,
-      clientId: client.clientId,
-      userId: user.id,
-      data: { jti, scope: code.scope.join(' ') },
+      client,
+      user,
+      scope: code.scope,
+      resource: code.resource,
+      authTime: code.authTime,
+      nonce: null,
+      familyId: newFamilyFor(client, code.scope),
+      codeHash: null,
     },
-    now,
+    {
+      at: now,
+      event: ({ jti }) => ({
+        environment: env,
+        type: 'device.redeemed',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        userId: user.id,
+        data: { jti, scope: code.scope.join(' ') },
+      }),
+    },
   );
   return response;
 };

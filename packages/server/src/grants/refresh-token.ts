@@ -67,28 +67,32 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
     throw new InvalidGrant('the impersonation this grant came from has ended');
 
   // The new refresh token keeps the whole grant; a narrower scope applies to this access token only.
-  const { response, jti } = await issueUserTokens(deps, ctx, {
-    ...(acting === undefined ? {} : { acting }),
-    client,
-    user,
-    scope,
-    resource: previous.resource,
-    authTime: previous.authTime,
-    nonce: null,
-    familyId: previous.familyId,
-    codeHash: previous.codeHash,
-    refreshScope: previous.scope,
-  });
-  await deps.stores.audit.append(
+  const { response, jti } = await issueUserTokens(
+    deps,
+    ctx,
     {
-      environment: env,
-      type: 'token.refreshed',
-      actor: `client:${client.clientId}`,
-      clientId: client.clientId,
-      userId: user.id,
-      data: { jti, familyId: previous.familyId },
+      ...(acting === undefined ? {} : { acting }),
+      client,
+      user,
+      scope,
+      resource: previous.resource,
+      authTime: previous.authTime,
+      nonce: null,
+      familyId: previous.familyId,
+      codeHash: previous.codeHash,
+      refreshScope: previous.scope,
     },
-    now,
+    {
+      at: now,
+      event: (issued) => ({
+        environment: env,
+        type: 'token.refreshed',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        userId: user.id,
+        data: { jti: issued.jti, familyId: previous.familyId },
+      }),
+    },
   );
   if (acting !== undefined) await auditImpersonatedIssue(deps, ctx, acting, client, user, jti);
   return response;

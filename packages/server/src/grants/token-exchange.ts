@@ -11,7 +11,7 @@ import {
 import type { Client } from '../storage/clients.js';
 import type { AccessTokenRecord } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
-import { issueAccessToken } from '../tokens/issue.js';
+import { signAccessToken } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
 
 /** RFC 8693 §3: the one token type this server takes and issues in an exchange. */
@@ -60,7 +60,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, ctx, client, para
 
   const act = delegationAct(client, subject.payload.act);
   const authTime = subject.payload.auth_time;
-  const access = await issueAccessToken(deps, {
+  const access = await signAccessToken(deps, {
     environment: ctx.environment.name,
     issuer: ctx.issuer,
     clientId: client.clientId,
@@ -78,28 +78,32 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, ctx, client, para
       notAfter: subject.record.expiresAt,
     },
   });
-  await deps.stores.audit.append(
+  // The token is stored with its audit entry, in one transaction.
+  await deps.stores.tokens.saveIssued(
+    { access: access.record },
     {
-      environment: ctx.environment.name,
-      type: 'token.exchanged',
-      actor: `client:${client.clientId}`,
-      clientId: client.clientId,
-      userId: user.id,
-      data: {
-        jti: access.jti,
-        audience: request.target,
-        scope: scope.join(' '),
-        subjectJti: subject.jti,
-        subjectClientId: subject.record.clientId,
-        actorJti: actor.jti,
-        actorClientId: actor.record.clientId,
-        delegationDepth: depthOf(act),
-        ...(subject.record.impersonationId === null
-          ? {}
-          : { impersonationId: subject.record.impersonationId }),
+      at: deps.clock(),
+      event: {
+        environment: ctx.environment.name,
+        type: 'token.exchanged',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        userId: user.id,
+        data: {
+          jti: access.jti,
+          audience: request.target,
+          scope: scope.join(' '),
+          subjectJti: subject.jti,
+          subjectClientId: subject.record.clientId,
+          actorJti: actor.jti,
+          actorClientId: actor.record.clientId,
+          delegationDepth: depthOf(act),
+          ...(subject.record.impersonationId === null
+            ? {}
+            : { impersonationId: subject.record.impersonationId }),
+        },
       },
     },
-    deps.clock(),
   );
   // RFC 8693 §2.2.1: no refresh token; the exchanged token ends with the subject token.
   return {

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
 import type { Client } from '../storage/clients.js';
 import type { User } from '../storage/users.js';
+import type { AuditEvent } from '../storage/audit.js';
 import {
-  issueAccessToken,
   issueIdToken,
-  issueRefreshToken,
+  newRefreshToken,
+  signAccessToken,
   type ActingOperator,
 } from '../tokens/issue.js';
 import type { TokenResponse } from './context.js';
@@ -35,31 +36,57 @@ export interface UserTokenRequest {
   readonly acting?: ActingOperator;
 }
 
-/** The access token, refresh token (with a family) and ID token (with openid) of one grant. */
+/** The audit entry that records a grant's tokens, written in the same transaction as they are. */
+export interface IssueAudit {
+  readonly at: number;
+  readonly event: (issued: { readonly jti: string; readonly refresh: boolean }) => AuditEvent;
+}
+
+/**
+ * The access token, refresh token (with a family) and ID token (with openid) of one grant. The
+ * tokens are stored with the grant's audit entry in one transaction before they are returned.
+ */
 export async function issueUserTokens(
   deps: AppDeps,
   ctx: EnvironmentContext,
   request: UserTokenRequest,
+  audit: IssueAudit,
 ): Promise<{ response: TokenResponse; jti: string }> {
   const env = ctx.environment.name;
   const { client, user, scope, resource, authTime, familyId, codeHash } = request;
-  const access = await issueAccessToken(deps, {
-    environment: env,
-    issuer: ctx.issuer,
-    clientId: client.clientId,
-    subject: user.id,
-    userId: user.id,
-    scope,
-    resource,
-    authTime,
-    familyId,
-    codeHash,
-    ...(request.acting === undefined ? {} : { acting: request.acting }),
-  });
-  const refreshToken =
+  const acting = request.acting === undefined ? {} : { acting: request.acting };
+  // Both signatures at once: neither depends on the other.
+  const [access, idToken] = await Promise.all([
+    signAccessToken(deps, {
+      environment: env,
+      issuer: ctx.issuer,
+      clientId: client.clientId,
+      subject: user.id,
+      userId: user.id,
+      scope,
+      resource,
+      authTime,
+      familyId,
+      codeHash,
+      ...acting,
+    }),
+    scope.includes('openid')
+      ? issueIdToken(deps, {
+          environment: env,
+          issuer: ctx.issuer,
+          clientId: client.clientId,
+          user,
+          authTime,
+          nonce: request.nonce,
+          scope,
+          ...acting,
+        })
+      : undefined,
+  ]);
+  const refresh =
     familyId === null
       ? undefined
-      : await issueRefreshToken(deps, {
+      : newRefreshToken(deps, {
           environment: env,
           clientId: client.clientId,
           userId: user.id,
@@ -68,20 +95,12 @@ export async function issueUserTokens(
           authTime,
           familyId,
           codeHash,
-          ...(request.acting === undefined ? {} : { acting: request.acting }),
+          ...acting,
         });
-  const idToken = scope.includes('openid')
-    ? await issueIdToken(deps, {
-        environment: env,
-        issuer: ctx.issuer,
-        clientId: client.clientId,
-        user,
-        authTime,
-        nonce: request.nonce,
-        scope,
-        ...(request.acting === undefined ? {} : { acting: request.acting }),
-      })
-    : undefined;
+  await deps.stores.tokens.saveIssued(
+    { access: access.record, ...(refresh === undefined ? {} : { refresh: refresh.record }) },
+    { at: audit.at, event: audit.event({ jti: access.jti, refresh: refresh !== undefined }) },
+  );
   return {
     jti: access.jti,
     response: {
@@ -89,7 +108,7 @@ export async function issueUserTokens(
       token_type: 'Bearer',
       expires_in: access.expiresIn,
       scope: scope.join(' '),
-      ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
+      ...(refresh === undefined ? {} : { refresh_token: refresh.token }),
       ...(idToken === undefined ? {} : { id_token: idToken }),
     },
   };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DatabaseKind } from './database.js';
 import type { AuditTable, Database } from './schema.js';
 
@@ -42,8 +42,21 @@ export type AuditVerification =
   | { readonly ok: true; readonly count: number }
   | { readonly ok: false; readonly count: number; readonly seq: number; readonly reason: string };
 
+/**
+ * A row written in the same transaction as an audit entry: the entry and its rows become durable
+ * together or not at all (an access token is never valid without the entry that records it).
+ */
+export type AuditedInsert = {
+  [T in keyof Database]: { readonly table: T; readonly row: Insertable<Database[T]> };
+}[keyof Database];
+
 export interface AuditStore {
-  append(event: AuditEvent, at: number): Promise<AuditEntry>;
+  /**
+   * Appends an entry, with `rows` written in the same transaction. Resolves only once the entry
+   * is committed. Concurrent appends are written together, one transaction per batch (group
+   * commit): appends that arrive while a batch is being written form the next one.
+   */
+  append(event: AuditEvent, at: number, rows?: readonly AuditedInsert[]): Promise<AuditEntry>;
   /** The newest entries matching the filter, oldest first. */
   tail(filter: AuditFilter): Promise<AuditEntry[]>;
   /** Recomputes the whole chain; reports the first entry that does not fit. */
@@ -85,54 +98,209 @@ function toEntry(row: Selectable<AuditTable>): AuditEntry {
   };
 }
 
+interface Pending {
+  readonly event: AuditEvent;
+  readonly at: number;
+  readonly rows: readonly AuditedInsert[];
+  resolve(entry: AuditEntry): void;
+  reject(error: unknown): void;
+}
+
+/** The most appends one transaction carries. */
+const MAX_BATCH = 256;
+
+function checkEvent(event: AuditEvent): void {
+  for (const key of Object.keys(event.data ?? {})) {
+    if (FORBIDDEN_KEYS.test(key)) throw new TypeError(`audit data must not carry "${key}"`);
+  }
+}
+
+function toRow(entry: AuditEntry): Insertable<AuditTable> {
+  return {
+    seq: entry.seq,
+    at: entry.at,
+    environment: entry.environment,
+    type: entry.type,
+    actor: entry.actor,
+    client_id: entry.clientId,
+    user_id: entry.userId,
+    data: JSON.stringify(entry.data),
+    prev_hash: entry.prevHash,
+    hash: entry.hash,
+  };
+}
+
+/**
+ * Inserts rows of any table. SQLite runs one statement per row, whose prepared statement is reused
+ * (a multi-row statement would be a new one for every batch size); PostgreSQL gets one statement
+ * per table, as each is a round trip.
+ */
+async function insertRows(
+  trx: Kysely<Database>,
+  kind: DatabaseKind,
+  rows: readonly AuditedInsert[],
+): Promise<void> {
+  // Each row was checked against its own table's type where the AuditedInsert was made.
+  const insert = (table: keyof Database, values: readonly Insertable<Database[keyof Database]>[]) =>
+    trx.insertInto(table).values(values).execute();
+  if (kind === 'sqlite') {
+    for (const { table, row } of rows) await insert(table, [row]);
+    return;
+  }
+  const byTable = new Map<keyof Database, Insertable<Database[keyof Database]>[]>();
+  for (const { table, row } of rows) {
+    const list = byTable.get(table) ?? [];
+    list.push(row);
+    byTable.set(table, list);
+  }
+  for (const [table, values] of byTable) await insert(table, values);
+}
+
+/**
+ * Writes a batch in the transaction `trx`: the batch's rows, then its entries, chained in order
+ * after the newest entry in the log.
+ */
+async function writeBatch(
+  trx: Kysely<Database>,
+  kind: DatabaseKind,
+  batch: readonly Pending[],
+): Promise<AuditEntry[]> {
+  await insertRows(
+    trx,
+    kind,
+    batch.flatMap((item) => item.rows),
+  );
+  // One writer at a time extends the chain, across every process sharing the database. SQLite
+  // serialises transactions on its single connection already. Taken after the batch's other rows
+  // are written, so the lock is held for as short a time as can be.
+  if (kind === 'postgres') await sql`select pg_advisory_xact_lock(7310202611)`.execute(trx);
+  const last = await trx
+    .selectFrom('audit_log')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  let seq = last?.seq ?? 0;
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const entries = batch.map(({ event, at }) => {
+    const unhashed = {
+      seq: ++seq,
+      at,
+      environment: event.environment,
+      type: event.type,
+      actor: event.actor,
+      clientId: event.clientId ?? null,
+      userId: event.userId ?? null,
+      data: event.data ?? {},
+      prevHash,
+    };
+    const entry: AuditEntry = { ...unhashed, hash: chainHash(unhashed) };
+    prevHash = entry.hash;
+    return entry;
+  });
+  await insertRows(
+    trx,
+    kind,
+    entries.map((entry) => ({ table: 'audit_log', row: toRow(entry) })),
+  );
+  return entries;
+}
+
+/**
+ * Group commit for one database. While a batch is being written, new appends wait in a queue;
+ * when it commits, every append of the batch resolves and the queue becomes the next batch. An
+ * append never resolves before its own transaction has committed, so nothing is acknowledged
+ * that is not durable. If a batch fails, its appends are retried one by one, so a bad one fails
+ * alone.
+ */
+class AuditWriter {
+  private queue: Pending[] = [];
+  private writing = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly kind: DatabaseKind,
+  ) {}
+
+  append(event: AuditEvent, at: number, rows: readonly AuditedInsert[]): Promise<AuditEntry> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ event, at, rows, resolve, reject });
+      if (this.writing) return;
+      this.writing = true;
+      // SQLite writes synchronously, so a batch would hold one append: wait for the requests
+      // read in this turn of the event loop to reach theirs. PostgreSQL's round trips make the
+      // window by themselves.
+      if (this.kind === 'sqlite') setImmediate(() => void this.drain());
+      else void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.commit(this.queue.splice(0, MAX_BATCH));
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async commit(batch: readonly Pending[]): Promise<void> {
+    let entries: AuditEntry[];
+    try {
+      entries = await this.db.transaction().execute((trx) => writeBatch(trx, this.kind, batch));
+    } catch (error) {
+      if (batch.length === 1) batch[0]?.reject(error);
+      else for (const item of batch) await this.commit([item]);
+      return;
+    }
+    batch.forEach((item, i) => {
+      item.resolve(entries[i] as AuditEntry);
+    });
+  }
+}
+
+/** One writer per database, shared by every store opened on it. */
+const writers = new WeakMap<Kysely<Database>, AuditWriter>();
+
+function append(
+  db: Kysely<Database>,
+  kind: DatabaseKind,
+  event: AuditEvent,
+  at: number,
+  rows: readonly AuditedInsert[],
+): Promise<AuditEntry> {
+  // Inside a caller's transaction (an all-or-nothing apply) the entry joins that transaction.
+  if (db.isTransaction)
+    return writeBatch(db, kind, [
+      { event, at, rows, resolve: () => undefined, reject: () => undefined },
+    ]).then(([entry]) => entry as AuditEntry);
+  let writer = writers.get(db);
+  if (writer === undefined) {
+    writer = new AuditWriter(db, kind);
+    writers.set(db, writer);
+  }
+  return writer.append(event, at, rows);
+}
+
+/**
+ * Appends an audit entry with rows written in the same transaction (see `AuditStore.append`),
+ * for stores that hold the database but not its kind.
+ */
+export async function appendAudit(
+  db: Kysely<Database>,
+  event: AuditEvent,
+  at: number,
+  rows: readonly AuditedInsert[] = [],
+): Promise<AuditEntry> {
+  checkEvent(event);
+  const kind = db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+  return append(db, kind, event, at, rows);
+}
+
 export function auditStore(db: Kysely<Database>, kind: DatabaseKind): AuditStore {
   return {
-    async append(event, at) {
-      for (const key of Object.keys(event.data ?? {})) {
-        if (FORBIDDEN_KEYS.test(key)) throw new TypeError(`audit data must not carry "${key}"`);
-      }
-      // Inside a caller's transaction (an all-or-nothing apply) the entry joins that transaction.
-      const inTransaction = <T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
-        db.isTransaction ? work(db) : db.transaction().execute(work);
-      return inTransaction(async (trx) => {
-        // One writer at a time extends the chain, across every process sharing the database.
-        // SQLite serialises transactions on its single connection already.
-        if (kind === 'postgres') await sql`select pg_advisory_xact_lock(7310202611)`.execute(trx);
-        const last = await trx
-          .selectFrom('audit_log')
-          .select(['seq', 'hash'])
-          .orderBy('seq', 'desc')
-          .limit(1)
-          .executeTakeFirst();
-        const unhashed = {
-          seq: (last?.seq ?? 0) + 1,
-          at,
-          environment: event.environment,
-          type: event.type,
-          actor: event.actor,
-          clientId: event.clientId ?? null,
-          userId: event.userId ?? null,
-          data: event.data ?? {},
-          prevHash: last?.hash ?? GENESIS_HASH,
-        };
-        const entry: AuditEntry = { ...unhashed, hash: chainHash(unhashed) };
-        await trx
-          .insertInto('audit_log')
-          .values({
-            seq: entry.seq,
-            at: entry.at,
-            environment: entry.environment,
-            type: entry.type,
-            actor: entry.actor,
-            client_id: entry.clientId,
-            user_id: entry.userId,
-            data: JSON.stringify(entry.data),
-            prev_hash: entry.prevHash,
-            hash: entry.hash,
-          })
-          .execute();
-        return entry;
-      });
+    async append(event, at, rows = []) {
+      checkEvent(event);
+      return append(db, kind, event, at, rows);
     },
     async tail(filter) {
       let query = db

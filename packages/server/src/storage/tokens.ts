@@ -1,12 +1,14 @@
 import {
   sql,
   type ExpressionBuilder,
+  type Insertable,
   type Kysely,
   type RawBuilder,
   type Selectable,
   type SqlBool,
 } from 'kysely';
-import type { Database, RefreshTokenTable } from './schema.js';
+import { appendAudit, type AuditedInsert, type AuditEntry, type AuditEvent } from './audit.js';
+import type { AccessTokenTable, Database, RefreshTokenTable } from './schema.js';
 
 export interface RefreshToken {
   readonly tokenHash: string;
@@ -43,7 +45,21 @@ export type RotateResult =
   | { readonly status: 'reused'; readonly token: RefreshToken }
   | { readonly status: 'unknown' };
 
+/** Tokens issued by one grant: stored together with the audit entry that records the grant. */
+export interface IssuedTokens {
+  readonly access?: AccessTokenRecord;
+  readonly refresh?: RefreshToken;
+}
+
 export interface TokenStore {
+  /**
+   * Stores issued tokens and the audit entry that records their issue in one transaction: both
+   * are durable before this resolves, or neither is written. Group-committed with other appends.
+   */
+  saveIssued(
+    tokens: IssuedTokens,
+    audit: { readonly event: AuditEvent; readonly at: number },
+  ): Promise<AuditEntry>;
   saveRefresh(token: RefreshToken): Promise<void>;
   /** Marks a refresh token used, atomically: of concurrent calls exactly one gets `rotated`. */
   rotateRefresh(environment: string, tokenHash: string, now: number): Promise<RotateResult>;
@@ -87,6 +103,40 @@ function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
     expiresAt: row.expires_at,
     impersonationId: row.impersonation_id,
     createdAt: row.created_at,
+  };
+}
+
+function refreshRow(token: RefreshToken): Insertable<RefreshTokenTable> {
+  return {
+    token_hash: token.tokenHash,
+    family_id: token.familyId,
+    environment: token.environment,
+    client_id: token.clientId,
+    user_id: token.userId,
+    scope: token.scope.join(' '),
+    resource: token.resource,
+    auth_time: token.authTime,
+    code_hash: token.codeHash,
+    expires_at: token.expiresAt,
+    rotated_at: null,
+    revoked_at: null,
+    impersonation_id: token.impersonationId,
+    created_at: token.createdAt,
+  };
+}
+
+function accessRow(token: AccessTokenRecord): Insertable<AccessTokenTable> {
+  return {
+    jti: token.jti,
+    environment: token.environment,
+    client_id: token.clientId,
+    user_id: token.userId,
+    family_id: token.familyId,
+    code_hash: token.codeHash,
+    expires_at: token.expiresAt,
+    revoked_at: null,
+    impersonation_id: token.impersonationId,
+    created_at: token.createdAt,
   };
 }
 
@@ -144,35 +194,28 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       notRevoked('refresh_tokens'),
     ]);
   return {
+    async saveIssued(tokens, audit) {
+      const rows: AuditedInsert[] = [];
+      if (tokens.access !== undefined)
+        rows.push({ table: 'access_tokens', row: accessRow(tokens.access) });
+      if (tokens.refresh !== undefined)
+        rows.push({ table: 'refresh_tokens', row: refreshRow(tokens.refresh) });
+      return appendAudit(db, audit.event, audit.at, rows);
+    },
     async saveRefresh(token) {
-      await db
-        .insertInto('refresh_tokens')
-        .values({
-          token_hash: token.tokenHash,
-          family_id: token.familyId,
-          environment: token.environment,
-          client_id: token.clientId,
-          user_id: token.userId,
-          scope: token.scope.join(' '),
-          resource: token.resource,
-          auth_time: token.authTime,
-          code_hash: token.codeHash,
-          expires_at: token.expiresAt,
-          rotated_at: null,
-          revoked_at: null,
-          impersonation_id: token.impersonationId,
-          created_at: token.createdAt,
-        })
-        .execute();
+      await db.insertInto('refresh_tokens').values(refreshRow(token)).execute();
     },
     async rotateRefresh(environment, tokenHash, now) {
-      const updated = await db
+      // The row as rotated comes back with the update itself; only a refusal needs a second look.
+      const rotated = await db
         .updateTable('refresh_tokens')
         .set({ rotated_at: now })
         .where('environment', '=', environment)
         .where('token_hash', '=', tokenHash)
         .where(usableRefresh(now))
+        .returningAll()
         .executeTakeFirst();
+      if (rotated !== undefined) return { status: 'rotated', token: toRefresh(rotated) };
       const row = await db
         .selectFrom('refresh_tokens')
         .selectAll()
@@ -180,7 +223,6 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .where('token_hash', '=', tokenHash)
         .executeTakeFirst();
       if (row === undefined) return { status: 'unknown' };
-      if (Number(updated.numUpdatedRows) === 1) return { status: 'rotated', token: toRefresh(row) };
       return row.rotated_at !== null
         ? { status: 'reused', token: toRefresh(row) }
         : { status: 'unknown' };
@@ -212,21 +254,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       await markRevoked(environment, 'code_hash', codeHash, now);
     },
     async saveAccess(token) {
-      await db
-        .insertInto('access_tokens')
-        .values({
-          jti: token.jti,
-          environment: token.environment,
-          client_id: token.clientId,
-          user_id: token.userId,
-          family_id: token.familyId,
-          code_hash: token.codeHash,
-          expires_at: token.expiresAt,
-          revoked_at: null,
-          impersonation_id: token.impersonationId,
-          created_at: token.createdAt,
-        })
-        .execute();
+      await db.insertInto('access_tokens').values(accessRow(token)).execute();
     },
     async isAccessActive(environment, jti, now) {
       const row = await db

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { randomToken, sha256 } from '../crypto/random.js';
 import type { Stores } from '../storage/index.js';
+import type { AccessTokenRecord, RefreshToken } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
 import type { Signer } from './signer.js';
 
@@ -65,15 +66,27 @@ export interface AccessTokenRequest {
   };
 }
 
-/** An RFC 9068 JWT access token, recorded by its `jti` so it can be revoked. */
-export async function issueAccessToken(
+export interface SignedAccessToken {
+  readonly token: string;
+  readonly expiresIn: number;
+  readonly jti: string;
+  /** What to store, so the token can be revoked and introspected. */
+  readonly record: AccessTokenRecord;
+}
+
+/**
+ * An RFC 9068 JWT access token, signed but not yet stored: the caller stores its `record`, with
+ * the grant's audit entry (`tokens.saveIssued`), before handing the token out.
+ */
+export async function signAccessToken(
   deps: TokenDeps,
   request: AccessTokenRequest,
-): Promise<{ token: string; expiresIn: number; jti: string }> {
+): Promise<SignedAccessToken> {
   const { acting, delegation } = request;
   if (acting !== undefined && delegation !== undefined)
     throw new TypeError('an access token has one act claim: acting or delegation, not both');
-  const iat = Math.floor(deps.clock() / 1000);
+  const now = deps.clock();
+  const iat = Math.floor(now / 1000);
   const exp =
     delegation === undefined
       ? expiryOf(iat, ACCESS_TOKEN_TTL_S, acting)
@@ -92,18 +105,22 @@ export async function issueAccessToken(
     ...(request.authTime === undefined ? {} : { auth_time: Math.floor(request.authTime / 1000) }),
     ...(delegation === undefined ? actClaim(acting) : { act: delegation.act }),
   });
-  await deps.stores.tokens.saveAccess({
+  return {
+    token,
+    expiresIn: exp - iat,
     jti,
-    environment: request.environment,
-    clientId: request.clientId,
-    userId: request.userId,
-    familyId: request.familyId ?? null,
-    codeHash: request.codeHash ?? null,
-    expiresAt: exp * 1000,
-    impersonationId: acting?.impersonationId ?? delegation?.impersonationId ?? null,
-    createdAt: deps.clock(),
-  });
-  return { token, expiresIn: exp - iat, jti };
+    record: {
+      jti,
+      environment: request.environment,
+      clientId: request.clientId,
+      userId: request.userId,
+      familyId: request.familyId ?? null,
+      codeHash: request.codeHash ?? null,
+      expiresAt: exp * 1000,
+      impersonationId: acting?.impersonationId ?? delegation?.impersonationId ?? null,
+      createdAt: now,
+    },
+  };
 }
 
 export interface RefreshTokenRequest {
@@ -118,32 +135,34 @@ export interface RefreshTokenRequest {
   readonly acting?: ActingOperator;
 }
 
-/** An opaque refresh token; only its hash is stored. */
-export async function issueRefreshToken(
+/** An opaque refresh token and the record to store: only its hash. */
+export function newRefreshToken(
   deps: TokenDeps,
   request: RefreshTokenRequest,
-): Promise<string> {
+): { token: string; record: RefreshToken } {
   const token = `ghr_${randomToken(32)}`;
   const now = deps.clock();
-  await deps.stores.tokens.saveRefresh({
-    tokenHash: sha256(token),
-    familyId: request.familyId,
-    environment: request.environment,
-    clientId: request.clientId,
-    userId: request.userId,
-    scope: request.scope,
-    resource: request.resource,
-    authTime: request.authTime,
-    codeHash: request.codeHash,
-    expiresAt: Math.min(
-      now + REFRESH_TOKEN_TTL_S * 1000,
-      request.authTime + REFRESH_ABSOLUTE_TTL_S * 1000,
-      request.acting?.until ?? Number.MAX_SAFE_INTEGER,
-    ),
-    impersonationId: request.acting?.impersonationId ?? null,
-    createdAt: now,
-  });
-  return token;
+  return {
+    token,
+    record: {
+      tokenHash: sha256(token),
+      familyId: request.familyId,
+      environment: request.environment,
+      clientId: request.clientId,
+      userId: request.userId,
+      scope: request.scope,
+      resource: request.resource,
+      authTime: request.authTime,
+      codeHash: request.codeHash,
+      expiresAt: Math.min(
+        now + REFRESH_TOKEN_TTL_S * 1000,
+        request.authTime + REFRESH_ABSOLUTE_TTL_S * 1000,
+        request.acting?.until ?? Number.MAX_SAFE_INTEGER,
+      ),
+      impersonationId: request.acting?.impersonationId ?? null,
+      createdAt: now,
+    },
+  };
 }
 
 /** An OpenID Connect ID token (OIDC Core §2). */

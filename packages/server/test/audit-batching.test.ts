@@ -1,0 +1,140 @@
+/**
+ * Audit appends are group-committed: concurrent appends share a transaction. The chain must stay
+ * exact, an append must never resolve before its entry is durable, and one bad append in a batch
+ * must fail alone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
+import { createStores, type Stores } from '../src/storage/index.js';
+import type { AccessTokenRecord } from '../src/storage/tokens.js';
+import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
+
+describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
+  let throwaway: ThrowawayDatabase;
+  let handle: DatabaseHandle;
+  let stores: Stores;
+  const now = 1_800_000_000_000;
+
+  const access = (jti: string): AccessTokenRecord => ({
+    jti,
+    environment: 'development',
+    clientId: 'c1',
+    userId: null,
+    familyId: null,
+    codeHash: null,
+    expiresAt: now + 600_000,
+    impersonationId: null,
+    createdAt: now,
+  });
+  const event = (i: number) => ({
+    environment: 'development',
+    type: 'test.event',
+    actor: 'system',
+    data: { i },
+  });
+
+  beforeAll(async () => {
+    throwaway = await create();
+    handle = await openDatabase(throwaway.target);
+    stores = createStores(handle, {});
+    await stores.environments.create({ name: 'development', tier: 'development', createdAt: now });
+  });
+  afterAll(async () => {
+    await handle.close();
+    await throwaway.drop();
+  });
+
+  it('chains 200 concurrent appends with consecutive sequence numbers, in the order they came', async () => {
+    const before = (await stores.audit.verify()).count;
+    const entries = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => stores.audit.append(event(i), now + i)),
+    );
+    expect(entries.map((e) => e.seq)).toEqual(
+      Array.from({ length: 200 }, (_, i) => before + i + 1),
+    );
+    expect(entries.map((e) => e.data.i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    for (let i = 1; i < entries.length; i++)
+      expect(entries[i]?.prevHash).toBe(entries[i - 1]?.hash);
+    expect(await stores.audit.verify()).toEqual({ ok: true, count: before + 200 });
+  });
+
+  it('resolves an append only once its entry and rows are committed', async () => {
+    // A second handle sees only what is committed (another process, in effect).
+    const other = await openDatabase(throwaway.target);
+    try {
+      const seen = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const entry = await stores.tokens.saveIssued(
+            { access: access(`durable-${i}`) },
+            { event: event(i), at: now },
+          );
+          const row = await other.db
+            .selectFrom('audit_log')
+            .select('hash')
+            .where('seq', '=', entry.seq)
+            .executeTakeFirst();
+          const token = await createStores(other).tokens.findAccess('development', `durable-${i}`);
+          return row?.hash === entry.hash && token !== undefined;
+        }),
+      );
+      expect(seen.every(Boolean)).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('fails a bad append alone: the others in its batch are written', async () => {
+    await stores.tokens.saveAccess(access('taken'));
+    const before = (await stores.audit.verify()).count;
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        // The tenth reuses a stored jti: its insert fails, and with it only its own entry.
+        stores.tokens.saveIssued(
+          { access: access(i === 10 ? 'taken' : `batch-${i}`) },
+          { event: event(i), at: now },
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(
+      Array.from({ length: 30 }, (_, i) => (i === 10 ? 'rejected' : 'fulfilled')),
+    );
+    for (let i = 0; i < 30; i++)
+      expect(await stores.tokens.findAccess('development', `batch-${i}`)).toEqual(
+        i === 10 ? undefined : expect.objectContaining({ jti: `batch-${i}` }),
+      );
+    expect(await stores.audit.verify()).toEqual({ ok: true, count: before + 29 });
+  });
+
+  it('keeps one chain when two processes append at once', async () => {
+    const other = await openDatabase(throwaway.target);
+    try {
+      const otherStores = createStores(other);
+      const before = (await stores.audit.verify()).count;
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          (i % 2 === 0 ? stores : otherStores).audit.append(event(i), now + i),
+        ),
+      );
+      expect(await stores.audit.verify()).toEqual({ ok: true, count: before + 100 });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('joins the caller’s transaction inside one, and rolls back with it', async () => {
+    const before = (await stores.audit.verify()).count;
+    await expect(
+      handle.db.transaction().execute(async (trx) => {
+        const inside = createStores({ ...handle, db: trx });
+        await inside.audit.append(event(1), now);
+        await inside.tokens.saveIssued(
+          { access: access('rolled-back') },
+          { event: event(2), at: now },
+        );
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(await stores.tokens.findAccess('development', 'rolled-back')).toBeUndefined();
+    expect(await stores.audit.verify()).toEqual({ ok: true, count: before });
+  });
+});
