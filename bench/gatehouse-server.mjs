@@ -1,27 +1,97 @@
-// Starts Gatehouse (SQLite, a throwaway data directory) for the benchmark and prints what the
-// load generator needs as one JSON line. Run by server.bench.mjs as a child process.
-import { mkdtempSync } from 'node:fs';
+// Starts one Gatehouse process for the benchmark and prints what the load generator needs as one
+// JSON line. Run by server.bench.mjs as a child process.
+//
+//   node gatehouse-server.mjs [--database-url URL] [--port N] [--base-url URL] [--setup N]
+//                             [--module PATH/TO/dist/index.js]
+//
+// Without --database-url it uses SQLite in a throwaway directory. With --setup N it also creates
+// the bench client, resource and user, and N signed-in sessions (the scenario is "a user who
+// already has a session", so the sign-in itself is not measured). A second process on the same
+// PostgreSQL database starts without --setup and shares the first one's data and base URL.
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, resolveServerConfig, startServer } from '@gatehouse/server';
+import { parseArgs } from 'node:util';
 
-const databaseUrl = process.argv[2];
+const { values: args } = parseArgs({
+  options: {
+    'database-url': { type: 'string' },
+    port: { type: 'string', default: '0' },
+    'base-url': { type: 'string' },
+    setup: { type: 'string' },
+    // Another build of @gatehouse/server (its dist/index.js), to compare before and after a change.
+    module: { type: 'string' },
+  },
+});
+const { createClient, createUser, registerResource, resolveServerConfig, startServer } =
+  await import(args.module ?? '@gatehouse/server');
+
+const dataDir =
+  args['database-url'] === undefined ? mkdtempSync(join(tmpdir(), 'gatehouse-bench-')) : undefined;
 const config = resolveServerConfig(
-  databaseUrl
-    ? { port: 0, databaseUrl }
-    : { port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gatehouse-bench-')) },
+  {
+    port: args.port,
+    ...(args['base-url'] === undefined ? {} : { baseUrl: args['base-url'] }),
+    ...(dataDir === undefined ? { databaseUrl: args['database-url'] } : { dataDir }),
+    secretKey: process.env.GATEHOUSE_SECRET_KEY,
+  },
   process.cwd(),
 );
 const server = await startServer(config, { logger: false });
-const ctx = { stores: server.stores, clock: Date.now, actor: 'bench' };
-const { client, clientSecret } = await createClient(ctx, {
-  environment: 'development',
-  type: 'web',
-  name: 'Bench',
-  redirectUris: [],
-  grantTypes: ['client_credentials'],
-});
-process.stdout.write(
-  `${JSON.stringify({ issuer: `${server.url}/e/development`, clientId: client.clientId, clientSecret, metadata: `${server.url}/e/development/.well-known/openid-configuration`, jwks: `${server.url}/e/development/jwks`, token: `${server.url}/e/development/token` })}\n`,
-);
-process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+const environment = 'development';
+const issuer = `${server.url}/e/${environment}`;
+const info = { pid: process.pid, url: server.url, issuer };
+
+if (args.setup !== undefined) {
+  const ctx = { stores: server.stores, clock: Date.now, actor: 'bench' };
+  const resource = 'https://api.bench.test';
+  const redirectUri = 'https://app.bench.test/callback';
+  await registerResource(ctx, environment, {
+    uri: resource,
+    name: 'Bench API',
+    scopes: ['reports:read'],
+  });
+  // A first-party confidential client: no consent page, as the peer's automated grant.
+  const { client, clientSecret } = await createClient(ctx, {
+    environment,
+    type: 'web',
+    name: 'Bench',
+    redirectUris: [redirectUri],
+    grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+    skipConsent: true,
+  });
+  const user = await createUser(ctx, { environment, email: 'bench@example.com', name: 'Bench' });
+  // Signed-in browsers: the session cookie holds a random id, the store only its hash.
+  const sessionCookies = [];
+  const now = Date.now();
+  for (let i = 0; i < Number(args.setup); i++) {
+    const id = randomBytes(32).toString('base64url');
+    await server.stores.sessions.create({
+      idHash: createHash('sha256').update(id).digest('base64url'),
+      environment,
+      userId: user.id,
+      authTime: now,
+      expiresAt: now + 8 * 3600 * 1000,
+      createdAt: now,
+    });
+    sessionCookies.push(`gh_session=${id}`);
+  }
+  Object.assign(info, {
+    clientId: client.clientId,
+    clientSecret,
+    redirectUri,
+    resource,
+    scope: 'reports:read',
+    sessionCookies,
+  });
+}
+
+process.stdout.write(`${JSON.stringify(info)}\n`);
+const stop = () =>
+  void server.close().then(() => {
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
