@@ -31,11 +31,10 @@ import {
   withStores,
   writeJson,
   type DataOptions,
+  envOption,
+  say,
+  type JsonOption,
 } from './data-options.js';
-
-interface JsonOption {
-  json?: boolean;
-}
 
 /** The documented `--json` shape of a client. The secret appears only where it is issued. */
 function clientJson(client: Client): Record<string, unknown> {
@@ -114,14 +113,6 @@ function listSetting(
   if (list !== undefined && clear)
     throw new UsageError(`use ${listFlag} or ${clearFlag}, not both`);
   return clear ? null : list;
-}
-
-function say(io: CliIo, lines: readonly string[]): void {
-  io.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function envOption(): Option {
-  return new Option('--env <environment>', 'environment').makeOptionMandatory();
 }
 
 export function envCommand(io: CliIo): Command {

@@ -90,3 +90,18 @@ export function collect(value: string, previous: string[] | undefined): string[]
 export function writeJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** Commands that can answer in JSON. */
+export interface JsonOption {
+  json?: boolean;
+}
+
+/** The mandatory `--env <environment>` of commands that act on one environment. */
+export function envOption(): Option {
+  return new Option('--env <environment>', 'environment').makeOptionMandatory();
+}
+
+/** Prints lines of text output. */
+export function say(io: CliIo, lines: readonly string[]): void {
+  io.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -5,14 +5,17 @@ import {
   rotateKey,
   type KeyView,
 } from '@gatehouse/server';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
-import { withDataOptions, withStores, writeJson, type DataOptions } from './data-options.js';
-
-interface JsonOption {
-  json?: boolean;
-}
+import {
+  withDataOptions,
+  withStores,
+  writeJson,
+  type DataOptions,
+  envOption,
+  type JsonOption,
+} from './data-options.js';
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -48,10 +51,6 @@ function keyLine(key: KeyView): string {
           ? `retired ${iso(key.retiredAt) ?? ''}`
           : `signing since ${iso(key.activatesAt) ?? ''}`;
   return `${key.kid}  ${key.alg}  ${key.role.padEnd(8)}  ${when}`;
-}
-
-function envOption(): Option {
-  return new Option('--env <environment>', 'environment').makeOptionMandatory();
 }
 
 /** `gatehouse keys`: each environment's signing keys, their rotation and retirement. */

@@ -10,11 +10,13 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
-import { withDataOptions, withStores, writeJson, type DataOptions } from './data-options.js';
-
-interface JsonOption {
-  json?: boolean;
-}
+import {
+  withDataOptions,
+  withStores,
+  writeJson,
+  type DataOptions,
+  type JsonOption,
+} from './data-options.js';
 
 function operatorJson(operator: Operator): Record<string, unknown> {
   const view = operatorView(operator);

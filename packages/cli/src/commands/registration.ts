@@ -9,7 +9,7 @@ import {
   updateEnvironmentSettings,
   type RegistrationPolicy,
 } from '@gatehouse/server';
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
 import {
@@ -18,19 +18,10 @@ import {
   withStores,
   writeJson,
   type DataOptions,
+  envOption,
+  say,
+  type JsonOption,
 } from './data-options.js';
-
-interface JsonOption {
-  json?: boolean;
-}
-
-function envOption(): Option {
-  return new Option('--env <environment>', 'environment').makeOptionMandatory();
-}
-
-function say(io: CliIo, lines: readonly string[]): void {
-  io.stdout.write(`${lines.join('\n')}\n`);
-}
 
 /**
  * `gatehouse registration`: how clients that were never registered by hand may appear, per
