@@ -18,6 +18,7 @@ import type { ServiceContext } from './services/context.js';
 import { ensureDefaultEnvironments } from './services/environments.js';
 import { createUser } from './services/users.js';
 import {
+  claimWriteLock,
   openDatabase,
   sqliteTarget,
   type DatabaseHandle,
@@ -125,6 +126,7 @@ export async function startServer(
     const demo = await handle.db.transaction().execute(async (trx) => {
       if (handle.kind === 'postgres')
         await sql`select pg_advisory_xact_lock(7310202612)`.execute(trx);
+      await claimWriteLock(trx, handle.kind);
       return firstStart({
         stores: createStores({ ...handle, db: trx }, cipher === undefined ? {} : { cipher }),
         clock,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
-import type { DatabaseKind } from './database.js';
+import { claimWriteLock, type DatabaseKind } from './database.js';
 import type { AuditTable, Database } from './schema.js';
 
 export interface AuditEvent {
@@ -165,6 +165,7 @@ async function writeBatch(
   kind: DatabaseKind,
   batch: readonly Pending[],
 ): Promise<AuditEntry[]> {
+  await claimWriteLock(trx, kind);
   await insertRows(
     trx,
     kind,

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
@@ -103,4 +103,13 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable database URL)';
   }
+}
+
+/**
+ * SQLite: takes the write lock as a transaction's first step. A transaction that reads first and
+ * writes later gets SQLITE_BUSY at once, without waiting, when another process writes meanwhile
+ * (the busy timeout does not apply to a lock upgrade). A no-op write first makes it wait instead.
+ */
+export async function claimWriteLock(trx: Kysely<Database>, kind: DatabaseKind): Promise<void> {
+  if (kind === 'sqlite') await sql`update environments set name = name where 0`.execute(trx);
 }

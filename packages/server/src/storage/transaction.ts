@@ -1,5 +1,5 @@
 import type { KeyCipher } from '../crypto/key-encryption.js';
-import type { DatabaseHandle } from './database.js';
+import { claimWriteLock, type DatabaseHandle } from './database.js';
 import { createStores, type Stores } from './index.js';
 
 /**
@@ -11,7 +11,8 @@ export async function withTransaction<T>(
   work: (stores: Stores) => Promise<T>,
   options: { cipher?: KeyCipher } = {},
 ): Promise<T> {
-  return handle.db
-    .transaction()
-    .execute(async (trx) => work(createStores({ ...handle, db: trx }, options)));
+  return handle.db.transaction().execute(async (trx) => {
+    await claimWriteLock(trx, handle.kind);
+    return work(createStores({ ...handle, db: trx }, options));
+  });
 }
