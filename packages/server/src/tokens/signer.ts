@@ -1,9 +1,10 @@
-import type { KeyObject } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { JWK, JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
-import { privateKeyObject, SIGNING_ALG } from '../crypto/signing-keys.js';
+import { privateKeyObject } from '../crypto/signing-keys.js';
 import type { ChangeFeed } from '../storage/change-feed.js';
 import type { KeyStore } from '../storage/keys.js';
+import { signES256, verifyES256 } from './jws.js';
 
 interface EnvironmentKeys {
   /** Keys that may sign, newest activation first; the first whose time has come signs. */
@@ -13,7 +14,8 @@ interface EnvironmentKeys {
     readonly from: number;
   }[];
   readonly jwks: { keys: JWK[] };
-  readonly verifier: ReturnType<typeof createLocalJWKSet>;
+  /** Public keys by kid: every published key verifies, active or not. */
+  readonly verifiers: ReadonlyMap<string, KeyObject>;
   readonly loadedAt: number;
 }
 
@@ -62,12 +64,13 @@ export class Signer {
       }))
       .sort((a, b) => b.from - a.from);
     const jwks = { keys: records.map((r) => JSON.parse(r.publicJwk) as JWK) };
-    const loaded: EnvironmentKeys = {
-      signers,
-      jwks,
-      verifier: createLocalJWKSet(jwks),
-      loadedAt,
-    };
+    const verifiers = new Map(
+      records.map((r, i) => [
+        r.kid,
+        createPublicKey({ key: jwks.keys[i] as JWK & { kty: string }, format: 'jwk' }),
+      ]),
+    );
+    const loaded: EnvironmentKeys = { signers, jwks, verifiers, loadedAt };
     this.cache.set(environment, loaded);
     return loaded;
   }
@@ -83,9 +86,7 @@ export class Signer {
     const signing = signers.find((k) => k.from <= now);
     if (signing === undefined)
       throw new Error(`environment ${environment} has no active signing key`);
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: SIGNING_ALG, typ, kid: signing.kid })
-      .sign(signing.key);
+    return signES256(signing.key, { kid: signing.kid, typ }, claims);
   }
 
   /** Verifies signature, issuer, type and time; returns the payload or undefined. */
@@ -94,17 +95,7 @@ export class Signer {
     token: string,
     options: { issuer: string; typ: string },
   ): Promise<JWTPayload | undefined> {
-    try {
-      const { verifier } = await this.load(environment);
-      const { payload } = await jwtVerify(token, verifier, {
-        issuer: options.issuer,
-        typ: options.typ,
-        algorithms: [SIGNING_ALG],
-        currentDate: new Date(this.clock()),
-      });
-      return payload;
-    } catch {
-      return undefined;
-    }
+    const { verifiers } = await this.load(environment);
+    return verifyES256(token, { keys: verifiers, ...options, now: this.clock() });
   }
 }

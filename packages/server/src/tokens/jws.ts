@@ -1,0 +1,113 @@
+import { sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto';
+
+/**
+ * Compact ES256 JWS with node:crypto, by hand. jose signs through WebCrypto, which hands every
+ * signature to the thread pool and back: under load that hand-off cost as much as the signature
+ * itself (a fifth of a token request). Signing is a few lines; verifying is stricter than a
+ * general library needs to be, since Gatehouse only ever verifies tokens it issued itself:
+ * ES256 only, a known `kid`, no `crit`, the expected `typ`, and the registered time claims.
+ * jose stays the reference: the tests check that it accepts what this signs.
+ */
+
+export const ES256 = 'ES256';
+/** A P-256 signature in JWS form (r || s, RFC 7518 §3.4). */
+const SIGNATURE_BYTES = 64;
+
+function encodeJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** Header segments, by kid and typ: they are the same for every token a key signs. */
+const headerCache = new Map<string, string>();
+
+function encodedHeader(kid: string, typ: string): string {
+  const cacheKey = `${kid}\u0000${typ}`;
+  let header = headerCache.get(cacheKey);
+  if (header === undefined) {
+    header = encodeJson({ alg: ES256, typ, kid });
+    if (headerCache.size >= 1_000) headerCache.clear();
+    headerCache.set(cacheKey, header);
+  }
+  return header;
+}
+
+export function signES256(
+  key: KeyObject,
+  header: { kid: string; typ: string },
+  claims: Readonly<Record<string, unknown>>,
+): string {
+  const input = `${encodedHeader(header.kid, header.typ)}.${encodeJson(claims)}`;
+  const signature = signBytes('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+export interface VerifyOptions {
+  /** Public keys by kid. */
+  readonly keys: ReadonlyMap<string, KeyObject>;
+  readonly issuer: string;
+  /** The `typ` header, compared as RFC 8725 §3.11 asks (case-insensitive, `application/` optional). */
+  readonly typ: string;
+  /** Now, in ms. */
+  readonly now: number;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
+  if (!BASE64URL.test(segment)) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function normalisedTyp(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+const isNumber = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * The payload of a compact ES256 JWS signed by one of `keys`, issued by `issuer`, of type `typ`,
+ * and valid at `now`; undefined for anything else.
+ */
+export function verifyES256(
+  token: string,
+  options: VerifyOptions,
+): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
+  const header = decodeJsonObject(headerPart);
+  if (header === undefined || header.alg !== ES256) return undefined;
+  // An extension this verifier does not know must fail closed (RFC 7515 §4.1.11); b64 is one.
+  if ('crit' in header || 'b64' in header) return undefined;
+  if (typeof header.typ !== 'string' || normalisedTyp(header.typ) !== normalisedTyp(options.typ))
+    return undefined;
+  if (typeof header.kid !== 'string') return undefined;
+  const key = options.keys.get(header.kid);
+  if (key === undefined || !BASE64URL.test(signaturePart)) return undefined;
+  const signature = Buffer.from(signaturePart, 'base64url');
+  if (signature.length !== SIGNATURE_BYTES) return undefined;
+  const valid = verifyBytes(
+    'sha256',
+    Buffer.from(`${headerPart}.${payloadPart}`),
+    { key, dsaEncoding: 'ieee-p1363' },
+    signature,
+  );
+  if (!valid) return undefined;
+  const payload = decodeJsonObject(payloadPart);
+  if (payload === undefined || payload.iss !== options.issuer) return undefined;
+  const now = Math.floor(options.now / 1000);
+  // Every token Gatehouse issues expires; one without exp is not one of them.
+  if (!isNumber(payload.exp) || payload.exp <= now) return undefined;
+  if ('nbf' in payload && (!isNumber(payload.nbf) || payload.nbf > now)) return undefined;
+  if ('iat' in payload && !isNumber(payload.iat)) return undefined;
+  return payload;
+}
