@@ -308,9 +308,8 @@ async function activeAccessToken(
   if (payload === undefined) return undefined;
   const { jti, sub } = payload;
   if (typeof jti !== 'string' || typeof sub !== 'string') return undefined;
-  if (!(await deps.stores.tokens.isAccessActive(env, jti, deps.clock()))) return undefined;
-  const record = await deps.stores.tokens.findAccess(env, jti);
-  if (record === undefined || record.revoked) return undefined;
+  const record = await deps.stores.tokens.findActiveAccess(env, jti, deps.clock());
+  if (record === undefined) return undefined;
   return { jti, sub, payload, record };
 }
 

@@ -78,6 +78,12 @@ export interface TokenStore {
   saveAccess(token: AccessTokenRecord): Promise<void>;
   /** Whether an access token is known, unrevoked and unexpired. */
   isAccessActive(environment: string, jti: string, now: number): Promise<boolean>;
+  /** The record of an access token that is neither expired nor revoked, in one read. */
+  findActiveAccess(
+    environment: string,
+    jti: string,
+    now: number,
+  ): Promise<AccessTokenRecord | undefined>;
   findAccess(
     environment: string,
     jti: string,
@@ -147,7 +153,37 @@ function notRevoked(table: Revocable): RawBuilder<SqlBool> {
   return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = ${sql.ref(`${table}.family_id`)}) or (r.kind = 'code' and r.key = ${sql.ref(`${table}.code_hash`)}) or (r.kind = 'impersonation' and r.key = ${sql.ref(`${table}.impersonation_id`)}))`;
 }
 
+function toAccess(row: Selectable<AccessTokenTable>): AccessTokenRecord {
+  return {
+    jti: row.jti,
+    environment: row.environment,
+    clientId: row.client_id,
+    userId: row.user_id,
+    familyId: row.family_id,
+    codeHash: row.code_hash,
+    expiresAt: row.expires_at,
+    impersonationId: row.impersonation_id,
+    createdAt: row.created_at,
+  };
+}
+
 export function tokenStore(db: Kysely<Database>): TokenStore {
+  const findActiveAccess = async (
+    environment: string,
+    jti: string,
+    now: number,
+  ): Promise<AccessTokenRecord | undefined> => {
+    const row = await db
+      .selectFrom('access_tokens')
+      .selectAll()
+      .where('environment', '=', environment)
+      .where('jti', '=', jti)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where(notRevoked('access_tokens'))
+      .executeTakeFirst();
+    return row === undefined ? undefined : toAccess(row);
+  };
   const remember = async (
     kind: 'family' | 'code' | 'impersonation',
     key: string,
@@ -257,17 +293,9 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       await db.insertInto('access_tokens').values(accessRow(token)).execute();
     },
     async isAccessActive(environment, jti, now) {
-      const row = await db
-        .selectFrom('access_tokens')
-        .select('jti')
-        .where('environment', '=', environment)
-        .where('jti', '=', jti)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
-        .where(notRevoked('access_tokens'))
-        .executeTakeFirst();
-      return row !== undefined;
+      return (await findActiveAccess(environment, jti, now)) !== undefined;
     },
+    findActiveAccess,
     async findAccess(environment, jti) {
       const row = await db
         .selectFrom('access_tokens')
@@ -275,19 +303,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         .where('environment', '=', environment)
         .where('jti', '=', jti)
         .executeTakeFirst();
-      if (row === undefined) return undefined;
-      return {
-        jti: row.jti,
-        environment: row.environment,
-        clientId: row.client_id,
-        userId: row.user_id,
-        familyId: row.family_id,
-        codeHash: row.code_hash,
-        expiresAt: row.expires_at,
-        impersonationId: row.impersonation_id,
-        createdAt: row.created_at,
-        revoked: row.revoked_at !== null,
-      };
+      return row === undefined ? undefined : { ...toAccess(row), revoked: row.revoked_at !== null };
     },
     async revokeForClient(environment, clientId, now) {
       await markRevoked(environment, 'client_id', clientId, now);

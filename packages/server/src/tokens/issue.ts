@@ -135,12 +135,15 @@ export interface RefreshTokenRequest {
   readonly acting?: ActingOperator;
 }
 
+/** Every refresh token starts with it: secret scanners can match it, and endpoints tell kinds apart. */
+export const REFRESH_TOKEN_PREFIX = 'ghr_';
+
 /** An opaque refresh token and the record to store: only its hash. */
 export function newRefreshToken(
   deps: TokenDeps,
   request: RefreshTokenRequest,
 ): { token: string; record: RefreshToken } {
-  const token = `ghr_${randomToken(32)}`;
+  const token = `${REFRESH_TOKEN_PREFIX}${randomToken(32)}`;
   const now = deps.clock();
   return {
     token,

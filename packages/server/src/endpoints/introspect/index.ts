@@ -1,5 +1,5 @@
 import { actingOperator } from '../../services/impersonation.js';
-import { actClaim } from '../../tokens/issue.js';
+import { actClaim, REFRESH_TOKEN_PREFIX } from '../../tokens/issue.js';
 import type { FastifyInstance } from 'fastify';
 import { sha256 } from '../../crypto/random.js';
 import { InvalidClient, InvalidRequest } from '../../errors.js';
@@ -23,10 +23,11 @@ export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const now = deps.clock();
     reply.header('Cache-Control', 'no-store');
 
-    const refresh = await deps.stores.tokens.findActiveRefresh(env, sha256(token), now);
-    // Until resource servers are registered (issue #6), a client learns only about its own tokens.
-    if (refresh !== undefined) {
-      if (refresh.clientId !== client.clientId) return { active: false };
+    // Refresh tokens are opaque and carry their prefix; anything else can only be an access token.
+    if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
+      const refresh = await deps.stores.tokens.findActiveRefresh(env, sha256(token), now);
+      // A client learns only about its own tokens.
+      if (refresh === undefined || refresh.clientId !== client.clientId) return { active: false };
       const user = await deps.stores.users.get(env, refresh.userId);
       if (user === undefined || user.disabled) return { active: false };
       const acting =
@@ -47,12 +48,8 @@ export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
       };
     }
     const payload = await deps.signer.verify(env, token, { issuer: ctx.issuer, typ: 'at+jwt' });
-    if (
-      payload?.jti === undefined ||
-      !(await deps.stores.tokens.isAccessActive(env, payload.jti, now))
-    )
-      return { active: false };
-    const record = await deps.stores.tokens.findAccess(env, payload.jti);
+    if (typeof payload?.jti !== 'string') return { active: false };
+    const record = await deps.stores.tokens.findActiveAccess(env, payload.jti, now);
     if (record === undefined || record.clientId !== client.clientId) return { active: false };
     if (record.userId !== null) {
       const user = await deps.stores.users.get(env, record.userId);
