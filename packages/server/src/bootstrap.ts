@@ -23,6 +23,7 @@ import {
   sqliteTarget,
   type DatabaseHandle,
   type DatabaseTarget,
+  type OpenOptions,
 } from './storage/database.js';
 import { createStores, type Stores } from './storage/index.js';
 import { Signer } from './tokens/signer.js';
@@ -37,6 +38,7 @@ export function databaseTarget(database: ServerConfig['database']): DatabaseTarg
 export async function openGatehouse(
   database: ServerConfig['database'],
   secret?: ServerConfig['secret'],
+  options: OpenOptions = {},
 ): Promise<{ handle: DatabaseHandle; stores: Stores; cipher: KeyCipher | undefined }> {
   const value =
     secret === undefined
@@ -45,7 +47,7 @@ export async function openGatehouse(
         ? secret.value
         : await loadOrCreateSecretFile(secret.file);
   const cipher = value === undefined ? undefined : keyCipher(value);
-  const handle = await openDatabase(databaseTarget(database));
+  const handle = await openDatabase(databaseTarget(database), options);
   try {
     const stores = createStores(handle, cipher === undefined ? {} : { cipher });
     // Keys stored before encryption are sealed the first time a secret is there to seal them.
@@ -117,11 +119,14 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const { handle, stores, cipher } = await openGatehouse(config.database, config.secret);
+  const { handle, stores, cipher } = await openGatehouse(config.database, config.secret, {
+    backgroundCheckpoints: true,
+  });
   let feed: ChangeFeed | undefined;
   try {
     // Other processes announce key changes on PostgreSQL; this one listens (LISTEN/NOTIFY).
     feed = config.database.kind === 'postgres' ? listenForChanges(config.database.url) : undefined;
+    if (feed !== undefined) handle.cache?.follow(feed);
     // Replicas starting together on an empty database must bootstrap it once, not race.
     const demo = await handle.db.transaction().execute(async (trx) => {
       if (handle.kind === 'postgres')
@@ -133,6 +138,7 @@ export async function startServer(
         actor: 'system',
       });
     });
+    handle.cache?.invalidate('*');
     // With --port 0 the base URL is known only once the port is: filled in after listen().
     const runtime = { baseUrl: config.baseUrl, secureCookies: config.secureCookies };
     const deps: AppDeps = {

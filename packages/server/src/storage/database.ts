@@ -4,6 +4,8 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
+import { ReadCache } from './read-cache.js';
+import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import type { Database } from './schema.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -13,6 +15,8 @@ export interface DatabaseHandle {
   readonly kind: DatabaseKind;
   /** Where the data lives, for messages: a file path, or the PostgreSQL URL without its password. */
   readonly location: string;
+  /** Environments, clients, users and resources kept in memory (absent: always read). */
+  readonly cache?: ReadCache;
   close(): Promise<void>;
 }
 
@@ -21,9 +25,23 @@ export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgre
 // int8 (bigint) columns hold millisecond timestamps and sequence numbers, far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+export interface OpenOptions {
+  /**
+   * SQLite: checkpoint the WAL on a worker thread instead of inside commits (a long-running
+   * server; a CLI command does not need the thread).
+   */
+  readonly backgroundCheckpoints?: boolean;
+}
+
 /** Opens the database, creating and migrating it as needed. */
-export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
-  const handle = target.kind === 'sqlite' ? openSqlite(target.file) : openPostgres(target.url);
+export async function openDatabase(
+  target: DatabaseTarget,
+  options: OpenOptions = {},
+): Promise<DatabaseHandle> {
+  const handle =
+    target.kind === 'sqlite'
+      ? await openSqlite(target.file, options.backgroundCheckpoints === true)
+      : openPostgres(target.url);
   try {
     await migrateWithRetry(handle);
   } catch (error) {
@@ -54,7 +72,7 @@ export function sqliteTarget(dataDir: string): DatabaseTarget {
   return { kind: 'sqlite', file: join(dataDir, 'gatehouse.sqlite') };
 }
 
-function openSqlite(file: string): DatabaseHandle {
+async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise<DatabaseHandle> {
   if (file !== ':memory:') mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
   const sqlite = new SQLite(file);
   // WAL: readers do not block the writer; NORMAL sync is durable across process crashes in WAL mode.
@@ -64,7 +82,31 @@ function openSqlite(file: string): DatabaseHandle {
   sqlite.pragma('busy_timeout = 5000');
   cachePreparedStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, kind: 'sqlite', location: file, close: () => db.destroy() };
+  // Changes when another connection (process) commits: the read cache then starts over.
+  const dataVersion = sqlite.prepare('pragma data_version').pluck();
+  const cache = new ReadCache(Date.now, () => dataVersion.get() as number);
+  let checkpointer: Checkpointer | undefined;
+  if (backgroundCheckpoints && file !== ':memory:') {
+    sqlite.pragma('wal_autocheckpoint = 0');
+    const automatic = () => sqlite.pragma('wal_autocheckpoint = 1000');
+    checkpointer = await startCheckpointer(file, () => {
+      if (sqlite.open) automatic();
+    }).catch(() => {
+      automatic();
+      return undefined;
+    });
+  }
+  return {
+    db,
+    kind: 'sqlite',
+    location: file,
+    cache,
+    async close() {
+      // First, so the serving connection is the last one and SQLite folds the WAL back in.
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
 }
 
 /**
@@ -92,7 +134,8 @@ function openPostgres(url: string): DatabaseHandle {
   // opens another on demand; without this listener the 'error' event would crash the process.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+  const cache = new ReadCache(Date.now);
+  return { db, kind: 'postgres', location: redactUrl(url), cache, close: () => db.destroy() };
 }
 
 export function redactUrl(url: string): string {

@@ -1,3 +1,4 @@
+import { cacheStores } from './cached-stores.js';
 import { attemptStore, type AttemptStore } from './attempts.js';
 import { auditStore, type AuditStore } from './audit.js';
 import {
@@ -45,11 +46,18 @@ export interface Stores {
 /** `cipher` seals private signing keys at rest (GATEHOUSE_SECRET_KEY). */
 export function createStores(handle: DatabaseHandle, options: { cipher?: KeyCipher } = {}): Stores {
   const { db } = handle;
-  return {
+  const read = {
     environments: environmentStore(db),
-    keys: keyStore(db, options.cipher, handle.kind),
     clients: clientStore(db),
     users: userStore(db),
+    resources: resourceStore(db),
+  };
+  // Every request reads these; the cache is the process's, shared by its transactions' stores.
+  const cached =
+    handle.cache === undefined ? read : cacheStores(read, handle.cache, db, handle.kind);
+  return {
+    ...cached,
+    keys: keyStore(db, options.cipher, handle.kind),
     sessions: sessionStore(db),
     consents: consentStore(db),
     authorizationRequests: authorizationRequestStore(db),
@@ -60,7 +68,6 @@ export function createStores(handle: DatabaseHandle, options: { cipher?: KeyCiph
     operators: operatorStore(db),
     impersonations: impersonationStore(db),
     refusedRedirects: refusedRedirectStore(db),
-    resources: resourceStore(db),
     initialAccessTokens: initialAccessTokenStore(db),
     attempts: attemptStore(db),
   };

@@ -11,8 +11,13 @@ export async function withTransaction<T>(
   work: (stores: Stores) => Promise<T>,
   options: { cipher?: KeyCipher } = {},
 ): Promise<T> {
-  return handle.db.transaction().execute(async (trx) => {
-    await claimWriteLock(trx, handle.kind);
-    return work(createStores({ ...handle, db: trx }, options));
-  });
+  try {
+    return await handle.db.transaction().execute(async (trx) => {
+      await claimWriteLock(trx, handle.kind);
+      return await work(createStores({ ...handle, db: trx }, options));
+    });
+  } finally {
+    // A read that ran while the transaction was open saw the old rows: drop what it cached.
+    handle.cache?.invalidate('*');
+  }
 }
