@@ -4,10 +4,12 @@
  * must fail alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncCommitsWith } from '../src/storage/commit-sync.js';
 import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
 import { createStores, type Stores } from '../src/storage/index.js';
 import type { AccessTokenRecord } from '../src/storage/tokens.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
+import { within } from './support/processes.js';
 
 describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
   let throwaway: ThrowawayDatabase;
@@ -136,5 +138,54 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
     ).rejects.toThrow('abort');
     expect(await stores.tokens.findAccess('development', 'rolled-back')).toBeUndefined();
     expect(await stores.audit.verify()).toEqual({ ok: true, count: before });
+  });
+});
+
+describe('audit appends on SQLite wait for the disk', () => {
+  it('resolve only after the WAL sync that follows their commit, and fail if it fails', async () => {
+    const throwaway = await DATABASES[0].create();
+    const handle = await openDatabase(throwaway.target);
+    try {
+      const stores = createStores(handle, {});
+      await stores.environments.create({ name: 'development', tier: 'development', createdAt: 1 });
+      // In place of the fdatasync openDatabase registers: one the test releases by hand.
+      const syncs: { release(): void; fail(error: Error): void }[] = [];
+      syncCommitsWith(
+        handle.db,
+        () =>
+          new Promise<void>((resolve, reject) => {
+            syncs.push({ release: resolve, fail: reject });
+          }),
+      );
+      let settled = false;
+      const appended = stores.audit
+        .append({ environment: 'development', type: 'test.synced', actor: 'system' }, 2)
+        .finally(() => {
+          settled = true;
+        });
+      await within(2_000, 'the batch commits and asks for a sync', () =>
+        Promise.resolve(syncs.length === 1),
+      );
+      // Committed (another reader sees it), but not acknowledged before the sync.
+      const committed = await stores.audit.tail({ type: 'test.synced' });
+      expect(committed).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(settled).toBe(false);
+      syncs[0]?.release();
+      expect((await appended).type).toBe('test.synced');
+
+      const failing = stores.audit.append(
+        { environment: 'development', type: 'test.unsynced', actor: 'system' },
+        3,
+      );
+      await within(2_000, 'the next batch asks for a sync', () =>
+        Promise.resolve(syncs.length === 2),
+      );
+      syncs[1]?.fail(new Error('EIO: the disk is gone'));
+      await expect(failing).rejects.toThrow('EIO');
+    } finally {
+      await handle.close();
+      await throwaway.drop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { claimWriteLock, type DatabaseKind } from './database.js';
+import { commitSyncOf } from './commit-sync.js';
 import type { AuditTable, Database } from './schema.js';
 
 export interface AuditEvent {
@@ -221,6 +222,8 @@ class AuditWriter {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly kind: DatabaseKind,
+    /** Makes committed transactions durable where a commit alone does not (commit-sync.ts). */
+    private readonly sync: (() => Promise<void>) | undefined,
   ) {}
 
   append(event: AuditEvent, at: number, rows: readonly AuditedInsert[]): Promise<AuditEntry> {
@@ -253,6 +256,14 @@ class AuditWriter {
       else for (const item of batch) await this.commit([item]);
       return;
     }
+    try {
+      // Appends arriving meanwhile queue up for the next batch, so one sync serves many.
+      await this.sync?.();
+    } catch (error) {
+      // Committed but perhaps not on disk: it must not be acknowledged as if it were.
+      for (const item of batch) item.reject(error);
+      return;
+    }
     batch.forEach((item, i) => {
       item.resolve(entries[i] as AuditEntry);
     });
@@ -276,7 +287,7 @@ function append(
     ]).then(([entry]) => entry as AuditEntry);
   let writer = writers.get(db);
   if (writer === undefined) {
-    writer = new AuditWriter(db, kind);
+    writer = new AuditWriter(db, kind, commitSyncOf(db));
     writers.set(db, writer);
   }
   return writer.append(event, at, rows);

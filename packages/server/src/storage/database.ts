@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
+import { syncCommitsWith } from './commit-sync.js';
 import { ReadCache } from './read-cache.js';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import type { Database } from './schema.js';
@@ -85,6 +87,8 @@ async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise
   // Changes when another connection (process) commits: the read cache then starts over.
   const dataVersion = sqlite.prepare('pragma data_version').pluck();
   const cache = new ReadCache(Date.now, () => dataVersion.get() as number);
+  const wal = file === ':memory:' ? undefined : walSync(`${file}-wal`);
+  if (wal !== undefined) syncCommitsWith(db, () => wal.sync());
   let checkpointer: Checkpointer | undefined;
   if (backgroundCheckpoints && file !== ':memory:') {
     sqlite.pragma('wal_autocheckpoint = 0');
@@ -104,6 +108,7 @@ async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise
     async close() {
       // First, so the serving connection is the last one and SQLite folds the WAL back in.
       await checkpointer?.stop();
+      await wal?.close();
       await db.destroy();
     },
   };
@@ -126,6 +131,24 @@ function cachePreparedStatements(sqlite: SQLite.Database): void {
     }
     return statement;
   }) as typeof sqlite.prepare;
+}
+
+/** fdatasync of the WAL file, through a descriptor of its own (on the libuv thread pool). */
+function walSync(walFile: string): { sync(): Promise<void>; close(): Promise<void> } {
+  let handle: Promise<FileHandle> | undefined;
+  return {
+    async sync() {
+      // The WAL exists from the first write on, which precedes any audit commit.
+      handle ??= open(walFile, 'r').catch((error: unknown) => {
+        handle = undefined;
+        throw error;
+      });
+      await (await handle).datasync();
+    },
+    async close() {
+      await (await handle)?.close();
+    },
+  };
 }
 
 function openPostgres(url: string): DatabaseHandle {
