@@ -16,6 +16,8 @@ export class ReadCache {
   /** Bumped by every invalidation: a load that overlapped one is not kept, as it may be stale. */
   private generation = 0;
   private lastVersion: number | undefined;
+  private lastChecked = Number.NEGATIVE_INFINITY;
+  static readonly VERSION_CHECK_MS = 5;
   private feed: ChangeFeed | undefined;
   private readonly maxPerTopic = 5_000;
   static readonly UNFED_TTL_MS = 1_000;
@@ -44,6 +46,11 @@ export class ReadCache {
 
   private checkExternalWrites(): void {
     if (this.externalVersion === undefined) return;
+    // Each look costs a few microseconds (SQLite reads the WAL index); under load once every
+    // few milliseconds is enough, and far inside the second a change may take to spread.
+    const now = Date.now();
+    if (now - this.lastChecked < ReadCache.VERSION_CHECK_MS) return;
+    this.lastChecked = now;
     const version = this.externalVersion();
     if (this.lastVersion !== undefined && version !== this.lastVersion) this.invalidate('*');
     this.lastVersion = version;

@@ -154,13 +154,8 @@ export async function advance(
   const client = await deps.stores.clients.get(env, pending.clientId);
   if (client === undefined)
     return redirectError(reply, ctx, pending, new LoginRequired('the client no longer exists'));
-  const granted = (await deps.stores.consents.get(env, current.user.id, client.clientId)) ?? [];
-  const wanted = consentItems(pending.scope, pending.resource);
-  const covered = wanted.every((s) => granted.includes(s)) && granted.length > 0;
   const needsConsent =
-    !client.skipConsent &&
-    (pending.prompt.includes('consent') ||
-      !(covered || (wanted.length === 0 && granted.length > 0)));
+    !client.skipConsent && (await consentMissing(deps, env, current, client.clientId, pending));
   if (needsConsent) {
     if (pending.prompt.includes('none'))
       return redirectError(reply, ctx, pending, new ConsentRequired());
@@ -169,6 +164,21 @@ export async function advance(
   }
   if (parkedId !== undefined) await finishParked(deps, ctx, reply, parkedId);
   return redirectWithCode(deps, reply, ctx, pending, current.user.id, current.session.authTime);
+}
+
+/** Whether the user has yet to consent to what this request asks (a first-party client never asks). */
+async function consentMissing(
+  deps: AppDeps,
+  env: string,
+  current: { user: User },
+  clientId: string,
+  pending: StoredAuthorization,
+): Promise<boolean> {
+  if (pending.prompt.includes('consent')) return true;
+  const granted = (await deps.stores.consents.get(env, current.user.id, clientId)) ?? [];
+  const wanted = consentItems(pending.scope, pending.resource);
+  const covered = wanted.every((s) => granted.includes(s)) && granted.length > 0;
+  return !(covered || (wanted.length === 0 && granted.length > 0));
 }
 
 export async function finishParked(
