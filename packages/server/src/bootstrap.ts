@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { clientSecretHasher } from './crypto/client-secret-hash.js';
 import { keyCipher, type KeyCipher } from './crypto/key-encryption.js';
 import { loadOrCreateSecretFile } from './crypto/secret-file.js';
 import { DatabaseAttemptLimiter } from './http/shared-attempt-limiter.js';
@@ -25,7 +26,7 @@ import {
   type DatabaseTarget,
   type OpenOptions,
 } from './storage/database.js';
-import { createStores, type Stores } from './storage/index.js';
+import { createStores, type StoreOptions, type Stores } from './storage/index.js';
 import { Signer } from './tokens/signer.js';
 
 export function databaseTarget(database: ServerConfig['database']): DatabaseTarget {
@@ -39,7 +40,13 @@ export async function openGatehouse(
   database: ServerConfig['database'],
   secret?: ServerConfig['secret'],
   options: OpenOptions = {},
-): Promise<{ handle: DatabaseHandle; stores: Stores; cipher: KeyCipher | undefined }> {
+): Promise<{
+  handle: DatabaseHandle;
+  stores: Stores;
+  cipher: KeyCipher | undefined;
+  /** For stores over a transaction of this handle (`withTransaction`). */
+  storeOptions: StoreOptions;
+}> {
   const value =
     secret === undefined
       ? undefined
@@ -47,12 +54,16 @@ export async function openGatehouse(
         ? secret.value
         : await loadOrCreateSecretFile(secret.file);
   const cipher = value === undefined ? undefined : keyCipher(value);
+  const storeOptions: StoreOptions = {
+    ...(cipher === undefined ? {} : { cipher }),
+    clientSecrets: clientSecretHasher(value),
+  };
   const handle = await openDatabase(databaseTarget(database), options);
   try {
-    const stores = createStores(handle, cipher === undefined ? {} : { cipher });
+    const stores = createStores(handle, storeOptions);
     // Keys stored before encryption are sealed the first time a secret is there to seal them.
     await stores.keys.sealPlaintextKeys();
-    return { handle, stores, cipher };
+    return { handle, stores, cipher, storeOptions };
   } catch (error) {
     await handle.close();
     throw error;
@@ -119,7 +130,7 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const { handle, stores, cipher } = await openGatehouse(config.database, config.secret, {
+  const { handle, stores, storeOptions } = await openGatehouse(config.database, config.secret, {
     backgroundCheckpoints: true,
   });
   let feed: ChangeFeed | undefined;
@@ -133,7 +144,7 @@ export async function startServer(
         await sql`select pg_advisory_xact_lock(7310202612)`.execute(trx);
       await claimWriteLock(trx, handle.kind);
       return firstStart({
-        stores: createStores({ ...handle, db: trx }, cipher === undefined ? {} : { cipher }),
+        stores: createStores({ ...handle, db: trx }, storeOptions),
         clock,
         actor: 'system',
       });

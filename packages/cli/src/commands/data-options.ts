@@ -63,7 +63,7 @@ export async function withStores<T>(
     );
   }
   try {
-    const { handle, cipher } = opened;
+    const { handle, storeOptions } = opened;
     const ctx: AdminContext = {
       stores: opened.stores,
       clock: Date.now,
@@ -72,7 +72,7 @@ export async function withStores<T>(
         withTransaction(
           handle,
           (stores) => inner({ stores, clock: Date.now, actor: 'admin:cli' }),
-          cipher === undefined ? {} : { cipher },
+          storeOptions,
         ),
     };
     // Admin commands may come before the first `serve`: the standard environments exist either way.

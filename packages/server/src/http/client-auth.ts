@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 import { clientIdEnvironment, inspectClientSecret } from '../crypto/credentials.js';
-import { safeEqual, sha256 } from '../crypto/random.js';
 import { InvalidClient, InvalidRequest } from '../errors.js';
 import type { Client } from '../storage/clients.js';
 import type { AppDeps } from './deps.js';
@@ -65,7 +64,11 @@ export async function authenticateClient(
       `this client_secret belongs to the ${shape.environment} environment, not ${environment}`,
     );
   }
-  if (!shape.ok || client.secretHash === null || !safeEqual(sha256(secret), client.secretHash)) {
+  if (
+    !shape.ok ||
+    client.secretHash === null ||
+    !deps.stores.clientSecrets.matches(secret, client.secretHash)
+  ) {
     throw new InvalidClient('client authentication failed');
   }
   return { client, method };

@@ -5,7 +5,6 @@ import {
   type PolicyContext,
 } from '@gatehouse/redirect-policy';
 import { newClientId, newClientSecret } from '../crypto/credentials.js';
-import { sha256 } from '../crypto/random.js';
 import type { Environment } from '../storage/environments.js';
 import {
   DEVICE_CODE_GRANT,
@@ -206,7 +205,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
     environment: spec.environment,
     name,
     type: spec.type,
-    secretHash: clientSecret === undefined ? null : sha256(clientSecret),
+    secretHash: clientSecret === undefined ? null : ctx.stores.clientSecrets.hash(clientSecret),
     redirectUris: [...spec.redirectUris],
     grantTypes: [...new Set(grantTypes)],
     skipConsent: spec.skipConsent ?? false,
@@ -398,7 +397,7 @@ export async function rotateClientSecret(
   const client = await ctx.stores.clients.update(
     environment,
     clientId,
-    { secretHash: sha256(clientSecret) },
+    { secretHash: ctx.stores.clientSecrets.hash(clientSecret) },
     now,
   );
   if (client === undefined)

@@ -8,6 +8,7 @@ import {
 import { clientStore, type ClientStore } from './clients.js';
 import { codeStore, type CodeStore } from './codes.js';
 import { consentStore, type ConsentStore } from './consents.js';
+import { clientSecretHasher, type ClientSecretHasher } from '../crypto/client-secret-hash.js';
 import type { KeyCipher } from '../crypto/key-encryption.js';
 import type { DatabaseHandle } from './database.js';
 import { deviceCodeStore, type DeviceCodeStore } from './device-codes.js';
@@ -41,10 +42,19 @@ export interface Stores {
   readonly resources: ResourceStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly attempts: AttemptStore;
+  /** Not a table: how client secrets are hashed for the clients table. */
+  readonly clientSecrets: ClientSecretHasher;
 }
 
-/** `cipher` seals private signing keys at rest (GATEHOUSE_SECRET_KEY). */
-export function createStores(handle: DatabaseHandle, options: { cipher?: KeyCipher } = {}): Stores {
+/** What the configured secret (GATEHOUSE_SECRET_KEY) protects in the stores. */
+export interface StoreOptions {
+  /** Seals private signing keys at rest. */
+  readonly cipher?: KeyCipher;
+  /** Hashes client secrets; a plain hash without one. */
+  readonly clientSecrets?: ClientSecretHasher;
+}
+
+export function createStores(handle: DatabaseHandle, options: StoreOptions = {}): Stores {
   const { db } = handle;
   const read = {
     environments: environmentStore(db),
@@ -70,5 +80,6 @@ export function createStores(handle: DatabaseHandle, options: { cipher?: KeyCiph
     refusedRedirects: refusedRedirectStore(db),
     initialAccessTokens: initialAccessTokenStore(db),
     attempts: attemptStore(db),
+    clientSecrets: options.clientSecrets ?? clientSecretHasher(undefined),
   };
 }

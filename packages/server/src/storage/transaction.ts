@@ -1,6 +1,5 @@
-import type { KeyCipher } from '../crypto/key-encryption.js';
 import { claimWriteLock, type DatabaseHandle } from './database.js';
-import { createStores, type Stores } from './index.js';
+import { createStores, type StoreOptions, type Stores } from './index.js';
 
 /**
  * Runs `work` with stores bound to one transaction: everything it writes, audit entries included,
@@ -9,7 +8,7 @@ import { createStores, type Stores } from './index.js';
 export async function withTransaction<T>(
   handle: DatabaseHandle,
   work: (stores: Stores) => Promise<T>,
-  options: { cipher?: KeyCipher } = {},
+  options: StoreOptions = {},
 ): Promise<T> {
   try {
     return await handle.db.transaction().execute(async (trx) => {
