@@ -123,6 +123,41 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
     }
   });
 
+  it('hashes any data exactly as verify recomputes it, whichever path wrote it', async () => {
+    // On PostgreSQL the batch path chains entries in SQL; its hashes must match chainHash() in
+    // JavaScript for every string JSON can carry, or `audit verify` would report tampering.
+    const before = (await stores.audit.verify()).count;
+    const awkward = [
+      'plain',
+      'quote " backslash \\ slash /',
+      'emoji 🔑 and accents éàü, CJK 認可',
+      'line\nbreak\ttab \u2028 \u2029',
+      'control \u0001\u001f',
+      'lone surrogate \ud800 here',
+      '',
+    ];
+    const written = await Promise.all(
+      awkward.map((text, i) =>
+        stores.audit.append(
+          {
+            environment: i % 2 === 0 ? 'development' : null,
+            type: 'test.awkward',
+            actor: `actor "${text}"`,
+            clientId: i % 3 === 0 ? null : `client-${text}`,
+            userId: null,
+            data: { text, nested: { list: [text, i, i / 3, null, true] } },
+          },
+          now + i,
+        ),
+      ),
+    );
+    expect(await stores.audit.verify()).toEqual({ ok: true, count: before + awkward.length });
+    const read = await stores.audit.tail({ type: 'test.awkward', limit: 100 });
+    expect(read.map((e) => e.hash)).toEqual(written.map((e) => e.hash));
+    expect(read.map((e) => e.prevHash)).toEqual(written.map((e) => e.prevHash));
+    expect(read.map((e) => e.data.text)).toEqual(awkward.map((t) => t.replace('\ud800', '\ufffd')));
+  });
+
   it('joins the caller’s transaction inside one, and rolls back with it', async () => {
     const before = (await stores.audit.verify()).count;
     await expect(

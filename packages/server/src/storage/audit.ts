@@ -191,6 +191,85 @@ function sqliteInsert(table: keyof Database, row: object): CompiledQuery {
 }
 
 /**
+ * PostgreSQL: a whole batch in one statement, so one round trip (migration 0007): its rows in
+ * data-modifying CTEs, its entries chained and inserted by gatehouse_audit_append under the
+ * chain's advisory lock. One statement is one transaction: all of it commits, or none.
+ */
+async function appendBatchPostgres(
+  db: Kysely<Database>,
+  batch: readonly Pending[],
+): Promise<AuditEntry[]> {
+  const params: unknown[] = [];
+  const placeholder = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const groups = new Map<
+    string,
+    { table: string; columns: string[]; rows: Record<string, unknown>[] }
+  >();
+  for (const { table, row } of batch.flatMap((item) => item.rows)) {
+    const record = row as Record<string, unknown>;
+    const columns = Object.keys(record).filter((column) => record[column] !== undefined);
+    if (!IDENTIFIER.test(table) || !columns.every((c) => IDENTIFIER.test(c)))
+      throw new TypeError(`not an identifier in ${table}(${columns.join(',')})`);
+    const key = `${table}(${columns.join(',')})`;
+    const group = groups.get(key) ?? { table, columns, rows: [] };
+    group.rows.push(record);
+    groups.set(key, group);
+  }
+  const inserts = [...groups.values()].map(
+    ({ table, columns, rows }, i) =>
+      `rows_${i} as (insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${rows
+        .map((row) => `(${columns.map((column) => placeholder(row[column])).join(', ')})`)
+        .join(', ')})`,
+  );
+  const entries = batch.map(({ event, at }) => {
+    const fields = {
+      at,
+      environment: event.environment,
+      type: event.type,
+      actor: event.actor,
+      clientId: event.clientId ?? null,
+      userId: event.userId ?? null,
+      data: event.data ?? {},
+    };
+    return fields;
+  });
+  // `middle` is the hashed JSON array without its first (seq) and last (prev_hash) elements.
+  const payload = entries.map((e) => ({
+    middle: JSON.stringify([
+      e.at,
+      e.environment,
+      e.type,
+      e.actor,
+      e.clientId,
+      e.userId,
+      e.data,
+    ]).slice(1, -1),
+    at: e.at,
+    environment: e.environment,
+    type: e.type,
+    actor: e.actor,
+    client_id: e.clientId,
+    user_id: e.userId,
+    data: JSON.stringify(e.data),
+  }));
+  const call = `select out_seq, out_prev, out_hash from gatehouse_audit_append(${placeholder(JSON.stringify(payload))}::jsonb)`;
+  const text = inserts.length === 0 ? call : `with ${inserts.join(', ')} ${call}`;
+  const result = await db.executeQuery<{ out_seq: number; out_prev: string; out_hash: string }>(
+    CompiledQuery.raw(text, params),
+  );
+  const chained = [...result.rows].sort((a, b) => a.out_seq - b.out_seq);
+  if (chained.length !== entries.length)
+    throw new Error('the audit append returned too few entries');
+  return entries.map((e, i) => {
+    const link = chained[i] as { out_seq: number; out_prev: string; out_hash: string };
+    return { ...e, seq: link.out_seq, prevHash: link.out_prev, hash: link.out_hash };
+  });
+}
+
+/**
  * Writes a batch in the transaction `trx`: the batch's rows, then its entries, chained in order
  * after the newest entry in the log.
  */
@@ -283,7 +362,10 @@ class AuditWriter {
   private async commit(batch: readonly Pending[]): Promise<void> {
     let entries: AuditEntry[];
     try {
-      entries = await this.db.transaction().execute((trx) => writeBatch(trx, this.kind, batch));
+      entries =
+        this.kind === 'postgres'
+          ? await appendBatchPostgres(this.db, batch)
+          : await this.db.transaction().execute((trx) => writeBatch(trx, this.kind, batch));
     } catch (error) {
       if (batch.length === 1) batch[0]?.reject(error);
       else for (const item of batch) await this.commit([item]);
@@ -306,13 +388,36 @@ class AuditWriter {
 /** One writer per database, shared by every store opened on it. */
 const writers = new WeakMap<Kysely<Database>, AuditWriter>();
 
+/** An unpaired UTF-16 surrogate: no UTF-8 encoding exists for it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function wellFormed<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\ufffd') as T;
+  if (Array.isArray(value)) return value.map(wellFormed) as T;
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [wellFormed(k), wellFormed(v)]),
+    ) as T;
+  return value;
+}
+
+/**
+ * Both databases store text as UTF-8, where a lone surrogate (which a JSON body can carry, in a
+ * client name say) becomes U+FFFD. Hashed as it came, such an entry would fail `audit verify`
+ * once read back: anyone could raise a false tampering alarm. It is hashed as it will be stored.
+ */
+function storableEvent(event: AuditEvent): AuditEvent {
+  return wellFormed(event);
+}
+
 function append(
   db: Kysely<Database>,
   kind: DatabaseKind,
-  event: AuditEvent,
+  given: AuditEvent,
   at: number,
   rows: readonly AuditedInsert[],
 ): Promise<AuditEntry> {
+  const event = storableEvent(given);
   // Inside a caller's transaction (an all-or-nothing apply) the entry joins that transaction.
   if (db.isTransaction)
     return writeBatch(db, kind, [

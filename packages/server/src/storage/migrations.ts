@@ -1,4 +1,11 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  Migrator,
+  PostgresAdapter,
+  sql,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
 
 /**
  * Migrations are code, kept in order here. Kysely's Migrator takes a lock (a lock table row, held
@@ -346,6 +353,48 @@ const migrations: Record<string, Migration> = {
         .on('attempts')
         .columns(['key', 'at'])
         .execute();
+    },
+  },
+  '0007-audit-append-function': {
+    async up(db: Kysely<unknown>) {
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      // PostgreSQL: a batch of audit entries chained and inserted in one statement, so a group
+      // commit is one round trip instead of six (src/storage/audit.ts, appendBatchPostgres). Each
+      // element carries `middle`, the entry's JSON without seq and prev_hash: the hash is SHA-256
+      // of '[' || seq || ',' || middle || ',"' || prev_hash || '"]', which is exactly the text
+      // chainHash() hashes, so `gatehouse audit verify` checks these entries like any other. The
+      // lock is taken before the newest entry is read; in a function each statement sees what
+      // was committed before it, so the read sees every batch that held the lock before.
+      await sql`
+        create or replace function gatehouse_audit_append(entries jsonb)
+        returns table (out_seq bigint, out_prev text, out_hash text)
+        language plpgsql volatile as $$
+        declare
+          last_seq bigint;
+          last_hash text;
+          entry jsonb;
+        begin
+          perform pg_advisory_xact_lock(7310202611);
+          select a.seq, a.hash into last_seq, last_hash
+            from audit_log a order by a.seq desc limit 1;
+          last_seq := coalesce(last_seq, 0);
+          last_hash := coalesce(last_hash, repeat('0', 64));
+          for entry in select value from jsonb_array_elements(entries) loop
+            last_seq := last_seq + 1;
+            out_seq := last_seq;
+            out_prev := last_hash;
+            out_hash := encode(sha256(convert_to(
+              '[' || last_seq || ',' || (entry->>'middle') || ',"' || last_hash || '"]', 'UTF8')), 'hex');
+            insert into audit_log (seq, at, environment, type, actor, client_id, user_id, data,
+                                   prev_hash, hash)
+              values (last_seq, (entry->>'at')::bigint, entry->>'environment', entry->>'type',
+                      entry->>'actor', entry->>'client_id', entry->>'user_id', entry->>'data',
+                      last_hash, out_hash);
+            last_hash := out_hash;
+            return next;
+          end loop;
+        end
+        $$`.execute(db);
     },
   },
 };
