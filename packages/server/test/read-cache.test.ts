@@ -13,6 +13,7 @@ import { ReadCache } from '../src/storage/read-cache.js';
 import { clientStore, type Client } from '../src/storage/clients.js';
 import { environmentStore } from '../src/storage/environments.js';
 import { resourceStore } from '../src/storage/resources.js';
+import { sessionStore } from '../src/storage/sessions.js';
 import { userStore } from '../src/storage/users.js';
 import { withTransaction } from '../src/storage/transaction.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
@@ -54,6 +55,7 @@ describe('the cached stores', () => {
         clients: clientStore(handle.db),
         users: userStore(handle.db),
         resources: resourceStore(handle.db),
+        sessions: sessionStore(handle.db),
       };
       const cached = cacheStores(plain, new ReadCache(Date.now), handle.db, handle.kind);
       const uncachedReads: Record<string, string[]> = {
@@ -61,6 +63,7 @@ describe('the cached stores', () => {
         clients: ['list'],
         users: ['findByEmail', 'list'],
         resources: ['get'],
+        sessions: [],
       };
       for (const [name, store] of Object.entries(plain) as [keyof typeof plain, object][]) {
         const original = store as Record<string, unknown>;
@@ -197,6 +200,49 @@ describe.each(DATABASES)('the read cache on $kind', ({ kind, create }) => {
       };
       return { ok: seen.uris === 0 && seen.disabled === true && seen.resources === 1, seen };
     });
+  });
+
+  it(`(${kind}) a session ends everywhere: signed out elsewhere, or past its expiry`, async () => {
+    await other.users.create({
+      id: 'u-session',
+      environment: 'development',
+      email: 'session@example.com',
+      name: null,
+      passwordHash: null,
+      disabled: false,
+      createdAt: NOW,
+      updatedAt: NOW,
+    });
+    const session = {
+      idHash: 'session-1',
+      environment: 'development',
+      userId: 'u-session',
+      authTime: NOW,
+      expiresAt: NOW + 60_000,
+      createdAt: NOW,
+    };
+    await other.sessions.create(session);
+    await within(
+      1_000,
+      'the new session is seen',
+      async () => (await one.sessions.find('development', 'session-1', NOW)) !== undefined,
+    );
+    // Cached now; the expiry is checked against each call's time, not the time it was read.
+    expect(await one.sessions.find('development', 'session-1', NOW + 60_000)).toBeUndefined();
+    await other.sessions.delete('development', 'session-1');
+    await within(
+      1_000,
+      'the sign-out reaches the other process',
+      async () => (await one.sessions.find('development', 'session-1', NOW)) === undefined,
+    );
+    await one.sessions.create({ ...session, idHash: 'session-2' });
+    expect(await one.sessions.find('development', 'session-2', NOW)).toBeDefined();
+    await other.sessions.deleteForUser('development', 'u-session');
+    await within(
+      1_000,
+      "ending a user's sessions reaches the other process",
+      async () => (await one.sessions.find('development', 'session-2', NOW)) === undefined,
+    );
   });
 
   it(`(${kind}) a transaction's writes are seen once it commits, and not if it rolls back`, async () => {

@@ -149,6 +149,41 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     expect((await stores.codes.consume('development', 'k2', now + 60_001)).status).toBe('unknown');
   });
 
+  it('redeems a code in one step only when everything presented matches, and only once', async () => {
+    await stores.codes.save({ ...code('r1'), resource: 'https://api.example' });
+    const presented = { clientId: 'c', codeChallenge: 'x' };
+    // Each mismatch leaves the code unspent.
+    for (const wrong of [
+      { ...presented, clientId: 'other' },
+      { ...presented, codeChallenge: 'y' },
+      { ...presented, redirectUri: 'http://127.0.0.1/other' },
+      { ...presented, resource: 'https://elsewhere.example' },
+    ])
+      expect(await stores.codes.redeem('development', 'r1', wrong, now + 1)).toBeUndefined();
+    expect(await stores.codes.redeem('development', 'r1', presented, now + 60_000)).toBeUndefined();
+    expect(await stores.codes.redeem('production', 'r1', presented, now + 1)).toBeUndefined();
+    const redeemed = await stores.codes.redeem(
+      'development',
+      'r1',
+      { ...presented, redirectUri: 'http://127.0.0.1/cb', resource: 'https://api.example' },
+      now + 1,
+    );
+    expect(redeemed).toMatchObject({
+      codeHash: 'r1',
+      userId: 'u1',
+      resource: 'https://api.example',
+    });
+    expect(await stores.codes.redeem('development', 'r1', presented, now + 2)).toBeUndefined();
+    expect((await stores.codes.consume('development', 'r1', now + 2)).status).toBe('replayed');
+    await stores.codes.save(code('race-redeem'));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        stores.codes.redeem('development', 'race-redeem', presented, now + 5),
+      ),
+    );
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+  });
+
   it('lets exactly one of 50 concurrent redemptions of a code succeed', async () => {
     await stores.codes.save(code('race'));
     const results = await Promise.all(

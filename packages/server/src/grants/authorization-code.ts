@@ -4,6 +4,8 @@ import { InvalidGrant, InvalidRequest, InvalidTarget } from '../errors.js';
 import { actingOperator } from '../services/impersonation.js';
 import { auditImpersonatedIssue, issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
+import type { AppDeps } from '../http/deps.js';
+import type { AuthorizationCode } from '../storage/codes.js';
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -17,42 +19,20 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
     throw new InvalidRequest('code_verifier must be 43 to 128 unreserved characters');
 
   const codeHash = sha256(params.code);
-  // Every check that needs only the code runs before it is spent, so a request from the wrong
-  // client, or with the wrong redirect_uri or verifier, cannot burn another client's code.
-  const code = await deps.stores.codes.find(env, codeHash);
-  if (code === undefined) throw new InvalidGrant('the authorization code is invalid or expired');
-  if (code.clientId !== client.clientId)
-    throw new InvalidGrant('the authorization code was issued to another client');
-  // RFC 6749 §4.1.3: identical to the value in the authorization request.
-  if (params.redirect_uri !== undefined && params.redirect_uri !== code.redirectUri)
-    throw new InvalidGrant('redirect_uri differs from the one in the authorization request');
   const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
-  if (!safeEqual(challenge, code.codeChallenge))
-    throw new InvalidGrant('code_verifier does not match the code_challenge');
-  if (params.resource !== undefined && params.resource !== code.resource)
-    throw new InvalidTarget('resource differs from the one authorized');
-
-  const result = await deps.stores.codes.consume(env, codeHash, deps.clock());
-  if (result.status === 'replayed') {
-    // OAuth 2.1 §4.1.3: a code used twice means it leaked; revoke what it produced. The
-    // revocation is recorded by code, so tokens a concurrent winner stores later are dead too.
-    await deps.stores.tokens.revokeIssuedFromCode(env, codeHash, deps.clock());
-    await deps.stores.audit.append(
+  // Spent in one step when everything matches; otherwise the checks below say why, in order.
+  const code =
+    (await deps.stores.codes.redeem(
+      env,
+      codeHash,
       {
-        environment: env,
-        type: 'code.replayed',
-        actor: `client:${client.clientId}`,
         clientId: client.clientId,
-        userId: code.userId,
+        codeChallenge: challenge,
+        ...(params.redirect_uri === undefined ? {} : { redirectUri: params.redirect_uri }),
+        ...(params.resource === undefined ? {} : { resource: params.resource }),
       },
       deps.clock(),
-    );
-    throw new InvalidGrant(
-      'the authorization code was already used; the tokens issued from it are revoked',
-    );
-  }
-  if (result.status === 'unknown')
-    throw new InvalidGrant('the authorization code is invalid or expired');
+    )) ?? (await spendAfterChecks(deps, env, client.clientId, codeHash, challenge, params));
 
   const user = await deps.stores.users.get(env, code.userId);
   if (user === undefined || user.disabled)
@@ -93,3 +73,54 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
   if (acting !== undefined) await auditImpersonatedIssue(deps, ctx, acting, client, user, jti);
   return response;
 };
+
+/**
+ * The code was not spent in one step: read it, and refuse with the reason. Every check that needs
+ * only the code runs before it is spent, so a request from the wrong client, or with the wrong
+ * redirect_uri or verifier, cannot burn another client's code. A code that passes them all but
+ * was used before is a replay.
+ */
+async function spendAfterChecks(
+  deps: AppDeps,
+  env: string,
+  clientId: string,
+  codeHash: string,
+  challenge: string,
+  params: Readonly<Record<string, string | undefined>>,
+): Promise<AuthorizationCode> {
+  const code = await deps.stores.codes.find(env, codeHash);
+  if (code === undefined) throw new InvalidGrant('the authorization code is invalid or expired');
+  if (code.clientId !== clientId)
+    throw new InvalidGrant('the authorization code was issued to another client');
+  // RFC 6749 §4.1.3: identical to the value in the authorization request.
+  if (params.redirect_uri !== undefined && params.redirect_uri !== code.redirectUri)
+    throw new InvalidGrant('redirect_uri differs from the one in the authorization request');
+  if (!safeEqual(challenge, code.codeChallenge))
+    throw new InvalidGrant('code_verifier does not match the code_challenge');
+  if (params.resource !== undefined && params.resource !== code.resource)
+    throw new InvalidTarget('resource differs from the one authorized');
+
+  const result = await deps.stores.codes.consume(env, codeHash, deps.clock());
+  if (result.status === 'replayed') {
+    // OAuth 2.1 §4.1.3: a code used twice means it leaked; revoke what it produced. The
+    // revocation is recorded by code, so tokens a concurrent winner stores later are dead too.
+    await deps.stores.tokens.revokeIssuedFromCode(env, codeHash, deps.clock());
+    await deps.stores.audit.append(
+      {
+        environment: env,
+        type: 'code.replayed',
+        actor: `client:${clientId}`,
+        clientId: clientId,
+        userId: code.userId,
+      },
+      deps.clock(),
+    );
+    throw new InvalidGrant(
+      'the authorization code was already used; the tokens issued from it are revoked',
+    );
+  }
+  if (result.status === 'unknown')
+    throw new InvalidGrant('the authorization code is invalid or expired');
+
+  return code;
+}

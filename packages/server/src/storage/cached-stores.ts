@@ -5,6 +5,7 @@ import type { DatabaseKind } from './database.js';
 import type { EnvironmentStore } from './environments.js';
 import type { ReadCache } from './read-cache.js';
 import type { ResourceStore } from './resources.js';
+import type { SessionStore } from './sessions.js';
 import type { Database } from './schema.js';
 import type { UserStore } from './users.js';
 
@@ -21,6 +22,7 @@ export interface CachedStoreSet {
   readonly clients: ClientStore;
   readonly users: UserStore;
   readonly resources: ResourceStore;
+  readonly sessions: SessionStore;
 }
 
 export const topics = {
@@ -28,6 +30,7 @@ export const topics = {
   clients: (environment: string) => `clients:${environment}`,
   users: (environment: string) => `users:${environment}`,
   resources: (environment: string) => `resources:${environment}`,
+  sessions: (environment: string) => `sessions:${environment}`,
 } as const;
 
 export function cacheStores(
@@ -44,7 +47,7 @@ export function cacheStores(
     await announceChange(db, kind, topic);
     return result;
   };
-  const { environments, clients, users, resources } = stores;
+  const { environments, clients, users, resources, sessions } = stores;
   return {
     environments: {
       ...environments,
@@ -101,6 +104,24 @@ export function cacheStores(
         changed(topics.resources(resource.environment), () => resources.create(resource)),
       delete: (environment, uri) =>
         changed(topics.resources(environment), () => resources.delete(environment, uri)),
+    },
+    sessions: {
+      ...sessions,
+      // Every authorization request with a signed-in browser reads its session.
+      find: async (environment, idHash, now) => {
+        if (direct) return sessions.find(environment, idHash, now);
+        // Kept whatever `now` was; its expiry is checked here against this call's `now`.
+        const session = await cache.read(topics.sessions(environment), idHash, () =>
+          sessions.find(environment, idHash, now),
+        );
+        return session !== undefined && session.expiresAt > now ? session : undefined;
+      },
+      create: (session) =>
+        changed(topics.sessions(session.environment), () => sessions.create(session)),
+      delete: (environment, idHash) =>
+        changed(topics.sessions(environment), () => sessions.delete(environment, idHash)),
+      deleteForUser: (environment, userId) =>
+        changed(topics.sessions(environment), () => sessions.deleteForUser(environment, userId)),
     },
   };
 }

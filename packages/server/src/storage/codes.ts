@@ -35,6 +35,28 @@ export interface CodeStore {
    * gets `consumed`. Never a read followed by a delete.
    */
   consume(environment: string, codeHash: string, now: number): Promise<ConsumeResult>;
+  /**
+   * Spends the code in one step, only if it is unspent, unexpired and matches everything the
+   * token request presents; undefined otherwise (then `find` and `consume` tell why). The common
+   * case is one statement instead of a read and a write.
+   */
+  redeem(
+    environment: string,
+    codeHash: string,
+    presented: CodePresentation,
+    now: number,
+  ): Promise<AuthorizationCode | undefined>;
+}
+
+/** What a token request must match to spend a code. */
+export interface CodePresentation {
+  readonly clientId: string;
+  /** S256 of the code_verifier. */
+  readonly codeChallenge: string;
+  /** When the request sends one, it must be identical (RFC 6749 §4.1.3). */
+  readonly redirectUri?: string;
+  /** When the request sends one, it must be the one authorized. */
+  readonly resource?: string;
 }
 
 function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
@@ -85,6 +107,23 @@ export function codeStore(db: Kysely<Database>): CodeStore {
         .where('environment', '=', environment)
         .where('code_hash', '=', codeHash)
         .executeTakeFirst();
+      return row === undefined ? undefined : toCode(row);
+    },
+    async redeem(environment, codeHash, presented, now) {
+      let update = db
+        .updateTable('authorization_codes')
+        .set({ consumed_at: now })
+        .where('environment', '=', environment)
+        .where('code_hash', '=', codeHash)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('client_id', '=', presented.clientId)
+        .where('code_challenge', '=', presented.codeChallenge);
+      if (presented.redirectUri !== undefined)
+        update = update.where('redirect_uri', '=', presented.redirectUri);
+      if (presented.resource !== undefined)
+        update = update.where('resource', '=', presented.resource);
+      const row = await update.returningAll().executeTakeFirst();
       return row === undefined ? undefined : toCode(row);
     },
     async consume(environment, codeHash, now) {

@@ -61,6 +61,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     clients: clientStore(db),
     users: userStore(db),
     resources: resourceStore(db),
+    sessions: sessionStore(db),
   };
   // Every request reads these; the cache is the process's, shared by its transactions' stores.
   const cached =
@@ -68,7 +69,6 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
   return {
     ...cached,
     keys: keyStore(db, options.cipher, handle.kind),
-    sessions: sessionStore(db),
     consents: consentStore(db),
     authorizationRequests: authorizationRequestStore(db),
     codes: codeStore(db),

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { ChangeFeed } from './change-feed.js';
 
 /**
- * What every request reads and almost nothing writes (environments, clients, users, resources),
+ * What every request reads and little writes (environments, clients, users, resources, sessions),
  * kept in memory. Correctness rests on invalidation, not on the lifetime:
  * - this process's own writes invalidate at once (the cached stores do it);
  * - on PostgreSQL, other processes' writes arrive as NOTIFY on the change feed;
