@@ -232,6 +232,47 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     expect(await stores.tokens.isAccessActive('development', 'a1', now + 3)).toBe(false);
   });
 
+  it('rotates in one step only a usable token of the presenting client and resource', async () => {
+    await stores.tokens.saveRefresh({ ...refresh('ro1', 'fo1'), resource: 'https://api.example' });
+    for (const wrong of [
+      { clientId: 'other' },
+      { clientId: 'c', resource: 'https://else.example' },
+    ])
+      expect(
+        await stores.tokens.rotateRefreshOf('development', 'ro1', wrong, now + 1),
+      ).toBeUndefined();
+    expect(
+      await stores.tokens.rotateRefreshOf(
+        'development',
+        'ro1',
+        { clientId: 'c' },
+        now + 86_400_000,
+      ),
+    ).toBeUndefined();
+    // Nothing was spent by the refusals.
+    expect(await stores.tokens.findActiveRefresh('development', 'ro1', now + 1)).toBeDefined();
+    const rotated = await stores.tokens.rotateRefreshOf(
+      'development',
+      'ro1',
+      { clientId: 'c', resource: 'https://api.example' },
+      now + 1,
+    );
+    expect(rotated).toMatchObject({ tokenHash: 'ro1', familyId: 'fo1' });
+    expect(
+      await stores.tokens.rotateRefreshOf('development', 'ro1', { clientId: 'c' }, now + 2),
+    ).toBeUndefined();
+    expect((await stores.tokens.rotateRefresh('development', 'ro1', now + 2)).status).toBe(
+      'reused',
+    );
+    await stores.tokens.saveRefresh(refresh('ro-race', 'fo-race'));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        stores.tokens.rotateRefreshOf('development', 'ro-race', { clientId: 'c' }, now + 5),
+      ),
+    );
+    expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+  });
+
   it('lets exactly one of 20 concurrent rotations of a refresh token succeed', async () => {
     await stores.tokens.saveRefresh(refresh('race-r', 'f-race'));
     const results = await Promise.all(

@@ -63,6 +63,17 @@ export interface TokenStore {
   saveRefresh(token: RefreshToken): Promise<void>;
   /** Marks a refresh token used, atomically: of concurrent calls exactly one gets `rotated`. */
   rotateRefresh(environment: string, tokenHash: string, now: number): Promise<RotateResult>;
+  /**
+   * Rotates in one step, only a usable token of this client (and resource, when one is
+   * presented); undefined otherwise, and nothing is spent (then `findActiveRefresh` and
+   * `rotateRefresh` tell why).
+   */
+  rotateRefreshOf(
+    environment: string,
+    tokenHash: string,
+    presented: { readonly clientId: string; readonly resource?: string },
+    now: number,
+  ): Promise<RefreshToken | undefined>;
   /** A refresh token that is neither rotated, revoked nor expired. */
   findActiveRefresh(
     environment: string,
@@ -262,6 +273,19 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       return row.rotated_at !== null
         ? { status: 'reused', token: toRefresh(row) }
         : { status: 'unknown' };
+    },
+    async rotateRefreshOf(environment, tokenHash, presented, now) {
+      let update = db
+        .updateTable('refresh_tokens')
+        .set({ rotated_at: now })
+        .where('environment', '=', environment)
+        .where('token_hash', '=', tokenHash)
+        .where('client_id', '=', presented.clientId)
+        .where(usableRefresh(now));
+      if (presented.resource !== undefined)
+        update = update.where('resource', '=', presented.resource);
+      const rotated = await update.returningAll().executeTakeFirst();
+      return rotated === undefined ? undefined : toRefresh(rotated);
     },
     async findActiveRefresh(environment, tokenHash, now) {
       const row = await db
