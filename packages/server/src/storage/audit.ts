@@ -390,6 +390,7 @@ const writers = new WeakMap<Kysely<Database>, AuditWriter>();
 
 /** An unpaired UTF-16 surrogate: no UTF-8 encoding exists for it. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
 function wellFormed<T>(value: T): T {
   if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\ufffd') as T;
@@ -407,7 +408,16 @@ function wellFormed<T>(value: T): T {
  * once read back: anyone could raise a false tampering alarm. It is hashed as it will be stored.
  */
 function storableEvent(event: AuditEvent): AuditEvent {
-  return wellFormed(event);
+  // Nearly every event is well-formed already: look before copying.
+  return isWellFormed(event) ? event : wellFormed(event);
+}
+
+function isWellFormed(value: unknown): boolean {
+  if (typeof value === 'string') return !HAS_LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.every(isWellFormed);
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).every(([k, v]) => isWellFormed(k) && isWellFormed(v));
+  return true;
 }
 
 function append(
