@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import { syncCommitsWith } from './commit-sync.js';
+import { prepareRepeatedQueries } from './pg-prepared.js';
 import { ReadCache } from './read-cache.js';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import type { Database } from './schema.js';
@@ -156,6 +157,7 @@ function openPostgres(url: string): DatabaseHandle {
   // An idle connection can be cut by the server (restart, failover, admin). The pool drops it and
   // opens another on demand; without this listener the 'error' event would crash the process.
   pool.on('error', () => undefined);
+  prepareRepeatedQueries(pool);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const cache = new ReadCache(Date.now);
   return { db, kind: 'postgres', location: redactUrl(url), cache, close: () => db.destroy() };
