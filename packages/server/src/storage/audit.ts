@@ -164,6 +164,30 @@ async function insertRows(
   for (const [table, values] of byTable) await insert(table, values);
 }
 
+/** An entry as it is chained, but for its place in the chain (seq, prev_hash, hash). */
+function entryFields(event: AuditEvent, at: number): Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'> {
+  return {
+    at,
+    environment: event.environment,
+    type: event.type,
+    actor: event.actor,
+    clientId: event.clientId ?? null,
+    userId: event.userId ?? null,
+    data: event.data ?? {},
+  };
+}
+
+/**
+ * A row's defined columns, checked to be plain identifiers: they are this module's own column
+ * names, written into SQL text by the two hand-written inserts below.
+ */
+function insertColumns(table: string, record: Record<string, unknown>): string[] {
+  const columns = Object.keys(record).filter((column) => record[column] !== undefined);
+  if (!IDENTIFIER.test(table) || !columns.every((c) => IDENTIFIER.test(c)))
+    throw new TypeError(`not an identifier in ${table}(${columns.join(',')})`);
+  return columns;
+}
+
 /** SQL text by table and column list: the same few shapes, every batch. */
 const insertTexts = new Map<string, string>();
 const IDENTIFIER = /^[a-z_]+$/;
@@ -175,12 +199,10 @@ const IDENTIFIER = /^[a-z_]+$/;
  */
 function sqliteInsert(table: keyof Database, row: object): CompiledQuery {
   const record = row as Record<string, unknown>;
-  const columns = Object.keys(record).filter((column) => record[column] !== undefined);
+  const columns = insertColumns(table, record);
   const key = `${table}(${columns.join(',')})`;
   let text = insertTexts.get(key);
   if (text === undefined) {
-    if (!IDENTIFIER.test(table) || !columns.every((c) => IDENTIFIER.test(c)))
-      throw new TypeError(`not an identifier in ${key}`);
     text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`;
     insertTexts.set(key, text);
   }
@@ -210,9 +232,7 @@ async function appendBatchPostgres(
   >();
   for (const { table, row } of batch.flatMap((item) => item.rows)) {
     const record = row as Record<string, unknown>;
-    const columns = Object.keys(record).filter((column) => record[column] !== undefined);
-    if (!IDENTIFIER.test(table) || !columns.every((c) => IDENTIFIER.test(c)))
-      throw new TypeError(`not an identifier in ${table}(${columns.join(',')})`);
+    const columns = insertColumns(table, record);
     const key = `${table}(${columns.join(',')})`;
     const group = groups.get(key) ?? { table, columns, rows: [] };
     group.rows.push(record);
@@ -224,18 +244,7 @@ async function appendBatchPostgres(
         .map((row) => `(${columns.map((column) => placeholder(row[column])).join(', ')})`)
         .join(', ')})`,
   );
-  const entries = batch.map(({ event, at }) => {
-    const fields = {
-      at,
-      environment: event.environment,
-      type: event.type,
-      actor: event.actor,
-      clientId: event.clientId ?? null,
-      userId: event.userId ?? null,
-      data: event.data ?? {},
-    };
-    return fields;
-  });
+  const entries = batch.map(({ event, at }) => entryFields(event, at));
   // `middle` is the hashed JSON array without its first (seq) and last (prev_hash) elements.
   const payload = entries.map((e) => ({
     middle: JSON.stringify([
@@ -297,17 +306,7 @@ async function writeBatch(
   let seq = last?.seq ?? 0;
   let prevHash = last?.hash ?? GENESIS_HASH;
   const entries = batch.map(({ event, at }) => {
-    const unhashed = {
-      seq: ++seq,
-      at,
-      environment: event.environment,
-      type: event.type,
-      actor: event.actor,
-      clientId: event.clientId ?? null,
-      userId: event.userId ?? null,
-      data: event.data ?? {},
-      prevHash,
-    };
+    const unhashed = { seq: ++seq, ...entryFields(event, at), prevHash };
     const entry: AuditEntry = { ...unhashed, hash: chainHash(unhashed) };
     prevHash = entry.hash;
     return entry;

@@ -78,6 +78,15 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
 }
 
 export function codeStore(db: Kysely<Database>): CodeStore {
+  /** Marks an unspent, unexpired code spent; the caller adds its own conditions. */
+  const spend = (environment: string, codeHash: string, now: number) =>
+    db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: now })
+      .where('environment', '=', environment)
+      .where('code_hash', '=', codeHash)
+      .where('consumed_at', 'is', null)
+      .where('expires_at', '>', now);
   return {
     async save(code) {
       await db
@@ -110,13 +119,7 @@ export function codeStore(db: Kysely<Database>): CodeStore {
       return row === undefined ? undefined : toCode(row);
     },
     async redeem(environment, codeHash, presented, now) {
-      let update = db
-        .updateTable('authorization_codes')
-        .set({ consumed_at: now })
-        .where('environment', '=', environment)
-        .where('code_hash', '=', codeHash)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
+      let update = spend(environment, codeHash, now)
         .where('client_id', '=', presented.clientId)
         .where('code_challenge', '=', presented.codeChallenge);
       if (presented.redirectUri !== undefined)
@@ -128,14 +131,7 @@ export function codeStore(db: Kysely<Database>): CodeStore {
     },
     async consume(environment, codeHash, now) {
       // The conditional UPDATE is the atomic step: the database lets one writer flip consumed_at.
-      const updated = await db
-        .updateTable('authorization_codes')
-        .set({ consumed_at: now })
-        .where('environment', '=', environment)
-        .where('code_hash', '=', codeHash)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
-        .executeTakeFirst();
+      const updated = await spend(environment, codeHash, now).executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 1) return { status: 'consumed' };
       // Not updated: used before (a replay), or expired unused, or unknown.
       const row = await db
