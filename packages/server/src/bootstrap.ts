@@ -26,6 +26,7 @@ import {
   type DatabaseTarget,
   type OpenOptions,
 } from './storage/database.js';
+import { commitSyncOf } from './storage/commit-sync.js';
 import { createStores, type StoreOptions, type Stores } from './storage/index.js';
 import { Signer } from './tokens/signer.js';
 
@@ -150,6 +151,7 @@ export async function startServer(
       });
     });
     handle.cache?.invalidate('*');
+    await commitSyncOf(handle.db)?.();
     // With --port 0 the base URL is known only once the port is: filled in after listen().
     const runtime = { baseUrl: config.baseUrl, secureCookies: config.secureCookies };
     const deps: AppDeps = {

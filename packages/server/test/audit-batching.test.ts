@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncCommitsWith } from '../src/storage/commit-sync.js';
 import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
 import { createStores, type Stores } from '../src/storage/index.js';
+import { withTransaction } from '../src/storage/transaction.js';
 import type { AccessTokenRecord } from '../src/storage/tokens.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { within } from './support/processes.js';
@@ -218,6 +219,25 @@ describe('audit appends on SQLite wait for the disk', () => {
       );
       syncs[1]?.fail(new Error('EIO: the disk is gone'));
       await expect(failing).rejects.toThrow('EIO');
+
+      // An entry written inside a caller's transaction waits for the sync after its commit too.
+      let done = false;
+      const applied = withTransaction(handle, async (inside) => {
+        await inside.audit.append(
+          { environment: 'development', type: 'test.in-transaction', actor: 'system' },
+          4,
+        );
+      }).then(() => {
+        done = true;
+      });
+      await within(2_000, 'the transaction commits and asks for a sync', () =>
+        Promise.resolve(syncs.length === 3),
+      );
+      expect(await stores.audit.tail({ type: 'test.in-transaction' })).toHaveLength(1);
+      expect(done).toBe(false);
+      syncs[2]?.release();
+      await applied;
+      expect(done).toBe(true);
     } finally {
       await handle.close();
       await throwaway.drop();

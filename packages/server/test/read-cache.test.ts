@@ -57,7 +57,7 @@ describe('the cached stores', () => {
         resources: resourceStore(handle.db),
         sessions: sessionStore(handle.db),
       };
-      const cached = cacheStores(plain, new ReadCache(Date.now), handle.db, handle.kind);
+      const cached = cacheStores(plain, new ReadCache(), handle.db, handle.kind);
       const uncachedReads: Record<string, string[]> = {
         environments: ['list'],
         clients: ['list'],
@@ -100,7 +100,7 @@ describe('ReadCache', () => {
     );
   });
 
-  it('keeps nothing for a second without a live feed, and drops everything on *', async () => {
+  it('keeps an entry for less than a second, and drops everything on *', async () => {
     let now = NOW;
     const cache = new ReadCache(() => now);
     await cache.read('users:development', 'u', () => Promise.resolve('v1'));
@@ -116,6 +116,26 @@ describe('ReadCache', () => {
     );
     expect(missing).toBeUndefined();
     expect(await cache.read('users:development', 'x', () => Promise.resolve('made'))).toBe('made');
+  });
+
+  it('does not keep entries longer, nor skip the SQLite version check, when the clock steps back', async () => {
+    let now = NOW;
+    let version = 1;
+    const cache = new ReadCache(
+      () => now,
+      () => version,
+    );
+    await cache.read('users:development', 'u', () => Promise.resolve('enabled'));
+    now -= 60_000;
+    expect(await cache.read('users:development', 'u', () => Promise.resolve('disabled'))).toBe(
+      'disabled',
+    );
+    // Cached again at the earlier time; another process commits; the clock steps back again.
+    version = 2;
+    now -= 1;
+    expect(await cache.read('users:development', 'u', () => Promise.resolve('deleted'))).toBe(
+      'deleted',
+    );
   });
 });
 

@@ -3,10 +3,12 @@
  * connection never checkpoints inside a commit, yet the WAL's pages reach the database file, and
  * closing folds everything back in.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/storage/database.js';
+import { createStores } from '../src/storage/index.js';
 import { throwawaySqlite } from './support/databases.js';
 import { within } from './support/processes.js';
 
@@ -44,6 +46,31 @@ describe('background WAL checkpoints', () => {
       expect(count.rows[0]?.n).toBe(500);
     } finally {
       await reopened.close();
+      await database.drop();
+    }
+  });
+
+  it('sync the WAL beside the real file when the database path is a symbolic link', async () => {
+    const database = await throwawaySqlite();
+    if (database.target.kind !== 'sqlite') throw new Error('sqlite expected');
+    const real = await openDatabase(database.target);
+    await real.close();
+    const link = join(dirname(database.target.file), 'link.sqlite');
+    symlinkSync(database.target.file, link);
+    const handle = await openDatabase({ kind: 'sqlite', file: link });
+    try {
+      const stores = createStores(handle);
+      await stores.environments.create({ name: 'development', tier: 'development', createdAt: 1 });
+      // Acknowledged only after the fdatasync of the WAL: it must find the WAL to sync.
+      const entry = await stores.audit.append(
+        { environment: 'development', type: 'test.linked', actor: 'system' },
+        2,
+      );
+      expect(entry.type).toBe('test.linked');
+      expect(existsSync(`${database.target.file}-wal`)).toBe(true);
+      expect(existsSync(`${link}-wal`)).toBe(false);
+    } finally {
+      await handle.close();
       await database.drop();
     }
   });

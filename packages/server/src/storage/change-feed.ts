@@ -45,7 +45,8 @@ export function listenForChanges(
   };
   const connect = async (): Promise<void> => {
     if (closed) return;
-    const next = new pg.Client({ connectionString: url });
+    // Keep-alive, so a connection cut without a word (a NAT, a firewall) ends and reconnects.
+    const next = new pg.Client({ connectionString: url, keepAlive: true });
     next.on('notification', (message) => {
       if (message.channel === CHANGES_CHANNEL && message.payload !== undefined)
         emit(message.payload);

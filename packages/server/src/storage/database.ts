@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -87,8 +87,9 @@ async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   // Changes when another connection (process) commits: the read cache then starts over.
   const dataVersion = sqlite.prepare('pragma data_version').pluck();
-  const cache = new ReadCache(Date.now, () => dataVersion.get() as number);
-  const wal = file === ':memory:' ? undefined : walSync(`${file}-wal`);
+  const cache = new ReadCache(undefined, () => dataVersion.get() as number);
+  // SQLite keeps the WAL beside the real file, not beside a symbolic link to it.
+  const wal = file === ':memory:' ? undefined : walSync(`${realpathSync(file)}-wal`);
   if (wal !== undefined) syncCommitsWith(db, () => wal.sync());
   let checkpointer: Checkpointer | undefined;
   if (backgroundCheckpoints && file !== ':memory:') {
@@ -159,7 +160,7 @@ function openPostgres(url: string): DatabaseHandle {
   pool.on('error', () => undefined);
   prepareRepeatedQueries(pool);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const cache = new ReadCache(Date.now);
+  const cache = new ReadCache();
   return { db, kind: 'postgres', location: redactUrl(url), cache, close: () => db.destroy() };
 }
 

@@ -10,9 +10,15 @@ import type pg from 'pg';
  * A statement is named by its SQL text, the same name on every connection (pg prepares it on a
  * connection's first use). Only queries with parameters are named (the others are DDL,
  * LISTEN/NOTIFY and transaction control), and at most MAX_NAMED texts per process, since
- * PostgreSQL keeps each on every connection.
+ * PostgreSQL keeps each on every connection. Prepared statements live in a session: a pooler in
+ * transaction mode (PgBouncer's) in front of PostgreSQL is not supported, as LISTEN is not.
  */
 const MAX_NAMED = 500;
+/**
+ * Longer parameter lists are one-off shapes (an audit batch with many rows): naming them would
+ * spend the budget on statements that never come back.
+ */
+const MAX_PARAMETERS = 40;
 /** SQLSTATE 0A000 with this message: a table changed shape under a prepared `select *`. */
 const PLAN_CHANGED = /cached plan must not change result type/;
 
@@ -37,7 +43,11 @@ export function prepareRepeatedQueries(pool: pg.Pool): void {
     (client as unknown as { query: Query }).query = async (...args: unknown[]) => {
       const [text, values] = args;
       const name =
-        args.length === 2 && typeof text === 'string' && Array.isArray(values) && values.length > 0
+        args.length === 2 &&
+        typeof text === 'string' &&
+        Array.isArray(values) &&
+        values.length > 0 &&
+        values.length <= MAX_PARAMETERS
           ? nameOf(text)
           : undefined;
       if (name === undefined) return query(...args);

@@ -1,3 +1,4 @@
+import { commitSyncOf } from './commit-sync.js';
 import { claimWriteLock, type DatabaseHandle } from './database.js';
 import { createStores, type StoreOptions, type Stores } from './index.js';
 
@@ -11,10 +12,13 @@ export async function withTransaction<T>(
   options: StoreOptions = {},
 ): Promise<T> {
   try {
-    return await handle.db.transaction().execute(async (trx) => {
+    const result = await handle.db.transaction().execute(async (trx) => {
       await claimWriteLock(trx, handle.kind);
       return await work(createStores({ ...handle, db: trx }, options));
     });
+    // Audit entries written in the transaction are acknowledged now: on disk first (SQLite).
+    await commitSyncOf(handle.db)?.();
+    return result;
   } finally {
     // A read that ran while the transaction was open saw the old rows: drop what it cached.
     handle.cache?.invalidate('*');

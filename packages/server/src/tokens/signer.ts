@@ -21,15 +21,13 @@ interface EnvironmentKeys {
 
 /**
  * Signs and verifies JWTs with each environment's own keys. Keys are read from the store and
- * kept for a second at most (and dropped at once when another process announces a change), so a
- * key rotated anywhere is published and used everywhere within that time.
+ * kept for a second at most, so a key rotated or retired anywhere is published and used
+ * everywhere within that time even if a notification is lost; another process's announcement
+ * (PostgreSQL LISTEN/NOTIFY) drops them at once.
  */
 export class Signer {
   private readonly cache = new Map<string, EnvironmentKeys>();
-  /** Without a live change feed (SQLite, or the feed reconnecting): a second at most. */
   private static readonly TTL_MS = 1_000;
-  /** With one, a change is announced at once; the longer lifetime only bounds a missed one. */
-  private static readonly FED_TTL_MS = 30_000;
 
   /** Forgets an environment's keys (another process rotated or retired one). */
   invalidate(environment?: string): void {
@@ -50,8 +48,9 @@ export class Signer {
 
   private async load(environment: string): Promise<EnvironmentKeys> {
     const cached = this.cache.get(environment);
-    const ttl = this.feed?.live === true ? Signer.FED_TTL_MS : Signer.TTL_MS;
-    if (cached !== undefined && this.clock() - cached.loadedAt < ttl) return cached;
+    const age = cached === undefined ? -1 : this.clock() - cached.loadedAt;
+    // A clock stepped back (age < 0) reloads rather than keeping keys longer.
+    if (cached !== undefined && age >= 0 && age < Signer.TTL_MS) return cached;
     // Timed from before the read, so a cached copy is never older than the TTL says.
     const loadedAt = this.clock();
     const records = await this.keys.listPublished(environment);
