@@ -10,7 +10,7 @@
 // Settings (environment): BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 2),
 // BENCH_CONNECTIONS (virtual users, default 10), BENCH_ROUNDS (runs per figure, the median is
 // kept; default 1), BENCH_RETRIES (how often a run disturbed by other work on the machine is
-// measured again; default 2), BENCH_SERVERS (comma list of peer, sqlite,
+// measured again; default 2), BENCH_SERVERS (comma list of peer, floor, sqlite,
 // postgres, postgres2), BENCH_SCENARIOS (comma list of name fragments), BENCH_CPU_PROF (a folder:
 // Gatehouse processes write V8 CPU profiles there; see bench/profile-summary.mjs),
 // GATEHOUSE_BENCH_POSTGRES_URL (an admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
@@ -180,6 +180,14 @@ const TARGETS = [
     key: 'peer',
     name: PEER,
     launch: async () => ({ processes: [await start('oidc-provider-server.mjs')] }),
+  },
+  {
+    // Not an authorization server: Fastify signing one ES256 JWT per request and nothing else
+    // (floor-server.mjs), the ceiling for any server on this stack.
+    key: 'floor',
+    name: 'floor (Fastify + ES256 only)',
+    scenarios: ['client_credentials'],
+    launch: async () => ({ processes: [await start('floor-server.mjs')] }),
   },
   {
     key: 'sqlite',
@@ -356,11 +364,14 @@ const rows = [];
 try {
   for (const spec of targets) await launch(spec);
   for (const scenario of scenarios) {
-    const rounds = new Map(running.map((server) => [server, []]));
+    const taking = running.filter(
+      (server) => server.spec.scenarios?.includes(scenario.name) ?? true,
+    );
+    const rounds = new Map(taking.map((server) => [server, []]));
     for (let round = 0; round < ROUNDS; round++) {
       // Every other round in reverse order, so a drift in the machine's speed during the
       // rounds weighs on every server alike.
-      const order = round % 2 === 0 ? running : [...running].reverse();
+      const order = round % 2 === 0 ? taking : [...taking].reverse();
       for (const server of order) {
         let row = await measure(server, scenario);
         // Other work on the machine takes CPU from the run: measure again, keep the quieter.
@@ -375,7 +386,7 @@ try {
         rounds.get(server).push(row);
       }
     }
-    for (const server of running) {
+    for (const server of taking) {
       // With several rounds, the median by throughput.
       const measured = rounds.get(server).sort((x, y) => x.perSecond - y.perSecond);
       rows.push({ ...measured[Math.floor(measured.length / 2)], rounds: measured.length });
