@@ -17,7 +17,7 @@ import type { Impersonation } from '../../storage/impersonations.js';
 import type { Session } from '../../storage/sessions.js';
 import type { User } from '../../storage/users.js';
 import type { ActingOperator } from '../../tokens/issue.js';
-import { redirectError, redirectWithCode } from './respond.js';
+import { redirectError, redirectWithCode } from '../../authorization/respond.js';
 
 /** A pending request as stored, with when it was made (to tell a fresh sign-in from an old one). */
 export interface StoredAuthorization extends PendingAuthorization {

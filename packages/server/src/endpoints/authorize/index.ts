@@ -5,7 +5,7 @@ import { singleParams } from '../../http/form.js';
 import { environmentContext } from '../../http/environment.js';
 import { errorPage } from '../../pages/pages.js';
 import { advance } from './flow.js';
-import { redirectError } from './respond.js';
+import { redirectError } from '../../authorization/respond.js';
 import { checkClient, checkParameters, checkRedirectUri, checkResource } from './steps.js';
 
 /** GET /e/:env/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1). */

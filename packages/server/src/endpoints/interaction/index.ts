@@ -15,7 +15,7 @@ import {
   finishParked,
   parkedRequest,
 } from '../authorize/flow.js';
-import { hostOf, redirectError, redirectWithCode } from '../authorize/respond.js';
+import { hostOf, redirectError, redirectWithCode } from '../../authorization/respond.js';
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.status(status).type('text/html; charset=utf-8').send(body);

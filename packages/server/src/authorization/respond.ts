@@ -1,9 +1,9 @@
 import type { FastifyReply } from 'fastify';
-import type { OAuthError } from '../../errors.js';
-import { randomToken, sha256 } from '../../crypto/random.js';
-import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
-import type { PendingAuthorization } from '../../storage/authorization-requests.js';
-import type { ActingOperator } from '../../tokens/issue.js';
+import type { OAuthError } from '../errors.js';
+import { randomToken, sha256 } from '../crypto/random.js';
+import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import type { PendingAuthorization } from '../storage/authorization-requests.js';
+import type { ActingOperator } from '../tokens/issue.js';
 
 export const CODE_TTL_MS = 60_000;
 
