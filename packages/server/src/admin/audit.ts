@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../http/deps.js';
 import { AdminError } from './errors.js';
 import { adminRoute } from './route.js';
+import { answer, ref } from './schemas.js';
 import { auditView } from './views.js';
 
 interface AuditQuery {
@@ -24,6 +25,12 @@ export function auditRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag: 'audit',
     summary: 'Audit entries, newest first, with the state of the hash chain',
     schema: {
+      response: {
+        200: answer({
+          entries: { type: 'array', items: ref('AuditEntry') },
+          verification: ref('AuditVerification'),
+        }),
+      },
       querystring: {
         type: 'object',
         additionalProperties: false,

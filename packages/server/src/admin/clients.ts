@@ -13,7 +13,10 @@ import { addRedirectUri, refusedRedirectsOf, removeRedirectUri } from '../servic
 import type { ClientType, GrantType } from '../storage/clients.js';
 import { AdminError } from './errors.js';
 import { adminRoute, clientParams, envParams, GRANT_TYPE_SCHEMA, serviceContext } from './route.js';
+import { answer, clientAndWarnings, many, one, ref } from './schemas.js';
 import { clientView } from './views.js';
+
+const lintWarnings = { type: 'array', items: ref('LintWarning') } as const;
 
 const REDIRECT_URI = { type: 'string', maxLength: 4096 } as const;
 /** A list of RFC 8707 resource URIs, or null (each setting says what null means). */
@@ -32,7 +35,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'viewer',
     tag,
     summary: "An environment's clients",
-    schema: { params: envParams },
+    schema: { params: envParams, response: { 200: many('clients', 'Client') } },
     handler: async (request) => {
       const { env } = request.params as { env: string };
       await requireEnvironment(serviceContext(deps, request), env);
@@ -47,6 +50,12 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag,
     summary: 'Register a client; a web client gets a secret, shown once in this answer',
     schema: {
+      response: {
+        201: answer(
+          { client: ref('Client'), clientSecret: { type: 'string' }, warnings: lintWarnings },
+          ['clientSecret'],
+        ),
+      },
       params: envParams,
       body: {
         type: 'object',
@@ -92,7 +101,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'viewer',
     tag,
     summary: 'One client',
-    schema: { params: clientParams },
+    schema: { params: clientParams, response: { 200: one('client', 'Client') } },
     handler: async (request) => {
       const { env, clientId } = request.params as { env: string; clientId: string };
       return {
@@ -108,6 +117,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag,
     summary: 'Change a client; redirectUris replaces the whole list (through the policy)',
     schema: {
+      response: { 200: clientAndWarnings },
       params: clientParams,
       body: {
         type: 'object',
@@ -175,7 +185,10 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'admin',
     tag,
     summary: "Rotate a web client's secret; the new one is shown once in this answer",
-    schema: { params: clientParams },
+    schema: {
+      params: clientParams,
+      response: { 200: answer({ client: ref('Client'), clientSecret: { type: 'string' } }) },
+    },
     handler: async (request) => {
       const { env, clientId } = request.params as { env: string; clientId: string };
       const { client, clientSecret } = await rotateClientSecret(
@@ -194,6 +207,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag,
     summary: 'Register one redirect URI, optionally expiring (expiresIn: 30m, 12h, 7d)',
     schema: {
+      response: { 201: clientAndWarnings },
       params: clientParams,
       body: {
         type: 'object',
@@ -223,6 +237,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag,
     summary: 'Remove one redirect URI',
     schema: {
+      response: { 200: one('client', 'Client') },
       params: clientParams,
       querystring: {
         type: 'object',
@@ -247,7 +262,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'viewer',
     tag,
     summary: 'Redirect URIs real requests used and the policy refused, grouped and counted',
-    schema: { params: clientParams },
+    schema: { params: clientParams, response: { 200: many('refused', 'RefusedRedirect') } },
     handler: async (request) => {
       const { env, clientId } = request.params as { env: string; clientId: string };
       return { refused: await refusedRedirectsOf(serviceContext(deps, request), env, clientId) };
@@ -262,6 +277,17 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     summary:
       "Copy a client's configuration to another environment; lists what its policy refuses first",
     schema: {
+      response: {
+        200: answer(
+          {
+            plan: ref('PromotionPlan'),
+            applied: { type: 'boolean' },
+            client: ref('Client'),
+            clientSecret: { type: 'string' },
+          },
+          ['client', 'clientSecret'],
+        ),
+      },
       params: clientParams,
       body: {
         type: 'object',

@@ -13,6 +13,7 @@ import {
 } from '../services/environments.js';
 import type { Environment, RegistrationPolicy, Tier } from '../storage/environments.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
+import { answer, many, one } from './schemas.js';
 import { environmentView } from './views.js';
 
 export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
@@ -28,6 +29,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'viewer',
     tag: 'environments',
     summary: 'All environments, side by side',
+    schema: { response: { 200: many('environments', 'Environment') } },
     handler: async () => ({
       environments: await Promise.all((await deps.stores.environments.list()).map(view)),
     }),
@@ -40,6 +42,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag: 'environments',
     summary: 'Create an environment (its own issuer, with its own signing key)',
     schema: {
+      response: { 201: one('environment', 'Environment') },
       body: {
         type: 'object',
         required: ['name', 'tier'],
@@ -69,6 +72,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     summary:
       'Change environment settings: impersonation, dynamic registration, loopback metadata documents',
     schema: {
+      response: { 200: one('environment', 'Environment') },
       params: envParams,
       body: {
         type: 'object',
@@ -108,6 +112,9 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag: 'environments',
     summary: 'Issue an initial access token for dynamic registration (RFC 7591 §3); shown once',
     schema: {
+      response: {
+        201: answer({ initialAccessToken: { type: 'string' }, expiresAt: { type: 'integer' } }),
+      },
       params: envParams,
       body: {
         type: 'object',
@@ -137,7 +144,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'admin',
     tag: 'environments',
     summary: 'Revoke every initial access token of the environment',
-    schema: { params: envParams },
+    schema: { params: envParams, response: { 200: answer({ revoked: { type: 'integer' } }) } },
     handler: async (request) => {
       const { env } = request.params as { env: string };
       const ctx = serviceContext(deps, request);

@@ -10,6 +10,7 @@ import {
 } from '../services/impersonation.js';
 import { AdminError } from './errors.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
+import { many, one } from './schemas.js';
 
 export function impersonationRoutes(api: FastifyInstance, deps: AppDeps): void {
   const tag = 'impersonation';
@@ -19,7 +20,7 @@ export function impersonationRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'viewer',
     tag,
     summary: 'Recent impersonations in an environment, running ones first',
-    schema: { params: envParams },
+    schema: { params: envParams, response: { 200: many('impersonations', 'Impersonation') } },
     handler: async (request) => {
       const { env } = request.params as { env: string };
       const ctx = serviceContext(deps, request);
@@ -39,6 +40,7 @@ export function impersonationRoutes(api: FastifyInstance, deps: AppDeps): void {
     summary:
       'Start impersonating a user towards one client; this browser then signs in to it as the user',
     schema: {
+      response: { 201: one('impersonation', 'Impersonation') },
       params: envParams,
       body: {
         type: 'object',
@@ -88,6 +90,7 @@ export function impersonationRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag,
     summary: 'End an impersonation; every token issued during it is revoked',
     schema: {
+      response: { 200: one('impersonation', 'Impersonation') },
       params: {
         type: 'object',
         required: ['env', 'id'],

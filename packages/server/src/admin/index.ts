@@ -13,6 +13,7 @@ import { impersonationRoutes } from './impersonations.js';
 import { operatorRoutes } from './operators.js';
 import { resourceRoutes } from './resources.js';
 import { adminRoute } from './route.js';
+import { ref, refResolver, registerAnswerSchemas } from './schemas.js';
 import { authenticate, operatorOf, signInOperator, signOutOperator } from './session.js';
 import { userRoutes } from './users.js';
 
@@ -49,7 +50,9 @@ async function adminApi(api: FastifyInstance, deps: AppDeps): Promise<void> {
       },
       security: [{ session: [] }],
     },
+    refResolver,
   });
+  registerAnswerSchemas(api);
 
   // JSON only: a cross-site HTML form can send urlencoded bodies without asking, never JSON.
   api.addHook('onRequest', async (request) => {
@@ -106,6 +109,7 @@ async function adminApi(api: FastifyInstance, deps: AppDeps): Promise<void> {
     summary: 'Sign in as an operator',
     schema: {
       security: [],
+      response: { 200: ref('Session') },
       body: {
         type: 'object',
         required: ['email', 'password'],
@@ -127,6 +131,7 @@ async function adminApi(api: FastifyInstance, deps: AppDeps): Promise<void> {
     access: 'viewer',
     tag: 'session',
     summary: 'The signed-in operator and the CSRF token for changes',
+    schema: { response: { 200: ref('Session') } },
     handler: (request) => Promise.resolve(sessionBody(operatorOf(request))),
   });
   adminRoute(api, {

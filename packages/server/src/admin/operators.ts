@@ -3,6 +3,7 @@ import type { AppDeps } from '../http/deps.js';
 import { createOperator, operatorView, setOperatorDisabled } from '../services/operators.js';
 import { OPERATOR_ROLES } from '../storage/operators.js';
 import { adminRoute, serviceContext } from './route.js';
+import { many, one } from './schemas.js';
 
 export function operatorRoutes(api: FastifyInstance, deps: AppDeps): void {
   const tag = 'operators';
@@ -12,6 +13,7 @@ export function operatorRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'viewer',
     tag,
     summary: 'The operators of this Gatehouse',
+    schema: { response: { 200: many('operators', 'Operator') } },
     handler: async () => ({ operators: (await deps.stores.operators.list()).map(operatorView) }),
   });
 
@@ -22,6 +24,7 @@ export function operatorRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag,
     summary: 'Create an operator',
     schema: {
+      response: { 201: one('operator', 'Operator') },
       body: {
         type: 'object',
         required: ['email', 'role', 'password'],
@@ -51,6 +54,7 @@ export function operatorRoutes(api: FastifyInstance, deps: AppDeps): void {
       tag,
       summary: disabled ? 'Disable an operator; their sessions end at once' : 'Enable an operator',
       schema: {
+        response: { 200: one('operator', 'Operator') },
         params: {
           type: 'object',
           required: ['id'],

@@ -3,6 +3,7 @@ import type { AppDeps } from '../http/deps.js';
 import { requireEnvironment } from '../services/environments.js';
 import { registerResource, removeResource } from '../services/resources.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
+import { many, one } from './schemas.js';
 
 /** Protected resources (RFC 8707 / RFC 9728) an environment knows, with their scopes. */
 export function resourceRoutes(api: FastifyInstance, deps: AppDeps): void {
@@ -13,7 +14,7 @@ export function resourceRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'viewer',
     tag,
     summary: 'Registered resources; once there are any, only these may be asked for',
-    schema: { params: envParams },
+    schema: { params: envParams, response: { 200: many('resources', 'ProtectedResource') } },
     handler: async (request) => {
       const { env } = request.params as { env: string };
       await requireEnvironment(serviceContext(deps, request), env);
@@ -27,6 +28,7 @@ export function resourceRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag,
     summary: 'Register a resource and the scopes it defines',
     schema: {
+      response: { 201: one('resource', 'ProtectedResource') },
       params: envParams,
       body: {
         type: 'object',

@@ -3,6 +3,7 @@ import type { AppDeps } from '../http/deps.js';
 import { requireEnvironment } from '../services/environments.js';
 import { createUser, deleteUser, setUserDisabled } from '../services/users.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
+import { many, one } from './schemas.js';
 import { userView } from './views.js';
 
 const userParams = {
@@ -22,7 +23,7 @@ export function userRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'viewer',
     tag,
     summary: "An environment's users (never their credentials)",
-    schema: { params: envParams },
+    schema: { params: envParams, response: { 200: many('users', 'User') } },
     handler: async (request) => {
       const { env } = request.params as { env: string };
       await requireEnvironment(serviceContext(deps, request), env);
@@ -37,6 +38,7 @@ export function userRoutes(api: FastifyInstance, deps: AppDeps): void {
     tag,
     summary: 'Create a user',
     schema: {
+      response: { 201: one('user', 'User') },
       params: envParams,
       body: {
         type: 'object',
@@ -74,7 +76,7 @@ export function userRoutes(api: FastifyInstance, deps: AppDeps): void {
       summary: disabled
         ? 'Disable a user: their sessions end and their tokens stop working'
         : 'Enable a disabled user',
-      schema: { params: userParams },
+      schema: { params: userParams, response: { 200: one('user', 'User') } },
       handler: async (request) => {
         const { env, userId } = request.params as { env: string; userId: string };
         return {
