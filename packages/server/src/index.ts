@@ -57,7 +57,6 @@ export {
   deleteClient,
   rotateClientSecret,
   requireClient,
-  GRANT_TYPES,
   redirectPolicyFor,
   refusedUris,
   type RefusedUri,
@@ -74,12 +73,14 @@ export {
 } from './services/users.js';
 export { redactUrl } from './storage/database.js';
 export type { Stores } from './storage/index.js';
+export { activeRedirectUris, type Client, type ClientType } from './storage/clients.js';
 export {
-  activeRedirectUris,
-  type Client,
-  type ClientType,
+  GRANT_TYPES,
+  OIDC_SCOPES,
+  DEVICE_CODE_GRANT,
+  TOKEN_EXCHANGE_GRANT,
   type GrantType,
-} from './storage/clients.js';
+} from './protocol.js';
 export type { User } from './storage/users.js';
 export type { Environment, Tier } from './storage/environments.js';
 export type { AuditEntry, AuditVerification } from './storage/audit.js';
@@ -103,7 +104,6 @@ export {
   registerResource,
   removeResource,
   decideResource,
-  OIDC_SCOPES,
   type ResourceSpec,
 } from './services/resources.js';
 export type { Resource } from './storage/resources.js';

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { AppDeps } from '../http/deps.js';
+import { GRANT_TYPES } from '../protocol.js';
 import type { ServiceContext } from '../services/context.js';
 import type { OperatorRole } from '../storage/operators.js';
 import { checkCsrf, operatorOf, requireRole, type SignedInOperator } from './session.js';
@@ -60,13 +61,4 @@ export const clientParams = {
   },
 } as const;
 
-export const GRANT_TYPE_SCHEMA = {
-  type: 'string',
-  enum: [
-    'authorization_code',
-    'refresh_token',
-    'client_credentials',
-    'urn:ietf:params:oauth:grant-type:device_code',
-    'urn:ietf:params:oauth:grant-type:token-exchange',
-  ],
-} as const;
+export const GRANT_TYPE_SCHEMA = { type: 'string', enum: GRANT_TYPES } as const;

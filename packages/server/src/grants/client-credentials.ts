@@ -1,18 +1,16 @@
 import { InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
-import { scopeList } from '../http/form.js';
+import { OIDC_SCOPES, scopeList } from '../protocol.js';
 import { decideResource } from '../services/resources.js';
 import { signAccessToken } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
-
-/** Scopes that only make sense with a user behind them. */
-const USER_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
 /** grant_type=client_credentials (RFC 6749 §4.4), confidential clients only. */
 export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
   if (client.type !== 'web')
     throw new UnauthorizedClient('client_credentials needs a confidential (web) client');
   const scope = scopeList(params.scope);
-  const userScopes = scope.filter((s) => USER_SCOPES.includes(s));
+  // The OIDC scopes only make sense with a user behind them.
+  const userScopes = scope.filter((s) => OIDC_SCOPES.includes(s));
   if (userScopes.length > 0)
     throw new InvalidScope(
       `client_credentials has no user: ${userScopes.join(' ')} cannot be granted`,

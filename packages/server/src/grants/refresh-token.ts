@@ -1,6 +1,6 @@
 import { sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget } from '../errors.js';
-import { scopeList } from '../http/form.js';
+import { scopeList } from '../protocol.js';
 import { actingOperator } from '../services/impersonation.js';
 import { auditImpersonatedIssue, issueUserTokens } from './user-tokens.js';
 import type { GrantHandler } from './context.js';

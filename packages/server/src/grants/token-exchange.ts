@@ -1,13 +1,8 @@
 import type { JWTPayload } from 'jose';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
-import { scopeList } from '../http/form.js';
-import {
-  consentItems,
-  decideResource,
-  OIDC_SCOPES,
-  type ResourceDecision,
-} from '../services/resources.js';
+import { OIDC_SCOPES, scopeList } from '../protocol.js';
+import { consentItems, decideResource, type ResourceDecision } from '../services/resources.js';
 import type { Client } from '../storage/clients.js';
 import type { AccessTokenRecord } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';

@@ -18,7 +18,3 @@ export function singleParams(input: unknown): Record<string, string> {
   }
   return out;
 }
-
-export function scopeList(scope: string | undefined): string[] {
-  return [...new Set((scope ?? '').split(' ').filter((s) => s !== ''))];
-}

@@ -8,24 +8,15 @@ import { newClientId, newClientSecret } from '../crypto/credentials.js';
 import type { Environment } from '../storage/environments.js';
 import {
   DEVICE_CODE_GRANT,
+  GRANT_TYPES,
   TOKEN_EXCHANGE_GRANT,
-  type Client,
-  type ClientKind,
-  type ClientType,
   type GrantType,
-} from '../storage/clients.js';
+} from '../protocol.js';
+import type { Client, ClientKind, ClientType } from '../storage/clients.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
 import { isResourceIndicator } from './resources.js';
-
-export const GRANT_TYPES: readonly GrantType[] = [
-  'authorization_code',
-  'refresh_token',
-  'client_credentials',
-  DEVICE_CODE_GRANT,
-  TOKEN_EXCHANGE_GRANT,
-];
 
 export interface ClientSpec {
   readonly environment: string;

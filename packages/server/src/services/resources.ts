@@ -1,12 +1,10 @@
+import { OIDC_SCOPES } from '../protocol.js';
 import type { Client } from '../storage/clients.js';
 import type { Resource } from '../storage/resources.js';
 import type { Stores } from '../storage/index.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
-
-/** Scopes about the user, which Gatehouse itself defines (OIDC Core §5.4, §11). */
-export const OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'offline_access'];
 
 /** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;

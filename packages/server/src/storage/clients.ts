@@ -1,17 +1,13 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { GrantType } from '../protocol.js';
 import type { ClientTable, Database } from './schema.js';
+
+// A client's grant types are named in the protocol module; re-exported with the Client that holds them.
+export type { GrantType };
 
 export type ClientType = 'web' | 'native';
 /** How a client came to exist; dynamic and metadata-document clients are marked everywhere. */
 export type ClientKind = 'registered' | 'dynamic' | 'metadata_document';
-export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-export type GrantType =
-  | 'authorization_code'
-  | 'refresh_token'
-  | 'client_credentials'
-  | typeof DEVICE_CODE_GRANT
-  | typeof TOKEN_EXCHANGE_GRANT;
 
 export interface Client {
   readonly clientId: string;

@@ -15,11 +15,9 @@ import {
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { isDocumentClientId, MetadataDocumentError } from '../../services/metadata-documents.js';
 import { decideResource } from '../../services/resources.js';
-import { scopeList } from '../../http/form.js';
 import type { PendingAuthorization } from '../../storage/authorization-requests.js';
 import { activeRedirectUris, type Client } from '../../storage/clients.js';
-
-export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+import { scopeList } from '../../protocol.js';
 
 /** check-client */
 export async function checkClient(

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
-import { SUPPORTED_SCOPES } from '../authorize/steps.js';
+import { GRANT_TYPES, OIDC_SCOPES } from '../../protocol.js';
 
 /** Exactly what this server supports: nothing listed that it does not do. */
 export function metadataFor(
@@ -19,13 +19,7 @@ export function metadataFor(
     device_authorization_endpoint: `${issuer}/device_authorization`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: [
-      'authorization_code',
-      'refresh_token',
-      'client_credentials',
-      'urn:ietf:params:oauth:grant-type:device_code',
-      'urn:ietf:params:oauth:grant-type:token-exchange',
-    ],
+    grant_types_supported: [...GRANT_TYPES],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     revocation_endpoint_auth_methods_supported: [
@@ -34,7 +28,7 @@ export function metadataFor(
       'none',
     ],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    scopes_supported: [...SUPPORTED_SCOPES],
+    scopes_supported: [...OIDC_SCOPES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['ES256'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'email', 'name'],

@@ -1,5 +1,5 @@
-import { GRANT_TYPES } from '../clients.js';
-import type { ClientType, GrantType } from '../../storage/clients.js';
+import { GRANT_TYPES, type GrantType } from '../../protocol.js';
+import type { ClientType } from '../../storage/clients.js';
 import { InputError } from '../input-error.js';
 
 /** One redirect URI in a file: a string, or an object with an expiry (relative or absolute). */
