@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { currentImpersonation } from '../endpoints/authorize/flow.js';
+import { currentImpersonation } from '../authorization/impersonation.js';
 import { ENVIRONMENT_NAME } from '../storage/environments.js';
 import type { AppDeps } from './deps.js';
 import { html } from './html.js';

@@ -1,64 +1,87 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { advance } from '../../authorization/advance.js';
+import { redirectError } from '../../authorization/respond.js';
 import { OAuthError, ServerError, UnsafeAuthorizationRequest } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
-import { singleParams } from '../../http/form.js';
 import { environmentContext } from '../../http/environment.js';
 import { errorPage } from '../../pages/pages.js';
-import { advance } from './flow.js';
-import { redirectError } from '../../authorization/respond.js';
-import { checkClient, checkParameters, checkRedirectUri, checkResource } from './steps.js';
+import { RedirectUriRefused, recordRefusedRedirect } from './refused-redirect.js';
+import {
+  newState,
+  pendingAuthorization,
+  type AuthorizeState,
+  type AuthorizeStep,
+} from './state.js';
+import { checkClient } from './steps/check-client.js';
+import { checkGrantType } from './steps/check-grant-type.js';
+import { checkMaxAge } from './steps/check-max-age.js';
+import { checkPkce } from './steps/check-pkce.js';
+import { checkPrompt } from './steps/check-prompt.js';
+import { checkRedirectUri } from './steps/check-redirect-uri.js';
+import { checkRequestObject } from './steps/check-request-object.js';
+import { checkResponseType } from './steps/check-response-type.js';
+import { checkScopeAndResource } from './steps/check-scope-and-resource.js';
+import { readParameters } from './steps/read-parameters.js';
 
-/** GET /e/:env/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1). */
+/**
+ * The authorization request's checks, in order. Until check-redirect-uri passes, the client and
+ * its redirect URI are in doubt and an error is a page (RFC 6749 §4.1.2.1); after it, errors go
+ * back to the client. The order decides which error a request with several faults gets.
+ */
+const STEPS: readonly AuthorizeStep[] = [
+  readParameters, // RFC 6749 §3.1
+  checkClient, // RFC 6749 §4.1.1, §4.1.2.1
+  checkRedirectUri, // RFC 6749 §4.1.2.1, OAuth 2.1 §2.3
+  checkResponseType, // RFC 6749 §4.1.1, OAuth 2.1 §4.1.1
+  checkRequestObject, // OIDC Core §6
+  checkPkce, // RFC 7636 §4.3, OAuth 2.1 §4.1.1
+  checkPrompt, // OIDC Core §3.1.2.1
+  checkMaxAge, // OIDC Core §3.1.2.1
+  checkGrantType, // RFC 6749 §4.1.2.1 unauthorized_client
+  checkScopeAndResource, // RFC 8707 §2, RFC 6749 §3.3
+];
+
+/** GET and POST /e/:env/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1, OIDC Core §3.1.2.1). */
 export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
-  // OIDC Core §3.1.2.1: the authorization endpoint supports GET and form POST alike.
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const ctx = await environmentContext(deps, request);
-    let params: Record<string, string>;
+    const state = newState(deps, await environmentContext(deps, request), request);
     try {
-      params = singleParams(request.method === 'POST' ? request.body : request.query);
-    } catch {
-      return showUnsafe(
-        reply,
-        ctx.environment.tier === 'development',
-        new UnsafeAuthorizationRequest('This sign-in link is malformed.', {
-          message: 'a parameter is repeated',
-        }),
-      );
-    }
-    let client;
-    let redirectUri: string;
-    try {
-      client = await checkClient(deps, ctx, params, request.ip);
-      redirectUri = await checkRedirectUri(deps, ctx, client, params.redirect_uri);
+      for (const step of STEPS) await step(state);
+      // Then sign-in, consent and the code (OIDC Core §3.1.2.3 to §3.1.2.5).
+      const pending = { ...pendingAuthorization(state), createdAt: deps.clock() };
+      return await advance(deps, state.ctx, request, reply, pending, undefined);
     } catch (error) {
-      if (error instanceof UnsafeAuthorizationRequest)
-        return showUnsafe(reply, ctx.environment.tier === 'development', error);
-      throw error;
-    }
-    // From here the redirect URI is trusted: errors go back to the client with state and iss.
-    const target = { redirectUri, state: params.state ?? null };
-    try {
-      const pending = checkParameters(client, params, redirectUri);
-      await checkResource(deps, ctx, client, pending);
-      return await advance(
-        deps,
-        ctx,
-        request,
-        reply,
-        { ...pending, createdAt: deps.clock() },
-        undefined,
-      );
-    } catch (error) {
-      if (error instanceof OAuthError) return redirectError(reply, ctx, target, error);
-      request.log.error({ err: error }, 'authorization request failed');
-      return redirectError(reply, ctx, target, new ServerError());
+      return answerError(state, reply, error);
     }
   };
   app.get('/e/:env/authorize', handler);
   app.post('/e/:env/authorize', handler);
 }
 
-function showUnsafe(reply: FastifyReply, development: boolean, error: UnsafeAuthorizationRequest) {
+/** The one error boundary: the error and whether the redirect URI is trusted yet decide the answer. */
+async function answerError(
+  state: AuthorizeState,
+  reply: FastifyReply,
+  error: unknown,
+): Promise<FastifyReply> {
+  const { deps, ctx, redirectUri } = state;
+  if (error instanceof RedirectUriRefused) {
+    await recordRefusedRedirect(deps, error);
+    return showPage(state, reply, error.page());
+  }
+  if (error instanceof UnsafeAuthorizationRequest) return showPage(state, reply, error);
+  // Until the redirect URI is trusted there is nowhere safe to send any other error.
+  if (redirectUri === undefined) throw error;
+  const target = { redirectUri, state: state.params.state ?? null };
+  if (error instanceof OAuthError && error.redirectable)
+    return redirectError(reply, ctx, target, error);
+  state.request.log.error({ err: error }, 'authorization request failed');
+  return redirectError(reply, ctx, target, new ServerError());
+}
+
+/** A page, never a redirect; the operator's detail only in the development environment. */
+function showPage(state: AuthorizeState, reply: FastifyReply, error: UnsafeAuthorizationRequest) {
+  const development = state.ctx.environment.tier === 'development';
   return reply
     .status(400)
     .type('text/html; charset=utf-8')

@@ -13,7 +13,7 @@ import { signIn } from '../../http/sign-in.js';
 import { DEVICE_CODE_GRANT } from '../../protocol.js';
 import type { DeviceCode } from '../../storage/device-codes.js';
 import { consentPage, deviceCodePage, deviceDonePage, loginPage } from '../../pages/pages.js';
-import { currentSession } from '../authorize/flow.js';
+import { currentSession } from '../../authorization/session.js';
 
 export const DEVICE_CODE_TTL_S = 600;
 export const DEVICE_POLL_INTERVAL_S = 5;

@@ -5,7 +5,7 @@ import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { html, page } from '../../http/html.js';
 import { endImpersonation } from '../../services/impersonation.js';
-import { currentImpersonation } from '../authorize/flow.js';
+import { currentImpersonation } from '../../authorization/impersonation.js';
 
 /**
  * The "end now" button of the impersonation banner. It ends the impersonation this browser

@@ -8,13 +8,10 @@ import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
 import { signIn } from '../../http/sign-in.js';
 import { consentPage, errorPage, loginPage } from '../../pages/pages.js';
-import {
-  advance,
-  currentImpersonation,
-  currentSession,
-  finishParked,
-  parkedRequest,
-} from '../authorize/flow.js';
+import { advance } from '../../authorization/advance.js';
+import { currentImpersonation } from '../../authorization/impersonation.js';
+import { finishParked, parkedRequest } from '../../authorization/parked.js';
+import { currentSession } from '../../authorization/session.js';
 import { hostOf, redirectError, redirectWithCode } from '../../authorization/respond.js';
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {

@@ -1,0 +1,86 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import { errorPage } from '../pages/pages.js';
+import { decideNext, type NextStep, type SignInFacts } from './decide.js';
+import { currentImpersonation } from './impersonation.js';
+import { finishParked, parkRequest, type StoredAuthorization } from './parked.js';
+import { redirectError, redirectWithCode } from './respond.js';
+import { currentSession } from './session.js';
+
+/**
+ * Takes a validated request one step further: loads what the browser and the store know, lets
+ * `decideNext` choose, and carries the choice out. Called by /authorize (nothing parked yet) and
+ * again after each interaction (`parkedId` set).
+ */
+export async function advance(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  pending: StoredAuthorization,
+  parkedId: string | undefined,
+): Promise<FastifyReply> {
+  const facts = await loadSignInFacts(deps, ctx, request, pending);
+  return carryOut(deps, ctx, reply, pending, parkedId, decideNext(facts));
+}
+
+async function loadSignInFacts(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: FastifyRequest,
+  pending: StoredAuthorization,
+): Promise<SignInFacts> {
+  const env = ctx.environment.name;
+  const impersonating = await currentImpersonation(deps, ctx, request);
+  const current = await currentSession(deps, ctx, request);
+  const now = deps.clock();
+  const client = await deps.stores.clients.get(env, pending.clientId);
+  // A first-party client never asks for consent, so what was granted to it is not read.
+  const consented =
+    current === undefined || client === undefined || client.skipConsent
+      ? undefined
+      : await deps.stores.consents.get(env, current.user.id, client.clientId);
+  return {
+    request: pending,
+    session:
+      current === undefined
+        ? undefined
+        : { userId: current.user.id, authTime: current.session.authTime },
+    impersonation:
+      impersonating === undefined ? undefined : { clientId: impersonating.impersonation.clientId },
+    client,
+    consented,
+    now,
+  };
+}
+
+async function carryOut(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  reply: FastifyReply,
+  pending: StoredAuthorization,
+  parkedId: string | undefined,
+  next: NextStep,
+): Promise<FastifyReply> {
+  switch (next.kind) {
+    case 'impersonating-another-client':
+      return reply
+        .status(400)
+        .type('text/html; charset=utf-8')
+        .send(
+          errorPage(
+            'Impersonation is for another application',
+            'You are impersonating a user for another application. End the impersonation before signing in here.',
+          ),
+        );
+    case 'error':
+      return redirectError(reply, ctx, pending, next.error);
+    case 'login':
+    case 'consent':
+      if (parkedId === undefined) await parkRequest(deps, ctx, reply, pending);
+      return reply.redirect(`/e/${ctx.environment.name}/${next.kind}`, 303);
+    case 'code':
+      if (parkedId !== undefined) await finishParked(deps, ctx, reply, parkedId);
+      return redirectWithCode(deps, reply, ctx, pending, next.userId, next.authTime);
+  }
+}

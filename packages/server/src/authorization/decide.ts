@@ -1,0 +1,70 @@
+/**
+ * What an authorization request needs next: a sign-in, a consent, or its code. A pure function of
+ * what is already known, so /authorize and each interaction after it decide alike, and every
+ * case is testable as a row of a table (OIDC Core §3.1.2.1 prompt and max_age, §3.1.2.3, §3.1.2.4).
+ */
+import { ConsentRequired, LoginRequired, type OAuthError } from '../errors.js';
+import { consentItems } from '../services/resources.js';
+import type { StoredAuthorization } from './parked.js';
+
+export interface SignInFacts {
+  readonly request: Pick<
+    StoredAuthorization,
+    'clientId' | 'scope' | 'resource' | 'prompt' | 'maxAge' | 'createdAt'
+  >;
+  /** The browser's own session, if it has one. */
+  readonly session: { readonly userId: string; readonly authTime: number } | undefined;
+  /** The operator's impersonation this browser carries, if any. */
+  readonly impersonation: { readonly clientId: string } | undefined;
+  /** The client as it is now (undefined once deleted). */
+  readonly client: { readonly skipConsent: boolean } | undefined;
+  /** What the user has consented to for this client; undefined when nothing is recorded. */
+  readonly consented: readonly string[] | undefined;
+  readonly now: number;
+}
+
+export type NextStep =
+  | { readonly kind: 'login' }
+  | { readonly kind: 'consent' }
+  | { readonly kind: 'code'; readonly userId: string; readonly authTime: number }
+  /** Sent back to the client's redirect URI. */
+  | { readonly kind: 'error'; readonly error: OAuthError }
+  /** Shown to the operator, never sent to the other application. */
+  | { readonly kind: 'impersonating-another-client' };
+
+export function decideNext(facts: SignInFacts): NextStep {
+  const { request, session, impersonation, client } = facts;
+  // OIDC Core §3.1.2.1: with prompt=none the server MUST NOT show any page; it answers with
+  // login_required or consent_required instead.
+  const silent = request.prompt.includes('none');
+  if (impersonation !== undefined) {
+    if (impersonation.clientId !== request.clientId)
+      return { kind: 'impersonating-another-client' };
+    // The operator confirms on the consent page (with the banner) every time; nothing is remembered.
+    return silent ? { kind: 'error', error: new ConsentRequired() } : { kind: 'consent' };
+  }
+  if (session === undefined || signInTooOld(facts, session.authTime))
+    return silent ? { kind: 'error', error: new LoginRequired() } : { kind: 'login' };
+  if (client === undefined)
+    return { kind: 'error', error: new LoginRequired('the client no longer exists') };
+  if (!client.skipConsent && consentMissing(facts))
+    return silent ? { kind: 'error', error: new ConsentRequired() } : { kind: 'consent' };
+  return { kind: 'code', userId: session.userId, authTime: session.authTime };
+}
+
+/** prompt=login and max_age ask for a sign-in newer than the session's (OIDC Core §3.1.2.1). */
+function signInTooOld({ request, now }: SignInFacts, authTime: number): boolean {
+  // A sign-in made for this very request satisfies both, even max_age=0.
+  const forThisRequest = authTime >= request.createdAt;
+  if (request.prompt.includes('login') && !forThisRequest) return true;
+  return request.maxAge !== null && now - authTime > request.maxAge * 1000 && !forThisRequest;
+}
+
+/** Whether the user has yet to consent to what this request asks (prompt=consent always asks). */
+function consentMissing({ request, consented }: SignInFacts): boolean {
+  if (request.prompt.includes('consent')) return true;
+  const granted = consented ?? [];
+  const wanted = consentItems(request.scope, request.resource);
+  // Nothing recorded means no consent yet, even for a request that asks for no scope.
+  return !(granted.length > 0 && wanted.every((item) => granted.includes(item)));
+}

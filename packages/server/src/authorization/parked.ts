@@ -1,0 +1,65 @@
+/**
+ * A validated authorization request waiting for the user to sign in or consent, bound to the
+ * browser that made it by a cookie.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomToken, sha256 } from '../crypto/random.js';
+import { cookieOptions, INTERACTION_COOKIE, INTERACTION_TTL_MS } from '../http/cookies.js';
+import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import type { PendingAuthorization } from '../storage/authorization-requests.js';
+
+/** A pending request as stored, with when it was made (to tell a fresh sign-in from an old one). */
+export interface StoredAuthorization extends PendingAuthorization {
+  readonly createdAt: number;
+}
+
+/** Parks a validated request and binds it to this browser with a cookie. */
+export async function parkRequest(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  reply: FastifyReply,
+  pending: PendingAuthorization,
+): Promise<void> {
+  const id = randomToken(24);
+  const now = deps.clock();
+  const stored: StoredAuthorization = { ...pending, createdAt: now };
+  await deps.stores.authorizationRequests.save(
+    ctx.environment.name,
+    sha256(id),
+    stored,
+    now + INTERACTION_TTL_MS,
+    now,
+  );
+  reply.setCookie(
+    INTERACTION_COOKIE,
+    id,
+    cookieOptions(deps, ctx.environment.name, INTERACTION_TTL_MS),
+  );
+}
+
+/** The request this browser parked, if it has not expired. */
+export async function parkedRequest(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: FastifyRequest,
+): Promise<{ id: string; pending: StoredAuthorization } | undefined> {
+  const id = request.cookies[INTERACTION_COOKIE];
+  if (id === undefined || id === '') return undefined;
+  const pending = await deps.stores.authorizationRequests.find(
+    ctx.environment.name,
+    sha256(id),
+    deps.clock(),
+  );
+  return pending === undefined ? undefined : { id, pending: pending as StoredAuthorization };
+}
+
+/** Forgets a parked request once it is answered, so it cannot be answered twice. */
+export async function finishParked(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  reply: FastifyReply,
+  id: string,
+): Promise<void> {
+  await deps.stores.authorizationRequests.delete(ctx.environment.name, sha256(id));
+  reply.clearCookie(INTERACTION_COOKIE, { path: `/e/${ctx.environment.name}` });
+}

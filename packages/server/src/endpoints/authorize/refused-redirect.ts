@@ -1,0 +1,70 @@
+import { MAX_REDIRECT_URI_LENGTH, type MatchResult } from '@gatehouse/redirect-policy';
+import { UnsafeAuthorizationRequest } from '../../errors.js';
+import type { AppDeps } from '../../http/deps.js';
+
+export type Refusal = Extract<MatchResult, { ok: false }>;
+
+/**
+ * A redirect URI the redirect policy refused (RFC 6749 §4.1.2.1: never redirected to). It carries
+ * the policy's answer so that `recordRefusedRedirect` can record it before the page is shown.
+ */
+export class RedirectUriRefused extends Error {
+  constructor(
+    readonly environment: string,
+    readonly clientId: string,
+    readonly requested: string,
+    readonly refusal: Refusal,
+    /** When the request was checked: the time recorded. */
+    readonly at: number,
+  ) {
+    super(refusal.message);
+    this.name = 'RedirectUriRefused';
+  }
+
+  /** What the browser is shown; the policy's explanation only in development. */
+  page(): UnsafeAuthorizationRequest {
+    const { requested, refusal } = this;
+    return new UnsafeAuthorizationRequest(
+      'This application asked to send you somewhere it is not registered to use, so the sign-in was stopped.',
+      {
+        message: refusal.message,
+        requested,
+        ...(refusal.closest === undefined ? {} : { closest: refusal.closest }),
+        ...(refusal.diff === undefined
+          ? {}
+          : { expected: refusal.diff.expected, index: refusal.diff.index }),
+      },
+    );
+  }
+}
+
+/** Counts the refusal for the console's "refused redirects" and audits it (`redirect.refused`). */
+export async function recordRefusedRedirect(
+  deps: AppDeps,
+  refused: RedirectUriRefused,
+): Promise<void> {
+  const { environment, clientId, requested, refusal, at } = refused;
+  // Counted only for values that could ever be registered. Independent of the audit entry, so
+  // both are written at once (one round trip's wait, not two).
+  const counted =
+    requested.length <= MAX_REDIRECT_URI_LENGTH
+      ? deps.stores.refusedRedirects.record(environment, clientId, requested, refusal.code, at)
+      : Promise.resolve();
+  const audited = deps.stores.audit.append(
+    {
+      environment,
+      type: 'redirect.refused',
+      actor: `client:${clientId}`,
+      clientId,
+      // The requested value is recorded for diagnosis; it is untrusted text, never a secret.
+      data: {
+        policyCode: refusal.code,
+        requested: requested.slice(0, 2048),
+        closest: refusal.closest ?? null,
+        kind: refusal.diff?.kind ?? null,
+      },
+    },
+    at,
+  );
+  await Promise.all([counted, audited]);
+}

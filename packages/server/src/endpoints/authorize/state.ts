@@ -1,0 +1,66 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import type { PendingAuthorization } from '../../storage/authorization-requests.js';
+import type { Client } from '../../storage/clients.js';
+
+/**
+ * One authorization request as the steps learn about it. Each step reads what earlier steps
+ * found and adds what it checked; a field is set only by the step named beside it.
+ */
+export interface AuthorizeState {
+  readonly deps: AppDeps;
+  readonly ctx: EnvironmentContext;
+  readonly request: FastifyRequest;
+  /** One value per parameter (read-parameters). */
+  params: Readonly<Record<string, string>>;
+  /** The client client_id names (check-client). */
+  client?: Client;
+  /** Set once the redirect URI is trusted (check-redirect-uri): from then on errors go there. */
+  redirectUri?: string;
+  /** The S256 challenge (check-pkce). */
+  codeChallenge?: string;
+  /** The values of `prompt`, none when absent (check-prompt). */
+  prompt: readonly string[];
+  /** `max_age` in seconds, null when absent (check-max-age). */
+  maxAge: number | null;
+  /** The scopes and RFC 8707 resource asked for (check-scope-and-resource). */
+  scope: readonly string[];
+  resource: string | null;
+}
+
+/** One check of the pipeline: it throws to stop the request, or adds what it found to the state. */
+export type AuthorizeStep = (state: AuthorizeState) => void | Promise<void>;
+
+/** The state before any step: the optional parameters as if absent. */
+export function newState(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: FastifyRequest,
+): AuthorizeState {
+  return { deps, ctx, request, params: {}, prompt: [], maxAge: null, scope: [], resource: null };
+}
+
+/** The client, for steps after check-client. */
+export function clientOf(state: AuthorizeState): Client {
+  if (state.client === undefined) throw new Error('check-client has not run');
+  return state.client;
+}
+
+/** The request the steps validated, as it is parked and later turned into a code. */
+export function pendingAuthorization(state: AuthorizeState): PendingAuthorization {
+  const { params, redirectUri, codeChallenge } = state;
+  if (redirectUri === undefined || codeChallenge === undefined)
+    throw new Error('check-redirect-uri and check-pkce have not run');
+  return {
+    clientId: clientOf(state).clientId,
+    redirectUri,
+    scope: state.scope,
+    state: params.state ?? null,
+    codeChallenge,
+    nonce: params.nonce ?? null,
+    prompt: state.prompt,
+    maxAge: state.maxAge,
+    loginHint: params.login_hint ?? null,
+    resource: state.resource,
+  };
+}

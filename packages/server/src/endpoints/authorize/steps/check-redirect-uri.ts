@@ -1,0 +1,47 @@
+import { matchRedirectUri } from '@gatehouse/redirect-policy';
+import { UnsafeAuthorizationRequest } from '../../../errors.js';
+import { activeRedirectUris } from '../../../storage/clients.js';
+import { RedirectUriRefused } from '../refused-redirect.js';
+import { clientOf, type AuthorizeState } from '../state.js';
+
+/**
+ * check-redirect-uri: exact matching by the redirect policy (OAuth 2.1 §2.3.1, RFC 9700 §4.1.3).
+ * RFC 6749 §4.1.2.1: a missing or refused redirect URI MUST NOT be redirected to, so this is a
+ * page; once it passes, the redirect URI is trusted.
+ */
+export function checkRedirectUri(state: AuthorizeState): void {
+  const { deps, ctx } = state;
+  const client = clientOf(state);
+  const requested = state.params.redirect_uri;
+  const now = deps.clock();
+  const registered = activeRedirectUris(client, now);
+  if (requested === undefined) {
+    state.redirectUri = onlyRedirectUri(registered);
+    return;
+  }
+  const result = matchRedirectUri(requested, registered, { environment: ctx.environment.tier });
+  if (!result.ok)
+    throw new RedirectUriRefused(ctx.environment.name, client.clientId, requested, result, now);
+  state.redirectUri = requested;
+}
+
+/**
+ * OAuth 2.1 §2.3.2: redirect_uri may be omitted only when exactly one URI is registered and
+ * nothing in it can vary at request time (no loopback port, no wildcard label).
+ */
+function onlyRedirectUri(registered: readonly string[]): string {
+  const only = registered.length === 1 ? registered[0] : undefined;
+  if (
+    only !== undefined &&
+    !only.startsWith('http://127.0.0.1') &&
+    !only.startsWith('http://[::1]') &&
+    !only.startsWith('http://localhost') &&
+    !only.includes('*')
+  ) {
+    return only;
+  }
+  throw new UnsafeAuthorizationRequest('This sign-in link does not say where to return to.', {
+    message:
+      'redirect_uri is required: the client has several redirect URIs, or one whose port or host label varies',
+  });
+}
