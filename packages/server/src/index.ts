@@ -64,6 +64,7 @@ export {
   type CreatedClient,
   type ClientUpdate,
 } from './services/clients.js';
+export { clientView, type ClientView } from './services/client-view.js';
 export {
   createUser,
   requireUser,

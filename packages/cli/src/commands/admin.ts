@@ -2,6 +2,7 @@ import {
   GRANT_TYPES,
   InputError,
   addRedirectUri,
+  clientView,
   planPromotion,
   promoteClient,
   createClient,
@@ -36,29 +37,35 @@ import {
   type JsonOption,
 } from './data-options.js';
 
-/** The documented `--json` shape of a client. The secret appears only where it is issued. */
+/**
+ * The documented `--json` shape of a client (README), derived from the server's one serialisation
+ * of a client, the admin API's `clientView`. The two differ on purpose, and this one stays as it
+ * is because scripts parse it: keys in snake_case like the OAuth wire format, ISO 8601 times
+ * instead of milliseconds, redirect URIs as a plain list with their expiries in a map beside it,
+ * and no `hasSecret` (never part of it; the secret itself appears only where it is issued).
+ */
 function clientJson(client: Client): Record<string, unknown> {
+  const view = clientView(client);
   return {
-    client_id: client.clientId,
-    environment: client.environment,
-    name: client.name,
-    type: client.type,
-    redirect_uris: client.redirectUris,
+    client_id: view.clientId,
+    environment: view.environment,
+    name: view.name,
+    type: view.type,
+    redirect_uris: view.redirectUris.map(({ uri }) => uri),
     redirect_uri_expiries: Object.fromEntries(
-      Object.entries(client.redirectUriExpiries).map(([uri, at]) => [
-        uri,
-        new Date(at).toISOString(),
-      ]),
+      view.redirectUris.flatMap(({ uri, expiresAt }) =>
+        expiresAt === null ? [] : [[uri, new Date(expiresAt).toISOString()]],
+      ),
     ),
-    grant_types: client.grantTypes,
-    skip_consent: client.skipConsent,
-    managed_by: client.managedBy,
-    promoted_from: client.promotedFrom,
-    kind: client.kind,
-    exchange_audiences: client.exchangeAudiences,
-    allowed_resources: client.allowedResources,
-    created_at: new Date(client.createdAt).toISOString(),
-    updated_at: new Date(client.updatedAt).toISOString(),
+    grant_types: view.grantTypes,
+    skip_consent: view.skipConsent,
+    managed_by: view.managedBy,
+    promoted_from: view.promotedFrom,
+    kind: view.kind,
+    exchange_audiences: view.exchangeAudiences,
+    allowed_resources: view.allowedResources,
+    created_at: new Date(view.createdAt).toISOString(),
+    updated_at: new Date(view.updatedAt).toISOString(),
   };
 }
 

@@ -9,12 +9,12 @@ import {
 } from '../services/clients.js';
 import { requireEnvironment } from '../services/environments.js';
 import { planPromotion, promoteClient } from '../services/promote.js';
+import { clientView } from '../services/client-view.js';
 import { addRedirectUri, refusedRedirectsOf, removeRedirectUri } from '../services/redirects.js';
 import type { ClientType, GrantType } from '../storage/clients.js';
 import { AdminError } from './errors.js';
 import { adminRoute, clientParams, envParams, GRANT_TYPE_SCHEMA, serviceContext } from './route.js';
 import { answer, clientAndWarnings, many, one, ref } from './schemas.js';
-import { clientView } from './views.js';
 
 const lintWarnings = { type: 'array', items: ref('LintWarning') } as const;
 

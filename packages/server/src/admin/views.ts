@@ -1,31 +1,11 @@
 import type { AuditEntry } from '../storage/audit.js';
-import type { Client } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
 import type { User } from '../storage/users.js';
 
-/** The API's shapes (documented in docs/admin-api.md). Never a secret hash or password hash. */
-export function clientView(client: Client) {
-  return {
-    clientId: client.clientId,
-    environment: client.environment,
-    name: client.name,
-    type: client.type,
-    grantTypes: client.grantTypes,
-    skipConsent: client.skipConsent,
-    hasSecret: client.secretHash !== null,
-    redirectUris: client.redirectUris.map((uri) => ({
-      uri,
-      expiresAt: client.redirectUriExpiries[uri] ?? null,
-    })),
-    managedBy: client.managedBy,
-    promotedFrom: client.promotedFrom,
-    kind: client.kind,
-    exchangeAudiences: client.exchangeAudiences,
-    allowedResources: client.allowedResources,
-    createdAt: client.createdAt,
-    updatedAt: client.updatedAt,
-  };
-}
+/**
+ * The API's shapes (documented in docs/admin-api.md). Never a secret hash or password hash.
+ * A client's is `clientView` in services/client-view.ts: the CLI's `--json` output derives from it.
+ */
 
 export function userView(user: User) {
   return {
