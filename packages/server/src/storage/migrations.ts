@@ -359,7 +359,7 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>) {
       if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
       // PostgreSQL: a batch of audit entries chained and inserted in one statement, so a group
-      // commit is one round trip instead of six (src/storage/audit.ts, appendBatchPostgres). Each
+      // commit is one round trip instead of six (src/storage/audit/postgres-batch.ts). Each
       // element carries `middle`, the entry's JSON without seq and prev_hash: the hash is SHA-256
       // of '[' || seq || ',' || middle || ',"' || prev_hash || '"]', which is exactly the text
       // chainHash() hashes, so `gatehouse audit verify` checks these entries like any other. The

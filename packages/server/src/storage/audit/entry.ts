@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { Insertable, Selectable } from 'kysely';
+import type { AuditTable } from '../schema.js';
+
+export interface AuditEvent {
+  readonly environment: string | null;
+  /** Dotted name: `signin.failed`, `code.replayed`, `redirect.refused`, `client.created`, ... */
+  readonly type: string;
+  readonly actor: string;
+  readonly clientId?: string | null;
+  readonly userId?: string | null;
+  /** Details. Never a secret, a code or a token value. */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditEntry extends Required<AuditEvent> {
+  readonly seq: number;
+  readonly at: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** An event and when it happened: what a store's audited write records beside its rows. */
+export interface AuditRecord {
+  readonly event: AuditEvent;
+  readonly at: number;
+}
+
+/** The `prevHash` of the first entry. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Data keys that would mean a secret is about to be written: a bug, so it throws. */
+const FORBIDDEN_KEYS = /secret|password|^code$|token$|^state$|verifier/i;
+
+export function checkEvent(event: AuditEvent): void {
+  for (const key of Object.keys(event.data ?? {})) {
+    if (FORBIDDEN_KEYS.test(key)) throw new TypeError(`audit data must not carry "${key}"`);
+  }
+}
+
+/**
+ * The hash that links an entry to the chain. PostgreSQL's gatehouse_audit_append (migration 0007)
+ * hashes the same JSON array, so both databases' entries verify alike.
+ */
+export function chainHash(entry: Omit<AuditEntry, 'hash'>): string {
+  const material = JSON.stringify([
+    entry.seq,
+    entry.at,
+    entry.environment,
+    entry.type,
+    entry.actor,
+    entry.clientId,
+    entry.userId,
+    entry.data,
+    entry.prevHash,
+  ]);
+  return createHash('sha256').update(material).digest('hex');
+}
+
+/** An entry as it is chained, but for its place in the chain (seq, prev_hash, hash). */
+export function entryFields(
+  event: AuditEvent,
+  at: number,
+): Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'> {
+  return {
+    at,
+    environment: event.environment,
+    type: event.type,
+    actor: event.actor,
+    clientId: event.clientId ?? null,
+    userId: event.userId ?? null,
+    data: event.data ?? {},
+  };
+}
+
+export function toEntry(row: Selectable<AuditTable>): AuditEntry {
+  return {
+    seq: row.seq,
+    at: row.at,
+    environment: row.environment,
+    type: row.type,
+    actor: row.actor,
+    clientId: row.client_id,
+    userId: row.user_id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+export function toRow(entry: AuditEntry): Insertable<AuditTable> {
+  return {
+    seq: entry.seq,
+    at: entry.at,
+    environment: entry.environment,
+    type: entry.type,
+    actor: entry.actor,
+    client_id: entry.clientId,
+    user_id: entry.userId,
+    data: JSON.stringify(entry.data),
+    prev_hash: entry.prevHash,
+    hash: entry.hash,
+  };
+}
