@@ -1,0 +1,231 @@
+/**
+ * What an authorization request needs next (sign in, consent, or its code) as a table: prompt,
+ * max_age, impersonation, first-party clients and consents, decided by the pure `decideNext`
+ * with no server, store or browser.
+ */
+import { describe, expect, it } from 'vitest';
+import { decideNext, type NextStep, type SignInFacts } from '../src/authorization/decide.js';
+
+const CREATED = 1_800_000_000_000; // when the request reached /authorize
+const NOW = CREATED + 1_000;
+const HOUR_AGO = CREATED - 3_600_000; // a sign-in from before this request
+const JUST_NOW = CREATED + 500; // a sign-in made for this very request
+const CLIENT = 'ghc_dev_app';
+const API = 'https://api.example.com';
+
+interface Row {
+  readonly prompt?: readonly string[];
+  readonly maxAge?: number;
+  readonly scope?: readonly string[];
+  readonly resource?: string;
+  /** When the browser's session signed in; undefined: no session. */
+  readonly signedIn?: number;
+  /** Whose client the browser's impersonation is for; undefined: none. */
+  readonly impersonating?: string;
+  /** The client now: first-party (skipConsent), third-party, or deleted. */
+  readonly client?: 'first-party' | 'third-party' | 'deleted';
+  readonly consented?: readonly string[];
+}
+
+function facts(row: Row): SignInFacts {
+  return {
+    request: {
+      clientId: CLIENT,
+      scope: row.scope ?? ['openid', 'profile'],
+      resource: row.resource ?? null,
+      prompt: row.prompt ?? [],
+      maxAge: row.maxAge ?? null,
+      createdAt: CREATED,
+    },
+    session: row.signedIn === undefined ? undefined : { userId: 'u1', authTime: row.signedIn },
+    impersonation: row.impersonating === undefined ? undefined : { clientId: row.impersonating },
+    client: row.client === 'deleted' ? undefined : { skipConsent: row.client === 'first-party' },
+    consented: row.consented,
+    now: NOW,
+  };
+}
+
+/** The decision as plain data, errors by their RFC code and description. */
+function summary(next: NextStep): unknown {
+  if (next.kind === 'error')
+    return { kind: 'error', code: next.error.code, description: next.error.description };
+  return next;
+}
+
+const LOGIN = { kind: 'login' };
+const CONSENT = { kind: 'consent' };
+const LOGIN_REQUIRED = {
+  kind: 'error',
+  code: 'login_required',
+  description: 'the user is not signed in',
+};
+const CONSENT_REQUIRED = {
+  kind: 'error',
+  code: 'consent_required',
+  description: 'the user has not consented to this client',
+};
+const codeFor = (authTime: number) => ({ kind: 'code', userId: 'u1', authTime });
+const CONSENTED = ['openid', 'profile'];
+
+const TABLE: readonly (readonly [string, Row, unknown])[] = [
+  // Signed in or not.
+  ['no session: sign in', {}, LOGIN],
+  ['no session, prompt=none: login_required', { prompt: ['none'] }, LOGIN_REQUIRED],
+  [
+    'session and consent: the code',
+    { signedIn: HOUR_AGO, consented: CONSENTED },
+    codeFor(HOUR_AGO),
+  ],
+  [
+    'session, prompt=none, consented: the code',
+    { signedIn: HOUR_AGO, prompt: ['none'], consented: CONSENTED },
+    codeFor(HOUR_AGO),
+  ],
+  // Consent.
+  ['session, nothing consented: consent', { signedIn: HOUR_AGO }, CONSENT],
+  [
+    'session, fewer scopes consented: consent',
+    { signedIn: HOUR_AGO, consented: ['openid'] },
+    CONSENT,
+  ],
+  [
+    'session, more scopes consented: the code',
+    { signedIn: HOUR_AGO, consented: ['email', ...CONSENTED] },
+    codeFor(HOUR_AGO),
+  ],
+  [
+    'session, not consented, prompt=none: consent_required',
+    { signedIn: HOUR_AGO, prompt: ['none'] },
+    CONSENT_REQUIRED,
+  ],
+  [
+    'prompt=consent asks again though consented',
+    { signedIn: HOUR_AGO, prompt: ['consent'], consented: CONSENTED },
+    CONSENT,
+  ],
+  ['no scope asked, nothing consented: consent', { signedIn: HOUR_AGO, scope: [] }, CONSENT],
+  [
+    'no scope asked, something consented: the code',
+    { signedIn: HOUR_AGO, scope: [], consented: ['openid'] },
+    codeFor(HOUR_AGO),
+  ],
+  [
+    'resource scopes consented for that resource: the code',
+    {
+      signedIn: HOUR_AGO,
+      scope: ['openid', 'read'],
+      resource: API,
+      consented: [
+        'openid',
+        `read@${encodeURIComponent(API)}`,
+        `resource@${encodeURIComponent(API)}`,
+      ],
+    },
+    codeFor(HOUR_AGO),
+  ],
+  [
+    'resource scopes consented without the resource: consent',
+    { signedIn: HOUR_AGO, scope: ['read'], resource: API, consented: ['read'] },
+    CONSENT,
+  ],
+  // First-party clients never ask.
+  [
+    'first-party, nothing consented: the code',
+    { signedIn: HOUR_AGO, client: 'first-party' },
+    codeFor(HOUR_AGO),
+  ],
+  [
+    'first-party, prompt=consent: the code',
+    { signedIn: HOUR_AGO, client: 'first-party', prompt: ['consent'] },
+    codeFor(HOUR_AGO),
+  ],
+  [
+    'first-party, prompt=none: the code',
+    { signedIn: HOUR_AGO, client: 'first-party', prompt: ['none'] },
+    codeFor(HOUR_AGO),
+  ],
+  ['first-party, no session: sign in', { client: 'first-party' }, LOGIN],
+  // prompt=login: a sign-in newer than the request.
+  [
+    'prompt=login, older session: sign in',
+    { signedIn: HOUR_AGO, prompt: ['login'], consented: CONSENTED },
+    LOGIN,
+  ],
+  [
+    'prompt=login, signed in for this request: the code',
+    { signedIn: JUST_NOW, prompt: ['login'], consented: CONSENTED },
+    codeFor(JUST_NOW),
+  ],
+  [
+    'prompt=login consent, signed in for this request: consent',
+    { signedIn: JUST_NOW, prompt: ['login', 'consent'], consented: CONSENTED },
+    CONSENT,
+  ],
+  // max_age (seconds since sign-in).
+  ['max_age passed: sign in', { signedIn: HOUR_AGO, maxAge: 60, consented: CONSENTED }, LOGIN],
+  [
+    'max_age passed, prompt=none: login_required',
+    { signedIn: HOUR_AGO, maxAge: 60, prompt: ['none'], consented: CONSENTED },
+    LOGIN_REQUIRED,
+  ],
+  [
+    'max_age not passed: the code',
+    { signedIn: HOUR_AGO, maxAge: 7200, consented: CONSENTED },
+    codeFor(HOUR_AGO),
+  ],
+  [
+    'max_age=0, older session: sign in',
+    { signedIn: HOUR_AGO, maxAge: 0, consented: CONSENTED },
+    LOGIN,
+  ],
+  [
+    'max_age=0, signed in for this request: the code',
+    { signedIn: JUST_NOW, maxAge: 0, consented: CONSENTED },
+    codeFor(JUST_NOW),
+  ],
+  [
+    'max_age passed, first-party: sign in',
+    { signedIn: HOUR_AGO, maxAge: 60, client: 'first-party' },
+    LOGIN,
+  ],
+  // The client deleted meanwhile.
+  [
+    'client deleted, signed in: login_required',
+    { signedIn: HOUR_AGO, client: 'deleted', consented: CONSENTED },
+    { kind: 'error', code: 'login_required', description: 'the client no longer exists' },
+  ],
+  ['client deleted, no session: sign in first', { client: 'deleted' }, LOGIN],
+  // Impersonation: the operator confirms every time, whatever the user's session or consent.
+  ['impersonating for this client: consent', { impersonating: CLIENT }, CONSENT],
+  [
+    'impersonating, user consented, first-party: still consent',
+    { impersonating: CLIENT, signedIn: HOUR_AGO, client: 'first-party', consented: CONSENTED },
+    CONSENT,
+  ],
+  [
+    'impersonating, prompt=none: consent_required',
+    { impersonating: CLIENT, prompt: ['none'] },
+    CONSENT_REQUIRED,
+  ],
+  [
+    'impersonating, prompt=login: consent (no sign-in asked)',
+    { impersonating: CLIENT, prompt: ['login'], maxAge: 0 },
+    CONSENT,
+  ],
+  [
+    'impersonating for another client: stopped',
+    { impersonating: 'ghc_dev_other', signedIn: HOUR_AGO, consented: CONSENTED },
+    { kind: 'impersonating-another-client' },
+  ],
+  [
+    'impersonating for another client, prompt=none: stopped',
+    { impersonating: 'ghc_dev_other', prompt: ['none'] },
+    { kind: 'impersonating-another-client' },
+  ],
+];
+
+describe('decideNext', () => {
+  it.each(TABLE)('%s', (_name, row, expected) => {
+    expect(summary(decideNext(facts(row)))).toEqual(expected);
+  });
+});
