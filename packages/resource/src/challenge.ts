@@ -47,20 +47,52 @@ export function quotedString(value: string): string {
   return `${out}"`;
 }
 
+/** RFC 9110 §5.6.2 token: what an auth-scheme and an auth-param name are made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * One RFC 9110 §11.6.1 challenge: the scheme, then each given parameter as `name="value"` with
+ * the value a quoted-string (§5.6.4), in the order given; undefined values are left out. The one
+ * builder of `WWW-Authenticate` values: this package's Bearer challenges and the Gatehouse
+ * server's (RFC 6749 §5.2 Basic, RFC 6750 §3 Bearer) are all made here, so no caller's text can
+ * break out of a value or add a parameter.
+ */
+export function authChallenge(
+  scheme: string,
+  params: Readonly<Record<string, string | undefined>> = {},
+): string {
+  if (!TOKEN.test(scheme))
+    throw new TypeError(
+      `an auth-scheme must be a token (RFC 9110 §11.1): ${JSON.stringify(scheme)}`,
+    );
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    if (!TOKEN.test(name))
+      throw new TypeError(
+        `an auth-param name must be a token (RFC 9110 §11.2): ${JSON.stringify(name)}`,
+      );
+    parts.push(`${name}=${quotedString(value)}`);
+  }
+  return parts.length === 0 ? scheme : `${scheme} ${parts.join(', ')}`;
+}
+
 /** The `WWW-Authenticate` value for a refused request (RFC 6750 §3, RFC 9728 §5.1). */
 export function bearerChallenge(params: BearerChallengeParams): string {
-  const parts: string[] = [];
-  if (params.error !== undefined) parts.push(`error=${quotedString(params.error)}`);
-  if (params.errorDescription !== undefined)
-    parts.push(
-      `error_description=${quotedString(sanitizeErrorDescription(params.errorDescription))}`,
-    );
+  let scope: string | undefined;
   if (params.scope !== undefined && params.scope.length > 0) {
     const bad = params.scope.find((s) => !isScopeToken(s));
     if (bad !== undefined)
       throw new TypeError(`scope must hold scope tokens (RFC 6749 §3.3): ${JSON.stringify(bad)}`);
-    parts.push(`scope=${quotedString(params.scope.join(' '))}`);
+    scope = params.scope.join(' ');
   }
-  parts.push(`resource_metadata=${quotedString(params.resourceMetadata)}`);
-  return `Bearer ${parts.join(', ')}`;
+  return authChallenge('Bearer', {
+    error: params.error,
+    error_description:
+      params.errorDescription === undefined
+        ? undefined
+        : sanitizeErrorDescription(params.errorDescription),
+    scope,
+    resource_metadata: params.resourceMetadata,
+  });
 }

@@ -21,6 +21,7 @@ export {
   type TokenExtraction,
 } from './bearer-token.js';
 export {
+  authChallenge,
   bearerChallenge,
   quotedString,
   sanitizeErrorDescription,

@@ -7,6 +7,7 @@ import { validateHeaderValue } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  authChallenge,
   bearerChallenge,
   quotedString,
   sanitizeErrorDescription,
@@ -128,5 +129,35 @@ describe('quotedString', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('authChallenge', () => {
+  it('the scheme alone, or its parameters in order with undefined ones left out', () => {
+    expect(authChallenge('Bearer')).toBe('Bearer');
+    expect(authChallenge('Basic', { realm: 'gatehouse' })).toBe('Basic realm="gatehouse"');
+    expect(authChallenge('Bearer', { realm: 'r', error: undefined, b: 'say "hi" \\ ok' })).toBe(
+      'Bearer realm="r", b="say \\"hi\\" \\\\ ok"',
+    );
+  });
+
+  it('any values give one parseable challenge whose values read back', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[\x20-\x7E\t]{0,40}$/), anyText, (printable, any) => {
+        const header = authChallenge('X', { a: printable, b: any });
+        expect(() => {
+          validateHeaderValue('www-authenticate', header);
+        }).not.toThrow();
+        const { params } = parseChallenge(header);
+        expect(params.get('a')).toBe(printable);
+        expect(params.get('b')).toHaveLength(Array.from(any).length);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a scheme or parameter name that is not a token is a TypeError', () => {
+    expect(() => authChallenge('Bearer x')).toThrow(TypeError);
+    expect(() => authChallenge('Bearer', { 'a=b': 'c' })).toThrow(TypeError);
   });
 });
