@@ -9,7 +9,7 @@ import { discoveryEndpoints } from './endpoints/discovery/index.js';
 import { homeEndpoints } from './endpoints/home/index.js';
 import { impersonationEndpoints } from './endpoints/impersonation/index.js';
 import { interactionEndpoints } from './endpoints/interaction/index.js';
-import { registerEndpoints } from './endpoints/register/index.js';
+import { dynamicClientRegistrationEndpoint } from './endpoints/register/index.js';
 import { introspectEndpoint } from './endpoints/introspect/index.js';
 import { revokeEndpoint } from './endpoints/revoke/index.js';
 import { tokenEndpoint } from './endpoints/token/index.js';
@@ -73,7 +73,7 @@ export async function createApp(
   introspectEndpoint(app, deps);
   userinfoEndpoint(app, deps);
   impersonationEndpoints(app, deps);
-  registerEndpoints(app, deps);
+  dynamicClientRegistrationEndpoint(app, deps);
   await registerAdmin(app, deps, options.consoleDir);
   return app;
 }

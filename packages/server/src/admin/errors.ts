@@ -1,5 +1,12 @@
 import type { InputError } from '../services/input-error.js';
 
+/** The admin API's error body; its own shape, not RFC 6749's (`message` is for a person). */
+export interface AdminErrorBody {
+  readonly error: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
 /** An admin API answer other than success: `{error, message, details?}` with an HTTP status. */
 export class AdminError extends Error {
   override readonly name = 'AdminError';
@@ -11,23 +18,20 @@ export class AdminError extends Error {
   ) {
     super(message);
   }
+
+  json(): AdminErrorBody {
+    return {
+      error: this.code,
+      message: this.message,
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
+  }
 }
 
-const NOT_FOUND = /^unknown_/;
-const CONFLICT = new Set(['email_taken', 'environment_exists', 'impersonation_active']);
-
-/** A service's refusal, as the API answers it. */
+/** A service's refusal, as the API answers it: the refusal's code carries its status. */
 export function fromInputError(error: InputError): AdminError {
-  const status =
-    error.code === 'forbidden'
-      ? 403
-      : NOT_FOUND.test(error.code)
-        ? 404
-        : CONFLICT.has(error.code)
-          ? 409
-          : 400;
   return new AdminError(
-    status,
+    error.status,
     error.code,
     error.message,
     error.details.length === 0 ? undefined : error.details,

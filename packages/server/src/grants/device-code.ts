@@ -1,30 +1,15 @@
 import { sha256 } from '../crypto/random.js';
 import {
   AccessDenied,
+  AuthorizationPending,
+  ExpiredToken,
   InvalidGrant,
   InvalidRequest,
-  OAuthError,
+  SlowDown,
   UnauthorizedClient,
 } from '../errors.js';
 import { issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
-
-/** RFC 8628 §3.5 polling answers, each an error response the client keeps polling on (or stops). */
-class AuthorizationPending extends OAuthError {
-  constructor() {
-    super('authorization_pending', 'the user has not finished yet', 400, false);
-  }
-}
-class SlowDown extends OAuthError {
-  constructor() {
-    super('slow_down', 'polling too fast: wait 5 seconds more between requests', 400, false);
-  }
-}
-class ExpiredToken extends OAuthError {
-  constructor() {
-    super('expired_token', 'the device code expired; start again', 400, false);
-  }
-}
 
 /** grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4). */
 export const deviceCodeGrant: GrantHandler = async ({ deps, ctx, client, params }) => {

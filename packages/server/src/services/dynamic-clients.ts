@@ -3,24 +3,15 @@ import {
   type ClientType as PolicyClientType,
 } from '@gatehouse/redirect-policy';
 import { randomToken, sha256 } from '../crypto/random.js';
+import { RegistrationError } from '../errors.js';
 import type { Client, GrantType } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
 import { createClient, deleteClient, updateClient } from './clients.js';
 import type { ServiceContext } from './context.js';
 import { InputError } from './input-error.js';
 
-/** RFC 7591 §3.2.2 error codes. */
-export type RegistrationErrorCode = 'invalid_redirect_uri' | 'invalid_client_metadata';
-
-export class RegistrationError extends Error {
-  override readonly name = 'RegistrationError';
-  constructor(
-    readonly code: RegistrationErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+// The registration errors are in the one catalogue; exported here too for existing importers.
+export { RegistrationError, type RegistrationErrorCode } from '../errors.js';
 
 export type AuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 const AUTH_METHODS: readonly AuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];

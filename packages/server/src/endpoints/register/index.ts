@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { safeEqual, sha256 } from '../../crypto/random.js';
+import { AccessDenied, InvalidToken, TemporarilyUnavailable } from '../../errors.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import {
   deleteDynamicClient,
   registerDynamicClient,
   registrationResponse,
-  RegistrationError,
   updateDynamicClient,
 } from '../../services/dynamic-clients.js';
 import type { Client } from '../../storage/clients.js';
@@ -16,24 +16,18 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** RFC 6750 §3 for the registration endpoints' bearer tokens. */
-function invalidToken(reply: FastifyReply, description: string): FastifyReply {
-  return reply
-    .status(401)
-    .header('WWW-Authenticate', `Bearer error="invalid_token", error_description="${description}"`)
-    .send({ error: 'invalid_token', error_description: description });
-}
-
-function refused(reply: FastifyReply, error: RegistrationError): FastifyReply {
-  return reply.status(400).send({ error: error.code, error_description: error.message });
+function registrationOff(environment: string): AccessDenied {
+  return new AccessDenied(`dynamic client registration is turned off in ${environment}`);
 }
 
 /**
  * Dynamic client registration (RFC 7591) and its management (RFC 7592) per environment: open,
  * protected by an initial access token, or off, as the environment says. Every client made here
- * is marked `dynamic`: the console, the audit log and the consent page say so.
+ * is marked `dynamic`: the console, the audit log and the consent page say so. Refusals are
+ * thrown (RFC 7591 §3.2.2 registration errors come from the service) and sent by the error
+ * handler; the bearer tokens' challenges have no realm, as they never had.
  */
-export function registerEndpoints(app: FastifyInstance, deps: AppDeps): void {
+export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const registrationUri = (ctx: EnvironmentContext, client: Client) =>
     `${ctx.issuer}/register/${encodeURIComponent(client.clientId)}`;
 
@@ -41,40 +35,29 @@ export function registerEndpoints(app: FastifyInstance, deps: AppDeps): void {
     const ctx = await environmentContext(deps, request);
     reply.header('Cache-Control', 'no-store');
     const env = ctx.environment;
-    if (env.registration === 'off')
-      return reply.status(403).send({
-        error: 'access_denied',
-        error_description: `dynamic client registration is turned off in ${env.name}`,
-      });
+    if (env.registration === 'off') throw registrationOff(env.name);
     if (env.registration === 'token') {
       const token = bearer(request);
       if (
         token === undefined ||
         !(await deps.stores.initialAccessTokens.isValid(env.name, sha256(token), deps.clock()))
       )
-        return invalidToken(reply, 'registration here needs a valid initial access token');
+        throw new InvalidToken('registration here needs a valid initial access token');
     }
     const now = deps.clock();
     const key = `register:${request.ip}`;
     const wait = deps.registrationLimiter.retryAfter(key, now);
     if (wait > 0)
-      return reply
-        .status(429)
-        .header('Retry-After', String(Math.ceil(wait / 1000)))
-        .send({
-          error: 'temporarily_unavailable',
-          error_description: 'too many registrations from this address',
-        });
+      throw new TemporarilyUnavailable(
+        'too many registrations from this address',
+        Math.ceil(wait / 1000),
+      );
     deps.registrationLimiter.fail(key, now);
     const result = await registerDynamicClient(
       { stores: deps.stores, clock: deps.clock, actor: 'anonymous' },
       env,
       request.body,
-    ).catch((error: unknown) => {
-      if (error instanceof RegistrationError) return error;
-      throw error;
-    });
-    if (result instanceof RegistrationError) return refused(reply, result);
+    );
     return reply.status(201).send({
       ...registrationResponse(result.client, registrationUri(ctx, result.client)),
       ...(result.clientSecret === undefined
@@ -97,44 +80,32 @@ export function registerEndpoints(app: FastifyInstance, deps: AppDeps): void {
       client === undefined ||
       client.registrationTokenHash === null ||
       !safeEqual(sha256(token), client.registrationTokenHash)
-    ) {
-      invalidToken(reply, 'the registration access token is not valid for this client');
-      return undefined;
-    }
+    )
+      throw new InvalidToken('the registration access token is not valid for this client');
     return { ctx, client };
   };
 
   app.get('/e/:env/register/:clientId', async (request, reply) => {
     const found = await managed(request, reply);
-    if (found === undefined) return reply;
     return reply.send(registrationResponse(found.client, registrationUri(found.ctx, found.client)));
   });
 
   app.put('/e/:env/register/:clientId', async (request, reply) => {
     const found = await managed(request, reply);
-    if (found === undefined) return reply;
     // Closed registration also closes changes; reading and deleting stay possible.
     if (found.ctx.environment.registration === 'off')
-      return reply.status(403).send({
-        error: 'access_denied',
-        error_description: `dynamic client registration is turned off in ${found.ctx.environment.name}`,
-      });
+      throw registrationOff(found.ctx.environment.name);
     const updated = await updateDynamicClient(
       { stores: deps.stores, clock: deps.clock, actor: `client:${found.client.clientId}` },
       found.ctx.environment,
       found.client,
       request.body,
-    ).catch((error: unknown) => {
-      if (error instanceof RegistrationError) return error;
-      throw error;
-    });
-    if (updated instanceof RegistrationError) return refused(reply, updated);
+    );
     return reply.send(registrationResponse(updated, registrationUri(found.ctx, updated)));
   });
 
   app.delete('/e/:env/register/:clientId', async (request, reply) => {
     const found = await managed(request, reply);
-    if (found === undefined) return reply;
     await deleteDynamicClient(
       { stores: deps.stores, clock: deps.clock, actor: `client:${found.client.clientId}` },
       found.ctx.environment,
