@@ -8,7 +8,7 @@ import type { Client, GrantType } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
 import { createClient, deleteClient, updateClient } from './clients.js';
 import type { ServiceContext } from './context.js';
-import { InputError } from './input-error.js';
+import { InputError, type InputErrorCode } from './input-error.js';
 
 // The registration errors are in the one catalogue; exported here too for existing importers.
 export { RegistrationError, type RegistrationErrorCode } from '../errors.js';
@@ -146,10 +146,18 @@ export function registrationResponse(
   };
 }
 
+/** The refusals about a redirect URI: RFC 7591 §3.2.2 invalid_redirect_uri; any other is metadata. */
+const REDIRECT_URI_REFUSALS: ReadonlySet<InputErrorCode> = new Set<InputErrorCode>([
+  'duplicate_redirect_uri',
+  'redirect_uri_refused',
+  'redirect_uri_required',
+  'unknown_redirect_uri',
+]);
+
 function translate(error: unknown): never {
   if (error instanceof InputError)
     throw new RegistrationError(
-      error.code.includes('redirect') ? 'invalid_redirect_uri' : 'invalid_client_metadata',
+      REDIRECT_URI_REFUSALS.has(error.code) ? 'invalid_redirect_uri' : 'invalid_client_metadata',
       error.message,
     );
   throw error;
