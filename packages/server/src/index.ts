@@ -19,7 +19,6 @@ export {
   createEnvironment,
   ensureDefaultEnvironments,
   requireEnvironment,
-  setImpersonationEnabled,
 } from './services/environments.js';
 export {
   createOperator,
@@ -48,6 +47,7 @@ export {
   startImpersonation,
   endImpersonation,
   endExpiredImpersonations,
+  setImpersonationEnabled,
 } from './services/impersonation.js';
 export { runHousekeeping } from './services/housekeeping.js';
 export { withTransaction } from './storage/transaction.js';

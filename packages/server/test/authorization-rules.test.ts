@@ -5,7 +5,7 @@
  */
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttemptLimiter } from '../src/http/attempt-limiter.js';
+import { AttemptLimiter } from '../src/services/attempt-limiter.js';
 import { setUserDisabled } from '../src/services/users.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGatehouse, resolveServerConfig } from '../src/index.js';
 import { ConfigError } from '../src/config.js';
 import { keyCipher, KeyDecryptionError } from '../src/crypto/key-encryption.js';
-import { DatabaseAttemptLimiter } from '../src/http/shared-attempt-limiter.js';
+import { DatabaseAttemptLimiter } from '../src/services/shared-attempt-limiter.js';
 import { announceChange, listenForChanges } from '../src/storage/change-feed.js';
 import { runHousekeeping } from '../src/services/housekeeping.js';
 import { listKeys, RETIRE_AFTER_MS, retireKeys, rotateKey } from '../src/services/keys.js';

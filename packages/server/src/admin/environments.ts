@@ -8,9 +8,9 @@ import { parseDuration } from '../services/duration.js';
 import {
   createEnvironment,
   requireEnvironment,
-  setImpersonationEnabled,
   updateEnvironmentSettings,
 } from '../services/environments.js';
+import { setImpersonationEnabled } from '../services/impersonation.js';
 import type { Environment, RegistrationPolicy, Tier } from '../storage/environments.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
 import { answer, many, one } from './schemas.js';

@@ -1,12 +1,12 @@
 import type { JWTPayload } from 'jose';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
-import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import type { EnvironmentContext } from '../services/environments.js';
 import { OIDC_SCOPES, scopeList } from '../protocol.js';
 import { consentItems, decideResource, type ResourceDecision } from '../services/resources.js';
 import type { Client } from '../storage/clients.js';
 import type { AccessTokenRecord } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
-import { signAccessToken } from '../tokens/issue.js';
+import { signAccessToken, type TokenDeps } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
 
 /** RFC 8693 §3: the one token type this server takes and issues in an exchange. */
@@ -169,7 +169,7 @@ function checkAudience(client: Client, target: string): void {
 
 /** check-actor: the actor token is the requesting client's own (client_credentials) token. */
 async function checkActor(
-  deps: AppDeps,
+  deps: TokenDeps,
   ctx: EnvironmentContext,
   client: Client,
   token: string,
@@ -190,7 +190,7 @@ async function checkActor(
 
 /** check-subject: an active access token of a user who may still sign in. */
 async function checkSubject(
-  deps: AppDeps,
+  deps: TokenDeps,
   ctx: EnvironmentContext,
   token: string,
 ): Promise<{ subject: ActiveToken; user: User }> {
@@ -215,7 +215,7 @@ async function checkSubject(
  * it but the client the code or refresh family it descends from was issued to.
  */
 async function originClient(
-  deps: AppDeps,
+  deps: TokenDeps,
   ctx: EnvironmentContext,
   subject: ActiveToken,
 ): Promise<string> {
@@ -238,7 +238,7 @@ async function originClient(
  * target's registration decides as for any other request (RFC 8707).
  */
 async function decideScope(
-  deps: AppDeps,
+  deps: TokenDeps,
   ctx: EnvironmentContext,
   client: Client,
   request: ExchangeRequest,
@@ -294,7 +294,7 @@ function ok(decision: ResourceDecision): Extract<ResourceDecision, { ok: true }>
  * keys (another environment's token fails here), then that it is recorded and not revoked.
  */
 async function activeAccessToken(
-  deps: AppDeps,
+  deps: TokenDeps,
   ctx: EnvironmentContext,
   token: string,
 ): Promise<ActiveToken | undefined> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import type { EnvironmentContext } from '../services/environments.js';
 import type { Client } from '../storage/clients.js';
 import type { User } from '../storage/users.js';
 import type { AuditEvent } from '../storage/audit.js';
@@ -8,6 +8,7 @@ import {
   newRefreshToken,
   signAccessToken,
   type ActingOperator,
+  type TokenDeps,
 } from '../tokens/issue.js';
 import type { TokenResponse } from './context.js';
 
@@ -47,7 +48,7 @@ export interface IssueAudit {
  * tokens are stored with the grant's audit entry in one transaction before they are returned.
  */
 export async function issueUserTokens(
-  deps: AppDeps,
+  deps: TokenDeps,
   ctx: EnvironmentContext,
   request: UserTokenRequest,
   audit: IssueAudit,
@@ -116,7 +117,7 @@ export async function issueUserTokens(
 
 /** Every token issued during an impersonation is an audit entry of its own, naming the operator. */
 export async function auditImpersonatedIssue(
-  deps: AppDeps,
+  deps: TokenDeps,
   ctx: EnvironmentContext,
   acting: ActingOperator,
   client: Client,

@@ -1,11 +1,10 @@
 import type { Clock } from '../clock.js';
 import type { ServerConfig } from '../config.js';
 import type { Stores } from '../storage/index.js';
-import type { Environment } from '../storage/environments.js';
 import type { Signer } from '../tokens/signer.js';
 import type { MetadataDocumentClients } from '../services/metadata-documents.js';
-import type { AttemptLimiter } from './attempt-limiter.js';
-import type { SharedLimiter } from './shared-attempt-limiter.js';
+import type { AttemptLimiter } from '../services/attempt-limiter.js';
+import type { SharedLimiter } from '../services/shared-attempt-limiter.js';
 
 /** Everything handlers use, built once at start-up. */
 export interface AppDeps {
@@ -27,7 +26,5 @@ export function issuerOf(deps: AppDeps, environment: string): string {
   return `${deps.config.baseUrl}/e/${environment}`;
 }
 
-export interface EnvironmentContext {
-  readonly environment: Environment;
-  readonly issuer: string;
-}
+// Handlers take it from here with AppDeps; its home is the environments service, so grants can name it.
+export type { EnvironmentContext } from '../services/environments.js';

@@ -7,8 +7,16 @@ import {
   type Tier,
 } from '../storage/environments.js';
 import type { ServiceContext } from './context.js';
-import { endImpersonationsIn } from './impersonation.js';
 import { InputError } from './input-error.js';
+
+/**
+ * The environment a request is for, and its issuer. Handlers get it from the HTTP layer (which
+ * resolves it from the URL); grants name it too, so it lives here, below both.
+ */
+export interface EnvironmentContext {
+  readonly environment: Environment;
+  readonly issuer: string;
+}
 
 export const DEFAULT_ENVIRONMENTS: readonly { name: string; tier: Tier }[] = [
   { name: 'development', tier: 'development' },
@@ -70,29 +78,6 @@ export async function ensureDefaultEnvironments(ctx: ServiceContext): Promise<En
       created.push(await createEnvironment(ctx, name, tier));
   }
   return created;
-}
-
-/** Impersonation is off until an admin turns it on for an environment. */
-export async function setImpersonationEnabled(
-  ctx: ServiceContext,
-  name: string,
-  enabled: boolean,
-): Promise<Environment> {
-  const current = await requireEnvironment(ctx, name);
-  if (current.impersonationEnabled !== enabled) {
-    await ctx.stores.environments.setImpersonationEnabled(name, enabled);
-    // Turning it off ends what is running, and revokes its tokens, not only what would start.
-    if (!enabled) await endImpersonationsIn(ctx, name);
-    await ctx.stores.audit.append(
-      {
-        environment: name,
-        type: enabled ? 'environment.impersonation_enabled' : 'environment.impersonation_disabled',
-        actor: ctx.actor,
-      },
-      ctx.clock(),
-    );
-  }
-  return { ...current, impersonationEnabled: enabled };
 }
 
 /** Dynamic registration policy, and (development only) loopback metadata documents. */

@@ -4,6 +4,7 @@ import {
   type Impersonation,
   type ImpersonationEnd,
 } from '../storage/impersonations.js';
+import type { Environment } from '../storage/environments.js';
 import type { Operator } from '../storage/operators.js';
 import type { ActingOperator } from '../tokens/issue.js';
 import { requireClient } from './clients.js';
@@ -163,8 +164,35 @@ export async function endImpersonationsBy(ctx: ServiceContext, operatorId: strin
     await endRunning(ctx, env.name, (i) => i.operatorId === operatorId);
 }
 
+/**
+ * Impersonation is off until an admin turns it on for an environment. A setting of the
+ * environment, kept here because turning it off ends running impersonations: the environments
+ * service, which every other service builds on, then depends on none of them.
+ */
+export async function setImpersonationEnabled(
+  ctx: ServiceContext,
+  name: string,
+  enabled: boolean,
+): Promise<Environment> {
+  const current = await requireEnvironment(ctx, name);
+  if (current.impersonationEnabled !== enabled) {
+    await ctx.stores.environments.setImpersonationEnabled(name, enabled);
+    // Turning it off ends what is running, and revokes its tokens, not only what would start.
+    if (!enabled) await endImpersonationsIn(ctx, name);
+    await ctx.stores.audit.append(
+      {
+        environment: name,
+        type: enabled ? 'environment.impersonation_enabled' : 'environment.impersonation_disabled',
+        actor: ctx.actor,
+      },
+      ctx.clock(),
+    );
+  }
+  return { ...current, impersonationEnabled: enabled };
+}
+
 /** Ends every running impersonation in an environment (impersonation was turned off there). */
-export async function endImpersonationsIn(ctx: ServiceContext, environment: string): Promise<void> {
+async function endImpersonationsIn(ctx: ServiceContext, environment: string): Promise<void> {
   await endRunning(ctx, environment, () => true);
 }
 

@@ -3,7 +3,7 @@ import {
   validateRedirectUri,
   type ClientType as PolicyClientType,
 } from '@gatehouse/redirect-policy';
-import { AttemptLimiter } from '../http/attempt-limiter.js';
+import { AttemptLimiter } from './attempt-limiter.js';
 import { DocumentFetchError, type DocumentFetcher } from '../net/document-fetcher.js';
 import type { Client, GrantType } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
