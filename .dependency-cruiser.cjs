@@ -9,14 +9,16 @@
  *      entry          index.ts, bootstrap.ts, app.ts: wire everything together
  *      routes         admin/ (the admin API), endpoints/ (the OAuth and OIDC endpoints)
  *      authorization  authorization/: the authorization flow the endpoints share
- *      http           http/, pages/: request plumbing (deps, forms, cookies, client
- *                     authentication, sign-in, error pages) and the HTML pages
+ *      http           http/: request plumbing (deps, forms, cookies, client authentication,
+ *                     sign-in, the error handler)
  *      grants         grants/: one handler per grant type, called by the token endpoint
  *      services       services/: the operations (each audited), shared by routes, CLI and grants
  *      tokens         tokens/: signing and issuing tokens
  *      net            net/: outbound fetches and the address policy
  *      storage        storage/: the database and one store per table
- *      foundation     crypto/, errors, clock.ts, config.ts, protocol.ts: import nothing above
+ *      foundation     crypto/, errors, clock.ts, config.ts, protocol.ts
+ *      views          pages/, http/html.ts: HTML templates, pure functions of their arguments;
+ *                     lowest, so that an error can render its own page (errors/)
  *
  *    So: no http → endpoints, grants → http, services → http, storage → anything above it.
  *    admin/ and endpoints/ are peers that do not import each other.
@@ -48,7 +50,7 @@ const LAYERS = [
   { name: 'entry', path: `${server}(index|bootstrap|app)\\.ts$` },
   { name: 'routes', path: `${server}(admin|endpoints)/` },
   { name: 'authorization', path: `${server}authorization/` },
-  { name: 'http', path: `${server}(http|pages)/` },
+  { name: 'http', path: `${server}http/(?!html\\.ts$)` },
   { name: 'grants', path: `${server}grants/` },
   { name: 'services', path: `${server}services/` },
   { name: 'tokens', path: `${server}tokens/` },
@@ -58,6 +60,7 @@ const LAYERS = [
     name: 'foundation',
     path: `${server}(crypto/|errors/|(errors|clock|config|protocol)\\.ts$)`,
   },
+  { name: 'views', path: `${server}(pages/|http/html\\.ts$)` },
 ];
 
 /** @type {import('dependency-cruiser').IForbiddenRuleType[]} */
@@ -98,7 +101,7 @@ module.exports = {
         'Above the services, storage is reached through deps.stores (see 2. at the top): the ' +
         'database, transactions, migrations and caches are imported for their types only.',
       severity: 'error',
-      from: { path: `${server}(admin|endpoints|authorization|http|pages|grants)/` },
+      from: { path: `${server}(admin|endpoints|authorization|http|grants)/` },
       to: {
         path: `${server}storage/(index|database|transaction|migrations|schema|pg-prepared|read-cache|cached-stores|commit-sync|sqlite-checkpointer|change-feed)\\.ts$`,
         dependencyTypesNot: ['type-only'],
