@@ -1,12 +1,15 @@
 /**
  * Typed functions for every admin API endpoint the console uses (paths relative to /admin/api).
+ * Bodies and answers are the generated OpenAPI types (`Body`, `Answer`), so a change to the
+ * server's shapes fails the console's type check.
  */
 import { request } from './http';
 import type {
+  Answer,
   AuditPage,
   AuditQuery,
+  Body,
   Client,
-  ClientType,
   CreatedClient,
   Environment,
   ExpiresIn,
@@ -17,8 +20,6 @@ import type {
   PromotionResult,
   ProtectedResource,
   RefusedRedirect,
-  RegistrationPolicy,
-  Role,
   Session,
   Tier,
   TokenLifetime,
@@ -33,7 +34,8 @@ const clientPath = (env: string, clientId: string): string =>
 // Session
 
 export function signIn(email: string, password: string): Promise<Session> {
-  return request('POST', '/session', { body: { email, password }, expectUnauthenticated: true });
+  const body: Body<'/session', 'post'> = { email, password };
+  return request('POST', '/session', { body, expectUnauthenticated: true });
 }
 
 export function getSession(): Promise<Session> {
@@ -47,40 +49,26 @@ export function signOut(): Promise<void> {
 // Environments
 
 export async function listEnvironments(): Promise<readonly Environment[]> {
-  const answer = await request<{ environments: Environment[] }>('GET', '/environments');
-  return answer.environments;
+  return (await request<Answer<'/environments', 'get'>>('GET', '/environments')).environments;
 }
 
 export async function createEnvironment(name: string, tier: Tier): Promise<Environment> {
-  const answer = await request<{ environment: Environment }>('POST', '/environments', {
-    body: { name, tier },
-  });
+  const body: Body<'/environments', 'post'> = { name, tier };
+  const answer = await request<Answer<'/environments', 'post'>>('POST', '/environments', { body });
   return answer.environment;
 }
 
 /** What `PATCH /environments/{env}` changes; give at least one. */
-export interface EnvironmentSettings {
-  readonly impersonationEnabled?: boolean;
-  readonly registration?: RegistrationPolicy;
-  /** Refused outside the development tier. */
-  readonly allowLoopbackDocuments?: boolean;
-}
+export type EnvironmentSettings = Body<'/environments/{env}', 'patch'>;
 
 export async function updateEnvironment(
   env: string,
   settings: EnvironmentSettings,
 ): Promise<Environment> {
-  const answer = await request<{ environment: Environment }>('PATCH', envPath(env), {
+  const answer = await request<Answer<'/environments/{env}', 'patch'>>('PATCH', envPath(env), {
     body: settings,
   });
   return answer.environment;
-}
-
-export function setImpersonationEnabled(
-  env: string,
-  impersonationEnabled: boolean,
-): Promise<Environment> {
-  return updateEnvironment(env, { impersonationEnabled });
 }
 
 /** A token for dynamic registration when it needs one; shown once. */
@@ -88,31 +76,24 @@ export function issueInitialAccessToken(
   env: string,
   expiresIn?: TokenLifetime,
 ): Promise<IssuedInitialAccessToken> {
-  return request('POST', `${envPath(env)}/initial-access-tokens`, {
-    body: expiresIn === undefined ? {} : { expiresIn },
-  });
+  const body: Body<'/environments/{env}/initial-access-tokens', 'post'> =
+    expiresIn === undefined ? {} : { expiresIn };
+  return request('POST', `${envPath(env)}/initial-access-tokens`, { body });
 }
 
 // Resources
 
 export async function listResources(env: string): Promise<readonly ProtectedResource[]> {
-  const answer = await request<{ resources: ProtectedResource[] }>(
-    'GET',
-    `${envPath(env)}/resources`,
-  );
-  return answer.resources;
+  type A = Answer<'/environments/{env}/resources', 'get'>;
+  return (await request<A>('GET', `${envPath(env)}/resources`)).resources;
 }
 
 export async function registerResource(
   env: string,
-  resource: { readonly uri: string; readonly name: string; readonly scopes?: readonly string[] },
+  body: Body<'/environments/{env}/resources', 'post'>,
 ): Promise<ProtectedResource> {
-  const answer = await request<{ resource: ProtectedResource }>(
-    'POST',
-    `${envPath(env)}/resources`,
-    { body: resource },
-  );
-  return answer.resource;
+  type A = Answer<'/environments/{env}/resources', 'post'>;
+  return (await request<A>('POST', `${envPath(env)}/resources`, { body })).resource;
 }
 
 export async function removeResource(env: string, uri: string): Promise<void> {
@@ -122,25 +103,19 @@ export async function removeResource(env: string, uri: string): Promise<void> {
 // Clients
 
 export async function listClients(env: string): Promise<readonly Client[]> {
-  const answer = await request<{ clients: Client[] }>('GET', `${envPath(env)}/clients`);
-  return answer.clients;
+  type A = Answer<'/environments/{env}/clients', 'get'>;
+  return (await request<A>('GET', `${envPath(env)}/clients`)).clients;
 }
 
-export interface NewClient {
-  readonly name: string;
-  readonly type: ClientType;
-  readonly redirectUris?: readonly string[];
-  readonly grantTypes?: readonly string[];
-  readonly skipConsent?: boolean;
-}
+export type NewClient = Body<'/environments/{env}/clients', 'post'>;
 
 export function createClient(env: string, client: NewClient): Promise<CreatedClient> {
   return request('POST', `${envPath(env)}/clients`, { body: client });
 }
 
 export async function getClient(env: string, clientId: string): Promise<Client> {
-  const answer = await request<{ client: Client }>('GET', clientPath(env, clientId));
-  return answer.client;
+  type A = Answer<'/environments/{env}/clients/{clientId}', 'get'>;
+  return (await request<A>('GET', clientPath(env, clientId))).client;
 }
 
 export async function deleteClient(env: string, clientId: string): Promise<void> {
@@ -150,7 +125,7 @@ export async function deleteClient(env: string, clientId: string): Promise<void>
 export function rotateSecret(
   env: string,
   clientId: string,
-): Promise<{ client: Client; clientSecret: string }> {
+): Promise<Answer<'/environments/{env}/clients/{clientId}/secret', 'post'>> {
   return request('POST', `${clientPath(env, clientId)}/secret`);
 }
 
@@ -159,10 +134,10 @@ export function addRedirectUri(
   clientId: string,
   uri: string,
   expiresIn?: ExpiresIn,
-): Promise<{ client: Client; warnings: readonly LintWarning[] }> {
-  return request('POST', `${clientPath(env, clientId)}/redirect-uris`, {
-    body: expiresIn === undefined ? { uri } : { uri, expiresIn },
-  });
+): Promise<{ readonly client: Client; readonly warnings: readonly LintWarning[] }> {
+  const body: Body<'/environments/{env}/clients/{clientId}/redirect-uris', 'post'> =
+    expiresIn === undefined ? { uri } : { uri, expiresIn };
+  return request('POST', `${clientPath(env, clientId)}/redirect-uris`, { body });
 }
 
 export async function removeRedirectUri(
@@ -170,30 +145,20 @@ export async function removeRedirectUri(
   clientId: string,
   uri: string,
 ): Promise<Client> {
-  const answer = await request<{ client: Client }>(
-    'DELETE',
-    `${clientPath(env, clientId)}/redirect-uris`,
-    { query: { uri } },
-  );
-  return answer.client;
+  type A = Answer<'/environments/{env}/clients/{clientId}/redirect-uris', 'delete'>;
+  const path = `${clientPath(env, clientId)}/redirect-uris`;
+  return (await request<A>('DELETE', path, { query: { uri } })).client;
 }
 
 export async function listRefusedRedirects(
   env: string,
   clientId: string,
 ): Promise<readonly RefusedRedirect[]> {
-  const answer = await request<{ refused: RefusedRedirect[] }>(
-    'GET',
-    `${clientPath(env, clientId)}/refused-redirects`,
-  );
-  return answer.refused;
+  type A = Answer<'/environments/{env}/clients/{clientId}/refused-redirects', 'get'>;
+  return (await request<A>('GET', `${clientPath(env, clientId)}/refused-redirects`)).refused;
 }
 
-export interface PromoteOptions {
-  readonly to: string;
-  readonly dryRun?: boolean;
-  readonly dropRefused?: boolean;
-}
+export type PromoteOptions = Body<'/environments/{env}/clients/{clientId}/promote', 'post'>;
 
 export function promoteClient(
   env: string,
@@ -203,19 +168,29 @@ export function promoteClient(
   return request('POST', `${clientPath(env, clientId)}/promote`, { body: options });
 }
 
+export type ClientSettings = Body<'/environments/{env}/clients/{clientId}', 'patch'>;
+
+export function updateClient(
+  env: string,
+  clientId: string,
+  settings: ClientSettings,
+): Promise<Answer<'/environments/{env}/clients/{clientId}', 'patch'>> {
+  return request('PATCH', clientPath(env, clientId), { body: settings });
+}
+
 // Users
 
 export async function listUsers(env: string): Promise<readonly User[]> {
-  const answer = await request<{ users: User[] }>('GET', `${envPath(env)}/users`);
-  return answer.users;
+  type A = Answer<'/environments/{env}/users', 'get'>;
+  return (await request<A>('GET', `${envPath(env)}/users`)).users;
 }
 
 export async function createUser(
   env: string,
-  user: { readonly email: string; readonly name?: string; readonly password: string },
+  user: Body<'/environments/{env}/users', 'post'>,
 ): Promise<User> {
-  const answer = await request<{ user: User }>('POST', `${envPath(env)}/users`, { body: user });
-  return answer.user;
+  type A = Answer<'/environments/{env}/users', 'post'>;
+  return (await request<A>('POST', `${envPath(env)}/users`, { body: user })).user;
 }
 
 export async function setUserDisabled(
@@ -223,12 +198,9 @@ export async function setUserDisabled(
   userId: string,
   disabled: boolean,
 ): Promise<User> {
+  type A = Answer<'/environments/{env}/users/{userId}/disable', 'post'>;
   const action = disabled ? 'disable' : 'enable';
-  const answer = await request<{ user: User }>(
-    'POST',
-    `${envPath(env)}/users/${seg(userId)}/${action}`,
-  );
-  return answer.user;
+  return (await request<A>('POST', `${envPath(env)}/users/${seg(userId)}/${action}`)).user;
 }
 
 export async function deleteUser(env: string, userId: string): Promise<void> {
@@ -238,36 +210,23 @@ export async function deleteUser(env: string, userId: string): Promise<void> {
 // Impersonation
 
 export async function listImpersonations(env: string): Promise<readonly Impersonation[]> {
-  const answer = await request<{ impersonations: Impersonation[] }>(
-    'GET',
-    `${envPath(env)}/impersonations`,
-  );
-  return answer.impersonations;
+  type A = Answer<'/environments/{env}/impersonations', 'get'>;
+  return (await request<A>('GET', `${envPath(env)}/impersonations`)).impersonations;
 }
 
 export async function startImpersonation(
   env: string,
-  start: {
-    readonly userId: string;
-    readonly clientId: string;
-    readonly reason: string;
-    readonly minutes: number;
-  },
+  start: Body<'/environments/{env}/impersonations', 'post'>,
 ): Promise<Impersonation> {
-  const answer = await request<{ impersonation: Impersonation }>(
-    'POST',
-    `${envPath(env)}/impersonations`,
-    { body: start },
-  );
-  return answer.impersonation;
+  type A = Answer<'/environments/{env}/impersonations', 'post'>;
+  const path = `${envPath(env)}/impersonations`;
+  return (await request<A>('POST', path, { body: start })).impersonation;
 }
 
 export async function endImpersonation(env: string, id: string): Promise<Impersonation> {
-  const answer = await request<{ impersonation: Impersonation }>(
-    'POST',
-    `${envPath(env)}/impersonations/${seg(id)}/end`,
-  );
-  return answer.impersonation;
+  type A = Answer<'/environments/{env}/impersonations/{id}/end', 'post'>;
+  const path = `${envPath(env)}/impersonations/${seg(id)}/end`;
+  return (await request<A>('POST', path)).impersonation;
 }
 
 // Audit
@@ -279,38 +238,15 @@ export function readAudit(query: AuditQuery): Promise<AuditPage> {
 // Operators
 
 export async function listOperators(): Promise<readonly Operator[]> {
-  const answer = await request<{ operators: Operator[] }>('GET', '/operators');
-  return answer.operators;
+  return (await request<Answer<'/operators', 'get'>>('GET', '/operators')).operators;
 }
 
-export async function createOperator(operator: {
-  readonly email: string;
-  readonly role: Role;
-  readonly password: string;
-}): Promise<Operator> {
-  const answer = await request<{ operator: Operator }>('POST', '/operators', { body: operator });
-  return answer.operator;
+export async function createOperator(operator: Body<'/operators', 'post'>): Promise<Operator> {
+  type A = Answer<'/operators', 'post'>;
+  return (await request<A>('POST', '/operators', { body: operator })).operator;
 }
 
 export async function disableOperator(id: string): Promise<Operator> {
-  const answer = await request<{ operator: Operator }>('POST', `/operators/${seg(id)}/disable`);
-  return answer.operator;
-}
-
-export interface ClientSettings {
-  readonly name?: string;
-  readonly grantTypes?: readonly string[];
-  readonly skipConsent?: boolean;
-  /** Replaces the whole list; null: any resource the environment allows. */
-  readonly allowedResources?: readonly string[] | null;
-  /** Replaces the whole list; null: no token exchange. */
-  readonly exchangeAudiences?: readonly string[] | null;
-}
-
-export function updateClient(
-  env: string,
-  clientId: string,
-  settings: ClientSettings,
-): Promise<{ client: Client; warnings: readonly LintWarning[] }> {
-  return request('PATCH', clientPath(env, clientId), { body: settings });
+  type A = Answer<'/operators/{id}/disable', 'post'>;
+  return (await request<A>('POST', `/operators/${seg(id)}/disable`)).operator;
 }
