@@ -1,95 +1,81 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Outlet } from 'react-router';
 import { getSession, signOut } from './api/admin';
 import { ApiError, setCsrfToken, setUnauthenticatedHandler } from './api/http';
 import type { Session } from './api/types';
 import { ErrorAlert, Loading } from './components/Feedback';
 import { Layout } from './pages/Layout';
 import { SignInPage } from './pages/SignInPage';
-import { Routes } from './Routes';
 import { permissionsFor, SessionContext, type SessionValue } from './session';
 
-type SessionState =
-  | { readonly status: 'restoring' }
-  | { readonly status: 'signed-out'; readonly notice?: string }
-  | { readonly status: 'signed-in'; readonly session: Session }
-  | { readonly status: 'error'; readonly error: unknown };
+const SESSION = ['session'] as const;
 
-export function App() {
-  const [state, setState] = useState<SessionState>({ status: 'restoring' });
-  const [attempt, setAttempt] = useState(0);
-
-  const signedIn = useCallback((session: Session) => {
+/** The session on load: null when there is none (401). */
+async function restoreSession(): Promise<Session | null> {
+  try {
+    const session = await getSession();
     setCsrfToken(session.csrfToken);
-    setState({ status: 'signed-in', session });
-  }, []);
+    return session;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
 
-  // Restore the session on load: 401 means sign in.
-  useEffect(() => {
-    let current = true;
-    getSession().then(
-      (session) => {
-        if (current) signedIn(session);
-      },
-      (error: unknown) => {
-        if (!current) return;
-        if (error instanceof ApiError && error.status === 401) setState({ status: 'signed-out' });
-        else setState({ status: 'error', error });
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [attempt, signedIn]);
+/** The console's root: the sign-in page until there is a session, then the page of the URL. */
+export function App() {
+  const queryClient = useQueryClient();
+  const session = useQuery({ queryKey: SESSION, queryFn: restoreSession, staleTime: Infinity });
+  const [notice, setNotice] = useState<string | undefined>(undefined);
 
-  // Any later 401 means the session ended (expired, or signed out elsewhere).
+  const end = useCallback(
+    (why?: string) => {
+      setCsrfToken(null);
+      setNotice(why);
+      // Nothing loaded for this operator outlives their session.
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== SESSION[0] });
+      queryClient.setQueryData(SESSION, null);
+    },
+    [queryClient],
+  );
+
+  // Any 401 after sign-in means the session ended (expired, or signed out elsewhere).
   useEffect(() => {
     setUnauthenticatedHandler(() => {
-      setCsrfToken(null);
-      setState({ status: 'signed-out', notice: 'Your session has ended; sign in again.' });
+      end('Your session has ended; sign in again.');
     });
     return () => {
       setUnauthenticatedHandler(null);
     };
-  }, []);
+  }, [end]);
 
-  const doSignOut = useCallback(async () => {
-    try {
-      await signOut();
-    } catch {
-      // Signed out locally either way; the cookie expires on its own.
-    } finally {
-      setCsrfToken(null);
-      setState({ status: 'signed-out' });
-    }
-  }, []);
-
-  const session = state.status === 'signed-in' ? state.session : null;
+  const current = session.data ?? null;
   const value = useMemo<SessionValue | null>(
     () =>
-      session === null
+      current === null
         ? null
-        : { operator: session.operator, can: permissionsFor(session.operator.role) },
-    [session],
+        : { operator: current.operator, can: permissionsFor(current.operator.role) },
+    [current],
   );
 
-  if (state.status === 'restoring') {
+  if (session.isPending || (session.isError && session.isFetching)) {
     return (
       <main className="centered">
         <Loading what="the console" />
       </main>
     );
   }
-  if (state.status === 'error') {
+  if (session.isError) {
     return (
       <main className="centered">
         <h1>Gatehouse console</h1>
-        <ErrorAlert error={state.error} />
+        <ErrorAlert error={session.error} />
         <button
           type="button"
           className="button primary"
           onClick={() => {
-            setState({ status: 'restoring' });
-            setAttempt((n) => n + 1);
+            void session.refetch();
           }}
         >
           Try again
@@ -100,15 +86,28 @@ export function App() {
   if (value === null) {
     return (
       <SignInPage
-        onSignedIn={signedIn}
-        notice={state.status === 'signed-out' ? state.notice : undefined}
+        notice={notice}
+        onSignedIn={(signedIn) => {
+          setCsrfToken(signedIn.csrfToken);
+          setNotice(undefined);
+          queryClient.setQueryData(SESSION, signedIn);
+        }}
       />
     );
   }
   return (
     <SessionContext value={value}>
-      <Layout onSignOut={doSignOut}>
-        <Routes />
+      <Layout
+        onSignOut={async () => {
+          try {
+            await signOut();
+          } catch {
+            // Signed out locally either way; the cookie expires on its own.
+          }
+          end();
+        }}
+      >
+        <Outlet />
       </Layout>
     </SessionContext>
   );

@@ -1,8 +1,5 @@
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dateTimeSeconds = new Intl.DateTimeFormat(undefined, {
-  dateStyle: 'short',
-  timeStyle: 'medium',
-});
+/** The console's one date format, to the second: "31 Jan 2025, 14:05:09" in the reader's locale. */
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'always' });
 
 const MINUTE = 60_000;
@@ -18,12 +15,9 @@ const UNITS: readonly (readonly [Intl.RelativeTimeFormatUnit, number, number])[]
   ['year', 365 * DAY, Infinity],
 ];
 
+/** Every date the console shows, in tables, details and the titles of relative times. */
 export function formatDateTime(ms: number): string {
   return dateTime.format(new Date(ms));
-}
-
-export function formatTimestamp(ms: number): string {
-  return dateTimeSeconds.format(new Date(ms));
 }
 
 /** "in 3 days", "5 minutes ago", "in less than a minute". */

@@ -37,3 +37,8 @@ export function KindBadge({ kind }: { readonly kind: ClientKind }) {
     </Badge>
   );
 }
+
+/** Whether a user or operator may sign in. */
+export function StatusBadge({ disabled }: { readonly disabled: boolean }) {
+  return disabled ? <Badge tone="danger">disabled</Badge> : <Badge tone="ok">active</Badge>;
+}

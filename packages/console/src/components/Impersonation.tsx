@@ -1,9 +1,12 @@
-import { useId, useState, type SubmitEvent } from 'react';
+import { useId, useState } from 'react';
 import { endImpersonation, startImpersonation } from '../api/admin';
+import { keys, useAction } from '../api/queries';
 import type { Client, Impersonation, User } from '../api/types';
-import { formatDateTime, formatRelative } from '../format';
+import { formatRelative } from '../format';
 import { useNow } from '../hooks';
 import { ErrorAlert } from './Feedback';
+import { ActionForm, SelectField, TextField } from './Form';
+import { DateTime } from './Values';
 
 const DEFAULT_MINUTES = 15;
 
@@ -37,7 +40,6 @@ export function ImpersonationForm({
       readonly users?: never;
     }
 )) {
-  const ids = { choice: useId(), reason: useId(), minutes: useId() };
   const choices =
     users !== undefined
       ? users.filter((u) => !u.disabled).map((u) => ({ value: u.id, label: u.email }))
@@ -45,40 +47,39 @@ export function ImpersonationForm({
   const [choice, setChoice] = useState(choices[0]?.value ?? '');
   const [reason, setReason] = useState('');
   const [minutes, setMinutes] = useState(String(DEFAULT_MINUTES));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-
-  const minutesNumber = Number(minutes);
-  const minutesValid = Number.isInteger(minutesNumber) && minutesNumber >= 1 && minutesNumber <= 60;
-  const canSubmit = !busy && choice !== '' && reason.trim() !== '' && minutesValid;
-
-  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    if (!canSubmit) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      const started = await startImpersonation(environment, {
+  const start = useAction({
+    run: () =>
+      startImpersonation(environment, {
         userId: user !== undefined ? user.id : choice,
         clientId: client !== undefined ? client.clientId : choice,
         reason: reason.trim(),
-        minutes: minutesNumber,
-      });
-      onStarted(started);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+        minutes: Number(minutes),
+      }),
+    invalidates: () => [keys.impersonations(environment)],
+    onDone: onStarted,
+  });
+
+  const minutesNumber = Number(minutes);
+  const minutesValid = Number.isInteger(minutesNumber) && minutesNumber >= 1 && minutesNumber <= 60;
 
   return (
-    <form
+    <ActionForm
       className="form impersonation-form"
       data-testid="impersonation-form"
-      onSubmit={(event) => {
-        void submit(event);
+      action={start}
+      onSubmit={() => {
+        start.mutate();
       }}
+      submitLabel="Start impersonation"
+      busyLabel="Starting…"
+      canSubmit={choice !== '' && reason.trim() !== '' && minutesValid}
+      extraActions={
+        onCancel !== undefined && (
+          <button type="button" className="button secondary" onClick={onCancel}>
+            Cancel
+          </button>
+        )
+      }
     >
       {choices.length === 0 ? (
         <p className="hint">
@@ -87,66 +88,54 @@ export function ImpersonationForm({
             : 'This environment has no clients.'}
         </p>
       ) : (
-        <div className="field">
-          <label htmlFor={ids.choice}>{users !== undefined ? 'User' : 'Client'}</label>
-          <select
-            id={ids.choice}
-            value={choice}
-            onChange={(event) => {
-              setChoice(event.target.value);
-            }}
-          >
-            {choices.map((option) => (
-              <option key={option.value} value={option.value}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          label={users !== undefined ? 'User' : 'Client'}
+          value={choice}
+          options={choices}
+          onChange={setChoice}
+        />
       )}
-      <div className="field">
-        <label htmlFor={ids.reason}>Reason</label>
-        <textarea
-          id={ids.reason}
-          required
-          rows={2}
-          value={reason}
-          aria-describedby={`${ids.reason}-hint`}
-          onChange={(event) => {
-            setReason(event.target.value);
-          }}
-        />
-        <p id={`${ids.reason}-hint`} className="hint">
-          Required. Recorded in the audit log, e.g. the support ticket.
-        </p>
-      </div>
-      <div className="field field-narrow">
-        <label htmlFor={ids.minutes}>Duration (minutes)</label>
-        <input
-          id={ids.minutes}
-          type="number"
-          min={1}
-          max={60}
-          step={1}
-          required
-          value={minutes}
-          onChange={(event) => {
-            setMinutes(event.target.value);
-          }}
-        />
-      </div>
-      <ErrorAlert error={error} />
-      <div className="actions">
-        <button type="submit" className="button primary" disabled={!canSubmit}>
-          {busy ? 'Starting…' : 'Start impersonation'}
-        </button>
-        {onCancel !== undefined && (
-          <button type="button" className="button secondary" onClick={onCancel}>
-            Cancel
-          </button>
-        )}
-      </div>
-    </form>
+      <ReasonField value={reason} onChange={setReason} />
+      <TextField
+        fieldClassName="field field-narrow"
+        label="Duration (minutes)"
+        type="number"
+        min={1}
+        max={60}
+        step={1}
+        required
+        value={minutes}
+        onChange={setMinutes}
+      />
+    </ActionForm>
+  );
+}
+
+function ReasonField({
+  value,
+  onChange,
+}: {
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>Reason</label>
+      <textarea
+        id={id}
+        required
+        rows={2}
+        value={value}
+        aria-describedby={`${id}-hint`}
+        onChange={(event) => {
+          onChange(event.target.value);
+        }}
+      />
+      <p id={`${id}-hint`} className="hint">
+        Required. Recorded in the audit log, e.g. the support ticket.
+      </p>
+    </div>
   );
 }
 
@@ -159,46 +148,34 @@ export function ActiveImpersonation({
   readonly onEnded: (ended: Impersonation) => void;
 }) {
   const now = useNow();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-
-  const end = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      onEnded(await endImpersonation(impersonation.environment, impersonation.id));
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const end = useAction({
+    run: () => endImpersonation(impersonation.environment, impersonation.id),
+    invalidates: () => [keys.impersonations(impersonation.environment)],
+    onDone: onEnded,
+  });
 
   return (
     <div className="active-impersonation" data-testid="active-impersonation">
       <p>
         <strong>Impersonating {impersonation.userEmail}</strong> for {impersonation.clientName}{' '}
-        until{' '}
-        <time dateTime={new Date(impersonation.expiresAt).toISOString()}>
-          {formatDateTime(impersonation.expiresAt)}
-        </time>{' '}
-        ({formatRelative(impersonation.expiresAt, now)}).
+        until <DateTime ms={impersonation.expiresAt} /> (
+        {formatRelative(impersonation.expiresAt, now)}).
       </p>
       <p className="impersonation-note">
         Now open the application and sign in: Gatehouse will sign you in as{' '}
         {impersonation.userEmail}
       </p>
-      <ErrorAlert error={error} />
+      <ErrorAlert error={end.error} />
       <button
         type="button"
         className="button danger"
         data-testid="end-impersonation"
-        disabled={busy}
+        disabled={end.isPending}
         onClick={() => {
-          void end();
+          end.mutate();
         }}
       >
-        {busy ? 'Ending…' : 'End impersonation'}
+        {end.isPending ? 'Ending…' : 'End impersonation'}
       </button>
     </div>
   );

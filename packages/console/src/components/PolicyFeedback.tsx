@@ -33,29 +33,70 @@ export function PolicyFeedback({
         {result === null ? '' : result.ok ? acceptedMessage(result.kind) : result.message}
       </div>
       {suggestion !== undefined && (
-        <p className="policy-suggestion">
-          Suggestion: <code data-testid="policy-suggestion">{suggestion}</code>{' '}
-          <button
-            type="button"
-            className="button secondary small"
-            onClick={() => {
-              onUseSuggestion(suggestion);
-            }}
-          >
-            Use suggestion
-          </button>
-        </p>
+        <Suggestion as="p" suggestion={suggestion} onUse={onUseSuggestion} />
       )}
-      {warnings.map((warning) => (
-        <p
-          key={`${warning.code} ${warning.uris.join(' ')}`}
-          className="policy-warning"
-          data-testid="policy-warning"
-          data-code={warning.code}
-        >
-          <span className="policy-warning-label">Warning:</span> {warning.message}
-        </p>
-      ))}
+      <PolicyWarnings warnings={warnings} />
     </div>
   );
+}
+
+/** The policy's fix for a refused URI, and a button that applies it. */
+export function Suggestion({
+  suggestion,
+  onUse,
+  as: Tag = 'span',
+}: {
+  readonly suggestion: string;
+  readonly onUse: (suggestion: string) => void;
+  readonly as?: 'p' | 'span';
+}) {
+  return (
+    <Tag className="policy-suggestion">
+      Suggestion: <code data-testid="policy-suggestion">{suggestion}</code>{' '}
+      <button
+        type="button"
+        className="button secondary small"
+        onClick={() => {
+          onUse(suggestion);
+        }}
+      >
+        Use suggestion
+      </button>
+    </Tag>
+  );
+}
+
+/** Lint warnings about URIs being typed. */
+export function PolicyWarnings({ warnings }: { readonly warnings: readonly LintWarning[] }) {
+  return warnings.map((warning) => (
+    <p
+      key={`${warning.code} ${warning.uris.join(' ')}`}
+      className="policy-warning"
+      data-testid="policy-warning"
+      data-code={warning.code}
+    >
+      <span className="policy-warning-label">Warning:</span> {warning.message}
+    </p>
+  ));
+}
+
+/** Lint warnings the server answered with, or about URIs already registered. */
+export function LintNotes({
+  warnings,
+  label = 'Warning:',
+  testId,
+}: {
+  readonly warnings: readonly {
+    readonly code: string;
+    readonly message: string;
+    readonly uris: readonly string[];
+  }[];
+  readonly label?: string;
+  readonly testId?: string;
+}) {
+  return warnings.map((warning) => (
+    <p key={`${warning.code} ${warning.uris.join(' ')}`} className="lint-note" data-testid={testId}>
+      <span className="policy-warning-label">{label}</span> {warning.message}
+    </p>
+  ));
 }

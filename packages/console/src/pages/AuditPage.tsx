@@ -1,9 +1,11 @@
-import { useCallback, useEffect, useId, useState, type SubmitEvent } from 'react';
-import { listEnvironments, readAudit } from '../api/admin';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useId, useState, type SubmitEvent } from 'react';
+import { readAudit } from '../api/admin';
+import { keys, useEnvironments } from '../api/queries';
 import type { AuditEntry, AuditQuery, ChainVerification } from '../api/types';
 import { ErrorAlert, Loading } from '../components/Feedback';
-import { formatTimestamp, parseLocalDateTime } from '../format';
-import { useResource } from '../hooks';
+import { DateTime, DottedName, Missing } from '../components/Values';
+import { parseLocalDateTime } from '../format';
 import { usePageTitle } from './usePageTitle';
 
 const PAGE_SIZE = 50;
@@ -44,103 +46,64 @@ function toQuery(filters: Filters): AuditQuery {
   return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined));
 }
 
-interface Loaded {
-  readonly entries: readonly AuditEntry[];
-  readonly verification: ChainVerification;
-  readonly more: boolean;
-}
-
 export function AuditPage() {
   usePageTitle('Audit log');
-  const environments = useResource(useCallback(() => listEnvironments(), []));
+  const environments = useEnvironments();
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [applied, setApplied] = useState<Filters>(NO_FILTERS);
-  const [loaded, setLoaded] = useState<Loaded | null>(null);
-  const [error, setError] = useState<unknown>(undefined);
-  const [loadingOlder, setLoadingOlder] = useState(false);
-
-  useEffect(() => {
-    let current = true;
-    readAudit(toQuery(applied)).then(
-      (page) => {
-        if (!current) return;
-        setError(undefined);
-        setLoaded({
-          entries: page.entries,
-          verification: page.verification,
-          more: page.entries.length >= PAGE_SIZE,
-        });
-      },
-      (caught: unknown) => {
-        if (current) setError(caught);
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [applied]);
-
-  const loadOlder = async (): Promise<void> => {
-    if (loaded === null || loaded.entries.length === 0) return;
-    const before = Math.min(...loaded.entries.map((entry) => entry.seq));
-    setLoadingOlder(true);
-    setError(undefined);
-    try {
-      const page = await readAudit({ ...toQuery(applied), before });
-      setLoaded({
-        entries: [...loaded.entries, ...page.entries],
-        verification: page.verification,
-        more: page.entries.length >= PAGE_SIZE,
-      });
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setLoadingOlder(false);
-    }
-  };
-
-  const submit = (event: SubmitEvent<HTMLFormElement>): void => {
-    event.preventDefault();
-    setLoaded(null);
-    setApplied({ ...draft });
-  };
+  const query = toQuery(applied);
+  const audit = useInfiniteQuery({
+    queryKey: [...keys.audit, query],
+    queryFn: ({ pageParam }) =>
+      readAudit(pageParam === undefined ? query : { ...query, before: pageParam }),
+    initialPageParam: undefined as number | undefined,
+    // Older pages start below the oldest entry shown; a short page is the last one.
+    getNextPageParam: (page) =>
+      page.entries.length < PAGE_SIZE ? undefined : Math.min(...page.entries.map((e) => e.seq)),
+  });
+  const entries = audit.data?.pages.flatMap((page) => page.entries);
+  const verification = audit.data?.pages.at(-1)?.verification;
 
   return (
     <section className="page">
       <div className="page-heading">
         <h1>Audit log</h1>
       </div>
-      {loaded !== null && <ChainState verification={loaded.verification} />}
+      {verification !== undefined && <ChainState verification={verification} />}
       <FilterForm
         draft={draft}
         environments={environments.data?.map((e) => e.name) ?? []}
         onChange={setDraft}
-        onSubmit={submit}
+        onSubmit={(event) => {
+          event.preventDefault();
+          // The same filters again: read the log again.
+          if (JSON.stringify(toQuery(draft)) === JSON.stringify(query)) void audit.refetch();
+          else setApplied({ ...draft });
+        }}
         onReset={() => {
           setDraft(NO_FILTERS);
-          setLoaded(null);
           setApplied(NO_FILTERS);
         }}
       />
-      <ErrorAlert error={error} />
-      {loaded === null ? (
-        error === undefined && <Loading what="the audit log" />
-      ) : loaded.entries.length === 0 ? (
+      <ErrorAlert error={audit.error} />
+      {entries === undefined ? (
+        audit.isPending && <Loading what="the audit log" />
+      ) : entries.length === 0 ? (
         <p className="muted">No entries match.</p>
       ) : (
         <>
-          <AuditTable entries={loaded.entries} />
+          <AuditTable entries={entries} />
           <div className="actions">
-            {loaded.more ? (
+            {audit.hasNextPage ? (
               <button
                 type="button"
                 className="button secondary"
-                disabled={loadingOlder}
+                disabled={audit.isFetchingNextPage}
                 onClick={() => {
-                  void loadOlder();
+                  void audit.fetchNextPage();
                 }}
               >
-                {loadingOlder ? 'Loading…' : 'Load older'}
+                {audit.isFetchingNextPage ? 'Loading…' : 'Load older'}
               </button>
             ) : (
               <span className="muted">No older entries.</span>
@@ -252,15 +215,15 @@ function AuditTable({ entries }: { readonly entries: readonly AuditEntry[] }) {
             <tr key={entry.seq} data-testid="audit-entry">
               <td className="numeric">{entry.seq}</td>
               <td className="nowrap">
-                <time dateTime={new Date(entry.at).toISOString()}>{formatTimestamp(entry.at)}</time>
+                <DateTime ms={entry.at} />
               </td>
-              <td>{entry.environment ?? <span className="muted">none</span>}</td>
-              <td>
-                <code>{entry.type}</code>
+              <td>{entry.environment ?? <Missing />}</td>
+              <td className="audit-type">
+                <DottedName name={entry.type} />
               </td>
               <td className="break">{entry.actor}</td>
-              <td className="break">{entry.clientId ?? ''}</td>
-              <td className="break">{entry.userId ?? ''}</td>
+              <td className="break">{entry.clientId ?? <Missing />}</td>
+              <td className="break">{entry.userId ?? <Missing />}</td>
               <td>
                 <code className="json">{JSON.stringify(entry.data)}</code>
               </td>

@@ -1,11 +1,10 @@
-import { useCallback } from 'react';
-import { getClient, listEnvironments } from '../api/admin';
+import { Link } from 'react-router';
 import { ApiError } from '../api/http';
+import { useClient, useEnvironments } from '../api/queries';
 import { Badge, KindBadge, TierBadge } from '../components/Badges';
 import { ErrorAlert, Loading } from '../components/Feedback';
-import { formatDateTime } from '../format';
-import { useResource } from '../hooks';
-import { Link, paths } from '../router';
+import { DateTime } from '../components/Values';
+import { paths } from '../paths';
 import { useSession } from '../session';
 import { CredentialsSection } from './client/CredentialsSection';
 import { DeleteClientSection } from './client/DeleteClientSection';
@@ -34,8 +33,8 @@ function UriChips({ uris }: { readonly uris: readonly string[] }) {
 
 export function ClientPage({ env, clientId }: { readonly env: string; readonly clientId: string }) {
   const { can } = useSession();
-  const environments = useResource(useCallback(() => listEnvironments(), []));
-  const client = useResource(useCallback(() => getClient(env, clientId), [env, clientId]));
+  const environments = useEnvironments();
+  const client = useClient(env, clientId);
   usePageTitle(client.data?.name ?? clientId);
 
   const environment = environments.data?.find((e) => e.name === env);
@@ -52,7 +51,7 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
         </section>
       );
     }
-    return error === undefined ? <Loading what="the client" /> : <ErrorAlert error={error} />;
+    return error === null ? <Loading what="the client" /> : <ErrorAlert error={error} />;
   }
   if (environment === undefined) {
     return (
@@ -146,42 +145,40 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
             </dd>
           </div>
         )}
-        {current.allowedResources !== undefined && (
-          <div>
-            <dt>Resources</dt>
-            <dd data-testid="client-allowed-resources">
-              {current.allowedResources === null ? (
-                <span className="muted">any the environment allows</span>
-              ) : (
-                <UriChips uris={current.allowedResources} />
-              )}
-            </dd>
-          </div>
-        )}
-        {current.exchangeAudiences !== undefined && (
-          <div>
-            <dt>Token exchange audiences</dt>
-            <dd data-testid="client-exchange-audiences">
-              <UriChips uris={current.exchangeAudiences ?? []} />
-            </dd>
-          </div>
-        )}
+        <div>
+          <dt>Resources</dt>
+          <dd data-testid="client-allowed-resources">
+            {current.allowedResources === null ? (
+              <span className="muted">any the environment allows</span>
+            ) : (
+              <UriChips uris={current.allowedResources} />
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Token exchange audiences</dt>
+          <dd data-testid="client-exchange-audiences">
+            <UriChips uris={current.exchangeAudiences ?? []} />
+          </dd>
+        </div>
         <div>
           <dt>Created</dt>
-          <dd>{formatDateTime(current.createdAt)}</dd>
+          <dd>
+            <DateTime ms={current.createdAt} />
+          </dd>
         </div>
         <div>
           <dt>Updated</dt>
-          <dd>{formatDateTime(current.updatedAt)}</dd>
+          <dd>
+            <DateTime ms={current.updatedAt} />
+          </dd>
         </div>
       </dl>
 
-      {can.manage && (
-        <SettingsSection key={current.updatedAt} client={current} onChanged={client.reload} />
-      )}
-      <CredentialsSection client={current} onChanged={client.reload} />
-      <RedirectUrisSection environment={environment} client={current} onChanged={client.reload} />
-      <RefusedRedirectsSection client={current} onChanged={client.reload} />
+      {can.manage && <SettingsSection key={current.updatedAt} client={current} />}
+      <CredentialsSection client={current} />
+      <RedirectUrisSection environment={environment} client={current} />
+      <RefusedRedirectsSection client={current} />
       {can.manage && (
         <PromoteSection
           client={current}

@@ -1,15 +1,8 @@
-import { useCallback } from 'react';
-import {
-  listClients,
-  listEnvironments,
-  listImpersonations,
-  listResources,
-  listUsers,
-} from '../api/admin';
+import { Link } from 'react-router';
+import { useEnvironments } from '../api/queries';
 import { TierBadge } from '../components/Badges';
 import { ErrorAlert, Loading } from '../components/Feedback';
-import { useResource } from '../hooks';
-import { Link, paths } from '../router';
+import { paths } from '../paths';
 import { useSession } from '../session';
 import { ClientsSection } from './environment/ClientsSection';
 import { ImpersonationsSection } from './environment/ImpersonationsSection';
@@ -22,15 +15,11 @@ import { usePageTitle } from './usePageTitle';
 export function EnvironmentPage({ env }: { readonly env: string }) {
   usePageTitle(env);
   const { can } = useSession();
-  const environments = useResource(useCallback(() => listEnvironments(), []));
-  const clients = useResource(useCallback(() => listClients(env), [env]));
-  const users = useResource(useCallback(() => listUsers(env), [env]));
-  const impersonations = useResource(useCallback(() => listImpersonations(env), [env]));
-  const resources = useResource(useCallback(() => listResources(env), [env]));
+  const environments = useEnvironments();
 
   const environment = environments.data?.find((e) => e.name === env);
   if (environments.data === undefined) {
-    return environments.status === 'error' ? (
+    return environments.isError ? (
       <ErrorAlert error={environments.error} />
     ) : (
       <Loading what="the environment" />
@@ -47,20 +36,6 @@ export function EnvironmentPage({ env }: { readonly env: string }) {
       </section>
     );
   }
-
-  const settingsChanged = (): void => {
-    environments.reload();
-    // Turning impersonation off ends the running ones.
-    impersonations.reload();
-  };
-  const clientsChanged = (): void => {
-    clients.reload();
-    environments.reload();
-  };
-  const usersChanged = (): void => {
-    users.reload();
-    environments.reload();
-  };
 
   return (
     <div className="page">
@@ -83,20 +58,12 @@ export function EnvironmentPage({ env }: { readonly env: string }) {
         <a href="#impersonations">Active impersonations</a>
       </nav>
 
-      <ClientsSection env={env} clients={clients} />
-      {can.manage && <NewClientForm environment={environment} onCreated={clientsChanged} />}
-      <UsersSection
-        environment={environment}
-        users={users}
-        clients={clients.data ?? []}
-        onChanged={usersChanged}
-        onImpersonationChanged={impersonations.reload}
-      />
-
-      <ResourcesSection env={env} resources={resources} onChanged={resources.reload} />
-      <SettingsSection environment={environment} onChanged={settingsChanged} />
-
-      <ImpersonationsSection env={env} impersonations={impersonations} />
+      <ClientsSection env={env} />
+      {can.manage && <NewClientForm environment={environment} />}
+      <UsersSection environment={environment} />
+      <ResourcesSection env={env} />
+      <SettingsSection environment={environment} />
+      <ImpersonationsSection env={env} />
     </div>
   );
 }

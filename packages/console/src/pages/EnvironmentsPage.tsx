@@ -1,40 +1,39 @@
-import { useCallback, useId, useState, type SubmitEvent } from 'react';
-import { createEnvironment, listEnvironments, setImpersonationEnabled } from '../api/admin';
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { createEnvironment, updateEnvironment } from '../api/admin';
+import { keys, useAction, useEnvironments } from '../api/queries';
 import type { Environment, Tier } from '../api/types';
 import { TierBadge } from '../components/Badges';
 import { ErrorAlert, Loading } from '../components/Feedback';
+import { ActionForm, SelectField, TextField, type Option } from '../components/Form';
 import { Switch } from '../components/Switch';
-import { useResource } from '../hooks';
-import { Link, paths } from '../router';
+import { paths } from '../paths';
 import { useSession } from '../session';
 import { usePageTitle } from './usePageTitle';
 
-export const TIERS: readonly Tier[] = ['development', 'staging', 'production'];
+const TIERS: readonly Option<Tier>[] = ['development', 'staging', 'production'].map((tier) => ({
+  value: tier as Tier,
+  label: tier,
+}));
 
 export function EnvironmentsPage() {
   usePageTitle('Environments');
   const { can } = useSession();
-  const environments = useResource(useCallback(() => listEnvironments(), []));
-  const [error, setError] = useState<unknown>(undefined);
-
-  const toggle = async (env: Environment, enabled: boolean): Promise<void> => {
-    setError(undefined);
-    try {
-      await setImpersonationEnabled(env.name, enabled);
-      environments.reload();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+  const environments = useEnvironments();
+  const toggle = useAction({
+    run: ({ env, enabled }: { env: Environment; enabled: boolean }) =>
+      updateEnvironment(env.name, { impersonationEnabled: enabled }),
+    invalidates: ({ env }) => [keys.environments, keys.environment(env.name)],
+  });
 
   return (
     <section>
       <div className="page-heading">
         <h1>Environments</h1>
       </div>
-      <ErrorAlert error={environments.error ?? error} />
+      <ErrorAlert error={environments.error ?? toggle.error} />
       {environments.data === undefined ? (
-        environments.status === 'loading' && <Loading what="environments" />
+        environments.isPending && <Loading what="environments" />
       ) : environments.data.length === 0 ? (
         <p>No environments yet.</p>
       ) : (
@@ -67,7 +66,7 @@ export function EnvironmentsPage() {
                     checked={env.impersonationEnabled}
                     label={`Impersonation in ${env.name}`}
                     onChange={(enabled) => {
-                      void toggle(env, enabled);
+                      toggle.mutate({ env, enabled });
                     }}
                   />
                 ) : (
@@ -78,84 +77,42 @@ export function EnvironmentsPage() {
           ))}
         </ul>
       )}
-      {can.manage && <NewEnvironmentForm onCreated={environments.reload} />}
+      {can.manage && <NewEnvironmentForm />}
     </section>
   );
 }
 
-function NewEnvironmentForm({ onCreated }: { readonly onCreated: () => void }) {
-  const nameId = useId();
-  const tierId = useId();
+function NewEnvironmentForm() {
   const [name, setName] = useState('');
   const [tier, setTier] = useState<Tier>('development');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [created, setCreated] = useState<string | null>(null);
-
-  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setCreated(null);
-    try {
-      const environment = await createEnvironment(name.trim(), tier);
-      setCreated(environment.name);
+  const create = useAction({
+    run: () => createEnvironment(name.trim(), tier),
+    invalidates: () => [keys.environments],
+    onDone: () => {
       setName('');
-      onCreated();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  });
 
   return (
-    <section className="panel" aria-labelledby={`${nameId}-heading`}>
-      <h2 id={`${nameId}-heading`}>New environment</h2>
-      <form
+    <section className="panel" aria-labelledby="new-environment-heading">
+      <h2 id="new-environment-heading">New environment</h2>
+      <ActionForm
         className="form inline-form"
-        onSubmit={(event) => {
-          void submit(event);
+        action={create}
+        onSubmit={() => {
+          create.mutate();
         }}
+        submitLabel="Create environment"
+        busyLabel="Creating…"
+        canSubmit={name.trim() !== ''}
       >
-        <div className="field">
-          <label htmlFor={nameId}>Environment name</label>
-          <input
-            id={nameId}
-            required
-            autoComplete="off"
-            value={name}
-            onChange={(event) => {
-              setName(event.target.value);
-            }}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={tierId}>Tier</label>
-          <select
-            id={tierId}
-            value={tier}
-            onChange={(event) => {
-              setTier(event.target.value as Tier);
-            }}
-          >
-            {TIERS.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="actions">
-          <button type="submit" className="button primary" disabled={busy || name.trim() === ''}>
-            Create environment
-          </button>
-        </div>
-      </form>
-      <ErrorAlert error={error} />
-      {created !== null && (
+        <TextField label="Environment name" required value={name} onChange={setName} />
+        <SelectField label="Tier" value={tier} options={TIERS} onChange={setTier} />
+      </ActionForm>
+      {create.isSuccess && (
         <p className="alert alert-success" role="status">
-          Environment <Link to={paths.environment(created)}>{created}</Link> created.
+          Environment <Link to={paths.environment(create.data.name)}>{create.data.name}</Link>{' '}
+          created.
         </p>
       )}
     </section>

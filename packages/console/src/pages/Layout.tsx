@@ -1,6 +1,7 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
+import { Link, useLocation } from 'react-router';
 import { Badge } from '../components/Badges';
-import { Link, paths, usePath } from '../router';
+import { paths } from '../paths';
 import { useSession } from '../session';
 
 const NAV = [
@@ -17,8 +18,12 @@ export function Layout({
   readonly onSignOut: () => Promise<void>;
 }) {
   const { operator } = useSession();
-  const path = usePath();
-  const section = path === '' ? 'environments' : (path.split('/')[0] ?? '');
+  const { pathname } = useLocation();
+  const section = pathname.split('/').find((part) => part !== '') ?? 'environments';
+  // A new page starts at its top, as a page load would.
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [pathname]);
   const [signingOut, setSigningOut] = useState(false);
 
   return (

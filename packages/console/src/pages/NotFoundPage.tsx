@@ -1,4 +1,5 @@
-import { Link, paths } from '../router';
+import { Link } from 'react-router';
+import { paths } from '../paths';
 import { usePageTitle } from './usePageTitle';
 
 export function NotFoundPage() {

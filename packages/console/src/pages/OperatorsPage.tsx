@@ -1,11 +1,12 @@
-import { useCallback, useId, useState, type SubmitEvent } from 'react';
-import { createOperator, disableOperator, listOperators } from '../api/admin';
+import { useState } from 'react';
+import { createOperator, disableOperator } from '../api/admin';
+import { keys, useAction, useOperators } from '../api/queries';
 import type { Role } from '../api/types';
-import { Badge } from '../components/Badges';
+import { Badge, StatusBadge } from '../components/Badges';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorAlert, Loading } from '../components/Feedback';
-import { formatDateTime } from '../format';
-import { useResource } from '../hooks';
+import { ActionForm, NewPasswordField, SelectField, TextField } from '../components/Form';
+import { DateTime } from '../components/Values';
 import { useSession } from '../session';
 import { usePageTitle } from './usePageTitle';
 
@@ -18,27 +19,17 @@ const ROLES: readonly { value: Role; label: string }[] = [
 export function OperatorsPage() {
   usePageTitle('Operators');
   const { can, operator: me } = useSession();
-  const operators = useResource(useCallback(() => listOperators(), []));
-  const [error, setError] = useState<unknown>(undefined);
-
-  const disable = async (id: string): Promise<void> => {
-    setError(undefined);
-    try {
-      await disableOperator(id);
-      operators.reload();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+  const operators = useOperators();
+  const disable = useAction({ run: disableOperator, invalidates: () => [keys.operators] });
 
   return (
     <section className="page">
       <div className="page-heading">
         <h1>Operators</h1>
       </div>
-      <ErrorAlert error={operators.error ?? error} />
+      <ErrorAlert error={operators.error ?? disable.error} />
       {operators.data === undefined ? (
-        operators.status === 'loading' && <Loading what="operators" />
+        operators.isPending && <Loading what="operators" />
       ) : (
         <div className="table-wrap panel">
           <table>
@@ -68,13 +59,11 @@ export function OperatorsPage() {
                     </Badge>
                   </td>
                   <td>
-                    {operator.disabled ? (
-                      <Badge tone="danger">disabled</Badge>
-                    ) : (
-                      <Badge tone="ok">active</Badge>
-                    )}
+                    <StatusBadge disabled={operator.disabled} />
                   </td>
-                  <td className="nowrap">{formatDateTime(operator.createdAt)}</td>
+                  <td className="nowrap">
+                    <DateTime ms={operator.createdAt} />
+                  </td>
                   {can.manage && (
                     <td className="row-actions">
                       {!operator.disabled && operator.id !== me.id && (
@@ -85,7 +74,7 @@ export function OperatorsPage() {
                           message="The operator can no longer sign in to the console."
                           confirmLabel="Disable operator"
                           onConfirm={() => {
-                            void disable(operator.id);
+                            disable.mutate(operator.id);
                           }}
                         >
                           Disable
@@ -99,101 +88,44 @@ export function OperatorsPage() {
           </table>
         </div>
       )}
-      {can.manage && <NewOperatorForm onCreated={operators.reload} />}
+      {can.manage && <NewOperatorForm />}
     </section>
   );
 }
 
-function NewOperatorForm({ onCreated }: { readonly onCreated: () => void }) {
-  const ids = { email: useId(), role: useId(), password: useId() };
+function NewOperatorForm() {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('viewer');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [created, setCreated] = useState<string | null>(null);
-
-  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setCreated(null);
-    try {
-      const operator = await createOperator({ email: email.trim(), role, password });
-      setCreated(operator.email);
+  const create = useAction({
+    run: () => createOperator({ email: email.trim(), role, password }),
+    invalidates: () => [keys.operators],
+    onDone: () => {
       setEmail('');
       setPassword('');
-      onCreated();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  });
 
   return (
     <section className="panel" aria-labelledby="new-operator-heading">
       <h2 id="new-operator-heading">New operator</h2>
-      <form
-        className="form"
-        onSubmit={(event) => {
-          void submit(event);
+      <ActionForm
+        action={create}
+        onSubmit={() => {
+          create.mutate();
         }}
+        submitLabel="Create operator"
+        busyLabel="Creating…"
       >
         <div className="form-row">
-          <div className="field">
-            <label htmlFor={ids.email}>Email</label>
-            <input
-              id={ids.email}
-              type="email"
-              required
-              autoComplete="off"
-              value={email}
-              onChange={(event) => {
-                setEmail(event.target.value);
-              }}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor={ids.role}>Role</label>
-            <select
-              id={ids.role}
-              value={role}
-              onChange={(event) => {
-                setRole(event.target.value as Role);
-              }}
-            >
-              {ROLES.map((option) => (
-                <option key={option.value} value={option.value}>
-                  {option.label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor={ids.password}>Password</label>
-            <input
-              id={ids.password}
-              type="password"
-              required
-              autoComplete="new-password"
-              value={password}
-              onChange={(event) => {
-                setPassword(event.target.value);
-              }}
-            />
-          </div>
+          <TextField label="Email" type="email" required value={email} onChange={setEmail} />
+          <SelectField label="Role" value={role} options={ROLES} onChange={setRole} />
+          <NewPasswordField value={password} onChange={setPassword} />
         </div>
-        <ErrorAlert error={error} />
-        <div className="actions">
-          <button type="submit" className="button primary" disabled={busy}>
-            Create operator
-          </button>
-        </div>
-      </form>
-      {created !== null && (
+      </ActionForm>
+      {create.isSuccess && (
         <p className="alert alert-success" role="status">
-          Operator {created} created.
+          Operator {create.data.email} created.
         </p>
       )}
     </section>

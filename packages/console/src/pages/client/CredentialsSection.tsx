@@ -1,37 +1,17 @@
-import { useState } from 'react';
 import { rotateSecret } from '../../api/admin';
+import { clientKeys, useAction } from '../../api/queries';
 import type { Client } from '../../api/types';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert } from '../../components/Feedback';
 import { SecretOnce } from '../../components/SecretOnce';
 import { useSession } from '../../session';
 
-export function CredentialsSection({
-  client,
-  onChanged,
-}: {
-  readonly client: Client;
-  readonly onChanged: () => void;
-}) {
+export function CredentialsSection({ client }: { readonly client: Client }) {
   const { can } = useSession();
-  const [secret, setSecret] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-
-  const rotate = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    setSecret(null);
-    try {
-      const answer = await rotateSecret(client.environment, client.clientId);
-      setSecret(answer.clientSecret);
-      onChanged();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const rotate = useAction({
+    run: () => rotateSecret(client.environment, client.clientId),
+    invalidates: () => clientKeys(client),
+  });
 
   return (
     <section className="panel" aria-labelledby="credentials-heading">
@@ -47,19 +27,21 @@ export function CredentialsSection({
           {can.manage && (
             <ConfirmButton
               className="button secondary"
-              disabled={busy}
+              disabled={rotate.isPending}
               title="Rotate the client secret?"
               message="A new secret is issued and the current one stops working at once: the application must be given the new one."
               confirmLabel="Rotate secret"
               onConfirm={() => {
-                void rotate();
+                rotate.mutate();
               }}
             >
               Rotate secret
             </ConfirmButton>
           )}
-          <ErrorAlert error={error} />
-          {secret !== null && <SecretOnce secret={secret} title="New client secret" />}
+          <ErrorAlert error={rotate.error} />
+          {rotate.isSuccess && (
+            <SecretOnce secret={rotate.data.clientSecret} title="New client secret" />
+          )}
         </>
       )}
     </section>

@@ -1,22 +1,20 @@
-import { useState } from 'react';
+import { useNavigate } from 'react-router';
 import { deleteClient } from '../../api/admin';
+import { keys, useAction } from '../../api/queries';
 import type { Client } from '../../api/types';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert } from '../../components/Feedback';
-import { navigate, paths } from '../../router';
+import { paths } from '../../paths';
 
 export function DeleteClientSection({ client }: { readonly client: Client }) {
-  const [error, setError] = useState<unknown>(undefined);
-
-  const remove = async (): Promise<void> => {
-    setError(undefined);
-    try {
-      await deleteClient(client.environment, client.clientId);
-      navigate(paths.environment(client.environment));
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+  const navigate = useNavigate();
+  const remove = useAction({
+    run: () => deleteClient(client.environment, client.clientId),
+    invalidates: () => [keys.clients(client.environment), keys.environments],
+    onDone: () => {
+      void navigate(paths.environment(client.environment));
+    },
+  });
 
   return (
     <section className="panel danger-zone" aria-labelledby="delete-client-heading">
@@ -32,12 +30,12 @@ export function DeleteClientSection({ client }: { readonly client: Client }) {
         }
         confirmLabel="Delete client"
         onConfirm={() => {
-          void remove();
+          remove.mutate();
         }}
       >
         Delete client
       </ConfirmButton>
-      <ErrorAlert error={error} />
+      <ErrorAlert error={remove.error} />
     </section>
   );
 }

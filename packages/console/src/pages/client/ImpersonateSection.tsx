@@ -1,10 +1,11 @@
-import { useCallback, useState } from 'react';
-import { listImpersonations, listUsers } from '../../api/admin';
+import { useState } from 'react';
+import { useImpersonations, useUsers } from '../../api/queries';
 import type { Client, Environment, Impersonation } from '../../api/types';
 import { ErrorAlert, Loading } from '../../components/Feedback';
 import { ActiveImpersonation, ImpersonationForm } from '../../components/Impersonation';
-import { useNow, useResource } from '../../hooks';
-import { Link, paths } from '../../router';
+import { useNow } from '../../hooks';
+import { Link } from 'react-router';
+import { paths } from '../../paths';
 import { useSession } from '../../session';
 
 /** Support and admin operators: sign in to this client's application as one of the users. */
@@ -38,8 +39,8 @@ export function ImpersonateSection({
 function Impersonate({ env, client }: { readonly env: string; readonly client: Client }) {
   const { operator } = useSession();
   const now = useNow();
-  const users = useResource(useCallback(() => listUsers(env), [env]));
-  const existing = useResource(useCallback(() => listImpersonations(env), [env]));
+  const users = useUsers(env);
+  const existing = useImpersonations(env);
   const [started, setStarted] = useState<Impersonation | null>(null);
   const [ended, setEnded] = useState<readonly string[]>([]);
 
@@ -63,13 +64,12 @@ function Impersonate({ env, client }: { readonly env: string; readonly client: C
         onEnded={(impersonation) => {
           setEnded((ids) => [...ids, impersonation.id]);
           setStarted(null);
-          existing.reload();
         }}
       />
     );
   }
   if (users.data === undefined) {
-    return users.status === 'error' ? <ErrorAlert error={users.error} /> : <Loading what="users" />;
+    return users.isError ? <ErrorAlert error={users.error} /> : <Loading what="users" />;
   }
   return (
     <>

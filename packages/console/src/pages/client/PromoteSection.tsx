@@ -1,11 +1,14 @@
-import { useId, useState, type SubmitEvent } from 'react';
+import { useState } from 'react';
+import { Link } from 'react-router';
 import { promoteClient } from '../../api/admin';
 import { ApiError } from '../../api/http';
+import { keys, useAction } from '../../api/queries';
 import type { Client, Environment, PromotionPlan, PromotionResult } from '../../api/types';
 import { TierBadge } from '../../components/Badges';
 import { ErrorAlert } from '../../components/Feedback';
+import { ActionForm, SelectField } from '../../components/Form';
 import { SecretOnce } from '../../components/SecretOnce';
-import { Link, paths } from '../../router';
+import { paths } from '../../paths';
 
 function planFromError(error: unknown): PromotionPlan | null {
   if (!(error instanceof ApiError) || error.code !== 'promotion_refused') return null;
@@ -26,51 +29,30 @@ export function PromoteSection({
   readonly client: Client;
   readonly targets: readonly Environment[];
 }) {
-  const targetId = useId();
   const [to, setTo] = useState(targets[0]?.name ?? '');
   const [plan, setPlan] = useState<PromotionPlan | null>(null);
-  const [result, setResult] = useState<PromotionResult | null>(null);
-  const [busy, setBusy] = useState<'preview' | 'promote' | null>(null);
-  const [error, setError] = useState<unknown>(undefined);
-
-  const preview = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    if (to === '') return;
-    setBusy('preview');
-    setError(undefined);
-    setPlan(null);
-    setResult(null);
-    try {
-      const answer = await promoteClient(client.environment, client.clientId, {
-        to,
-        dryRun: true,
-      });
+  const preview = useAction({
+    run: () => promoteClient(client.environment, client.clientId, { to, dryRun: true }),
+    onDone: (answer) => {
       setPlan(answer.plan);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(null);
-    }
-  };
-
-  const promote = async (current: PromotionPlan): Promise<void> => {
-    setBusy('promote');
-    setError(undefined);
-    try {
-      const answer = await promoteClient(client.environment, client.clientId, {
+    },
+  });
+  const promote = useAction({
+    run: (current: PromotionPlan) =>
+      promoteClient(client.environment, client.clientId, {
         to: current.to,
         ...(current.refused.length > 0 ? { dropRefused: true } : {}),
-      });
-      setResult(answer);
+      }),
+    invalidates: (current) => [keys.clients(current.to), keys.environments],
+    onDone: () => {
       setPlan(null);
-    } catch (caught) {
-      setError(caught);
-      // The plan changed since the preview: show the one the server refused.
-      const refusedPlan = planFromError(caught);
-      if (refusedPlan !== null) setPlan(refusedPlan);
-    } finally {
-      setBusy(null);
-    }
+    },
+  });
+  const busy = preview.isPending || promote.isPending;
+  const start = (): void => {
+    setPlan(null);
+    promote.reset();
+    preview.mutate();
   };
 
   return (
@@ -83,55 +65,49 @@ export function PromoteSection({
       {targets.length === 0 ? (
         <p className="muted">There is no other environment to promote to.</p>
       ) : (
-        <form
+        <ActionForm
           className="form inline-form"
-          onSubmit={(event) => {
-            void preview(event);
-          }}
+          action={{ isPending: busy, error: null }}
+          onSubmit={start}
+          submitLabel="Preview"
+          busyLabel={preview.isPending ? 'Previewing…' : 'Preview'}
+          buttonClassName="button secondary"
+          submitTestId="promote-preview"
+          canSubmit={to !== ''}
         >
-          <div className="field">
-            <label htmlFor={targetId}>Target environment</label>
-            <select
-              id={targetId}
-              value={to}
-              onChange={(event) => {
-                setTo(event.target.value);
-                setPlan(null);
-                setResult(null);
-                setError(undefined);
-              }}
-            >
-              {targets.map((target) => (
-                <option key={target.name} value={target.name}>
-                  {target.name} ({target.tier})
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="actions">
-            <button
-              type="submit"
-              className="button secondary"
-              data-testid="promote-preview"
-              disabled={busy !== null}
-            >
-              {busy === 'preview' ? 'Previewing…' : 'Preview'}
-            </button>
-          </div>
-        </form>
+          <SelectField
+            label="Target environment"
+            value={to}
+            options={targets.map((target) => ({
+              value: target.name,
+              label: `${target.name} (${target.tier})`,
+            }))}
+            onChange={(value) => {
+              setTo(value);
+              setPlan(null);
+              preview.reset();
+              promote.reset();
+            }}
+          />
+        </ActionForm>
       )}
-      <ErrorAlert error={error} />
+      <ErrorAlert error={preview.error ?? promote.error} />
       {plan !== null && (
         <PlanView
           plan={plan}
           target={targets.find((t) => t.name === plan.to)}
-          busy={busy === 'promote'}
+          busy={promote.isPending}
           onPromote={() => {
-            void promote(plan);
+            promote.mutate(plan, {
+              // The plan changed since the preview: show the one the server refused.
+              onError: (error) => {
+                setPlan(planFromError(error));
+              },
+            });
           }}
         />
       )}
-      {result !== null && <ResultView result={result} />}
+      {promote.isSuccess && <ResultView result={promote.data} />}
     </section>
   );
 }

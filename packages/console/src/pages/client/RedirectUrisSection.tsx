@@ -1,9 +1,11 @@
-import { useId, useState, type SubmitEvent } from 'react';
+import { useId, useState } from 'react';
 import { addRedirectUri, removeRedirectUri } from '../../api/admin';
-import type { Client, Environment, ExpiresIn, LintWarning } from '../../api/types';
+import { clientKeys, useAction } from '../../api/queries';
+import type { Client, Environment, ExpiresIn } from '../../api/types';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert } from '../../components/Feedback';
-import { PolicyFeedback } from '../../components/PolicyFeedback';
+import { ActionForm, SelectField, TextField, URI_INPUT } from '../../components/Form';
+import { LintNotes, PolicyFeedback } from '../../components/PolicyFeedback';
 import { formatDateTime, formatRelative } from '../../format';
 import { useNow } from '../../hooks';
 import { lint, lintWith, policyContext, validate } from '../../policy';
@@ -20,27 +22,19 @@ const EXPIRY_OPTIONS: readonly { value: '' | ExpiresIn; label: string }[] = [
 export function RedirectUrisSection({
   environment,
   client,
-  onChanged,
 }: {
   readonly environment: Environment;
   readonly client: Client;
-  readonly onChanged: () => void;
 }) {
   const { can } = useSession();
   const now = useNow();
-  const [error, setError] = useState<unknown>(undefined);
   const registered = client.redirectUris.map((entry) => entry.uri);
   const registeredWarnings = lint(registered, policyContext(environment.tier, client.type));
 
-  const remove = async (uri: string): Promise<void> => {
-    setError(undefined);
-    try {
-      await removeRedirectUri(client.environment, client.clientId, uri);
-      onChanged();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+  const remove = useAction({
+    run: (uri: string) => removeRedirectUri(client.environment, client.clientId, uri),
+    invalidates: () => clientKeys(client),
+  });
 
   return (
     <section className="panel" aria-labelledby="redirect-uris-heading">
@@ -71,7 +65,7 @@ export function RedirectUrisSection({
                   }
                   confirmLabel="Remove redirect URI"
                   onConfirm={() => {
-                    void remove(entry.uri);
+                    remove.mutate(entry.uri);
                   }}
                 >
                   Remove
@@ -81,19 +75,9 @@ export function RedirectUrisSection({
           ))}
         </ul>
       )}
-      {registeredWarnings.map((warning) => (
-        <p
-          key={`${warning.code} ${warning.uris.join(' ')}`}
-          className="lint-note"
-          data-testid="registered-warning"
-        >
-          <span className="policy-warning-label">Note:</span> {warning.message}
-        </p>
-      ))}
-      <ErrorAlert error={error} />
-      {can.manage && (
-        <AddRedirectUriForm environment={environment} client={client} onAdded={onChanged} />
-      )}
+      <LintNotes warnings={registeredWarnings} label="Note:" testId="registered-warning" />
+      <ErrorAlert error={remove.error} />
+      {can.manage && <AddRedirectUriForm environment={environment} client={client} />}
     </section>
   );
 }
@@ -101,126 +85,76 @@ export function RedirectUrisSection({
 function AddRedirectUriForm({
   environment,
   client,
-  onAdded,
 }: {
   readonly environment: Environment;
   readonly client: Client;
-  readonly onAdded: () => void;
 }) {
-  const ids = { uri: useId(), message: useId(), expiry: useId() };
+  const messageId = useId();
   const [uri, setUri] = useState('');
   const [expiresIn, setExpiresIn] = useState<'' | ExpiresIn>('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [added, setAdded] = useState<{
-    uri: string;
-    warnings: readonly LintWarning[];
-  } | null>(null);
+  const add = useAction({
+    run: () =>
+      addRedirectUri(
+        client.environment,
+        client.clientId,
+        uri,
+        expiresIn === '' ? undefined : expiresIn,
+      ).then((answer) => ({ uri, warnings: answer.warnings })),
+    invalidates: () => clientKeys(client),
+    onDone: () => {
+      setUri('');
+      setExpiresIn('');
+    },
+  });
 
   const context = policyContext(environment.tier, client.type);
   const result = uri === '' ? null : validate(uri, context);
   const registered = client.redirectUris.map((entry) => entry.uri);
   const warnings = result?.ok === true ? lintWith(registered, uri, context) : [];
-  const canSubmit = !busy && result !== null && result.ok;
-
-  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    if (!canSubmit) return;
-    setBusy(true);
-    setError(undefined);
-    setAdded(null);
-    try {
-      const answer = await addRedirectUri(
-        client.environment,
-        client.clientId,
-        uri,
-        expiresIn === '' ? undefined : expiresIn,
-      );
-      setAdded({ uri, warnings: answer.warnings });
-      setUri('');
-      setExpiresIn('');
-      onAdded();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
-    <form
+    <ActionForm
       className="form subpanel"
-      aria-labelledby={`${ids.uri}-heading`}
+      aria-labelledby="add-redirect-uri-heading"
       data-testid="add-redirect-uri-form"
-      onSubmit={(event) => {
-        void submit(event);
+      action={add}
+      onSubmit={() => {
+        add.mutate();
       }}
+      submitLabel="Add redirect URI"
+      busyLabel="Adding…"
+      canSubmit={result !== null && result.ok}
     >
-      <h3 id={`${ids.uri}-heading`}>Add redirect URI</h3>
+      <h3 id="add-redirect-uri-heading">Add redirect URI</h3>
       <div className="form-row">
-        <div className="field grow">
-          <label htmlFor={ids.uri}>Redirect URI</label>
-          <input
-            id={ids.uri}
-            className="mono"
-            type="text"
-            inputMode="url"
-            autoComplete="off"
-            autoCapitalize="off"
-            autoCorrect="off"
-            spellCheck={false}
-            value={uri}
-            aria-describedby={ids.message}
-            aria-invalid={result !== null && !result.ok}
-            onChange={(event) => {
-              setUri(event.target.value);
-              setAdded(null);
-            }}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={ids.expiry}>Expires</label>
-          <select
-            id={ids.expiry}
-            value={expiresIn}
-            onChange={(event) => {
-              setExpiresIn(event.target.value as '' | ExpiresIn);
-            }}
-          >
-            {EXPIRY_OPTIONS.map((option) => (
-              <option key={option.value} value={option.value}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <TextField
+          fieldClassName="field grow"
+          label="Redirect URI"
+          {...URI_INPUT}
+          value={uri}
+          aria-describedby={messageId}
+          aria-invalid={result !== null && !result.ok}
+          onChange={(value) => {
+            setUri(value);
+            add.reset();
+          }}
+        />
+        <SelectField
+          label="Expires"
+          value={expiresIn}
+          options={EXPIRY_OPTIONS}
+          onChange={setExpiresIn}
+        />
       </div>
-      <PolicyFeedback
-        id={ids.message}
-        result={result}
-        warnings={warnings}
-        onUseSuggestion={(suggestion) => {
-          setUri(suggestion);
-        }}
-      />
-      <ErrorAlert error={error} />
-      <div className="actions">
-        <button type="submit" className="button primary" disabled={!canSubmit}>
-          {busy ? 'Adding…' : 'Add redirect URI'}
-        </button>
-      </div>
-      {added !== null && (
+      <PolicyFeedback id={messageId} result={result} warnings={warnings} onUseSuggestion={setUri} />
+      {add.isSuccess && (
         <div className="alert alert-success" role="status">
           <p>
-            Added <code>{added.uri}</code>.
+            Added <code>{add.data.uri}</code>.
           </p>
-          {added.warnings.map((warning) => (
-            <p key={`${warning.code} ${warning.uris.join(' ')}`} className="lint-note">
-              <span className="policy-warning-label">Warning:</span> {warning.message}
-            </p>
-          ))}
+          <LintNotes warnings={add.data.warnings} />
         </div>
       )}
-    </form>
+    </ActionForm>
   );
 }

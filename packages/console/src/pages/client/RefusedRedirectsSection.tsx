@@ -1,10 +1,10 @@
-import { useCallback, useState } from 'react';
-import { addRedirectUri, listRefusedRedirects } from '../../api/admin';
+import { addRedirectUri } from '../../api/admin';
+import { clientKeys, useAction, useRefusedRedirects } from '../../api/queries';
 import type { Client, RefusedRedirect } from '../../api/types';
 import { ErrorAlert, Loading } from '../../components/Feedback';
 import { UriDiff } from '../../components/UriDiff';
 import { formatDateTime, formatRelative, plural } from '../../format';
-import { useNow, useResource } from '../../hooks';
+import { useNow } from '../../hooks';
 import { useSession } from '../../session';
 
 /**
@@ -12,21 +12,9 @@ import { useSession } from '../../session';
  * closest registration with the difference highlighted, and a way to register it when the policy
  * allows.
  */
-export function RefusedRedirectsSection({
-  client,
-  onChanged,
-}: {
-  readonly client: Client;
-  readonly onChanged: () => void;
-}) {
-  const { environment, clientId, updatedAt } = client;
-  // Reloaded whenever the client changes: a registration changes what is refused and how.
-  const refused = useResource(
-    useCallback(
-      () => listRefusedRedirects(environment, clientId).then((list) => ({ list, updatedAt })),
-      [environment, clientId, updatedAt],
-    ),
-  );
+export function RefusedRedirectsSection({ client }: { readonly client: Client }) {
+  // Refetched with the client (`clientKeys`): a registration changes what is refused and how.
+  const refused = useRefusedRedirects(client.environment, client.clientId);
 
   return (
     <section
@@ -40,13 +28,13 @@ export function RefusedRedirectsSection({
       </p>
       <ErrorAlert error={refused.error} />
       {refused.data === undefined ? (
-        refused.status === 'loading' && <Loading what="refused redirects" />
-      ) : refused.data.list.length === 0 ? (
+        refused.isPending && <Loading what="refused redirects" />
+      ) : refused.data.length === 0 ? (
         <p className="muted">No refused redirects.</p>
       ) : (
         <ul className="refused-list">
-          {refused.data.list.map((entry) => (
-            <RefusedItem key={entry.uri} client={client} entry={entry} onRegistered={onChanged} />
+          {refused.data.map((entry) => (
+            <RefusedItem key={entry.uri} client={client} entry={entry} />
           ))}
         </ul>
       )}
@@ -57,28 +45,16 @@ export function RefusedRedirectsSection({
 function RefusedItem({
   client,
   entry,
-  onRegistered,
 }: {
   readonly client: Client;
   readonly entry: RefusedRedirect;
-  readonly onRegistered: () => void;
 }) {
   const { can } = useSession();
   const now = useNow();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-
-  const register = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await addRedirectUri(client.environment, client.clientId, entry.uri);
-      onRegistered();
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
-  };
+  const register = useAction({
+    run: () => addRedirectUri(client.environment, client.clientId, entry.uri),
+    invalidates: () => clientKeys(client),
+  });
 
   return (
     <li className="refused-item" data-testid="refused-redirect">
@@ -114,9 +90,9 @@ function RefusedItem({
             type="button"
             className="button secondary"
             data-testid="register-refused"
-            disabled={busy}
+            disabled={register.isPending || register.isSuccess}
             onClick={() => {
-              void register();
+              register.mutate();
             }}
           >
             Register this URI
@@ -127,7 +103,7 @@ function RefusedItem({
           Cannot be registered: {entry.registrable.message}
         </p>
       )}
-      <ErrorAlert error={error} />
+      <ErrorAlert error={register.error} />
     </li>
   );
 }

@@ -1,22 +1,17 @@
-import type { Client } from '../../api/types';
+import { useClients } from '../../api/queries';
 import { Badge, KindBadge } from '../../components/Badges';
 import { ErrorAlert, Loading } from '../../components/Feedback';
-import type { Resource } from '../../hooks';
-import { Link, paths } from '../../router';
+import { Link } from 'react-router';
+import { paths } from '../../paths';
 
-export function ClientsSection({
-  env,
-  clients,
-}: {
-  readonly env: string;
-  readonly clients: Resource<readonly Client[]>;
-}) {
+export function ClientsSection({ env }: { readonly env: string }) {
+  const clients = useClients(env);
   return (
     <section id="clients" className="panel" aria-labelledby="clients-heading">
       <h2 id="clients-heading">Clients</h2>
       <ErrorAlert error={clients.error} />
       {clients.data === undefined ? (
-        clients.status === 'loading' && <Loading what="clients" />
+        clients.isPending && <Loading what="clients" />
       ) : clients.data.length === 0 ? (
         <p className="muted">No clients yet.</p>
       ) : (

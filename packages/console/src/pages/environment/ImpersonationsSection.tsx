@@ -1,40 +1,28 @@
-import { useState } from 'react';
 import { endImpersonation } from '../../api/admin';
-import type { Impersonation } from '../../api/types';
+import { keys, useAction, useImpersonations } from '../../api/queries';
 import { ErrorAlert, Loading } from '../../components/Feedback';
 import { formatDateTime, formatRelative } from '../../format';
-import { useNow, type Resource } from '../../hooks';
-import { Link, paths } from '../../router';
+import { useNow } from '../../hooks';
+import { Link } from 'react-router';
+import { paths } from '../../paths';
 import { useSession } from '../../session';
 
-export function ImpersonationsSection({
-  env,
-  impersonations,
-}: {
-  readonly env: string;
-  readonly impersonations: Resource<readonly Impersonation[]> & { readonly reload: () => void };
-}) {
+export function ImpersonationsSection({ env }: { readonly env: string }) {
   const { can } = useSession();
   const now = useNow();
-  const [error, setError] = useState<unknown>(undefined);
+  const impersonations = useImpersonations(env);
+  const end = useAction({
+    run: (id: string) => endImpersonation(env, id),
+    invalidates: () => [keys.impersonations(env)],
+  });
   const active = (impersonations.data ?? []).filter((i) => i.active && i.expiresAt > now);
-
-  const end = async (id: string): Promise<void> => {
-    setError(undefined);
-    try {
-      await endImpersonation(env, id);
-      impersonations.reload();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
 
   return (
     <section id="impersonations" className="panel" aria-labelledby="impersonations-heading">
       <h2 id="impersonations-heading">Active impersonations</h2>
-      <ErrorAlert error={impersonations.error ?? error} />
+      <ErrorAlert error={impersonations.error ?? end.error} />
       {impersonations.data === undefined ? (
-        impersonations.status === 'loading' && <Loading what="impersonations" />
+        impersonations.isPending && <Loading what="impersonations" />
       ) : active.length === 0 ? (
         <p className="muted">No active impersonations.</p>
       ) : (
@@ -75,7 +63,7 @@ export function ImpersonationsSection({
                         className="button danger small"
                         aria-label={`End impersonation of ${impersonation.userEmail}`}
                         onClick={() => {
-                          void end(impersonation.id);
+                          end.mutate(impersonation.id);
                         }}
                       >
                         End

@@ -1,123 +1,98 @@
-import { useId, useState, type SubmitEvent } from 'react';
-import { createClient, type NewClient } from '../../api/admin';
-import {
-  GRANT_TYPES,
-  type ClientType,
-  type CreatedClient,
-  type Environment,
-} from '../../api/types';
-import { ErrorAlert } from '../../components/Feedback';
+import { useId, useState } from 'react';
+import { createClient } from '../../api/admin';
+import { keys, useAction } from '../../api/queries';
+import type { ClientType, CreatedClient, Environment, GrantType } from '../../api/types';
+import { ActionForm, CheckboxField, SelectField, TextField } from '../../components/Form';
+import { GrantTypesField } from '../../components/GrantTypesField';
+import { LintNotes, PolicyWarnings, Suggestion } from '../../components/PolicyFeedback';
 import { SecretOnce } from '../../components/SecretOnce';
 import { acceptedMessage, lines, lint, policyContext, validate } from '../../policy';
-import { Link, paths } from '../../router';
+import { Link } from 'react-router';
+import { paths } from '../../paths';
 
 const CLIENT_TYPES: readonly { value: ClientType; label: string }[] = [
   { value: 'web', label: 'Web (confidential, server-side)' },
   { value: 'native', label: 'Native (public: CLI, desktop, mobile)' },
 ];
 
-export function NewClientForm({
-  environment,
-  onCreated,
-}: {
-  readonly environment: Environment;
-  readonly onCreated: () => void;
-}) {
-  const ids = { name: useId(), type: useId(), uris: useId(), skip: useId(), grants: useId() };
+export function NewClientForm({ environment }: { readonly environment: Environment }) {
+  const ids = { uris: useId() };
   const [name, setName] = useState('');
   const [type, setType] = useState<ClientType>('web');
   const [urisText, setUrisText] = useState('');
-  const [grants, setGrants] = useState<readonly string[]>([]);
+  const [grants, setGrants] = useState<readonly GrantType[]>([]);
   const [skipConsent, setSkipConsent] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [created, setCreated] = useState<CreatedClient | null>(null);
 
   const context = policyContext(environment.tier, type);
   const uris = lines(urisText);
   const checked = uris.map((uri, index) => ({ uri, index, result: validate(uri, context) }));
   const refusedCount = checked.filter((line) => !line.result.ok).length;
   const warnings = lint(uris, context);
-  const canSubmit = !busy && name.trim() !== '' && refusedCount === 0;
+
+  const create = useAction({
+    run: () =>
+      createClient(environment.name, {
+        name: name.trim(),
+        type,
+        redirectUris: uris,
+        ...(grants.length === 0 ? {} : { grantTypes: grants }),
+        ...(skipConsent ? { skipConsent } : {}),
+      }),
+    invalidates: () => [keys.clients(environment.name), keys.environments],
+    onDone: () => {
+      setName('');
+      setUrisText('');
+      setGrants([]);
+      setSkipConsent(false);
+    },
+  });
 
   const replaceLine = (index: number, replacement: string): void => {
     setUrisText(uris.map((uri, i) => (i === index ? replacement : uri)).join('\n'));
   };
 
-  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    if (!canSubmit) return;
-    setBusy(true);
-    setError(undefined);
-    const spec: NewClient = {
-      name: name.trim(),
-      type,
-      redirectUris: uris,
-      ...(grants.length === 0 ? {} : { grantTypes: grants }),
-      ...(skipConsent ? { skipConsent } : {}),
-    };
-    try {
-      setCreated(await createClient(environment.name, spec));
-      setName('');
-      setUrisText('');
-      setGrants([]);
-      setSkipConsent(false);
-      onCreated();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
     <section id="new-client" className="panel" aria-labelledby="new-client-heading">
       <h2 id="new-client-heading">New client</h2>
-      {created !== null ? (
+      {create.isSuccess ? (
         <CreatedClientBox
-          created={created}
+          created={create.data}
           onAnother={() => {
-            setCreated(null);
+            create.reset();
           }}
         />
       ) : (
-        <form
-          className="form"
-          data-testid="new-client-form"
-          onSubmit={(event) => {
-            void submit(event);
+        <ActionForm
+          action={create}
+          onSubmit={() => {
+            create.mutate();
           }}
+          submitLabel="Create client"
+          busyLabel="Creating…"
+          canSubmit={name.trim() !== '' && refusedCount === 0}
+          data-testid="new-client-form"
+          extraActions={
+            refusedCount > 0 && (
+              <span className="hint">
+                Fix or remove the refused redirect URIs to create the client.
+              </span>
+            )
+          }
         >
           <div className="form-row">
-            <div className="field">
-              <label htmlFor={ids.name}>Client name</label>
-              <input
-                id={ids.name}
-                required
-                maxLength={100}
-                autoComplete="off"
-                value={name}
-                onChange={(event) => {
-                  setName(event.target.value);
-                }}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor={ids.type}>Client type</label>
-              <select
-                id={ids.type}
-                value={type}
-                onChange={(event) => {
-                  setType(event.target.value as ClientType);
-                }}
-              >
-                {CLIENT_TYPES.map((option) => (
-                  <option key={option.value} value={option.value}>
-                    {option.label}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <TextField
+              label="Client name"
+              required
+              maxLength={100}
+              value={name}
+              onChange={setName}
+            />
+            <SelectField
+              label="Client type"
+              value={type}
+              options={CLIENT_TYPES}
+              onChange={setType}
+            />
           </div>
           <div className="field">
             <label htmlFor={ids.uris}>Redirect URIs</label>
@@ -156,86 +131,30 @@ export function NewClientForm({
                     {result.ok ? acceptedMessage(result.kind) : result.message}
                   </span>
                   {!result.ok && result.suggestion !== undefined && (
-                    <span className="policy-suggestion">
-                      Suggestion: <code>{result.suggestion}</code>{' '}
-                      <button
-                        type="button"
-                        className="button secondary small"
-                        onClick={() => {
-                          if (result.suggestion !== undefined) {
-                            replaceLine(index, result.suggestion);
-                          }
-                        }}
-                      >
-                        Use suggestion
-                      </button>
-                    </span>
+                    <Suggestion
+                      suggestion={result.suggestion}
+                      onUse={(suggestion) => {
+                        replaceLine(index, suggestion);
+                      }}
+                    />
                   )}
                 </li>
               ))}
             </ul>
-            {warnings.map((warning) => (
-              <p
-                key={`${warning.code} ${warning.uris.join(' ')}`}
-                className="policy-warning"
-                data-testid="policy-warning"
-                data-code={warning.code}
-              >
-                <span className="policy-warning-label">Warning:</span> {warning.message}
-              </p>
-            ))}
+            <PolicyWarnings warnings={warnings} />
           </div>
-          <fieldset className="field">
-            <legend>Grant types (optional)</legend>
-            <p className="hint" id={ids.grants}>
-              Leave all unchecked for the defaults: the authorization code and refresh tokens (and
-              the device grant for native clients; client credentials for a web client without
-              redirect URIs).
-            </p>
-            <div className="checkbox-list">
-              {GRANT_TYPES.map((grant) => (
-                <label key={grant} className="checkbox">
-                  <input
-                    type="checkbox"
-                    checked={grants.includes(grant)}
-                    aria-describedby={ids.grants}
-                    onChange={(event) => {
-                      const on = event.target.checked;
-                      setGrants((current) =>
-                        on ? [...current, grant] : current.filter((g) => g !== grant),
-                      );
-                    }}
-                  />
-                  <code>{grant}</code>
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <div className="field">
-            <label className="checkbox" htmlFor={ids.skip}>
-              <input
-                id={ids.skip}
-                type="checkbox"
-                checked={skipConsent}
-                onChange={(event) => {
-                  setSkipConsent(event.target.checked);
-                }}
-              />
-              Skip the consent screen (first-party application)
-            </label>
-          </div>
-          <ErrorAlert error={error} />
-          <div className="actions">
-            <button type="submit" className="button primary" disabled={!canSubmit}>
-              {busy ? 'Creating…' : 'Create client'}
-            </button>
-            {refusedCount > 0 && (
-              <span className="hint">
-                Fix or remove the refused redirect URIs to create the client.
-              </span>
-            )}
-          </div>
-        </form>
+          <GrantTypesField
+            legend="Grant types (optional)"
+            hint="Leave all unchecked for the defaults: the authorization code and refresh tokens (and the device grant for native clients; client credentials for a web client without redirect URIs)."
+            value={grants}
+            onChange={setGrants}
+          />
+          <CheckboxField
+            label="Skip the consent screen (first-party application)"
+            checked={skipConsent}
+            onChange={setSkipConsent}
+          />
+        </ActionForm>
       )}
     </section>
   );
@@ -255,11 +174,7 @@ function CreatedClientBox({
         Client <strong>{client.name}</strong> created: <code>{client.clientId}</code>
       </p>
       {clientSecret !== undefined && <SecretOnce secret={clientSecret} />}
-      {warnings.map((warning) => (
-        <p key={`${warning.code} ${warning.uris.join(' ')}`} className="lint-note">
-          <span className="policy-warning-label">Warning:</span> {warning.message}
-        </p>
-      ))}
+      <LintNotes warnings={warnings} />
       <div className="actions">
         <Link className="button primary" to={paths.client(client.environment, client.clientId)}>
           Open client {client.name}

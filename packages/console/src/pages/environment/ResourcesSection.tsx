@@ -1,9 +1,9 @@
-import { useId, useState, type SubmitEvent } from 'react';
+import { useId, useState } from 'react';
 import { registerResource, removeResource } from '../../api/admin';
-import type { ProtectedResource } from '../../api/types';
+import { keys, useAction, useResources } from '../../api/queries';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert, Loading } from '../../components/Feedback';
-import type { Resource } from '../../hooks';
+import { ActionForm, TextField, URI_INPUT } from '../../components/Form';
 import { useSession } from '../../session';
 
 /** The space-separated scopes typed in the form, without repeats. */
@@ -12,28 +12,14 @@ function parseScopes(text: string): readonly string[] {
 }
 
 /** Protected resources (RFC 8707) registered in the environment, with their scopes. */
-export function ResourcesSection({
-  env,
-  resources,
-  onChanged,
-}: {
-  readonly env: string;
-  readonly resources: Resource<readonly ProtectedResource[]>;
-  readonly onChanged: () => void;
-}) {
+export function ResourcesSection({ env }: { readonly env: string }) {
   const { can } = useSession();
   const hintId = useId();
-  const [error, setError] = useState<unknown>(undefined);
-
-  const remove = async (uri: string): Promise<void> => {
-    setError(undefined);
-    try {
-      await removeResource(env, uri);
-      onChanged();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+  const resources = useResources(env);
+  const remove = useAction({
+    run: (uri: string) => removeResource(env, uri),
+    invalidates: () => [keys.resources(env)],
+  });
 
   return (
     <section
@@ -48,9 +34,9 @@ export function ResourcesSection({
         Once any resource is registered, only registered resources may be asked for, each with its
         own scopes.
       </p>
-      <ErrorAlert error={resources.error ?? error} />
+      <ErrorAlert error={resources.error ?? remove.error} />
       {resources.data === undefined ? (
-        resources.status === 'loading' && <Loading what="resources" />
+        resources.isPending && <Loading what="resources" />
       ) : resources.data.length === 0 ? (
         <p className="muted">No resources registered.</p>
       ) : (
@@ -100,7 +86,7 @@ export function ResourcesSection({
                         }
                         confirmLabel="Remove resource"
                         onConfirm={() => {
-                          void remove(resource.uri);
+                          remove.mutate(resource.uri);
                         }}
                       >
                         Remove
@@ -113,138 +99,86 @@ export function ResourcesSection({
           </table>
         </div>
       )}
-      {can.manage && <NewResourceForm env={env} onRegistered={onChanged} />}
+      {can.manage && <NewResourceForm env={env} />}
     </section>
   );
 }
 
-function NewResourceForm({
-  env,
-  onRegistered,
-}: {
-  readonly env: string;
-  readonly onRegistered: () => void;
-}) {
-  const ids = { heading: useId(), uri: useId(), name: useId(), scopes: useId() };
+function NewResourceForm({ env }: { readonly env: string }) {
   const [uri, setUri] = useState('');
   const [name, setName] = useState('');
   const [scopesText, setScopesText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [registered, setRegistered] = useState<string | null>(null);
-
-  const canSubmit = !busy && uri.trim() !== '' && name.trim() !== '';
-
-  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    if (!canSubmit) return;
-    setBusy(true);
-    setError(undefined);
-    setRegistered(null);
-    try {
-      const resource = await registerResource(env, {
+  const register = useAction({
+    run: () =>
+      registerResource(env, {
         uri: uri.trim(),
         name: name.trim(),
         scopes: parseScopes(scopesText),
-      });
-      setRegistered(resource.uri);
+      }),
+    invalidates: () => [keys.resources(env)],
+    onDone: () => {
       setUri('');
       setName('');
       setScopesText('');
-      onRegistered();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+  // Typing again hides the last "registered" message.
+  const edit = (set: (value: string) => void) => (value: string) => {
+    set(value);
+    register.reset();
   };
 
   return (
-    <section className="subpanel" aria-labelledby={ids.heading}>
-      <h3 id={ids.heading}>Register a resource</h3>
-      <form
-        className="form"
-        data-testid="new-resource-form"
-        onSubmit={(event) => {
-          void submit(event);
+    <section className="subpanel" aria-labelledby="new-resource-heading">
+      <h3 id="new-resource-heading">Register a resource</h3>
+      <ActionForm
+        action={register}
+        onSubmit={() => {
+          register.mutate();
         }}
+        submitLabel="Register resource"
+        busyLabel="Registering…"
+        canSubmit={uri.trim() !== '' && name.trim() !== ''}
+        data-testid="new-resource-form"
       >
         <div className="form-row align-top">
-          <div className="field grow">
-            <label htmlFor={ids.uri}>Resource URI</label>
-            <input
-              id={ids.uri}
-              className="mono"
-              type="text"
-              inputMode="url"
-              required
-              maxLength={2048}
-              autoComplete="off"
-              autoCapitalize="off"
-              autoCorrect="off"
-              spellCheck={false}
-              placeholder="https://api.example.com/"
-              aria-describedby={`${ids.uri}-hint`}
-              value={uri}
-              onChange={(event) => {
-                setUri(event.target.value);
-                setRegistered(null);
-              }}
-            />
-            <p className="hint" id={`${ids.uri}-hint`}>
-              An absolute URI without a fragment, as clients send it in the <code>resource</code>{' '}
-              parameter.
-            </p>
-          </div>
-          <div className="field">
-            <label htmlFor={ids.name}>Name</label>
-            <input
-              id={ids.name}
-              required
-              maxLength={100}
-              autoComplete="off"
-              value={name}
-              onChange={(event) => {
-                setName(event.target.value);
-                setRegistered(null);
-              }}
-            />
-          </div>
-        </div>
-        <div className="field">
-          <label htmlFor={ids.scopes}>Scopes (space-separated)</label>
-          <input
-            id={ids.scopes}
-            className="mono"
-            type="text"
-            autoComplete="off"
-            autoCapitalize="off"
-            autoCorrect="off"
-            spellCheck={false}
-            placeholder="read write"
-            aria-describedby={`${ids.scopes}-hint`}
-            value={scopesText}
-            onChange={(event) => {
-              setScopesText(event.target.value);
-              setRegistered(null);
-            }}
+          <TextField
+            fieldClassName="field grow"
+            label="Resource URI"
+            {...URI_INPUT}
+            required
+            maxLength={2048}
+            placeholder="https://api.example.com/"
+            value={uri}
+            onChange={edit(setUri)}
+            hint={
+              <>
+                An absolute URI without a fragment, as clients send it in the <code>resource</code>{' '}
+                parameter.
+              </>
+            }
           />
-          <p className="hint" id={`${ids.scopes}-hint`}>
-            The scopes this resource defines. The OpenID Connect scopes (<code>openid</code>,{' '}
-            <code>profile</code>, <code>email</code>, <code>offline_access</code>) are
-            Gatehouse&apos;s own and cannot be listed here.
-          </p>
+          <TextField label="Name" required maxLength={100} value={name} onChange={edit(setName)} />
         </div>
-        <ErrorAlert error={error} />
-        <div className="actions">
-          <button type="submit" className="button primary" disabled={!canSubmit}>
-            {busy ? 'Registering…' : 'Register resource'}
-          </button>
-        </div>
-      </form>
-      {registered !== null && (
+        <TextField
+          label="Scopes (space-separated)"
+          {...URI_INPUT}
+          inputMode="text"
+          placeholder="read write"
+          value={scopesText}
+          onChange={edit(setScopesText)}
+          hint={
+            <>
+              The scopes this resource defines. The OpenID Connect scopes (<code>openid</code>,{' '}
+              <code>profile</code>, <code>email</code>, <code>offline_access</code>) are
+              Gatehouse&apos;s own and cannot be listed here.
+            </>
+          }
+        />
+      </ActionForm>
+      {register.isSuccess && (
         <p className="alert alert-success" role="status">
-          Resource <code>{registered}</code> registered.
+          Resource <code>{register.data.uri}</code> registered.
         </p>
       )}
     </section>

@@ -1,19 +1,17 @@
-import { useId, useState, type SubmitEvent } from 'react';
+import { useId, useState } from 'react';
 import {
   issueInitialAccessToken,
   updateEnvironment,
   type EnvironmentSettings,
 } from '../../api/admin';
-import type {
-  Environment,
-  IssuedInitialAccessToken,
-  RegistrationPolicy,
-  TokenLifetime,
-} from '../../api/types';
+import type { Environment, RegistrationPolicy, TokenLifetime } from '../../api/types';
+import { keys, useAction } from '../../api/queries';
 import { ErrorAlert } from '../../components/Feedback';
+import { ActionForm, SelectField } from '../../components/Form';
 import { SecretOnce } from '../../components/SecretOnce';
 import { Switch } from '../../components/Switch';
-import { formatDateTime, formatRelative } from '../../format';
+import { DateTime } from '../../components/Values';
+import { formatRelative } from '../../format';
 import { useNow } from '../../hooks';
 import { useSession } from '../../session';
 
@@ -34,31 +32,24 @@ function registrationLabel(policy: RegistrationPolicy): string {
 }
 
 /** Saves one environment setting at a time, with its own error and success message. */
-function useSettingSaver(env: string, onChanged: () => void) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [saved, setSaved] = useState<string | null>(null);
-
-  const save = async (settings: EnvironmentSettings, message: string): Promise<boolean> => {
-    // Controls stay enabled (and focused) while saving; a second change waits for the first.
-    if (busy) return false;
-    setBusy(true);
-    setError(undefined);
-    setSaved(null);
-    try {
-      await updateEnvironment(env, settings);
-      setSaved(message);
-      onChanged();
-      return true;
-    } catch (caught) {
-      setError(caught);
-      return false;
-    } finally {
-      setBusy(false);
-    }
+function useSettingSaver(env: string) {
+  const action = useAction({
+    run: ({ settings }: { settings: EnvironmentSettings; message: string }) =>
+      updateEnvironment(env, settings),
+    // Turning impersonation off ends the running ones.
+    invalidates: () => [keys.environments, keys.impersonations(env)],
+  });
+  const save = (settings: EnvironmentSettings, message: string, onError?: () => void): void => {
+    // Controls stay enabled (and focused) while saving; a change meanwhile is not sent.
+    if (action.isPending) return;
+    action.mutate({ settings, message }, onError === undefined ? {} : { onError });
   };
-
-  return { busy, error, saved, save };
+  return {
+    busy: action.isPending,
+    error: action.error,
+    saved: action.isSuccess ? action.variables.message : null,
+    save,
+  };
 }
 
 function SettingStatus({
@@ -81,32 +72,20 @@ function SettingStatus({
 }
 
 /** The environment's settings: impersonation, dynamic registration and metadata documents. */
-export function SettingsSection({
-  environment,
-  onChanged,
-}: {
-  readonly environment: Environment;
-  readonly onChanged: () => void;
-}) {
+export function SettingsSection({ environment }: { readonly environment: Environment }) {
   return (
     <section id="settings" className="panel" aria-labelledby="settings-heading">
       <h2 id="settings-heading">Settings</h2>
-      <ImpersonationSetting environment={environment} onChanged={onChanged} />
-      <RegistrationSettings environment={environment} onChanged={onChanged} />
+      <ImpersonationSetting environment={environment} />
+      <RegistrationSettings environment={environment} />
     </section>
   );
 }
 
-function ImpersonationSetting({
-  environment,
-  onChanged,
-}: {
-  readonly environment: Environment;
-  readonly onChanged: () => void;
-}) {
+function ImpersonationSetting({ environment }: { readonly environment: Environment }) {
   const { can } = useSession();
   const ids = { name: useId(), hint: useId() };
-  const { error, saved, save } = useSettingSaver(environment.name, onChanged);
+  const { error, saved, save } = useSettingSaver(environment.name);
 
   return (
     <>
@@ -126,7 +105,7 @@ function ImpersonationSetting({
             label="Allow impersonation"
             describedBy={ids.hint}
             onChange={(enabled) => {
-              void save(
+              save(
                 { impersonationEnabled: enabled },
                 enabled ? 'Impersonation is allowed.' : 'Impersonation is off.',
               );
@@ -141,16 +120,10 @@ function ImpersonationSetting({
   );
 }
 
-function RegistrationSettings({
-  environment,
-  onChanged,
-}: {
-  readonly environment: Environment;
-  readonly onChanged: () => void;
-}) {
+function RegistrationSettings({ environment }: { readonly environment: Environment }) {
   const { can } = useSession();
   const ids = { heading: useId(), select: useId(), hint: useId(), name: useId() };
-  const { busy, error, saved, save } = useSettingSaver(environment.name, onChanged);
+  const { busy, error, saved, save } = useSettingSaver(environment.name);
   // The value just chosen, shown until the reloaded environment no longer has the old one.
   const [pending, setPending] = useState<{
     readonly value: RegistrationPolicy;
@@ -161,14 +134,16 @@ function RegistrationSettings({
       ? pending.value
       : environment.registration;
 
-  const change = async (value: RegistrationPolicy): Promise<void> => {
+  const change = (value: RegistrationPolicy): void => {
     if (busy) return;
     setPending({ value, from: environment.registration });
-    const ok = await save(
+    save(
       { registration: value },
       `Dynamic registration: ${registrationLabel(value).toLowerCase()}.`,
+      () => {
+        setPending(null);
+      },
     );
-    if (!ok) setPending(null);
   };
 
   return (
@@ -197,7 +172,7 @@ function RegistrationSettings({
             value={registration}
             aria-describedby={ids.hint}
             onChange={(event) => {
-              void change(event.target.value as RegistrationPolicy);
+              change(event.target.value as RegistrationPolicy);
             }}
           >
             {REGISTRATION_OPTIONS.map((option) => (
@@ -214,73 +189,44 @@ function RegistrationSettings({
       </div>
       <SettingStatus error={error} saved={saved} />
       {can.manage && registration === 'token' && <InitialAccessTokenForm env={environment.name} />}
-      {environment.tier === 'development' && (
-        <LoopbackSetting environment={environment} onChanged={onChanged} />
-      )}
+      {environment.tier === 'development' && <LoopbackSetting environment={environment} />}
     </section>
   );
 }
 
 function InitialAccessTokenForm({ env }: { readonly env: string }) {
-  const ids = { lifetime: useId(), hint: useId() };
+  const hintId = useId();
   const now = useNow();
   const [lifetime, setLifetime] = useState<TokenLifetime>('1d');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [issued, setIssued] = useState<IssuedInitialAccessToken | null>(null);
-
-  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setIssued(null);
-    try {
-      setIssued(await issueInitialAccessToken(env, lifetime));
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const issue = useAction({ run: () => issueInitialAccessToken(env, lifetime) });
+  const issued = issue.data;
 
   return (
     <div className="setting-detail" data-testid="initial-access-tokens">
-      <p className="hint" id={ids.hint}>
+      <p className="hint" id={hintId}>
         An application sends an initial access token as a bearer token with its registration
         request. A token works for any number of registrations until it expires.
       </p>
-      <form
+      <ActionForm
         className="form inline-form"
-        data-testid="initial-access-token-form"
-        aria-describedby={ids.hint}
-        onSubmit={(event) => {
-          void submit(event);
+        action={issue}
+        onSubmit={() => {
+          issue.mutate();
         }}
+        submitLabel="Issue initial access token"
+        busyLabel="Issuing…"
+        buttonClassName="button secondary"
+        data-testid="initial-access-token-form"
+        aria-describedby={hintId}
       >
-        <div className="field">
-          <label htmlFor={ids.lifetime}>Token lifetime</label>
-          <select
-            id={ids.lifetime}
-            value={lifetime}
-            onChange={(event) => {
-              setLifetime(event.target.value as TokenLifetime);
-            }}
-          >
-            {LIFETIME_OPTIONS.map((option) => (
-              <option key={option.value} value={option.value}>
-                {option.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="actions">
-          <button type="submit" className="button secondary" disabled={busy}>
-            {busy ? 'Issuing…' : 'Issue initial access token'}
-          </button>
-        </div>
-      </form>
-      <ErrorAlert error={error} />
-      {issued !== null && (
+        <SelectField
+          label="Token lifetime"
+          value={lifetime}
+          options={LIFETIME_OPTIONS}
+          onChange={setLifetime}
+        />
+      </ActionForm>
+      {issued !== undefined && (
         <div data-testid="issued-initial-access-token">
           <SecretOnce
             secret={issued.initialAccessToken}
@@ -288,14 +234,8 @@ function InitialAccessTokenForm({ env }: { readonly env: string }) {
             valueTestId="initial-access-token"
           />
           <p>
-            Expires{' '}
-            <time
-              dateTime={new Date(issued.expiresAt).toISOString()}
-              data-testid="initial-access-token-expiry"
-            >
-              {formatDateTime(issued.expiresAt)}
-            </time>{' '}
-            ({formatRelative(issued.expiresAt, now)}).
+            Expires <DateTime ms={issued.expiresAt} testId="initial-access-token-expiry" /> (
+            {formatRelative(issued.expiresAt, now)}).
           </p>
         </div>
       )}
@@ -303,16 +243,10 @@ function InitialAccessTokenForm({ env }: { readonly env: string }) {
   );
 }
 
-function LoopbackSetting({
-  environment,
-  onChanged,
-}: {
-  readonly environment: Environment;
-  readonly onChanged: () => void;
-}) {
+function LoopbackSetting({ environment }: { readonly environment: Environment }) {
   const { can } = useSession();
   const ids = { name: useId(), hint: useId() };
-  const { error, saved, save } = useSettingSaver(environment.name, onChanged);
+  const { error, saved, save } = useSettingSaver(environment.name);
 
   return (
     <div className="setting-detail" data-testid="loopback-setting">
@@ -333,7 +267,7 @@ function LoopbackSetting({
             label="Allow loopback metadata documents"
             describedBy={ids.hint}
             onChange={(allowed) => {
-              void save(
+              save(
                 { allowLoopbackDocuments: allowed },
                 allowed
                   ? 'Metadata documents may be fetched from this machine.'

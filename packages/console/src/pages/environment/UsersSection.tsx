@@ -1,49 +1,35 @@
-import { useId, useState, type SubmitEvent } from 'react';
+import { useState } from 'react';
 import { createUser, deleteUser, setUserDisabled } from '../../api/admin';
-import type { Client, Environment, Impersonation, User } from '../../api/types';
-import { Badge } from '../../components/Badges';
+import { keys, useAction, useClients, useUsers } from '../../api/queries';
+import type { Environment, Impersonation, User } from '../../api/types';
+import { StatusBadge } from '../../components/Badges';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ErrorAlert, Loading } from '../../components/Feedback';
+import { ActionForm, NewPasswordField, TextField } from '../../components/Form';
 import { ActiveImpersonation, ImpersonationForm } from '../../components/Impersonation';
-import type { Resource } from '../../hooks';
+import { Missing } from '../../components/Values';
 import { useSession } from '../../session';
 
-export function UsersSection({
-  environment,
-  users,
-  clients,
-  onChanged,
-  onImpersonationChanged,
-}: {
-  readonly environment: Environment;
-  readonly users: Resource<readonly User[]>;
-  readonly clients: readonly Client[];
-  readonly onChanged: () => void;
-  readonly onImpersonationChanged: () => void;
-}) {
+export function UsersSection({ environment }: { readonly environment: Environment }) {
   const { can } = useSession();
   const env = environment.name;
-  const [error, setError] = useState<unknown>(undefined);
+  const users = useUsers(env);
+  const clients = useClients(env);
   const [impersonating, setImpersonating] = useState<User | null>(null);
   const [started, setStarted] = useState<Impersonation | null>(null);
   const mayImpersonate = can.impersonate && environment.impersonationEnabled;
 
-  const act = async (action: () => Promise<unknown>): Promise<void> => {
-    setError(undefined);
-    try {
-      await action();
-      onChanged();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
+  const act = useAction({
+    run: (action: () => Promise<unknown>) => action(),
+    invalidates: () => [keys.users(env), keys.environments],
+  });
 
   return (
     <section id="users" className="panel" aria-labelledby="users-heading">
       <h2 id="users-heading">Users</h2>
-      <ErrorAlert error={users.error ?? error} />
+      <ErrorAlert error={users.error ?? act.error} />
       {users.data === undefined ? (
-        users.status === 'loading' && <Loading what="users" />
+        users.isPending && <Loading what="users" />
       ) : users.data.length === 0 ? (
         <p className="muted">No users yet.</p>
       ) : (
@@ -65,13 +51,9 @@ export function UsersSection({
               {users.data.map((user) => (
                 <tr key={user.id} data-testid="user-row">
                   <td>{user.email}</td>
-                  <td>{user.name ?? <span className="muted">none</span>}</td>
+                  <td>{user.name ?? <Missing />}</td>
                   <td>
-                    {user.disabled ? (
-                      <Badge tone="danger">disabled</Badge>
-                    ) : (
-                      <Badge tone="ok">active</Badge>
-                    )}
+                    <StatusBadge disabled={user.disabled} />
                   </td>
                   {(can.manage || mayImpersonate) && (
                     <td className="row-actions">
@@ -101,7 +83,7 @@ export function UsersSection({
                             }
                             confirmLabel={user.disabled ? 'Enable user' : 'Disable user'}
                             onConfirm={() => {
-                              void act(() => setUserDisabled(env, user.id, !user.disabled));
+                              act.mutate(() => setUserDisabled(env, user.id, !user.disabled));
                             }}
                           >
                             {user.disabled ? 'Enable' : 'Disable'}
@@ -113,7 +95,7 @@ export function UsersSection({
                             message="The user and everything issued to them are deleted. This cannot be undone."
                             confirmLabel="Delete user"
                             onConfirm={() => {
-                              void act(() => deleteUser(env, user.id));
+                              act.mutate(() => deleteUser(env, user.id));
                             }}
                           >
                             Delete
@@ -139,7 +121,6 @@ export function UsersSection({
             impersonation={started}
             onEnded={() => {
               setStarted(null);
-              onImpersonationChanged();
             }}
           />
         </section>
@@ -152,11 +133,10 @@ export function UsersSection({
               key={impersonating.id}
               environment={env}
               user={impersonating}
-              clients={clients}
+              clients={clients.data ?? []}
               onStarted={(impersonation) => {
                 setImpersonating(null);
                 setStarted(impersonation);
-                onImpersonationChanged();
               }}
               onCancel={() => {
                 setImpersonating(null);
@@ -166,103 +146,51 @@ export function UsersSection({
         )
       )}
 
-      {can.manage && <NewUserForm env={env} onCreated={onChanged} />}
+      {can.manage && <NewUserForm env={env} />}
     </section>
   );
 }
 
-function NewUserForm({ env, onCreated }: { readonly env: string; readonly onCreated: () => void }) {
-  const ids = { email: useId(), name: useId(), password: useId() };
+function NewUserForm({ env }: { readonly env: string }) {
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-  const [created, setCreated] = useState<string | null>(null);
-
-  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setCreated(null);
-    try {
-      const trimmedName = name.trim();
-      const user = await createUser(env, {
+  const create = useAction({
+    run: () =>
+      createUser(env, {
         email: email.trim(),
         password,
-        ...(trimmedName === '' ? {} : { name: trimmedName }),
-      });
-      setCreated(user.email);
+        ...(name.trim() === '' ? {} : { name: name.trim() }),
+      }),
+    invalidates: () => [keys.users(env), keys.environments],
+    onDone: () => {
       setEmail('');
       setName('');
       setPassword('');
-      onCreated();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  });
 
   return (
     <section className="subpanel" aria-labelledby="new-user-heading">
       <h3 id="new-user-heading">New user</h3>
-      <form
-        className="form"
-        data-testid="new-user-form"
-        onSubmit={(event) => {
-          void submit(event);
+      <ActionForm
+        action={create}
+        onSubmit={() => {
+          create.mutate();
         }}
+        submitLabel="Create user"
+        busyLabel="Creating…"
+        data-testid="new-user-form"
       >
         <div className="form-row">
-          <div className="field">
-            <label htmlFor={ids.email}>Email</label>
-            <input
-              id={ids.email}
-              type="email"
-              required
-              autoComplete="off"
-              value={email}
-              onChange={(event) => {
-                setEmail(event.target.value);
-              }}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor={ids.name}>Display name (optional)</label>
-            <input
-              id={ids.name}
-              autoComplete="off"
-              value={name}
-              onChange={(event) => {
-                setName(event.target.value);
-              }}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor={ids.password}>Password</label>
-            <input
-              id={ids.password}
-              type="password"
-              required
-              autoComplete="new-password"
-              value={password}
-              onChange={(event) => {
-                setPassword(event.target.value);
-              }}
-            />
-          </div>
+          <TextField label="Email" type="email" required value={email} onChange={setEmail} />
+          <TextField label="Display name (optional)" value={name} onChange={setName} />
+          <NewPasswordField value={password} onChange={setPassword} />
         </div>
-        <ErrorAlert error={error} />
-        <div className="actions">
-          <button type="submit" className="button primary" disabled={busy}>
-            Create user
-          </button>
-        </div>
-      </form>
-      {created !== null && (
+      </ActionForm>
+      {create.isSuccess && (
         <p className="alert alert-success" role="status">
-          User {created} created.
+          User {create.data.email} created.
         </p>
       )}
     </section>
