@@ -140,17 +140,30 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     createdAt: now,
   });
 
+  /** Stores a code the way the authorize endpoint does: with its audit entry. */
+  const issue = (stored: AuthorizationCode) =>
+    stores.codes.issue(stored, {
+      at: now,
+      event: {
+        environment: stored.environment,
+        type: 'code.issued',
+        actor: `user:${stored.userId}`,
+        clientId: stored.clientId,
+        userId: stored.userId,
+      },
+    });
+
   it('consumes a code once, reports a replay, and refuses an expired one', async () => {
-    await stores.codes.save(code('k1'));
+    await issue(code('k1'));
     expect((await stores.codes.consume('development', 'k1', now + 1)).status).toBe('consumed');
     expect((await stores.codes.consume('development', 'k1', now + 2)).status).toBe('replayed');
     expect((await stores.codes.consume('production', 'k1', now + 2)).status).toBe('unknown');
-    await stores.codes.save(code('k2'));
+    await issue(code('k2'));
     expect((await stores.codes.consume('development', 'k2', now + 60_001)).status).toBe('unknown');
   });
 
   it('redeems a code in one step only when everything presented matches, and only once', async () => {
-    await stores.codes.save({ ...code('r1'), resource: 'https://api.example' });
+    await issue({ ...code('r1'), resource: 'https://api.example' });
     const presented = { clientId: 'c', codeChallenge: 'x' };
     // Each mismatch leaves the code unspent.
     for (const wrong of [
@@ -175,7 +188,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     });
     expect(await stores.codes.redeem('development', 'r1', presented, now + 2)).toBeUndefined();
     expect((await stores.codes.consume('development', 'r1', now + 2)).status).toBe('replayed');
-    await stores.codes.save(code('race-redeem'));
+    await issue(code('race-redeem'));
     const results = await Promise.all(
       Array.from({ length: 50 }, () =>
         stores.codes.redeem('development', 'race-redeem', presented, now + 5),
@@ -185,7 +198,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
   });
 
   it('lets exactly one of 50 concurrent redemptions of a code succeed', async () => {
-    await stores.codes.save(code('race'));
+    await issue(code('race'));
     const results = await Promise.all(
       Array.from({ length: 50 }, () => stores.codes.consume('development', 'race', now + 5)),
     );
@@ -302,6 +315,8 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
   });
 
   it('chains audit entries, even when appended concurrently, and detects tampering', async () => {
+    // The codes issued above were each recorded by an entry.
+    const { count: before } = await stores.audit.verify();
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         stores.audit.append(
@@ -311,17 +326,21 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       ),
     );
     const verified = await stores.audit.verify();
-    expect(verified).toEqual({ ok: true, count: 20 });
+    expect(verified).toEqual({ ok: true, count: before + 20 });
     expect(
       (await stores.audit.tail({ environment: 'development', limit: 5 })).map((e) => e.seq),
-    ).toEqual([16, 17, 18, 19, 20]);
+    ).toEqual([16, 17, 18, 19, 20].map((seq) => before + seq));
 
     await handle.db
       .updateTable('audit_log')
       .set({ data: '{"i":999}' })
-      .where('seq', '=', 7)
+      .where('seq', '=', before + 7)
       .execute();
-    expect(await stores.audit.verify()).toMatchObject({ ok: false, seq: 7, count: 6 });
+    expect(await stores.audit.verify()).toMatchObject({
+      ok: false,
+      seq: before + 7,
+      count: before + 6,
+    });
   });
 
   it('refuses to write a secret into the audit log', async () => {

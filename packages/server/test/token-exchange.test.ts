@@ -25,6 +25,13 @@ const API = 'https://api.example.com/';
 const API2 = 'https://api2.example.com/';
 const UNREGISTERED = 'https://unregistered.example.com/';
 const USER_SCOPE = 'openid email offline_access notes:read notes:write';
+/** The audit entry a consent is stored with, as the consent page writes it. */
+const consentGranted = (userId: string) => ({
+  environment: 'development',
+  type: 'consent.granted',
+  actor: `user:${userId}`,
+  userId,
+});
 
 interface Reply {
   status: number;
@@ -92,11 +99,14 @@ describe.each(DATABASES)('token exchange (RFC 8693) on $kind', ({ create }) => {
     // resource scope carries over only where she agreed to it at the target.
     for (const target of [API, API2])
       await t.ctx.stores.consents.grant(
-        'development',
-        userId,
-        notes,
-        consentItems(['notes:read', 'notes:write'], target),
-        Date.now(),
+        {
+          environment: 'development',
+          userId,
+          clientId: notes,
+          scopes: consentItems(['notes:read', 'notes:write'], target),
+          at: Date.now(),
+        },
+        { at: Date.now(), event: consentGranted(userId) },
       );
   });
   afterAll(async () => {
@@ -705,11 +715,14 @@ describe.each(DATABASES)('token exchange (RFC 8693) on $kind', ({ create }) => {
       expect(user.status).toBe(200);
       // Dana agreed earlier that the Support App may read notes at the API too.
       await t.ctx.stores.consents.grant(
-        'development',
-        userId,
-        app.clientId,
-        consentItems(['notes:read'], API),
-        Date.now(),
+        {
+          environment: 'development',
+          userId,
+          clientId: app.clientId,
+          scopes: consentItems(['notes:read'], API),
+          at: Date.now(),
+        },
+        { at: Date.now(), event: consentGranted(userId) },
       );
       const value = await delegated({ access_token: user.access_token ?? '' });
       // The operator stays visible, nested under the agent.

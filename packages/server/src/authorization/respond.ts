@@ -51,35 +51,38 @@ export async function redirectWithCode(
 ): Promise<FastifyReply> {
   const code = `ghac_${randomToken(32)}`;
   const now = deps.clock();
-  await deps.stores.codes.save({
-    codeHash: sha256(code),
-    environment: ctx.environment.name,
-    clientId: request.clientId,
-    userId,
-    redirectUri: request.redirectUri,
-    codeChallenge: request.codeChallenge,
-    scope: request.scope,
-    nonce: request.nonce,
-    resource: request.resource,
-    authTime,
-    expiresAt: now + CODE_TTL_MS,
-    impersonationId: acting?.impersonationId ?? null,
-    createdAt: now,
-  });
-  await deps.stores.audit.append(
+  // The code and its audit entry are committed together (storage/codes.ts).
+  await deps.stores.codes.issue(
     {
+      codeHash: sha256(code),
       environment: ctx.environment.name,
-      type: 'code.issued',
-      actor: acting === undefined ? `user:${userId}` : `operator:${acting.operatorId}`,
       clientId: request.clientId,
       userId,
-      data: {
-        scope: request.scope.join(' '),
-        redirectHost: hostOf(request.redirectUri),
-        ...(acting === undefined ? {} : { impersonationId: acting.impersonationId }),
+      redirectUri: request.redirectUri,
+      codeChallenge: request.codeChallenge,
+      scope: request.scope,
+      nonce: request.nonce,
+      resource: request.resource,
+      authTime,
+      expiresAt: now + CODE_TTL_MS,
+      impersonationId: acting?.impersonationId ?? null,
+      createdAt: now,
+    },
+    {
+      at: now,
+      event: {
+        environment: ctx.environment.name,
+        type: 'code.issued',
+        actor: acting === undefined ? `user:${userId}` : `operator:${acting.operatorId}`,
+        clientId: request.clientId,
+        userId,
+        data: {
+          scope: request.scope.join(' '),
+          redirectHost: hostOf(request.redirectUri),
+          ...(acting === undefined ? {} : { impersonationId: acting.impersonationId }),
+        },
       },
     },
-    now,
   );
   return reply.redirect(
     redirectWith(request.redirectUri, { code, state: request.state, iss: ctx.issuer }),

@@ -1,5 +1,7 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import { appendAudit, type AuditEntry, type AuditRecord } from './audit.js';
 import type { AuthorizationCodeTable, Database } from './schema.js';
+import { firstRefusal, sameValues, type SpendRule } from './spend-rules.js';
 
 export interface AuthorizationCode {
   readonly codeHash: string;
@@ -27,7 +29,12 @@ export interface ConsumeResult {
 }
 
 export interface CodeStore {
-  save(code: AuthorizationCode): Promise<void>;
+  /**
+   * Stores an issued code and the audit entry that records its issue in one transaction
+   * (group-committed with other appends): both are durable before this resolves, or neither is
+   * written, so no code can be redeemed that the audit log does not show issued.
+   */
+  issue(code: AuthorizationCode, audit: AuditRecord): Promise<AuditEntry>;
   /** Reads a code without using it, so a request can be checked before the code is spent. */
   find(environment: string, codeHash: string): Promise<AuthorizationCode | undefined>;
   /**
@@ -36,9 +43,10 @@ export interface CodeStore {
    */
   consume(environment: string, codeHash: string, now: number): Promise<ConsumeResult>;
   /**
-   * Spends the code in one step, only if it is unspent, unexpired and matches everything the
-   * token request presents; undefined otherwise (then `find` and `consume` tell why). The common
-   * case is one statement instead of a read and a write.
+   * Spends the code in one step, only if it is unspent, unexpired and breaks none of `codeRules`
+   * for what the token request presents; undefined otherwise, and nothing is spent (then `find`,
+   * `codeRefusal` and `consume` tell why). The common case is one statement instead of a read and
+   * a write.
    */
   redeem(
     environment: string,
@@ -48,15 +56,68 @@ export interface CodeStore {
   ): Promise<AuthorizationCode | undefined>;
 }
 
-/** What a token request must match to spend a code. */
+/** What a token request presents to spend a code. */
 export interface CodePresentation {
   readonly clientId: string;
   /** S256 of the code_verifier. */
   readonly codeChallenge: string;
-  /** When the request sends one, it must be identical (RFC 6749 §4.1.3). */
   readonly redirectUri?: string;
-  /** When the request sends one, it must be the one authorized. */
   readonly resource?: string;
+}
+
+/** Which of `codeRules` a token request breaks. */
+export type CodeRefusal = 'client' | 'redirect_uri' | 'code_verifier' | 'resource';
+
+/**
+ * What a token request must match to spend a code, in the order refusals are reported: the only
+ * statement of these rules, read by `redeem`'s UPDATE and by `codeRefusal` (spend-rules.ts).
+ */
+export const codeRules: readonly SpendRule<
+  AuthorizationCode,
+  CodePresentation,
+  CodeRefusal,
+  keyof AuthorizationCodeTable
+>[] = [
+  // RFC 6749 §4.1.3: the client authenticated is the one the code was issued to.
+  {
+    reason: 'client',
+    kind: 'same',
+    column: 'client_id',
+    stored: (code) => code.clientId,
+    presented: (request) => request.clientId,
+  },
+  // RFC 6749 §4.1.3: when sent, identical to the value in the authorization request.
+  {
+    reason: 'redirect_uri',
+    kind: 'same',
+    column: 'redirect_uri',
+    stored: (code) => code.redirectUri,
+    presented: (request) => request.redirectUri,
+  },
+  // RFC 7636 §4.6, OAuth 2.1 §4.1.3: S256(code_verifier) equals the code_challenge.
+  {
+    reason: 'code_verifier',
+    kind: 'same',
+    column: 'code_challenge',
+    stored: (code) => code.codeChallenge,
+    presented: (request) => request.codeChallenge,
+  },
+  // RFC 8707 §2.2: when sent, the resource the code was authorized for.
+  {
+    reason: 'resource',
+    kind: 'same',
+    column: 'resource',
+    stored: (code) => code.resource,
+    presented: (request) => request.resource,
+  },
+];
+
+/** The first of `codeRules` the request breaks, or undefined: a pure check of a stored code. */
+export function codeRefusal(
+  code: AuthorizationCode,
+  presented: CodePresentation,
+): CodeRefusal | undefined {
+  return firstRefusal(codeRules, code, presented);
 }
 
 function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
@@ -77,8 +138,30 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
   };
 }
 
+function codeRow(code: AuthorizationCode): Insertable<AuthorizationCodeTable> {
+  return {
+    code_hash: code.codeHash,
+    environment: code.environment,
+    client_id: code.clientId,
+    user_id: code.userId,
+    redirect_uri: code.redirectUri,
+    code_challenge: code.codeChallenge,
+    scope: code.scope.join(' '),
+    nonce: code.nonce,
+    resource: code.resource,
+    auth_time: code.authTime,
+    expires_at: code.expiresAt,
+    consumed_at: null,
+    impersonation_id: code.impersonationId,
+    created_at: code.createdAt,
+  };
+}
+
 export function codeStore(db: Kysely<Database>): CodeStore {
-  /** Marks an unspent, unexpired code spent; the caller adds its own conditions. */
+  /**
+   * Marks an unspent, unexpired code spent: the atomic guard, the same for both ways of spending
+   * (of concurrent spends, the database lets one flip consumed_at). The caller adds the rules.
+   */
   const spend = (environment: string, codeHash: string, now: number) =>
     db
       .updateTable('authorization_codes')
@@ -88,26 +171,10 @@ export function codeStore(db: Kysely<Database>): CodeStore {
       .where('consumed_at', 'is', null)
       .where('expires_at', '>', now);
   return {
-    async save(code) {
-      await db
-        .insertInto('authorization_codes')
-        .values({
-          code_hash: code.codeHash,
-          environment: code.environment,
-          client_id: code.clientId,
-          user_id: code.userId,
-          redirect_uri: code.redirectUri,
-          code_challenge: code.codeChallenge,
-          scope: code.scope.join(' '),
-          nonce: code.nonce,
-          resource: code.resource,
-          auth_time: code.authTime,
-          expires_at: code.expiresAt,
-          consumed_at: null,
-          impersonation_id: code.impersonationId,
-          created_at: code.createdAt,
-        })
-        .execute();
+    issue(code, audit) {
+      return appendAudit(db, audit.event, audit.at, [
+        { table: 'authorization_codes', row: codeRow(code) },
+      ]);
     },
     async find(environment, codeHash) {
       const row = await db
@@ -119,13 +186,11 @@ export function codeStore(db: Kysely<Database>): CodeStore {
       return row === undefined ? undefined : toCode(row);
     },
     async redeem(environment, codeHash, presented, now) {
-      let update = spend(environment, codeHash, now)
-        .where('client_id', '=', presented.clientId)
-        .where('code_challenge', '=', presented.codeChallenge);
-      if (presented.redirectUri !== undefined)
-        update = update.where('redirect_uri', '=', presented.redirectUri);
-      if (presented.resource !== undefined)
-        update = update.where('resource', '=', presented.resource);
+      const conditions = sameValues(codeRules, presented);
+      // A rule that applies but is not a column comparison: spend after reading instead.
+      if (conditions === undefined) return undefined;
+      let update = spend(environment, codeHash, now);
+      for (const [column, value] of conditions) update = update.where(column, '=', value);
       const row = await update.returningAll().executeTakeFirst();
       return row === undefined ? undefined : toCode(row);
     },

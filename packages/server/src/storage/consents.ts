@@ -1,5 +1,15 @@
 import type { Kysely } from 'kysely';
+import { appendAudit, type AuditEntry, type AuditRecord } from './audit.js';
 import type { Database } from './schema.js';
+
+/** Scopes (and resources) a user grants a client. */
+export interface ConsentGrant {
+  readonly environment: string;
+  readonly userId: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly at: number;
+}
 
 export interface ConsentStore {
   /** The scopes this user has granted this client, or undefined. */
@@ -8,14 +18,12 @@ export interface ConsentStore {
     userId: string,
     clientId: string,
   ): Promise<readonly string[] | undefined>;
-  /** Records the union of what was granted before and now. */
-  grant(
-    environment: string,
-    userId: string,
-    clientId: string,
-    scopes: readonly string[],
-    at: number,
-  ): Promise<void>;
+  /**
+   * Records the union of what was granted before and now, and the audit entry that records the
+   * grant, in one transaction (group-committed with other appends): both are durable before this
+   * resolves, or neither is written, so no consent is in force that the audit log does not show.
+   */
+  grant(consent: ConsentGrant, audit: AuditRecord): Promise<AuditEntry>;
 }
 
 export function consentStore(db: Kysely<Database>): ConsentStore {
@@ -35,19 +43,16 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
   };
   return {
     get,
-    async grant(environment, userId, clientId, scopes, at) {
-      const union = [...new Set([...((await get(environment, userId, clientId)) ?? []), ...scopes])]
-        .sort()
-        .join(' ');
-      await db
-        .insertInto('consents')
-        .values({ environment, user_id: userId, client_id: clientId, scope: union, created_at: at })
-        .onConflict((c) =>
-          c
-            .columns(['environment', 'user_id', 'client_id'])
-            .doUpdateSet({ scope: union, created_at: at }),
-        )
-        .execute();
+    async grant({ environment, userId, clientId, scopes, at }, audit) {
+      const before = (await get(environment, userId, clientId)) ?? [];
+      const union = [...new Set([...before, ...scopes])].sort().join(' ');
+      return appendAudit(db, audit.event, audit.at, [
+        {
+          table: 'consents',
+          row: { environment, user_id: userId, client_id: clientId, scope: union, created_at: at },
+          upsertOn: ['environment', 'user_id', 'client_id'],
+        },
+      ]);
     },
   };
 }

@@ -7,8 +7,9 @@ import {
   type Selectable,
   type SqlBool,
 } from 'kysely';
-import { appendAudit, type AuditedInsert, type AuditEntry, type AuditEvent } from './audit.js';
+import { appendAudit, type AuditedInsert, type AuditEntry, type AuditRecord } from './audit.js';
 import type { AccessTokenTable, Database, RefreshTokenTable } from './schema.js';
+import { firstRefusal, sameValues, type SpendRule } from './spend-rules.js';
 
 export interface RefreshToken {
   readonly tokenHash: string;
@@ -56,22 +57,20 @@ export interface TokenStore {
    * Stores issued tokens and the audit entry that records their issue in one transaction: both
    * are durable before this resolves, or neither is written. Group-committed with other appends.
    */
-  saveIssued(
-    tokens: IssuedTokens,
-    audit: { readonly event: AuditEvent; readonly at: number },
-  ): Promise<AuditEntry>;
+  saveIssued(tokens: IssuedTokens, audit: AuditRecord): Promise<AuditEntry>;
   saveRefresh(token: RefreshToken): Promise<void>;
   /** Marks a refresh token used, atomically: of concurrent calls exactly one gets `rotated`. */
   rotateRefresh(environment: string, tokenHash: string, now: number): Promise<RotateResult>;
   /**
-   * Rotates in one step, only a usable token of this client (and resource, when one is
-   * presented); undefined otherwise, and nothing is spent (then `findActiveRefresh` and
-   * `rotateRefresh` tell why).
+   * Rotates in one step, only a usable token that breaks none of `refreshRules` for what the
+   * request presents; undefined otherwise, and nothing is spent (then `findActiveRefresh`,
+   * `refreshRefusal` and `rotateRefresh` tell why). A request with a rule the statement cannot
+   * check (a scope) gets undefined without a statement.
    */
   rotateRefreshOf(
     environment: string,
     tokenHash: string,
-    presented: { readonly clientId: string; readonly resource?: string },
+    presented: RefreshPresentation,
     now: number,
   ): Promise<RefreshToken | undefined>;
   /** A refresh token that is neither rotated, revoked nor expired. */
@@ -104,6 +103,61 @@ export interface TokenStore {
   revokeForClient(environment: string, clientId: string, now: number): Promise<void>;
   /** Revokes every token issued during an impersonation, including ones stored after this call. */
   revokeImpersonation(environment: string, impersonationId: string, now: number): Promise<void>;
+}
+
+/** What a refresh request presents to rotate a token. */
+export interface RefreshPresentation {
+  readonly clientId: string;
+  /** The scope asked for this access token, when the request names one. */
+  readonly scope?: readonly string[];
+  readonly resource?: string;
+}
+
+/** Which of `refreshRules` a refresh request breaks. */
+export type RefreshRefusal = 'client' | 'scope' | 'resource';
+
+/**
+ * What a refresh request must match to rotate a token, in the order refusals are reported: the
+ * only statement of these rules, read by `rotateRefreshOf`'s UPDATE and by `refreshRefusal`
+ * (spend-rules.ts). Whether the token is still usable is `usableRefresh`, the rotation's guard.
+ */
+export const refreshRules: readonly SpendRule<
+  RefreshToken,
+  RefreshPresentation,
+  RefreshRefusal,
+  keyof RefreshTokenTable
+>[] = [
+  // RFC 6749 §6, OAuth 2.1 §4.3.1: the token is bound to the client it was issued to.
+  {
+    reason: 'client',
+    kind: 'same',
+    column: 'client_id',
+    stored: (token) => token.clientId,
+    presented: (request) => request.clientId,
+  },
+  // RFC 6749 §6: no scope not originally granted.
+  {
+    reason: 'scope',
+    kind: 'within',
+    stored: (token) => token.scope,
+    presented: (request) => request.scope,
+  },
+  // RFC 8707 §2.2: when sent, the resource the grant was authorized for.
+  {
+    reason: 'resource',
+    kind: 'same',
+    column: 'resource',
+    stored: (token) => token.resource,
+    presented: (request) => request.resource,
+  },
+];
+
+/** The first of `refreshRules` the request breaks, or undefined: a pure check of a stored token. */
+export function refreshRefusal(
+  token: RefreshToken,
+  presented: RefreshPresentation,
+): RefreshRefusal | undefined {
+  return firstRefusal(refreshRules, token, presented);
 }
 
 function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
@@ -232,7 +286,11 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
     await remember('family', familyId, environment, now);
     await markRevoked(environment, 'family_id', familyId, now);
   };
-  /** Neither rotated nor revoked (by row, family or code) nor expired. */
+  /**
+   * Neither rotated nor revoked (by row, family or code) nor expired: the guard of every way of
+   * rotating (of concurrent rotations, the database lets one set rotated_at) and of reading an
+   * active token.
+   */
   const usableRefresh = (now: number) => (eb: ExpressionBuilder<Database, 'refresh_tokens'>) =>
     eb.and([
       eb('rotated_at', 'is', null),
@@ -275,15 +333,16 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         : { status: 'unknown' };
     },
     async rotateRefreshOf(environment, tokenHash, presented, now) {
+      const conditions = sameValues(refreshRules, presented);
+      // A rule that applies is not a column comparison (a scope): rotate after reading instead.
+      if (conditions === undefined) return undefined;
       let update = db
         .updateTable('refresh_tokens')
         .set({ rotated_at: now })
         .where('environment', '=', environment)
-        .where('token_hash', '=', tokenHash)
-        .where('client_id', '=', presented.clientId)
-        .where(usableRefresh(now));
-      if (presented.resource !== undefined)
-        update = update.where('resource', '=', presented.resource);
+        .where('token_hash', '=', tokenHash);
+      for (const [column, value] of conditions) update = update.where(column, '=', value);
+      update = update.where(usableRefresh(now));
       const rotated = await update.returningAll().executeTakeFirst();
       return rotated === undefined ? undefined : toRefresh(rotated);
     },

@@ -278,24 +278,29 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
           error: 'That code was already used. Check your device.',
         }),
       );
-    if (approved)
-      await deps.stores.consents.grant(
-        ctx.environment.name,
-        current.user.id,
-        code.clientId,
-        consentItems(code.scope, code.resource),
-        deps.clock(),
-      );
-    await deps.stores.audit.append(
-      {
+    const decision = {
+      at: deps.clock(),
+      event: {
         environment: ctx.environment.name,
         type: approved ? 'device.approved' : 'device.denied',
         actor: `user:${current.user.id}`,
         clientId: code.clientId,
         userId: current.user.id,
       },
-      deps.clock(),
-    );
+    };
+    // An approval's consent and its audit entry are committed together (storage/consents.ts).
+    if (approved)
+      await deps.stores.consents.grant(
+        {
+          environment: ctx.environment.name,
+          userId: current.user.id,
+          clientId: code.clientId,
+          scopes: consentItems(code.scope, code.resource),
+          at: decision.at,
+        },
+        decision,
+      );
+    else await deps.stores.audit.append(decision.event, decision.at);
     return html(reply, 200, deviceDonePage(approved));
   });
 }

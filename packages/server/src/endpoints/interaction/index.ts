@@ -152,18 +152,31 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
       await audit(deps, ctx, 'consent.denied', user.id, { clientId: client.clientId });
       return redirectError(reply, ctx, pending, new AccessDenied('the user denied the request'));
     }
+    // The consent and its audit entry are committed together (storage/consents.ts).
+    const grantedAt = deps.clock();
     await deps.stores.consents.grant(
-      ctx.environment.name,
-      user.id,
-      client.clientId,
-      consentItems(pending.scope, pending.resource),
-      deps.clock(),
+      {
+        environment: ctx.environment.name,
+        userId: user.id,
+        clientId: client.clientId,
+        scopes: consentItems(pending.scope, pending.resource),
+        at: grantedAt,
+      },
+      {
+        at: grantedAt,
+        event: {
+          environment: ctx.environment.name,
+          type: 'consent.granted',
+          actor: `user:${user.id}`,
+          userId: user.id,
+          data: {
+            clientId: client.clientId,
+            scope: pending.scope.join(' '),
+            ...(pending.resource === null ? {} : { resource: pending.resource }),
+          },
+        },
+      },
     );
-    await audit(deps, ctx, 'consent.granted', user.id, {
-      clientId: client.clientId,
-      scope: pending.scope.join(' '),
-      ...(pending.resource === null ? {} : { resource: pending.resource }),
-    });
     return redirectWithCode(deps, reply, ctx, pending, user.id, authTime);
   });
 }

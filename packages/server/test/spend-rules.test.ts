@@ -1,0 +1,216 @@
+/**
+ * The single-use rules are written once (storage/codes.ts `codeRules`, storage/tokens.ts
+ * `refreshRules`) and read by both ways of spending: the one-statement UPDATE and the pure check
+ * made on the stored record when that spends nothing. One table of requests goes through both,
+ * on a real database: the statement spends exactly when the check finds nothing to refuse, and a
+ * refused request leaves the credential unspent.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
+import { createStores, type Stores } from '../src/storage/index.js';
+import {
+  codeRefusal,
+  codeRules,
+  type AuthorizationCode,
+  type CodePresentation,
+  type CodeRefusal,
+} from '../src/storage/codes.js';
+import {
+  refreshRefusal,
+  refreshRules,
+  type RefreshPresentation,
+  type RefreshRefusal,
+  type RefreshToken,
+} from '../src/storage/tokens.js';
+import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
+
+const now = 1_800_000_000_000;
+
+const storedCode = (codeHash: string): AuthorizationCode => ({
+  codeHash,
+  environment: 'development',
+  clientId: 'c',
+  userId: 'u1',
+  redirectUri: 'http://127.0.0.1/cb',
+  codeChallenge: 'challenge',
+  scope: ['openid'],
+  nonce: null,
+  resource: 'https://api.example/',
+  authTime: now,
+  expiresAt: now + 60_000,
+  impersonationId: null,
+  createdAt: now,
+});
+
+/** Everything a matching token request presents. */
+const matching: CodePresentation = {
+  clientId: 'c',
+  codeChallenge: 'challenge',
+  redirectUri: 'http://127.0.0.1/cb',
+  resource: 'https://api.example/',
+};
+
+/**
+ * A request that breaks one rule and only that one, for every rule: typed by the refusals, so a
+ * new rule does not compile until it has its case here.
+ */
+const breakingCode: Record<CodeRefusal, Partial<CodePresentation>> = {
+  client: { clientId: 'other' },
+  redirect_uri: { redirectUri: 'http://127.0.0.1/other' },
+  code_verifier: { codeChallenge: 'another-challenge' },
+  resource: { resource: 'https://elsewhere.example/' },
+};
+
+const codeCases: readonly {
+  readonly name: string;
+  readonly presented: CodePresentation;
+  readonly refusal: CodeRefusal | undefined;
+}[] = [
+  { name: 'everything matching', presented: matching, refusal: undefined },
+  {
+    name: 'no redirect_uri or resource sent',
+    presented: { clientId: 'c', codeChallenge: 'challenge' },
+    refusal: undefined,
+  },
+  ...Object.entries(breakingCode).map(([reason, change]) => ({
+    name: `breaking ${reason}`,
+    presented: { ...matching, ...change },
+    refusal: reason as CodeRefusal,
+  })),
+  // Refusals come in the rules' order: the client first, the verifier before the resource.
+  {
+    name: 'another client with a wrong verifier',
+    presented: { ...matching, clientId: 'other', codeChallenge: 'x' },
+    refusal: 'client',
+  },
+  {
+    name: 'a wrong verifier and another resource',
+    presented: { ...matching, codeChallenge: 'x', resource: 'https://elsewhere.example/' },
+    refusal: 'code_verifier',
+  },
+];
+
+const storedRefresh = (tokenHash: string): RefreshToken => ({
+  tokenHash,
+  familyId: `family-${tokenHash}`,
+  environment: 'development',
+  clientId: 'c',
+  userId: 'u1',
+  scope: ['openid', 'offline_access', 'notes:read'],
+  resource: 'https://api.example/',
+  authTime: now,
+  codeHash: null,
+  expiresAt: now + 86_400_000,
+  impersonationId: null,
+  createdAt: now,
+});
+
+const breakingRefresh: Record<RefreshRefusal, Partial<RefreshPresentation>> = {
+  client: { clientId: 'other' },
+  scope: { scope: ['openid', 'notes:write'] },
+  resource: { resource: 'https://elsewhere.example/' },
+};
+
+const refreshCases: readonly {
+  readonly name: string;
+  readonly presented: RefreshPresentation;
+  readonly refusal: RefreshRefusal | undefined;
+}[] = [
+  { name: 'the client alone', presented: { clientId: 'c' }, refusal: undefined },
+  {
+    name: 'the client and resource',
+    presented: { clientId: 'c', resource: 'https://api.example/' },
+    refusal: undefined,
+  },
+  { name: 'a narrower scope', presented: { clientId: 'c', scope: ['openid'] }, refusal: undefined },
+  ...Object.entries(breakingRefresh).map(([reason, change]) => ({
+    name: `breaking ${reason}`,
+    presented: { clientId: 'c', ...change },
+    refusal: reason as RefreshRefusal,
+  })),
+  {
+    name: 'another client asking a wider scope',
+    presented: { clientId: 'other', scope: ['admin'] },
+    refusal: 'client',
+  },
+];
+
+describe('the single-use rules', () => {
+  it('have a refusal case for each rule, and name each refusal once', () => {
+    expect(codeRules.map((rule) => rule.reason).sort()).toEqual(Object.keys(breakingCode).sort());
+    expect(refreshRules.map((rule) => rule.reason).sort()).toEqual(
+      Object.keys(breakingRefresh).sort(),
+    );
+  });
+});
+
+describe.each(DATABASES)('single-use rules, both ways of spending, on $kind', ({ create }) => {
+  let throwaway: ThrowawayDatabase;
+  let handle: DatabaseHandle;
+  let stores: Stores;
+
+  beforeAll(async () => {
+    throwaway = await create();
+    handle = await openDatabase(throwaway.target);
+    stores = createStores(handle);
+    await stores.environments.create({ name: 'development', tier: 'development', createdAt: now });
+  });
+  afterAll(async () => {
+    await handle.close();
+    await throwaway.drop();
+  });
+
+  it.each(codeCases.map((c, i) => ({ ...c, i })))(
+    'code, $name: one statement spends it exactly when the check refuses nothing',
+    async ({ presented, refusal, i }) => {
+      const code = storedCode(`code-${i}`);
+      await stores.codes.issue(code, {
+        at: now,
+        event: { environment: 'development', type: 'code.issued', actor: 'user:u1' },
+      });
+      // The read-and-check way: the pure check on the stored code.
+      const stored = await stores.codes.find('development', code.codeHash);
+      expect(stored).toBeDefined();
+      expect(codeRefusal(stored as AuthorizationCode, presented)).toBe(refusal);
+      // The one-statement way agrees, and a refused request spends nothing.
+      const redeemed = await stores.codes.redeem('development', code.codeHash, presented, now + 1);
+      if (refusal === undefined) {
+        expect(redeemed).toMatchObject({ codeHash: code.codeHash, clientId: 'c' });
+        expect((await stores.codes.consume('development', code.codeHash, now + 2)).status).toBe(
+          'replayed',
+        );
+      } else {
+        expect(redeemed).toBeUndefined();
+        expect((await stores.codes.consume('development', code.codeHash, now + 2)).status).toBe(
+          'consumed',
+        );
+      }
+    },
+  );
+
+  it.each(refreshCases.map((c, i) => ({ ...c, i })))(
+    'refresh token, $name: one statement rotates it only when the check refuses nothing',
+    async ({ presented, refusal, i }) => {
+      const token = storedRefresh(`refresh-${i}`);
+      await stores.tokens.saveRefresh(token);
+      const active = await stores.tokens.findActiveRefresh('development', token.tokenHash, now);
+      expect(active).toBeDefined();
+      expect(refreshRefusal(active as RefreshToken, presented)).toBe(refusal);
+      const rotated = await stores.tokens.rotateRefreshOf(
+        'development',
+        token.tokenHash,
+        presented,
+        now + 1,
+      );
+      // A scope is not compared in SQL: such a request is never rotated in one statement.
+      const inOneStatement = refusal === undefined && presented.scope === undefined;
+      if (inOneStatement) expect(rotated).toMatchObject({ tokenHash: token.tokenHash });
+      else expect(rotated).toBeUndefined();
+      expect(
+        await stores.tokens.findActiveRefresh('development', token.tokenHash, now + 2),
+      ).toEqual(
+        inOneStatement ? undefined : expect.objectContaining({ tokenHash: token.tokenHash }),
+      );
+    },
+  );
+});
