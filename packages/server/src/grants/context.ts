@@ -1,5 +1,5 @@
-import type { FastifyRequest } from 'fastify';
-import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import type { AppDeps } from '../http/deps.js';
+import type { EnvironmentContext } from '../services/environments.js';
 import type { Client } from '../storage/clients.js';
 
 export interface GrantRequest {
@@ -7,7 +7,6 @@ export interface GrantRequest {
   readonly ctx: EnvironmentContext;
   readonly client: Client;
   readonly params: Record<string, string>;
-  readonly request: FastifyRequest;
 }
 
 /** The token response body (RFC 6749 §5.1). */

@@ -19,7 +19,7 @@ export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const { client } = await authenticateClient(deps, ctx.environment.name, request, params);
     if (!client.grantTypes.includes(grantType as GrantType))
       throw new UnauthorizedClient(`this client may not use ${grantType}`);
-    const response = await GRANTS[grantType as GrantType]({ deps, ctx, client, params, request });
+    const response = await GRANTS[grantType as GrantType]({ deps, ctx, client, params });
     return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
   });
 }
