@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
-import { safeEqual, sha256 } from '../crypto/random.js';
+import { sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidTarget } from '../errors.js';
 import { actingOperator } from '../services/impersonation.js';
 import { auditImpersonatedIssue, issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 import type { AppDeps } from '../http/deps.js';
-import type { AuthorizationCode } from '../storage/codes.js';
+import {
+  codeRefusal,
+  type AuthorizationCode,
+  type CodePresentation,
+  type CodeRefusal,
+} from '../storage/codes.js';
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -20,19 +25,17 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
 
   const codeHash = sha256(params.code);
   const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
-  // Spent in one step when everything matches; otherwise the checks below say why, in order.
+  const presented: CodePresentation = {
+    clientId: client.clientId,
+    codeChallenge: challenge,
+    ...(params.redirect_uri === undefined ? {} : { redirectUri: params.redirect_uri }),
+    ...(params.resource === undefined ? {} : { resource: params.resource }),
+  };
+  // Spent in one step when the request breaks none of the code rules (storage/codes.ts);
+  // otherwise the same rules, checked on the stored code, say why.
   const code =
-    (await deps.stores.codes.redeem(
-      env,
-      codeHash,
-      {
-        clientId: client.clientId,
-        codeChallenge: challenge,
-        ...(params.redirect_uri === undefined ? {} : { redirectUri: params.redirect_uri }),
-        ...(params.resource === undefined ? {} : { resource: params.resource }),
-      },
-      deps.clock(),
-    )) ?? (await spendAfterChecks(deps, env, client.clientId, codeHash, challenge, params));
+    (await deps.stores.codes.redeem(env, codeHash, presented, deps.clock())) ??
+    (await spendAfterChecks(deps, env, codeHash, presented));
 
   const user = await deps.stores.users.get(env, code.userId);
   if (user === undefined || user.disabled)
@@ -74,31 +77,32 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
   return response;
 };
 
+/** How each broken code rule is refused. */
+const REFUSALS: Readonly<Record<CodeRefusal, () => Error>> = {
+  client: () => new InvalidGrant('the authorization code was issued to another client'),
+  redirect_uri: () =>
+    new InvalidGrant('redirect_uri differs from the one in the authorization request'),
+  code_verifier: () => new InvalidGrant('code_verifier does not match the code_challenge'),
+  resource: () => new InvalidTarget('resource differs from the one authorized'),
+};
+
 /**
- * The code was not spent in one step: read it, and refuse with the reason. Every check that needs
- * only the code runs before it is spent, so a request from the wrong client, or with the wrong
- * redirect_uri or verifier, cannot burn another client's code. A code that passes them all but
+ * The code was not spent in one step: read it, and refuse with the reason. The code rules run
+ * before it is spent, so a request from the wrong client, or with the wrong redirect_uri or
+ * verifier, cannot burn another client's code (RFC 6749 §10.5). A code that passes them all but
  * was used before is a replay.
  */
 async function spendAfterChecks(
   deps: AppDeps,
   env: string,
-  clientId: string,
   codeHash: string,
-  challenge: string,
-  params: Readonly<Record<string, string | undefined>>,
+  presented: CodePresentation,
 ): Promise<AuthorizationCode> {
+  const { clientId } = presented;
   const code = await deps.stores.codes.find(env, codeHash);
   if (code === undefined) throw new InvalidGrant('the authorization code is invalid or expired');
-  if (code.clientId !== clientId)
-    throw new InvalidGrant('the authorization code was issued to another client');
-  // RFC 6749 §4.1.3: identical to the value in the authorization request.
-  if (params.redirect_uri !== undefined && params.redirect_uri !== code.redirectUri)
-    throw new InvalidGrant('redirect_uri differs from the one in the authorization request');
-  if (!safeEqual(challenge, code.codeChallenge))
-    throw new InvalidGrant('code_verifier does not match the code_challenge');
-  if (params.resource !== undefined && params.resource !== code.resource)
-    throw new InvalidTarget('resource differs from the one authorized');
+  const refusal = codeRefusal(code, presented);
+  if (refusal !== undefined) throw REFUSALS[refusal]();
 
   const result = await deps.stores.codes.consume(env, codeHash, deps.clock());
   if (result.status === 'replayed') {

@@ -5,7 +5,12 @@ import { actingOperator } from '../services/impersonation.js';
 import { auditImpersonatedIssue, issueUserTokens } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 import type { AppDeps } from '../http/deps.js';
-import type { RefreshToken } from '../storage/tokens.js';
+import {
+  refreshRefusal,
+  type RefreshPresentation,
+  type RefreshRefusal,
+  type RefreshToken,
+} from '../storage/tokens.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
 export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
@@ -14,23 +19,17 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
   const tokenHash = sha256(params.refresh_token);
   const now = deps.clock();
 
-  // Without a scope to compare, the checks fit in the rotating UPDATE itself: one statement.
-  const fast =
-    params.scope === undefined
-      ? await deps.stores.tokens.rotateRefreshOf(
-          env,
-          tokenHash,
-          {
-            clientId: client.clientId,
-            ...(params.resource === undefined ? {} : { resource: params.resource }),
-          },
-          now,
-        )
-      : undefined;
-  const { previous, requested } =
-    fast === undefined
-      ? await rotateAfterChecks(deps, env, client.clientId, tokenHash, params, now)
-      : { previous: fast, requested: undefined };
+  const requested = params.scope === undefined ? undefined : scopeList(params.scope);
+  const presented: RefreshPresentation = {
+    clientId: client.clientId,
+    ...(requested === undefined ? {} : { scope: requested }),
+    ...(params.resource === undefined ? {} : { resource: params.resource }),
+  };
+  // Rotated in one step when the refresh rules (storage/tokens.ts) fit in the rotating UPDATE,
+  // that is without a scope to compare; otherwise the same rules, checked on the stored token.
+  const previous =
+    (await deps.stores.tokens.rotateRefreshOf(env, tokenHash, presented, now)) ??
+    (await rotateAfterChecks(deps, env, tokenHash, presented, now));
   const scope = requested ?? previous.scope;
 
   const user = await deps.stores.users.get(env, previous.userId);
@@ -78,30 +77,29 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
   return response;
 };
 
+/** How each broken refresh rule is refused. */
+const REFUSALS: Readonly<Record<RefreshRefusal, () => Error>> = {
+  client: () => new InvalidGrant('the refresh token was issued to another client'),
+  scope: () => new InvalidScope('the requested scope is wider than the refresh token grants'),
+  resource: () => new InvalidTarget('resource differs from the one granted'),
+};
+
 /**
- * Rotation with every check a request can get wrong made first, so a bad request (another
- * client, a wider scope, another resource) does not spend the token; a token used before is a
- * reuse, and ends its grant.
+ * Rotation with the refresh rules checked first, so a bad request (another client, a wider
+ * scope, another resource) does not spend the token; a token used before is a reuse, and ends
+ * its grant (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
  */
 async function rotateAfterChecks(
   deps: AppDeps,
   env: string,
-  clientId: string,
   tokenHash: string,
-  params: Readonly<Record<string, string | undefined>>,
+  presented: RefreshPresentation,
   now: number,
-): Promise<{ previous: RefreshToken; requested: readonly string[] | undefined }> {
+): Promise<RefreshToken> {
+  const { clientId } = presented;
   const active = await deps.stores.tokens.findActiveRefresh(env, tokenHash, now);
-  const requested = params.scope === undefined ? active?.scope : scopeList(params.scope);
-  if (active !== undefined && requested !== undefined) {
-    if (active.clientId !== clientId)
-      throw new InvalidGrant('the refresh token was issued to another client');
-    const wider = requested.filter((s) => !active.scope.includes(s));
-    if (wider.length > 0)
-      throw new InvalidScope('the requested scope is wider than the refresh token grants');
-    if (params.resource !== undefined && params.resource !== active.resource)
-      throw new InvalidTarget('resource differs from the one granted');
-  }
+  const refusal = active === undefined ? undefined : refreshRefusal(active, presented);
+  if (refusal !== undefined) throw REFUSALS[refusal]();
 
   const result = await deps.stores.tokens.rotateRefresh(env, tokenHash, now);
   if (result.status === 'reused') {
@@ -125,8 +123,9 @@ async function rotateAfterChecks(
   }
   if (result.status === 'unknown')
     throw new InvalidGrant('the refresh token is invalid, expired or revoked');
-  const previous = result.token;
-  if (previous.clientId !== clientId)
-    throw new InvalidGrant('the refresh token was issued to another client');
-  return { previous, requested };
+  // The row it rotated, checked by the same rules. It is the row read above (a usable token
+  // never becomes usable again once it is not), so this refuses nothing the check above let by.
+  const rotatedRefusal = refreshRefusal(result.token, presented);
+  if (rotatedRefusal !== undefined) throw REFUSALS[rotatedRefusal]();
+  return result.token;
 }
