@@ -3,6 +3,7 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { registerAdmin } from './admin/index.js';
+import { registerImpersonationBanner } from './authorization/impersonation-banner.js';
 import { authorizeEndpoint } from './endpoints/authorize/index.js';
 import { deviceEndpoints } from './endpoints/device/index.js';
 import { discoveryEndpoints } from './endpoints/discovery/index.js';
@@ -16,7 +17,6 @@ import { tokenEndpoint } from './endpoints/token/index.js';
 import { userinfoEndpoint } from './endpoints/userinfo/index.js';
 import type { AppDeps } from './http/deps.js';
 import { registerErrorHandler } from './http/error-handler.js';
-import { registerImpersonationBanner } from './http/impersonation-banner.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 
 /** Query parameters, code, state and tokens must never reach a log: log the path only. */

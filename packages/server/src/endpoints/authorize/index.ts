@@ -4,7 +4,7 @@ import { redirectError } from '../../authorization/respond.js';
 import { OAuthError, ServerError, UnsafeAuthorizationRequest } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
-import { errorPage } from '../../pages/pages.js';
+import { sendErrorPage } from '../../http/error-handler.js';
 import { RedirectUriRefused, recordRefusedRedirect } from './refused-redirect.js';
 import {
   newState,
@@ -81,15 +81,5 @@ async function answerError(
 
 /** A page, never a redirect; the operator's detail only in the development environment. */
 function showPage(state: AuthorizeState, reply: FastifyReply, error: UnsafeAuthorizationRequest) {
-  const development = state.ctx.environment.tier === 'development';
-  return reply
-    .status(400)
-    .type('text/html; charset=utf-8')
-    .send(
-      errorPage(
-        'Sign-in stopped',
-        error.userMessage,
-        development ? error.operatorDetail : undefined,
-      ),
-    );
+  return sendErrorPage(reply, error, state.ctx.environment.tier === 'development');
 }
