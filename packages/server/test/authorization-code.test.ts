@@ -236,6 +236,75 @@ describe('authorization code flow', () => {
     expect(body.error).toBe('invalid_grant');
   });
 
+  it('refuses a request that breaks a code rule without spending the code', async () => {
+    // RFC 6749 §10.5: a party without the verifier, or another client, cannot burn the code (nor
+    // turn the rightful redemption into a replay that revokes its tokens).
+    const { code, verifier } = await codeFor(native.clientId, loopback);
+    const wrongVerifier = await token({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: pkce().verifier,
+      client_id: native.clientId,
+    });
+    expect(wrongVerifier.body).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'code_verifier does not match the code_challenge',
+    });
+    const otherClient = await token(
+      { grant_type: 'authorization_code', code, code_verifier: verifier },
+      { id: web.clientId, secret: web.clientSecret ?? '' },
+    );
+    expect(otherClient.body).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'the authorization code was issued to another client',
+    });
+    const rightful = await token({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      client_id: native.clientId,
+    });
+    expect(rightful.status).toBe(200);
+  });
+
+  it('refuses a refresh request that breaks a rule without rotating the token', async () => {
+    const { code, verifier } = await codeFor(native.clientId, loopback);
+    const first = await token({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      client_id: native.clientId,
+    });
+    const refresh = first.body.refresh_token ?? '';
+    const wider = await token({
+      grant_type: 'refresh_token',
+      refresh_token: refresh,
+      scope: 'openid email offline_access profile',
+      client_id: native.clientId,
+    });
+    expect(wider.body).toMatchObject({
+      error: 'invalid_scope',
+      error_description: 'the requested scope is wider than the refresh token grants',
+    });
+    const otherClient = await token(
+      { grant_type: 'refresh_token', refresh_token: refresh },
+      { id: web.clientId, secret: web.clientSecret ?? '' },
+    );
+    expect(otherClient.body).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'the refresh token was issued to another client',
+    });
+    // Neither spent it: a narrower scope (checked after reading) rotates it now.
+    const narrower = await token({
+      grant_type: 'refresh_token',
+      refresh_token: refresh,
+      scope: 'openid',
+      client_id: native.clientId,
+    });
+    expect(narrower.status).toBe(200);
+    expect(narrower.body.scope).toBe('openid');
+  });
+
   it('rotates refresh tokens and revokes the family when a rotated one is reused', async () => {
     const { code, verifier } = await codeFor(native.clientId, loopback);
     const first = await token({
