@@ -50,3 +50,76 @@ export function Loading({ what }: { readonly what: string }) {
     </p>
   );
 }
+
+/**
+ * A loaded list's states: the failure (or `error`, that of an action on it), "Loading…", the
+ * `empty` text when it has no entries, else `children` with its entries.
+ */
+export function ListState<T>({
+  query,
+  what,
+  items = query.data,
+  empty,
+  error,
+  children,
+}: {
+  readonly query: {
+    readonly data: readonly T[] | undefined;
+    readonly isPending: boolean;
+    readonly error: unknown;
+  };
+  /** "users": Loading users… */
+  readonly what: string;
+  /** The entries to show, when not all of `query.data`. */
+  readonly items?: readonly T[] | undefined;
+  readonly empty?: ReactNode;
+  readonly error?: unknown;
+  readonly children: (items: readonly T[]) => ReactNode;
+}) {
+  return (
+    <>
+      <ErrorAlert error={query.error ?? error} />
+      {items === undefined
+        ? query.isPending && <Loading what={what} />
+        : items.length === 0 && empty !== undefined
+          ? empty
+          : children(items)}
+    </>
+  );
+}
+
+/** A table of entries: the column headings, an unlabelled actions column when `actions`. */
+export function Table({
+  columns,
+  actions = false,
+  className = 'table-wrap',
+  children,
+}: {
+  readonly columns: readonly string[];
+  readonly actions?: boolean;
+  readonly className?: string;
+  /** The rows. */
+  readonly children: ReactNode;
+}) {
+  return (
+    <div className={className}>
+      <table>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+            {actions && (
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

@@ -15,6 +15,8 @@ import { ErrorAlert } from './Feedback';
 export interface Pending {
   readonly isPending: boolean;
   readonly error: unknown;
+  /** Run on submit when the form has no `onSubmit` of its own. */
+  readonly mutate?: (variables: undefined) => void;
 }
 
 export function ActionForm({
@@ -31,8 +33,11 @@ export function ActionForm({
   ...rest
 }: {
   readonly action: Pending;
-  /** Called on submit (not while the action runs, nor when `canSubmit` is false). */
-  readonly onSubmit: () => void;
+  /**
+   * Called on submit (not while the action runs, nor when `canSubmit` is false); by default the
+   * action runs.
+   */
+  readonly onSubmit?: () => void;
   readonly submitLabel: string;
   /** The button's text while the action runs, e.g. "Creating…". */
   readonly busyLabel?: string;
@@ -51,7 +56,8 @@ export function ActionForm({
   const submit = (event: SubmitEvent<HTMLFormElement>): void => {
     event.preventDefault();
     if (action.isPending || !canSubmit) return;
-    onSubmit();
+    if (onSubmit === undefined) action.mutate?.(undefined);
+    else onSubmit();
   };
   return (
     <form className={className === '' ? undefined : className} onSubmit={submit} {...rest}>

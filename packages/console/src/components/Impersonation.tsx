@@ -67,9 +67,6 @@ export function ImpersonationForm({
       className="form impersonation-form"
       data-testid="impersonation-form"
       action={start}
-      onSubmit={() => {
-        start.mutate();
-      }}
       submitLabel="Start impersonation"
       busyLabel="Starting…"
       canSubmit={choice !== '' && reason.trim() !== '' && minutesValid}

@@ -99,9 +99,6 @@ function NewEnvironmentForm() {
       <ActionForm
         className="form inline-form"
         action={create}
-        onSubmit={() => {
-          create.mutate();
-        }}
         submitLabel="Create environment"
         busyLabel="Creating…"
         canSubmit={name.trim() !== ''}

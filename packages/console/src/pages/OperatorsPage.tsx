@@ -4,7 +4,7 @@ import { keys, useAction, useOperators } from '../api/queries';
 import type { Role } from '../api/types';
 import { Badge, StatusBadge } from '../components/Badges';
 import { ConfirmButton } from '../components/ConfirmButton';
-import { ErrorAlert, Loading } from '../components/Feedback';
+import { ErrorAlert, Loading, Table } from '../components/Feedback';
 import { ActionForm, NewPasswordField, SelectField, TextField } from '../components/Form';
 import { DateTime } from '../components/Values';
 import { useSession } from '../session';
@@ -31,62 +31,47 @@ export function OperatorsPage() {
       {operators.data === undefined ? (
         operators.isPending && <Loading what="operators" />
       ) : (
-        <div className="table-wrap panel">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                {can.manage && (
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {operators.data.map((operator) => (
-                <tr key={operator.id} data-testid="operator-row">
-                  <td>
-                    {operator.email}
-                    {operator.id === me.id && <span className="muted"> (you)</span>}
-                  </td>
-                  <td>
-                    <Badge tone={operator.role === 'admin' ? 'info' : 'neutral'}>
-                      {operator.role}
-                    </Badge>
-                  </td>
-                  <td>
-                    <StatusBadge disabled={operator.disabled} />
-                  </td>
-                  <td className="nowrap">
-                    <DateTime ms={operator.createdAt} />
-                  </td>
-                  {can.manage && (
-                    <td className="row-actions">
-                      {!operator.disabled && operator.id !== me.id && (
-                        <ConfirmButton
-                          className="button danger small"
-                          aria-label={`Disable ${operator.email}`}
-                          title={`Disable ${operator.email}?`}
-                          message="The operator can no longer sign in to the console."
-                          confirmLabel="Disable operator"
-                          onConfirm={() => {
-                            disable.mutate(operator.id);
-                          }}
-                        >
-                          Disable
-                        </ConfirmButton>
-                      )}
-                    </td>
+        <Table
+          columns={['Email', 'Role', 'Status', 'Created']}
+          actions={can.manage}
+          className="table-wrap panel"
+        >
+          {operators.data.map((operator) => (
+            <tr key={operator.id} data-testid="operator-row">
+              <td>
+                {operator.email}
+                {operator.id === me.id && <span className="muted"> (you)</span>}
+              </td>
+              <td>
+                <Badge tone={operator.role === 'admin' ? 'info' : 'neutral'}>{operator.role}</Badge>
+              </td>
+              <td>
+                <StatusBadge disabled={operator.disabled} />
+              </td>
+              <td className="nowrap">
+                <DateTime ms={operator.createdAt} />
+              </td>
+              {can.manage && (
+                <td className="row-actions">
+                  {!operator.disabled && operator.id !== me.id && (
+                    <ConfirmButton
+                      className="button danger small"
+                      aria-label={`Disable ${operator.email}`}
+                      title={`Disable ${operator.email}?`}
+                      message="The operator can no longer sign in to the console."
+                      confirmLabel="Disable operator"
+                      onConfirm={() => {
+                        disable.mutate(operator.id);
+                      }}
+                    >
+                      Disable
+                    </ConfirmButton>
                   )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                </td>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
       {can.manage && <NewOperatorForm />}
     </section>
@@ -109,14 +94,7 @@ function NewOperatorForm() {
   return (
     <section className="panel" aria-labelledby="new-operator-heading">
       <h2 id="new-operator-heading">New operator</h2>
-      <ActionForm
-        action={create}
-        onSubmit={() => {
-          create.mutate();
-        }}
-        submitLabel="Create operator"
-        busyLabel="Creating…"
-      >
+      <ActionForm action={create} submitLabel="Create operator" busyLabel="Creating…">
         <div className="form-row">
           <TextField label="Email" type="email" required value={email} onChange={setEmail} />
           <SelectField label="Role" value={role} options={ROLES} onChange={setRole} />

@@ -26,9 +26,6 @@ export function SignInPage({
         className="card sign-in-card"
         aria-labelledby="sign-in-title"
         action={signingIn}
-        onSubmit={() => {
-          signingIn.mutate();
-        }}
         submitLabel="Sign in"
         busyLabel="Signing in…"
         buttonClassName="button primary wide"

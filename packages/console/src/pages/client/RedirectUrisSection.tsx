@@ -118,9 +118,6 @@ function AddRedirectUriForm({
       aria-labelledby="add-redirect-uri-heading"
       data-testid="add-redirect-uri-form"
       action={add}
-      onSubmit={() => {
-        add.mutate();
-      }}
       submitLabel="Add redirect URI"
       busyLabel="Adding…"
       canSubmit={result !== null && result.ok}

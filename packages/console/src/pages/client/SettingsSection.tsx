@@ -39,9 +39,6 @@ export function SettingsSection({ client }: { readonly client: Client }) {
       <ActionForm
         className=""
         action={save}
-        onSubmit={() => {
-          save.mutate();
-        }}
         submitLabel="Save settings"
         busyLabel="Saving…"
         canSubmit={changed && name.trim() !== ''}

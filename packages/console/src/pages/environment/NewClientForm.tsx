@@ -64,9 +64,6 @@ export function NewClientForm({ environment }: { readonly environment: Environme
       ) : (
         <ActionForm
           action={create}
-          onSubmit={() => {
-            create.mutate();
-          }}
           submitLabel="Create client"
           busyLabel="Creating…"
           canSubmit={name.trim() !== '' && refusedCount === 0}

@@ -2,7 +2,7 @@ import { useId, useState } from 'react';
 import { registerResource, removeResource } from '../../api/admin';
 import { keys, useAction, useResources } from '../../api/queries';
 import { ConfirmButton } from '../../components/ConfirmButton';
-import { ErrorAlert, Loading } from '../../components/Feedback';
+import { ListState, Table } from '../../components/Feedback';
 import { ActionForm, TextField, URI_INPUT } from '../../components/Form';
 import { useSession } from '../../session';
 
@@ -34,71 +34,57 @@ export function ResourcesSection({ env }: { readonly env: string }) {
         Once any resource is registered, only registered resources may be asked for, each with its
         own scopes.
       </p>
-      <ErrorAlert error={resources.error ?? remove.error} />
-      {resources.data === undefined ? (
-        resources.isPending && <Loading what="resources" />
-      ) : resources.data.length === 0 ? (
-        <p className="muted">No resources registered.</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">URI</th>
-                <th scope="col">Name</th>
-                <th scope="col">Scopes</th>
+      <ListState
+        query={resources}
+        what="resources"
+        error={remove.error}
+        empty={<p className="muted">No resources registered.</p>}
+      >
+        {(list) => (
+          <Table columns={['URI', 'Name', 'Scopes']} actions={can.manage}>
+            {list.map((resource) => (
+              <tr key={resource.uri} data-testid="resource-row">
+                <td className="break">
+                  <code>{resource.uri}</code>
+                </td>
+                <td>{resource.name}</td>
+                <td>
+                  {resource.scopes.length === 0 ? (
+                    <span className="muted">none</span>
+                  ) : (
+                    resource.scopes.map((scope) => (
+                      <code key={scope} className="chip">
+                        {scope}
+                      </code>
+                    ))
+                  )}
+                </td>
                 {can.manage && (
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
+                  <td className="row-actions">
+                    <ConfirmButton
+                      className="button danger small"
+                      aria-label={`Remove ${resource.uri}`}
+                      title="Remove this resource?"
+                      message={
+                        <p>
+                          Clients can no longer ask for <code>{resource.uri}</code> or its scopes.
+                          Once no resource is left, any resource may be asked for again.
+                        </p>
+                      }
+                      confirmLabel="Remove resource"
+                      onConfirm={() => {
+                        remove.mutate(resource.uri);
+                      }}
+                    >
+                      Remove
+                    </ConfirmButton>
+                  </td>
                 )}
               </tr>
-            </thead>
-            <tbody>
-              {resources.data.map((resource) => (
-                <tr key={resource.uri} data-testid="resource-row">
-                  <td className="break">
-                    <code>{resource.uri}</code>
-                  </td>
-                  <td>{resource.name}</td>
-                  <td>
-                    {resource.scopes.length === 0 ? (
-                      <span className="muted">none</span>
-                    ) : (
-                      resource.scopes.map((scope) => (
-                        <code key={scope} className="chip">
-                          {scope}
-                        </code>
-                      ))
-                    )}
-                  </td>
-                  {can.manage && (
-                    <td className="row-actions">
-                      <ConfirmButton
-                        className="button danger small"
-                        aria-label={`Remove ${resource.uri}`}
-                        title="Remove this resource?"
-                        message={
-                          <p>
-                            Clients can no longer ask for <code>{resource.uri}</code> or its scopes.
-                            Once no resource is left, any resource may be asked for again.
-                          </p>
-                        }
-                        confirmLabel="Remove resource"
-                        onConfirm={() => {
-                          remove.mutate(resource.uri);
-                        }}
-                      >
-                        Remove
-                      </ConfirmButton>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </Table>
+        )}
+      </ListState>
       {can.manage && <NewResourceForm env={env} />}
     </section>
   );
@@ -133,9 +119,6 @@ function NewResourceForm({ env }: { readonly env: string }) {
       <h3 id="new-resource-heading">Register a resource</h3>
       <ActionForm
         action={register}
-        onSubmit={() => {
-          register.mutate();
-        }}
         submitLabel="Register resource"
         busyLabel="Registering…"
         canSubmit={uri.trim() !== '' && name.trim() !== ''}

@@ -210,9 +210,6 @@ function InitialAccessTokenForm({ env }: { readonly env: string }) {
       <ActionForm
         className="form inline-form"
         action={issue}
-        onSubmit={() => {
-          issue.mutate();
-        }}
         submitLabel="Issue initial access token"
         busyLabel="Issuing…"
         buttonClassName="button secondary"

@@ -4,7 +4,7 @@ import { keys, useAction, useClients, useUsers } from '../../api/queries';
 import type { Environment, Impersonation, User } from '../../api/types';
 import { StatusBadge } from '../../components/Badges';
 import { ConfirmButton } from '../../components/ConfirmButton';
-import { ErrorAlert, Loading } from '../../components/Feedback';
+import { ListState, Table } from '../../components/Feedback';
 import { ActionForm, NewPasswordField, TextField } from '../../components/Form';
 import { ActiveImpersonation, ImpersonationForm } from '../../components/Impersonation';
 import { Missing } from '../../components/Values';
@@ -27,89 +27,75 @@ export function UsersSection({ environment }: { readonly environment: Environmen
   return (
     <section id="users" className="panel" aria-labelledby="users-heading">
       <h2 id="users-heading">Users</h2>
-      <ErrorAlert error={users.error ?? act.error} />
-      {users.data === undefined ? (
-        users.isPending && <Loading what="users" />
-      ) : users.data.length === 0 ? (
-        <p className="muted">No users yet.</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
+      <ListState
+        query={users}
+        what="users"
+        error={act.error}
+        empty={<p className="muted">No users yet.</p>}
+      >
+        {(list) => (
+          <Table columns={['Email', 'Name', 'Status']} actions={can.manage || mayImpersonate}>
+            {list.map((user) => (
+              <tr key={user.id} data-testid="user-row">
+                <td>{user.email}</td>
+                <td>{user.name ?? <Missing />}</td>
+                <td>
+                  <StatusBadge disabled={user.disabled} />
+                </td>
                 {(can.manage || mayImpersonate) && (
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((user) => (
-                <tr key={user.id} data-testid="user-row">
-                  <td>{user.email}</td>
-                  <td>{user.name ?? <Missing />}</td>
-                  <td>
-                    <StatusBadge disabled={user.disabled} />
-                  </td>
-                  {(can.manage || mayImpersonate) && (
-                    <td className="row-actions">
-                      {mayImpersonate && !user.disabled && (
-                        <button
-                          type="button"
+                  <td className="row-actions">
+                    {mayImpersonate && !user.disabled && (
+                      <button
+                        type="button"
+                        className="button secondary small"
+                        aria-label={`Impersonate ${user.email}`}
+                        onClick={() => {
+                          setStarted(null);
+                          setImpersonating(user);
+                        }}
+                      >
+                        Impersonate
+                      </button>
+                    )}
+                    {can.manage && (
+                      <>
+                        <ConfirmButton
                           className="button secondary small"
-                          aria-label={`Impersonate ${user.email}`}
-                          onClick={() => {
-                            setStarted(null);
-                            setImpersonating(user);
+                          aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}`}
+                          title={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}?`}
+                          message={
+                            user.disabled
+                              ? 'The user will be able to sign in again.'
+                              : 'The user can no longer sign in, and their sessions and tokens stop working.'
+                          }
+                          confirmLabel={user.disabled ? 'Enable user' : 'Disable user'}
+                          onConfirm={() => {
+                            act.mutate(() => setUserDisabled(env, user.id, !user.disabled));
                           }}
                         >
-                          Impersonate
-                        </button>
-                      )}
-                      {can.manage && (
-                        <>
-                          <ConfirmButton
-                            className="button secondary small"
-                            aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}`}
-                            title={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}?`}
-                            message={
-                              user.disabled
-                                ? 'The user will be able to sign in again.'
-                                : 'The user can no longer sign in, and their sessions and tokens stop working.'
-                            }
-                            confirmLabel={user.disabled ? 'Enable user' : 'Disable user'}
-                            onConfirm={() => {
-                              act.mutate(() => setUserDisabled(env, user.id, !user.disabled));
-                            }}
-                          >
-                            {user.disabled ? 'Enable' : 'Disable'}
-                          </ConfirmButton>
-                          <ConfirmButton
-                            className="button danger small"
-                            aria-label={`Delete ${user.email}`}
-                            title={`Delete ${user.email}?`}
-                            message="The user and everything issued to them are deleted. This cannot be undone."
-                            confirmLabel="Delete user"
-                            onConfirm={() => {
-                              act.mutate(() => deleteUser(env, user.id));
-                            }}
-                          >
-                            Delete
-                          </ConfirmButton>
-                        </>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+                          {user.disabled ? 'Enable' : 'Disable'}
+                        </ConfirmButton>
+                        <ConfirmButton
+                          className="button danger small"
+                          aria-label={`Delete ${user.email}`}
+                          title={`Delete ${user.email}?`}
+                          message="The user and everything issued to them are deleted. This cannot be undone."
+                          confirmLabel="Delete user"
+                          onConfirm={() => {
+                            act.mutate(() => deleteUser(env, user.id));
+                          }}
+                        >
+                          Delete
+                        </ConfirmButton>
+                      </>
+                    )}
+                  </td>
+                )}
+              </tr>
+            ))}
+          </Table>
+        )}
+      </ListState>
       {can.impersonate && !environment.impersonationEnabled && (
         <p className="hint">Impersonation is off in this environment (see Settings).</p>
       )}
@@ -175,9 +161,6 @@ function NewUserForm({ env }: { readonly env: string }) {
       <h3 id="new-user-heading">New user</h3>
       <ActionForm
         action={create}
-        onSubmit={() => {
-          create.mutate();
-        }}
         submitLabel="Create user"
         busyLabel="Creating…"
         data-testid="new-user-form"
