@@ -298,6 +298,14 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       eb('expires_at', '>', now),
       notRevoked('refresh_tokens'),
     ]);
+  /** Rotates a usable token: the guard of both ways of rotating. The caller adds the rules. */
+  const rotate = (environment: string, tokenHash: string, now: number) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now })
+      .where('environment', '=', environment)
+      .where('token_hash', '=', tokenHash)
+      .where(usableRefresh(now));
   return {
     async saveIssued(tokens, audit) {
       const rows: AuditedInsert[] = [];
@@ -312,14 +320,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
     },
     async rotateRefresh(environment, tokenHash, now) {
       // The row as rotated comes back with the update itself; only a refusal needs a second look.
-      const rotated = await db
-        .updateTable('refresh_tokens')
-        .set({ rotated_at: now })
-        .where('environment', '=', environment)
-        .where('token_hash', '=', tokenHash)
-        .where(usableRefresh(now))
-        .returningAll()
-        .executeTakeFirst();
+      const rotated = await rotate(environment, tokenHash, now).returningAll().executeTakeFirst();
       if (rotated !== undefined) return { status: 'rotated', token: toRefresh(rotated) };
       const row = await db
         .selectFrom('refresh_tokens')
@@ -336,13 +337,8 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       const conditions = sameValues(refreshRules, presented);
       // A rule that applies is not a column comparison (a scope): rotate after reading instead.
       if (conditions === undefined) return undefined;
-      let update = db
-        .updateTable('refresh_tokens')
-        .set({ rotated_at: now })
-        .where('environment', '=', environment)
-        .where('token_hash', '=', tokenHash);
+      let update = rotate(environment, tokenHash, now);
       for (const [column, value] of conditions) update = update.where(column, '=', value);
-      update = update.where(usableRefresh(now));
       const rotated = await update.returningAll().executeTakeFirst();
       return rotated === undefined ? undefined : toRefresh(rotated);
     },
