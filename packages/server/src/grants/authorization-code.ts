@@ -4,13 +4,13 @@ import { InvalidGrant, InvalidRequest, InvalidTarget } from '../errors.js';
 import { actingOperator } from '../services/impersonation.js';
 import { auditImpersonatedIssue, issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
-import type { AppDeps } from '../http/deps.js';
 import {
   codeRefusal,
   type AuthorizationCode,
   type CodePresentation,
   type CodeRefusal,
 } from '../storage/codes.js';
+import type { TokenDeps } from '../tokens/issue.js';
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -93,7 +93,7 @@ const REFUSALS: Readonly<Record<CodeRefusal, () => Error>> = {
  * was used before is a replay.
  */
 async function spendAfterChecks(
-  deps: AppDeps,
+  deps: TokenDeps,
   env: string,
   codeHash: string,
   presented: CodePresentation,

@@ -1,9 +1,13 @@
-import type { AppDeps } from '../http/deps.js';
 import type { EnvironmentContext } from '../services/environments.js';
 import type { Client } from '../storage/clients.js';
+import type { TokenDeps } from '../tokens/issue.js';
 
 export interface GrantRequest {
-  readonly deps: AppDeps;
+  /**
+   * The stores, the clock and the signer: all a grant uses of the HTTP layer's AppDeps (which
+   * satisfies this), named below that layer so that grants do not depend on it.
+   */
+  readonly deps: TokenDeps;
   readonly ctx: EnvironmentContext;
   readonly client: Client;
   readonly params: Record<string, string>;

@@ -4,13 +4,13 @@ import { scopeList } from '../protocol.js';
 import { actingOperator } from '../services/impersonation.js';
 import { auditImpersonatedIssue, issueUserTokens } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
-import type { AppDeps } from '../http/deps.js';
 import {
   refreshRefusal,
   type RefreshPresentation,
   type RefreshRefusal,
   type RefreshToken,
 } from '../storage/tokens.js';
+import type { TokenDeps } from '../tokens/issue.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
 export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
@@ -90,7 +90,7 @@ const REFUSALS: Readonly<Record<RefreshRefusal, () => Error>> = {
  * its grant (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
  */
 async function rotateAfterChecks(
-  deps: AppDeps,
+  deps: TokenDeps,
   env: string,
   tokenHash: string,
   presented: RefreshPresentation,
