@@ -21,6 +21,16 @@ export const ValidationCode = {
   EmptyQuery: 'empty_query',
   /** `..;`-style path parameters or encoded `/`, `\` or NUL in the path, which servers decode differently. */
   AmbiguousPath: 'ambiguous_path',
+  /**
+   * A percent-encoded `%` that a second decoding turns into `/`, `\`, `.` or NUL (`%252f`,
+   * `%252e`, `%25%32%66`): a server or proxy that decodes twice walks out of the registered path.
+   */
+  DoubleEncodedPath: 'double_encoded_path',
+  /**
+   * A `;` in the query, or an HTML-escaped `&amp;`: some parsers split parameters on them and
+   * others do not, so one part of the stack can see a parameter another part never checked.
+   */
+  AmbiguousQuery: 'ambiguous_query',
   /** `javascript:`, `data:`, `file:` and other browser-special schemes, in any letter case. */
   ForbiddenScheme: 'forbidden_scheme',
   /** A special scheme other than http/https (`ws:`, `ftp:`). */

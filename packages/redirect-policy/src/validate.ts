@@ -74,6 +74,14 @@ const PATH_PARAMETER_DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2};/i;
 /** Encoded separators and NUL: decoded by some servers and not others, so the path is ambiguous. */
 const ENCODED_SEPARATOR = /%(?:2f|5c|00)/i;
 
+/**
+ * What a second percent-decoding of the path would make a separator, a dot or NUL. Applied to the
+ * path decoded once, so `%252f`, `%25%32%66` and `%%32%66` are all found.
+ */
+const SECOND_DECODING_SEPARATOR = /%(?:2f|5c|2e|00)/i;
+/** Query parameter separators other than `&`: `;` (old CGI, Python before 3.10, Java path params) and `&amp;` (HTML). */
+const OTHER_QUERY_SEPARATOR = /;|&amp;/i;
+
 /** `127.0.0.0/8` written canonically, besides the one spelling we accept. */
 const OTHER_IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
@@ -174,6 +182,12 @@ function checkParsed(url: ParsedUri, context: PolicyContext): ValidationResult {
       'The path contains a dot segment with a parameter (..;) or an encoded /, \\ or NUL, which servers decode differently; register the plain path.',
     );
   }
+  if (SECOND_DECODING_SEPARATOR.test(decodeOnce(url.pathname))) {
+    return fail(
+      ValidationCode.DoubleEncodedPath,
+      'The path contains a percent-encoded % (such as %252f or %252e) that becomes /, \\, . or NUL when decoded a second time, so a server that decodes twice reads a different path; register the plain path.',
+    );
+  }
   for (const name of url.searchParams.keys()) {
     if (RESPONSE_PARAMETERS.has(name.toLowerCase())) {
       return fail(
@@ -181,6 +195,46 @@ function checkParsed(url: ParsedUri, context: PolicyContext): ValidationResult {
         `The query contains "${name}", a parameter the authorization server adds to the response; choose another parameter name.`,
       );
     }
+  }
+  return checkQuery(url, canonical, context, kind);
+}
+
+/** Percent-decodes each valid `%XX` once, byte by byte; never throws. */
+function decodeOnce(text: string): string {
+  return text.replace(/%([0-9a-f]{2})/gi, (_match, hex: string) =>
+    String.fromCharCode(parseInt(hex, 16)),
+  );
+}
+
+/**
+ * `?a=1;code=2` and `?a=1&amp;code=2` carry one parameter to a WHATWG parser and two to a parser
+ * that also splits on `;` or reads the URI out of HTML: the client could be fed a `code` or
+ * `state` the server never sent. Any such separator is refused; a response parameter hidden
+ * behind one (or behind a second percent-encoding) is named. Then the empty query.
+ */
+function checkQuery(
+  url: ParsedUri,
+  canonical: string,
+  context: PolicyContext,
+  kind: ValidationResult,
+): ValidationResult {
+  const query = url.search.slice(1);
+  const names = query
+    .replace(/;|&amp;/gi, '&')
+    .split('&')
+    .map((pair) => decodeOnce(decodeOnce(pair.split('=')[0] ?? '').replace(/\+/g, ' ')));
+  const hidden = names.find((name) => RESPONSE_PARAMETERS.has(name.toLowerCase()));
+  if (hidden !== undefined) {
+    return fail(
+      ValidationCode.ResponseParameterInQuery,
+      `The query hides "${hidden}", a parameter the authorization server adds to the response, behind a ; or &amp; separator or a double percent-encoding that some parsers read; choose another parameter name and separate parameters with & only.`,
+    );
+  }
+  if (OTHER_QUERY_SEPARATOR.test(query)) {
+    return fail(
+      ValidationCode.AmbiguousQuery,
+      'The query contains a ; or an HTML-escaped &amp;, which some parsers treat as a parameter separator and others do not; separate parameters with & only, and percent-encode a ; in a value as %3B.',
+    );
   }
   if (url.search === '' && canonical.includes('?')) {
     return fail(

@@ -452,3 +452,58 @@ describe('messages', () => {
     expect(result.ok || result.suggestion === undefined).toBe(true);
   });
 });
+
+// Issue #13 item 7: paths that a second decoding turns into separators or dots, and queries that
+// hide a parameter from the parser that checked them.
+describe('double encoding and parameter smuggling', () => {
+  it.each([
+    'https://app.example.com/cb%252f..%252fevil',
+    'https://app.example.com/cb%252F..%252Fevil',
+    'https://app.example.com/cb%255cadmin',
+    'https://app.example.com/cb/%252e%252e/admin',
+    'https://app.example.com/cb%2500.html',
+    'https://app.example.com/cb%25%32%66..%25%32%66evil',
+    'http://127.0.0.1/cb%252f..%252fevil',
+    'com.example.app:/cb%252f..%252fevil',
+  ])('refuses the double-encoded path in %j', (uri) => {
+    const result = validateRedirectUri(uri, native('development'));
+    expect(result).toMatchObject({ ok: false, code: ValidationCode.DoubleEncodedPath });
+    if (!result.ok) expect(result.message).toMatch(/decod/);
+  });
+  it.each([
+    'https://app.example.com/cb%2541',
+    'https://app.example.com/100%25',
+    'https://app.example.com/a%2520b',
+  ])('accepts the harmless encoded percent in %j', (uri) => {
+    expect(validateRedirectUri(uri, web())).toEqual({ ok: true, kind: 'https' });
+  });
+
+  it.each([
+    ['https://app.example.com/cb?a=1;code=2', 'code'],
+    ['https://app.example.com/cb?a=1&amp;code=2', 'code'],
+    ['https://app.example.com/cb?a=1&AMP;state=2', 'state'],
+    ['https://app.example.com/cb?a=1;iss=https://evil.example', 'iss'],
+    ['https://app.example.com/cb?%2563ode=2', 'code'],
+  ])('refuses the smuggled response parameter in %j', (uri, name) => {
+    const result = validateRedirectUri(uri, web());
+    expect(result).toMatchObject({ ok: false, code: ValidationCode.ResponseParameterInQuery });
+    if (!result.ok) expect(result.message).toContain(`"${name}"`);
+  });
+  it.each([
+    'https://app.example.com/cb?a=1;b=2',
+    'https://app.example.com/cb?a=1&amp;b=2',
+    'https://app.example.com/cb?a=x;y',
+    'http://127.0.0.1/cb?;',
+  ])('refuses the ambiguous query separator in %j', (uri) => {
+    const result = validateRedirectUri(uri, native('development'));
+    expect(result).toMatchObject({ ok: false, code: ValidationCode.AmbiguousQuery });
+    if (!result.ok) expect(result.message).toMatch(/separat/);
+  });
+  it.each([
+    'https://app.example.com/cb?a=1&b=2',
+    'https://app.example.com/cb?a=%3B',
+    'https://app.example.com/cb?ampere=1&b=2',
+  ])('accepts the plain query in %j', (uri) => {
+    expect(validateRedirectUri(uri, web())).toEqual({ ok: true, kind: 'https' });
+  });
+});
