@@ -32,6 +32,11 @@ const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
  * containing this resource (RFC 8707), and `exp`/`nbf`. Returns what is wrong rather than throwing;
  * the descriptions are fixed texts, never anything read from the token.
  */
+// ECDSA signatures are malleable ((r, s) and (r, n - s) both verify). Gatehouse signs low-S and its
+// own verifier refuses high-S; this library does not, because it verifies the tokens of any
+// RFC 9068 authorization server and RFC 7518 does not require low-S: about half the ES256 tokens
+// of a conformant server that does not normalise would be refused. A resource keyed on the token
+// string (a replay or revocation list) should key on `jti` instead.
 export async function verifyAccessToken(
   token: string,
   getKey: JWTVerifyGetKey,

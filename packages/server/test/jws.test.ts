@@ -34,7 +34,29 @@ const claims = {
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** A token with the given header and payload, signed correctly by `key`. */
+/** The order of P-256's base point: (r, s) and (r, n - s) are both valid signatures. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+function sOf(token: string): bigint {
+  const signature = Buffer.from(token.split('.')[2] ?? '', 'base64url');
+  return BigInt(`0x${signature.subarray(32).toString('hex')}`);
+}
+
+/** The same token with s replaced by n - s: the other valid signature of the same bytes. */
+function flipS(token: string): string {
+  const [h = '', p = '', sig = ''] = token.split('.');
+  const signature = Buffer.from(sig, 'base64url');
+  const flipped = P256_N - sOf(token);
+  const s = Buffer.from(flipped.toString(16).padStart(64, '0'), 'hex');
+  return `${h}.${p}.${Buffer.concat([signature.subarray(0, 32), s]).toString('base64url')}`;
+}
+
+/** The token with its signature in low-S form, as Gatehouse signs (s <= n/2). */
+function lowS(token: string): string {
+  return sOf(token) > P256_N / 2n ? flipS(token) : token;
+}
+
+/** A token with the given header and payload, signed correctly by `key` (low-S). */
 function forge(
   header: Record<string, unknown>,
   payload: Record<string, unknown>,
@@ -42,7 +64,7 @@ function forge(
 ) {
   const input = `${b64(header)}.${b64(payload)}`;
   const signature = signWith('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-  return `${input}.${signature.toString('base64url')}`;
+  return lowS(`${input}.${signature.toString('base64url')}`);
 }
 
 describe('signES256', () => {
@@ -95,7 +117,38 @@ describe('verifyES256', () => {
     const byJose = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', typ: 'application/AT+JWT', kid: 'k1' })
       .sign(privateKey);
-    expect(verifyES256(byJose, options)).toEqual(claims);
+    expect(verifyES256(lowS(byJose), options)).toEqual(claims);
+  });
+
+  // Issue #13 item 7: (r, s) and (r, n - s) both verify under plain ECDSA, so every token had a
+  // second valid spelling. Gatehouse signs with s <= n/2 and refuses the other.
+  it('signs every token low-S and refuses the high-S twin of a token it issued', async () => {
+    for (let i = 0; i < 64; i++) {
+      const token = signES256(privateKey, { kid: 'k1', typ: 'at+jwt' }, { ...claims, jti: `${i}` });
+      expect(sOf(token) <= P256_N / 2n).toBe(true);
+      const twin = flipS(token);
+      // The twin is a mathematically valid ECDSA signature: jose (WebCrypto) accepts it.
+      await expect(
+        compactVerify(twin, publicKey, { algorithms: ['ES256'] }),
+      ).resolves.toBeDefined();
+      expect(verifyES256(token, options)).toEqual({ ...claims, jti: `${i}` });
+      expect(verifyES256(twin, options)).toBeUndefined();
+    }
+  });
+
+  it('refuses a signature whose r or s is zero or not below the order', () => {
+    const [h = '', p = ''] = good().split('.');
+    const zero = Buffer.alloc(32);
+    const order = Buffer.from(P256_N.toString(16), 'hex');
+    const real = Buffer.from(good().split('.')[2] ?? '', 'base64url');
+    for (const [r, s] of [
+      [zero, real.subarray(32)],
+      [real.subarray(0, 32), zero],
+      [order, real.subarray(32)],
+    ] as const)
+      expect(
+        verifyES256(`${h}.${p}.${Buffer.concat([r, s]).toString('base64url')}`, options),
+      ).toBeUndefined();
   });
 
   it('refuses alg none, HS256 keyed with the public key, and any algorithm but ES256', () => {

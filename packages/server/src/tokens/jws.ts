@@ -5,13 +5,39 @@ import { sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:c
  * signature to the thread pool and back: under load that hand-off cost as much as the signature
  * itself (a fifth of a token request). Signing is a few lines; verifying is stricter than a
  * general library needs to be, since Gatehouse only ever verifies tokens it issued itself:
- * ES256 only, a known `kid`, no `crit`, the expected `typ`, and the registered time claims.
+ * ES256 only, low-S only, a known `kid`, no `crit`, the expected `typ`, and the registered time
+ * claims.
  * jose stays the reference: the tests check that it accepts what this signs.
  */
 
 export const ES256 = 'ES256';
 /** A P-256 signature in JWS form (r || s, RFC 7518 §3.4). */
 const SIGNATURE_BYTES = 64;
+/** The order of P-256's base point. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P256_HALF_N = P256_N >> 1n;
+
+const scalar = (bytes: Buffer): bigint => BigInt(`0x${bytes.toString('hex')}`);
+
+/**
+ * ECDSA is malleable: if (r, s) verifies, so does (r, n - s). Gatehouse signs with the low s
+ * (s <= n/2, as Bitcoin's BIP 62 and many JOSE deployments do) and refuses the high one, so each
+ * token has exactly one valid spelling: nothing keyed on the token string (a revocation or replay
+ * list, a cache) can be sidestepped by presenting the other spelling.
+ */
+function toLowS(signature: Buffer): Buffer {
+  const s = scalar(signature.subarray(32));
+  if (s <= P256_HALF_N) return signature;
+  const low = Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex');
+  return Buffer.concat([signature.subarray(0, 32), low]);
+}
+
+/** r and s in [1, n/2] for s, [1, n) for r: the one canonical spelling of a signature. */
+function isCanonicalSignature(signature: Buffer): boolean {
+  const r = scalar(signature.subarray(0, 32));
+  const s = scalar(signature.subarray(32));
+  return r > 0n && r < P256_N && s > 0n && s <= P256_HALF_N;
+}
 
 function encodeJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -37,7 +63,9 @@ export function signES256(
   claims: Readonly<Record<string, unknown>>,
 ): string {
   const input = `${encodedHeader(header.kid, header.typ)}.${encodeJson(claims)}`;
-  const signature = signBytes('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  const signature = toLowS(
+    signBytes('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }),
+  );
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -94,7 +122,7 @@ export function verifyES256(
   const key = options.keys.get(header.kid);
   if (key === undefined || !BASE64URL.test(signaturePart)) return undefined;
   const signature = Buffer.from(signaturePart, 'base64url');
-  if (signature.length !== SIGNATURE_BYTES) return undefined;
+  if (signature.length !== SIGNATURE_BYTES || !isCanonicalSignature(signature)) return undefined;
   const valid = verifyBytes(
     'sha256',
     Buffer.from(`${headerPart}.${payloadPart}`),
