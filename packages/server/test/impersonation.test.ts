@@ -371,4 +371,45 @@ describe.each(DATABASES)('impersonation on $kind', ({ create }) => {
     expect(page).toContain('Signed in as <strong>x$&#39;@example.com</strong>');
     expect(page.match(/<main>/g)).toHaveLength(1);
   });
+
+  // Issue #13 item 7: any support operator could end anyone's impersonation.
+  it('lets only its own operator or an admin end an impersonation', async () => {
+    await admin.call('PATCH', '/environments/staging', { impersonationEnabled: true });
+    const start = async (session: AdminSession) => {
+      const started = await session.call('POST', '/environments/staging/impersonations', {
+        userId,
+        clientId: app.clientId,
+        reason: 'ownership check',
+      });
+      expect(started.status).toBe(201);
+      return (started.body.impersonation as { id: string }).id;
+    };
+    const active = async (id: string) =>
+      (
+        (await admin.call('GET', '/environments/staging/impersonations')).body.impersonations as {
+          id: string;
+          active: boolean;
+        }[]
+      ).find((i) => i.id === id)?.active;
+    const { session: owner } = await supportBrowser('owner@ops.example');
+    const { session: colleague } = await supportBrowser('colleague@ops.example');
+
+    const first = await start(owner);
+    const refused = await colleague.call(
+      'POST',
+      `/environments/staging/impersonations/${first}/end`,
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toBe('forbidden');
+    expect(typeof refused.body.message).toBe('string');
+    expect(await active(first)).toBe(true);
+    const ownEnd = await owner.call('POST', `/environments/staging/impersonations/${first}/end`);
+    expect(ownEnd.status).toBe(200);
+    expect(await active(first)).toBe(false);
+
+    const second = await start(owner);
+    const byAdmin = await admin.call('POST', `/environments/staging/impersonations/${second}/end`);
+    expect(byAdmin.status).toBe(200);
+    expect(await active(second)).toBe(false);
+  });
 });

@@ -3,7 +3,7 @@ import { IMPERSONATION_COOKIE } from '../http/cookies.js';
 import type { AppDeps } from '../http/deps.js';
 import { requireEnvironment } from '../services/environments.js';
 import {
-  endImpersonation,
+  endImpersonationAs,
   impersonationView,
   MAX_IMPERSONATION_MINUTES,
   startImpersonation,
@@ -88,7 +88,8 @@ export function impersonationRoutes(api: FastifyInstance, deps: AppDeps): void {
     url: '/environments/:env/impersonations/:id/end',
     access: 'support',
     tag,
-    summary: 'End an impersonation; every token issued during it is revoked',
+    summary:
+      'End an impersonation; every token issued during it is revoked. A support operator may end only their own; an admin any',
     schema: {
       response: { 200: one('impersonation', 'Impersonation') },
       params: {
@@ -100,11 +101,15 @@ export function impersonationRoutes(api: FastifyInstance, deps: AppDeps): void {
         },
       },
     },
-    handler: async (request, reply) => {
+    handler: async (request, reply, signedIn) => {
+      if (signedIn === undefined) throw new AdminError(401, 'unauthenticated', 'sign in first');
       const { env, id } = request.params as { env: string; id: string };
       const ctx = serviceContext(deps, request);
-      const ended = await endImpersonation(ctx, env, id, 'ended');
-      reply.clearCookie(IMPERSONATION_COOKIE, { path: `/e/${env}` });
+      const ended = await endImpersonationAs(ctx, signedIn.operator, env, id);
+      // This browser carries only its own operator's impersonation; an admin ending someone
+      // else's keeps theirs.
+      if (ended.operatorId === signedIn.operator.id)
+        reply.clearCookie(IMPERSONATION_COOKIE, { path: `/e/${env}` });
       return { impersonation: await impersonationView(ctx, ended) };
     },
   });

@@ -158,6 +158,28 @@ export async function endImpersonation(
   return (await ctx.stores.impersonations.get(environment, id)) ?? current;
 }
 
+/**
+ * Ends an impersonation on an operator's request: their own, or anyone's for an admin. A support
+ * operator may start impersonations but not cut short a colleague's (which would revoke the
+ * tokens that colleague's session stands on). An unknown id is answered as for anyone.
+ */
+export async function endImpersonationAs(
+  ctx: ServiceContext,
+  operator: Pick<Operator, 'id' | 'role'>,
+  environment: string,
+  id: string,
+): Promise<Impersonation> {
+  const current = await ctx.stores.impersonations.get(environment, id);
+  if (current === undefined)
+    throw new InputError(`no impersonation ${id} in ${environment}`, 'unknown_impersonation');
+  if (current.operatorId !== operator.id && operator.role !== 'admin')
+    throw new InputError(
+      'only the operator who started this impersonation, or an admin, may end it',
+      'forbidden',
+    );
+  return endImpersonation(ctx, environment, id, 'ended');
+}
+
 /** Ends every running impersonation of an operator (signed out, replaced or disabled). */
 export async function endImpersonationsBy(ctx: ServiceContext, operatorId: string): Promise<void> {
   for (const env of await ctx.stores.environments.list())
