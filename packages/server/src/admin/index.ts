@@ -190,7 +190,13 @@ async function adminConsole(app: FastifyInstance, consoleDir: string): Promise<v
         .status(503)
         .type('text/plain; charset=utf-8')
         .send('The admin console is not built. Run `npm run build` in the Gatehouse checkout.');
-    return reply.type('text/html; charset=utf-8').sendFile('index.html', consoleDir);
+    // The page names the hashed assets of one build, so it must never outlive that build: cached
+    // for a year like the assets, a fixed console would never reach an operator's browser. It is
+    // revalidated on every load (ETag, Last-Modified); the assets it names stay immutable.
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('Cache-Control', 'no-cache')
+      .sendFile('index.html', consoleDir, { cacheControl: false });
   };
   app.get('/admin', page);
   app.get('/admin/*', page);

@@ -1,0 +1,52 @@
+/**
+ * Issue #13 item 7, "smaller findings": what the console's page is cached as, the hosted pages'
+ * CSP, cookie name prefixes, and the mode of the files the server creates.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+import type { AppDeps } from '../src/http/deps.js';
+
+describe('the admin console page', () => {
+  let dir: string;
+  let app: Awaited<ReturnType<typeof createApp>>;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gatehouse-console-'));
+    await mkdir(join(dir, 'assets'));
+    await writeFile(
+      join(dir, 'index.html'),
+      '<!doctype html><script src="/admin/assets/app-1a2b3c.js"></script>',
+    );
+    await writeFile(join(dir, 'assets', 'app-1a2b3c.js'), 'console.log(1)');
+    // Only the console's routes are exercised: nothing reaches the stores.
+    const deps = {
+      config: { baseUrl: 'http://127.0.0.1', secureCookies: false },
+    } as unknown as AppDeps;
+    app = await createApp(deps, { logger: false, consoleDir: dir });
+  });
+  afterAll(async () => {
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is revalidated on every load, so a fixed console reaches operators', async () => {
+    for (const url of ['/admin', '/admin/', '/admin/environments/staging']) {
+      const page = await app.inject({ method: 'GET', url });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      const cache = String(page.headers['cache-control']);
+      expect(cache).not.toContain('immutable');
+      expect(cache).not.toMatch(/max-age=[1-9]/);
+      expect(cache).toMatch(/no-cache|no-store/);
+      expect(page.headers.etag ?? page.headers['last-modified']).toBeDefined();
+    }
+  });
+
+  it('keeps hashed assets immutable for a year', async () => {
+    const asset = await app.inject({ method: 'GET', url: '/admin/assets/app-1a2b3c.js' });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+});
