@@ -9,6 +9,7 @@ import type { Operator } from '../storage/operators.js';
 import type { ActingOperator } from '../tokens/issue.js';
 import { requireClient } from './clients.js';
 import type { ServiceContext } from './context.js';
+import { emailIdentity } from './email.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
 import { requireUser } from './users.js';
@@ -70,8 +71,13 @@ export async function startImpersonation(
     );
   const user = await requireUser(ctx, env.name, spec.userId);
   if (user.disabled) throw new InputError(`user ${user.email} is disabled`, 'user_disabled');
-  // An operator's own account in an environment would let one operator act as another.
-  const asOperator = await ctx.stores.operators.findByEmail(user.email);
+  // An operator's own account in an environment would let one operator act as another. Compared
+  // by identity, not spelling: a look-alike stored before emails were normalised (a zero-width
+  // space, a trailing dot) is still that operator.
+  const identity = emailIdentity(user.email);
+  const asOperator =
+    (await ctx.stores.operators.findByEmail(user.email)) ??
+    (await ctx.stores.operators.list()).find((op) => emailIdentity(op.email) === identity);
   if (asOperator !== undefined)
     throw new InputError(
       `${user.email} belongs to an operator; operators cannot be impersonated`,

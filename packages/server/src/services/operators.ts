@@ -3,9 +3,8 @@ import { randomToken } from '../crypto/random.js';
 import { OPERATOR_ROLES, type Operator, type OperatorRole } from '../storage/operators.js';
 import type { ServiceContext } from './context.js';
 import { endImpersonationsBy } from './impersonation.js';
+import { normaliseEmail } from './email.js';
 import { InputError } from './input-error.js';
-
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export interface OperatorSpec {
   readonly email: string;
@@ -18,9 +17,7 @@ export function isOperatorRole(role: string): role is OperatorRole {
 }
 
 export async function createOperator(ctx: ServiceContext, spec: OperatorSpec): Promise<Operator> {
-  const email = spec.email.trim();
-  if (!EMAIL.test(email))
-    throw new InputError(`"${email}" is not an email address`, 'invalid_email');
+  const email = normaliseEmail(spec.email);
   if (!isOperatorRole(spec.role))
     throw new InputError(
       `unknown role "${spec.role}" (use ${OPERATOR_ROLES.join(', ')})`,

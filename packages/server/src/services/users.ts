@@ -3,6 +3,7 @@ import { checkPasswordStrength, hashPassword } from '../crypto/passwords.js';
 import type { User } from '../storage/users.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
+import { normaliseEmail } from './email.js';
 import { InputError } from './input-error.js';
 
 export interface UserSpec {
@@ -12,14 +13,9 @@ export interface UserSpec {
   readonly name?: string;
 }
 
-/** Deliberately loose: one @, something on each side, no spaces. The mailbox is the user's to prove. */
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-
 export async function createUser(ctx: ServiceContext, spec: UserSpec): Promise<User> {
   await requireEnvironment(ctx, spec.environment);
-  const email = spec.email.trim();
-  if (!EMAIL.test(email))
-    throw new InputError(`"${email}" is not an email address`, 'invalid_email');
+  const email = normaliseEmail(spec.email);
   if (spec.password !== undefined) {
     const weak = checkPasswordStrength(spec.password);
     if (weak !== undefined) throw new InputError(weak, 'weak_password');
