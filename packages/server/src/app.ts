@@ -15,6 +15,7 @@ import { introspectEndpoint } from './endpoints/introspect/index.js';
 import { revokeEndpoint } from './endpoints/revoke/index.js';
 import { tokenEndpoint } from './endpoints/token/index.js';
 import { userinfoEndpoint } from './endpoints/userinfo/index.js';
+import type { ServerConfig } from './config.js';
 import type { AppDeps } from './http/deps.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -30,6 +31,18 @@ const REDACTED_LOGGING = {
   },
 } satisfies FastifyServerOptions['logger'];
 
+/**
+ * --trust-proxy as Fastify takes it. A hop count becomes proxy-addr's own rule for one (trust the
+ * nearest `n` hops: the socket's peer is hop 0), written out because Fastify 5 turns a bare
+ * number into "trust nothing"; a list is passed on (a copy: proxy-addr compiles it).
+ */
+function fastifyTrustProxy(
+  trust: ServerConfig['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust === false ? false : [...trust];
+}
+
 export async function createApp(
   deps: AppDeps,
   options: {
@@ -37,6 +50,11 @@ export async function createApp(
     logStream?: { write(line: string): void };
     /** Where the built admin console is; default the monorepo's packages/console/dist. */
     consoleDir?: string;
+    /**
+     * Which proxies' X-Forwarded-For is believed (--trust-proxy): `request.ip`, the address every
+     * limit and audit entry uses, is then the client's. Off by default: the socket's address.
+     */
+    trustProxy?: ServerConfig['trustProxy'];
   } = {},
 ): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -46,7 +64,7 @@ export async function createApp(
         : options.logStream === undefined
           ? REDACTED_LOGGING
           : { ...REDACTED_LOGGING, stream: options.logStream },
-    trustProxy: false,
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     bodyLimit: 64 * 1024,
   });
   await app.register(fastifyFormbody);

@@ -3,6 +3,7 @@ import { clientSecretHasher } from './crypto/client-secret-hash.js';
 import { keyCipher, type KeyCipher } from './crypto/key-encryption.js';
 import { loadOrCreateSecretFile } from './crypto/secret-file.js';
 import { DatabaseAttemptLimiter } from './services/shared-attempt-limiter.js';
+import { SignInLimits, type Pause } from './services/sign-in-limits.js';
 import { listenForChanges, type ChangeFeed } from './storage/change-feed.js';
 import { runHousekeeping } from './services/housekeeping.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
@@ -11,7 +12,6 @@ import type { FastifyInstance } from 'fastify';
 import { createApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
-import { AttemptLimiter } from './services/attempt-limiter.js';
 import { issuerOf, type AppDeps } from './http/deps.js';
 import { randomToken } from './crypto/random.js';
 import { createClient } from './services/clients.js';
@@ -128,6 +128,8 @@ export async function startServer(
     logStream?: { write(line: string): void };
     /** Limits and trust for fetching Client ID Metadata Documents. */
     documentFetcher?: DocumentFetcherOptions;
+    /** How a sign-in past an account's ceiling is held back; the tests count instead of waiting. */
+    pause?: Pause;
   } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
@@ -159,15 +161,13 @@ export async function startServer(
       clock,
       signer: new Signer(stores.keys, clock, feed),
       config: runtime,
-      // Five failures per account or twenty per address in fifteen minutes.
-      // In the database, so the limits hold across every process behind a load balancer.
-      signInLimits: {
-        account: new DatabaseAttemptLimiter(stores.attempts, 5, 15 * 60_000),
-        address: new DatabaseAttemptLimiter(stores.attempts, 20, 15 * 60_000),
-      },
-      deviceCodeLimiter: new AttemptLimiter(10, 15 * 60_000),
+      // Five failures per (account, address) or twenty per address in fifteen minutes; past ten
+      // per account from all addresses, slowed down (services/sign-in-limits.ts). In the
+      // database, so the limits hold across every process behind a load balancer.
+      signInLimits: new SignInLimits(stores.attempts, undefined, options.pause),
+      deviceCodeLimiter: new DatabaseAttemptLimiter(stores.attempts, 10, 15 * 60_000),
       // Twenty registrations per address an hour: enough for a developer, not for a flood.
-      registrationLimiter: new AttemptLimiter(20, 60 * 60_000),
+      registrationLimiter: new DatabaseAttemptLimiter(stores.attempts, 20, 60 * 60_000),
       documentClients: new MetadataDocumentClients(
         // An internal CA for documents is trusted with NODE_EXTRA_CA_CERTS, like any Node program.
         new DocumentFetcher(options.documentFetcher),
@@ -176,6 +176,7 @@ export async function startServer(
       ),
     };
     const app = await createApp(deps, {
+      trustProxy: config.trustProxy,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
     });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MIN_SECRET_LENGTH } from './crypto/key-encryption.js';
 
@@ -17,6 +18,13 @@ export interface ServerConfig {
    * configured) a random secret kept in a file beside the database.
    */
   readonly secret: { readonly value: string } | { readonly file: string };
+  /**
+   * Whose X-Forwarded-For to believe (--trust-proxy): `false` (the default) believes no one and
+   * takes the socket's address; a number trusts that many proxy hops in front of Gatehouse; a
+   * list trusts those proxy addresses, CIDR ranges or proxy-addr names (loopback, linklocal,
+   * uniquelocal). Passed as is to Fastify's `trustProxy`; `request.ip` is then the client's.
+   */
+  readonly trustProxy: false | number | readonly string[];
 }
 
 export interface ServerConfigInput {
@@ -29,6 +37,8 @@ export interface ServerConfigInput {
   readonly secretKey?: string | undefined;
   /** GATEHOUSE_SECRET_KEY_FILE: a file holding the secret. */
   readonly secretKeyFile?: string | undefined;
+  /** --trust-proxy (GATEHOUSE_TRUST_PROXY): a hop count or a comma-separated list of proxies. */
+  readonly trustProxy?: string | undefined;
 }
 
 /** A configuration mistake: one line that says what to change. */
@@ -54,7 +64,46 @@ export function resolveServerConfig(input: ServerConfigInput, cwd: string): Serv
     database,
     secureCookies: baseUrl.startsWith('https:'),
     secret: parseSecret(input, cwd, database),
+    trustProxy: parseTrustProxy(input.trustProxy),
   });
+}
+
+/** The names proxy-addr (Fastify's trustProxy) knows for address ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustProxyError(value: string, why: string): ConfigError {
+  return new ConfigError(
+    `--trust-proxy must be a number of proxy hops (1, 2, ...) or a comma-separated list of proxy addresses or CIDR ranges (10.0.0.0/8,2001:db8::/32); "${value}" ${why}`,
+  );
+}
+
+/**
+ * Off unless given: with it on, any client could claim any address in X-Forwarded-For, and the
+ * limits would be theirs to dodge. `true` (trust every hop) is refused for the same reason.
+ */
+export function parseTrustProxy(value: string | undefined): ServerConfig['trustProxy'] {
+  if (value === undefined || value.trim() === '') return false;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops < 1 || hops > 16) throw trustProxyError(value, 'is not a hop count from 1 to 16');
+    return hops;
+  }
+  const entries = text.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    if (entry === '') throw trustProxyError(value, 'has an empty entry');
+    if (PROXY_RANGE_NAMES.has(entry)) continue;
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || extra !== undefined)
+      throw trustProxyError(value, `has "${entry}", which is not an address or a CIDR range`);
+    if (
+      prefix !== undefined &&
+      (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128))
+    )
+      throw trustProxyError(value, `has "${entry}", whose prefix length is out of range`);
+  }
+  return Object.freeze(entries);
 }
 
 function parsePort(value: string | number): number {

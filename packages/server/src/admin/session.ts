@@ -80,21 +80,22 @@ export async function signInOperator(
   password: string,
 ): Promise<SignedInOperator> {
   const now = deps.clock();
-  const accountKey = `admin:account:${email.trim().toLowerCase()}`;
-  const addressKey = `admin:address:${request.ip}`;
   const audit = (type: string, actor: string, data: Record<string, unknown>) =>
     deps.stores.audit.append({ environment: null, type, actor, data }, deps.clock());
-  const wait = Math.max(
-    await deps.signInLimits.account.retryAfter(accountKey, now),
-    await deps.signInLimits.address.retryAfter(addressKey, now),
+  // Counted before the password is checked, so parallel guesses cannot all pass one count.
+  const attempt = await deps.signInLimits.reserve(
+    'operator',
+    email.trim().toLowerCase(),
+    request.ip,
+    now,
   );
-  if (wait > 0) {
+  if (!attempt.granted) {
     await audit('operator.signin_throttled', 'anonymous', { email });
-    reply.header('Retry-After', String(Math.ceil(wait / 1000)));
+    reply.header('Retry-After', String(Math.ceil(attempt.retryAfterMs / 1000)));
     throw new AdminError(
       429,
       'too_many_attempts',
-      `too many failed attempts; try again in ${Math.ceil(wait / 60_000)} minute(s)`,
+      `too many failed attempts; try again in ${Math.ceil(attempt.retryAfterMs / 60_000)} minute(s)`,
     );
   }
   const operator = await deps.stores.operators.findByEmail(email.trim());
@@ -103,8 +104,6 @@ export async function signInOperator(
     password,
   );
   if (operator === undefined || operator.disabled || !passwordOk) {
-    await deps.signInLimits.account.fail(accountKey, now);
-    await deps.signInLimits.address.fail(addressKey, now);
     await audit('operator.signin_failed', 'anonymous', {
       email,
       reason:
@@ -116,7 +115,7 @@ export async function signInOperator(
     });
     throw new AdminError(401, 'invalid_credentials', 'the email or password is incorrect');
   }
-  await deps.signInLimits.account.reset(accountKey);
+  await attempt.succeeded();
   const previous = request.cookies[ADMIN_COOKIE];
   if (previous !== undefined) {
     const replaced = await deps.stores.operators.findSession(sha256(previous), now);

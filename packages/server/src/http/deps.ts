@@ -3,8 +3,8 @@ import type { ServerConfig } from '../config.js';
 import type { Stores } from '../storage/index.js';
 import type { Signer } from '../tokens/signer.js';
 import type { MetadataDocumentClients } from '../services/metadata-documents.js';
-import type { AttemptLimiter } from '../services/attempt-limiter.js';
 import type { SharedLimiter } from '../services/shared-attempt-limiter.js';
+import type { SignInLimits } from '../services/sign-in-limits.js';
 
 /** Everything handlers use, built once at start-up. */
 export interface AppDeps {
@@ -12,12 +12,18 @@ export interface AppDeps {
   readonly signer: Signer;
   readonly clock: Clock;
   readonly config: Pick<ServerConfig, 'baseUrl' | 'secureCookies'>;
-  /** Failed sign-ins counted per account and per client address. */
-  readonly signInLimits: { readonly account: SharedLimiter; readonly address: SharedLimiter };
-  /** Wrong device user codes per client address (RFC 8628 §5.1: guessing). */
-  readonly deviceCodeLimiter: AttemptLimiter;
-  /** Dynamic client registrations per client address (RFC 7591 §5: abuse). */
-  readonly registrationLimiter: AttemptLimiter;
+  /**
+   * Sign-ins (end users and operators) limited per (account, address) and per address, slowed
+   * down per account; `request.ip` is the address, which --trust-proxy decides.
+   */
+  readonly signInLimits: SignInLimits;
+  /** Wrong device user codes per client address (RFC 8628 §5.1: guessing), in the database. */
+  readonly deviceCodeLimiter: SharedLimiter;
+  /**
+   * Dynamic client registrations per client address (RFC 7591 §5: abuse), in the database;
+   * counted before the initial access token is checked, so guessing tokens is limited too.
+   */
+  readonly registrationLimiter: SharedLimiter;
   /** Clients whose client_id is a Client ID Metadata Document URL. */
   readonly documentClients: MetadataDocumentClients;
 }

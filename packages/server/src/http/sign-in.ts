@@ -11,7 +11,8 @@ export type SignInOutcome =
   { ok: true; user: User; authTime: number } | { ok: false; status: number; message: string };
 
 /**
- * Checks an email and password and starts a session: throttled per account and per address, the
+ * Checks an email and password and starts a session: limited per (account, address) and per
+ * address, slowed down per account (services/sign-in-limits.ts), the
  * same answer and the same work for a wrong password and an unknown account, a new session id at
  * every sign-in (a session fixed before sign-in is worth nothing after it). Used by every page
  * that signs a user in.
@@ -28,8 +29,6 @@ export async function signIn(
 ): Promise<SignInOutcome> {
   const env = ctx.environment.name;
   const now = deps.clock();
-  const accountKey = `${env}:account:${emailKey(email)}`;
-  const addressKey = `${env}:address:${request.ip}`;
   const audit = (type: string, userId: string | null, data: Record<string, unknown>) =>
     deps.stores.audit.append(
       {
@@ -42,16 +41,20 @@ export async function signIn(
       deps.clock(),
     );
 
-  const wait = Math.max(
-    await deps.signInLimits.account.retryAfter(accountKey, now),
-    await deps.signInLimits.address.retryAfter(addressKey, now),
+  // Counted before the password is checked, so parallel guesses cannot all pass one count.
+  const attempt = await deps.signInLimits.reserve(
+    `signin:${env}`,
+    emailKey(email),
+    request.ip,
+    now,
   );
-  if (wait > 0) {
+  if (!attempt.granted) {
     await audit('signin.throttled', null, { email });
+    reply.header('Retry-After', String(Math.ceil(attempt.retryAfterMs / 1000)));
     return {
       ok: false,
       status: 429,
-      message: `Too many failed attempts. Try again in ${Math.ceil(wait / 60_000)} minute(s).`,
+      message: `Too many failed attempts. Try again in ${Math.ceil(attempt.retryAfterMs / 60_000)} minute(s).`,
     };
   }
   const user = await deps.stores.users.findByEmail(env, email);
@@ -61,15 +64,13 @@ export async function signIn(
     password,
   );
   if (user === undefined || user.disabled || user.passwordHash === null || !passwordOk) {
-    await deps.signInLimits.account.fail(accountKey, now);
-    await deps.signInLimits.address.fail(addressKey, now);
     await audit('signin.failed', user?.id ?? null, {
       email,
       reason: user === undefined ? 'unknown_account' : user.disabled ? 'disabled' : 'bad_password',
     });
     return { ok: false, status: 401, message: GENERIC_FAILURE };
   }
-  await deps.signInLimits.account.reset(accountKey);
+  await attempt.succeeded();
 
   const previous = request.cookies[SESSION_COOKIE];
   if (previous !== undefined) await deps.stores.sessions.delete(env, sha256(previous));

@@ -9,12 +9,17 @@ import { removeExpiredRedirectUris } from './redirects.js';
  * they signed has expired. Correctness never waits for it: both stopped
  * working at their expiry already; this makes the records and the audit log say so.
  */
-export async function runHousekeeping(
-  ctx: ServiceContext,
-): Promise<{ impersonationsEnded: number; redirectUrisRemoved: number; keysRetired: number }> {
+export async function runHousekeeping(ctx: ServiceContext): Promise<{
+  impersonationsEnded: number;
+  redirectUrisRemoved: number;
+  keysRetired: number;
+  attemptWindowsForgotten: number;
+}> {
   return {
     impersonationsEnded: await endExpiredImpersonations(ctx),
     redirectUrisRemoved: await removeExpiredRedirectUris(ctx),
     keysRetired: await retireExpiredKeys(ctx),
+    // Sign-in and guessing limits whose windows have closed count nothing any more.
+    attemptWindowsForgotten: await ctx.stores.attempts.forgetExpired(ctx.clock()),
   };
 }

@@ -397,6 +397,26 @@ const migrations: Record<string, Migration> = {
         $$`.execute(db);
     },
   },
+  '0008-attempt-counters': {
+    async up(db: Kysely<unknown>) {
+      // Attempts counted per key in a window, one row a key, so that reserving an attempt is one
+      // upsert returning the new count (src/storage/attempts.ts): concurrent attempts can no
+      // longer all pass a count read before any of them was recorded (issue #13). The old
+      // per-attempt rows in `attempts` are only a few minutes' worth: left, no longer read.
+      await db.schema
+        .createTable('attempt_counters')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('opened_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('attempt_counters_expires_at')
+        .on('attempt_counters')
+        .column('expires_at')
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -265,6 +265,14 @@ export interface AttemptTable {
   at: number;
 }
 
+/** Attempts per key in the current window (migration 0008; `attempts` is no longer written). */
+export interface AttemptCounterTable {
+  key: string;
+  count: number;
+  opened_at: number;
+  expires_at: number;
+}
+
 export interface MigrationLockPlaceholder {
   id: Generated<number>;
 }
@@ -290,4 +298,5 @@ export interface Database {
   resources: ResourceTable;
   initial_access_tokens: InitialAccessTokenTable;
   attempts: AttemptTable;
+  attempt_counters: AttemptCounterTable;
 }

@@ -34,18 +34,29 @@ export const TEST_SECRET_KEY = 'gatehouse-test-secret-key-0123456789abcdef';
 /** A real server on an ephemeral loopback port, on a throwaway database. */
 export async function startTestServer(
   database: ThrowawayDatabase,
-  options: { logStream?: { write(line: string): void }; clock?: () => number } = {},
+  options: {
+    logStream?: { write(line: string): void };
+    clock?: () => number;
+    /** --trust-proxy, as the CLI passes it. */
+    trustProxy?: string;
+    /** Stands in for the sign-in slowdown's waits. */
+    pause?: (ms: number) => Promise<void>;
+  } = {},
 ): Promise<TestServer> {
   const target = database.target;
   const config = resolveServerConfig(
-    target.kind === 'sqlite'
-      ? { port: 0, dataDir: target.file.replace(/\/gatehouse\.sqlite$/, '') }
-      : { port: 0, databaseUrl: target.url, secretKey: TEST_SECRET_KEY },
+    {
+      ...(target.kind === 'sqlite'
+        ? { port: 0, dataDir: target.file.replace(/\/gatehouse\.sqlite$/, '') }
+        : { port: 0, databaseUrl: target.url, secretKey: TEST_SECRET_KEY }),
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    },
     process.cwd(),
   );
   const server = await startServer(config, {
     ...(options.logStream === undefined ? { logger: false } : { logStream: options.logStream }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.pause === undefined ? {} : { pause: options.pause }),
   });
   const ctx: ServiceContext = {
     stores: server.stores,

@@ -132,24 +132,25 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
   ): Promise<DeviceCode | { error: string; status: number }> => {
     const now = deps.clock();
     const key = `${ctx.environment.name}:device:${request.ip}`;
-    const wait = deps.deviceCodeLimiter.retryAfter(key, now);
-    if (wait > 0)
+    // Counted before the look-up, so guesses fired in parallel cannot all pass one count.
+    const attempt = await deps.deviceCodeLimiter.reserve(key, now);
+    if (!attempt.granted)
       return {
         status: 429,
-        error: `Too many wrong codes. Try again in ${Math.ceil(wait / 60_000)} minute(s).`,
+        error: `Too many wrong codes. Try again in ${Math.ceil(attempt.retryAfterMs / 60_000)} minute(s).`,
       };
     const code = await deps.stores.deviceCodes.findPendingByUserCode(
       ctx.environment.name,
       normaliseUserCode(raw ?? ''),
       now,
     );
-    if (code === undefined) {
-      deps.deviceCodeLimiter.fail(key, now);
+    if (code === undefined)
       return {
         status: 400,
         error: 'That code is not valid or has expired. Check it on your device.',
       };
-    }
+    // A right code is not a guess: only wrong ones count.
+    await attempt.release();
     return code;
   };
 

@@ -36,6 +36,14 @@ export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: Ap
     reply.header('Cache-Control', 'no-store');
     const env = ctx.environment;
     if (env.registration === 'off') throw registrationOff(env.name);
+    // Every registration counts, and is counted before the initial access token is checked:
+    // guessing tokens in parallel gets no further than registering does.
+    const attempt = await deps.registrationLimiter.reserve(`register:${request.ip}`, deps.clock());
+    if (!attempt.granted)
+      throw new TemporarilyUnavailable(
+        'too many registrations from this address',
+        Math.ceil(attempt.retryAfterMs / 1000),
+      );
     if (env.registration === 'token') {
       const token = bearer(request);
       if (
@@ -44,15 +52,6 @@ export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: Ap
       )
         throw new InvalidToken('registration here needs a valid initial access token');
     }
-    const now = deps.clock();
-    const key = `register:${request.ip}`;
-    const wait = deps.registrationLimiter.retryAfter(key, now);
-    if (wait > 0)
-      throw new TemporarilyUnavailable(
-        'too many registrations from this address',
-        Math.ceil(wait / 1000),
-      );
-    deps.registrationLimiter.fail(key, now);
     const result = await registerDynamicClient(
       { stores: deps.stores, clock: deps.clock, actor: 'anonymous' },
       env,
