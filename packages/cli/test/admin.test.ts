@@ -342,6 +342,17 @@ describe('gatehouse serve', () => {
     );
   });
 
+  it('refuses a --trust-proxy that is neither a hop count nor proxy addresses, with one line', async () => {
+    for (const value of ['true', '0', '10.0.0.0/33', '10.0.0.1,,10.0.0.2', 'proxy.example.com']) {
+      const result = await gatehouse(['serve', '--trust-proxy', value, ...data()]);
+      expect(result).toMatchObject({ code: 2, stdout: '' });
+      expect(result.stderr).toMatch(
+        /^gatehouse: error: --trust-proxy must be a number of proxy hops .*\n$/,
+      );
+      expect(result.stderr.split('\n')).toHaveLength(2);
+    }
+  });
+
   it('starts, prints the issuers and the demo credentials once, serves discovery, and stops on SIGTERM', async () => {
     const launcher = fileURLToPath(new URL('../bin/gatehouse.js', import.meta.url));
     const child = spawn(process.execPath, [launcher, 'serve', '--port', '0', ...data()], {

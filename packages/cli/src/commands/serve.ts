@@ -7,6 +7,7 @@ interface ServeOptions extends DataOptions {
   port?: string;
   host?: string;
   baseUrl?: string;
+  trustProxy?: string;
 }
 
 /** `gatehouse serve`: runs the server until SIGINT or SIGTERM. */
@@ -16,10 +17,17 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
       .description('run the authorization server (SQLite in ./.gatehouse by default)')
       .option('--port <port>', 'port to listen on', '4000')
       .option('--host <host>', 'interface to listen on', '127.0.0.1')
-      .option('--base-url <url>', 'public URL of the server (https, or http on a loopback host)'),
+      .option('--base-url <url>', 'public URL of the server (https, or http on a loopback host)')
+      .option(
+        '--trust-proxy <proxies>',
+        'believe X-Forwarded-For from these proxies: a hop count, or a comma-separated list of addresses/CIDRs (or GATEHOUSE_TRUST_PROXY; default: none)',
+      ),
   ).action(async (options: ServeOptions) => {
+    // Off unless asked for: believed from anyone, the header would let a client pick its address.
+    const trustProxy = options.trustProxy ?? io.env.GATEHOUSE_TRUST_PROXY;
     const config = resolveServerConfig(
       {
+        ...(trustProxy === undefined ? {} : { trustProxy }),
         ...databaseInput(options, io),
         ...(options.port === undefined ? {} : { port: options.port }),
         ...(options.host === undefined ? {} : { host: options.host }),
