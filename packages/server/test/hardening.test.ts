@@ -2,12 +2,14 @@
  * Issue #13 item 7, "smaller findings": what the console's page is cached as, the hosted pages'
  * CSP, cookie name prefixes, and the mode of the files the server creates.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
 import type { AppDeps } from '../src/http/deps.js';
+import { resolveServerConfig } from '../src/config.js';
+import { startServer } from '../src/bootstrap.js';
 
 describe('the admin console page', () => {
   let dir: string;
@@ -48,5 +50,43 @@ describe('the admin console page', () => {
     const asset = await app.inject({ method: 'GET', url: '/admin/assets/app-1a2b3c.js' });
     expect(asset.statusCode).toBe(200);
     expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+});
+
+describe('the files of a SQLite deployment', () => {
+  const modeOf = async (file: string) => (await stat(file)).mode & 0o777;
+
+  it('are 0600 when the data directory exists already, and are put right when they were not', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-mode-'));
+    try {
+      // An operator made the directory beforehand, world-readable as mkdir makes it.
+      await chmod(dataDir, 0o755);
+      const config = resolveServerConfig({ port: 0, dataDir }, process.cwd());
+      const first = await startServer(config, { logger: false });
+      const files = [
+        'gatehouse.sqlite',
+        'gatehouse.sqlite-wal',
+        'gatehouse.sqlite-shm',
+        'secret.key',
+      ];
+      try {
+        for (const name of files)
+          expect([name, await modeOf(join(dataDir, name))]).toEqual([name, 0o600]);
+      } finally {
+        await first.close();
+      }
+      // Files left readable by an older version are tightened on the next start.
+      for (const name of ['gatehouse.sqlite', 'secret.key'])
+        await chmod(join(dataDir, name), 0o644);
+      const second = await startServer(config, { logger: false });
+      try {
+        for (const name of files)
+          expect([name, await modeOf(join(dataDir, name))]).toEqual([name, 0o600]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -9,7 +9,13 @@ import { dirname } from 'node:path';
  */
 export async function loadOrCreateSecretFile(file: string): Promise<string> {
   try {
-    return (await readFile(file, 'utf8')).trim();
+    const secret = (await readFile(file, 'utf8')).trim();
+    // A file made by hand or by an older version may be readable by others: only the owner's.
+    await chmod(file, 0o600).catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'EROFS') throw error;
+    });
+    return secret;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }

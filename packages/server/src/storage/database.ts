@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -76,10 +76,15 @@ export function sqliteTarget(dataDir: string): DatabaseTarget {
 }
 
 async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise<DatabaseHandle> {
-  if (file !== ':memory:') mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  if (file !== ':memory:') {
+    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+    ownerOnly(file, true);
+  }
   const sqlite = new SQLite(file);
   // WAL: readers do not block the writer; NORMAL sync is durable across process crashes in WAL mode.
   sqlite.pragma('journal_mode = WAL');
+  if (file !== ':memory:')
+    for (const suffix of ['-wal', '-shm']) ownerOnly(`${file}${suffix}`, false);
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
@@ -114,6 +119,23 @@ async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise
       await db.destroy();
     },
   };
+}
+
+/**
+ * The database holds password hashes, token records and the audit log: mode 0600 however the data
+ * directory came to be. SQLite creates a file 0644 (less the umask) and gives its -wal and -shm
+ * the database file's mode, so the file is made 0600 before SQLite opens it; files an older
+ * version left readable are tightened. `create` makes the file when it is missing.
+ */
+function ownerOnly(path: string, create: boolean): void {
+  try {
+    if (create) closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Missing (-shm on some platforms) or not ours to change (a read-only mount): SQLite decides.
+    if (code !== 'ENOENT' && code !== 'EPERM' && code !== 'EROFS') throw error;
+  }
 }
 
 /**
