@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LoginError } from './server-metadata.js';
-import { PAGE_HEADERS, resultPage, strayPage } from './pages.js';
+import { FRAMING_HEADERS, PAGE_HEADERS, resultPage, strayPage } from './pages.js';
 
 export type LoopbackHost = '127.0.0.1' | '[::1]' | 'localhost';
 
@@ -164,6 +164,7 @@ export async function startListener(options: ListenerOptions = {}): Promise<Call
       // 303 to a clean URL, so the code never stays in the address bar or history.
       if (held !== undefined && !held.headersSent) {
         held.writeHead(303, {
+          ...FRAMING_HEADERS,
           location: DONE_PATH,
           'cache-control': 'no-store',
           'referrer-policy': 'no-referrer',

@@ -23,10 +23,22 @@ export function strayPage(): string {
   );
 }
 
+/**
+ * Framing and navigation limits for everything the listener answers. `default-src` covers
+ * fetches only: framing (`frame-ancestors`, and `X-Frame-Options` for older browsers), `<base>`
+ * and form targets need their own directives, so no other site can frame the result page and
+ * dress it up as something to click.
+ */
+export const FRAMING_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-frame-options': 'DENY',
+} as const;
+
 /** Headers for every page the listener serves. */
 export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'",
+  ...FRAMING_HEADERS,
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',

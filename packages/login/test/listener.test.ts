@@ -50,7 +50,7 @@ describe('the loopback listener', () => {
     const wrongState = await raw(`${base}?code=c&state=other`);
     expect(wrongState.status).toBe(400);
     expect(wrongState.body).toContain('does not belong to the sign-in in progress');
-    expect(wrongState.headers['content-security-policy']).toBe("default-src 'none'");
+    expect(wrongState.headers['content-security-policy']).toContain("default-src 'none'");
     expect((await raw(`${base}?code=c`)).status).toBe(400);
     expect((await raw(`${base.replace('/callback', '/other')}?state=expected-state`)).status).toBe(
       404,
@@ -78,6 +78,33 @@ describe('the loopback listener', () => {
     expect(done.body).not.toContain('the-code');
     await listener.close();
     await expect(raw(base)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  // Issue #13 item 7: `default-src` does not cover framing, so another site could frame the
+  // result page (or the callback itself) and dress it up.
+  it('forbids framing on every response, including the redirect and the result page', async () => {
+    const listener = await startListener();
+    const waiting = listener.waitForCallback('framed-state', new AbortController().signal);
+    const base = listener.redirectUri;
+    const replies = [
+      await raw(`${base}?code=c&state=other`),
+      await raw(base.replace('/callback', '/other')),
+      await raw(`${base}?state=framed-state`, { method: 'POST' }),
+      await raw(base, { host: `evil.example:${new URL(base).port}` }),
+    ];
+    const good = raw(`${base}?code=the-code&state=framed-state`);
+    await waiting;
+    listener.finish(true, 'Signed in.');
+    replies.push(await good, await raw(new URL('/gatehouse-login-done', base).href));
+    for (const reply of replies) {
+      const csp = String(reply.headers['content-security-policy']);
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("base-uri 'none'");
+      expect(csp).toContain("form-action 'none'");
+      expect(reply.headers['x-frame-options']).toBe('DENY');
+    }
+    await listener.close();
   });
 
   it('binds both loopback addresses for localhost on a fixed port, and names a busy port', async () => {
