@@ -7,6 +7,7 @@ export { OAuthError, type OAuthErrorBody } from './errors/oauth-error.js';
 export {
   AccessDenied,
   ConsentRequired,
+  InteractionRequired,
   InvalidClient,
   InvalidGrant,
   InvalidRequest,

@@ -126,26 +126,41 @@ describe('authorization code flow', () => {
     });
   });
 
-  it('remembers consent: a second authorization goes straight back with a code', async () => {
-    const { challenge } = pkce();
+  it('remembers consent: a second authorization of a confidential client goes straight back with a code', async () => {
+    const request = (client: string, redirectUri: string) => ({
+      client_id: client,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+    });
     const browser = new FormBrowser(t.url);
-    await browser.authorize(
-      {
-        client_id: native.clientId,
-        redirect_uri: loopback,
-        response_type: 'code',
-        scope: 'openid',
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-      },
-      'alice@example.com',
-      PASSWORD,
-    );
+    await browser.authorize(request(web.clientId, webRedirect), 'alice@example.com', PASSWORD);
     const again = await browser.get(
-      `/e/development/authorize?${new URLSearchParams({ client_id: native.clientId, redirect_uri: loopback, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }).toString()}`,
+      `/e/development/authorize?${new URLSearchParams(request(web.clientId, webRedirect)).toString()}`,
     );
     expect(again.status).toBe(303);
-    expect(again.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1\/callback\?code=/);
+    expect(again.headers.get('location')).toMatch(
+      /^https:\/\/app\.example\.com\/oauth\/callback\?code=/,
+    );
+
+    // A public client's consent spares the scope list, not the confirmation (RFC 8252 §8.6).
+    await browser.authorize(request(native.clientId, loopback), 'alice@example.com', PASSWORD);
+    const confirm = await browser.get(
+      `/e/development/authorize?${new URLSearchParams(request(native.clientId, loopback)).toString()}`,
+    );
+    expect(confirm.status).toBe(303);
+    expect(confirm.headers.get('location')).toBe('/e/development/confirm');
+    const page = await (await browser.follow(confirm)).last.text();
+    expect(page).not.toContain('name="decision" value="allow">Allow');
+    const { location } = await browser.follow(
+      await browser.post('/e/development/confirm', {
+        ...FormBrowser.fields(page),
+        decision: 'allow',
+      }),
+    );
+    expect(location).toMatch(/^http:\/\/127\.0\.0\.1\/callback\?code=/);
   });
 
   describe('PKCE (RFC 7636, S256 only)', () => {

@@ -78,9 +78,25 @@ describe('authorization endpoint rules', () => {
     expect(params.get('error')).toBe('consent_required');
   });
 
-  it('issues a code silently with prompt=none when signed in and consented', async () => {
+  it('issues a code silently with prompt=none when signed in and consented, to a confidential client only', async () => {
+    // RFC 8252 §8.6: a public client's identity cannot be proven, so prompt=none gets
+    // interaction_required for it (no code); a confidential client is still answered silently.
     const browser = await signedIn();
-    const response = await browser.get(`/e/development/authorize?${query({ prompt: 'none' })}`);
+    const forPublic = await browser.get(`/e/development/authorize?${query({ prompt: 'none' })}`);
+    const publicParams = new URL(forPublic.headers.get('location') ?? '').searchParams;
+    expect(publicParams.get('code')).toBeNull();
+    expect(publicParams.get('error')).toBe('interaction_required');
+
+    const redirectUri = 'https://rules.example.com/cb';
+    const web = await t.client({ type: 'web', name: 'Rules Web', redirectUris: [redirectUri] });
+    const webQuery = (extra: Record<string, string> = {}) =>
+      query({ client_id: web.clientId, redirect_uri: redirectUri, ...extra });
+    await browser.authorize(
+      Object.fromEntries(new URLSearchParams(webQuery())),
+      'dave@example.com',
+      PASSWORD,
+    );
+    const response = await browser.get(`/e/development/authorize?${webQuery({ prompt: 'none' })}`);
     expect(new URL(response.headers.get('location') ?? '').searchParams.get('code')).toMatch(
       /^ghac_/,
     );

@@ -1,7 +1,7 @@
 /**
- * What an authorization request needs next (sign in, consent, or its code) as a table: prompt,
- * max_age, impersonation, first-party clients and consents, decided by the pure `decideNext`
- * with no server, store or browser.
+ * What an authorization request needs next (sign in, consent, confirmation, or its code) as a
+ * table: prompt, max_age, impersonation, first-party clients, consents and public clients (RFC
+ * 8252 §8.6), decided by the pure `decideNext` with no server, store or browser.
  */
 import { describe, expect, it } from 'vitest';
 import { decideNext, type NextStep, type SignInFacts } from '../src/authorization/decide.js';
@@ -24,6 +24,8 @@ interface Row {
   readonly impersonating?: string;
   /** The client now: first-party (skipConsent), third-party, or deleted. */
   readonly client?: 'first-party' | 'third-party' | 'deleted';
+  /** A public client (no secret, token_endpoint_auth_method none); default: confidential. */
+  readonly public?: true;
   readonly consented?: readonly string[];
 }
 
@@ -39,7 +41,13 @@ function facts(row: Row): SignInFacts {
     },
     session: row.signedIn === undefined ? undefined : { userId: 'u1', authTime: row.signedIn },
     impersonation: row.impersonating === undefined ? undefined : { clientId: row.impersonating },
-    client: row.client === 'deleted' ? undefined : { skipConsent: row.client === 'first-party' },
+    client:
+      row.client === 'deleted'
+        ? undefined
+        : {
+            skipConsent: row.client === 'first-party',
+            type: row.public === true ? 'native' : 'web',
+          },
     consented: row.consented,
     now: NOW,
   };
@@ -64,7 +72,13 @@ const CONSENT_REQUIRED = {
   code: 'consent_required',
   description: 'the user has not consented to this client',
 };
+const INTERACTION_REQUIRED = {
+  kind: 'error',
+  code: 'interaction_required',
+  description: 'the user must confirm this request',
+};
 const codeFor = (authTime: number) => ({ kind: 'code', userId: 'u1', authTime });
+const confirmFor = (authTime: number) => ({ kind: 'confirm', userId: 'u1', authTime });
 const CONSENTED = ['openid', 'profile'];
 
 const TABLE: readonly (readonly [string, Row, unknown])[] = [
@@ -221,6 +235,78 @@ const TABLE: readonly (readonly [string, Row, unknown])[] = [
     'impersonating for another client, prompt=none: stopped',
     { impersonating: 'ghc_dev_other', prompt: ['none'] },
     { kind: 'impersonating-another-client' },
+  ],
+  // Public clients (RFC 8252 §8.6): nothing approved before spares an interaction in this request.
+  [
+    'public, session and consent: confirm',
+    { public: true, signedIn: HOUR_AGO, consented: CONSENTED },
+    confirmFor(HOUR_AGO),
+  ],
+  [
+    'public, more scopes consented: still confirm',
+    { public: true, signedIn: HOUR_AGO, consented: ['email', ...CONSENTED] },
+    confirmFor(HOUR_AGO),
+  ],
+  [
+    'public, prompt=none, consented: interaction_required',
+    { public: true, signedIn: HOUR_AGO, prompt: ['none'], consented: CONSENTED },
+    INTERACTION_REQUIRED,
+  ],
+  [
+    'public, first-party (skip consent): still confirm',
+    { public: true, signedIn: HOUR_AGO, client: 'first-party' },
+    confirmFor(HOUR_AGO),
+  ],
+  [
+    'public, first-party, prompt=none: interaction_required',
+    { public: true, signedIn: HOUR_AGO, client: 'first-party', prompt: ['none'] },
+    INTERACTION_REQUIRED,
+  ],
+  [
+    'public, nothing consented: consent (the consent page is the interaction)',
+    { public: true, signedIn: HOUR_AGO },
+    CONSENT,
+  ],
+  [
+    'public, not consented, prompt=none: consent_required',
+    { public: true, signedIn: HOUR_AGO, prompt: ['none'] },
+    CONSENT_REQUIRED,
+  ],
+  ['public, no session: sign in', { public: true, consented: CONSENTED }, LOGIN],
+  [
+    'public, no session, prompt=none: login_required',
+    { public: true, prompt: ['none'], consented: CONSENTED },
+    LOGIN_REQUIRED,
+  ],
+  [
+    'public, consented, signed in for this request: the code',
+    { public: true, signedIn: JUST_NOW, consented: CONSENTED },
+    codeFor(JUST_NOW),
+  ],
+  [
+    'public, first-party, signed in for this request: the code',
+    { public: true, signedIn: JUST_NOW, client: 'first-party' },
+    codeFor(JUST_NOW),
+  ],
+  [
+    'public, prompt=login, signed in for this request: the code',
+    { public: true, signedIn: JUST_NOW, prompt: ['login'], consented: CONSENTED },
+    codeFor(JUST_NOW),
+  ],
+  [
+    'public, max_age not passed, older sign-in: confirm',
+    { public: true, signedIn: HOUR_AGO, maxAge: 7200, consented: CONSENTED },
+    confirmFor(HOUR_AGO),
+  ],
+  [
+    'public, impersonating for this client: consent, as for any client',
+    { public: true, impersonating: CLIENT, signedIn: HOUR_AGO, consented: CONSENTED },
+    CONSENT,
+  ],
+  [
+    'confidential, consented, prompt=none: the code (its secret proves it at the token endpoint)',
+    { signedIn: HOUR_AGO, prompt: ['none'], consented: CONSENTED },
+    codeFor(HOUR_AGO),
   ],
 ];
 

@@ -24,6 +24,25 @@ export async function advance(
   return carryOut(deps, ctx, reply, pending, parkedId, decideNext(facts));
 }
 
+/**
+ * The user's "Continue" on the confirmation page. Decided afresh: the code is sent only if a
+ * confirmation is still what the parked request needs; anything else (a sign-in, a consent, the
+ * code of a client that no longer needs one) is carried out as /authorize would.
+ */
+export async function confirmParked(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  pending: StoredAuthorization,
+  parkedId: string,
+): Promise<FastifyReply> {
+  const next = decideNext(await loadSignInFacts(deps, ctx, request, pending));
+  if (next.kind !== 'confirm') return carryOut(deps, ctx, reply, pending, parkedId, next);
+  await finishParked(deps, ctx, reply, parkedId);
+  return redirectWithCode(deps, reply, ctx, pending, next.userId, next.authTime);
+}
+
 async function loadSignInFacts(
   deps: AppDeps,
   ctx: EnvironmentContext,
@@ -77,6 +96,7 @@ async function carryOut(
       return redirectError(reply, ctx, pending, next.error);
     case 'login':
     case 'consent':
+    case 'confirm':
       if (parkedId === undefined) await parkRequest(deps, ctx, reply, pending);
       return reply.redirect(`/e/${ctx.environment.name}/${next.kind}`, 303);
     case 'code':

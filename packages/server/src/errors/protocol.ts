@@ -78,6 +78,16 @@ export class ConsentRequired extends OAuthError {
 }
 
 /**
+ * OIDC Core §3.1.2.6: prompt=none, but the user must see a page first. Here: the confirmation a
+ * public client's request always needs (RFC 8252 §8.6).
+ */
+export class InteractionRequired extends OAuthError {
+  constructor(description = 'the user must confirm this request') {
+    super('interaction_required', description, 400, true);
+  }
+}
+
+/**
  * Too many requests from one place for now (RFC 6749 §4.1.2.1 temporarily_unavailable), as
  * HTTP 429 with the seconds to wait in Retry-After (RFC 9110 §10.2.3).
  */

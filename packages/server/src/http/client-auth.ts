@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { clientIdEnvironment, inspectClientSecret } from '../crypto/credentials.js';
 import { InvalidClient, InvalidRequest } from '../errors.js';
-import type { Client } from '../storage/clients.js';
+import { isPublicClient, type Client } from '../storage/clients.js';
 import type { AppDeps } from './deps.js';
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -51,7 +51,7 @@ export async function authenticateClient(
   const client = await deps.stores.clients.get(environment, clientId);
   if (client === undefined) throw new InvalidClient('unknown client');
 
-  if (client.type === 'native') {
+  if (isPublicClient(client)) {
     if (secret !== undefined)
       throw new InvalidClient('this is a public client: it has no secret to send');
     return { client, method: 'none' };

@@ -107,16 +107,7 @@ export function consentPage(options: {
       : html`<h1>
             An application calling itself “${options.clientName}” wants to access your account
           </h1>
-          <p class="warning" id="unverified">
-            Gatehouse has not verified this application: its name is its own description.
-            ${
-              options.unverified.kind === 'metadata_document'
-                ? html`It identifies itself by <code>${options.unverified.identity}</code>.`
-                : html`It registered itself (client ID
-                    <code>${options.unverified.identity}</code>).`
-            }
-            Allow it only if you started this sign-in yourself.
-          </p>`;
+          ${unverifiedWarning(options.unverified, 'Allow')}`;
   return page(
     'Allow access',
     html`${heading}
@@ -146,6 +137,61 @@ export function consentPage(options: {
         ${hiddenFields(options.hidden)}
         <button type="submit" name="decision" value="allow">Allow</button>
         <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+      </form>`,
+  );
+}
+
+/** A self-registered client's name is its own claim: say so, and show what identifies it. */
+function unverifiedWarning(
+  unverified: { readonly kind: 'dynamic' | 'metadata_document'; readonly identity: string },
+  verb: 'Allow' | 'Continue',
+): Raw {
+  return html`<p class="warning" id="unverified">
+    Gatehouse has not verified this application: its name is its own description.
+    ${
+      unverified.kind === 'metadata_document'
+        ? html`It identifies itself by <code>${unverified.identity}</code>.`
+        : html`It registered itself (client ID <code>${unverified.identity}</code>).`
+    }
+    ${verb} only if you started this sign-in yourself.
+  </p>`;
+}
+
+/**
+ * RFC 8252 §8.6: a public client's request, though signed in and consented to before, is
+ * confirmed by the user each time, because any program can send that client's ID. One click,
+ * naming the application, the account and where the browser will be sent.
+ */
+export function confirmPage(options: {
+  environment: string;
+  clientName: string;
+  email: string;
+  /** Where the browser goes next, in words (pages/destination.ts). */
+  destination: string;
+  csrf: string;
+  interaction: string;
+  unverified?: { readonly kind: 'dynamic' | 'metadata_document'; readonly identity: string };
+}): string {
+  const name = options.unverified === undefined ? options.clientName : `“${options.clientName}”`;
+  return page(
+    `Continue to ${name}?`,
+    html`${
+        options.unverified === undefined
+          ? html`<h1>Continue to <strong>${options.clientName}</strong>?</h1>`
+          : html`<h1>Continue to an application calling itself “${options.clientName}”?</h1>
+              ${unverifiedWarning(options.unverified, 'Continue')}`
+      }
+      <p id="account">Signed in as <strong>${options.email}</strong>.</p>
+      <p id="destination">You will be sent to <strong>${options.destination}</strong>.</p>
+      <p class="muted">
+        Continue only if you started this sign-in yourself just now: any program can ask to sign in
+        as this application.
+      </p>
+      <form method="post" action="/e/${options.environment}/confirm">
+        <input type="hidden" name="_csrf" value="${options.csrf}" />
+        <input type="hidden" name="interaction" value="${options.interaction}" />
+        <button type="submit" name="decision" value="allow">Continue to ${name}</button>
+        <button type="submit" name="decision" value="deny" class="secondary">Cancel</button>
       </form>`,
   );
 }

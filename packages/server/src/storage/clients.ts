@@ -40,6 +40,16 @@ export interface Client {
   readonly updatedAt: number;
 }
 
+/**
+ * Whether the token endpoint cannot prove who this client is: a public client
+ * (`token_endpoint_auth_method` `none`), whatever made it (a registered native client, one that
+ * registered itself, one described by a metadata document). Anyone can use its `client_id`, so
+ * RFC 8252 §8.6 has a request for it treated as if nothing had been approved before.
+ */
+export function isPublicClient(client: Pick<Client, 'type'>): boolean {
+  return client.type === 'native';
+}
+
 /** The redirect URIs that may match at `now`: expired ones never do, even before clean-up. */
 export function activeRedirectUris(client: Client, now: number): readonly string[] {
   return client.redirectUris.filter((uri) => {

@@ -204,8 +204,8 @@ export class Browser {
   }
 
   /**
-   * Authorize, sign in when asked, consent when asked: returns where the server sends the
-   * browser in the end. `steps` says which process serves each step (default: this.base).
+   * Authorize, sign in when asked, consent (or confirm) when asked: returns where the server sends
+   * the browser in the end. `steps` says which process serves each step (default: this.base).
    */
   async authorize(
     query: Record<string, string>,
@@ -228,8 +228,9 @@ export class Browser {
     if (!html.includes('name="decision"'))
       throw new Error(`expected the consent page, got ${last.status}: ${html.slice(0, 300)}`);
     this.on(steps.consent ?? first);
+    // The consent page, or the confirmation page of a public client already consented to.
     const { location } = await this.follow(
-      await this.post(`/e/${this.environment}/consent`, {
+      await this.post(FormBrowser.action(html), {
         ...FormBrowser.fields(html),
         decision: 'allow',
       }),

@@ -170,6 +170,13 @@ export class FormBrowser {
     return match[1];
   }
 
+  /** Where the page's form posts: the consent page and the confirmation page each to their own. */
+  static action(html: string): string {
+    const match = /<form method="post" action="([^"]+)"/.exec(html);
+    if (match?.[1] === undefined) throw new Error('no form on the page');
+    return match[1];
+  }
+
   /** The hidden fields of the page's form: the CSRF token and the pending request it is for. */
   static fields(html: string): { _csrf: string; interaction?: string } {
     const interaction = /name="interaction" value="([^"]+)"/.exec(html)?.[1];
@@ -215,7 +222,10 @@ export class FormBrowser {
     ).text();
   }
 
-  /** Authorize, sign in, consent: returns where the server finally sends the browser. */
+  /**
+   * Authorize, sign in, consent (or confirm, for a public client already consented to): returns
+   * where the server finally sends the browser.
+   */
   async authorize(
     query: Record<string, string>,
     email: string,
@@ -238,7 +248,7 @@ export class FormBrowser {
     if (!page.includes('name="decision"'))
       throw new Error(`expected the consent page, got ${last.status}: ${page.slice(0, 300)}`);
     ({ location } = await this.follow(
-      await this.post(`/e/${environment}/consent`, {
+      await this.post(FormBrowser.action(page), {
         ...FormBrowser.fields(page),
         decision: 'allow',
       }),

@@ -7,8 +7,9 @@ import { csrfChecked } from '../../http/csrf.js';
 import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
 import { signIn } from '../../http/sign-in.js';
-import { consentPage, errorPage, loginPage } from '../../pages/pages.js';
-import { advance } from '../../authorization/advance.js';
+import { describeDestination } from '../../pages/destination.js';
+import { confirmPage, consentPage, errorPage, loginPage } from '../../pages/pages.js';
+import { advance, confirmParked } from '../../authorization/advance.js';
 import { currentImpersonation } from '../../authorization/impersonation.js';
 import { finishParked, parkedRequest } from '../../authorization/parked.js';
 import { currentSession } from '../../authorization/session.js';
@@ -45,7 +46,10 @@ function expired(reply: FastifyReply): FastifyReply {
   );
 }
 
-/** The hosted login and consent pages, and the step that resumes an authorization after them. */
+/**
+ * The hosted login, consent and confirmation pages, and the step that resumes an authorization
+ * after them.
+ */
 export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void {
   /** The sign-in form for a parked request, with an error when a try failed. */
   const showLogin = async (
@@ -97,6 +101,52 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     const parked = await parkedRequest(deps, ctx, request);
     if (parked === undefined) return expired(reply);
     return advance(deps, ctx, request, reply, parked.pending, parked.id);
+  });
+
+  // RFC 8252 §8.6: a public client's request confirmed by the user in this very request.
+  app.get('/e/:env/confirm', async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const state = await consentState(deps, ctx, request);
+    if (state === undefined) return expired(reply);
+    const { pending, client, user } = state;
+    return html(
+      reply,
+      200,
+      confirmPage({
+        environment: ctx.environment.name,
+        clientName: client.name,
+        email: user.email,
+        destination: describeDestination(pending.redirectUri),
+        csrf: reply.generateCsrf(),
+        interaction: sha256(state.parkedId),
+        ...(client.kind === 'registered'
+          ? {}
+          : { unverified: { kind: client.kind, identity: client.clientId } }),
+      }),
+    );
+  });
+
+  app.post('/e/:env/confirm', csrfChecked(app), async (request, reply) => {
+    const ctx = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, ctx, request);
+    if (parked === undefined) return expired(reply);
+    const body = singleParams(request.body);
+    if (body.interaction !== sha256(parked.id)) return replaced(reply);
+    if (body.decision !== 'allow') {
+      await finishParked(deps, ctx, reply, parked.id);
+      const current = await currentSession(deps, ctx, request);
+      await audit(deps, ctx, 'authorization.cancelled', current?.user.id ?? null, {
+        clientId: parked.pending.clientId,
+      });
+      return redirectError(
+        reply,
+        ctx,
+        parked.pending,
+        new AccessDenied('the user cancelled the request'),
+      );
+    }
+    // Decided again: the code is sent only if this confirmation is still all the request needs.
+    return confirmParked(deps, ctx, request, reply, parked.pending, parked.id);
   });
 
   app.get('/e/:env/consent', async (request, reply) => {
