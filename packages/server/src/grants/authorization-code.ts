@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidTarget } from '../errors.js';
-import { actingOperator } from '../services/impersonation.js';
-import { auditImpersonatedIssue, issueUserTokens, newFamilyFor } from './user-tokens.js';
+import {
+  actingForGrant,
+  auditImpersonatedIssue,
+  issueUserTokens,
+  newFamilyFor,
+} from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 import {
   codeRefusal,
@@ -40,12 +44,7 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
   const user = await deps.stores.users.get(env, code.userId);
   if (user === undefined || user.disabled)
     throw new InvalidGrant('the user is no longer allowed to sign in');
-  const acting =
-    code.impersonationId === null
-      ? undefined
-      : await actingOperator(deps, env, code.impersonationId);
-  if (code.impersonationId !== null && acting === undefined)
-    throw new InvalidGrant('the impersonation this code came from has ended');
+  const acting = await actingForGrant(deps, env, code.impersonationId, 'code');
 
   const { response, jti } = await issueUserTokens(
     deps,

@@ -1,8 +1,7 @@
 import { sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget } from '../errors.js';
 import { scopeList } from '../protocol.js';
-import { actingOperator } from '../services/impersonation.js';
-import { auditImpersonatedIssue, issueUserTokens } from './user-tokens.js';
+import { actingForGrant, auditImpersonatedIssue, issueUserTokens } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 import {
   refreshRefusal,
@@ -38,12 +37,7 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
     throw new InvalidGrant('the user is no longer allowed to sign in');
   }
 
-  const acting =
-    previous.impersonationId === null
-      ? undefined
-      : await actingOperator(deps, env, previous.impersonationId);
-  if (previous.impersonationId !== null && acting === undefined)
-    throw new InvalidGrant('the impersonation this grant came from has ended');
+  const acting = await actingForGrant(deps, env, previous.impersonationId, 'grant');
 
   // The new refresh token keeps the whole grant; a narrower scope applies to this access token only.
   const { response, jti } = await issueUserTokens(

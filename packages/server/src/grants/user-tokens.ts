@@ -10,7 +10,27 @@ import {
   type ActingOperator,
   type TokenDeps,
 } from '../tokens/issue.js';
+import { InvalidGrant } from '../errors.js';
+import { actingOperator } from '../services/impersonation.js';
 import type { TokenResponse } from './context.js';
+
+/**
+ * The operator acting for a grant made during an impersonation, or undefined for the user's own
+ * grant. Nothing outlives an impersonation: once it has ended, the grant's code or refresh token
+ * is refused (`what` says which, for the description).
+ */
+export async function actingForGrant(
+  deps: TokenDeps,
+  environment: string,
+  impersonationId: string | null,
+  what: 'code' | 'grant',
+): Promise<ActingOperator | undefined> {
+  if (impersonationId === null) return undefined;
+  const acting = await actingOperator(deps, environment, impersonationId);
+  if (acting === undefined)
+    throw new InvalidGrant(`the impersonation this ${what} came from has ended`);
+  return acting;
+}
 
 /**
  * A new refresh-token family for a grant, or null when none is due: OIDC Core §11 gives one with
