@@ -10,6 +10,8 @@ import { createApp } from '../src/app.js';
 import type { AppDeps } from '../src/http/deps.js';
 import { resolveServerConfig } from '../src/config.js';
 import { startServer } from '../src/bootstrap.js';
+import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
+import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
 describe('the admin console page', () => {
   let dir: string;
@@ -88,5 +90,71 @@ describe('the files of a SQLite deployment', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the hosted pages’ form-action', () => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+  let web: string;
+  let native: string;
+  beforeAll(async () => {
+    db = await throwawaySqlite();
+    t = await startTestServer(db);
+    ({ clientId: web } = await t.client({
+      type: 'web',
+      name: 'Web app',
+      redirectUris: ['https://app.example.com/callback'],
+    }));
+    ({ clientId: native } = await t.client({
+      type: 'native',
+      name: 'CLI',
+      redirectUris: ['http://127.0.0.1/callback', 'com.example.app:/oauth2redirect'],
+    }));
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  const csp = (response: Response) => response.headers.get('content-security-policy') ?? '';
+  const formAction = (response: Response) => /form-action ([^;]*)/.exec(csp(response))?.[1];
+
+  /** The sign-in page of an authorization request for this client and redirect URI. */
+  async function signInPage(clientId: string, redirectUri: string) {
+    const browser = new FormBrowser(t.url);
+    const query = new URLSearchParams({
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      state: 'st',
+    });
+    const { last } = await browser.follow(
+      await browser.get(`/e/development/authorize?${query.toString()}`),
+    );
+    const page = await last.text();
+    expect(page).toContain('name="password"');
+    return last;
+  }
+
+  // Issue #13 item 7: without form-action, markup injected into a hosted page could post the
+  // filled-in sign-in form anywhere. 'self' alone would also block the 303 to the client that
+  // ends the sign-in and consent forms (Chromium enforces form-action on redirects), so each page
+  // adds the redirect URI of the request it answers, and nothing else.
+  it('lets forms lead only here and to the redirect URI of the request being answered', async () => {
+    expect(formAction(await signInPage(web, 'https://app.example.com/callback'))).toBe(
+      "'self' https://app.example.com",
+    );
+    expect(formAction(await signInPage(native, 'http://127.0.0.1:49152/callback'))).toBe(
+      "'self' http://127.0.0.1:49152",
+    );
+    expect(formAction(await signInPage(native, 'com.example.app:/oauth2redirect'))).toBe(
+      "'self' com.example.app:",
+    );
+    expect(formAction(await fetch(`${t.url}/e/development/device`))).toBe("'self'");
+    expect(formAction(await fetch(`${t.url}/`))).toBe("'self'");
   });
 });

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken, sha256 } from '../crypto/random.js';
 import { cookieOptions, INTERACTION_COOKIE, INTERACTION_TTL_MS } from '../http/cookies.js';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import { allowFormRedirect } from '../http/security-headers.js';
 import type { PendingAuthorization } from '../storage/authorization-requests.js';
 
 /** A pending request as stored, with when it was made (to tell a fresh sign-in from an old one). */
@@ -35,6 +36,8 @@ export async function parkRequest(
     id,
     cookieOptions(deps, ctx.environment.name, INTERACTION_TTL_MS),
   );
+  // The sign-in or consent page shown next answers with a redirect to the client.
+  allowFormRedirect(reply.request, pending.redirectUri);
 }
 
 /** The request this browser parked, if it has not expired. */
@@ -50,7 +53,10 @@ export async function parkedRequest(
     sha256(id),
     deps.clock(),
   );
-  return pending === undefined ? undefined : { id, pending: pending as StoredAuthorization };
+  if (pending === undefined) return undefined;
+  // Every page for this request (sign-in, consent, confirmation) ends in a redirect to the client.
+  allowFormRedirect(request, pending.redirectUri);
+  return { id, pending: pending as StoredAuthorization };
 }
 
 /** Forgets a parked request once it is answered, so it cannot be answered twice. */
