@@ -11,6 +11,7 @@ const ENVIRONMENT = {
   impersonationEnabled: false,
   registration: 'off',
   allowLoopbackDocuments: false,
+  metadataDocuments: true,
   clientCount: 1,
   userCount: 0,
   createdAt: 0,

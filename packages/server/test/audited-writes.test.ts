@@ -20,6 +20,7 @@ const code = (codeHash: string): AuthorizationCode => ({
   clientId: 'c',
   userId: 'u1',
   redirectUri: 'http://127.0.0.1/cb',
+  redirectUriSent: true,
   codeChallenge: 'challenge',
   scope: ['openid'],
   nonce: null,

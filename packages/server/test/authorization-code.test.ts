@@ -35,6 +35,8 @@ describe('authorization code flow', () => {
       name: 'Test Web',
       redirectUris: [webRedirect],
       grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+      // Issue #13: client_credentials grants only the scopes a client is registered for.
+      scopes: ['reports:read'],
     });
     await t.user('alice@example.com', PASSWORD);
   });
@@ -190,6 +192,7 @@ describe('authorization code flow', () => {
         grant_type: 'authorization_code',
         code,
         code_verifier: pkce().verifier,
+        redirect_uri: loopback,
         client_id: native.clientId,
       });
       expect(status).toBe(400);
@@ -203,6 +206,7 @@ describe('authorization code flow', () => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: loopback,
       client_id: native.clientId,
     });
     expect(first.status).toBe(200);
@@ -210,6 +214,7 @@ describe('authorization code flow', () => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: loopback,
       client_id: native.clientId,
     });
     expect(replay.status).toBe(400);
@@ -259,6 +264,7 @@ describe('authorization code flow', () => {
       grant_type: 'authorization_code',
       code,
       code_verifier: pkce().verifier,
+      redirect_uri: loopback,
       client_id: native.clientId,
     });
     expect(wrongVerifier.body).toMatchObject({
@@ -277,6 +283,7 @@ describe('authorization code flow', () => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: loopback,
       client_id: native.clientId,
     });
     expect(rightful.status).toBe(200);
@@ -288,6 +295,7 @@ describe('authorization code flow', () => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: loopback,
       client_id: native.clientId,
     });
     const refresh = first.body.refresh_token ?? '';
@@ -326,6 +334,7 @@ describe('authorization code flow', () => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: loopback,
       client_id: native.clientId,
     });
     const second = await token({
@@ -447,6 +456,7 @@ describe('authorization code flow', () => {
         grant_type: 'authorization_code',
         code,
         code_verifier: verifier,
+        redirect_uri: loopback,
         client_id: native.clientId,
       });
       const response = await fetch(`${t.issuer('production')}/userinfo`, {
@@ -611,6 +621,7 @@ describe('authorization code flow', () => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: loopback,
       client_id: native.clientId,
     });
     const log = JSON.stringify(await t.ctx.stores.audit.tail({ limit: 1000 }));
@@ -671,6 +682,7 @@ describe.each(DATABASES)('code redemption race on $kind', ({ create }) => {
             grant_type: 'authorization_code',
             code,
             code_verifier: verifier,
+            redirect_uri: 'http://127.0.0.1/cb',
             client_id: client.clientId,
           }),
         }).then((r) => r.status),

@@ -145,12 +145,13 @@ describe.each(DATABASES)('MCP review regressions on $kind', ({ create }) => {
     expect(page).toContain(`<code>${B}</code>`);
   });
 
-  it('turns metadata-document clients off with registration, and fetches a refused URL once a minute', async () => {
-    await t.ctx.stores.environments.update('development', { registration: 'off' });
+  it('turns metadata-document clients off with their own setting, and fetches a refused URL once a minute', async () => {
+    // Issue #13: one switch decides (the registration policy used to, and `token` let them in).
+    await t.ctx.stores.environments.update('development', { metadataDocuments: false });
     const off = await new FormBrowser(t.url).get(authorizeUrl(`${docsBase}/ok/off.json`));
     expect(off.status).toBe(400);
-    expect(await off.text()).toContain('turned off');
-    await t.ctx.stores.environments.update('development', { registration: 'open' });
+    expect(await off.text()).toContain('not allowed');
+    await t.ctx.stores.environments.update('development', { metadataDocuments: true });
 
     const before = hits;
     for (let i = 0; i < 3; i++)

@@ -40,6 +40,7 @@ function client(clientId: string, redirectUris: string[]): Client {
     fetchedAt: null,
     allowedResources: null,
     exchangeAudiences: null,
+    scopes: [],
     createdAt: NOW,
     updatedAt: NOW,
   };

@@ -26,12 +26,13 @@ import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 
 const now = 1_800_000_000_000;
 
-const storedCode = (codeHash: string): AuthorizationCode => ({
+const storedCode = (codeHash: string, redirectUriSent = true): AuthorizationCode => ({
   codeHash,
   environment: 'development',
   clientId: 'c',
   userId: 'u1',
   redirectUri: 'http://127.0.0.1/cb',
+  redirectUriSent,
   codeChallenge: 'challenge',
   scope: ['openid'],
   nonce: null,
@@ -54,29 +55,54 @@ const matching: CodePresentation = {
  * A request that breaks one rule and only that one, for every rule: typed by the refusals, so a
  * new rule does not compile until it has its case here.
  */
-const breakingCode: Record<CodeRefusal, Partial<CodePresentation>> = {
-  client: { clientId: 'other' },
-  redirect_uri: { redirectUri: 'http://127.0.0.1/other' },
-  code_verifier: { codeChallenge: 'another-challenge' },
-  resource: { resource: 'https://elsewhere.example/' },
+const breakingCode: Record<CodeRefusal, (matching: CodePresentation) => CodePresentation> = {
+  client: (p) => ({ ...p, clientId: 'other' }),
+  redirect_uri: (p) => ({ ...p, redirectUri: 'http://127.0.0.1/other' }),
+  // RFC 6749 §4.1.3: the authorization request carried redirect_uri, the token request does not.
+  redirect_uri_missing: ({ clientId, codeChallenge, resource }) => ({
+    clientId,
+    codeChallenge,
+    ...(resource === undefined ? {} : { resource }),
+  }),
+  code_verifier: (p) => ({ ...p, codeChallenge: 'another-challenge' }),
+  resource: (p) => ({ ...p, resource: 'https://elsewhere.example/' }),
 };
 
 const codeCases: readonly {
   readonly name: string;
   readonly presented: CodePresentation;
   readonly refusal: CodeRefusal | undefined;
+  /** Whether the authorization request carried redirect_uri (true unless said). */
+  readonly redirectUriSent?: boolean;
 }[] = [
   { name: 'everything matching', presented: matching, refusal: undefined },
   {
-    name: 'no redirect_uri or resource sent',
+    name: 'no resource sent',
+    presented: { clientId: 'c', codeChallenge: 'challenge', redirectUri: 'http://127.0.0.1/cb' },
+    refusal: undefined,
+  },
+  {
+    name: 'no redirect_uri or resource sent, none in the authorization request',
     presented: { clientId: 'c', codeChallenge: 'challenge' },
     refusal: undefined,
+    redirectUriSent: false,
+  },
+  {
+    name: 'the redirect_uri sent, none in the authorization request',
+    presented: matching,
+    refusal: undefined,
+    redirectUriSent: false,
   },
   ...Object.entries(breakingCode).map(([reason, change]) => ({
     name: `breaking ${reason}`,
-    presented: { ...matching, ...change },
+    presented: change(matching),
     refusal: reason as CodeRefusal,
   })),
+  {
+    name: 'no redirect_uri and a wrong verifier',
+    presented: { clientId: 'c', codeChallenge: 'x' },
+    refusal: 'redirect_uri_missing',
+  },
   // Refusals come in the rules' order: the client first, the verifier before the resource.
   {
     name: 'another client with a wrong verifier',
@@ -162,8 +188,8 @@ describe.each(DATABASES)('single-use rules, both ways of spending, on $kind', ({
 
   it.each(codeCases.map((c, i) => ({ ...c, i })))(
     'code, $name: one statement spends it exactly when the check refuses nothing',
-    async ({ presented, refusal, i }) => {
-      const code = storedCode(`code-${i}`);
+    async ({ presented, refusal, redirectUriSent, i }) => {
+      const code = storedCode(`code-${i}`, redirectUriSent);
       await stores.codes.issue(code, {
         at: now,
         event: { environment: 'development', type: 'code.issued', actor: 'user:u1' },

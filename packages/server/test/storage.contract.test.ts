@@ -77,6 +77,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       fetchedAt: null,
       allowedResources: null,
       exchangeAudiences: ['https://api.example.com/'],
+      scopes: ['reports:read'],
       createdAt: now,
       updatedAt: now,
     });
@@ -88,6 +89,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       kind: 'registered',
       allowedResources: null,
       exchangeAudiences: ['https://api.example.com/'],
+      scopes: ['reports:read'],
     });
     const updated = await stores.clients.update(
       'development',
@@ -130,6 +132,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     clientId: 'c',
     userId: 'u1',
     redirectUri: 'http://127.0.0.1/cb',
+    redirectUriSent: false,
     codeChallenge: 'x',
     scope: ['openid'],
     nonce: null,

@@ -108,6 +108,23 @@ describe.each(DATABASES)('token exchange (RFC 8693) on $kind', ({ create }) => {
         },
         { at: Date.now(), event: consentGranted(userId) },
       );
+    // The agents exchange tokens the Notes CLI obtained: since issue #13 an agent may act for Ada
+    // with another client's token only where she consented to that agent at the target (the
+    // consent page records it; tokens-given.test.ts goes through it). Recorded here directly.
+    for (const [agentId, target] of [
+      [agent.clientId, API],
+      [agent2.clientId, API2],
+    ] as const)
+      await t.ctx.stores.consents.grant(
+        {
+          environment: 'development',
+          userId,
+          clientId: agentId,
+          scopes: consentItems(USER_SCOPE.split(' '), target),
+          at: Date.now(),
+        },
+        { at: Date.now(), event: consentGranted(userId) },
+      );
   });
   afterAll(async () => {
     await t.close();
@@ -766,6 +783,17 @@ describe.each(DATABASES)('token exchange (RFC 8693) on $kind', ({ create }) => {
       grantTypes: ['client_credentials', GRANT],
       exchangeAudiences: [API3],
     })) as Agent;
+    // Ada let the third agent act for her at API 3 with her user scopes only (issue #13).
+    await t.ctx.stores.consents.grant(
+      {
+        environment: 'development',
+        userId,
+        clientId: agent3.clientId,
+        scopes: consentItems(['openid', 'email', 'offline_access'], API3),
+        at: Date.now(),
+      },
+      { at: Date.now(), event: consentGranted(userId) },
+    );
     const user = await userTokens({ resource: MCP });
     const narrowed = await exchange(agent3, {
       subject_token: user.access_token,

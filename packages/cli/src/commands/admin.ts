@@ -64,6 +64,7 @@ function clientJson(client: Client): Record<string, unknown> {
     kind: view.kind,
     exchange_audiences: view.exchangeAudiences,
     allowed_resources: view.allowedResources,
+    scopes: view.scopes,
     created_at: new Date(view.createdAt).toISOString(),
     updated_at: new Date(view.updatedAt).toISOString(),
   };
@@ -89,6 +90,7 @@ function clientLines(client: Client): string[] {
     `type          ${client.type}`,
     `grants        ${client.grantTypes.join(', ')}`,
     `skip consent  ${client.skipConsent ? 'yes' : 'no'}`,
+    ...(client.scopes.length === 0 ? [] : [`scopes        ${printable(client.scopes.join(' '))}`]),
     ...client.redirectUris.map((uri, i) => {
       const expiresAt = client.redirectUriExpiries[uri];
       return `${i === 0 ? 'redirect URIs' : '             '} ${printable(uri)}${expiresAt === undefined ? '' : `  (expires ${new Date(expiresAt).toISOString()})`}`;
@@ -182,6 +184,7 @@ interface ClientCreateOptions extends DataOptions, JsonOption {
   redirectUri?: string[];
   grant?: string[];
   skipConsent?: boolean;
+  scope?: string[];
 }
 
 export function clientsCommand(io: CliIo): Command {
@@ -202,6 +205,11 @@ export function clientsCommand(io: CliIo): Command {
         .option('--redirect-uri <uri>', 'a redirect URI (repeat for each)', collect)
         .option('--grant <grant>', `a grant type (repeat): ${GRANT_TYPES.join(', ')}`, collect)
         .option('--skip-consent', 'first-party client: users are not asked to consent')
+        .option(
+          '--scope <scope>',
+          'a scope it may be granted without a resource, by client_credentials (repeat)',
+          collect,
+        )
         .option('--json', 'JSON output'),
     ).action((options: ClientCreateOptions) =>
       withStores(options, io, async (ctx) => {
@@ -212,6 +220,7 @@ export function clientsCommand(io: CliIo): Command {
           redirectUris: options.redirectUri ?? [],
           ...(options.grant === undefined ? {} : { grantTypes: options.grant as GrantType[] }),
           ...(options.skipConsent === true ? { skipConsent: true } : {}),
+          ...(options.scope === undefined ? {} : { scopes: options.scope }),
         });
         if (options.json === true) {
           writeJson(io, {
@@ -301,6 +310,12 @@ export function clientsCommand(io: CliIo): Command {
           collect,
         )
         .option('--any-resource', 'any resource the environment allows')
+        .option(
+          '--scope <scope>',
+          'a scope it may be granted without a resource, by client_credentials (repeat; replaces the list)',
+          collect,
+        )
+        .option('--no-scopes', 'no scope without a resource')
         .option('--json', 'JSON output'),
     ).action(
       (
@@ -318,6 +333,9 @@ export function clientsCommand(io: CliIo): Command {
             exchangeAudiences?: boolean;
             allowedResource?: string[];
             anyResource?: boolean;
+            scope?: string[];
+            /** false with --no-scopes. */
+            scopes?: boolean;
           },
       ) =>
         withStores(options, io, async (ctx) => {
@@ -333,6 +351,12 @@ export function clientsCommand(io: CliIo): Command {
             '--allowed-resource',
             '--any-resource',
           );
+          const scopes = listSetting(
+            options.scope,
+            options.scopes === false,
+            '--scope',
+            '--no-scopes',
+          );
           const { client, warnings } = await updateClient(ctx, options.env, clientId, {
             ...(options.name === undefined ? {} : { name: options.name }),
             ...(options.addRedirectUri === undefined
@@ -345,6 +369,7 @@ export function clientsCommand(io: CliIo): Command {
             ...(options.skipConsent === undefined ? {} : { skipConsent: options.skipConsent }),
             ...(exchangeAudiences === undefined ? {} : { exchangeAudiences }),
             ...(allowedResources === undefined ? {} : { allowedResources }),
+            ...(scopes === undefined ? {} : { scopes: scopes ?? [] }),
           });
           if (options.json === true) {
             writeJson(io, {

@@ -44,11 +44,13 @@ export function registrationCommand(io: CliIo): Command {
           environment: env.name,
           registration: env.registration,
           allow_loopback_documents: env.allowLoopbackDocuments,
+          metadata_documents: env.metadataDocuments,
         };
         if (options.json === true) writeJson(io, settings);
         else
           say(io, [
             `registration              ${env.registration}`,
+            `metadata documents        ${env.metadataDocuments ? 'allowed' : 'refused'}`,
             `loopback documents        ${env.allowLoopbackDocuments ? 'allowed' : 'refused'}`,
           ]);
       }),
@@ -64,6 +66,25 @@ export function registrationCommand(io: CliIo): Command {
       withStores(options, io, async (ctx) => {
         const env = await updateEnvironmentSettings(ctx, options.env, { registration: policy });
         say(io, [`registration in ${env.name}: ${env.registration}`]);
+      }),
+    ),
+  );
+  registration.addCommand(
+    withDataOptions(
+      new Command('documents')
+        .description(
+          'allow or refuse Client ID Metadata Documents (clients that describe themselves at an https URL); independent of the registration policy',
+        )
+        .addOption(envOption())
+        .addArgument(new Argument('<setting>').choices(['allow', 'refuse'])),
+    ).action((setting: string, options: DataOptions & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        const env = await updateEnvironmentSettings(ctx, options.env, {
+          metadataDocuments: setting === 'allow',
+        });
+        say(io, [
+          `metadata documents in ${env.name}: ${env.metadataDocuments ? 'allowed' : 'refused'}`,
+        ]);
       }),
     ),
   );

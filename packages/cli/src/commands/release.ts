@@ -60,6 +60,10 @@ function changeLines(change: ClientChange, style: Style): string[] {
     lines.push(
       `    grants: ${change.grantTypes.from?.join(', ') ?? '(default)'} -> ${change.grantTypes.to.join(', ')}`,
     );
+  if (change.scopes !== undefined)
+    lines.push(
+      `    scopes: ${change.scopes.from === null ? '-' : printable(change.scopes.from.join(' ')) || '(none)'} -> ${printable(change.scopes.to.join(' ')) || '(none)'}`,
+    );
   if (change.skipConsent !== undefined)
     lines.push(
       `    skip consent: ${String(change.skipConsent.from)} -> ${String(change.skipConsent.to)}`,

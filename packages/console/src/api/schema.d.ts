@@ -165,7 +165,7 @@ export interface paths {
     readonly delete?: never;
     readonly options?: never;
     readonly head?: never;
-    /** Change environment settings: impersonation, dynamic registration, loopback metadata documents */
+    /** Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents */
     readonly patch: {
       readonly parameters: {
         readonly query?: never;
@@ -182,6 +182,7 @@ export interface paths {
             /** @enum {string} */
             readonly registration?: 'open' | 'token' | 'off';
             readonly allowLoopbackDocuments?: boolean;
+            readonly metadataDocuments?: boolean;
           };
         };
       };
@@ -330,6 +331,7 @@ export interface paths {
               | 'urn:ietf:params:oauth:grant-type:token-exchange'
             )[];
             readonly skipConsent?: boolean;
+            readonly scopes?: readonly string[];
           };
         };
       };
@@ -440,6 +442,7 @@ export interface paths {
             readonly redirectUris?: readonly string[];
             readonly exchangeAudiences?: readonly string[] | null;
             readonly allowedResources?: readonly string[] | null;
+            readonly scopes?: readonly string[];
           };
         };
       };
@@ -825,6 +828,85 @@ export interface paths {
     readonly patch?: never;
     readonly trace?: never;
   };
+  readonly '/environments/{env}/users/{userId}/consents': {
+    readonly parameters: {
+      readonly query?: never;
+      readonly header?: never;
+      readonly path?: never;
+      readonly cookie?: never;
+    };
+    /** What the user granted each client; for a client with token exchange, where it may act for the user (RFC 8693) */
+    readonly get: {
+      readonly parameters: {
+        readonly query?: never;
+        readonly header?: never;
+        readonly path: {
+          readonly env: string;
+          readonly userId: string;
+        };
+        readonly cookie?: never;
+      };
+      readonly requestBody?: never;
+      readonly responses: {
+        /** @description Default Response */
+        readonly 200: {
+          headers: {
+            readonly [name: string]: unknown;
+          };
+          content: {
+            readonly 'application/json': {
+              readonly consents: readonly components['schemas']['Consent'][];
+            };
+          };
+        };
+      };
+    };
+    readonly put?: never;
+    readonly post?: never;
+    readonly delete?: never;
+    readonly options?: never;
+    readonly head?: never;
+    readonly patch?: never;
+    readonly trace?: never;
+  };
+  readonly '/environments/{env}/users/{userId}/consents/{clientId}': {
+    readonly parameters: {
+      readonly query?: never;
+      readonly header?: never;
+      readonly path?: never;
+      readonly cookie?: never;
+    };
+    readonly get?: never;
+    readonly put?: never;
+    readonly post?: never;
+    /** Revoke what the user granted a client: it asks again, and may no longer act for the user by token exchange */
+    readonly delete: {
+      readonly parameters: {
+        readonly query?: never;
+        readonly header?: never;
+        readonly path: {
+          readonly env: string;
+          readonly userId: string;
+          readonly clientId: string;
+        };
+        readonly cookie?: never;
+      };
+      readonly requestBody?: never;
+      readonly responses: {
+        /** @description Default Response */
+        readonly 200: {
+          headers: {
+            readonly [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    readonly options?: never;
+    readonly head?: never;
+    readonly patch?: never;
+    readonly trace?: never;
+  };
   readonly '/environments/{env}/users/{userId}': {
     readonly parameters: {
       readonly query?: never;
@@ -944,7 +1026,7 @@ export interface paths {
     };
     readonly get?: never;
     readonly put?: never;
-    /** End an impersonation; every token issued during it is revoked */
+    /** End an impersonation; every token issued during it is revoked. A support operator may end only their own; an admin any */
     readonly post: {
       readonly parameters: {
         readonly query?: never;
@@ -1330,6 +1412,7 @@ export interface components {
       readonly impersonationEnabled: boolean;
       readonly registration: components['schemas']['RegistrationPolicy'];
       readonly allowLoopbackDocuments: boolean;
+      readonly metadataDocuments: boolean;
       readonly clientCount: number;
       readonly userCount: number;
       readonly createdAt: number;
@@ -1358,6 +1441,7 @@ export interface components {
       readonly kind: 'registered' | 'dynamic' | 'metadata_document';
       readonly exchangeAudiences: readonly string[] | null;
       readonly allowedResources: readonly string[] | null;
+      readonly scopes: readonly string[];
       readonly createdAt: number;
       readonly updatedAt: number;
     };
@@ -1387,6 +1471,17 @@ export interface components {
       readonly disabled: boolean;
       readonly createdAt: number;
       readonly updatedAt: number;
+    };
+    readonly Consent: {
+      readonly clientId: string;
+      readonly clientName: string | null;
+      readonly agent: boolean;
+      readonly scopes: readonly string[];
+      readonly resources: readonly {
+        readonly uri: string;
+        readonly scopes: readonly string[];
+      }[];
+      readonly grantedAt: number;
     };
     readonly Operator: {
       readonly id: string;

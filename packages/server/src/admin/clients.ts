@@ -25,6 +25,12 @@ const RESOURCE_LIST = {
   items: { type: 'string', maxLength: 2048 },
   maxItems: 100,
 } as const;
+/** Scopes a client may be granted without a resource (client_credentials); empty: none. */
+const SCOPE_LIST = {
+  type: 'array',
+  items: { type: 'string', maxLength: 200 },
+  maxItems: 100,
+} as const;
 
 export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
   const tag = 'clients';
@@ -67,6 +73,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
           redirectUris: { type: 'array', items: REDIRECT_URI, maxItems: 100 },
           grantTypes: { type: 'array', items: GRANT_TYPE_SCHEMA, maxItems: 5 },
           skipConsent: { type: 'boolean' },
+          scopes: SCOPE_LIST,
         },
       },
     },
@@ -78,6 +85,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
         redirectUris?: string[];
         grantTypes?: GrantType[];
         skipConsent?: boolean;
+        scopes?: string[];
       };
       const created = await createClient(serviceContext(deps, request), {
         environment: env,
@@ -86,6 +94,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
         redirectUris: body.redirectUris ?? [],
         ...(body.grantTypes === undefined ? {} : { grantTypes: body.grantTypes }),
         ...(body.skipConsent === undefined ? {} : { skipConsent: body.skipConsent }),
+        ...(body.scopes === undefined ? {} : { scopes: body.scopes }),
       });
       return reply.status(201).send({
         client: clientView(created.client),
@@ -131,6 +140,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
           exchangeAudiences: RESOURCE_LIST,
           /** RFC 8707 resources the client may ask for; null: any the environment allows. */
           allowedResources: RESOURCE_LIST,
+          scopes: SCOPE_LIST,
         },
       },
     },
@@ -143,6 +153,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
         redirectUris?: string[];
         exchangeAudiences?: string[] | null;
         allowedResources?: string[] | null;
+        scopes?: string[];
       };
       const { client, warnings } = await updateClient(
         serviceContext(deps, request),
@@ -159,6 +170,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
           ...(body.allowedResources === undefined
             ? {}
             : { allowedResources: body.allowedResources }),
+          ...(body.scopes === undefined ? {} : { scopes: body.scopes }),
         },
       );
       return { client: clientView(client), warnings };

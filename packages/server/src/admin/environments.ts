@@ -70,7 +70,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'admin',
     tag: 'environments',
     summary:
-      'Change environment settings: impersonation, dynamic registration, loopback metadata documents',
+      'Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents',
     schema: {
       response: { 200: one('environment', 'Environment') },
       params: envParams,
@@ -82,6 +82,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
           impersonationEnabled: { type: 'boolean' },
           registration: { type: 'string', enum: ['open', 'token', 'off'] },
           allowLoopbackDocuments: { type: 'boolean' },
+          metadataDocuments: { type: 'boolean' },
         },
       },
     },
@@ -91,6 +92,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
         impersonationEnabled?: boolean;
         registration?: RegistrationPolicy;
         allowLoopbackDocuments?: boolean;
+        metadataDocuments?: boolean;
       };
       const ctx = serviceContext(deps, request);
       let environment = await updateEnvironmentSettings(ctx, env, {
@@ -98,6 +100,9 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
         ...(body.allowLoopbackDocuments === undefined
           ? {}
           : { allowLoopbackDocuments: body.allowLoopbackDocuments }),
+        ...(body.metadataDocuments === undefined
+          ? {}
+          : { metadataDocuments: body.metadataDocuments }),
       });
       if (body.impersonationEnabled !== undefined)
         environment = await setImpersonationEnabled(ctx, env, body.impersonationEnabled);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../http/deps.js';
 import { requireEnvironment } from '../services/environments.js';
+import { listConsents, revokeConsent } from '../services/consents.js';
 import { createUser, deleteUser, setUserDisabled } from '../services/users.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
 import { many, one } from './schemas.js';
@@ -87,6 +88,48 @@ export function userRoutes(api: FastifyInstance, deps: AppDeps): void {
       },
     });
   }
+
+  adminRoute(api, {
+    method: 'GET',
+    url: '/environments/:env/users/:userId/consents',
+    access: 'viewer',
+    tag,
+    summary:
+      'What the user granted each client; for a client with token exchange, where it may act for the user (RFC 8693)',
+    schema: { params: userParams, response: { 200: many('consents', 'Consent') } },
+    handler: async (request) => {
+      const { env, userId } = request.params as { env: string; userId: string };
+      return { consents: await listConsents(serviceContext(deps, request), env, userId) };
+    },
+  });
+
+  adminRoute(api, {
+    method: 'DELETE',
+    url: '/environments/:env/users/:userId/consents/:clientId',
+    access: 'admin',
+    tag,
+    summary:
+      'Revoke what the user granted a client: it asks again, and may no longer act for the user by token exchange',
+    schema: {
+      params: {
+        type: 'object',
+        required: ['env', 'userId', 'clientId'],
+        properties: {
+          ...userParams.properties,
+          clientId: { type: 'string', maxLength: 2048 },
+        },
+      },
+    },
+    handler: async (request, reply) => {
+      const { env, userId, clientId } = request.params as {
+        env: string;
+        userId: string;
+        clientId: string;
+      };
+      await revokeConsent(serviceContext(deps, request), env, userId, clientId);
+      return reply.status(204).send();
+    },
+  });
 
   adminRoute(api, {
     method: 'DELETE',

@@ -31,6 +31,7 @@ export function environmentView(
     impersonationEnabled: environment.impersonationEnabled,
     registration: environment.registration,
     allowLoopbackDocuments: environment.allowLoopbackDocuments,
+    metadataDocuments: environment.metadataDocuments,
     ...counts,
     createdAt: environment.createdAt,
   };

@@ -59,6 +59,7 @@ export async function redirectWithCode(
       clientId: request.clientId,
       userId,
       redirectUri: request.redirectUri,
+      redirectUriSent: request.redirectUriSent === true,
       codeChallenge: request.codeChallenge,
       scope: request.scope,
       nonce: request.nonce,

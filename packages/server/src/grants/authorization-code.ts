@@ -81,6 +81,8 @@ const REFUSALS: Readonly<Record<CodeRefusal, () => Error>> = {
   client: () => new InvalidGrant('the authorization code was issued to another client'),
   redirect_uri: () =>
     new InvalidGrant('redirect_uri differs from the one in the authorization request'),
+  redirect_uri_missing: () =>
+    new InvalidGrant('redirect_uri is required: the authorization request carried it'),
   code_verifier: () => new InvalidGrant('code_verifier does not match the code_challenge'),
   resource: () => new InvalidTarget('resource differs from the one authorized'),
 };

@@ -16,8 +16,17 @@ export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, 
       `client_credentials has no user: ${userScopes.join(' ')} cannot be granted`,
     );
   const resource = params.resource ?? null;
-  if (resource !== null) {
-    // With a resource, its registration decides (RFC 8707); without one, the scope is the client's.
+  if (resource === null) {
+    // Without a resource, only the scopes the client is registered for (RFC 6749 §3.3: the server
+    // "MAY fully or partially ignore the scope requested"; Gatehouse refuses instead of narrowing
+    // silently). A client registered for none gets no scope at all.
+    const unregistered = scope.filter((s) => !client.scopes.includes(s));
+    if (unregistered.length > 0)
+      throw new InvalidScope(
+        `this client is not registered for the scope ${unregistered.join(' ')}`,
+      );
+  } else {
+    // With a resource, its registration decides (RFC 8707).
     const decision = await decideResource(
       deps.stores,
       ctx.environment.name,

@@ -43,7 +43,7 @@ interface ActiveToken {
  * grant_type=urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693 §2), for delegation: a
  * confidential client acting for a user gets a token for one of its exchange audiences, naming
  * itself in `act`. Steps: check-client, check-request, check-audience, check-actor,
- * check-subject, decide-scope, issue, audit.
+ * check-subject, check-agent, decide-scope, issue, audit.
  */
 export const tokenExchangeGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
   checkClient(client);
@@ -51,7 +51,14 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, ctx, client, para
   checkAudience(client, request.target);
   const actor = await checkActor(deps, ctx, client, request.actorToken);
   const { subject, user } = await checkSubject(deps, ctx, request.subjectToken);
-  const scope = await decideScope(deps, ctx, client, request, subject, user.id);
+  // The target's registration and the client's allowed resources first (RFC 8707 invalid_target).
+  ok(
+    await decideResource(deps.stores, ctx.environment.name, client, request.target, [], {
+      userScopesAllowed: true,
+    }),
+  );
+  const agentConsent = await checkAgent(deps, ctx, client, request.target, subject, user.id);
+  const scope = await decideScope(deps, ctx, client, request, subject, user.id, agentConsent);
 
   const act = delegationAct(client, subject.payload.act);
   const authTime = subject.payload.auth_time;
@@ -211,6 +218,42 @@ async function checkSubject(
 }
 
 /**
+ * check-agent: whether this client may act for the subject token's user at all. Holding a user's
+ * token is not enough (another client's token may have leaked to it, or been handed over by an
+ * application the user trusted with it, not with this agent). It may when:
+ * - the subject token was issued to it (it exchanges its own token for a narrower one);
+ * - the subject token says so: RFC 8693 §4.4 `may_act` naming this client (`sub` or `client_id`);
+ * - the user consented to this client at the target, on the consent page of an authorization
+ *   request the agent made with `resource` = the target: the recorded consent (user, agent) holds
+ *   `resource@target`. That consent is listed in the admin API and console and revocable there.
+ *
+ * Returns the consent items that then bound the scope, or undefined when no consent is needed.
+ * RFC 8693 §2.2.2: a subject token "unacceptable based on policy" is `invalid_request`.
+ */
+async function checkAgent(
+  deps: TokenDeps,
+  ctx: EnvironmentContext,
+  client: Client,
+  target: string,
+  subject: ActiveToken,
+  userId: string,
+): Promise<readonly string[] | undefined> {
+  if (subject.record.clientId === client.clientId) return undefined;
+  const mayAct = subject.payload.may_act;
+  if (
+    isClaimSet(mayAct) &&
+    (mayAct.sub === client.clientId || mayAct.client_id === client.clientId)
+  )
+    return undefined;
+  const consented = await deps.stores.consents.get(ctx.environment.name, userId, client.clientId);
+  if (consented === undefined || !consentItems([], target).every((i) => consented.includes(i)))
+    throw new InvalidRequest(
+      'the subject_token was issued to another client, and its user has not let this client act for them at that audience',
+    );
+  return consented;
+}
+
+/**
  * The client the user's grant was made to: for a token exchanged before, not the agent that holds
  * it but the client the code or refresh family it descends from was issued to.
  */
@@ -244,6 +287,7 @@ async function decideScope(
   request: ExchangeRequest,
   subject: ActiveToken,
   userId: string,
+  agentConsent: readonly string[] | undefined,
 ): Promise<readonly string[]> {
   // A resource's scope names mean something only at that resource: a `read` granted at A is not a
   // `read` at B. Across audiences, a resource scope carries over only where the user agreed to it
@@ -258,9 +302,13 @@ async function decideScope(
     : ((await deps.stores.consents.get(ctx.environment.name, userId, subjectClient)) ?? []);
   const agreedAtTarget = (scope: string) =>
     consentItems([scope], request.target).every((item) => consented.includes(item));
+  // An agent acting by the user's consent gets no more at the target than the user gave it there.
+  const agentMay = (scope: string) =>
+    agentConsent === undefined ||
+    consentItems([scope], request.target).every((item) => agentConsent.includes(item));
   const granted = scopeList(
     typeof subject.payload.scope === 'string' ? subject.payload.scope : undefined,
-  ).filter((s) => sameAudience || OIDC_SCOPES.includes(s) || agreedAtTarget(s));
+  ).filter((s) => (sameAudience || OIDC_SCOPES.includes(s) || agreedAtTarget(s)) && agentMay(s));
   const decide = (scope: readonly string[]) =>
     decideResource(deps.stores, ctx.environment.name, client, request.target, scope, {
       userScopesAllowed: true,

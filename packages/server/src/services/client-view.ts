@@ -23,6 +23,8 @@ export interface ClientView {
   readonly kind: ClientKind;
   readonly exchangeAudiences: readonly string[] | null;
   readonly allowedResources: readonly string[] | null;
+  /** Scopes it may be granted without a resource (client_credentials); empty: none. */
+  readonly scopes: readonly string[];
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -46,6 +48,7 @@ export function clientView(client: Client): ClientView {
     kind: client.kind,
     exchangeAudiences: client.exchangeAudiences,
     allowedResources: client.allowedResources,
+    scopes: client.scopes,
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
   };

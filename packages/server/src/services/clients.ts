@@ -9,6 +9,7 @@ import type { Environment } from '../storage/environments.js';
 import {
   DEVICE_CODE_GRANT,
   GRANT_TYPES,
+  OIDC_SCOPES,
   TOKEN_EXCHANGE_GRANT,
   type GrantType,
 } from '../protocol.js';
@@ -37,6 +38,8 @@ export interface ClientSpec {
   readonly fetchedAt?: number | null;
   readonly allowedResources?: readonly string[] | null;
   readonly exchangeAudiences?: readonly string[] | null;
+  /** Scopes it may be granted without a resource (client_credentials); none when not given. */
+  readonly scopes?: readonly string[];
 }
 
 export interface CreatedClient {
@@ -169,6 +172,27 @@ function checkResourceList(
   return [...new Set(list)];
 }
 
+/** RFC 6749 §3.3: one scope token (NQCHAR), as a client setting. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
+
+/**
+ * The scopes a client may be granted without a resource (client_credentials). The OIDC scopes
+ * are about a user, and client_credentials has none: they are refused here as by the grant.
+ */
+export function checkScopeList(list: readonly string[]): readonly string[] {
+  if (list.length > 100) throw new InputError('at most 100 scopes', 'invalid_scope');
+  for (const scope of list) {
+    if (!SCOPE_TOKEN.test(scope))
+      throw new InputError(`"${scope}" is not a scope (RFC 6749 §3.3)`, 'invalid_scope');
+    if (OIDC_SCOPES.includes(scope))
+      throw new InputError(
+        `${scope} is about a user; a client's own scopes cannot include it`,
+        'invalid_scope',
+      );
+  }
+  return [...new Set(list)];
+}
+
 /** What a new client gets when its grants are not given. */
 export function defaultGrantTypes(
   type: ClientType,
@@ -187,6 +211,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
     throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
   const grantTypes = spec.grantTypes ?? defaultGrantTypes(spec.type, spec.redirectUris);
   checkGrants(spec.type, grantTypes, spec.redirectUris);
+  const scopes = checkScopeList(spec.scopes ?? []);
   const warnings = await checkRedirectUris(ctx, spec.environment, spec.type, spec.redirectUris);
 
   const now = ctx.clock();
@@ -209,6 +234,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
     fetchedAt: spec.fetchedAt ?? null,
     allowedResources: spec.allowedResources ?? null,
     exchangeAudiences: spec.exchangeAudiences ?? null,
+    scopes,
     createdAt: now,
     updatedAt: now,
   };
@@ -230,6 +256,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
         ...(client.managedBy === null ? {} : { managedBy: client.managedBy }),
         ...(client.promotedFrom === null ? {} : { promotedFrom: client.promotedFrom }),
         ...(client.kind === 'registered' ? {} : { kind: client.kind }),
+        ...(scopes.length === 0 ? {} : { scopes }),
       },
     },
     now,
@@ -276,6 +303,8 @@ export interface ClientUpdate {
   readonly exchangeAudiences?: readonly string[] | null;
   /** RFC 8707 resources the client may ask for; null: any the environment allows. */
   readonly allowedResources?: readonly string[] | null;
+  /** Scopes it may be granted without a resource (client_credentials); empty: none. */
+  readonly scopes?: readonly string[];
   /** Audit event type, when the change has a more specific name than `client.updated`. */
   readonly auditType?: string;
   /** RFC 7591 metadata (dynamic clients). */
@@ -311,6 +340,7 @@ export async function updateClient(
     update.allowedResources === undefined
       ? undefined
       : checkResourceList(update.allowedResources, 'allowed resource');
+  const scopes = update.scopes === undefined ? undefined : checkScopeList(update.scopes);
 
   const now = ctx.clock();
   for (const [uri, at] of Object.entries(update.redirectUriExpiries ?? {})) {
@@ -335,6 +365,7 @@ export async function updateClient(
       ...(update.managedBy === undefined ? {} : { managedBy: update.managedBy }),
       ...(exchangeAudiences === undefined ? {} : { exchangeAudiences }),
       ...(allowedResources === undefined ? {} : { allowedResources }),
+      ...(scopes === undefined ? {} : { scopes }),
     },
     now,
   );
@@ -369,6 +400,7 @@ function auditedFields(client: Client): Record<string, unknown> {
     ...(client.managedBy === null ? {} : { managedBy: client.managedBy }),
     ...(client.exchangeAudiences === null ? {} : { exchangeAudiences: client.exchangeAudiences }),
     ...(client.allowedResources === null ? {} : { allowedResources: client.allowedResources }),
+    ...(client.scopes.length === 0 ? {} : { scopes: client.scopes }),
   };
 }
 

@@ -43,6 +43,9 @@ export async function createEnvironment(
     impersonationEnabled: false,
     registration: tier === 'development' ? 'open' : 'token',
     allowLoopbackDocuments: false,
+    // Clients that describe themselves: where the environment allows them explicitly; a new
+    // development environment does, for local tests and MCP clients.
+    metadataDocuments: tier === 'development',
     createdAt: now,
   };
   if (!(await ctx.stores.environments.create(environment))) {
@@ -80,13 +83,18 @@ export async function ensureDefaultEnvironments(ctx: ServiceContext): Promise<En
   return created;
 }
 
-/** Dynamic registration policy, and (development only) loopback metadata documents. */
+/**
+ * Dynamic registration policy (RFC 7591), whether metadata-document clients are accepted, and
+ * (development only) loopback metadata documents. The two policies are independent: `registration`
+ * says nothing about metadata documents.
+ */
 export async function updateEnvironmentSettings(
   ctx: ServiceContext,
   name: string,
   settings: {
     readonly registration?: RegistrationPolicy;
     readonly allowLoopbackDocuments?: boolean;
+    readonly metadataDocuments?: boolean;
   },
 ): Promise<Environment> {
   const current = await requireEnvironment(ctx, name);
@@ -107,10 +115,14 @@ export async function updateEnvironmentSettings(
     ...(settings.allowLoopbackDocuments === undefined
       ? {}
       : { allowLoopbackDocuments: settings.allowLoopbackDocuments }),
+    ...(settings.metadataDocuments === undefined
+      ? {}
+      : { metadataDocuments: settings.metadataDocuments }),
   };
   if (
     next.registration !== current.registration ||
-    next.allowLoopbackDocuments !== current.allowLoopbackDocuments
+    next.allowLoopbackDocuments !== current.allowLoopbackDocuments ||
+    next.metadataDocuments !== current.metadataDocuments
   ) {
     await ctx.stores.environments.update(name, settings);
     await ctx.stores.audit.append(
@@ -122,10 +134,12 @@ export async function updateEnvironmentSettings(
           before: {
             registration: current.registration,
             allowLoopbackDocuments: current.allowLoopbackDocuments,
+            metadataDocuments: current.metadataDocuments,
           },
           after: {
             registration: next.registration,
             allowLoopbackDocuments: next.allowLoopbackDocuments,
+            metadataDocuments: next.metadataDocuments,
           },
         },
       },

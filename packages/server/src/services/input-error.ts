@@ -18,6 +18,7 @@ const STATUS_OF_CODE = {
   unknown_redirect_uri: 404,
   unknown_resource: 404,
   unknown_user: 404,
+  unknown_consent: 404,
   // 409: it exists already, or something running stands in the way.
   email_taken: 409,
   environment_exists: 409,

@@ -160,10 +160,11 @@ export class MetadataDocumentClients {
    * the request came from, for the fetch limit.
    */
   async resolve(environment: Environment, clientId: string, requester = ''): Promise<Client> {
-    // Registration turned off means no client may describe itself either.
-    if (environment.registration === 'off')
+    // Only where the environment allows them explicitly (its `metadataDocuments` setting); the
+    // dynamic registration policy does not decide this.
+    if (!environment.metadataDocuments)
       throw new MetadataDocumentError(
-        `clients that describe themselves are turned off in ${environment.name}`,
+        `clients that describe themselves are not allowed in ${environment.name}`,
       );
     const url = documentUrl(clientId, environment);
     const now = this.clock();
@@ -267,6 +268,7 @@ export class MetadataDocumentClients {
       fetchedAt: now,
       allowedResources: null,
       exchangeAudiences: null,
+      scopes: [],
       createdAt: now,
       updatedAt: now,
     };

@@ -5,6 +5,8 @@ import type { Database } from './schema.js';
 export interface PendingAuthorization {
   readonly clientId: string;
   readonly redirectUri: string;
+  /** Whether the request carried redirect_uri; a request parked before this was known: absent. */
+  readonly redirectUriSent?: boolean;
   readonly scope: readonly string[];
   readonly state: string | null;
   readonly codeChallenge: string;

@@ -36,6 +36,11 @@ export interface Client {
   readonly allowedResources: readonly string[] | null;
   /** Audiences this client may obtain by token exchange (RFC 8693); null: none. */
   readonly exchangeAudiences: readonly string[] | null;
+  /**
+   * The scopes this client may be granted without a resource (client_credentials, RFC 6749 §4.4
+   * and §3.3); empty: none. With a resource, the resource's registration decides.
+   */
+  readonly scopes: readonly string[];
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -73,6 +78,7 @@ export interface ClientChanges {
   readonly fetchedAt?: number | null;
   readonly allowedResources?: readonly string[] | null;
   readonly exchangeAudiences?: readonly string[] | null;
+  readonly scopes?: readonly string[];
 }
 
 export interface ClientStore {
@@ -128,6 +134,7 @@ function toClient(row: Selectable<ClientTable>): Client {
     fetchedAt: row.fetched_at,
     allowedResources: jsonList(row.allowed_resources),
     exchangeAudiences: jsonList(row.exchange_audiences),
+    scopes: JSON.parse(row.scopes) as string[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -175,6 +182,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           fetched_at: client.fetchedAt,
           allowed_resources: listOrNull(client.allowedResources),
           exchange_audiences: listOrNull(client.exchangeAudiences),
+          scopes: JSON.stringify(client.scopes),
           created_at: client.createdAt,
           updated_at: client.updatedAt,
         })
@@ -213,6 +221,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           ...(changes.exchangeAudiences === undefined
             ? {}
             : { exchange_audiences: listOrNull(changes.exchangeAudiences) }),
+          ...(changes.scopes === undefined ? {} : { scopes: JSON.stringify(changes.scopes) }),
         })
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)

@@ -9,6 +9,8 @@ export interface AuthorizationCode {
   readonly clientId: string;
   readonly userId: string;
   readonly redirectUri: string;
+  /** Whether the authorization request carried redirect_uri (it may be omitted: OAuth 2.1 §2.3.2). */
+  readonly redirectUriSent: boolean;
   readonly codeChallenge: string;
   readonly scope: readonly string[];
   readonly nonce: string | null;
@@ -66,7 +68,8 @@ export interface CodePresentation {
 }
 
 /** Which of `codeRules` a token request breaks. */
-export type CodeRefusal = 'client' | 'redirect_uri' | 'code_verifier' | 'resource';
+export type CodeRefusal =
+  'client' | 'redirect_uri' | 'redirect_uri_missing' | 'code_verifier' | 'resource';
 
 /**
  * What a token request must match to spend a code, in the order refusals are reported: the only
@@ -93,6 +96,15 @@ export const codeRules: readonly SpendRule<
     column: 'redirect_uri',
     stored: (code) => code.redirectUri,
     presented: (request) => request.redirectUri,
+  },
+  // RFC 6749 §4.1.3: "REQUIRED, if the redirect_uri parameter was included in the authorization
+  // request".
+  {
+    reason: 'redirect_uri_missing',
+    kind: 'required',
+    column: 'redirect_uri_sent',
+    stored: (code) => code.redirectUriSent,
+    presented: (request) => request.redirectUri !== undefined,
   },
   // RFC 7636 §4.6, OAuth 2.1 §4.1.3: S256(code_verifier) equals the code_challenge.
   {
@@ -127,6 +139,7 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
     clientId: row.client_id,
     userId: row.user_id,
     redirectUri: row.redirect_uri,
+    redirectUriSent: row.redirect_uri_sent === 1,
     codeChallenge: row.code_challenge,
     scope: row.scope.split(' ').filter((s) => s !== ''),
     nonce: row.nonce,
@@ -145,6 +158,7 @@ function codeRow(code: AuthorizationCode): Insertable<AuthorizationCodeTable> {
     client_id: code.clientId,
     user_id: code.userId,
     redirect_uri: code.redirectUri,
+    redirect_uri_sent: code.redirectUriSent ? 1 : 0,
     code_challenge: code.codeChallenge,
     scope: code.scope.join(' '),
     nonce: code.nonce,

@@ -11,6 +11,15 @@ export interface ConsentGrant {
   readonly at: number;
 }
 
+/** One recorded consent: what a user granted one client. */
+export interface RecordedConsent {
+  readonly clientId: string;
+  /** Consent items (`services/resources.ts` consentItems), sorted. */
+  readonly scopes: readonly string[];
+  /** When it was last granted or widened (ms). */
+  readonly grantedAt: number;
+}
+
 export interface ConsentStore {
   /** The scopes this user has granted this client, or undefined. */
   get(
@@ -24,6 +33,10 @@ export interface ConsentStore {
    * resolves, or neither is written, so no consent is in force that the audit log does not show.
    */
   grant(consent: ConsentGrant, audit: AuditRecord): Promise<AuditEntry>;
+  /** Every client this user has granted something, oldest first. */
+  list(environment: string, userId: string): Promise<RecordedConsent[]>;
+  /** Forgets what this user granted this client; false when nothing was recorded. */
+  revoke(environment: string, userId: string, clientId: string): Promise<boolean>;
 }
 
 export function consentStore(db: Kysely<Database>): ConsentStore {
@@ -43,6 +56,30 @@ export function consentStore(db: Kysely<Database>): ConsentStore {
   };
   return {
     get,
+    async list(environment, userId) {
+      const rows = await db
+        .selectFrom('consents')
+        .select(['client_id', 'scope', 'created_at'])
+        .where('environment', '=', environment)
+        .where('user_id', '=', userId)
+        .orderBy('created_at')
+        .orderBy('client_id')
+        .execute();
+      return rows.map((row) => ({
+        clientId: row.client_id,
+        scopes: row.scope.split(' ').filter((s) => s !== ''),
+        grantedAt: row.created_at,
+      }));
+    },
+    async revoke(environment, userId, clientId) {
+      const result = await db
+        .deleteFrom('consents')
+        .where('environment', '=', environment)
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
     async grant({ environment, userId, clientId, scopes, at }, audit) {
       const before = (await get(environment, userId, clientId)) ?? [];
       const union = [...new Set([...before, ...scopes])].sort().join(' ');

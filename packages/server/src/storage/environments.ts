@@ -14,6 +14,11 @@ export interface Environment {
   readonly registration: RegistrationPolicy;
   /** Development only: metadata documents may be fetched from loopback addresses. */
   readonly allowLoopbackDocuments: boolean;
+  /**
+   * Whether Client ID Metadata Documents are accepted (clients that describe themselves at an
+   * https URL). Only where allowed explicitly; new development environments allow them.
+   */
+  readonly metadataDocuments: boolean;
   readonly createdAt: number;
 }
 
@@ -21,6 +26,7 @@ export interface EnvironmentSettings {
   readonly impersonationEnabled?: boolean;
   readonly registration?: RegistrationPolicy;
   readonly allowLoopbackDocuments?: boolean;
+  readonly metadataDocuments?: boolean;
 }
 
 /** Lower-case letters, digits and dashes: it appears in URLs, client IDs and secrets. */
@@ -33,6 +39,7 @@ export interface EnvironmentStore {
   create(
     environment: Pick<Environment, 'name' | 'tier' | 'createdAt'> & {
       registration?: RegistrationPolicy;
+      metadataDocuments?: boolean;
     },
   ): Promise<boolean>;
   /** Returns false when there is no such environment. */
@@ -48,6 +55,7 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     impersonation_enabled: number;
     registration: string;
     allow_loopback_documents: number;
+    metadata_documents: number;
     created_at: number;
   }): Environment => ({
     name: row.name,
@@ -55,6 +63,7 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     impersonationEnabled: row.impersonation_enabled === 1,
     registration: row.registration as RegistrationPolicy,
     allowLoopbackDocuments: row.allow_loopback_documents === 1,
+    metadataDocuments: row.metadata_documents === 1,
     createdAt: row.created_at,
   });
   return {
@@ -83,6 +92,8 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
           tier: environment.tier,
           registration:
             environment.registration ?? (environment.tier === 'development' ? 'open' : 'token'),
+          metadata_documents:
+            (environment.metadataDocuments ?? environment.tier === 'development') ? 1 : 0,
           created_at: environment.createdAt,
         })
         .onConflict((c) => c.column('name').doNothing())
@@ -100,6 +111,9 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
           ...(settings.allowLoopbackDocuments === undefined
             ? {}
             : { allow_loopback_documents: settings.allowLoopbackDocuments ? 1 : 0 }),
+          ...(settings.metadataDocuments === undefined
+            ? {}
+            : { metadata_documents: settings.metadataDocuments ? 1 : 0 }),
         })
         .where('name', '=', name)
         .executeTakeFirst();

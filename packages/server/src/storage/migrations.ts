@@ -417,6 +417,30 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0009-tokens-only-for-what-was-given': {
+    async up(db: Kysely<unknown>) {
+      // Issue #13, item 6. The scopes a client may ask for without a resource (client_credentials),
+      // a JSON list; existing clients are registered for none.
+      await db.schema
+        .alterTable('clients')
+        .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      // 0/1: whether the authorization request carried redirect_uri, so the token request must
+      // carry it too (RFC 6749 §4.1.3). Codes in flight live a minute: they count as not sent.
+      await db.schema
+        .alterTable('authorization_codes')
+        .addColumn('redirect_uri_sent', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // 0/1: whether Client ID Metadata Documents are accepted here; only where allowed
+      // explicitly. Development environments that accepted them keep doing so.
+      await db.schema
+        .alterTable('environments')
+        .addColumn('metadata_documents', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`update environments set metadata_documents = 1
+        where tier = 'development' and registration <> 'off'`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = {

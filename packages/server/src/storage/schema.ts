@@ -15,6 +15,8 @@ export interface EnvironmentTable {
   registration: Generated<string>;
   /** 0/1, development only: Client ID Metadata Documents may be fetched from loopback. */
   allow_loopback_documents: Generated<number>;
+  /** 0/1: Client ID Metadata Documents are accepted (only where allowed explicitly). */
+  metadata_documents: Generated<number>;
   created_at: number;
 }
 
@@ -61,6 +63,8 @@ export interface ClientTable {
   allowed_resources: string | null;
   /** JSON list of audiences this client may obtain by token exchange (RFC 8693); null: none. */
   exchange_audiences: string | null;
+  /** JSON list of the scopes this client may be granted without a resource (client_credentials). */
+  scopes: Generated<string>;
   created_at: number;
   updated_at: number;
 }
@@ -112,6 +116,8 @@ export interface AuthorizationCodeTable {
   client_id: string;
   user_id: string;
   redirect_uri: string;
+  /** 0/1: the authorization request carried redirect_uri, so the token request must too. */
+  redirect_uri_sent: Generated<number>;
   code_challenge: string;
   scope: string;
   nonce: string | null;

@@ -28,6 +28,17 @@ export type SpendRule<Stored, Presented, Reason, Column extends string> =
   | {
       readonly reason: Reason;
       /**
+       * Where the stored flag says so, the request must present the value (its equality is a
+       * `same` rule of its own); in SQL, a request without it adds `column = 0`.
+       */
+      readonly kind: 'required';
+      readonly column: Column;
+      readonly stored: (stored: Stored) => boolean;
+      readonly presented: (presented: Presented) => boolean;
+    }
+  | {
+      readonly reason: Reason;
+      /**
        * Every presented item must be among the stored ones. Not written in SQL (items are stored
        * as one space-separated column), so a request it applies to is not spent in one statement.
        */
@@ -48,6 +59,8 @@ export function firstRefusal<Stored, Presented, Reason, Column extends string>(
       const held = rule.stored(stored);
       // Constant-time: some bound values (a code_challenge) are secrets.
       if (value !== undefined && (held === null || !safeEqual(value, held))) return rule.reason;
+    } else if (rule.kind === 'required') {
+      if (!rule.presented(presented) && rule.stored(stored)) return rule.reason;
     } else {
       const items = rule.presented(presented);
       const held = rule.stored(stored);
@@ -64,12 +77,15 @@ export function firstRefusal<Stored, Presented, Reason, Column extends string>(
 export function sameValues<Stored, Presented, Reason, Column extends string>(
   rules: readonly SpendRule<Stored, Presented, Reason, Column>[],
   presented: Presented,
-): readonly (readonly [Column, string])[] | undefined {
-  const conditions: (readonly [Column, string])[] = [];
+): readonly (readonly [Column, string | number])[] | undefined {
+  const conditions: (readonly [Column, string | number])[] = [];
   for (const rule of rules) {
     if (rule.kind === 'same') {
       const value = rule.presented(presented);
       if (value !== undefined) conditions.push([rule.column, value]);
+    } else if (rule.kind === 'required') {
+      // Booleans are 0/1 integers (schema.ts): without the value, only where it is not required.
+      if (!rule.presented(presented)) conditions.push([rule.column, 0]);
     } else if (rule.presented(presented) !== undefined) return undefined;
   }
   return conditions;

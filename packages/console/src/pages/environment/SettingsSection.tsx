@@ -189,6 +189,7 @@ function RegistrationSettings({ environment }: { readonly environment: Environme
       </div>
       <SettingStatus error={error} saved={saved} />
       {can.manage && registration === 'token' && <InitialAccessTokenForm env={environment.name} />}
+      <DocumentsSetting environment={environment} />
       {environment.tier === 'development' && <LoopbackSetting environment={environment} />}
     </section>
   );
@@ -236,6 +237,47 @@ function InitialAccessTokenForm({ env }: { readonly env: string }) {
           </p>
         </div>
       )}
+    </div>
+  );
+}
+
+function DocumentsSetting({ environment }: { readonly environment: Environment }) {
+  const { can } = useSession();
+  const ids = { name: useId(), hint: useId() };
+  const { error, saved, save } = useSettingSaver(environment.name);
+
+  return (
+    <div className="setting-detail" data-testid="documents-setting">
+      <div className="setting">
+        <div>
+          <p className="setting-name" id={ids.name}>
+            Allow metadata-document clients
+          </p>
+          <p className="hint" id={ids.hint}>
+            Lets an application use an https URL as its client ID and describe itself in a Client ID
+            Metadata Document, without being registered. Independent of dynamic registration; on by
+            default in development only.
+          </p>
+        </div>
+        {can.manage ? (
+          <Switch
+            checked={environment.metadataDocuments}
+            label="Allow metadata-document clients"
+            describedBy={ids.hint}
+            onChange={(allowed) => {
+              save(
+                { metadataDocuments: allowed },
+                allowed
+                  ? 'Metadata-document clients are allowed.'
+                  : 'Metadata-document clients are refused.',
+              );
+            }}
+          />
+        ) : (
+          <span aria-labelledby={ids.name}>{environment.metadataDocuments ? 'On' : 'Off'}</span>
+        )}
+      </div>
+      <SettingStatus error={error} saved={saved} />
     </div>
   );
 }

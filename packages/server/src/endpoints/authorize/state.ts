@@ -54,6 +54,7 @@ export function pendingAuthorization(state: AuthorizeState): PendingAuthorizatio
   return {
     clientId: clientOf(state).clientId,
     redirectUri,
+    redirectUriSent: params.redirect_uri !== undefined,
     scope: state.scope,
     state: params.state ?? null,
     codeChallenge,

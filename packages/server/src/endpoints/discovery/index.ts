@@ -6,7 +6,7 @@ import { GRANT_TYPES, OIDC_SCOPES } from '../../protocol.js';
 /** Exactly what this server supports: nothing listed that it does not do. */
 export function metadataFor(
   issuer: string,
-  environment?: { readonly registration: string },
+  environment?: { readonly registration: string; readonly metadataDocuments: boolean },
 ): Record<string, unknown> {
   return {
     issuer,
@@ -34,8 +34,9 @@ export function metadataFor(
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'email', 'name'],
     prompt_values_supported: ['none', 'login', 'consent'],
     authorization_response_iss_parameter_supported: true,
-    // A client_id may be an https URL naming its metadata (Client ID Metadata Documents).
-    client_id_metadata_document_supported: true,
+    // A client_id may be an https URL naming its metadata (Client ID Metadata Documents), where
+    // the environment allows it.
+    client_id_metadata_document_supported: environment?.metadataDocuments === true,
     ...(environment === undefined || environment.registration === 'off'
       ? {}
       : { registration_endpoint: `${issuer}/register` }),

@@ -32,6 +32,7 @@ export interface ClientChange {
     readonly to: readonly GrantType[];
   };
   readonly skipConsent?: { readonly from: boolean | null; readonly to: boolean };
+  readonly scopes?: { readonly from: readonly string[] | null; readonly to: readonly string[] };
   readonly addedUris: readonly { readonly uri: string; readonly expiresAt: number | null }[];
   readonly removedUris: readonly string[];
   readonly expiryChanges: readonly {
@@ -209,6 +210,7 @@ async function planClient(
       ...(declared.skipConsent === undefined
         ? {}
         : { skipConsent: { from: null, to: declared.skipConsent } }),
+      ...(declared.scopes === undefined ? {} : { scopes: { from: null, to: declared.scopes } }),
       addedUris: wanted.map((uri) => ({ uri, expiresAt: expiryFor(uri, undefined) })),
       removedUris: [],
       expiryChanges: [],
@@ -239,6 +241,9 @@ async function planClient(
     ...(declared.skipConsent === undefined || declared.skipConsent === existing.skipConsent
       ? {}
       : { skipConsent: { from: existing.skipConsent, to: declared.skipConsent } }),
+    ...(declared.scopes === undefined || sameList(declared.scopes, existing.scopes)
+      ? {}
+      : { scopes: { from: existing.scopes, to: declared.scopes } }),
     addedUris: added.map((uri) => ({ uri, expiresAt: expiryFor(uri, existing) })),
     removedUris: removed,
     expiryChanges,
@@ -248,6 +253,7 @@ async function planClient(
     change.name !== undefined ||
     change.grantTypes !== undefined ||
     change.skipConsent !== undefined ||
+    change.scopes !== undefined ||
     added.length > 0 ||
     removed.length > 0 ||
     expiryChanges.length > 0;
@@ -331,6 +337,7 @@ export async function applyState(
           redirectUris: uris,
           ...(declared.grantTypes === undefined ? {} : { grantTypes: declared.grantTypes }),
           ...(declared.skipConsent === undefined ? {} : { skipConsent: declared.skipConsent }),
+          ...(declared.scopes === undefined ? {} : { scopes: declared.scopes }),
           redirectUriExpiries: Object.fromEntries(
             Object.entries(expiries).filter((e): e is [string, number] => e[1] !== null),
           ),
@@ -350,6 +357,7 @@ export async function applyState(
           redirectUriExpiries: expiries,
           ...(declared.grantTypes === undefined ? {} : { grantTypes: declared.grantTypes }),
           ...(declared.skipConsent === undefined ? {} : { skipConsent: declared.skipConsent }),
+          ...(declared.scopes === undefined ? {} : { scopes: declared.scopes }),
           auditType: 'client.applied',
         });
         done.push({

@@ -16,6 +16,8 @@ export interface DeclaredClient {
   readonly type: ClientType;
   readonly grantTypes?: readonly GrantType[];
   readonly skipConsent?: boolean;
+  /** Scopes it may be granted without a resource (client_credentials); absent: left as it is. */
+  readonly scopes?: readonly string[];
   readonly environments: Readonly<
     Record<string, { readonly redirectUris: readonly DeclaredRedirectUri[] }>
   >;
@@ -76,7 +78,15 @@ export function parseDeclaredState(document: unknown): DeclaredState {
   const clients = document.clients.map((raw: unknown, i): DeclaredClient => {
     const where = `clients[${i}]`;
     if (!isObject(raw)) fail(where, 'a client is an object');
-    onlyKeys(where, raw, ['key', 'name', 'type', 'grantTypes', 'skipConsent', 'environments']);
+    onlyKeys(where, raw, [
+      'key',
+      'name',
+      'type',
+      'grantTypes',
+      'skipConsent',
+      'scopes',
+      'environments',
+    ]);
     if (typeof raw.key !== 'string' || !KEY.test(raw.key))
       fail(
         where,
@@ -96,6 +106,11 @@ export function parseDeclaredState(document: unknown): DeclaredState {
     }
     if (raw.skipConsent !== undefined && typeof raw.skipConsent !== 'boolean')
       fail(at, '"skipConsent" must be true or false');
+    if (
+      raw.scopes !== undefined &&
+      (!Array.isArray(raw.scopes) || raw.scopes.some((s) => typeof s !== 'string'))
+    )
+      fail(at, '"scopes" must be a list of scope names');
     if (!isObject(raw.environments)) fail(at, '"environments" maps environment names to settings');
     const environments: Record<string, { redirectUris: DeclaredRedirectUri[] }> = {};
     for (const [env, settings] of Object.entries(raw.environments)) {
@@ -116,6 +131,7 @@ export function parseDeclaredState(document: unknown): DeclaredState {
       type: raw.type,
       ...(raw.grantTypes === undefined ? {} : { grantTypes: raw.grantTypes as GrantType[] }),
       ...(raw.skipConsent === undefined ? {} : { skipConsent: raw.skipConsent }),
+      ...(raw.scopes === undefined ? {} : { scopes: raw.scopes as string[] }),
       environments,
     };
   });
