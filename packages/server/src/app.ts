@@ -18,6 +18,7 @@ import { userinfoEndpoint } from './endpoints/userinfo/index.js';
 import type { ServerConfig } from './config.js';
 import type { AppDeps } from './http/deps.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { CSRF_COOKIE, CSRF_COOKIE_SECURE } from './http/cookies.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 
 /** Query parameters, code, state and tokens must never reach a log: log the path only. */
@@ -70,6 +71,10 @@ export async function createApp(
   await app.register(fastifyFormbody);
   await app.register(fastifyCookie);
   await app.register(fastifyCsrf, {
+    // Path=/ and no Domain: with https it can carry __Host-, so neither a sibling subdomain nor
+    // plain http on this host can plant a token the attacker knows. Over http the prefix is
+    // refused by browsers, and the development name stays.
+    cookieKey: deps.config.secureCookies ? CSRF_COOKIE_SECURE : CSRF_COOKIE,
     cookieOpts: {
       path: '/',
       httpOnly: true,

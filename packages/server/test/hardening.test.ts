@@ -3,6 +3,7 @@
  * CSP, cookie name prefixes, and the mode of the files the server creates.
  */
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,5 +157,55 @@ describe('the hosted pages’ form-action', () => {
     );
     expect(formAction(await fetch(`${t.url}/e/development/device`))).toBe("'self'");
     expect(formAction(await fetch(`${t.url}/`))).toBe("'self'");
+  });
+});
+
+/** A port nothing listens on now (the base URL names another host, so the server cannot say). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+describe('cookie names behind an https base URL', () => {
+  // Issue #13 item 7: a cookie without the __Host- prefix can be set by a sibling subdomain or
+  // by plain http on the same host (cookie tossing), which fixes the CSRF token an attacker knows.
+  it('names the CSRF cookie __Host-, Secure, Path=/ and without Domain, and it still works', async () => {
+    const db = await throwawaySqlite();
+    const dataDir = db.target.kind === 'sqlite' ? join(db.target.file, '..') : '';
+    const port = await freePort();
+    const config = resolveServerConfig(
+      { port, dataDir, baseUrl: 'https://id.example.test' },
+      process.cwd(),
+    );
+    const server = await startServer(config, { logger: false });
+    try {
+      const local = `http://127.0.0.1:${port}`;
+      const page = await fetch(`${local}/e/development/device`);
+      const setCookies = page.headers.getSetCookie();
+      const csrf = setCookies.find((line) => /csrf/i.test(line.split('=')[0] ?? ''));
+      expect(csrf).toBeDefined();
+      expect(csrf).toMatch(/^__Host-/);
+      expect(csrf).toMatch(/;\s*Secure/i);
+      expect(csrf).toMatch(/;\s*Path=\/(;|$)/i);
+      expect(csrf).not.toMatch(/;\s*Domain=/i);
+      // The form's token matches the prefixed cookie: the device form is accepted past CSRF.
+      const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+      const posted = await fetch(`${local}/e/development/device`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: (csrf ?? '').split(';')[0] ?? '',
+        },
+        body: new URLSearchParams({ _csrf: token, user_code: 'ABCD-EFGH' }),
+      });
+      expect(posted.status).not.toBe(403);
+    } finally {
+      await server.close();
+      await db.drop();
+    }
   });
 });
