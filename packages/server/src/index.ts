@@ -65,6 +65,7 @@ export {
   type ClientUpdate,
 } from './services/clients.js';
 export { clientView, type ClientView } from './services/client-view.js';
+export { listConsents, revokeConsent, type ConsentView } from './services/consents.js';
 export {
   createUser,
   requireUser,

@@ -10,7 +10,9 @@ import {
   createUser,
   deleteClient,
   deleteUser,
+  listConsents,
   requireClient,
+  revokeConsent,
   requireEnvironment,
   requireUser,
   rotateClientSecret,
@@ -638,6 +640,55 @@ export function usersCommand(io: CliIo): Command {
       await deleteUser(ctx, env, who);
       return undefined;
     }),
+  );
+  users.addCommand(
+    withDataOptions(
+      new Command('consents')
+        .description(
+          'what a user granted each client; an agent (token exchange) may act for them at the resources listed',
+        )
+        .argument('<user>', 'id or email')
+        .addOption(envOption())
+        .option('--json', 'JSON output'),
+    ).action((who: string, options: DataOptions & JsonOption & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        const consents = await listConsents(ctx, options.env, who);
+        if (options.json === true) {
+          writeJson(io, consents);
+          return;
+        }
+        say(
+          io,
+          consents.length === 0
+            ? [`${printable(who)} has consented to nothing in ${options.env}`]
+            : consents.map(
+                (c) =>
+                  `${c.clientId}  ${printable(c.clientName ?? '(deleted)')}${c.agent ? '  (agent)' : ''}  ${printable(
+                    [
+                      ...c.scopes,
+                      ...c.resources.map((r) => `${r.uri} [${r.scopes.join(' ')}]`),
+                    ].join(' '),
+                  )}`,
+              ),
+        );
+      }),
+    ),
+  );
+  users.addCommand(
+    withDataOptions(
+      new Command('revoke-consent')
+        .description(
+          'forget what a user granted a client: it asks again, and may no longer act for them by token exchange',
+        )
+        .argument('<user>', 'id or email')
+        .argument('<client_id>')
+        .addOption(envOption()),
+    ).action((who: string, clientId: string, options: DataOptions & { env: string }) =>
+      withStores(options, io, async (ctx) => {
+        await revokeConsent(ctx, options.env, who, clientId);
+        say(io, [`revoked the consent of ${printable(who)} to ${clientId}`]);
+      }),
+    ),
   );
   return users;
 }
