@@ -170,11 +170,16 @@ export class FormBrowser {
     return match[1];
   }
 
-  /** Where the page's form posts: the consent page and the confirmation page each to their own. */
+  /**
+   * Where the page's decision form posts: the consent page and the confirmation page each to their
+   * own (an impersonation banner's form on the same page is not it).
+   */
   static action(html: string): string {
-    const match = /<form method="post" action="([^"]+)"/.exec(html);
-    if (match?.[1] === undefined) throw new Error('no form on the page');
-    return match[1];
+    for (const [, action = '', form = ''] of html.matchAll(
+      /<form method="post" action="([^"]+)"([\s\S]*?)<\/form>/g,
+    ))
+      if (form.includes('name="decision"')) return action;
+    throw new Error('no decision form on the page');
   }
 
   /** The hidden fields of the page's form: the CSRF token and the pending request it is for. */
