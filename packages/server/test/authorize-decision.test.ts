@@ -20,6 +20,8 @@ interface Row {
   readonly resource?: string;
   /** When the browser's session signed in; undefined: no session. */
   readonly signedIn?: number;
+  /** The sign-in after the request was made elsewhere in the browser, not on its login page. */
+  readonly elsewhere?: true;
   /** Whose client the browser's impersonation is for; undefined: none. */
   readonly impersonating?: string;
   /** The client now: first-party (skipConsent), third-party, or deleted. */
@@ -38,6 +40,11 @@ function facts(row: Row): SignInFacts {
       prompt: row.prompt ?? [],
       maxAge: row.maxAge ?? null,
       createdAt: CREATED,
+      // JUST_NOW stands for a sign-in on this request's own login page; `elsewhere` for one
+      // made meanwhile in another tab or on the device page.
+      ...(row.signedIn !== undefined && row.signedIn >= CREATED && row.elsewhere !== true
+        ? { signedInAt: row.signedIn }
+        : {}),
     },
     session: row.signedIn === undefined ? undefined : { userId: 'u1', authTime: row.signedIn },
     impersonation: row.impersonating === undefined ? undefined : { clientId: row.impersonating },
@@ -169,6 +176,21 @@ const TABLE: readonly (readonly [string, Row, unknown])[] = [
     'prompt=login, signed in for this request: the code',
     { signedIn: JUST_NOW, prompt: ['login'], consented: CONSENTED },
     codeFor(JUST_NOW),
+  ],
+  [
+    'prompt=login, signed in since but elsewhere (another tab, the device page): sign in',
+    { signedIn: JUST_NOW, elsewhere: true, prompt: ['login'], consented: CONSENTED },
+    LOGIN,
+  ],
+  [
+    'public, consented, signed in since but elsewhere: confirm',
+    { public: true, signedIn: JUST_NOW, elsewhere: true, consented: CONSENTED },
+    confirmFor(JUST_NOW),
+  ],
+  [
+    'public, consented, signed in since but elsewhere, prompt=none: interaction_required',
+    { public: true, signedIn: JUST_NOW, elsewhere: true, prompt: ['none'], consented: CONSENTED },
+    INTERACTION_REQUIRED,
   ],
   [
     'prompt=login consent, signed in for this request: consent',

@@ -163,6 +163,28 @@ describe('public clients: no silent codes (RFC 8252 §8.6)', () => {
     expect(new URL(silent.location).searchParams.get('error')).toBe('interaction_required');
   });
 
+  it('a sign-in made elsewhere while the request waits (the device page) is no interaction with it', async () => {
+    await consentedOnce(cli.clientId, LOOPBACK);
+    // A browser without a session: the attacker's request waits behind the login page.
+    const browser = new FormBrowser(t.url);
+    const got = await attack(browser, cli.clientId, ATTACKER_REDIRECT);
+    expect(got.location).toBe('/e/development/login');
+    // Meanwhile the user signs in, in the same browser, for something else: a TV's device code.
+    const tv = await t.client({ type: 'native', name: 'TV', redirectUris: [LOOPBACK] });
+    const started = await fetch(`${t.issuer('development')}/device_authorization`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: tv.clientId, scope: 'openid' }),
+    });
+    const { user_code: userCode } = (await started.json()) as { user_code: string };
+    await browser.approveDevice(userCode, 'erin@example.com', PASSWORD);
+    // The attacker's process opens the waiting request again. Before the fix: a code, silently.
+    const resumed = await browser.get('/e/development/authorize/continue');
+    const location = resumed.headers.get('location') ?? '';
+    expect(location).not.toContain('code=');
+    expect(location).toBe('/e/development/confirm');
+  });
+
   it('one confirmation (POST with the CSRF token) sends the code; without the token nothing', async () => {
     const browser = await consentedOnce(cli.clientId, LOOPBACK);
     const { response, verifier } = await attack(browser, cli.clientId, ATTACKER_REDIRECT);

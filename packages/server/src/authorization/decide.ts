@@ -12,7 +12,7 @@ import type { StoredAuthorization } from './parked.js';
 export interface SignInFacts {
   readonly request: Pick<
     StoredAuthorization,
-    'clientId' | 'scope' | 'resource' | 'prompt' | 'maxAge' | 'createdAt'
+    'clientId' | 'scope' | 'resource' | 'prompt' | 'maxAge' | 'createdAt' | 'signedInAt'
   >;
   /** The browser's own session, if it has one. */
   readonly session: { readonly userId: string; readonly authTime: number } | undefined;
@@ -68,9 +68,13 @@ export function decideNext(facts: SignInFacts): NextStep {
   return { kind: 'code', userId: session.userId, authTime: session.authTime };
 }
 
-/** A sign-in made after this request reached /authorize: the user acted for this very request. */
+/**
+ * The session's sign-in was made on this request's own login page: the user acted for this very
+ * request. A sign-in merely newer than the request may have been made elsewhere in the browser
+ * (another tab, the device page) while this one waited unseen, so it does not count.
+ */
 function signedInForThisRequest({ request }: SignInFacts, authTime: number): boolean {
-  return authTime >= request.createdAt;
+  return request.signedInAt !== undefined && request.signedInAt === authTime;
 }
 
 /** prompt=login and max_age ask for a sign-in newer than the session's (OIDC Core §3.1.2.1). */

@@ -12,6 +12,12 @@ import type { PendingAuthorization } from '../storage/authorization-requests.js'
 /** A pending request as stored, with when it was made (to tell a fresh sign-in from an old one). */
 export interface StoredAuthorization extends PendingAuthorization {
   readonly createdAt: number;
+  /**
+   * The sign-in time of a sign-in made on this request's own login page. Only that one is an
+   * interaction with this request: a sign-in made meanwhile elsewhere in the browser (another
+   * tab, the device page) also postdates `createdAt`, yet the user never saw this request.
+   */
+  readonly signedInAt?: number;
 }
 
 /** Parks a validated request and binds it to this browser with a cookie. */
@@ -57,6 +63,18 @@ export async function parkedRequest(
   // Every page for this request (sign-in, consent, confirmation) ends in a redirect to the client.
   allowFormRedirect(request, pending.redirectUri);
   return { id, pending: pending as StoredAuthorization };
+}
+
+/** Records that the user signed in on this request's own login page (see `signedInAt`). */
+export async function recordSignInFor(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  id: string,
+  authTime: number,
+): Promise<void> {
+  await deps.stores.authorizationRequests.update(ctx.environment.name, sha256(id), deps.clock(), {
+    signedInAt: authTime,
+  });
 }
 
 /** Forgets a parked request once it is answered, so it cannot be answered twice. */

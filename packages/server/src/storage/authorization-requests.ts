@@ -26,6 +26,13 @@ export interface AuthorizationRequestStore {
     at: number,
   ): Promise<void>;
   find(environment: string, idHash: string, now: number): Promise<PendingAuthorization | undefined>;
+  /** Adds facts learnt while the request waits (unexpired requests only). */
+  update(
+    environment: string,
+    idHash: string,
+    now: number,
+    facts: Readonly<Record<string, string | number | boolean>>,
+  ): Promise<void>;
   delete(environment: string, idHash: string): Promise<void>;
 }
 
@@ -53,6 +60,26 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
         .where('expires_at', '>', now)
         .executeTakeFirst();
       return row === undefined ? undefined : (JSON.parse(row.params) as PendingAuthorization);
+    },
+    async update(environment, idHash, now, facts) {
+      // Read and rewrite in one transaction: the parameters are one JSON text.
+      await db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom('authorization_requests')
+          .select('params')
+          .where('environment', '=', environment)
+          .where('id_hash', '=', idHash)
+          .where('expires_at', '>', now)
+          .executeTakeFirst();
+        if (row === undefined) return;
+        const params = { ...(JSON.parse(row.params) as Record<string, unknown>), ...facts };
+        await trx
+          .updateTable('authorization_requests')
+          .set({ params: JSON.stringify(params) })
+          .where('environment', '=', environment)
+          .where('id_hash', '=', idHash)
+          .execute();
+      });
     },
     async delete(environment, idHash) {
       await db

@@ -11,7 +11,7 @@ import { describeDestination } from '../../pages/destination.js';
 import { confirmPage, consentPage, errorPage, loginPage } from '../../pages/pages.js';
 import { advance, confirmParked } from '../../authorization/advance.js';
 import { currentImpersonation } from '../../authorization/impersonation.js';
-import { finishParked, parkedRequest } from '../../authorization/parked.js';
+import { finishParked, parkedRequest, recordSignInFor } from '../../authorization/parked.js';
 import { currentSession } from '../../authorization/session.js';
 import { hostOf, redirectError, redirectWithCode } from '../../authorization/respond.js';
 
@@ -93,6 +93,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     });
     if (!outcome.ok)
       return showLogin(ctx, reply, parked, outcome.status, { email, error: outcome.message });
+    await recordSignInFor(deps, ctx, parked.id, outcome.authTime);
     return reply.redirect(`/e/${ctx.environment.name}/authorize/continue`, 303);
   });
 
