@@ -51,6 +51,36 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     }
   });
 
+  it('keeps a parked authorization request, adds facts to it while it waits, and not after it expired', async () => {
+    const pending = {
+      clientId: 'ghc_development_parked',
+      redirectUri: 'http://127.0.0.1/callback',
+      scope: ['openid'],
+      state: 's',
+      codeChallenge: 'c'.repeat(43),
+      nonce: null,
+      prompt: [],
+      maxAge: null,
+      loginHint: null,
+      resource: null,
+    };
+    const requests = stores.authorizationRequests;
+    await requests.save('development', 'parked-1', pending, now + 600_000, now);
+    await requests.update('development', 'parked-1', now + 1, { signedInAt: now + 1 });
+    expect(await requests.find('development', 'parked-1', now + 2)).toEqual({
+      ...pending,
+      signedInAt: now + 1,
+    });
+    // Another environment's request of the same id is untouched; an expired one is not revived.
+    await requests.update('production', 'parked-1', now + 1, { signedInAt: 0 });
+    await requests.update('development', 'parked-1', now + 600_000, { signedInAt: 0 });
+    expect(await requests.find('development', 'parked-1', now + 2)).toMatchObject({
+      signedInAt: now + 1,
+    });
+    await requests.delete('development', 'parked-1');
+    expect(await requests.find('development', 'parked-1', now + 2)).toBeUndefined();
+  });
+
   it('refuses a second environment of the same name', async () => {
     expect(
       await stores.environments.create({ name: 'development', tier: 'production', createdAt: now }),
