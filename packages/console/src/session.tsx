@@ -6,9 +6,9 @@ import { createContext, useContext } from 'react';
 import type { Role, SessionOperator } from './api/types';
 
 export interface Permissions {
-  /** Change anything: environments, clients, users, operators. */
+  /** Change anything: environments, clients, users (and revoke their consents), operators. */
   readonly manage: boolean;
-  /** Start and end impersonation. */
+  /** Start impersonation, and end one's own (an admin may end any: `mayEndImpersonation`). */
   readonly impersonate: boolean;
 }
 
@@ -19,6 +19,20 @@ export function permissionsFor(role: Role): Permissions {
 export interface SessionValue {
   readonly operator: SessionOperator;
   readonly can: Permissions;
+}
+
+/**
+ * Whether the signed-in operator may end an impersonation: the operator who started it, or an
+ * admin (the server answers others `403 forbidden`).
+ */
+export function mayEndImpersonation(
+  session: SessionValue,
+  impersonation: { readonly operatorId: string },
+): boolean {
+  return (
+    session.can.manage ||
+    (session.can.impersonate && impersonation.operatorId === session.operator.id)
+  );
 }
 
 export const SessionContext = createContext<SessionValue | null>(null);

@@ -72,6 +72,15 @@ export function deferred<T>() {
 }
 
 window.scrollTo = () => undefined;
+// jsdom has <dialog> without showModal() and close(): enough of them for the confirm dialog.
+const dialog: Partial<Record<'showModal' | 'close', (this: HTMLDialogElement) => void>> =
+  HTMLDialogElement.prototype;
+dialog.showModal ??= function showModal() {
+  this.open = true;
+};
+dialog.close ??= function close() {
+  this.open = false;
+};
 afterEach(() => {
   cleanup();
   vi.unstubAllGlobals();

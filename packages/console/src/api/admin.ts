@@ -10,6 +10,7 @@ import type {
   AuditQuery,
   Body,
   Client,
+  Consent,
   CreatedClient,
   Environment,
   ExpiresIn,
@@ -205,6 +206,16 @@ export async function setUserDisabled(
 
 export async function deleteUser(env: string, userId: string): Promise<void> {
   await request('DELETE', `${envPath(env)}/users/${seg(userId)}`);
+}
+
+export async function listConsents(env: string, userId: string): Promise<readonly Consent[]> {
+  type A = Answer<'/environments/{env}/users/{userId}/consents', 'get'>;
+  return (await request<A>('GET', `${envPath(env)}/users/${seg(userId)}/consents`)).consents;
+}
+
+/** The client asks the user again, and an agent may no longer act for them by token exchange. */
+export async function revokeConsent(env: string, userId: string, clientId: string): Promise<void> {
+  await request('DELETE', `${envPath(env)}/users/${seg(userId)}/consents/${seg(clientId)}`);
 }
 
 // Impersonation

@@ -12,6 +12,7 @@ import {
 import {
   getClient,
   listClients,
+  listConsents,
   listEnvironments,
   listImpersonations,
   listOperators,
@@ -32,6 +33,9 @@ export const keys = {
   refused: (env: string, clientId: string) =>
     ['environment', env, 'client', clientId, 'refused'] as const,
   users: (env: string) => ['environment', env, 'users'] as const,
+  /** Under the users: a change to the users (one deleted) refetches them. */
+  consents: (env: string, userId: string) =>
+    ['environment', env, 'users', userId, 'consents'] as const,
   impersonations: (env: string) => ['environment', env, 'impersonations'] as const,
   resources: (env: string) => ['environment', env, 'resources'] as const,
   operators: ['operators'] as const,
@@ -51,6 +55,8 @@ export const useRefusedRedirects = (env: string, clientId: string) =>
   });
 export const useUsers = (env: string) =>
   useQuery({ queryKey: keys.users(env), queryFn: () => listUsers(env) });
+export const useConsents = (env: string, userId: string) =>
+  useQuery({ queryKey: keys.consents(env, userId), queryFn: () => listConsents(env, userId) });
 export const useImpersonations = (env: string) =>
   useQuery({ queryKey: keys.impersonations(env), queryFn: () => listImpersonations(env) });
 export const useResources = (env: string) =>

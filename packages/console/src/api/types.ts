@@ -23,6 +23,11 @@ export type RegisteredRedirectUri = Client['redirectUris'][number];
 /** A protected resource (RFC 8707) registered in an environment, with the scopes it defines. */
 export type ProtectedResource = Schemas['ProtectedResource'];
 export type User = Schemas['User'];
+/**
+ * What a user granted a client: user scopes, scopes at each resource, and for an agent (a client
+ * with token exchange) that it may act for the user (RFC 8693).
+ */
+export type Consent = Schemas['Consent'];
 export type Operator = Schemas['Operator'];
 export type LintWarning = Schemas['LintWarning'];
 /** A URI the policy refuses. */

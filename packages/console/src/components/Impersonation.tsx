@@ -4,6 +4,7 @@ import { keys, useAction } from '../api/queries';
 import type { Client, Impersonation, User } from '../api/types';
 import { formatRelative } from '../format';
 import { useNow } from '../hooks';
+import { mayEndImpersonation, useSession } from '../session';
 import { ErrorAlert } from './Feedback';
 import { ActionForm, SelectField, TextField } from './Form';
 import { DateTime } from './Values';
@@ -136,7 +137,10 @@ function ReasonField({
   );
 }
 
-/** The impersonation just started: until when, what to do next, and how to end it. */
+/**
+ * The impersonation just started: until when, what to do next, and how to end it (for its
+ * operator or an admin; the server refuses anyone else).
+ */
 export function ActiveImpersonation({
   impersonation,
   onEnded,
@@ -145,6 +149,7 @@ export function ActiveImpersonation({
   readonly onEnded: (ended: Impersonation) => void;
 }) {
   const now = useNow();
+  const session = useSession();
   const end = useAction({
     run: () => endImpersonation(impersonation.environment, impersonation.id),
     invalidates: () => [keys.impersonations(impersonation.environment)],
@@ -163,17 +168,19 @@ export function ActiveImpersonation({
         {impersonation.userEmail}
       </p>
       <ErrorAlert error={end.error} />
-      <button
-        type="button"
-        className="button danger"
-        data-testid="end-impersonation"
-        disabled={end.isPending}
-        onClick={() => {
-          end.mutate();
-        }}
-      >
-        {end.isPending ? 'Ending…' : 'End impersonation'}
-      </button>
+      {mayEndImpersonation(session, impersonation) && (
+        <button
+          type="button"
+          className="button danger"
+          data-testid="end-impersonation"
+          disabled={end.isPending}
+          onClick={() => {
+            end.mutate();
+          }}
+        >
+          {end.isPending ? 'Ending…' : 'End impersonation'}
+        </button>
+      )}
     </div>
   );
 }

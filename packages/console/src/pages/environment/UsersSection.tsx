@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { createUser, deleteUser, setUserDisabled } from '../../api/admin';
 import { keys, useAction, useClients, useUsers } from '../../api/queries';
 import type { Environment, Impersonation, User } from '../../api/types';
@@ -9,6 +9,7 @@ import { ActionForm, NewPasswordField, TextField } from '../../components/Form';
 import { ActiveImpersonation, ImpersonationForm } from '../../components/Impersonation';
 import { Missing } from '../../components/Values';
 import { useSession } from '../../session';
+import { UserConsents } from './UserConsents';
 
 export function UsersSection({ environment }: { readonly environment: Environment }) {
   const { can } = useSession();
@@ -17,6 +18,10 @@ export function UsersSection({ environment }: { readonly environment: Environmen
   const clients = useClients(env);
   const [impersonating, setImpersonating] = useState<User | null>(null);
   const [started, setStarted] = useState<Impersonation | null>(null);
+  const [consentsOf, setConsentsOf] = useState<string | null>(null);
+  const consentsId = useId();
+  // Gone once the user is (deleted and) no longer listed.
+  const consentsUser = users.data?.find((user) => user.id === consentsOf);
   const mayImpersonate = can.impersonate && environment.impersonationEnabled;
 
   const act = useAction({
@@ -34,7 +39,7 @@ export function UsersSection({ environment }: { readonly environment: Environmen
         empty={<p className="muted">No users yet.</p>}
       >
         {(list) => (
-          <Table columns={['Email', 'Name', 'Status']} actions={can.manage || mayImpersonate}>
+          <Table columns={['Email', 'Name', 'Status']} actions>
             {list.map((user) => (
               <tr key={user.id} data-testid="user-row">
                 <td>{user.email}</td>
@@ -42,60 +47,81 @@ export function UsersSection({ environment }: { readonly environment: Environmen
                 <td>
                   <StatusBadge disabled={user.disabled} />
                 </td>
-                {(can.manage || mayImpersonate) && (
-                  <td className="row-actions">
-                    {mayImpersonate && !user.disabled && (
-                      <button
-                        type="button"
+                <td className="row-actions">
+                  <button
+                    type="button"
+                    className="button secondary small"
+                    aria-label={`Consents of ${user.email}`}
+                    aria-expanded={consentsOf === user.id}
+                    aria-controls={consentsOf === user.id ? consentsId : undefined}
+                    onClick={() => {
+                      setConsentsOf(consentsOf === user.id ? null : user.id);
+                    }}
+                  >
+                    Consents
+                  </button>
+                  {mayImpersonate && !user.disabled && (
+                    <button
+                      type="button"
+                      className="button secondary small"
+                      aria-label={`Impersonate ${user.email}`}
+                      onClick={() => {
+                        setStarted(null);
+                        setImpersonating(user);
+                      }}
+                    >
+                      Impersonate
+                    </button>
+                  )}
+                  {can.manage && (
+                    <>
+                      <ConfirmButton
                         className="button secondary small"
-                        aria-label={`Impersonate ${user.email}`}
-                        onClick={() => {
-                          setStarted(null);
-                          setImpersonating(user);
+                        aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}`}
+                        title={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}?`}
+                        message={
+                          user.disabled
+                            ? 'The user will be able to sign in again.'
+                            : 'The user can no longer sign in, and their sessions and tokens stop working.'
+                        }
+                        confirmLabel={user.disabled ? 'Enable user' : 'Disable user'}
+                        onConfirm={() => {
+                          act.mutate(() => setUserDisabled(env, user.id, !user.disabled));
                         }}
                       >
-                        Impersonate
-                      </button>
-                    )}
-                    {can.manage && (
-                      <>
-                        <ConfirmButton
-                          className="button secondary small"
-                          aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}`}
-                          title={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}?`}
-                          message={
-                            user.disabled
-                              ? 'The user will be able to sign in again.'
-                              : 'The user can no longer sign in, and their sessions and tokens stop working.'
-                          }
-                          confirmLabel={user.disabled ? 'Enable user' : 'Disable user'}
-                          onConfirm={() => {
-                            act.mutate(() => setUserDisabled(env, user.id, !user.disabled));
-                          }}
-                        >
-                          {user.disabled ? 'Enable' : 'Disable'}
-                        </ConfirmButton>
-                        <ConfirmButton
-                          className="button danger small"
-                          aria-label={`Delete ${user.email}`}
-                          title={`Delete ${user.email}?`}
-                          message="The user and everything issued to them are deleted. This cannot be undone."
-                          confirmLabel="Delete user"
-                          onConfirm={() => {
-                            act.mutate(() => deleteUser(env, user.id));
-                          }}
-                        >
-                          Delete
-                        </ConfirmButton>
-                      </>
-                    )}
-                  </td>
-                )}
+                        {user.disabled ? 'Enable' : 'Disable'}
+                      </ConfirmButton>
+                      <ConfirmButton
+                        className="button danger small"
+                        aria-label={`Delete ${user.email}`}
+                        title={`Delete ${user.email}?`}
+                        message="The user and everything issued to them are deleted. This cannot be undone."
+                        confirmLabel="Delete user"
+                        onConfirm={() => {
+                          act.mutate(() => deleteUser(env, user.id));
+                        }}
+                      >
+                        Delete
+                      </ConfirmButton>
+                    </>
+                  )}
+                </td>
               </tr>
             ))}
           </Table>
         )}
       </ListState>
+      {consentsUser !== undefined && (
+        <UserConsents
+          key={consentsUser.id}
+          env={env}
+          user={consentsUser}
+          id={consentsId}
+          onClose={() => {
+            setConsentsOf(null);
+          }}
+        />
+      )}
       {can.impersonate && !environment.impersonationEnabled && (
         <p className="hint">Impersonation is off in this environment (see Settings).</p>
       )}
