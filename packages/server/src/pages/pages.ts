@@ -81,8 +81,8 @@ export function consentPage(options: {
   environment: string;
   clientName: string;
   scopes: readonly string[];
-  redirectHost: string;
-  loopback: boolean;
+  /** Where the browser goes after the decision, in words (pages/destination.ts). */
+  destination: string;
   csrf: string;
   interaction: string;
   email: string;
@@ -128,9 +128,7 @@ export function consentPage(options: {
               ${items}
             </ul>`
       }
-      <p>
-        ${options.loopback ? html`After you decide, you will be sent back to <strong>an application on this computer</strong> (${options.redirectHost}).` : html`After you decide, you will be sent back to <strong>${options.redirectHost}</strong>.`}
-      </p>
+      <p>After you decide, you will be sent back to <strong>${options.destination}</strong>.</p>
       <form method="post" action="${options.action ?? `/e/${options.environment}/consent`}">
         <input type="hidden" name="_csrf" value="${options.csrf}" />
         ${options.interaction === '' ? raw('') : html`<input type="hidden" name="interaction" value="${options.interaction}" />`}
