@@ -5,6 +5,7 @@ import type { AppDeps } from '../http/deps.js';
 import type { Operator, OperatorRole } from '../storage/operators.js';
 import { endImpersonationsBy } from '../services/impersonation.js';
 import { AdminError } from './errors.js';
+import { repeatedAudit } from '../services/repeated-audit.js';
 
 export const ADMIN_COOKIE = 'gh_admin';
 export const ADMIN_SESSION_TTL_MS = 8 * 3600 * 1000;
@@ -90,7 +91,13 @@ export async function signInOperator(
     now,
   );
   if (!attempt.granted) {
-    await audit('operator.signin_throttled', 'anonymous', { email });
+    // Unauthenticated and repeatable at will: the first per (account, address) and window is
+    // audited, the repeats counted (services/repeated-audit.ts).
+    await repeatedAudit(deps.stores.audit, deps.clock).record(
+      { environment: null, type: 'operator.signin_throttled', actor: 'anonymous', data: { email } },
+      deps.clock(),
+      { subject: email.trim().toLowerCase(), address: request.ip },
+    );
     reply.header('Retry-After', String(Math.ceil(attempt.retryAfterMs / 1000)));
     throw new AdminError(
       429,

@@ -4,6 +4,7 @@ import { randomToken, sha256 } from '../crypto/random.js';
 import { emailKey, type User } from '../storage/users.js';
 import { cookieOptions, SESSION_COOKIE, SESSION_TTL_MS } from './cookies.js';
 import type { AppDeps, EnvironmentContext } from './deps.js';
+import { repeatedAudit } from '../services/repeated-audit.js';
 
 export const GENERIC_FAILURE = 'The email or password is incorrect.';
 
@@ -49,7 +50,19 @@ export async function signIn(
     now,
   );
   if (!attempt.granted) {
-    await audit('signin.throttled', null, { email });
+    // Unauthenticated and repeatable at will: the first per (account, address) and window is
+    // audited, the repeats counted (services/repeated-audit.ts).
+    await repeatedAudit(deps.stores.audit, deps.clock).record(
+      {
+        environment: env,
+        type: 'signin.throttled',
+        actor: 'anonymous',
+        userId: null,
+        data: { email },
+      },
+      deps.clock(),
+      { subject: emailKey(email), address: request.ip },
+    );
     reply.header('Retry-After', String(Math.ceil(attempt.retryAfterMs / 1000)));
     return {
       ok: false,

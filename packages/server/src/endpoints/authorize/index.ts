@@ -66,7 +66,7 @@ async function answerError(
 ): Promise<FastifyReply> {
   const { deps, ctx, redirectUri } = state;
   if (error instanceof RedirectUriRefused) {
-    await recordRefusedRedirect(deps, error);
+    await recordRefusedRedirect(deps, error, state.request.ip);
     return showPage(state, reply, error.page());
   }
   if (error instanceof UnsafeAuthorizationRequest) return showPage(state, reply, error);

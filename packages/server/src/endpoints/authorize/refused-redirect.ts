@@ -1,6 +1,7 @@
 import { MAX_REDIRECT_URI_LENGTH, type MatchResult } from '@gatehouse/redirect-policy';
 import { UnsafeAuthorizationRequest } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
+import { repeatedAudit } from '../../services/repeated-audit.js';
 
 export type Refusal = Extract<MatchResult, { ok: false }>;
 
@@ -38,10 +39,17 @@ export class RedirectUriRefused extends Error {
   }
 }
 
-/** Counts the refusal for the console's "refused redirects" and audits it (`redirect.refused`). */
+/**
+ * Counts the refusal for the console's "refused redirects" (every one, with the explainer) and
+ * audits it (`redirect.refused`): the first per (client, URI, address) in a window at once, the
+ * repeats as one `redirect.refused.repeated` entry with their count (services/repeated-audit.ts),
+ * so anonymous senders cannot grow the audit log one entry a request.
+ */
 export async function recordRefusedRedirect(
   deps: AppDeps,
   refused: RedirectUriRefused,
+  /** request.ip */
+  address: string,
 ): Promise<void> {
   const { environment, clientId, requested, refusal, at } = refused;
   // Counted only for values that could ever be registered. Independent of the audit entry, so
@@ -50,7 +58,7 @@ export async function recordRefusedRedirect(
     requested.length <= MAX_REDIRECT_URI_LENGTH
       ? deps.stores.refusedRedirects.record(environment, clientId, requested, refusal.code, at)
       : Promise.resolve();
-  const audited = deps.stores.audit.append(
+  const audited = repeatedAudit(deps.stores.audit, deps.clock).record(
     {
       environment,
       type: 'redirect.refused',
@@ -65,6 +73,7 @@ export async function recordRefusedRedirect(
       },
     },
     at,
+    { subject: requested, address },
   );
   await Promise.all([counted, audited]);
 }
