@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -328,10 +329,109 @@ describe('gatehouse audit', () => {
     expect(broken).toMatchObject({
       code: 1,
       stdout:
-        'audit log broken at entry 4: its content does not match its hash (3 entries before it verified)\n',
+        'audit log broken at entry 4: its content does not match its MAC: it was altered, or written with another secret (3 entries before it verified)\n',
+    });
+  });
+
+  it('reports entries deleted and the chain recomputed with plain SHA-256 (before: "intact")', async () => {
+    for (const name of ['A', 'B', 'C'])
+      await gatehouse([
+        'clients',
+        'create',
+        '--env',
+        'development',
+        '--type',
+        'native',
+        '--name',
+        name,
+        '--redirect-uri',
+        'http://127.0.0.1/cb',
+        ...data(),
+      ]);
+    const db = new Database(join(dataDir, 'gatehouse.sqlite'));
+    db.prepare(`delete from audit_log where seq = 5`).run();
+    const rows = db.prepare('select * from audit_log order by seq').all() as AuditRow[];
+    db.prepare('delete from audit_log').run();
+    let prev = '0'.repeat(64);
+    rows.forEach((row, i) => {
+      const seq = i + 1;
+      const material = JSON.stringify([
+        seq,
+        row.at,
+        row.environment,
+        row.type,
+        row.actor,
+        row.client_id,
+        row.user_id,
+        JSON.parse(row.data),
+        prev,
+      ]);
+      const hash = createHash('sha256').update(material).digest('hex');
+      db.prepare(
+        'insert into audit_log (seq, at, environment, type, actor, client_id, user_id, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        seq,
+        row.at,
+        row.environment,
+        row.type,
+        row.actor,
+        row.client_id,
+        row.user_id,
+        row.data,
+        prev,
+        hash,
+      );
+      prev = hash;
+    });
+    db.close();
+    const result = await gatehouse(['audit', 'verify', ...data()]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^audit log broken at entry 1: none of its 5 entries is keyed/);
+  });
+
+  it('reports a truncated chain against the latest checkpoint of an export (--checkpoint)', async () => {
+    await gatehouse(['audit', 'verify', ...data()]);
+    const db = new Database(join(dataDir, 'gatehouse.sqlite'));
+    const head = db.prepare('select seq, hash from audit_log order by seq desc limit 1').get() as {
+      seq: number;
+      hash: string;
+    };
+    // A checkpoint line as `serve --audit-export` writes it, signed with the data directory's secret.
+    const secret = (await readFile(join(dataDir, 'secret.key'), 'utf8')).trim();
+    const key = Buffer.from(
+      hkdfSync('sha256', secret, 'gatehouse', 'gatehouse audit checkpoint v1', 32),
+    );
+    const at = Date.UTC(2030, 0, 1);
+    const mac = `v1:${createHmac('sha256', key)
+      .update(JSON.stringify(['gatehouse audit checkpoint', head.seq, head.hash, at]))
+      .digest('base64url')}`;
+    const file = join(dataDir, 'export.jsonl');
+    await writeFile(
+      file,
+      `{"type":"entry","seq":1}\n${JSON.stringify({ type: 'checkpoint', count: head.seq, head: head.hash, at, mac })}\n`,
+    );
+    expect(await gatehouse(['audit', 'verify', '--checkpoint', file, ...data()])).toMatchObject({
+      code: 0,
+      stdout: `audit log intact: ${head.seq} entries verified; it still reaches the checkpoint of 2030-01-01T00:00:00.000Z (${head.seq} entries)\n`,
+    });
+    db.prepare('delete from audit_log where seq >= ?').run(head.seq - 1);
+    db.close();
+    expect(await gatehouse(['audit', 'verify', '--checkpoint', file, ...data()])).toMatchObject({
+      code: 1,
+      stdout: `audit log truncated: the checkpoint of 2030-01-01T00:00:00.000Z says ${head.seq} entries ending in ${head.hash.slice(0, 19)}…, the database has ${head.seq - 2}\n`,
     });
   });
 });
+
+interface AuditRow {
+  at: number;
+  environment: string | null;
+  type: string;
+  actor: string;
+  client_id: string | null;
+  user_id: string | null;
+  data: string;
+}
 
 describe('gatehouse serve', () => {
   it('refuses a plain-http base URL on a public host with one line', async () => {

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { auditKeys } from './crypto/audit-keys.js';
 import { clientSecretHasher } from './crypto/client-secret-hash.js';
 import { keyCipher, type KeyCipher } from './crypto/key-encryption.js';
 import { loadOrCreateSecretFile } from './crypto/secret-file.js';
@@ -6,6 +7,8 @@ import { DatabaseAttemptLimiter } from './services/shared-attempt-limiter.js';
 import { SignInLimits, type Pause } from './services/sign-in-limits.js';
 import { listenForChanges, type ChangeFeed } from './storage/change-feed.js';
 import { runHousekeeping } from './services/housekeeping.js';
+import { AuditExporter, fileSink, stdoutSink } from './services/audit-export.js';
+import { flushRepeatedAudit } from './services/repeated-audit.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
 import type { FastifyInstance } from 'fastify';
@@ -57,6 +60,7 @@ export async function openGatehouse(
   const cipher = value === undefined ? undefined : keyCipher(value);
   const storeOptions: StoreOptions = {
     ...(cipher === undefined ? {} : { cipher }),
+    ...(value === undefined ? {} : { auditKeys: auditKeys(value) }),
     clientSecrets: clientSecretHasher(value),
   };
   const handle = await openDatabase(databaseTarget(database), options);
@@ -137,6 +141,7 @@ export async function startServer(
     backgroundCheckpoints: true,
   });
   let feed: ChangeFeed | undefined;
+  let exporter: AuditExporter | undefined;
   try {
     // Other processes announce key changes on PostgreSQL; this one listens (LISTEN/NOTIFY).
     feed = config.database.kind === 'postgres' ? listenForChanges(config.database.url) : undefined;
@@ -154,6 +159,9 @@ export async function startServer(
     });
     handle.cache?.invalidate('*');
     await commitSyncOf(handle.db)?.();
+    // Entries written before keyed chaining are closed by an audit.chain_keyed entry now, so a
+    // chain of this version is never without a keyed entry (storage/audit/verify.ts).
+    await stores.audit.ensureKeyed();
     // With --port 0 the base URL is known only once the port is: filled in after listen().
     const runtime = { baseUrl: config.baseUrl, secureCookies: config.secureCookies };
     const deps: AppDeps = {
@@ -196,6 +204,9 @@ export async function startServer(
       clearInterval(timer);
       done();
     });
+    exporter = await startAuditExport(config, stores, storeOptions, clock, (message, error) => {
+      app.log.error({ err: error }, message);
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -208,15 +219,44 @@ export async function startServer(
       demo,
       async close() {
         await app.close();
+        // Repeated refusals counted but not yet audited are written now.
+        await flushRepeatedAudit(stores.audit);
+        // After the last request: its entries are exported too, then a last checkpoint.
+        await exporter?.close();
         await feed?.close();
         await handle.close();
       },
     };
   } catch (error) {
+    await exporter?.close(0);
     await feed?.close();
     await handle.close();
     throw error;
   }
+}
+
+/** --audit-export: the exporter, started, or undefined when none is configured. */
+async function startAuditExport(
+  config: ServerConfig,
+  stores: Stores,
+  storeOptions: StoreOptions,
+  clock: Clock,
+  warn: (message: string, error?: unknown) => void,
+): Promise<AuditExporter | undefined> {
+  if (config.auditExport === undefined) return undefined;
+  const keys = storeOptions.auditKeys;
+  if (keys === undefined) throw new Error('--audit-export needs the server secret');
+  const { to, checkpointIntervalMs } = config.auditExport;
+  const exporter = new AuditExporter({
+    audit: stores.audit,
+    sink: to === '-' ? stdoutSink(stores.audit, clock) : fileSink(to),
+    keys,
+    clock,
+    checkpointIntervalMs,
+    warn,
+  });
+  await exporter.start();
+  return exporter;
 }
 
 export { issuerOf };

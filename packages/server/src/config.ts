@@ -25,6 +25,11 @@ export interface ServerConfig {
    * uniquelocal). Passed as is to Fastify's `trustProxy`; `request.ip` is then the client's.
    */
   readonly trustProxy: false | number | readonly string[];
+  /**
+   * --audit-export: every audit entry as JSON lines, with signed checkpoints every
+   * `checkpointIntervalMs`, to an absolute file path or `-` (standard output).
+   */
+  readonly auditExport?: { readonly to: string; readonly checkpointIntervalMs: number };
 }
 
 export interface ServerConfigInput {
@@ -39,6 +44,10 @@ export interface ServerConfigInput {
   readonly secretKeyFile?: string | undefined;
   /** --trust-proxy (GATEHOUSE_TRUST_PROXY): a hop count or a comma-separated list of proxies. */
   readonly trustProxy?: string | undefined;
+  /** --audit-export: a file, or `-` for standard output. */
+  readonly auditExport?: string | undefined;
+  /** --audit-checkpoint-interval: seconds between checkpoints (default 60). */
+  readonly auditCheckpointInterval?: string | undefined;
 }
 
 /** A configuration mistake: one line that says what to change. */
@@ -65,7 +74,26 @@ export function resolveServerConfig(input: ServerConfigInput, cwd: string): Serv
     secureCookies: baseUrl.startsWith('https:'),
     secret: parseSecret(input, cwd, database),
     trustProxy: parseTrustProxy(input.trustProxy),
+    ...parseAuditExport(input, cwd),
   });
+}
+
+function parseAuditExport(
+  input: ServerConfigInput,
+  cwd: string,
+): { auditExport?: NonNullable<ServerConfig['auditExport']> } {
+  const interval = input.auditCheckpointInterval ?? '60';
+  if (!/^\d{1,6}$/.test(interval) || Number(interval) < 1)
+    throw new ConfigError(
+      `--audit-checkpoint-interval must be a number of seconds from 1 to 999999, not "${interval}"`,
+    );
+  if (input.auditExport === undefined || input.auditExport === '') {
+    if (input.auditCheckpointInterval !== undefined)
+      throw new ConfigError('--audit-checkpoint-interval needs --audit-export');
+    return {};
+  }
+  const to = input.auditExport === '-' ? '-' : resolve(cwd, input.auditExport);
+  return { auditExport: { to, checkpointIntervalMs: Number(interval) * 1000 } };
 }
 
 /** The names proxy-addr (Fastify's trustProxy) knows for address ranges. */

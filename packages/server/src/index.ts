@@ -85,7 +85,8 @@ export {
 } from './protocol.js';
 export type { User } from './storage/users.js';
 export type { Environment, Tier } from './storage/environments.js';
-export type { AuditEntry, AuditVerification } from './storage/audit.js';
+export type { AuditEntry, AuditVerification, Checkpoint } from './storage/audit.js';
+export { latestCheckpoint } from './storage/audit.js';
 export { createStores } from './storage/index.js';
 export { openDatabase, type DatabaseHandle, type DatabaseTarget } from './storage/database.js';
 export {

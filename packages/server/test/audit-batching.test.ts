@@ -58,7 +58,7 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
     expect(entries.map((e) => e.data.i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
     for (let i = 1; i < entries.length; i++)
       expect(entries[i]?.prevHash).toBe(entries[i - 1]?.hash);
-    expect(await stores.audit.verify()).toEqual({ ok: true, count: before + 200 });
+    expect(await stores.audit.verify()).toMatchObject({ ok: true, count: before + 200 });
   });
 
   it('resolves an append only once its entry and rows are committed', async () => {
@@ -105,7 +105,7 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
       expect(await stores.tokens.findAccess('development', `batch-${i}`)).toEqual(
         i === 10 ? undefined : expect.objectContaining({ jti: `batch-${i}` }),
       );
-    expect(await stores.audit.verify()).toEqual({ ok: true, count: before + 29 });
+    expect(await stores.audit.verify()).toMatchObject({ ok: true, count: before + 29 });
   });
 
   it('keeps one chain when two processes append at once', async () => {
@@ -118,7 +118,7 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
           (i % 2 === 0 ? stores : otherStores).audit.append(event(i), now + i),
         ),
       );
-      expect(await stores.audit.verify()).toEqual({ ok: true, count: before + 100 });
+      expect(await stores.audit.verify()).toMatchObject({ ok: true, count: before + 100 });
     } finally {
       await other.close();
     }
@@ -152,7 +152,7 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
         ),
       ),
     );
-    expect(await stores.audit.verify()).toEqual({ ok: true, count: before + awkward.length });
+    expect(await stores.audit.verify()).toMatchObject({ ok: true, count: before + awkward.length });
     const read = await stores.audit.tail({ type: 'test.awkward', limit: 100 });
     expect(read.map((e) => e.hash)).toEqual(written.map((e) => e.hash));
     expect(read.map((e) => e.prevHash)).toEqual(written.map((e) => e.prevHash));
@@ -173,7 +173,7 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
       }),
     ).rejects.toThrow('abort');
     expect(await stores.tokens.findAccess('development', 'rolled-back')).toBeUndefined();
-    expect(await stores.audit.verify()).toEqual({ ok: true, count: before });
+    expect(await stores.audit.verify()).toMatchObject({ ok: true, count: before });
   });
 });
 

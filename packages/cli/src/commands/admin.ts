@@ -2,6 +2,7 @@ import {
   GRANT_TYPES,
   InputError,
   addRedirectUri,
+  latestCheckpoint,
   clientView,
   planPromotion,
   promoteClient,
@@ -18,12 +19,16 @@ import {
   rotateClientSecret,
   setUserDisabled,
   updateClient,
+  type AuditVerification,
+  type Checkpoint,
   type Client,
   type ClientType,
   type GrantType,
   type Tier,
   type User,
 } from '@gatehouse/server';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
@@ -693,6 +698,23 @@ export function usersCommand(io: CliIo): Command {
   return users;
 }
 
+/** One line for `gatehouse audit verify`. */
+function verificationLine(result: AuditVerification): string {
+  if (!result.ok)
+    return result.truncated === true
+      ? `audit log ${result.reason}`
+      : `audit log broken at entry ${result.seq}: ${result.reason} (${result.count} entries before it verified)`;
+  const unkeyed =
+    result.unkeyed === 0
+      ? ''
+      : `; the first ${result.unkeyed} are from before keyed chaining (plain SHA-256: held only by the keyed entry after them)`;
+  const checkpoint =
+    result.checkpoint === undefined
+      ? ''
+      : `; it still reaches the checkpoint of ${new Date(result.checkpoint.at).toISOString()} (${result.checkpoint.count} entries)`;
+  return `audit log intact: ${result.count} entries verified${unkeyed}${checkpoint}`;
+}
+
 export function auditCommand(io: CliIo, setFailed: () => void): Command {
   const audit = new Command('audit').description('read and verify the hash-chained audit log');
   audit.addCommand(
@@ -732,21 +754,35 @@ export function auditCommand(io: CliIo, setFailed: () => void): Command {
   audit.addCommand(
     withDataOptions(
       new Command('verify')
-        .description('recompute the hash chain; exit 1 at the first broken entry')
+        .description(
+          'recompute the keyed hash chain (needs the server secret); exit 1 at the first broken entry, or when the chain no longer reaches the checkpoint',
+        )
+        .option(
+          '--checkpoint <file>',
+          'a checkpoint the export wrote (the export file itself, or one line of it): its latest checkpoint must still be in the chain; a shorter chain is reported as truncated',
+        )
         .option('--json', 'JSON output'),
-    ).action((options: DataOptions & JsonOption) =>
+    ).action((options: DataOptions & JsonOption & { checkpoint?: string }) =>
       withStores(options, io, async (ctx) => {
-        const result = await ctx.stores.audit.verify();
+        let checkpoint: Checkpoint | undefined;
+        if (options.checkpoint !== undefined) {
+          let text: string;
+          try {
+            text = await readFile(resolve(io.cwd, options.checkpoint), 'utf8');
+          } catch {
+            throw new UsageError(`--checkpoint ${options.checkpoint} cannot be read`);
+          }
+          checkpoint = latestCheckpoint(text);
+          if (checkpoint === undefined)
+            throw new UsageError(`--checkpoint ${options.checkpoint} holds no checkpoint`);
+        }
+        const result = await ctx.stores.audit.verify(checkpoint);
         if (!result.ok) setFailed();
         if (options.json === true) {
           writeJson(io, result);
           return;
         }
-        say(io, [
-          result.ok
-            ? `audit log intact: ${result.count} entries verified`
-            : `audit log broken at entry ${result.seq}: ${result.reason} (${result.count} entries before it verified)`,
-        ]);
+        say(io, [verificationLine(result)]);
       }),
     ),
   );

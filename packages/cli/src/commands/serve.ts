@@ -8,6 +8,8 @@ interface ServeOptions extends DataOptions {
   host?: string;
   baseUrl?: string;
   trustProxy?: string;
+  auditExport?: string;
+  auditCheckpointInterval?: string;
 }
 
 /** `gatehouse serve`: runs the server until SIGINT or SIGTERM. */
@@ -21,6 +23,14 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
       .option(
         '--trust-proxy <proxies>',
         'believe X-Forwarded-For from these proxies: a hop count, or a comma-separated list of addresses/CIDRs (or GATEHOUSE_TRUST_PROXY; default: none)',
+      )
+      .option(
+        '--audit-export <file|->',
+        'stream every audit entry and signed checkpoints as JSON lines to a file, or - for standard output (the banner then goes to standard error)',
+      )
+      .option(
+        '--audit-checkpoint-interval <seconds>',
+        "seconds between the export's signed checkpoints (default 60)",
       ),
   ).action(async (options: ServeOptions) => {
     // Off unless asked for: believed from anyone, the header would let a client pick its address.
@@ -32,9 +42,15 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
         ...(options.port === undefined ? {} : { port: options.port }),
         ...(options.host === undefined ? {} : { host: options.host }),
         ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+        ...(options.auditExport === undefined ? {} : { auditExport: options.auditExport }),
+        ...(options.auditCheckpointInterval === undefined
+          ? {}
+          : { auditCheckpointInterval: options.auditCheckpointInterval }),
       },
       io.cwd,
     );
+    // With the export on standard output, the banner must not mix with its JSON lines.
+    const say = config.auditExport?.to === '-' ? io.stderr : io.stdout;
     let server;
     try {
       server = await startServer(config, { logger: io.env.GATEHOUSE_LOG_LEVEL !== undefined });
@@ -93,9 +109,9 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
       'Stop with Ctrl-C.',
       '',
     );
-    io.stdout.write(lines.join('\n'));
+    say.write(lines.join('\n'));
     await waitForStop();
-    io.stdout.write('Stopping...\n');
+    say.write('Stopping...\n');
     await server.close();
   });
 }

@@ -1,25 +1,33 @@
 import type { Kysely } from 'kysely';
+import type { AuditKeys } from '../crypto/audit-keys.js';
 import type { DatabaseKind } from './database.js';
 import type { Database } from './schema.js';
+import { writeBatch } from './audit/batch.js';
+import { commitSyncOf } from './commit-sync.js';
+import { EMPTY_CHAIN, useAuditKeys, type ChainHead } from './audit/chain.js';
+import { latestCheckpoint, signCheckpoint, type Checkpoint } from './audit/checkpoint.js';
 import {
   chainHash,
   GENESIS_HASH,
+  isKeyed,
   toEntry,
   type AuditEntry,
   type AuditEvent,
 } from './audit/entry.js';
 import { appendAudit } from './audit/group-commit.js';
 import type { AuditedInsert } from './audit/row-writer.js';
+import { verifyChain, type AuditVerification } from './audit/verify.js';
 
 /*
- * The audit log: this module reads it (tail, verify) and is where appends come in. How an entry
- * is written lives in ./audit/: the entry and its chain hash (entry.ts), text made storable
- * (well-formed.ts), the group-commit writer (group-commit.ts), one batch in a transaction
- * (batch.ts) or in one PostgreSQL statement (postgres-batch.ts), and the rows written with an
- * entry (row-writer.ts, insert-sql.ts).
+ * The audit log: this module reads it (tail, verify, export) and is where appends come in. How an
+ * entry is written lives in ./audit/: the entry and its chain hash (entry.ts), the keyed chain
+ * (chain.ts), text made storable (well-formed.ts), the group-commit writer (group-commit.ts), one
+ * batch in a transaction (batch.ts) or in one PostgreSQL statement (postgres-batch.ts), the rows
+ * written with an entry (row-writer.ts, insert-sql.ts), verification (verify.ts) and checkpoints
+ * (checkpoint.ts).
  */
-export { appendAudit, GENESIS_HASH };
-export type { AuditedInsert, AuditEntry, AuditEvent };
+export { appendAudit, chainHash, GENESIS_HASH, latestCheckpoint, signCheckpoint };
+export type { AuditedInsert, AuditEntry, AuditEvent, AuditVerification, ChainHead, Checkpoint };
 export type { AuditRecord } from './audit/entry.js';
 
 export interface AuditFilter {
@@ -39,10 +47,6 @@ export interface AuditFilter {
   readonly limit?: number;
 }
 
-export type AuditVerification =
-  | { readonly ok: true; readonly count: number }
-  | { readonly ok: false; readonly count: number; readonly seq: number; readonly reason: string };
-
 export interface AuditStore {
   /**
    * Appends an entry, with `rows` written in the same transaction. Resolves only once the entry
@@ -52,11 +56,40 @@ export interface AuditStore {
   append(event: AuditEvent, at: number, rows?: readonly AuditedInsert[]): Promise<AuditEntry>;
   /** The newest entries matching the filter, oldest first. */
   tail(filter: AuditFilter): Promise<AuditEntry[]>;
-  /** Recomputes the whole chain; reports the first entry that does not fit. */
-  verify(): Promise<AuditVerification>;
+  /**
+   * Recomputes the whole chain; reports the first entry that does not fit, and with a checkpoint
+   * (made outside the database) whether the chain still reaches it: a truncation.
+   */
+  verify(checkpoint?: Checkpoint): Promise<AuditVerification>;
+  /** The newest entry's place in the chain. */
+  head(): Promise<ChainHead>;
+  /** Up to `limit` entries after `seq`, oldest first: what an export reads next. */
+  after(seq: number, limit: number): Promise<AuditEntry[]>;
+  /** Where the export sink `name` got to, when it cannot remember it itself (stdout). */
+  exportCursor(name: string): Promise<ChainHead | undefined>;
+  saveExportCursor(name: string, at: ChainHead, now: number): Promise<void>;
+  /**
+   * With the key: when the newest entry is unkeyed (written before keyed chaining), appends the
+   * `audit.chain_keyed` entry that closes the unkeyed entries, so keyed chaining has begun even
+   * before anything else is audited. A server calls it as it starts.
+   */
+  ensureKeyed(): Promise<void>;
 }
 
-export function auditStore(db: Kysely<Database>, kind: DatabaseKind): AuditStore {
+export function auditStore(
+  db: Kysely<Database>,
+  kind: DatabaseKind,
+  /** The chain and checkpoint keys, from the server secret; without them, an unkeyed chain. */
+  keys?: AuditKeys,
+): AuditStore {
+  if (keys !== undefined) useAuditKeys(db, keys);
+  const head = async (): Promise<ChainHead> =>
+    (await db
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst()) ?? EMPTY_CHAIN;
   return {
     append: (event, at, rows = []) => appendAudit(db, event, at, rows, kind),
     async tail(filter) {
@@ -80,49 +113,42 @@ export function auditStore(db: Kysely<Database>, kind: DatabaseKind): AuditStore
       const rows = await query.execute();
       return rows.reverse().map(toEntry);
     },
-    async verify() {
-      let expectedPrev = GENESIS_HASH;
-      let expectedSeq = 1;
-      let count = 0;
-      const page = 1000;
-      for (;;) {
-        const rows = await db
-          .selectFrom('audit_log')
-          .selectAll()
-          .where('seq', '>=', expectedSeq)
-          .orderBy('seq')
-          .limit(page)
-          .execute();
-        for (const row of rows) {
-          const entry = toEntry(row);
-          if (entry.seq !== expectedSeq)
-            return {
-              ok: false,
-              count,
-              seq: expectedSeq,
-              reason: `entry ${expectedSeq} is missing`,
-            };
-          if (entry.prevHash !== expectedPrev)
-            return {
-              ok: false,
-              count,
-              seq: entry.seq,
-              reason: 'its link to the previous entry is broken',
-            };
-          const { hash, ...unhashed } = entry;
-          if (chainHash(unhashed) !== hash)
-            return {
-              ok: false,
-              count,
-              seq: entry.seq,
-              reason: 'its content does not match its hash',
-            };
-          expectedPrev = hash;
-          expectedSeq++;
-          count++;
-        }
-        if (rows.length < page) return { ok: true, count };
-      }
+    verify: (checkpoint) => verifyChain(db, keys, checkpoint),
+    head,
+    async after(seq, limit) {
+      const rows = await db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', '>', seq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map(toEntry);
+    },
+    async exportCursor(name) {
+      const row = await db
+        .selectFrom('audit_export_cursors')
+        .select(['seq', 'hash'])
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return row === undefined ? undefined : { seq: row.seq, hash: row.hash };
+    },
+    async saveExportCursor(name, at, now) {
+      await db
+        .insertInto('audit_export_cursors')
+        .values({ name, seq: at.seq, hash: at.hash, updated_at: now })
+        .onConflict((c) =>
+          c.column('name').doUpdateSet({ seq: at.seq, hash: at.hash, updated_at: now }),
+        )
+        .execute();
+    },
+    async ensureKeyed() {
+      if (keys === undefined) return;
+      const newest = await head();
+      if (newest.seq === 0 || isKeyed(newest.hash)) return;
+      // writeBatch puts the audit.chain_keyed entry before an empty batch, under the chain's lock.
+      await db.transaction().execute((trx) => writeBatch(trx, kind, [], keys.chain));
+      await commitSyncOf(db)?.();
     },
   };
 }

@@ -8,6 +8,7 @@ import {
 import { clientStore, type ClientStore } from './clients.js';
 import { codeStore, type CodeStore } from './codes.js';
 import { consentStore, type ConsentStore } from './consents.js';
+import type { AuditKeys } from '../crypto/audit-keys.js';
 import { clientSecretHasher, type ClientSecretHasher } from '../crypto/client-secret-hash.js';
 import type { KeyCipher } from '../crypto/key-encryption.js';
 import type { DatabaseHandle } from './database.js';
@@ -52,6 +53,8 @@ export interface StoreOptions {
   readonly cipher?: KeyCipher;
   /** Hashes client secrets; a plain hash without one. */
   readonly clientSecrets?: ClientSecretHasher;
+  /** MAC the audit chain and sign its checkpoints; an unkeyed chain without them. */
+  readonly auditKeys?: AuditKeys;
 }
 
 export function createStores(handle: DatabaseHandle, options: StoreOptions = {}): Stores {
@@ -73,7 +76,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     authorizationRequests: authorizationRequestStore(db),
     codes: codeStore(db),
     tokens: tokenStore(db),
-    audit: auditStore(db, handle.kind),
+    audit: auditStore(db, handle.kind, options.auditKeys),
     deviceCodes: deviceCodeStore(db),
     operators: operatorStore(db),
     impersonations: impersonationStore(db),

@@ -441,6 +441,65 @@ const migrations: Record<string, Migration> = {
         where tier = 'development' and registration <> 'off'`.execute(db);
     },
   },
+  '0010-keyed-audit-chain': {
+    async up(db: Kysely<unknown>) {
+      // Issue #13, item 4. Where each export sink that cannot remember its own position (stdout)
+      // has got to (src/services/audit-export.ts).
+      await db.schema
+        .createTable('audit_export_cursors')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      // Entries are MACed under a key derived from the server secret (src/storage/audit/chain.ts),
+      // which must never reach the database: the process computes every hash, and this function
+      // only checks, under the chain's advisory lock, that the newest entry is still the one the
+      // hashes were computed after, and inserts them. If another process appended meanwhile it
+      // raises GH001 with the actual head (DETAIL, JSON): the statement, the batch's other rows
+      // with it, is rolled back, and the process recomputes and sends it again.
+      await sql`
+        create or replace function gatehouse_audit_append_chained(
+          expected_seq bigint, expected_hash text, entries jsonb)
+        returns void
+        language plpgsql volatile as $$
+        declare
+          last_seq bigint;
+          last_hash text;
+        begin
+          perform pg_advisory_xact_lock(7310202611);
+          select a.seq, a.hash into last_seq, last_hash
+            from audit_log a order by a.seq desc limit 1;
+          last_seq := coalesce(last_seq, 0);
+          last_hash := coalesce(last_hash, repeat('0', 64));
+          if last_seq <> expected_seq or last_hash <> expected_hash then
+            raise exception 'the audit chain has moved on'
+              using errcode = 'GH001',
+                    detail = json_build_object('seq', last_seq, 'hash', last_hash)::text;
+          end if;
+          insert into audit_log (seq, at, environment, type, actor, client_id, user_id, data,
+                                 prev_hash, hash)
+            select e.seq, e.at, e.environment, e.type, e.actor, e.client_id, e.user_id, e.data,
+                   e.prev_hash, e.hash
+              from jsonb_to_recordset(entries) as e(seq bigint, at bigint, environment text,
+                type text, actor text, client_id text, user_id text, data text, prev_hash text,
+                hash text)
+              order by e.seq;
+        end
+        $$`.execute(db);
+      // A process of an older version would chain unkeyed entries after keyed ones, which verify
+      // must call tampering: its appends fail instead, with a message that says why.
+      await sql`
+        create or replace function gatehouse_audit_append(entries jsonb)
+        returns table (out_seq bigint, out_prev text, out_hash text)
+        language plpgsql volatile as $$
+        begin
+          raise exception 'the audit chain is keyed since migration 0010: this Gatehouse process is older than its database; restart it with the current version';
+        end
+        $$`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = {

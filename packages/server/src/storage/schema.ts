@@ -173,7 +173,16 @@ export interface AuditTable {
   /** Event details as JSON; never a secret, code or token value. */
   data: string;
   prev_hash: string;
+  /** 64 hex digits: SHA-256 (version 1); `v2:` and 64 hex digits: HMAC-SHA-256 (version 2). */
   hash: string;
+}
+
+/** How far an export sink without a memory of its own (stdout) got: its last entry. */
+export interface AuditExportCursorTable {
+  name: string;
+  seq: number;
+  hash: string;
+  updated_at: number;
 }
 
 export interface RevocationTable {
@@ -295,6 +304,7 @@ export interface Database {
   refresh_tokens: RefreshTokenTable;
   access_tokens: AccessTokenTable;
   audit_log: AuditTable;
+  audit_export_cursors: AuditExportCursorTable;
   revocations: RevocationTable;
   device_codes: DeviceCodeTable;
   operators: OperatorTable;

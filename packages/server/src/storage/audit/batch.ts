@@ -1,14 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import { claimWriteLock, type DatabaseKind } from '../database.js';
 import type { Database } from '../schema.js';
-import {
-  chainHash,
-  entryFields,
-  GENESIS_HASH,
-  toRow,
-  type AuditEntry,
-  type AuditEvent,
-} from './entry.js';
+import { EMPTY_CHAIN, extendChain } from './chain.js';
+import { toRow, type AuditEntry, type AuditEvent } from './entry.js';
 import { insertRows, type AuditedInsert } from './row-writer.js';
 
 /** One append of a batch: an entry to chain and the rows it records. */
@@ -20,12 +14,15 @@ export interface BatchItem {
 
 /**
  * Writes a batch in the transaction `trx`: the batch's rows, then its entries, chained in order
- * after the newest entry in the log.
+ * after the newest entry in the log (chain.ts). Also PostgreSQL's path when its one statement
+ * found another head than the one it was computed for (postgres-batch.ts).
  */
 export async function writeBatch(
   trx: Kysely<Database>,
   kind: DatabaseKind,
   batch: readonly BatchItem[],
+  /** The chain key (crypto/audit-keys.ts); without it, an unkeyed chain only. */
+  key: Buffer | undefined,
 ): Promise<AuditEntry[]> {
   await claimWriteLock(trx, kind);
   await insertRows(
@@ -36,7 +33,7 @@ export async function writeBatch(
   // One writer at a time extends the chain, across every process sharing the database. SQLite
   // serialises transactions on its single connection already. Taken after the batch's other rows
   // are written, so the lock is held for as short a time as can be. gatehouse_audit_append
-  // (migration 0007) takes the same lock.
+  // (migration 0008) takes the same lock.
   if (kind === 'postgres') await sql`select pg_advisory_xact_lock(7310202611)`.execute(trx);
   const last = await trx
     .selectFrom('audit_log')
@@ -44,18 +41,12 @@ export async function writeBatch(
     .orderBy('seq', 'desc')
     .limit(1)
     .executeTakeFirst();
-  let seq = last?.seq ?? 0;
-  let prevHash = last?.hash ?? GENESIS_HASH;
-  const entries = batch.map(({ event, at }) => {
-    const unhashed = { seq: ++seq, ...entryFields(event, at), prevHash };
-    const entry: AuditEntry = { ...unhashed, hash: chainHash(unhashed) };
-    prevHash = entry.hash;
-    return entry;
-  });
+  const chained = extendChain(last ?? EMPTY_CHAIN, batch, key);
   await insertRows(
     trx,
     kind,
-    entries.map((entry) => ({ table: 'audit_log', row: toRow(entry) })),
+    chained.map((entry) => ({ table: 'audit_log', row: toRow(entry) })),
   );
-  return entries;
+  // An `audit.chain_keyed` entry put before the batch's own is nobody's to acknowledge.
+  return chained.slice(chained.length - batch.length);
 }

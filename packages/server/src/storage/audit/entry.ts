@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Insertable, Selectable } from 'kysely';
 import type { AuditTable } from '../schema.js';
 
@@ -38,12 +38,19 @@ export function checkEvent(event: AuditEvent): void {
   }
 }
 
-/**
- * The hash that links an entry to the chain. PostgreSQL's gatehouse_audit_append (migration 0007)
- * hashes the same JSON array, so both databases' entries verify alike.
- */
-export function chainHash(entry: Omit<AuditEntry, 'hash'>): string {
-  const material = JSON.stringify([
+/** The prefix of a keyed (version 2) hash; a version 1 hash is 64 bare hex digits. */
+export const KEYED_PREFIX = 'v2:';
+
+/** The event that marks where keyed chaining begins after entries written before it. */
+export const CHAIN_KEYED_EVENT = 'audit.chain_keyed';
+
+export function isKeyed(hash: string): boolean {
+  return hash.startsWith(KEYED_PREFIX);
+}
+
+/** The text an entry's hash is computed over: the same for both versions and both databases. */
+export function chainMaterial(entry: Omit<AuditEntry, 'hash'>): string {
+  return JSON.stringify([
     entry.seq,
     entry.at,
     entry.environment,
@@ -54,7 +61,19 @@ export function chainHash(entry: Omit<AuditEntry, 'hash'>): string {
     entry.data,
     entry.prevHash,
   ]);
-  return createHash('sha256').update(material).digest('hex');
+}
+
+/**
+ * The hash that links an entry to the chain. With the chain key (crypto/audit-keys.ts): version 2,
+ * `v2:` and HMAC-SHA-256 of the material, which nobody without the server secret can compute.
+ * Without it (entries written before keyed chaining, or a bare store in a test): version 1, plain
+ * SHA-256, which anyone who can write the database can recompute.
+ */
+export function chainHash(entry: Omit<AuditEntry, 'hash'>, key?: Buffer): string {
+  const material = chainMaterial(entry);
+  return key === undefined
+    ? createHash('sha256').update(material).digest('hex')
+    : `${KEYED_PREFIX}${createHmac('sha256', key).update(material).digest('hex')}`;
 }
 
 /** An entry as it is chained, but for its place in the chain (seq, prev_hash, hash). */

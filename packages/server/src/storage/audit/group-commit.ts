@@ -3,6 +3,7 @@ import { commitSyncOf } from '../commit-sync.js';
 import type { DatabaseKind } from '../database.js';
 import type { Database } from '../schema.js';
 import { writeBatch, type BatchItem } from './batch.js';
+import { auditKeysOf } from './chain.js';
 import { checkEvent, type AuditEntry, type AuditEvent } from './entry.js';
 import { appendBatchPostgres } from './postgres-batch.js';
 import type { AuditedInsert } from './row-writer.js';
@@ -60,8 +61,10 @@ class AuditWriter {
     try {
       entries =
         this.kind === 'postgres'
-          ? await appendBatchPostgres(this.db, batch)
-          : await this.db.transaction().execute((trx) => writeBatch(trx, this.kind, batch));
+          ? await appendBatchPostgres(this.db, batch, auditKeysOf(this.db)?.chain)
+          : await this.db
+              .transaction()
+              .execute((trx) => writeBatch(trx, this.kind, batch, auditKeysOf(this.db)?.chain));
     } catch (error) {
       if (batch.length === 1) batch[0]?.reject(error);
       else for (const item of batch) await this.commit([item]);
@@ -99,7 +102,8 @@ export async function appendAudit(
 ): Promise<AuditEntry> {
   checkEvent(given);
   const item: BatchItem = { event: storableEvent(given), at, rows };
-  if (db.isTransaction) return (await writeBatch(db, kind, [item]))[0] as AuditEntry;
+  if (db.isTransaction)
+    return (await writeBatch(db, kind, [item], auditKeysOf(db)?.chain))[0] as AuditEntry;
   let writer = writers.get(db);
   if (writer === undefined) {
     writer = new AuditWriter(db, kind, commitSyncOf(db));

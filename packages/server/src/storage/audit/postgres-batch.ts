@@ -1,56 +1,67 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';
-import type { BatchItem } from './batch.js';
-import { entryFields, type AuditEntry } from './entry.js';
+import { writeBatch, type BatchItem } from './batch.js';
+import { extendChain, EMPTY_CHAIN, type ChainHead } from './chain.js';
+import { toRow, type AuditEntry } from './entry.js';
 import { groupByShape, postgresInsertText, postgresParameters } from './insert-sql.js';
 
-interface ChainLink {
-  out_seq: number;
-  out_prev: string;
-  out_hash: string;
-}
+/** The head each process last saw, per database: what its next batch is chained after. */
+const heads = new WeakMap<Kysely<Database>, ChainHead>();
+
+/** How often a batch is recomputed for a head that moved before a locked transaction is used. */
+const OPTIMISTIC_TRIES = 3;
 
 /**
- * PostgreSQL: a whole batch in one statement, so one round trip (migration 0007): its rows in
- * data-modifying CTEs, its entries chained and inserted by gatehouse_audit_append under the
- * chain's advisory lock. One statement is one transaction: all of it commits, or none.
+ * PostgreSQL: a whole batch in one statement, so one round trip: its rows in data-modifying CTEs,
+ * its entries inserted by gatehouse_audit_append_chained (migration 0010) under the chain's
+ * advisory lock. One statement is one transaction: all of it commits, or none.
+ *
+ * The entries' MACs need the chain key, which never goes to the database, so they are computed
+ * here, after the head this process last saw; the function checks under the lock that the head
+ * is still that one. When another process appended meanwhile the statement fails as a whole
+ * (GH001, with the actual head), and the batch is recomputed after that head and sent again. A
+ * single process therefore writes each batch in one round trip, as before; processes appending
+ * at the same moment pay one more now and then. After a few misses in a row the batch is written
+ * in a transaction that holds the lock while it reads the head (batch.ts), which cannot miss.
  */
 export async function appendBatchPostgres(
   db: Kysely<Database>,
   batch: readonly BatchItem[],
+  key: Buffer | undefined,
 ): Promise<AuditEntry[]> {
-  const { params, placeholder } = postgresParameters();
-  const inserts = groupByShape(batch.flatMap((item) => item.rows)).map(
-    (group, i) => `rows_${i} as (${postgresInsertText(group, placeholder)})`,
-  );
-  const entries = batch.map(({ event, at }) => entryFields(event, at));
-  // `middle` is the hashed JSON array without its first (seq) and last (prev_hash) elements.
-  const payload = entries.map((e) => ({
-    middle: JSON.stringify([
-      e.at,
-      e.environment,
-      e.type,
-      e.actor,
-      e.clientId,
-      e.userId,
-      e.data,
-    ]).slice(1, -1),
-    at: e.at,
-    environment: e.environment,
-    type: e.type,
-    actor: e.actor,
-    client_id: e.clientId,
-    user_id: e.userId,
-    data: JSON.stringify(e.data),
-  }));
-  const call = `select out_seq, out_prev, out_hash from gatehouse_audit_append(${placeholder(JSON.stringify(payload))}::jsonb)`;
-  const text = inserts.length === 0 ? call : `with ${inserts.join(', ')} ${call}`;
-  const result = await db.executeQuery<ChainLink>(CompiledQuery.raw(text, params));
-  const chained = [...result.rows].sort((a, b) => a.out_seq - b.out_seq);
-  if (chained.length !== entries.length)
-    throw new Error('the audit append returned too few entries');
-  return entries.map((e, i) => {
-    const link = chained[i] as ChainLink;
-    return { ...e, seq: link.out_seq, prevHash: link.out_prev, hash: link.out_hash };
-  });
+  const inserts = groupByShape(batch.flatMap((item) => item.rows));
+  let head = heads.get(db) ?? EMPTY_CHAIN;
+  for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt++) {
+    const chained = extendChain(head, batch, key);
+    const { params, placeholder } = postgresParameters();
+    const ctes = inserts.map(
+      (group, i) => `rows_${i} as (${postgresInsertText(group, placeholder)})`,
+    );
+    const call = `select gatehouse_audit_append_chained(${placeholder(head.seq)}::bigint, ${placeholder(head.hash)}::text, ${placeholder(JSON.stringify(chained.map(toRow)))}::jsonb)`;
+    const text = ctes.length === 0 ? call : `with ${ctes.join(', ')} ${call}`;
+    try {
+      await db.executeQuery(CompiledQuery.raw(text, params));
+    } catch (error) {
+      const moved = movedHead(error);
+      if (moved === undefined) throw error;
+      head = moved;
+      heads.set(db, moved);
+      continue;
+    }
+    const last = chained[chained.length - 1] as AuditEntry;
+    heads.set(db, { seq: last.seq, hash: last.hash });
+    // An `audit.chain_keyed` entry put before the batch's own is nobody's to acknowledge.
+    return chained.slice(chained.length - batch.length);
+  }
+  const entries = await db.transaction().execute((trx) => writeBatch(trx, 'postgres', batch, key));
+  heads.delete(db);
+  return entries;
+}
+
+/** The actual head, when the statement failed only because the chain had moved on. */
+function movedHead(error: unknown): ChainHead | undefined {
+  const { code, detail } = error as { code?: unknown; detail?: unknown };
+  if (code !== 'GH001' || typeof detail !== 'string') return undefined;
+  const head = JSON.parse(detail) as { seq: number | string; hash: string };
+  return { seq: Number(head.seq), hash: head.hash };
 }
