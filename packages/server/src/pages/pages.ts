@@ -81,8 +81,8 @@ export function consentPage(options: {
   environment: string;
   clientName: string;
   scopes: readonly string[];
-  /** Where the browser goes after the decision, in words (pages/destination.ts). */
-  destination: string;
+  redirectHost: string;
+  loopback: boolean;
   csrf: string;
   interaction: string;
   email: string;
@@ -128,7 +128,9 @@ export function consentPage(options: {
               ${items}
             </ul>`
       }
-      <p>After you decide, you will be sent back to <strong>${options.destination}</strong>.</p>
+      <p>
+        ${options.loopback ? html`After you decide, you will be sent back to <strong>an application on this computer</strong> (${options.redirectHost}).` : html`After you decide, you will be sent back to <strong>${options.redirectHost}</strong>.`}
+      </p>
       <form method="post" action="${options.action ?? `/e/${options.environment}/consent`}">
         <input type="hidden" name="_csrf" value="${options.csrf}" />
         ${options.interaction === '' ? raw('') : html`<input type="hidden" name="interaction" value="${options.interaction}" />`}

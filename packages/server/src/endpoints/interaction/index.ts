@@ -13,7 +13,7 @@ import { advance, confirmParked } from '../../authorization/advance.js';
 import { currentImpersonation } from '../../authorization/impersonation.js';
 import { finishParked, parkedRequest, recordSignInFor } from '../../authorization/parked.js';
 import { currentSession } from '../../authorization/session.js';
-import { redirectError, redirectWithCode } from '../../authorization/respond.js';
+import { hostOf, redirectError, redirectWithCode } from '../../authorization/respond.js';
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.status(status).type('text/html; charset=utf-8').send(body);
@@ -162,7 +162,8 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
         environment: ctx.environment.name,
         clientName: client.name,
         scopes: pending.scope,
-        destination: describeDestination(pending.redirectUri),
+        redirectHost: hostOf(pending.redirectUri),
+        loopback: /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(pending.redirectUri),
         csrf: reply.generateCsrf(),
         interaction: sha256(state.parkedId),
         email: user.email,
