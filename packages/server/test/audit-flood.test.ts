@@ -8,6 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
 import { refusedRedirectsOf } from '../src/services/redirects.js';
+import { RepeatedEventAudit } from '../src/services/repeated-audit.js';
+import type { AuditStore } from '../src/storage/audit.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -105,3 +107,60 @@ async function until(condition: () => Promise<boolean>, ms = 5_000): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('the per-process counter under attack (review of issue #13, item 5)', () => {
+  const fakeAudit = () => {
+    const written: string[] = [];
+    const audit = {
+      append: (event: { type: string }) => {
+        written.push(event.type);
+        return Promise.resolve();
+      },
+    };
+    return { audit: audit as unknown as AuditStore, written };
+  };
+  const inside = (counter: RepeatedEventAudit) =>
+    counter as unknown as {
+      windows: Map<string, { subjects?: Set<string> }>;
+      budgets: Map<string, unknown>;
+    };
+  const event = {
+    environment: 'development',
+    type: 'redirect.refused',
+    actor: 'client:c',
+    clientId: 'c',
+  };
+
+  it('keeps no copy of the sender’s text: 1000 refused URIs of 60 KB hold a few KB, not 60 MB', async () => {
+    const { audit } = fakeAudit();
+    const counter = new RepeatedEventAudit(audit, () => 0);
+    const big = 'a'.repeat(60_000);
+    for (let i = 0; i < 1000; i++)
+      await counter.record(event, 0, {
+        subject: `https://evil.example/${i}/${big}`,
+        address: '::1',
+      });
+    const { windows } = inside(counter);
+    let held = 0;
+    for (const [key, counted] of windows) {
+      held += key.length;
+      for (const subject of counted.subjects ?? []) held += subject.length;
+    }
+    expect(held).toBeLessThan(200_000);
+    await counter.flush();
+  });
+
+  it('bounds its budgets when every request comes from another address', async () => {
+    const { audit } = fakeAudit();
+    const limits = { windowMs: 600_000, perAddress: 5, perClient: 50, maxTracked: 100 };
+    const counter = new RepeatedEventAudit(audit, () => 0, limits);
+    for (let i = 0; i < 5000; i++)
+      await counter.record(event, 0, {
+        subject: 'https://evil.example/x',
+        address: `2001:db8::${i.toString(16)}`,
+      });
+    expect(inside(counter).budgets.size).toBeLessThanOrEqual(2 * limits.maxTracked + 1);
+    expect(inside(counter).windows.size).toBeLessThanOrEqual(limits.maxTracked + 1);
+    await counter.flush();
+  });
+});

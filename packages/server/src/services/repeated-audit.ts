@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuditEvent, AuditStore } from '../storage/audit.js';
 
 /**
@@ -87,7 +88,9 @@ export class RepeatedEventAudit {
     const env = event.environment ?? '';
     const client = event.clientId ?? '';
     const kind = `${env}\0${client}\0${event.type}`;
-    const key = `${kind}\0${origin.subject}\0${origin.address}`;
+    // Held in memory for a window: a digest, never the sender's text (a 64 KB URI, 10 000 times).
+    const subject = createHash('sha256').update(origin.subject).digest('base64url');
+    const key = `${kind}\0${subject}\0${origin.address}`;
     const open = this.windows.get(key);
     if (open !== undefined) {
       open.count++;
@@ -101,7 +104,7 @@ export class RepeatedEventAudit {
       if (summary !== undefined) {
         summary.count++;
         if (summary.subjects !== undefined && summary.subjects.size < MAX_SUBJECTS_COUNTED)
-          summary.subjects.add(origin.subject);
+          summary.subjects.add(subject);
       } else
         this.windows.set(overflow.key, {
           event: {
@@ -115,7 +118,7 @@ export class RepeatedEventAudit {
           from: at,
           until,
           count: 1,
-          subjects: new Set([origin.subject]),
+          subjects: new Set([subject]),
         });
       return;
     }
@@ -140,7 +143,13 @@ export class RepeatedEventAudit {
     origin: RepeatedOrigin,
     at: number,
   ): { key: string; address?: string } | undefined {
-    if (this.windows.size >= this.limits.maxTracked) return { key: `${kind}\0*\0*` };
+    // Budgets count too: an address that spends one and is then refused by its client's budget
+    // opens no window, so a sender with many addresses (IPv6) would grow them without end.
+    if (
+      this.windows.size >= this.limits.maxTracked ||
+      this.budgets.size >= 2 * this.limits.maxTracked
+    )
+      return { key: `${kind}\0*\0*` };
     if (!this.spend(`${kind}\0*\0${origin.address}`, this.limits.perAddress, at))
       return { key: `${kind}\0*\0${origin.address}`, address: origin.address };
     if (!this.spend(`${kind}\0*\0*`, this.limits.perClient, at)) return { key: `${kind}\0*\0*` };
