@@ -154,6 +154,7 @@ describe('authorization endpoint rules', () => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: LOOPBACK,
       client_id: cli.clientId,
     });
     expect(decodeJwt(tokens.access_token).aud).toBe('https://api.example.com/');

@@ -117,6 +117,7 @@ describe.each(DATABASES)('review regressions on $kind', ({ create }) => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: LOOPBACK,
       client_id: cli.clientId,
     });
     const race = await Promise.all(
@@ -151,6 +152,7 @@ describe.each(DATABASES)('review regressions on $kind', ({ create }) => {
           grant_type: 'authorization_code',
           code,
           code_verifier: verifier,
+          redirect_uri: LOOPBACK,
           client_id: cli.clientId,
         }),
       ),
@@ -175,6 +177,7 @@ describe.each(DATABASES)('review regressions on $kind', ({ create }) => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: LOOPBACK,
       client_id: cli.clientId,
     });
     const wider = await post('/token', {
@@ -198,6 +201,7 @@ describe.each(DATABASES)('review regressions on $kind', ({ create }) => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: LOOPBACK,
       client_id: other.clientId,
     });
     expect(stolen.body.error).toBe('invalid_grant');
@@ -205,6 +209,7 @@ describe.each(DATABASES)('review regressions on $kind', ({ create }) => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: LOOPBACK,
       client_id: cli.clientId,
     });
     expect(rightful.status).toBe(200);
@@ -212,6 +217,7 @@ describe.each(DATABASES)('review regressions on $kind', ({ create }) => {
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
+      redirect_uri: LOOPBACK,
       client_id: other.clientId,
     });
     expect(await userinfo(rightful.body.access_token)).toBe(200);
@@ -290,6 +296,7 @@ describe.each(DATABASES.slice(0, 1))('further review regressions on $kind', ({ c
           grant_type: 'authorization_code',
           code: new URL(location).searchParams.get('code') ?? '',
           code_verifier: verifier,
+          redirect_uri: 'https://owner.example.com/cb',
           client_id: owner.clientId,
           client_secret: owner.clientSecret ?? '',
         }),
@@ -355,6 +362,7 @@ describe.each(DATABASES.slice(0, 1))('further review regressions on $kind', ({ c
       grant_type: 'authorization_code',
       code: new URL(location).searchParams.get('code') ?? '',
       code_verifier: verifier,
+      redirect_uri: LOOPBACK,
       client_id: client.clientId,
     });
     expect(

@@ -56,6 +56,8 @@ describe('third-party clients against Gatehouse, pages in Chromium', () => {
       name: 'Acme Web',
       redirectUris: [redirectUri],
       grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+      // client_credentials grants only the scopes a client is registered for.
+      scopes: ['reports:read'],
     });
     const config = await client.discovery(
       new URL(t.issuer('development')),
