@@ -230,6 +230,61 @@ describe.each(DATABASES)('tokens only for what a client was given, on $kind', ({
       expect(revoked.status).toBe(204);
       expect((await exchange(rogue, user.access_token ?? '')).error).toBe('invalid_request');
     });
+
+    it('refuses an audience the user never let the agent act at, reached through its own exchanged token (invalid_request)', async () => {
+      const hopper = (await t.client({
+        type: 'web',
+        name: 'Hopping agent',
+        redirectUris: ['https://hopper.example.com/callback'],
+        grantTypes: ['authorization_code', 'client_credentials', EXCHANGE],
+        exchangeAudiences: [API, MCP],
+      })) as Confidential;
+      const browser = new FormBrowser(t.url);
+      const user = await token({
+        ...(await authorized(
+          notes,
+          { redirect_uri: LOOPBACK, scope: 'openid notes:read', resource: API },
+          browser,
+        )),
+        client_id: notes,
+        redirect_uri: LOOPBACK,
+      });
+      // Ada gave Notes notes:read at MCP too, and let the agent act for her at the API only.
+      await authorized(
+        notes,
+        { redirect_uri: LOOPBACK, scope: 'notes:read', resource: MCP },
+        browser,
+      );
+      await authorized(
+        hopper.clientId,
+        { redirect_uri: 'https://hopper.example.com/callback', scope: 'notes:read', resource: API },
+        browser,
+      );
+      const actor = await token({
+        grant_type: 'client_credentials',
+        client_id: hopper.clientId,
+        client_secret: hopper.clientSecret,
+      });
+      const toward = (subject: string, resource: string) =>
+        token({
+          grant_type: EXCHANGE,
+          client_id: hopper.clientId,
+          client_secret: hopper.clientSecret,
+          subject_token: subject,
+          subject_token_type: ACCESS_TOKEN,
+          actor_token: actor.access_token ?? '',
+          actor_token_type: ACCESS_TOKEN,
+          resource,
+        });
+      expect((await toward(user.access_token ?? '', MCP)).error).toBe('invalid_request');
+      const atApi = await toward(user.access_token ?? '', API);
+      expect(atApi.status).toBe(200);
+      // The token it got at the API was issued to it, yet the grant behind it is Notes'.
+      const hop = await toward(atApi.access_token ?? '', MCP);
+      expect(hop.status).toBe(400);
+      expect(hop.error).toBe('invalid_request');
+      expect(hop.access_token).toBeUndefined();
+    });
   });
 
   describe('redirect_uri at the token endpoint (RFC 6749 §4.1.3)', () => {

@@ -221,7 +221,8 @@ async function checkSubject(
  * check-agent: whether this client may act for the subject token's user at all. Holding a user's
  * token is not enough (another client's token may have leaked to it, or been handed over by an
  * application the user trusted with it, not with this agent). It may when:
- * - the subject token was issued to it (it exchanges its own token for a narrower one);
+ * - the subject token was issued to it from a grant the user made to it (it exchanges its own
+ *   token for a narrower one); one it obtained by exchange from another client's grant is not;
  * - the subject token says so: RFC 8693 §4.4 `may_act` naming this client (`sub` or `client_id`);
  * - the user consented to this client at the target, on the consent page of an authorization
  *   request the agent made with `resource` = the target: the recorded consent (user, agent) holds
@@ -238,7 +239,13 @@ async function checkAgent(
   subject: ActiveToken,
   userId: string,
 ): Promise<readonly string[] | undefined> {
-  if (subject.record.clientId === client.clientId) return undefined;
+  // Its own: issued to it, and from a grant the user made to it. A token it got by exchange is
+  // issued to it too, yet descends from another client's grant: it carries no consent further.
+  if (
+    subject.record.clientId === client.clientId &&
+    (await originClient(deps, ctx, subject)) === client.clientId
+  )
+    return undefined;
   const mayAct = subject.payload.may_act;
   if (
     isClaimSet(mayAct) &&
