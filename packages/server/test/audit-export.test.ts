@@ -20,7 +20,8 @@ import {
   type AuditExportSink,
 } from '../src/services/audit-export.js';
 import { createClient } from '../src/services/clients.js';
-import { latestCheckpoint } from '../src/storage/audit.js';
+import { chainHash, latestCheckpoint } from '../src/storage/audit.js';
+import { toRow } from '../src/storage/audit/entry.js';
 import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
 import { createStores, type Stores } from '../src/storage/index.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
@@ -199,6 +200,51 @@ describe.each(DATABASES)('the audit export on $kind', ({ create }) => {
     const alarms = (await linesOf(file)).filter((l) => l.type === 'alarm');
     expect(alarms).toEqual([
       expect.objectContaining({ seq: 11, reason: expect.stringContaining('does not link') }),
+    ]);
+  });
+  it('raises an alarm when the newest exported entries are deleted, even before the chain grows past them again, and exports what is written after', async () => {
+    const file = join(dir, 'audit.jsonl');
+    await append(10);
+    const running = exporter(fileSink(file));
+    await running.start();
+    await until(() => running.exported.seq === 10);
+    // Someone with the database deletes the newest five; what is done next is audited at 6 to 8.
+    await handle.db.deleteFrom('audit_log').where('seq', '>', 5).execute();
+    await append(3, 100);
+    await until(() => running.exported.seq === 8);
+    await running.close();
+    const lines = await linesOf(file);
+    expect(lines.filter((l) => l.type === 'alarm')).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('deleted') }),
+    ]);
+    expect(entrySeqs(lines).slice(10)).toEqual([6, 7, 8]);
+  });
+
+  it('raises an alarm for an unkeyed entry appended after keyed ones (written without the secret)', async () => {
+    const file = join(dir, 'audit.jsonl');
+    await append(3);
+    const head = await stores.audit.head();
+    const forged = {
+      seq: head.seq + 1,
+      at: now,
+      environment: null,
+      type: 'impersonation.ended',
+      actor: 'operator:someone',
+      clientId: null,
+      userId: null,
+      data: {},
+      prevHash: head.hash,
+    };
+    await handle.db
+      .insertInto('audit_log')
+      .values(toRow({ ...forged, hash: chainHash(forged) }))
+      .execute();
+    const running = exporter(fileSink(file));
+    await running.start();
+    await until(() => running.exported.seq === 4);
+    await running.close();
+    expect((await linesOf(file)).filter((l) => l.type === 'alarm')).toEqual([
+      expect.objectContaining({ seq: 4, reason: expect.stringContaining('not keyed') }),
     ]);
   });
 });

@@ -54,6 +54,8 @@ const PAGE = 500;
 
 export class AuditExporter {
   private position: ChainHead = { seq: 0, hash: '0'.repeat(64) };
+  /** The entries exported last (up to a page): where to resume when the database went back. */
+  private recent: ChainHead[] = [];
   private checkpointed = -1;
   private lastCheckpointAt = 0;
   private stopping = false;
@@ -110,6 +112,7 @@ export class AuditExporter {
       let exported = 0;
       try {
         exported = await this.exportPage();
+        if (exported === 0) await this.checkWentBack();
         if (exported === 0 && this.dueForCheckpoint()) await this.checkpoint();
         failures = 0;
       } catch (error) {
@@ -138,9 +141,41 @@ export class AuditExporter {
       previous = { seq: entry.seq, hash: entry.hash };
     }
     await this.options.sink.write(`${lines.join('\n')}\n`);
+    this.recent = [...this.recent, ...entries.map((e) => ({ seq: e.seq, hash: e.hash }))].slice(
+      -PAGE,
+    );
     this.position = previous;
     await this.options.sink.committed(previous);
     return entries.length;
+  }
+
+  /**
+   * Nothing new after the position: is the database still where the export got to? When its
+   * newest entries were deleted (or replaced), nothing after the position would ever come, and
+   * what is audited next would fill the deleted places unexported: an alarm, and the export
+   * resumes after the newest entry it exported that the database still has.
+   */
+  private async checkWentBack(): Promise<void> {
+    const at = this.position;
+    const head = await this.options.audit.head();
+    if (head.seq > at.seq || (head.seq === at.seq && head.hash === at.hash)) return;
+    let resume = head;
+    const first = this.recent[0];
+    if (first !== undefined) {
+      const still = new Map(
+        (await this.options.audit.after(first.seq - 1, PAGE)).map((e) => [e.seq, e.hash]),
+      );
+      const agreed = this.recent.filter((r) => still.get(r.seq) === r.hash).pop();
+      if (agreed !== undefined) resume = agreed;
+    }
+    const alarm = `the database ends at entry ${head.seq}, the export had reached ${at.seq}: entries were deleted or rewritten in the database; exporting again after entry ${resume.seq}`;
+    this.options.warn(`audit export: ${alarm}`);
+    await this.options.sink.write(
+      `${JSON.stringify({ type: 'alarm', seq: resume.seq + 1, reason: alarm })}\n`,
+    );
+    this.recent = this.recent.filter((r) => r.seq <= resume.seq);
+    this.position = resume;
+    await this.options.sink.committed(resume);
   }
 
   /** What is wrong with `entry` following `previous`, as the exporter saw it. */
@@ -152,6 +187,11 @@ export class AuditExporter {
     const { hash, ...unhashed } = entry;
     if (hash.startsWith('v2:') && chainHash(unhashed, this.options.keys.chain) !== hash)
       return 'its MAC does not match its content: it was altered in the database';
+    // Unkeyed entries are only the prefix from before keyed chaining (verify.ts).
+    if (!hash.startsWith('v2:') && previous.hash.startsWith('v2:'))
+      return 'it is not keyed but the entry before it is: it was written without the secret';
+    if (!hash.startsWith('v2:') && chainHash(unhashed) !== hash)
+      return 'its content does not match its hash: it was altered in the database';
     return undefined;
   }
 
