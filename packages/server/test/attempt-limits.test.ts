@@ -280,6 +280,36 @@ describe.each(DATABASES)('client addresses behind a proxy on $kind', ({ create }
     },
   );
 
+  it('with --trust-proxy, the addresses of one IPv6 /64 are one address: rotating them does not reset the limit', async () => {
+    const { t, client } = await start('1');
+    await t.user('v6@example.com', PASSWORD);
+    const { browser, fields } = await loginPage(t, client.clientId);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const reply = await postAs(
+        t.url,
+        browser.jar,
+        '/e/development/login',
+        { ...fields, email: 'v6@example.com', password: 'not it' },
+        `2001:db8:1:2::${(i + 1).toString(16)}`,
+      );
+      statuses.push(reply.status);
+    }
+    // Anyone with IPv6 has a /64 (2^64 addresses) to pick from.
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // Another /64 is another address.
+    const other = await postAs(
+      t.url,
+      browser.jar,
+      '/e/development/login',
+      { ...fields, email: 'v6@example.com', password: PASSWORD },
+      '2001:db8:1:3::1',
+    );
+    expect(other.status).toBe(303);
+    await t.close();
+    servers.pop();
+  });
+
   it('failures for one account from many addresses slow it down but never lock out the right password', async () => {
     const pauses: number[] = [];
     const { t, client } = await start('127.0.0.1', pauses);

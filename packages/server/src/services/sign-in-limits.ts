@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import type { AttemptStore } from '../storage/attempts.js';
 import { DatabaseAttemptLimiter, type Reservation } from './shared-attempt-limiter.js';
 
@@ -30,6 +31,39 @@ export const DEFAULT_SIGN_IN_LIMITS: SignInLimitPolicy = Object.freeze({
   firstDelayMs: 1_000,
   maxDelayMs: 10_000,
 });
+
+/**
+ * The address a limit counts against: an IPv4 address as it is (an IPv4-mapped IPv6 one as the
+ * IPv4 address it maps), an IPv6 address by its /64, which anyone with IPv6 holds whole: keyed on
+ * full addresses, 2^64 fresh "addresses" would each start with a fresh count. Audit entries keep
+ * the full address.
+ */
+export function limitAddress(ip: string): string {
+  const address = ip.replace(/%.*$/, '');
+  if (!isIPv6(address)) return ip;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const groups = (part: string | undefined): string[] =>
+    part === undefined || part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!isIPv4(group)) return [group];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+        });
+  const front = groups(head);
+  const back = groups(tail);
+  const full = [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back].map(
+    (group) => group.replace(/^0+(?=.)/, ''),
+  );
+  if (full.slice(0, 5).every((g) => g === '0') && full[5] === 'ffff')
+    return [full[6], full[7]]
+      .map((g) => {
+        const n = parseInt(g ?? '0', 16);
+        return `${n >> 8}.${n & 255}`;
+      })
+      .join('.');
+  return `${full.slice(0, 4).join(':')}::/64`;
+}
 
 /** Waits; the tests count the waits instead. */
 export type Pause = (ms: number) => Promise<void>;
@@ -79,6 +113,7 @@ export class SignInLimits {
     address: string,
     now: number,
   ): Promise<SignInReservation> {
+    address = limitAddress(address);
     const held: Reservation[] = [];
     const refuse = async (refusal: Reservation) => {
       for (const r of held) await r.release();

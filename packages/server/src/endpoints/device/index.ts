@@ -11,6 +11,7 @@ import { singleParams } from '../../http/form.js';
 import { scopeList } from '../../protocol.js';
 import { signIn } from '../../http/sign-in.js';
 import { DEVICE_CODE_GRANT } from '../../protocol.js';
+import { limitAddress } from '../../services/sign-in-limits.js';
 import type { DeviceCode } from '../../storage/device-codes.js';
 import { consentPage, deviceCodePage, deviceDonePage, loginPage } from '../../pages/pages.js';
 import { currentSession } from '../../authorization/session.js';
@@ -131,7 +132,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     raw: string | undefined,
   ): Promise<DeviceCode | { error: string; status: number }> => {
     const now = deps.clock();
-    const key = `${ctx.environment.name}:device:${request.ip}`;
+    const key = `${ctx.environment.name}:device:${limitAddress(request.ip)}`;
     // Counted before the look-up, so guesses fired in parallel cannot all pass one count.
     const attempt = await deps.deviceCodeLimiter.reserve(key, now);
     if (!attempt.granted)

@@ -9,6 +9,7 @@ import {
   registrationResponse,
   updateDynamicClient,
 } from '../../services/dynamic-clients.js';
+import { limitAddress } from '../../services/sign-in-limits.js';
 import type { Client } from '../../storage/clients.js';
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -38,7 +39,10 @@ export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: Ap
     if (env.registration === 'off') throw registrationOff(env.name);
     // Every registration counts, and is counted before the initial access token is checked:
     // guessing tokens in parallel gets no further than registering does.
-    const attempt = await deps.registrationLimiter.reserve(`register:${request.ip}`, deps.clock());
+    const attempt = await deps.registrationLimiter.reserve(
+      `register:${limitAddress(request.ip)}`,
+      deps.clock(),
+    );
     if (!attempt.granted)
       throw new TemporarilyUnavailable(
         'too many registrations from this address',
