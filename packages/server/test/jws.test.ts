@@ -136,6 +136,18 @@ describe('verifyES256', () => {
     }
   });
 
+  // Review of issue #13: 64 signature bytes take 86 base64url characters, whose last carries 4
+  // bits no decoder reads, so 16 spellings of one token decoded to the same signature.
+  it('accepts only the one spelling of a signature, not one whose ignored trailing bits differ', () => {
+    const token = good();
+    const signature = token.split('.')[2] ?? '';
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const accepted = [...alphabet].filter(
+      (last) => verifyES256(`${token.slice(0, -1)}${last}`, options) !== undefined,
+    );
+    expect(accepted).toEqual([signature.slice(-1)]);
+  });
+
   it('refuses a signature whose r or s is zero or not below the order', () => {
     const [h = '', p = ''] = good().split('.');
     const zero = Buffer.alloc(32);

@@ -123,6 +123,9 @@ export function verifyES256(
   if (key === undefined || !BASE64URL.test(signaturePart)) return undefined;
   const signature = Buffer.from(signaturePart, 'base64url');
   if (signature.length !== SIGNATURE_BYTES || !isCanonicalSignature(signature)) return undefined;
+  // The last base64url character of 64 bytes carries 4 bits nobody reads: only the one spelling
+  // that re-encodes identically is the token, so a token has exactly one valid string.
+  if (signature.toString('base64url') !== signaturePart) return undefined;
   const valid = verifyBytes(
     'sha256',
     Buffer.from(`${headerPart}.${payloadPart}`),
