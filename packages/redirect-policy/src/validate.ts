@@ -182,7 +182,7 @@ function checkParsed(url: ParsedUri, context: PolicyContext): ValidationResult {
       'The path contains a dot segment with a parameter (..;) or an encoded /, \\ or NUL, which servers decode differently; register the plain path.',
     );
   }
-  if (SECOND_DECODING_SEPARATOR.test(decodeOnce(url.pathname))) {
+  if (decodingStages(url.pathname).some((stage) => SECOND_DECODING_SEPARATOR.test(stage))) {
     return fail(
       ValidationCode.DoubleEncodedPath,
       'The path contains a percent-encoded % (such as %252f or %252e) that becomes /, \\, . or NUL when decoded a second time, so a server that decodes twice reads a different path; register the plain path.',
@@ -199,6 +199,22 @@ function checkParsed(url: ParsedUri, context: PolicyContext): ValidationResult {
   return checkQuery(url, canonical, context, kind);
 }
 
+/**
+ * What a server or client that decodes once, twice, three times or more reads: each stage of
+ * decoding, up to 8 (each round that changes the text shortens it).
+ */
+function decodingStages(text: string): string[] {
+  const stages: string[] = [];
+  let current = text;
+  for (let round = 0; round < 8; round++) {
+    const next = decodeOnce(current);
+    if (next === current) break;
+    stages.push(next);
+    current = next;
+  }
+  return stages;
+}
+
 /** Percent-decodes each valid `%XX` once, byte by byte; never throws. */
 function decodeOnce(text: string): string {
   return text.replace(/%([0-9a-f]{2})/gi, (_match, hex: string) =>
@@ -210,7 +226,7 @@ function decodeOnce(text: string): string {
  * `?a=1;code=2` and `?a=1&amp;code=2` carry one parameter to a WHATWG parser and two to a parser
  * that also splits on `;` or reads the URI out of HTML: the client could be fed a `code` or
  * `state` the server never sent. Any such separator is refused; a response parameter hidden
- * behind one (or behind a second percent-encoding) is named. Then the empty query.
+ * behind one (or behind percent-encodings, however many) is named. Then the empty query.
  */
 function checkQuery(
   url: ParsedUri,
@@ -222,7 +238,10 @@ function checkQuery(
   const names = query
     .replace(/;|&amp;/gi, '&')
     .split('&')
-    .map((pair) => decodeOnce(decodeOnce(pair.split('=')[0] ?? '').replace(/\+/g, ' ')));
+    .flatMap((pair) => {
+      const name = (pair.split('=')[0] ?? '').replace(/\+/g, ' ');
+      return [name, ...decodingStages(name)];
+    });
   const hidden = names.find((name) => RESPONSE_PARAMETERS.has(name.toLowerCase()));
   if (hidden !== undefined) {
     return fail(

@@ -465,6 +465,10 @@ describe('double encoding and parameter smuggling', () => {
     'https://app.example.com/cb%25%32%66..%25%32%66evil',
     'http://127.0.0.1/cb%252f..%252fevil',
     'com.example.app:/cb%252f..%252fevil',
+    // Review of issue #13: a server that decodes three times, and a stage hidden behind another.
+    'https://app.example.com/cb%25252f..%25252fevil',
+    'https://app.example.com/cb%2525252e%2525252e/admin',
+    'https://app.example.com/cb%252f%2525',
   ])('refuses the double-encoded path in %j', (uri) => {
     const result = validateRedirectUri(uri, native('development'));
     expect(result).toMatchObject({ ok: false, code: ValidationCode.DoubleEncodedPath });
@@ -484,6 +488,8 @@ describe('double encoding and parameter smuggling', () => {
     ['https://app.example.com/cb?a=1&AMP;state=2', 'state'],
     ['https://app.example.com/cb?a=1;iss=https://evil.example', 'iss'],
     ['https://app.example.com/cb?%2563ode=2', 'code'],
+    ['https://app.example.com/cb?%252563ode=2', 'code'],
+    ['https://app.example.com/cb?x=1&%25252573tate=2', 'state'],
   ])('refuses the smuggled response parameter in %j', (uri, name) => {
     const result = validateRedirectUri(uri, web());
     expect(result).toMatchObject({ ok: false, code: ValidationCode.ResponseParameterInQuery });
