@@ -254,4 +254,28 @@ describe('public clients: no silent codes (RFC 8252 §8.6)', () => {
     const silent = await attack(browser, web.clientId, WEB_REDIRECT, { prompt: 'none' });
     expect(silent.code).toMatch(/^ghac_/);
   });
+
+  it.each([{ prompt: 'login' }, { max_age: '0' }])(
+    'a request that needs a sign-in (%o) gets no code from the consent page opened directly',
+    async (extra) => {
+      for (const [clientId, redirectUri] of [
+        [cli.clientId, ATTACKER_REDIRECT],
+        [web.clientId, WEB_REDIRECT],
+      ] as const) {
+        const browser = await consentedOnce(clientId, redirectUri);
+        const got = await attack(browser, clientId, redirectUri, extra);
+        expect(got.location).toBe('/e/development/login');
+        // Instead of the password, the consent page's one click: no page, and no code for a POST.
+        const page = await browser.get('/e/development/consent');
+        expect(page.headers.get('location')).toBe('/e/development/login');
+        const login = await (await browser.get('/e/development/login')).text();
+        const answer = await browser.post('/e/development/consent', {
+          ...FormBrowser.fields(login),
+          decision: 'allow',
+        });
+        expect(answer.headers.get('location') ?? '').not.toContain('code=');
+        expect(answer.headers.get('location')).toBe('/e/development/login');
+      }
+    },
+  );
 });

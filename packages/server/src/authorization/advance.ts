@@ -43,6 +43,19 @@ export async function confirmParked(
   return redirectWithCode(deps, reply, ctx, pending, next.userId, next.authTime);
 }
 
+/**
+ * Whether the parked request needs a sign-in first (none yet, prompt=login, max_age): then no
+ * other page for it may answer it, the consent page included.
+ */
+export async function needsSignIn(
+  deps: AppDeps,
+  ctx: EnvironmentContext,
+  request: FastifyRequest,
+  pending: StoredAuthorization,
+): Promise<boolean> {
+  return decideNext(await loadSignInFacts(deps, ctx, request, pending)).kind === 'login';
+}
+
 async function loadSignInFacts(
   deps: AppDeps,
   ctx: EnvironmentContext,

@@ -9,7 +9,7 @@ import { singleParams } from '../../http/form.js';
 import { signIn } from '../../http/sign-in.js';
 import { describeDestination } from '../../pages/destination.js';
 import { confirmPage, consentPage, errorPage, loginPage } from '../../pages/pages.js';
-import { advance, confirmParked } from '../../authorization/advance.js';
+import { advance, confirmParked, needsSignIn } from '../../authorization/advance.js';
 import { currentImpersonation } from '../../authorization/impersonation.js';
 import { finishParked, parkedRequest, recordSignInFor } from '../../authorization/parked.js';
 import { currentSession } from '../../authorization/session.js';
@@ -155,6 +155,8 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     const state = await consentState(deps, ctx, request);
     if (state === undefined) return expired(reply);
     const { pending, client, user } = state;
+    if (state.acting === undefined && (await needsSignIn(deps, ctx, request, pending)))
+      return reply.redirect(`/e/${ctx.environment.name}/login`, 303);
     return html(
       reply,
       200,
@@ -191,6 +193,9 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     const { parkedId, pending, client, user, authTime, acting } = state;
     const body = singleParams(request.body);
     if (body.interaction !== sha256(parkedId)) return replaced(reply);
+    // prompt=login or max_age asked for a sign-in: a click here is not one.
+    if (acting === undefined && (await needsSignIn(deps, ctx, request, pending)))
+      return reply.redirect(`/e/${ctx.environment.name}/login`, 303);
     const decision = body.decision;
     await finishParked(deps, ctx, reply, parkedId);
     if (acting !== undefined) {
