@@ -14,14 +14,14 @@ import { currentSession } from './session.js';
  */
 export async function advance(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
   reply: FastifyReply,
   pending: StoredAuthorization,
   parkedId: string | undefined,
 ): Promise<FastifyReply> {
-  const facts = await loadSignInFacts(deps, ctx, request, pending);
-  return carryOut(deps, ctx, reply, pending, parkedId, decideNext(facts));
+  const facts = await loadSignInFacts(deps, requestEnv, request, pending);
+  return carryOut(deps, requestEnv, reply, pending, parkedId, decideNext(facts));
 }
 
 /**
@@ -31,16 +31,16 @@ export async function advance(
  */
 export async function confirmParked(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
   reply: FastifyReply,
   pending: StoredAuthorization,
   parkedId: string,
 ): Promise<FastifyReply> {
-  const next = decideNext(await loadSignInFacts(deps, ctx, request, pending));
-  if (next.kind !== 'confirm') return carryOut(deps, ctx, reply, pending, parkedId, next);
-  await finishParked(deps, ctx, reply, parkedId);
-  return redirectWithCode(deps, reply, ctx, pending, next.userId, next.authTime);
+  const next = decideNext(await loadSignInFacts(deps, requestEnv, request, pending));
+  if (next.kind !== 'confirm') return carryOut(deps, requestEnv, reply, pending, parkedId, next);
+  await finishParked(deps, requestEnv, reply, parkedId);
+  return redirectWithCode(deps, reply, requestEnv, pending, next.userId, next.authTime);
 }
 
 /**
@@ -49,22 +49,22 @@ export async function confirmParked(
  */
 export async function needsSignIn(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
   pending: StoredAuthorization,
 ): Promise<boolean> {
-  return decideNext(await loadSignInFacts(deps, ctx, request, pending)).kind === 'login';
+  return decideNext(await loadSignInFacts(deps, requestEnv, request, pending)).kind === 'login';
 }
 
 async function loadSignInFacts(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
   pending: StoredAuthorization,
 ): Promise<SignInFacts> {
-  const env = ctx.environment.name;
-  const impersonating = await currentImpersonation(deps, ctx, request);
-  const current = await currentSession(deps, ctx, request);
+  const env = requestEnv.environment.name;
+  const impersonating = await currentImpersonation(deps, requestEnv, request);
+  const current = await currentSession(deps, requestEnv, request);
   const now = deps.clock();
   const client = await deps.stores.clients.get(env, pending.clientId);
   // A first-party client never asks for consent, so what was granted to it is not read.
@@ -88,7 +88,7 @@ async function loadSignInFacts(
 
 async function carryOut(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   reply: FastifyReply,
   pending: StoredAuthorization,
   parkedId: string | undefined,
@@ -106,14 +106,14 @@ async function carryOut(
           ),
         );
     case 'error':
-      return redirectError(reply, ctx, pending, next.error);
+      return redirectError(reply, requestEnv, pending, next.error);
     case 'login':
     case 'consent':
     case 'confirm':
-      if (parkedId === undefined) await parkRequest(deps, ctx, reply, pending);
-      return reply.redirect(`/e/${ctx.environment.name}/${next.kind}`, 303);
+      if (parkedId === undefined) await parkRequest(deps, requestEnv, reply, pending);
+      return reply.redirect(`/e/${requestEnv.environment.name}/${next.kind}`, 303);
     case 'code':
-      if (parkedId !== undefined) await finishParked(deps, ctx, reply, parkedId);
-      return redirectWithCode(deps, reply, ctx, pending, next.userId, next.authTime);
+      if (parkedId !== undefined) await finishParked(deps, requestEnv, reply, parkedId);
+      return redirectWithCode(deps, reply, requestEnv, pending, next.userId, next.authTime);
   }
 }

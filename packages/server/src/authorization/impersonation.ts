@@ -19,12 +19,12 @@ export interface ImpersonationSession {
  */
 export async function currentImpersonation(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
 ): Promise<ImpersonationSession | undefined> {
   const cookie = request.cookies[IMPERSONATION_COOKIE];
   if (cookie === undefined || cookie === '') return undefined;
-  const env = ctx.environment.name;
+  const env = requestEnv.environment.name;
   const impersonation = await deps.stores.impersonations.findByCookie(env, sha256(cookie));
   if (impersonation === undefined) return undefined;
   const acting = await actingOperator(deps, env, impersonation.id);

@@ -23,7 +23,7 @@ export interface StoredAuthorization extends PendingAuthorization {
 /** Parks a validated request and binds it to this browser with a cookie. */
 export async function parkRequest(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   reply: FastifyReply,
   pending: PendingAuthorization,
 ): Promise<void> {
@@ -31,7 +31,7 @@ export async function parkRequest(
   const now = deps.clock();
   const stored: StoredAuthorization = { ...pending, createdAt: now };
   await deps.stores.authorizationRequests.save(
-    ctx.environment.name,
+    requestEnv.environment.name,
     sha256(id),
     stored,
     now + INTERACTION_TTL_MS,
@@ -40,7 +40,7 @@ export async function parkRequest(
   reply.setCookie(
     INTERACTION_COOKIE,
     id,
-    cookieOptions(deps, ctx.environment.name, INTERACTION_TTL_MS),
+    cookieOptions(deps, requestEnv.environment.name, INTERACTION_TTL_MS),
   );
   // The sign-in or consent page shown next answers with a redirect to the client.
   allowFormRedirect(reply.request, pending.redirectUri);
@@ -49,13 +49,13 @@ export async function parkRequest(
 /** The request this browser parked, if it has not expired. */
 export async function parkedRequest(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
 ): Promise<{ id: string; pending: StoredAuthorization } | undefined> {
   const id = request.cookies[INTERACTION_COOKIE];
   if (id === undefined || id === '') return undefined;
   const pending = await deps.stores.authorizationRequests.find(
-    ctx.environment.name,
+    requestEnv.environment.name,
     sha256(id),
     deps.clock(),
   );
@@ -68,22 +68,27 @@ export async function parkedRequest(
 /** Records that the user signed in on this request's own login page (see `signedInAt`). */
 export async function recordSignInFor(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   id: string,
   authTime: number,
 ): Promise<void> {
-  await deps.stores.authorizationRequests.update(ctx.environment.name, sha256(id), deps.clock(), {
-    signedInAt: authTime,
-  });
+  await deps.stores.authorizationRequests.update(
+    requestEnv.environment.name,
+    sha256(id),
+    deps.clock(),
+    {
+      signedInAt: authTime,
+    },
+  );
 }
 
 /** Forgets a parked request once it is answered, so it cannot be answered twice. */
 export async function finishParked(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   reply: FastifyReply,
   id: string,
 ): Promise<void> {
-  await deps.stores.authorizationRequests.delete(ctx.environment.name, sha256(id));
-  reply.clearCookie(INTERACTION_COOKIE, { path: `/e/${ctx.environment.name}` });
+  await deps.stores.authorizationRequests.delete(requestEnv.environment.name, sha256(id));
+  reply.clearCookie(INTERACTION_COOKIE, { path: `/e/${requestEnv.environment.name}` });
 }

@@ -24,7 +24,7 @@ export function redirectWith(
 /** An error sent back to the client, with `state` and RFC 9207 `iss`. */
 export function redirectError(
   reply: FastifyReply,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: Pick<PendingAuthorization, 'redirectUri' | 'state'>,
   error: OAuthError,
 ): FastifyReply {
@@ -33,7 +33,7 @@ export function redirectError(
       error: error.code,
       error_description: error.description,
       state: request.state,
-      iss: ctx.issuer,
+      iss: requestEnv.issuer,
     }),
     303,
   );
@@ -43,7 +43,7 @@ export function redirectError(
 export async function redirectWithCode(
   deps: AppDeps,
   reply: FastifyReply,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: PendingAuthorization,
   userId: string,
   authTime: number,
@@ -55,7 +55,7 @@ export async function redirectWithCode(
   await deps.stores.codes.issue(
     {
       codeHash: sha256(code),
-      environment: ctx.environment.name,
+      environment: requestEnv.environment.name,
       clientId: request.clientId,
       userId,
       redirectUri: request.redirectUri,
@@ -72,7 +72,7 @@ export async function redirectWithCode(
     {
       at: now,
       event: {
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         type: 'code.issued',
         actor: acting === undefined ? `user:${userId}` : `operator:${acting.operatorId}`,
         clientId: request.clientId,
@@ -86,7 +86,7 @@ export async function redirectWithCode(
     },
   );
   return reply.redirect(
-    redirectWith(request.redirectUri, { code, state: request.state, iss: ctx.issuer }),
+    redirectWith(request.redirectUri, { code, state: request.state, iss: requestEnv.issuer }),
     303,
   );
 }

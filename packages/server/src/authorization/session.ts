@@ -8,14 +8,18 @@ import type { User } from '../storage/users.js';
 /** The user this browser is signed in as, while the session lasts and the user is enabled. */
 export async function currentSession(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
 ): Promise<{ session: Session; user: User } | undefined> {
   const id = request.cookies[SESSION_COOKIE];
   if (id === undefined || id === '') return undefined;
-  const session = await deps.stores.sessions.find(ctx.environment.name, sha256(id), deps.clock());
+  const session = await deps.stores.sessions.find(
+    requestEnv.environment.name,
+    sha256(id),
+    deps.clock(),
+  );
   if (session === undefined) return undefined;
-  const user = await deps.stores.users.get(ctx.environment.name, session.userId);
+  const user = await deps.stores.users.get(requestEnv.environment.name, session.userId);
   if (user === undefined || user.disabled) return undefined;
   return { session, user };
 }

@@ -19,8 +19,13 @@ import type { TokenDeps } from '../tokens/issue.js';
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 /** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5, OAuth 2.1 §4.1.3). */
-export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
-  const env = ctx.environment.name;
+export const authorizationCodeGrant: GrantHandler = async ({
+  deps,
+  requestEnv: requestEnv,
+  client,
+  params,
+}) => {
+  const env = requestEnv.environment.name;
   if (params.code === undefined) throw new InvalidRequest('code is required');
   if (params.code_verifier === undefined)
     throw new InvalidRequest('code_verifier is required (PKCE)');
@@ -48,7 +53,7 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
 
   const { response, jti } = await issueUserTokens(
     deps,
-    ctx,
+    requestEnv,
     {
       ...(acting === undefined ? {} : { acting }),
       client,
@@ -72,7 +77,8 @@ export const authorizationCodeGrant: GrantHandler = async ({ deps, ctx, client, 
       }),
     },
   );
-  if (acting !== undefined) await auditImpersonatedIssue(deps, ctx, acting, client, user, jti);
+  if (acting !== undefined)
+    await auditImpersonatedIssue(deps, requestEnv, acting, client, user, jti);
   return response;
 };
 

@@ -5,7 +5,12 @@ import { signAccessToken } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
 
 /** grant_type=client_credentials (RFC 6749 §4.4), confidential clients only. */
-export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
+export const clientCredentialsGrant: GrantHandler = async ({
+  deps,
+  requestEnv: requestEnv,
+  client,
+  params,
+}) => {
   if (client.type !== 'web')
     throw new UnauthorizedClient('client_credentials needs a confidential (web) client');
   const scope = scopeList(params.scope);
@@ -29,7 +34,7 @@ export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, 
     // With a resource, its registration decides (RFC 8707).
     const decision = await decideResource(
       deps.stores,
-      ctx.environment.name,
+      requestEnv.environment.name,
       client,
       resource,
       scope,
@@ -43,8 +48,8 @@ export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, 
         : new InvalidScope(decision.description);
   }
   const access = await signAccessToken(deps, {
-    environment: ctx.environment.name,
-    issuer: ctx.issuer,
+    environment: requestEnv.environment.name,
+    issuer: requestEnv.issuer,
     clientId: client.clientId,
     subject: client.clientId,
     userId: null,
@@ -57,7 +62,7 @@ export const clientCredentialsGrant: GrantHandler = async ({ deps, ctx, client, 
     {
       at: deps.clock(),
       event: {
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         type: 'token.issued',
         actor: `client:${client.clientId}`,
         clientId: client.clientId,

@@ -8,7 +8,7 @@ export interface GrantRequest {
    * satisfies this), named below that layer so that grants do not depend on it.
    */
   readonly deps: TokenDeps;
-  readonly ctx: EnvironmentContext;
+  readonly requestEnv: EnvironmentContext;
   readonly client: Client;
   readonly params: Record<string, string>;
 }

@@ -12,8 +12,13 @@ import { issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 /** grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4). */
-export const deviceCodeGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
-  const env = ctx.environment.name;
+export const deviceCodeGrant: GrantHandler = async ({
+  deps,
+  requestEnv: requestEnv,
+  client,
+  params,
+}) => {
+  const env = requestEnv.environment.name;
   if (client.type !== 'native')
     throw new UnauthorizedClient('the device grant is for native clients');
   if (params.device_code === undefined) throw new InvalidRequest('device_code is required');
@@ -38,7 +43,7 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, ctx, client, params 
     throw new InvalidGrant('the user is no longer allowed to sign in');
   const { response } = await issueUserTokens(
     deps,
-    ctx,
+    requestEnv,
     {
       client,
       user,

@@ -12,8 +12,13 @@ import {
 import type { TokenDeps } from '../tokens/issue.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
-export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
-  const env = ctx.environment.name;
+export const refreshTokenGrant: GrantHandler = async ({
+  deps,
+  requestEnv: requestEnv,
+  client,
+  params,
+}) => {
+  const env = requestEnv.environment.name;
   if (params.refresh_token === undefined) throw new InvalidRequest('refresh_token is required');
   const tokenHash = sha256(params.refresh_token);
   const now = deps.clock();
@@ -42,7 +47,7 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
   // The new refresh token keeps the whole grant; a narrower scope applies to this access token only.
   const { response, jti } = await issueUserTokens(
     deps,
-    ctx,
+    requestEnv,
     {
       ...(acting === undefined ? {} : { acting }),
       client,
@@ -67,7 +72,8 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, ctx, client, param
       }),
     },
   );
-  if (acting !== undefined) await auditImpersonatedIssue(deps, ctx, acting, client, user, jti);
+  if (acting !== undefined)
+    await auditImpersonatedIssue(deps, requestEnv, acting, client, user, jti);
   return response;
 };
 

@@ -45,26 +45,39 @@ interface ActiveToken {
  * itself in `act`. Steps: check-client, check-request, check-audience, check-actor,
  * check-subject, check-agent, decide-scope, issue, audit.
  */
-export const tokenExchangeGrant: GrantHandler = async ({ deps, ctx, client, params }) => {
+export const tokenExchangeGrant: GrantHandler = async ({
+  deps,
+  requestEnv: requestEnv,
+  client,
+  params,
+}) => {
   checkClient(client);
   const request = checkRequest(params);
   checkAudience(client, request.target);
-  const actor = await checkActor(deps, ctx, client, request.actorToken);
-  const { subject, user } = await checkSubject(deps, ctx, request.subjectToken);
+  const actor = await checkActor(deps, requestEnv, client, request.actorToken);
+  const { subject, user } = await checkSubject(deps, requestEnv, request.subjectToken);
   // The target's registration and the client's allowed resources first (RFC 8707 invalid_target).
   ok(
-    await decideResource(deps.stores, ctx.environment.name, client, request.target, [], {
+    await decideResource(deps.stores, requestEnv.environment.name, client, request.target, [], {
       userScopesAllowed: true,
     }),
   );
-  const agentConsent = await checkAgent(deps, ctx, client, request.target, subject, user.id);
-  const scope = await decideScope(deps, ctx, client, request, subject, user.id, agentConsent);
+  const agentConsent = await checkAgent(deps, requestEnv, client, request.target, subject, user.id);
+  const scope = await decideScope(
+    deps,
+    requestEnv,
+    client,
+    request,
+    subject,
+    user.id,
+    agentConsent,
+  );
 
   const act = delegationAct(client, subject.payload.act);
   const authTime = subject.payload.auth_time;
   const access = await signAccessToken(deps, {
-    environment: ctx.environment.name,
-    issuer: ctx.issuer,
+    environment: requestEnv.environment.name,
+    issuer: requestEnv.issuer,
     clientId: client.clientId,
     subject: user.id,
     userId: user.id,
@@ -86,7 +99,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, ctx, client, para
     {
       at: deps.clock(),
       event: {
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         type: 'token.exchanged',
         actor: `client:${client.clientId}`,
         clientId: client.clientId,
@@ -177,11 +190,11 @@ function checkAudience(client: Client, target: string): void {
 /** check-actor: the actor token is the requesting client's own (client_credentials) token. */
 async function checkActor(
   deps: TokenDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   client: Client,
   token: string,
 ): Promise<ActiveToken> {
-  const actor = await activeAccessToken(deps, ctx, token);
+  const actor = await activeAccessToken(deps, requestEnv, token);
   if (
     actor === undefined ||
     actor.record.clientId !== client.clientId ||
@@ -198,15 +211,15 @@ async function checkActor(
 /** check-subject: an active access token of a user who may still sign in. */
 async function checkSubject(
   deps: TokenDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   token: string,
 ): Promise<{ subject: ActiveToken; user: User }> {
-  const subject = await activeAccessToken(deps, ctx, token);
+  const subject = await activeAccessToken(deps, requestEnv, token);
   // A client_credentials token has no user behind it (its record has none; `sub` is the client).
   const userId = subject?.record.userId ?? null;
   if (subject === undefined || userId === null || userId !== subject.sub)
     throw new InvalidRequest('subject_token must be an active access token of a user');
-  const user = await deps.stores.users.get(ctx.environment.name, userId);
+  const user = await deps.stores.users.get(requestEnv.environment.name, userId);
   if (user === undefined || user.disabled)
     throw new InvalidRequest("the subject_token's user is no longer allowed to sign in");
   if (depthOf(subject.payload.act) >= MAX_DELEGATION_DEPTH)
@@ -233,7 +246,7 @@ async function checkSubject(
  */
 async function checkAgent(
   deps: TokenDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   client: Client,
   target: string,
   subject: ActiveToken,
@@ -243,7 +256,7 @@ async function checkAgent(
   // issued to it too, yet descends from another client's grant: it carries no consent further.
   if (
     subject.record.clientId === client.clientId &&
-    (await originClient(deps, ctx, subject)) === client.clientId
+    (await originClient(deps, requestEnv, subject)) === client.clientId
   )
     return undefined;
   const mayAct = subject.payload.may_act;
@@ -252,7 +265,11 @@ async function checkAgent(
     (mayAct.sub === client.clientId || mayAct.client_id === client.clientId)
   )
     return undefined;
-  const consented = await deps.stores.consents.get(ctx.environment.name, userId, client.clientId);
+  const consented = await deps.stores.consents.get(
+    requestEnv.environment.name,
+    userId,
+    client.clientId,
+  );
   if (consented === undefined || !consentItems([], target).every((i) => consented.includes(i)))
     throw new InvalidRequest(
       'the subject_token was issued to another client, and its user has not let this client act for them at that audience',
@@ -266,10 +283,10 @@ async function checkAgent(
  */
 async function originClient(
   deps: TokenDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   subject: ActiveToken,
 ): Promise<string> {
-  const env = ctx.environment.name;
+  const env = requestEnv.environment.name;
   const { codeHash, familyId } = subject.record;
   if (codeHash !== null) {
     const code = await deps.stores.codes.find(env, codeHash);
@@ -289,7 +306,7 @@ async function originClient(
  */
 async function decideScope(
   deps: TokenDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   client: Client,
   request: ExchangeRequest,
   subject: ActiveToken,
@@ -303,10 +320,10 @@ async function decideScope(
     ? subject.payload.aud
     : [subject.payload.aud ?? ''];
   const sameAudience = audiences.includes(request.target);
-  const subjectClient = await originClient(deps, ctx, subject);
+  const subjectClient = await originClient(deps, requestEnv, subject);
   const consented = sameAudience
     ? []
-    : ((await deps.stores.consents.get(ctx.environment.name, userId, subjectClient)) ?? []);
+    : ((await deps.stores.consents.get(requestEnv.environment.name, userId, subjectClient)) ?? []);
   const agreedAtTarget = (scope: string) =>
     consentItems([scope], request.target).every((item) => consented.includes(item));
   // An agent acting by the user's consent gets no more at the target than the user gave it there.
@@ -317,7 +334,7 @@ async function decideScope(
     typeof subject.payload.scope === 'string' ? subject.payload.scope : undefined,
   ).filter((s) => (sameAudience || OIDC_SCOPES.includes(s) || agreedAtTarget(s)) && agentMay(s));
   const decide = (scope: readonly string[]) =>
-    decideResource(deps.stores, ctx.environment.name, client, request.target, scope, {
+    decideResource(deps.stores, requestEnv.environment.name, client, request.target, scope, {
       userScopesAllowed: true,
     });
   let scope: readonly string[];
@@ -350,11 +367,14 @@ function ok(decision: ResourceDecision): Extract<ResourceDecision, { ok: true }>
  */
 async function activeAccessToken(
   deps: TokenDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   token: string,
 ): Promise<ActiveToken | undefined> {
-  const env = ctx.environment.name;
-  const payload = await deps.signer.verify(env, token, { issuer: ctx.issuer, typ: 'at+jwt' });
+  const env = requestEnv.environment.name;
+  const payload = await deps.signer.verify(env, token, {
+    issuer: requestEnv.issuer,
+    typ: 'at+jwt',
+  });
   if (payload === undefined) return undefined;
   const { jti, sub } = payload;
   if (typeof jti !== 'string' || typeof sub !== 'string') return undefined;

@@ -69,18 +69,18 @@ export interface IssueAudit {
  */
 export async function issueUserTokens(
   deps: TokenDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: UserTokenRequest,
   audit: IssueAudit,
 ): Promise<{ response: TokenResponse; jti: string }> {
-  const env = ctx.environment.name;
+  const env = requestEnv.environment.name;
   const { client, user, scope, resource, authTime, familyId, codeHash } = request;
   const acting = request.acting === undefined ? {} : { acting: request.acting };
   // Both signatures at once: neither depends on the other.
   const [access, idToken] = await Promise.all([
     signAccessToken(deps, {
       environment: env,
-      issuer: ctx.issuer,
+      issuer: requestEnv.issuer,
       clientId: client.clientId,
       subject: user.id,
       userId: user.id,
@@ -94,7 +94,7 @@ export async function issueUserTokens(
     scope.includes('openid')
       ? issueIdToken(deps, {
           environment: env,
-          issuer: ctx.issuer,
+          issuer: requestEnv.issuer,
           clientId: client.clientId,
           user,
           authTime,
@@ -138,19 +138,19 @@ export async function issueUserTokens(
 /** Every token issued during an impersonation is an audit entry of its own, naming the operator. */
 export async function auditImpersonatedIssue(
   deps: TokenDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   acting: ActingOperator,
   client: Client,
   user: User,
   jti: string,
 ): Promise<void> {
   const impersonation = await deps.stores.impersonations.get(
-    ctx.environment.name,
+    requestEnv.environment.name,
     acting.impersonationId,
   );
   await deps.stores.audit.append(
     {
-      environment: ctx.environment.name,
+      environment: requestEnv.environment.name,
       type: 'impersonation.token_issued',
       actor: `operator:${acting.operatorId}`,
       clientId: client.clientId,

@@ -20,7 +20,7 @@ export type SignInOutcome =
  */
 export async function signIn(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
   reply: FastifyReply,
   email: string,
@@ -28,7 +28,7 @@ export async function signIn(
   /** Recorded with the success in the audit log: which client the sign-in was for. */
   purpose: Readonly<Record<string, unknown>>,
 ): Promise<SignInOutcome> {
-  const env = ctx.environment.name;
+  const env = requestEnv.environment.name;
   const now = deps.clock();
   const audit = (type: string, userId: string | null, data: Record<string, unknown>) =>
     deps.stores.audit.append(

@@ -11,7 +11,8 @@ import { InputError } from './input-error.js';
 
 /**
  * The environment a request is for, and its issuer. Handlers get it from the HTTP layer (which
- * resolves it from the URL); grants name it too, so it lives here, below both.
+ * resolves it from the URL); grants name it too, so it lives here, below both. A value of this
+ * type is called `requestEnv` everywhere; `ctx` is always a ServiceContext (services/context.ts).
  */
 export interface EnvironmentContext {
   readonly environment: Environment;

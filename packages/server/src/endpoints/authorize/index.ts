@@ -49,7 +49,7 @@ export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
       for (const step of STEPS) await step(state);
       // Then sign-in, consent and the code (OIDC Core §3.1.2.3 to §3.1.2.5).
       const pending = { ...pendingAuthorization(state), createdAt: deps.clock() };
-      return await advance(deps, state.ctx, request, reply, pending, undefined);
+      return await advance(deps, state.requestEnv, request, reply, pending, undefined);
     } catch (error) {
       return answerError(state, reply, error);
     }
@@ -64,7 +64,7 @@ async function answerError(
   reply: FastifyReply,
   error: unknown,
 ): Promise<FastifyReply> {
-  const { deps, ctx, redirectUri } = state;
+  const { deps, requestEnv: requestEnv, redirectUri } = state;
   if (error instanceof RedirectUriRefused) {
     await recordRefusedRedirect(deps, error, state.request.ip);
     return showPage(state, reply, error.page());
@@ -74,12 +74,12 @@ async function answerError(
   if (redirectUri === undefined) throw error;
   const target = { redirectUri, state: state.params.state ?? null };
   if (error instanceof OAuthError && error.redirectable)
-    return redirectError(reply, ctx, target, error);
+    return redirectError(reply, requestEnv, target, error);
   state.request.log.error({ err: error }, 'authorization request failed');
-  return redirectError(reply, ctx, target, new ServerError());
+  return redirectError(reply, requestEnv, target, new ServerError());
 }
 
 /** A page, never a redirect; the operator's detail only in the development environment. */
 function showPage(state: AuthorizeState, reply: FastifyReply, error: UnsafeAuthorizationRequest) {
-  return sendErrorPage(reply, error, state.ctx.environment.tier === 'development');
+  return sendErrorPage(reply, error, state.requestEnv.environment.tier === 'development');
 }

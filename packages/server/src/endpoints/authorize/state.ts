@@ -9,7 +9,7 @@ import type { Client } from '../../storage/clients.js';
  */
 export interface AuthorizeState {
   readonly deps: AppDeps;
-  readonly ctx: EnvironmentContext;
+  readonly requestEnv: EnvironmentContext;
   readonly request: FastifyRequest;
   /** One value per parameter (read-parameters). */
   params: Readonly<Record<string, string>>;
@@ -34,10 +34,19 @@ export type AuthorizeStep = (state: AuthorizeState) => void | Promise<void>;
 /** The state before any step: the optional parameters as if absent. */
 export function newState(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   request: FastifyRequest,
 ): AuthorizeState {
-  return { deps, ctx, request, params: {}, prompt: [], maxAge: null, scope: [], resource: null };
+  return {
+    deps,
+    requestEnv: requestEnv,
+    request,
+    params: {},
+    prompt: [],
+    maxAge: null,
+    scope: [],
+    resource: null,
+  };
 }
 
 /** The client, for steps after check-client. */

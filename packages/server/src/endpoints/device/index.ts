@@ -48,9 +48,9 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
 /** The device authorization endpoint and the page where the user enters the code. */
 export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/device_authorization', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     const params = singleParams(request.body);
-    const { client } = await authenticateClient(deps, ctx.environment.name, request, params);
+    const { client } = await authenticateClient(deps, requestEnv.environment.name, request, params);
     if (client.type !== 'native' || !client.grantTypes.includes(DEVICE_CODE_GRANT))
       throw new UnauthorizedClient('this client may not use the device grant');
     const scope = scopeList(params.scope);
@@ -58,7 +58,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     // The same resource and scope rules as the authorization endpoint (RFC 8707).
     const decision = await decideResource(
       deps.stores,
-      ctx.environment.name,
+      requestEnv.environment.name,
       client,
       resource,
       scope,
@@ -77,7 +77,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
       const created = await deps.stores.deviceCodes.create({
         deviceCodeHash: sha256(deviceCode),
         userCode: candidate,
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         clientId: client.clientId,
         scope,
         resource,
@@ -93,7 +93,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     }
     await deps.stores.audit.append(
       {
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         type: 'device.code_issued',
         actor: `client:${client.clientId}`,
         clientId: client.clientId,
@@ -104,21 +104,21 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     return reply.header('Cache-Control', 'no-store').send({
       device_code: deviceCode,
       user_code: display(userCode),
-      verification_uri: `${ctx.issuer}/device`,
-      verification_uri_complete: `${ctx.issuer}/device?user_code=${display(userCode)}`,
+      verification_uri: `${requestEnv.issuer}/device`,
+      verification_uri_complete: `${requestEnv.issuer}/device?user_code=${display(userCode)}`,
       expires_in: DEVICE_CODE_TTL_S,
       interval: DEVICE_POLL_INTERVAL_S,
     });
   });
 
   app.get('/e/:env/device', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     const prefill = singleParams(request.query).user_code;
     return html(
       reply,
       200,
       deviceCodePage({
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         csrf: reply.generateCsrf(),
         ...(prefill === undefined ? {} : { userCode: prefill.slice(0, 16) }),
       }),
@@ -127,12 +127,12 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
 
   /** The code, once entered, is checked on every step: it is what binds the pages to the device. */
   const pendingCode = async (
-    ctx: EnvironmentContext,
+    requestEnv: EnvironmentContext,
     request: FastifyRequest,
     raw: string | undefined,
   ): Promise<DeviceCode | { error: string; status: number }> => {
     const now = deps.clock();
-    const key = `${ctx.environment.name}:device:${limitAddress(request.ip)}`;
+    const key = `${requestEnv.environment.name}:device:${limitAddress(request.ip)}`;
     // Counted before the look-up, so guesses fired in parallel cannot all pass one count.
     const attempt = await deps.deviceCodeLimiter.reserve(key, now);
     if (!attempt.granted)
@@ -141,7 +141,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
         error: `Too many wrong codes. Try again in ${Math.ceil(attempt.retryAfterMs / 60_000)} minute(s).`,
       };
     const code = await deps.stores.deviceCodes.findPendingByUserCode(
-      ctx.environment.name,
+      requestEnv.environment.name,
       normaliseUserCode(raw ?? ''),
       now,
     );
@@ -157,7 +157,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
 
   /** The code-entry page again, saying why the code was refused. */
   const refuseCode = (
-    ctx: EnvironmentContext,
+    requestEnv: EnvironmentContext,
     reply: FastifyReply,
     refusal: { error: string; status: number },
     typed?: string,
@@ -166,7 +166,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
       reply,
       refusal.status,
       deviceCodePage({
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         csrf: reply.generateCsrf(),
         error: refusal.error,
         ...(typed === undefined ? {} : { userCode: typed.slice(0, 16) }),
@@ -174,17 +174,17 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     );
 
   const deviceConsent = async (
-    ctx: EnvironmentContext,
+    requestEnv: EnvironmentContext,
     reply: FastifyReply,
     code: DeviceCode,
     email: string,
   ) => {
-    const client = await deps.stores.clients.get(ctx.environment.name, code.clientId);
+    const client = await deps.stores.clients.get(requestEnv.environment.name, code.clientId);
     return html(
       reply,
       200,
       consentPage({
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         clientName: client?.name ?? 'An application',
         scopes: code.scope,
         redirectHost: 'the device that showed you the code',
@@ -192,32 +192,33 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
         csrf: reply.generateCsrf(),
         interaction: '',
         email,
-        action: `/e/${ctx.environment.name}/device/consent`,
+        action: `/e/${requestEnv.environment.name}/device/consent`,
         hidden: { user_code: code.userCode },
       }),
     );
   };
 
   const nextStep = async (
-    ctx: EnvironmentContext,
+    requestEnv: EnvironmentContext,
     request: FastifyRequest,
     reply: FastifyReply,
     code: DeviceCode,
     loginError?: { status: number; message: string; email: string },
   ) => {
-    const client = await deps.stores.clients.get(ctx.environment.name, code.clientId);
+    const client = await deps.stores.clients.get(requestEnv.environment.name, code.clientId);
     const hidden = { user_code: code.userCode };
-    const current = loginError === undefined ? await currentSession(deps, ctx, request) : undefined;
+    const current =
+      loginError === undefined ? await currentSession(deps, requestEnv, request) : undefined;
     if (current === undefined) {
       return html(
         reply,
         loginError?.status ?? 200,
         loginPage({
-          environment: ctx.environment.name,
+          environment: requestEnv.environment.name,
           clientName: client?.name ?? null,
           csrf: reply.generateCsrf(),
           interaction: '',
-          action: `/e/${ctx.environment.name}/device/login`,
+          action: `/e/${requestEnv.environment.name}/device/login`,
           hidden,
           ...(loginError === undefined
             ? {}
@@ -225,48 +226,48 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
         }),
       );
     }
-    return deviceConsent(ctx, reply, code, current.user.email);
+    return deviceConsent(requestEnv, reply, code, current.user.email);
   };
 
   app.post('/e/:env/device', csrfChecked(app), async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     const body = singleParams(request.body);
-    const code = await pendingCode(ctx, request, body.user_code);
-    if ('error' in code) return refuseCode(ctx, reply, code, body.user_code);
-    return nextStep(ctx, request, reply, code);
+    const code = await pendingCode(requestEnv, request, body.user_code);
+    if ('error' in code) return refuseCode(requestEnv, reply, code, body.user_code);
+    return nextStep(requestEnv, request, reply, code);
   });
 
   app.post('/e/:env/device/login', csrfChecked(app), async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     const body = singleParams(request.body);
-    const code = await pendingCode(ctx, request, body.user_code);
-    if ('error' in code) return refuseCode(ctx, reply, code);
+    const code = await pendingCode(requestEnv, request, body.user_code);
+    if ('error' in code) return refuseCode(requestEnv, reply, code);
     const email = (body.email ?? '').trim();
-    const outcome = await signIn(deps, ctx, request, reply, email, body.password ?? '', {
+    const outcome = await signIn(deps, requestEnv, request, reply, email, body.password ?? '', {
       clientId: code.clientId,
       device: true,
     });
     if (!outcome.ok)
-      return nextStep(ctx, request, reply, code, {
+      return nextStep(requestEnv, request, reply, code, {
         status: outcome.status,
         message: outcome.message,
         email,
       });
     // The session cookie is set on this response; show consent now rather than another round trip.
-    return deviceConsent(ctx, reply, code, outcome.user.email);
+    return deviceConsent(requestEnv, reply, code, outcome.user.email);
   });
 
   app.post('/e/:env/device/consent', csrfChecked(app), async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     const body = singleParams(request.body);
-    const code = await pendingCode(ctx, request, body.user_code);
-    if ('error' in code) return refuseCode(ctx, reply, code);
-    const current = await currentSession(deps, ctx, request);
-    if (current === undefined) return nextStep(ctx, request, reply, code);
+    const code = await pendingCode(requestEnv, request, body.user_code);
+    if ('error' in code) return refuseCode(requestEnv, reply, code);
+    const current = await currentSession(deps, requestEnv, request);
+    if (current === undefined) return nextStep(requestEnv, request, reply, code);
     const approved = body.decision === 'allow';
     // Only the decision that changed the code counts: a second, concurrent one is told so.
     const decided = await deps.stores.deviceCodes.decide(
-      ctx.environment.name,
+      requestEnv.environment.name,
       code.deviceCodeHash,
       { approved, userId: current.user.id, authTime: current.session.authTime },
     );
@@ -275,7 +276,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
         reply,
         409,
         deviceCodePage({
-          environment: ctx.environment.name,
+          environment: requestEnv.environment.name,
           csrf: reply.generateCsrf(),
           error: 'That code was already used. Check your device.',
         }),
@@ -283,7 +284,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     const decision = {
       at: deps.clock(),
       event: {
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         type: approved ? 'device.approved' : 'device.denied',
         actor: `user:${current.user.id}`,
         clientId: code.clientId,
@@ -294,7 +295,7 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     if (approved)
       await deps.stores.consents.grant(
         {
-          environment: ctx.environment.name,
+          environment: requestEnv.environment.name,
           userId: current.user.id,
           clientId: code.clientId,
           scopes: consentItems(code.scope, code.resource),

@@ -48,10 +48,10 @@ export function metadataFor(
 /** RFC 8414 metadata and OpenID Connect Discovery for each environment, and its JWKS. */
 export function discoveryEndpoints(app: FastifyInstance, deps: AppDeps): void {
   const metadata = async (request: FastifyRequest, reply: FastifyReply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     return reply
       .header('Cache-Control', 'public, max-age=300')
-      .send(metadataFor(ctx.issuer, ctx.environment));
+      .send(metadataFor(requestEnv.issuer, requestEnv.environment));
   };
   // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
   app.get('/.well-known/oauth-authorization-server/e/:env', metadata);
@@ -59,10 +59,10 @@ export function discoveryEndpoints(app: FastifyInstance, deps: AppDeps): void {
   // Some clients (RFC 8414 §5 compatibility) append the suffix to the issuer instead.
   app.get('/e/:env/.well-known/oauth-authorization-server', metadata);
   app.get('/e/:env/jwks', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     return reply
       .header('Cache-Control', 'public, max-age=60')
       .type('application/jwk-set+json')
-      .send(await deps.signer.jwks(ctx.environment.name));
+      .send(await deps.signer.jwks(requestEnv.environment.name));
   });
 }

@@ -13,9 +13,9 @@ import { currentImpersonation } from '../../authorization/impersonation.js';
  */
 export function impersonationEndpoints(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/impersonation/end', csrfChecked(app), async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const current = await currentImpersonation(deps, ctx, request);
-    reply.clearCookie(IMPERSONATION_COOKIE, { path: `/e/${ctx.environment.name}` });
+    const requestEnv = await environmentContext(deps, request);
+    const current = await currentImpersonation(deps, requestEnv, request);
+    reply.clearCookie(IMPERSONATION_COOKIE, { path: `/e/${requestEnv.environment.name}` });
     if (current !== undefined) {
       await endImpersonation(
         {
@@ -23,7 +23,7 @@ export function impersonationEndpoints(app: FastifyInstance, deps: AppDeps): voi
           clock: deps.clock,
           actor: `operator:${current.acting.operatorId}`,
         },
-        ctx.environment.name,
+        requestEnv.environment.name,
         current.impersonation.id,
         'ended',
       );

@@ -53,18 +53,21 @@ function expired(reply: FastifyReply): FastifyReply {
 export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void {
   /** The sign-in form for a parked request, with an error when a try failed. */
   const showLogin = async (
-    ctx: EnvironmentContext,
+    requestEnv: EnvironmentContext,
     reply: FastifyReply,
     parked: { id: string; pending: { clientId: string } },
     status: number,
     fields: { email: string; error?: string },
   ) => {
-    const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
+    const client = await deps.stores.clients.get(
+      requestEnv.environment.name,
+      parked.pending.clientId,
+    );
     return html(
       reply,
       status,
       loginPage({
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         clientName: client?.name ?? null,
         csrf: reply.generateCsrf(),
         interaction: sha256(parked.id),
@@ -74,47 +77,50 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
   };
 
   app.get('/e/:env/login', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const parked = await parkedRequest(deps, ctx, request);
+    const requestEnv = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, requestEnv, request);
     if (parked === undefined) return expired(reply);
-    return showLogin(ctx, reply, parked, 200, { email: parked.pending.loginHint ?? '' });
+    return showLogin(requestEnv, reply, parked, 200, { email: parked.pending.loginHint ?? '' });
   });
 
   app.post('/e/:env/login', csrfChecked(app), async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const parked = await parkedRequest(deps, ctx, request);
+    const requestEnv = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, requestEnv, request);
     if (parked === undefined) return expired(reply);
     const body = singleParams(request.body);
     if (body.interaction !== sha256(parked.id)) return replaced(reply);
     const email = (body.email ?? '').trim();
     const password = body.password ?? '';
-    const outcome = await signIn(deps, ctx, request, reply, email, password, {
+    const outcome = await signIn(deps, requestEnv, request, reply, email, password, {
       clientId: parked.pending.clientId,
     });
     if (!outcome.ok)
-      return showLogin(ctx, reply, parked, outcome.status, { email, error: outcome.message });
-    await recordSignInFor(deps, ctx, parked.id, outcome.authTime);
-    return reply.redirect(`/e/${ctx.environment.name}/authorize/continue`, 303);
+      return showLogin(requestEnv, reply, parked, outcome.status, {
+        email,
+        error: outcome.message,
+      });
+    await recordSignInFor(deps, requestEnv, parked.id, outcome.authTime);
+    return reply.redirect(`/e/${requestEnv.environment.name}/authorize/continue`, 303);
   });
 
   app.get('/e/:env/authorize/continue', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const parked = await parkedRequest(deps, ctx, request);
+    const requestEnv = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, requestEnv, request);
     if (parked === undefined) return expired(reply);
-    return advance(deps, ctx, request, reply, parked.pending, parked.id);
+    return advance(deps, requestEnv, request, reply, parked.pending, parked.id);
   });
 
   // RFC 8252 §8.6: a public client's request confirmed by the user in this very request.
   app.get('/e/:env/confirm', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const state = await consentState(deps, ctx, request);
+    const requestEnv = await environmentContext(deps, request);
+    const state = await consentState(deps, requestEnv, request);
     if (state === undefined) return expired(reply);
     const { pending, client, user } = state;
     return html(
       reply,
       200,
       confirmPage({
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         clientName: client.name,
         email: user.email,
         destination: describeDestination(pending.redirectUri),
@@ -128,40 +134,40 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
   });
 
   app.post('/e/:env/confirm', csrfChecked(app), async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const parked = await parkedRequest(deps, ctx, request);
+    const requestEnv = await environmentContext(deps, request);
+    const parked = await parkedRequest(deps, requestEnv, request);
     if (parked === undefined) return expired(reply);
     const body = singleParams(request.body);
     if (body.interaction !== sha256(parked.id)) return replaced(reply);
     if (body.decision !== 'allow') {
-      await finishParked(deps, ctx, reply, parked.id);
-      const current = await currentSession(deps, ctx, request);
-      await audit(deps, ctx, 'authorization.cancelled', current?.user.id ?? null, {
+      await finishParked(deps, requestEnv, reply, parked.id);
+      const current = await currentSession(deps, requestEnv, request);
+      await audit(deps, requestEnv, 'authorization.cancelled', current?.user.id ?? null, {
         clientId: parked.pending.clientId,
       });
       return redirectError(
         reply,
-        ctx,
+        requestEnv,
         parked.pending,
         new AccessDenied('the user cancelled the request'),
       );
     }
     // Decided again: the code is sent only if this confirmation is still all the request needs.
-    return confirmParked(deps, ctx, request, reply, parked.pending, parked.id);
+    return confirmParked(deps, requestEnv, request, reply, parked.pending, parked.id);
   });
 
   app.get('/e/:env/consent', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const state = await consentState(deps, ctx, request);
+    const requestEnv = await environmentContext(deps, request);
+    const state = await consentState(deps, requestEnv, request);
     if (state === undefined) return expired(reply);
     const { pending, client, user } = state;
-    if (state.acting === undefined && (await needsSignIn(deps, ctx, request, pending)))
-      return reply.redirect(`/e/${ctx.environment.name}/login`, 303);
+    if (state.acting === undefined && (await needsSignIn(deps, requestEnv, request, pending)))
+      return reply.redirect(`/e/${requestEnv.environment.name}/login`, 303);
     return html(
       reply,
       200,
       consentPage({
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         clientName: client.name,
         scopes: pending.scope,
         redirectHost: hostOf(pending.redirectUri),
@@ -175,8 +181,8 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
               resource: {
                 uri: pending.resource,
                 name:
-                  (await deps.stores.resources.get(ctx.environment.name, pending.resource))?.name ??
-                  null,
+                  (await deps.stores.resources.get(requestEnv.environment.name, pending.resource))
+                    ?.name ?? null,
               },
             }),
         ...(client.kind === 'registered'
@@ -187,32 +193,42 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
   });
 
   app.post('/e/:env/consent', csrfChecked(app), async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
-    const state = await consentState(deps, ctx, request);
+    const requestEnv = await environmentContext(deps, request);
+    const state = await consentState(deps, requestEnv, request);
     if (state === undefined) return expired(reply);
     const { parkedId, pending, client, user, authTime, acting } = state;
     const body = singleParams(request.body);
     if (body.interaction !== sha256(parkedId)) return replaced(reply);
     // prompt=login or max_age asked for a sign-in: a click here is not one.
-    if (acting === undefined && (await needsSignIn(deps, ctx, request, pending)))
-      return reply.redirect(`/e/${ctx.environment.name}/login`, 303);
+    if (acting === undefined && (await needsSignIn(deps, requestEnv, request, pending)))
+      return reply.redirect(`/e/${requestEnv.environment.name}/login`, 303);
     const decision = body.decision;
-    await finishParked(deps, ctx, reply, parkedId);
+    await finishParked(deps, requestEnv, reply, parkedId);
     if (acting !== undefined) {
       // An operator's decision is never stored as the user's consent.
       if (decision !== 'allow')
-        return redirectError(reply, ctx, pending, new AccessDenied('the operator cancelled'));
-      return redirectWithCode(deps, reply, ctx, pending, user.id, authTime, acting);
+        return redirectError(
+          reply,
+          requestEnv,
+          pending,
+          new AccessDenied('the operator cancelled'),
+        );
+      return redirectWithCode(deps, reply, requestEnv, pending, user.id, authTime, acting);
     }
     if (decision !== 'allow') {
-      await audit(deps, ctx, 'consent.denied', user.id, { clientId: client.clientId });
-      return redirectError(reply, ctx, pending, new AccessDenied('the user denied the request'));
+      await audit(deps, requestEnv, 'consent.denied', user.id, { clientId: client.clientId });
+      return redirectError(
+        reply,
+        requestEnv,
+        pending,
+        new AccessDenied('the user denied the request'),
+      );
     }
     // The consent and its audit entry are committed together (storage/consents.ts).
     const grantedAt = deps.clock();
     await deps.stores.consents.grant(
       {
-        environment: ctx.environment.name,
+        environment: requestEnv.environment.name,
         userId: user.id,
         clientId: client.clientId,
         scopes: consentItems(pending.scope, pending.resource),
@@ -221,7 +237,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
       {
         at: grantedAt,
         event: {
-          environment: ctx.environment.name,
+          environment: requestEnv.environment.name,
           type: 'consent.granted',
           actor: `user:${user.id}`,
           userId: user.id,
@@ -233,16 +249,23 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
         },
       },
     );
-    return redirectWithCode(deps, reply, ctx, pending, user.id, authTime);
+    return redirectWithCode(deps, reply, requestEnv, pending, user.id, authTime);
   });
 }
 
-async function consentState(deps: AppDeps, ctx: EnvironmentContext, request: FastifyRequest) {
-  const parked = await parkedRequest(deps, ctx, request);
+async function consentState(
+  deps: AppDeps,
+  requestEnv: EnvironmentContext,
+  request: FastifyRequest,
+) {
+  const parked = await parkedRequest(deps, requestEnv, request);
   if (parked === undefined) return undefined;
-  const client = await deps.stores.clients.get(ctx.environment.name, parked.pending.clientId);
+  const client = await deps.stores.clients.get(
+    requestEnv.environment.name,
+    parked.pending.clientId,
+  );
   if (client === undefined) return undefined;
-  const impersonating = await currentImpersonation(deps, ctx, request);
+  const impersonating = await currentImpersonation(deps, requestEnv, request);
   if (impersonating !== undefined && impersonating.impersonation.clientId === client.clientId) {
     return {
       parkedId: parked.id,
@@ -253,7 +276,7 @@ async function consentState(deps: AppDeps, ctx: EnvironmentContext, request: Fas
       acting: impersonating.acting,
     };
   }
-  const current = await currentSession(deps, ctx, request);
+  const current = await currentSession(deps, requestEnv, request);
   if (current === undefined) return undefined;
   return {
     parkedId: parked.id,
@@ -267,14 +290,14 @@ async function consentState(deps: AppDeps, ctx: EnvironmentContext, request: Fas
 
 async function audit(
   deps: AppDeps,
-  ctx: EnvironmentContext,
+  requestEnv: EnvironmentContext,
   type: string,
   userId: string | null,
   data: Record<string, unknown>,
 ): Promise<void> {
   await deps.stores.audit.append(
     {
-      environment: ctx.environment.name,
+      environment: requestEnv.environment.name,
       type,
       actor: userId === null ? 'anonymous' : `user:${userId}`,
       userId,

@@ -11,15 +11,15 @@ import { singleParams } from '../../http/form.js';
 /** POST /e/:env/introspect (RFC 7662), for authenticated (confidential) clients only. */
 export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/introspect', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     const params = singleParams(request.body);
-    const { client } = await authenticateClient(deps, ctx.environment.name, request, params);
+    const { client } = await authenticateClient(deps, requestEnv.environment.name, request, params);
     // RFC 7662 §4: the endpoint must not become a token-validity oracle for anyone who asks.
     if (client.type !== 'web')
       throw new InvalidClient('introspection is for authenticated (confidential) clients');
     const token = params.token;
     if (token === undefined || token === '') throw new InvalidRequest('token is required');
-    const env = ctx.environment.name;
+    const env = requestEnv.environment.name;
     const now = deps.clock();
     reply.header('Cache-Control', 'no-store');
 
@@ -42,12 +42,15 @@ export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
         client_id: refresh.clientId,
         sub: refresh.userId,
         scope: refresh.scope.join(' '),
-        iss: ctx.issuer,
+        iss: requestEnv.issuer,
         exp: Math.floor(refresh.expiresAt / 1000),
         iat: Math.floor(refresh.createdAt / 1000),
       };
     }
-    const payload = await deps.signer.verify(env, token, { issuer: ctx.issuer, typ: 'at+jwt' });
+    const payload = await deps.signer.verify(env, token, {
+      issuer: requestEnv.issuer,
+      typ: 'at+jwt',
+    });
     if (typeof payload?.jti !== 'string') return { active: false };
     const record = await deps.stores.tokens.findActiveAccess(env, payload.jti, now);
     if (record === undefined || record.clientId !== client.clientId) return { active: false };

@@ -29,13 +29,13 @@ function registrationOff(environment: string): AccessDenied {
  * handler; the bearer tokens' challenges have no realm, as they never had.
  */
 export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: AppDeps): void {
-  const registrationUri = (ctx: EnvironmentContext, client: Client) =>
-    `${ctx.issuer}/register/${encodeURIComponent(client.clientId)}`;
+  const registrationUri = (requestEnv: EnvironmentContext, client: Client) =>
+    `${requestEnv.issuer}/register/${encodeURIComponent(client.clientId)}`;
 
   app.post('/e/:env/register', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     reply.header('Cache-Control', 'no-store');
-    const env = ctx.environment;
+    const env = requestEnv.environment;
     if (env.registration === 'off') throw registrationOff(env.name);
     // Every registration counts, and is counted before the initial access token is checked:
     // guessing tokens in parallel gets no further than registering does.
@@ -62,7 +62,7 @@ export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: Ap
       request.body,
     );
     return reply.status(201).send({
-      ...registrationResponse(result.client, registrationUri(ctx, result.client)),
+      ...registrationResponse(result.client, registrationUri(requestEnv, result.client)),
       ...(result.clientSecret === undefined
         ? {}
         : { client_secret: result.clientSecret, client_secret_expires_at: 0 }),
@@ -72,11 +72,11 @@ export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: Ap
 
   /** RFC 7592 §2: the registration access token proves the caller is the client. */
   const managed = async (request: FastifyRequest, reply: FastifyReply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     reply.header('Cache-Control', 'no-store');
     const clientId = (request.params as { clientId: string }).clientId;
     const token = bearer(request);
-    const client = await deps.stores.clients.get(ctx.environment.name, clientId);
+    const client = await deps.stores.clients.get(requestEnv.environment.name, clientId);
     // The same answer for an unknown client and a wrong token (RFC 7592 §2.1, §2.2, §2.3).
     if (
       token === undefined ||
@@ -85,7 +85,7 @@ export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: Ap
       !safeEqual(sha256(token), client.registrationTokenHash)
     )
       throw new InvalidToken('the registration access token is not valid for this client');
-    return { ctx, client };
+    return { ctx: requestEnv, client };
   };
 
   app.get('/e/:env/register/:clientId', async (request, reply) => {

@@ -10,12 +10,12 @@ import { singleParams } from '../../http/form.js';
 /** POST /e/:env/revoke (RFC 7009). Answers 200 for unknown tokens too (§2.2). */
 export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/revoke', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     const params = singleParams(request.body);
-    const { client } = await authenticateClient(deps, ctx.environment.name, request, params);
+    const { client } = await authenticateClient(deps, requestEnv.environment.name, request, params);
     const token = params.token;
     if (token === undefined || token === '') throw new InvalidRequest('token is required');
-    const env = ctx.environment.name;
+    const env = requestEnv.environment.name;
     const now = deps.clock();
 
     const refresh = await deps.stores.tokens.findActiveRefresh(env, sha256(token), now);
@@ -39,7 +39,7 @@ export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
       return reply.header('Cache-Control', 'no-store').send();
     }
     const payload = await deps.signer
-      .verify(env, token, { issuer: ctx.issuer, typ: 'at+jwt' })
+      .verify(env, token, { issuer: requestEnv.issuer, typ: 'at+jwt' })
       .catch(() => undefined);
     // An expired token needs no revoking; a token that verifies and belongs to this client does.
     const jti = payload?.jti ?? safeJti(token);

@@ -10,16 +10,21 @@ import type { GrantType } from '../../storage/clients.js';
 /** POST /e/:env/token (RFC 6749 §3.2). */
 export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/token', async (request, reply) => {
-    const ctx = await environmentContext(deps, request);
+    const requestEnv = await environmentContext(deps, request);
     const params = singleParams(request.body);
     const grantType = params.grant_type;
     if (grantType === undefined) throw new InvalidRequest('grant_type is required');
     if (!Object.hasOwn(GRANTS, grantType))
       throw new UnsupportedGrantType(`grant_type ${grantType.slice(0, 64)} is not supported`);
-    const { client } = await authenticateClient(deps, ctx.environment.name, request, params);
+    const { client } = await authenticateClient(deps, requestEnv.environment.name, request, params);
     if (!client.grantTypes.includes(grantType as GrantType))
       throw new UnauthorizedClient(`this client may not use ${grantType}`);
-    const response = await GRANTS[grantType as GrantType]({ deps, ctx, client, params });
+    const response = await GRANTS[grantType as GrantType]({
+      deps,
+      requestEnv: requestEnv,
+      client,
+      params,
+    });
     return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache').send(response);
   });
 }

@@ -11,14 +11,17 @@ import { userClaims } from '../../tokens/issue.js';
  */
 export function userinfoEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const ctx = await environmentContext(deps, request);
-    const realm = { realm: ctx.issuer };
+    const requestEnv = await environmentContext(deps, request);
+    const realm = { realm: requestEnv.issuer };
     const header = request.headers.authorization;
     const token =
       header !== undefined && /^bearer /i.test(header) ? header.slice(7).trim() : undefined;
     if (token === undefined || token === '') throw new BearerTokenRequired(realm);
-    const env = ctx.environment.name;
-    const payload = await deps.signer.verify(env, token, { issuer: ctx.issuer, typ: 'at+jwt' });
+    const env = requestEnv.environment.name;
+    const payload = await deps.signer.verify(env, token, {
+      issuer: requestEnv.issuer,
+      typ: 'at+jwt',
+    });
     if (
       payload?.jti === undefined ||
       payload.sub === undefined ||
@@ -28,7 +31,7 @@ export function userinfoEndpoint(app: FastifyInstance, deps: AppDeps): void {
     }
     // Tokens for another audience (an API named by `resource`) are not for userinfo.
     const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!audience.includes(ctx.issuer))
+    if (!audience.includes(requestEnv.issuer))
       throw new InvalidToken('the access token is for another audience', realm);
     const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
     if (!scope.includes('openid'))

@@ -12,7 +12,7 @@ export async function checkClient(state: AuthorizeState): Promise<void> {
 }
 
 async function findClient(
-  { deps, ctx, request }: AuthorizeState,
+  { deps, requestEnv: requestEnv, request }: AuthorizeState,
   clientId: string | undefined,
 ): Promise<Client> {
   if (clientId === undefined || clientId === '') {
@@ -24,7 +24,7 @@ async function findClient(
   if (isDocumentClientId(clientId)) {
     try {
       // Metadata-document fetches are limited per requesting address.
-      return await deps.documentClients.resolve(ctx.environment, clientId, request.ip);
+      return await deps.documentClients.resolve(requestEnv.environment, clientId, request.ip);
     } catch (error) {
       if (!(error instanceof MetadataDocumentError)) throw error;
       throw new UnsafeAuthorizationRequest(
@@ -33,11 +33,11 @@ async function findClient(
       );
     }
   }
-  const client = await deps.stores.clients.get(ctx.environment.name, clientId);
+  const client = await deps.stores.clients.get(requestEnv.environment.name, clientId);
   if (client === undefined) {
     throw new UnsafeAuthorizationRequest(
       'This sign-in link names an application that is not registered here.',
-      { message: `no client ${clientId} in environment ${ctx.environment.name}` },
+      { message: `no client ${clientId} in environment ${requestEnv.environment.name}` },
     );
   }
   return client;

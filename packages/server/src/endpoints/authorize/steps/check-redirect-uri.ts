@@ -10,7 +10,7 @@ import { clientOf, type AuthorizeState } from '../state.js';
  * page; once it passes, the redirect URI is trusted.
  */
 export function checkRedirectUri(state: AuthorizeState): void {
-  const { deps, ctx } = state;
+  const { deps, requestEnv: requestEnv } = state;
   const client = clientOf(state);
   const requested = state.params.redirect_uri;
   const now = deps.clock();
@@ -19,9 +19,17 @@ export function checkRedirectUri(state: AuthorizeState): void {
     state.redirectUri = onlyRedirectUri(registered);
     return;
   }
-  const result = matchRedirectUri(requested, registered, { environment: ctx.environment.tier });
+  const result = matchRedirectUri(requested, registered, {
+    environment: requestEnv.environment.tier,
+  });
   if (!result.ok)
-    throw new RedirectUriRefused(ctx.environment.name, client.clientId, requested, result, now);
+    throw new RedirectUriRefused(
+      requestEnv.environment.name,
+      client.clientId,
+      requested,
+      result,
+      now,
+    );
   state.redirectUri = requested;
 }
 
