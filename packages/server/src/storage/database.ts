@@ -4,11 +4,16 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { migrateToLatest } from './migrations.js';
+import { DatabaseNewerThanCodeError, migrateToLatest } from './migrations.js';
 import { syncCommitsWith } from './commit-sync.js';
 import { prepareRepeatedQueries } from './pg-prepared.js';
 import { ReadCache } from './read-cache.js';
-import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
+import {
+  startCheckpointer,
+  WAL_SIZE_LIMIT_BYTES,
+  type Checkpointer,
+  type CheckpointerOptions,
+} from './sqlite-checkpointer.js';
 import type { Database } from './schema.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -20,6 +25,8 @@ export interface DatabaseHandle {
   readonly location: string;
   /** Environments, clients, users and resources kept in memory (absent: always read). */
   readonly cache?: ReadCache;
+  /** PostgreSQL: the connection pool, for its gauges (metrics). */
+  readonly pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
   close(): Promise<void>;
 }
 
@@ -34,6 +41,8 @@ export interface OpenOptions {
    * server; a CLI command does not need the thread).
    */
   readonly backgroundCheckpoints?: boolean;
+  /** Tuning of those checkpoints (tests: a small size that triggers TRUNCATE). */
+  readonly checkpoints?: CheckpointerOptions;
 }
 
 /** Opens the database, creating and migrating it as needed. */
@@ -43,7 +52,7 @@ export async function openDatabase(
 ): Promise<DatabaseHandle> {
   const handle =
     target.kind === 'sqlite'
-      ? await openSqlite(target.file, options.backgroundCheckpoints === true)
+      ? await openSqlite(target.file, options.backgroundCheckpoints === true, options.checkpoints)
       : openPostgres(target.url);
   try {
     await migrateWithRetry(handle);
@@ -62,9 +71,10 @@ export async function openDatabase(
 async function migrateWithRetry(handle: DatabaseHandle): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await migrateToLatest(handle.db as Kysely<unknown>);
+      await migrateToLatest(handle.db as Kysely<unknown>, handle.location);
       return;
     } catch (error) {
+      if (error instanceof DatabaseNewerThanCodeError) throw error;
       if (handle.kind !== 'sqlite' || attempt >= 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
@@ -75,7 +85,11 @@ export function sqliteTarget(dataDir: string): DatabaseTarget {
   return { kind: 'sqlite', file: join(dataDir, 'gatehouse.sqlite') };
 }
 
-async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise<DatabaseHandle> {
+async function openSqlite(
+  file: string,
+  backgroundCheckpoints: boolean,
+  checkpoints: CheckpointerOptions = {},
+): Promise<DatabaseHandle> {
   if (file !== ':memory:') {
     mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
     ownerOnly(file, true);
@@ -88,6 +102,8 @@ async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // When the writer starts the WAL over, the file is cut back to this size (sqlite-checkpointer.ts).
+  sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   cachePreparedStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   // Changes when another connection (process) commits: the read cache then starts over.
@@ -100,9 +116,13 @@ async function openSqlite(file: string, backgroundCheckpoints: boolean): Promise
   if (backgroundCheckpoints && file !== ':memory:') {
     sqlite.pragma('wal_autocheckpoint = 0');
     const automatic = () => sqlite.pragma('wal_autocheckpoint = 1000');
-    checkpointer = await startCheckpointer(file, () => {
-      if (sqlite.open) automatic();
-    }).catch(() => {
+    checkpointer = await startCheckpointer(
+      file,
+      () => {
+        if (sqlite.open) automatic();
+      },
+      checkpoints,
+    ).catch(() => {
       automatic();
       return undefined;
     });
@@ -183,7 +203,14 @@ function openPostgres(url: string): DatabaseHandle {
   prepareRepeatedQueries(pool);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const cache = new ReadCache();
-  return { db, kind: 'postgres', location: redactUrl(url), cache, close: () => db.destroy() };
+  return {
+    db,
+    kind: 'postgres',
+    location: redactUrl(url),
+    cache,
+    pool,
+    close: () => db.destroy(),
+  };
 }
 
 export function redactUrl(url: string): string {

@@ -506,16 +506,64 @@ const provider: MigrationProvider = {
   getMigrations: () => Promise.resolve(migrations),
 };
 
+/**
+ * Thrown when the database carries migrations this code does not know: a newer Gatehouse migrated
+ * it. Nothing is changed; the message says what to do.
+ */
+export class DatabaseNewerThanCodeError extends Error {
+  constructor(
+    readonly location: string,
+    readonly unknown: readonly string[],
+  ) {
+    super(
+      `the database at ${location} was migrated by a newer Gatehouse (migration ${unknown.join(', ')}); upgrade Gatehouse or restore a backup`,
+    );
+    this.name = 'DatabaseNewerThanCodeError';
+  }
+}
+
+/** The names of the migrations a database records as applied (none when it is fresh). */
+async function appliedMigrations(db: Kysely<unknown>): Promise<string[]> {
+  try {
+    const rows = await sql<{
+      name: string;
+    }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(db);
+    return rows.rows.map((r) => r.name);
+  } catch (error) {
+    // A fresh database has no migration table yet (SQLite: "no such table"; PostgreSQL: 42P01).
+    const code = (error as { code?: unknown }).code;
+    if (code === '42P01' || /no such table/.test((error as Error).message)) return [];
+    throw error;
+  }
+}
+
+/**
+ * Refuses a database a newer Gatehouse has migrated: its schema may have moved in ways this code
+ * would misread or corrupt (Kysely's migrator would only say "corrupted migrations").
+ */
+export async function refuseNewerDatabase(db: Kysely<unknown>, location: string): Promise<void> {
+  const unknown = (await appliedMigrations(db)).filter((name) => !(name in migrations)).sort();
+  if (unknown.length > 0) throw new DatabaseNewerThanCodeError(location, unknown);
+}
+
+const MIGRATION_TABLE = 'gatehouse_migrations';
+
 /** Brings the schema up to date. Throws with the failing migration's name if one fails. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  location = 'this location',
+): Promise<void> {
+  await refuseNewerDatabase(db, location);
   const migrator = new Migrator({
     db,
     provider,
-    migrationTableName: 'gatehouse_migrations',
+    migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: 'gatehouse_migration_lock',
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
+    // A newer process may have migrated it meanwhile, while this one waited for the lock.
+    await refuseNewerDatabase(db, location);
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(
       `database migration ${failed} failed: ${error instanceof Error ? error.message : 'unknown error'}`,
