@@ -75,6 +75,63 @@ describe('background WAL checkpoints', () => {
     }
   });
 
+  it('keep the WAL bounded under sustained audited writes, and empty it once they stop', async () => {
+    const database = await throwawaySqlite();
+    if (database.target.kind !== 'sqlite') throw new Error('sqlite expected');
+    const wal = `${database.target.file}-wal`;
+    // A small threshold so a test-sized load crosses it many times over.
+    const limit = 1024 * 1024;
+    const handle = await openDatabase(database.target, {
+      backgroundCheckpoints: true,
+      checkpoints: { truncateAboveBytes: limit, intervalMs: 50 },
+    });
+    const size = () => (existsSync(wal) ? statSync(wal).size : 0);
+    try {
+      const stores = createStores(handle);
+      await stores.environments.create({ name: 'development', tier: 'development', createdAt: 1 });
+      const setting = await sql<{
+        journal_size_limit: number;
+      }>`pragma journal_size_limit`.execute(handle.db);
+      expect(setting.rows[0]?.journal_size_limit).toBe(16 * 1024 * 1024);
+      let largest = 0;
+      let written = 0;
+      // 20,000 audited writes, 100 at a time (group-committed like concurrent requests): about
+      // 20 MB of WAL, which PASSIVE checkpoints alone would never let the writer start over.
+      for (let round = 0; round < 200; round++) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            stores.audit.append(
+              {
+                environment: 'development',
+                type: 'test.sustained',
+                actor: 'system',
+                data: { round, i, padding: 'p'.repeat(200) },
+              },
+              round * 100 + i,
+            ),
+          ),
+        );
+        written += 100;
+        largest = Math.max(largest, size());
+      }
+      expect(written).toBe(20_000);
+      // Bounded: the threshold plus what arrives between two rounds, far below the ~20 MB written.
+      expect(largest).toBeLessThan(8 * limit);
+      // Once the writes stop, the file is emptied.
+      await within(10_000, 'the WAL is emptied when the load stops', () =>
+        Promise.resolve({ ok: size() === 0, seen: size() }),
+      );
+      const count = await sql<{ n: number }>`select count(*) as n from audit_log`.execute(
+        handle.db,
+      );
+      expect(count.rows[0]?.n).toBe(20_000);
+      expect((await stores.audit.verify()).ok).toBe(true);
+    } finally {
+      await handle.close();
+      await database.drop();
+    }
+  }, 120_000);
+
   it('are left to SQLite itself without the option (a CLI command)', async () => {
     const database = await throwawaySqlite();
     const handle = await openDatabase(database.target);

@@ -26,7 +26,11 @@ export interface DatabaseHandle {
   /** Environments, clients, users and resources kept in memory (absent: always read). */
   readonly cache?: ReadCache;
   /** PostgreSQL: the connection pool, for its gauges (metrics). */
-  readonly pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
+  readonly pool?: {
+    readonly totalCount: number;
+    readonly idleCount: number;
+    readonly waitingCount: number;
+  };
   close(): Promise<void>;
 }
 
