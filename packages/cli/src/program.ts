@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, InputError } from '@gatehouse/server';
 import { auditCommand, clientsCommand, envCommand, usersCommand } from './commands/admin.js';
 import { LoginError, loginCommands } from './commands/login.js';
+import { initCommand } from './commands/init.js';
 import { keysCommand } from './commands/keys.js';
 import { operatorsCommand } from './commands/operators.js';
 import { redirectsCommand } from './commands/redirects.js';
@@ -52,6 +53,7 @@ function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command
     })
     .exitOverride();
   program.addCommand(serveCommand(io, io.waitForStop));
+  program.addCommand(initCommand(io));
   program.addCommand(envCommand(io));
   program.addCommand(clientsCommand(io));
   program.addCommand(usersCommand(io));

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { gatehouse } from './harness.js';
+import { gatehouse, initData } from './harness.js';
 
 let dataDir: string;
 const data = (): string[] => ['--data-dir', dataDir];
 
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
+  await initData(data());
 });
 
 describe('gatehouse env', () => {

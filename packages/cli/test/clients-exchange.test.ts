@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { gatehouse } from './harness.js';
+import { gatehouse, initData } from './harness.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
@@ -11,6 +11,7 @@ const data = (): string[] => ['--data-dir', dataDir];
 
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
+  await initData(data());
 });
 
 interface ClientJson {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gatehouse, type CliRun } from './harness.js';
+import { gatehouse, initData, type CliRun } from './harness.js';
 
 interface ClientJson {
   client_id: string;
@@ -67,6 +67,7 @@ const promote = (...extra: string[]): Promise<CliRun> =>
 
 beforeEach(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'gatehouse-promote-'));
+  await initData(data());
   const created = await cli([
     'clients',
     'create',

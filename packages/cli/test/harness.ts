@@ -51,3 +51,12 @@ export function gatehouseProcess(argv: string[], stdin?: string): Promise<CliRun
     child.stdin?.end(stdin ?? '');
   });
 }
+
+/**
+ * Creates the database the admin commands then work on (`gatehouse init`): they refuse to
+ * create one themselves. `args` are the data options (`--data-dir DIR`).
+ */
+export async function initData(args: string[], env: Record<string, string> = {}): Promise<void> {
+  const result = await gatehouse(['init', ...args], { env });
+  if (result.code !== 0) throw new Error(`gatehouse init failed: ${result.stderr}`);
+}

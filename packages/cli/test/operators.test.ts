@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gatehouse, type CliRun } from './harness.js';
+import { gatehouse, initData, type CliRun } from './harness.js';
 
 interface OperatorJson {
   id: string;
@@ -21,6 +21,7 @@ let workDir: string;
 
 beforeEach(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'gatehouse-operators-'));
+  await initData(data());
 });
 
 afterEach(async () => {

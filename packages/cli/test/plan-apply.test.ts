@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gatehouse, type CliRun } from './harness.js';
+import { gatehouse, initData, type CliRun } from './harness.js';
 
 interface ClientJson {
   client_id: string;
@@ -32,6 +32,7 @@ let workDir: string;
 
 beforeEach(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'gatehouse-plan-apply-'));
+  await initData(data());
 });
 
 afterEach(async () => {

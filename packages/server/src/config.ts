@@ -167,7 +167,7 @@ function parseBaseUrl(value: string): string {
 function parseDatabase(input: ServerConfigInput, cwd: string): ServerConfig['database'] {
   if (input.databaseUrl !== undefined && input.databaseUrl !== '') {
     if (!/^postgres(?:ql)?:\/\//.test(input.databaseUrl)) {
-      throw new ConfigError('--database-url (DATABASE_URL) must be a postgres:// URL');
+      throw new ConfigError('--database-url (GATEHOUSE_DATABASE_URL) must be a postgres:// URL');
     }
     return { kind: 'postgres', url: input.databaseUrl };
   }

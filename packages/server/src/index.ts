@@ -74,6 +74,8 @@ export {
   type UserSpec,
 } from './services/users.js';
 export { redactUrl } from './storage/database.js';
+export { gatehouseDatabaseExists } from './storage/existing.js';
+export { databaseTarget } from './bootstrap.js';
 export type { Stores } from './storage/index.js';
 export { activeRedirectUris, type Client, type ClientType } from './storage/clients.js';
 export {

@@ -1,8 +1,12 @@
 import {
   ConfigError,
+  databaseTarget,
   ensureDefaultEnvironments,
+  gatehouseDatabaseExists,
   openGatehouse,
+  redactUrl,
   resolveServerConfig,
+  type ServerConfig,
   withTransaction,
   type ServiceContext,
   type Stores,
@@ -19,22 +23,55 @@ export interface DataOptions {
 /** The options that say where the data lives: the same for `serve` and every admin command. */
 export function withDataOptions(command: Command): Command {
   return command
-    .addOption(new Option('--data-dir <dir>', 'SQLite data directory (default ./.gatehouse)'))
     .addOption(
-      new Option('--database-url <url>', 'PostgreSQL URL instead of SQLite (or DATABASE_URL)'),
+      new Option(
+        '--data-dir <dir>',
+        'SQLite data directory (or GATEHOUSE_DATA_DIR; default ./.gatehouse)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--database-url <url>',
+        'PostgreSQL URL instead of SQLite (or GATEHOUSE_DATABASE_URL, or DATABASE_URL)',
+      ),
     );
+}
+
+/** Where the data is, for messages: the SQLite file, or the PostgreSQL URL without its password. */
+export function describeDatabase(database: ServerConfig['database']): string {
+  const target = databaseTarget(database);
+  return target.kind === 'sqlite' ? target.file : redactUrl(target.url);
+}
+
+/** The options that point a command at the same data, for hints printed to the operator. */
+export function dataOptionsHint(database: ServerConfig['database']): string {
+  return database.kind === 'sqlite'
+    ? `--data-dir ${shellQuote(database.dataDir)}`
+    : `--database-url ${shellQuote(redactUrl(database.url))}`;
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 export function databaseInput(
   options: DataOptions,
   io: CliIo,
 ): { dataDir?: string; databaseUrl?: string; secretKey?: string; secretKeyFile?: string } {
-  const databaseUrl = options.databaseUrl ?? io.env.DATABASE_URL;
+  // An explicit --data-dir wins over a database URL from the environment; the flags over both.
+  const fromEnv = (name: string): string | undefined =>
+    io.env[name] === undefined || io.env[name] === '' ? undefined : io.env[name];
+  const databaseUrl =
+    options.databaseUrl ??
+    (options.dataDir === undefined
+      ? (fromEnv('GATEHOUSE_DATABASE_URL') ?? fromEnv('DATABASE_URL'))
+      : undefined);
+  const dataDir = options.dataDir ?? fromEnv('GATEHOUSE_DATA_DIR');
   // The secret that seals signing keys: from the environment only, never an argument.
   const secretKey = io.env.GATEHOUSE_SECRET_KEY;
   const secretKeyFile = io.env.GATEHOUSE_SECRET_KEY_FILE;
   return {
-    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(dataDir === undefined ? {} : { dataDir }),
     ...(databaseUrl === undefined || databaseUrl === '' ? {} : { databaseUrl }),
     ...(secretKey === undefined || secretKey === '' ? {} : { secretKey }),
     ...(secretKeyFile === undefined || secretKeyFile === '' ? {} : { secretKeyFile }),
@@ -54,6 +91,8 @@ export async function withStores<T>(
   work: (ctx: AdminContext) => Promise<T>,
 ): Promise<T> {
   const config = resolveServerConfig(databaseInput(options, io), io.cwd);
+  // Only `serve` and `init` create a database: anything else on a missing one is a wrong path.
+  await requireExistingDatabase(config.database);
   let opened;
   try {
     opened = await openGatehouse(config.database, config.secret);
@@ -81,6 +120,22 @@ export async function withStores<T>(
   } finally {
     await opened.handle.close();
   }
+}
+
+/** The refusal, in one line, when `database` holds no Gatehouse database yet. Creates nothing. */
+export async function requireExistingDatabase(database: ServerConfig['database']): Promise<void> {
+  let exists: boolean;
+  try {
+    exists = await gatehouseDatabaseExists(databaseTarget(database));
+  } catch (error) {
+    throw new ConfigError(
+      `cannot open the database at ${describeDatabase(database)}: ${error instanceof Error ? error.message : 'unknown error'}`,
+    );
+  }
+  if (!exists)
+    throw new ConfigError(
+      `no Gatehouse database at ${describeDatabase(database)}; run \`gatehouse serve\` or \`gatehouse init\` there first, or point to it with --data-dir / GATEHOUSE_DATA_DIR, or --database-url / GATEHOUSE_DATABASE_URL`,
+    );
 }
 
 export function collect(value: string, previous: string[] | undefined): string[] {
