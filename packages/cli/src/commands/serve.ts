@@ -1,7 +1,12 @@
 import { ConfigError, resolveServerConfig, startServer, redactUrl } from '@gatehouse/server';
 import { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { databaseInput, withDataOptions, type DataOptions } from './data-options.js';
+import {
+  dataOptionsHint,
+  databaseInput,
+  withDataOptions,
+  type DataOptions,
+} from './data-options.js';
 
 interface ServeOptions extends DataOptions {
   port?: string;
@@ -99,7 +104,13 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
       ...(operators.length === 0
         ? [
             '  no operator yet: create one with',
-            '  npx gatehouse operators create --email you@example.com --role admin',
+            // On the data this server uses, wherever the command is run from.
+            `  npx gatehouse operators create --email you@example.com --role admin ${dataOptionsHint(config.database)}`,
+            ...(config.database.kind === 'postgres'
+              ? [
+                  `  (with GATEHOUSE_SECRET_KEY set as for serve${redactUrl(config.database.url) === config.database.url ? '' : ', and the password in place of ***'})`,
+                ]
+              : []),
           ]
         : []),
     );
