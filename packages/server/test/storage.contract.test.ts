@@ -438,4 +438,107 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     expect(await stores.operators.findSession('s1', now + 999)).toBeDefined();
     expect(await stores.operators.findSession('s1', now + 1000)).toBeUndefined();
   });
+
+  it('housekeeping removes what has expired, in batches, and keeps what still matters', async () => {
+    // Far after every other test's rows, so this test's sweep removes theirs too: it runs last.
+    const base = now + 10 * 86_400_000;
+    const hour = 3_600_000;
+    const access = (jti: string, expiresAt: number) =>
+      stores.tokens.saveAccess({
+        jti,
+        environment: 'development',
+        clientId: 'c',
+        userId: 'u1',
+        familyId: null,
+        codeHash: null,
+        expiresAt,
+        impersonationId: null,
+        createdAt: base - hour,
+      });
+    await access('hk-a-expired', base - 1);
+    await access('hk-a-live', base + 1000);
+    const token = (hash: string, family: string, expiresAt: number): RefreshToken => ({
+      ...refresh(hash, family),
+      codeHash: null,
+      expiresAt,
+    });
+    // A family still alive: its rotated token (itself past its own expiry) must stay.
+    await stores.tokens.saveRefresh(token('hk-r-rotated', 'hk-f-live', base - 1));
+    expect(
+      (await stores.tokens.rotateRefresh('development', 'hk-r-rotated', base - 2 * hour)).status,
+    ).toBe('rotated');
+    await stores.tokens.saveRefresh(token('hk-r-newest', 'hk-f-live', base + 86_400_000));
+    // A family that expired, and one that was revoked before its expiry.
+    await stores.tokens.saveRefresh(token('hk-r-dead-1', 'hk-f-dead', base - 2));
+    expect(
+      (await stores.tokens.rotateRefresh('development', 'hk-r-dead-1', base - hour)).status,
+    ).toBe('rotated');
+    await stores.tokens.saveRefresh(token('hk-r-dead-2', 'hk-f-dead', base - 1));
+    await stores.tokens.saveRefresh(token('hk-r-revoked', 'hk-f-revoked', base + 86_400_000));
+    await stores.tokens.revokeFamily('development', 'hk-f-revoked', base - hour);
+    // Codes: never redeemed and expired; redeemed and expired within the hour; and long ago.
+    await issue({ ...code('hk-c-unused'), expiresAt: base - 1 });
+    await issue({ ...code('hk-c-recent'), expiresAt: base - 1 });
+    await stores.codes.consume('development', 'hk-c-recent', base - 2);
+    await issue({ ...code('hk-c-old'), expiresAt: base - hour - 1 });
+    await stores.codes.consume('development', 'hk-c-old', base - hour - 2);
+    await issue({ ...code('hk-c-live'), expiresAt: base + 60_000 });
+    const session = (idHash: string, expiresAt: number) =>
+      stores.sessions.create({
+        idHash,
+        environment: 'development',
+        userId: 'u1',
+        authTime: base - hour,
+        expiresAt,
+        createdAt: base - hour,
+      });
+    await session('hk-s-expired', base - 1);
+    await session('hk-s-live', base + hour);
+    await stores.refusedRedirects.record(
+      'development',
+      'hk-client',
+      'https://old.example/cb',
+      'x',
+      base - 31 * 86_400_000,
+    );
+    await stores.refusedRedirects.record(
+      'development',
+      'hk-client',
+      'https://recent.example/cb',
+      'x',
+      base - 86_400_000,
+    );
+
+    const removed = await stores.expired.sweep(base, { batch: 2 });
+    expect(removed).toBeDefined();
+
+    expect(await stores.tokens.findAccess('development', 'hk-a-expired')).toBeUndefined();
+    expect(await stores.tokens.findAccess('development', 'hk-a-live')).toBeDefined();
+    // Replay detection still works in the live family: the rotated token is reuse, not unknown.
+    expect(await stores.tokens.findActiveRefresh('development', 'hk-r-newest', base)).toBeDefined();
+    expect((await stores.tokens.rotateRefresh('development', 'hk-r-rotated', base)).status).toBe(
+      'reused',
+    );
+    for (const gone of ['hk-r-dead-1', 'hk-r-dead-2', 'hk-r-revoked'])
+      expect((await stores.tokens.rotateRefresh('development', gone, base)).status).toBe('unknown');
+    expect(await stores.tokens.familyClient('development', 'hk-f-dead')).toBeUndefined();
+    expect(await stores.tokens.familyClient('development', 'hk-f-revoked')).toBeUndefined();
+    expect(await stores.codes.find('development', 'hk-c-unused')).toBeUndefined();
+    expect(await stores.codes.find('development', 'hk-c-old')).toBeUndefined();
+    expect(await stores.codes.find('development', 'hk-c-recent')).toBeDefined();
+    expect(await stores.codes.find('development', 'hk-c-live')).toBeDefined();
+    expect(await stores.sessions.find('development', 'hk-s-expired', base - 2)).toBeUndefined();
+    expect(await stores.sessions.find('development', 'hk-s-live', base)).toBeDefined();
+    expect(
+      (await stores.refusedRedirects.list('development', 'hk-client')).map((r) => r.redirectUri),
+    ).toEqual(['https://recent.example/cb']);
+
+    // One batch removes at most its limit.
+    for (let i = 0; i < 5; i++) await access(`hk-batch-${i}`, base + 10);
+    expect(await stores.expired.deleteExpired('access_tokens', base + 11, 2)).toBe(2);
+    expect(await stores.expired.deleteExpired('access_tokens', base + 11, 10)).toBe(3);
+    // A live family's rows are kept until the family ends; then every row goes.
+    await stores.expired.sweep(base + 2 * 86_400_000);
+    expect(await stores.tokens.familyClient('development', 'hk-f-live')).toBeUndefined();
+  });
 });

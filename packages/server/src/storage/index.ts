@@ -14,6 +14,7 @@ import type { KeyCipher } from '../crypto/key-encryption.js';
 import type { DatabaseHandle } from './database.js';
 import { deviceCodeStore, type DeviceCodeStore } from './device-codes.js';
 import { environmentStore, type EnvironmentStore } from './environments.js';
+import { expiredRecordStore, type ExpiredRecordStore } from './expired.js';
 import { impersonationStore, type ImpersonationStore } from './impersonations.js';
 import { initialAccessTokenStore, type InitialAccessTokenStore } from './initial-access-tokens.js';
 import { keyStore, type KeyStore } from './keys.js';
@@ -43,6 +44,8 @@ export interface Stores {
   readonly resources: ResourceStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly attempts: AttemptStore;
+  /** Housekeeping: what has expired, removed in batches. */
+  readonly expired: ExpiredRecordStore;
   /** Not a table: how client secrets are hashed for the clients table. */
   readonly clientSecrets: ClientSecretHasher;
 }
@@ -83,6 +86,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     refusedRedirects: refusedRedirectStore(db),
     initialAccessTokens: initialAccessTokenStore(db),
     attempts: attemptStore(db),
+    expired: expiredRecordStore(db, handle.kind),
     clientSecrets: options.clientSecrets ?? clientSecretHasher(undefined),
   };
 }

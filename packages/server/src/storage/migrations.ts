@@ -500,6 +500,39 @@ const migrations: Record<string, Migration> = {
         $$`.execute(db);
     },
   },
+  '0011-housekeeping': {
+    async up(db: Kysely<unknown>) {
+      // Issue #14: housekeeping finds what has expired by an index (src/storage/expired.ts).
+      const byColumn: [string, string][] = [
+        ['access_tokens', 'expires_at'],
+        ['refresh_tokens', 'expires_at'],
+        ['authorization_codes', 'expires_at'],
+        ['sessions', 'expires_at'],
+        ['operator_sessions', 'expires_at'],
+        ['device_codes', 'expires_at'],
+        ['authorization_requests', 'expires_at'],
+        ['initial_access_tokens', 'expires_at'],
+        ['refused_redirects', 'last_seen_at'],
+        ['revocations', 'revoked_at'],
+      ];
+      for (const [table, column] of byColumn)
+        await db.schema.createIndex(`${table}_${column}`).on(table).column(column).execute();
+      await sql`create index refresh_tokens_revoked on refresh_tokens (revoked_at) where revoked_at is not null`.execute(
+        db,
+      );
+      // Audit retention (src/storage/audit/anchor.ts): where the chain starts once its oldest
+      // entries were exported and removed. One row, MACed under the chain key.
+      await db.schema
+        .createTable('audit_anchor')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('first_seq', 'bigint', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('removed', 'bigint', (c) => c.notNull())
+        .addColumn('removed_at', 'bigint', (c) => c.notNull())
+        .addColumn('mac', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {
@@ -547,6 +580,11 @@ export async function refuseNewerDatabase(db: Kysely<unknown>, location: string)
 }
 
 const MIGRATION_TABLE = 'gatehouse_migrations';
+
+/** The migrations this code knows, in order. */
+export function knownMigrations(): string[] {
+  return Object.keys(migrations).sort();
+}
 
 /** Brings the schema up to date. Throws with the failing migration's name if one fails. */
 export async function migrateToLatest(

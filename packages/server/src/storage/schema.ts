@@ -177,6 +177,20 @@ export interface AuditTable {
   hash: string;
 }
 
+/**
+ * Where the audit chain starts once its oldest entries were removed (retention): the first entry
+ * kept and the hash it links to, MACed under the chain key (storage/audit/anchor.ts).
+ */
+export interface AuditAnchorTable {
+  name: string;
+  first_seq: number;
+  prev_hash: string;
+  /** How many entries were removed, over every prune. */
+  removed: number;
+  removed_at: number;
+  mac: string;
+}
+
 /** How far an export sink without a memory of its own (stdout) got: its last entry. */
 export interface AuditExportCursorTable {
   name: string;
@@ -305,6 +319,7 @@ export interface Database {
   access_tokens: AccessTokenTable;
   audit_log: AuditTable;
   audit_export_cursors: AuditExportCursorTable;
+  audit_anchor: AuditAnchorTable;
   revocations: RevocationTable;
   device_codes: DeviceCodeTable;
   operators: OperatorTable;
