@@ -7,6 +7,7 @@ import { registerImpersonationBanner } from './authorization/impersonation-banne
 import { authorizeEndpoint } from './endpoints/authorize/index.js';
 import { deviceEndpoints } from './endpoints/device/index.js';
 import { discoveryEndpoints } from './endpoints/discovery/index.js';
+import { healthEndpoints } from './endpoints/health/index.js';
 import { homeEndpoints } from './endpoints/home/index.js';
 import { impersonationEndpoints } from './endpoints/impersonation/index.js';
 import { interactionEndpoints } from './endpoints/interaction/index.js';
@@ -20,8 +21,13 @@ import type { AppDeps } from './http/deps.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { CSRF_COOKIE, CSRF_COOKIE_SECURE } from './http/cookies.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { registerRequestLog } from './http/request-log.js';
 
-/** Query parameters, code, state and tokens must never reach a log: log the path only. */
+/**
+ * Query parameters, code, state and tokens must never reach a log: requests are logged by
+ * http/request-log.ts (route template, status, duration, environment, client id), and a request
+ * that reaches a log any other way shows its method and path only.
+ */
 const REDACTED_LOGGING = {
   level: process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
   serializers: {
@@ -67,7 +73,10 @@ export async function createApp(
           : { ...REDACTED_LOGGING, stream: options.logStream },
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     bodyLimit: 64 * 1024,
+    // Fastify's two lines per request would show the URL: http/request-log.ts writes one instead.
+    disableRequestLogging: true,
   });
+  registerRequestLog(app, deps.metrics);
   await app.register(fastifyFormbody);
   await app.register(fastifyCookie);
   await app.register(fastifyCsrf, {
@@ -86,6 +95,7 @@ export async function createApp(
   registerSecurityHeaders(app);
   registerErrorHandler(app);
   registerImpersonationBanner(app, deps);
+  healthEndpoints(app, deps);
   homeEndpoints(app, deps);
   discoveryEndpoints(app, deps);
   authorizeEndpoint(app, deps);

@@ -12,6 +12,10 @@ import { flushRepeatedAudit } from './services/repeated-audit.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
 import type { FastifyInstance } from 'fastify';
+import { createServer, type Server } from 'node:http';
+import { countRefusals, createMetrics, type Metrics } from './http/metrics.js';
+import { readinessProbe, schemaVersion } from './services/readiness.js';
+import { auditWriterStats } from './storage/audit/group-commit.js';
 import { createApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
@@ -119,6 +123,8 @@ export interface RunningServer {
   readonly url: string;
   readonly stores: Stores;
   readonly demo: DemoCredentials | undefined;
+  /** `http://host:port/metrics` when --metrics-port is set. */
+  readonly metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -144,6 +150,7 @@ export async function startServer(
   });
   let feed: ChangeFeed | undefined;
   let exporter: AuditExporter | undefined;
+  let metricsServer: Server | undefined;
   try {
     // Other processes announce key changes on PostgreSQL; this one listens (LISTEN/NOTIFY).
     feed = config.database.kind === 'postgres' ? listenForChanges(config.database.url) : undefined;
@@ -166,18 +173,49 @@ export async function startServer(
     await stores.audit.ensureKeyed();
     // With --port 0 the base URL is known only once the port is: filled in after listen().
     const runtime = { baseUrl: config.baseUrl, secureCookies: config.secureCookies };
+    const auditWriter = auditWriterStats(handle.db);
+    const metrics: Metrics | undefined =
+      config.metrics === undefined
+        ? undefined
+        : createMetrics({
+            audit: auditWriter,
+            ...(handle.cache === undefined ? {} : { cache: handle.cache }),
+            ...(handle.pool === undefined ? {} : { pool: handle.pool }),
+          });
+    const signer = new Signer(stores.keys, clock, feed);
     const deps: AppDeps = {
       stores,
       clock,
-      signer: new Signer(stores.keys, clock, feed),
+      signer,
       config: runtime,
       // Five failures per (account, address) or twenty per address in fifteen minutes; past ten
       // per account from all addresses, slowed down (services/sign-in-limits.ts). In the
       // database, so the limits hold across every process behind a load balancer.
-      signInLimits: new SignInLimits(stores.attempts, undefined, options.pause),
-      deviceCodeLimiter: new DatabaseAttemptLimiter(stores.attempts, 10, 15 * 60_000),
+      signInLimits: countRefusals(
+        new SignInLimits(stores.attempts, undefined, options.pause),
+        metrics,
+        'sign_in',
+      ),
+      deviceCodeLimiter: countRefusals(
+        new DatabaseAttemptLimiter(stores.attempts, 10, 15 * 60_000),
+        metrics,
+        'device_user_code',
+      ),
       // Twenty registrations per address an hour: enough for a developer, not for a flood.
-      registrationLimiter: new DatabaseAttemptLimiter(stores.attempts, 20, 60 * 60_000),
+      registrationLimiter: countRefusals(
+        new DatabaseAttemptLimiter(stores.attempts, 20, 60 * 60_000),
+        metrics,
+        'registration',
+      ),
+      ...(metrics === undefined ? {} : { metrics }),
+      // Migrated to the code's latest by openDatabase just now: what the database must stay at.
+      readiness: readinessProbe({
+        db: handle.db,
+        environments: stores.environments,
+        signer,
+        audit: auditWriter,
+        schema: await schemaVersion(handle.db),
+      }),
       documentClients: new MetadataDocumentClients(
         // An internal CA for documents is trusted with NODE_EXTRA_CA_CERTS, like any Node program.
         new DocumentFetcher(options.documentFetcher),
@@ -223,12 +261,33 @@ export async function startServer(
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     if (config.port === 0) runtime.baseUrl = config.baseUrl.replace(/:0$/, `:${port}`);
     const url = runtime.baseUrl;
+    let metricsUrl: string | undefined;
+    if (metrics !== undefined && config.metrics !== undefined) {
+      metricsServer = await serveMetrics(metrics, config.metrics, (error) => {
+        app.log.error({ err: error }, 'metrics scrape failed');
+      });
+      const bound = metricsServer.address();
+      const host = config.metrics.host.includes(':')
+        ? `[${config.metrics.host}]`
+        : config.metrics.host;
+      metricsUrl = `http://${host}:${typeof bound === 'object' && bound !== null ? bound.port : config.metrics.port}/metrics`;
+    }
+    const served = metricsServer;
     return {
       app,
       url,
       stores,
       demo,
+      metricsUrl,
       async close() {
+        await new Promise<void>((resolve) => {
+          if (served === undefined) resolve();
+          else {
+            served.close(() => { resolve(); });
+            // A scraper's keep-alive connection must not hold the shutdown.
+            served.closeAllConnections();
+          }
+        });
         await app.close();
         // Repeated refusals counted but not yet audited are written now.
         await flushRepeatedAudit(stores.audit);
@@ -239,11 +298,52 @@ export async function startServer(
       },
     };
   } catch (error) {
+    metricsServer?.close();
     await exporter?.close(0);
     await feed?.close();
     await handle.close();
     throw error;
   }
+}
+
+/**
+ * --metrics-port: `GET /metrics` in Prometheus's text format on a listener of its own, so that it
+ * is never reachable through the public port and its proxy; everything else there is a 404.
+ */
+async function serveMetrics(
+  metrics: Metrics,
+  at: NonNullable<ServerConfig['metrics']>,
+  warn: (error: unknown) => void,
+): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => {
+        response
+          .writeHead(200, {
+            'content-type': metrics.registry.contentType,
+            'cache-control': 'no-store',
+          })
+          .end(request.method === 'HEAD' ? undefined : text);
+      },
+      (error: unknown) => {
+        warn(error);
+        response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
 }
 
 /** --audit-export: the exporter, started, or undefined when none is configured. */

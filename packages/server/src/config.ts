@@ -30,6 +30,11 @@ export interface ServerConfig {
    * `checkpointIntervalMs`, to an absolute file path or `-` (standard output).
    */
   readonly auditExport?: { readonly to: string; readonly checkpointIntervalMs: number };
+  /**
+   * --metrics-port / --metrics-host: Prometheus metrics at `http://host:port/metrics`, on a
+   * listener of their own (never the public one). Off unless a port is given.
+   */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 export interface ServerConfigInput {
@@ -48,6 +53,10 @@ export interface ServerConfigInput {
   readonly auditExport?: string | undefined;
   /** --audit-checkpoint-interval: seconds between checkpoints (default 60). */
   readonly auditCheckpointInterval?: string | undefined;
+  /** --metrics-port (GATEHOUSE_METRICS_PORT): serve Prometheus metrics on this port. */
+  readonly metricsPort?: string | number | undefined;
+  /** --metrics-host (GATEHOUSE_METRICS_HOST): the interface for metrics (default 127.0.0.1). */
+  readonly metricsHost?: string | undefined;
 }
 
 /** A configuration mistake: one line that says what to change. */
@@ -75,7 +84,27 @@ export function resolveServerConfig(input: ServerConfigInput, cwd: string): Serv
     secret: parseSecret(input, cwd, database),
     trustProxy: parseTrustProxy(input.trustProxy),
     ...parseAuditExport(input, cwd),
+    ...parseMetrics(input, port),
   });
+}
+
+function parseMetrics(
+  input: ServerConfigInput,
+  port: number,
+): { metrics?: NonNullable<ServerConfig['metrics']> } {
+  if (input.metricsPort === undefined || input.metricsPort === '') {
+    if (input.metricsHost !== undefined && input.metricsHost !== '')
+      throw new ConfigError('--metrics-host needs --metrics-port');
+    return {};
+  }
+  const metricsPort = parsePort(input.metricsPort, '--metrics-port');
+  if (metricsPort !== 0 && metricsPort === port)
+    throw new ConfigError(
+      `--metrics-port must differ from --port (${port}): metrics have a listener of their own`,
+    );
+  const host =
+    input.metricsHost === undefined || input.metricsHost === '' ? '127.0.0.1' : input.metricsHost;
+  return { metrics: { host, port: metricsPort } };
 }
 
 function parseAuditExport(
@@ -134,10 +163,10 @@ export function parseTrustProxy(value: string | undefined): ServerConfig['trustP
   return Object.freeze(entries);
 }
 
-function parsePort(value: string | number): number {
+function parsePort(value: string | number, option = '--port'): number {
   const port = typeof value === 'number' ? value : /^\d{1,5}$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ConfigError(`--port must be a number from 0 to 65535, not "${String(value)}"`);
+    throw new ConfigError(`${option} must be a number from 0 to 65535, not "${String(value)}"`);
   return port;
 }
 

@@ -111,6 +111,7 @@ export async function signInOperator(
     password,
   );
   if (operator === undefined || operator.disabled || !passwordOk) {
+    deps.metrics?.signInFailed('admin');
     await audit('operator.signin_failed', 'anonymous', {
       email,
       reason:

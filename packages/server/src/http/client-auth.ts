@@ -3,6 +3,7 @@ import { clientIdEnvironment, inspectClientSecret } from '../crypto/credentials.
 import { InvalidClient, InvalidRequest } from '../errors.js';
 import { isPublicClient, type Client } from '../storage/clients.js';
 import type { AppDeps } from './deps.js';
+import { noteClient } from './request-log.js';
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
@@ -50,6 +51,7 @@ export async function authenticateClient(
   }
   const client = await deps.stores.clients.get(environment, clientId);
   if (client === undefined) throw new InvalidClient('unknown client');
+  noteClient(request, client.clientId);
 
   if (isPublicClient(client)) {
     if (secret !== undefined)

@@ -5,6 +5,8 @@ import type { Signer } from '../tokens/signer.js';
 import type { MetadataDocumentClients } from '../services/metadata-documents.js';
 import type { SharedLimiter } from '../services/shared-attempt-limiter.js';
 import type { SignInLimits } from '../services/sign-in-limits.js';
+import type { ReadinessReport } from '../services/readiness.js';
+import type { Metrics } from './metrics.js';
 
 /** Everything handlers use, built once at start-up. */
 export interface AppDeps {
@@ -26,6 +28,10 @@ export interface AppDeps {
   readonly registrationLimiter: SharedLimiter;
   /** Clients whose client_id is a Client ID Metadata Document URL. */
   readonly documentClients: MetadataDocumentClients;
+  /** Prometheus counters (--metrics-port); absent when metrics are off. */
+  readonly metrics?: Metrics;
+  /** What /readyz reports (services/readiness.ts); absent: ready whenever it answers. */
+  readonly readiness?: () => Promise<ReadinessReport>;
 }
 
 export function issuerOf(deps: AppDeps, environment: string): string {

@@ -77,6 +77,7 @@ export async function signIn(
     password,
   );
   if (user === undefined || user.disabled || user.passwordHash === null || !passwordOk) {
+    deps.metrics?.signInFailed(env);
     await audit('signin.failed', user?.id ?? null, {
       email,
       reason: user === undefined ? 'unknown_account' : user.disabled ? 'disabled' : 'bad_password',

@@ -24,6 +24,9 @@ export class ReadCache {
   static readonly VERSION_CHECK_MS = 5;
   private readonly maxPerTopic = 5_000;
   static readonly TTL_MS = 1_000;
+  /** Reads answered from memory, and reads that went to the database, by topic (the metrics). */
+  readonly hits = new Map<string, number>();
+  readonly misses = new Map<string, number>();
 
   constructor(
     /** Milliseconds from a monotonic clock (performance.now). */
@@ -63,7 +66,11 @@ export class ReadCache {
     this.checkExternalWrites();
     const now = this.clock();
     const entry = this.topics.get(topic)?.get(key);
-    if (entry !== undefined && ReadCache.fresh(entry.loadedAt, now)) return entry.value as T;
+    if (entry !== undefined && ReadCache.fresh(entry.loadedAt, now)) {
+      this.hits.set(topic, (this.hits.get(topic) ?? 0) + 1);
+      return entry.value as T;
+    }
+    this.misses.set(topic, (this.misses.get(topic) ?? 0) + 1);
     const generation = this.generation;
     const value = await load();
     if (value !== undefined && generation === this.generation) {

@@ -88,6 +88,13 @@ export class Signer {
     return signES256(signing.key, { kid: signing.kid, typ }, claims);
   }
 
+  /** Whether the environment's keys load and one of them may sign now (/readyz). */
+  async canSign(environment: string): Promise<boolean> {
+    const { signers } = await this.load(environment);
+    const now = this.clock();
+    return signers.some((k) => k.from <= now);
+  }
+
   /** Verifies signature, issuer, type and time; returns the payload or undefined. */
   async verify(
     environment: string,

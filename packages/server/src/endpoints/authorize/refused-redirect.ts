@@ -52,6 +52,7 @@ export async function recordRefusedRedirect(
   address: string,
 ): Promise<void> {
   const { environment, clientId, requested, refusal, at } = refused;
+  deps.metrics?.redirectRefused(environment);
   // Counted only for values that could ever be registered. Independent of the audit entry, so
   // both are written at once (one round trip's wait, not two).
   const counted =

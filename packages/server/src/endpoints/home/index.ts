@@ -33,5 +33,4 @@ export function homeEndpoints(app: FastifyInstance, deps: AppDeps): void {
       .type('text/css; charset=utf-8')
       .send(STYLESHEET),
   );
-  app.get('/healthz', () => ({ ok: true }));
 }

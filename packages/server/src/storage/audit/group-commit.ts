@@ -12,6 +12,18 @@ import { storableEvent } from './well-formed.js';
 interface Pending extends BatchItem {
   resolve(entry: AuditEntry): void;
   reject(error: unknown): void;
+  /** performance.now() when the append was made. */
+  since: number;
+}
+
+/** What /readyz and the metrics read of a database's audit writer. */
+export interface AuditWriterStats {
+  /** Appends not yet resolved: queued, and in the batch being written. */
+  pending(): number;
+  /** performance.now() of the oldest append not yet resolved, or undefined when there is none. */
+  oldestPendingSince(): number | undefined;
+  /** Told of every committed (and synced) batch: its size and how long it took, in seconds. */
+  onCommit: ((size: number, seconds: number) => void) | undefined;
 }
 
 /** The most appends one transaction carries. */
@@ -24,9 +36,20 @@ const MAX_BATCH = 256;
  * that is not durable. If a batch fails, its appends are retried one by one, so a bad one fails
  * alone.
  */
-class AuditWriter {
+class AuditWriter implements AuditWriterStats {
   private queue: Pending[] = [];
   private writing = false;
+  /** The batch being written. */
+  private current: readonly Pending[] = [];
+  onCommit: ((size: number, seconds: number) => void) | undefined;
+
+  pending(): number {
+    return this.queue.length + this.current.length;
+  }
+
+  oldestPendingSince(): number | undefined {
+    return (this.current[0] ?? this.queue[0])?.since;
+  }
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -37,7 +60,7 @@ class AuditWriter {
 
   append(item: BatchItem): Promise<AuditEntry> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ...item, resolve, reject });
+      this.queue.push({ ...item, resolve, reject, since: performance.now() });
       if (this.writing) return;
       this.writing = true;
       // SQLite writes synchronously, so a batch would hold one append: wait for the requests
@@ -50,8 +73,14 @@ class AuditWriter {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.commit(this.queue.splice(0, MAX_BATCH));
+      while (this.queue.length > 0) {
+        this.current = this.queue.splice(0, MAX_BATCH);
+        const started = performance.now();
+        await this.commit(this.current);
+        this.onCommit?.(this.current.length, (performance.now() - started) / 1000);
+      }
     } finally {
+      this.current = [];
       this.writing = false;
     }
   }
@@ -87,6 +116,20 @@ class AuditWriter {
 /** One writer per database, shared by every store opened on it. */
 const writers = new WeakMap<Kysely<Database>, AuditWriter>();
 
+function writerOf(db: Kysely<Database>, kind: DatabaseKind): AuditWriter {
+  let writer = writers.get(db);
+  if (writer === undefined) {
+    writer = new AuditWriter(db, kind, commitSyncOf(db));
+    writers.set(db, writer);
+  }
+  return writer;
+}
+
+/** The audit writer of `db` (the handle's, not a transaction's), for readiness and metrics. */
+export function auditWriterStats(db: Kysely<Database>): AuditWriterStats {
+  return writerOf(db, kindOf(db));
+}
+
 /**
  * Appends an audit entry with `rows` written in the same transaction, and resolves once both are
  * committed (and synced, see commit-sync.ts). Concurrent appends are written together, one
@@ -104,12 +147,7 @@ export async function appendAudit(
   const item: BatchItem = { event: storableEvent(given), at, rows };
   if (db.isTransaction)
     return (await writeBatch(db, kind, [item], auditKeysOf(db)?.chain))[0] as AuditEntry;
-  let writer = writers.get(db);
-  if (writer === undefined) {
-    writer = new AuditWriter(db, kind, commitSyncOf(db));
-    writers.set(db, writer);
-  }
-  return writer.append(item);
+  return writerOf(db, kind).append(item);
 }
 
 function kindOf(db: Kysely<Database>): DatabaseKind {

@@ -1,6 +1,7 @@
 import { UnsafeAuthorizationRequest } from '../../../errors.js';
 import { isDocumentClientId, MetadataDocumentError } from '../../../services/metadata-documents.js';
 import type { Client } from '../../../storage/clients.js';
+import { noteClient } from '../../../http/request-log.js';
 import type { AuthorizeState } from '../state.js';
 
 /**
@@ -9,6 +10,7 @@ import type { AuthorizeState } from '../state.js';
  */
 export async function checkClient(state: AuthorizeState): Promise<void> {
   state.client = await findClient(state, state.params.client_id);
+  noteClient(state.request, state.client.clientId);
 }
 
 async function findClient(
