@@ -3,7 +3,11 @@
 //
 //   node gatehouse-server.mjs [--database-url URL] [--port N] [--base-url URL] [--setup N]
 //                             [--module PATH/TO/dist/index.js]
+//                             [--clock-speed N] [--housekeeping-ms N]
 //
+// --clock-speed N runs the server's clock N times faster than real time (the soak benchmark:
+// ten-minute access tokens expire in ten seconds at 60, so housekeeping has work within minutes);
+// --housekeeping-ms sets its interval.
 // Without --database-url it uses SQLite in a throwaway directory. With --setup N it also creates
 // the bench client, resource and user, and N signed-in sessions (the scenario is "a user who
 // already has a session", so the sign-in itself is not measured). A second process on the same
@@ -22,6 +26,8 @@ const { values: args } = parseArgs({
     setup: { type: 'string' },
     // Another build of @gatehouse/server (its dist/index.js), to compare before and after a change.
     module: { type: 'string' },
+    'clock-speed': { type: 'string' },
+    'housekeeping-ms': { type: 'string' },
   },
 });
 const { createClient, createUser, registerResource, resolveServerConfig, startServer } =
@@ -38,10 +44,18 @@ const config = resolveServerConfig(
   },
   process.cwd(),
 );
-const server = await startServer(config, { logger: false });
+const speed = Number(args['clock-speed'] ?? 1);
+const started = Date.now();
+const server = await startServer(config, {
+  logger: false,
+  ...(speed === 1 ? {} : { clock: () => started + (Date.now() - started) * speed }),
+  ...(args['housekeeping-ms'] === undefined
+    ? {}
+    : { housekeepingIntervalMs: Number(args['housekeeping-ms']) }),
+});
 const environment = 'development';
 const issuer = `${server.url}/e/${environment}`;
-const info = { pid: process.pid, url: server.url, issuer };
+const info = { pid: process.pid, url: server.url, issuer, dataDir };
 
 if (args.setup !== undefined) {
   const ctx = { stores: server.stores, clock: Date.now, actor: 'bench' };
@@ -72,7 +86,7 @@ if (args.setup !== undefined) {
       environment,
       userId: user.id,
       authTime: now,
-      expiresAt: now + 8 * 3600 * 1000,
+      expiresAt: now + 8 * 3600 * 1000 * speed,
       createdAt: now,
     });
     sessionCookies.push(`gh_session=${id}`);
