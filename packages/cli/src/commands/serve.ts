@@ -15,6 +15,8 @@ interface ServeOptions extends DataOptions {
   trustProxy?: string;
   auditExport?: string;
   auditCheckpointInterval?: string;
+  metricsPort?: string;
+  metricsHost?: string;
 }
 
 /** `gatehouse serve`: runs the server until SIGINT or SIGTERM. */
@@ -36,10 +38,20 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
       .option(
         '--audit-checkpoint-interval <seconds>',
         "seconds between the export's signed checkpoints (default 60)",
+      )
+      .option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics at http://<metrics-host>:<port>/metrics, a listener apart from --port (or GATEHOUSE_METRICS_PORT; default: off)',
+      )
+      .option(
+        '--metrics-host <host>',
+        'interface for the metrics listener (or GATEHOUSE_METRICS_HOST; default 127.0.0.1)',
       ),
   ).action(async (options: ServeOptions) => {
     // Off unless asked for: believed from anyone, the header would let a client pick its address.
     const trustProxy = options.trustProxy ?? io.env.GATEHOUSE_TRUST_PROXY;
+    const metricsPort = options.metricsPort ?? io.env.GATEHOUSE_METRICS_PORT;
+    const metricsHost = options.metricsHost ?? io.env.GATEHOUSE_METRICS_HOST;
     const config = resolveServerConfig(
       {
         ...(trustProxy === undefined ? {} : { trustProxy }),
@@ -51,6 +63,8 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
         ...(options.auditCheckpointInterval === undefined
           ? {}
           : { auditCheckpointInterval: options.auditCheckpointInterval }),
+        ...(metricsPort === undefined ? {} : { metricsPort }),
+        ...(metricsHost === undefined ? {} : { metricsHost }),
       },
       io.cwd,
     );
@@ -58,7 +72,9 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
     const say = config.auditExport?.to === '-' ? io.stderr : io.stdout;
     let server;
     try {
-      server = await startServer(config, { logger: io.env.GATEHOUSE_LOG_LEVEL !== undefined });
+      // Request logs are on (GATEHOUSE_LOG_LEVEL, default info; `silent` turns them off), one
+      // JSON line per request on the banner's stream.
+      server = await startServer(config, { logStream: say });
     } catch (error) {
       const message = error instanceof Error ? error.message : 'unknown error';
       if (/EADDRINUSE/.test(message))
@@ -117,6 +133,7 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
     lines.push(
       '',
       `Log in with any OAuth 2.1 / OpenID Connect client: discovery at ${server.url}/e/development/.well-known/openid-configuration`,
+      `Probes: ${server.url}/healthz, ${server.url}/readyz${server.metricsUrl === undefined ? '' : `; metrics: ${server.metricsUrl}`}`,
       'Stop with Ctrl-C.',
       '',
     );
