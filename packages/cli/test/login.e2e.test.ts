@@ -233,7 +233,8 @@ describe('gatehouse login, whoami, token, logout', () => {
         '--issuer',
         t.issuer('development'),
         '--client-id',
-        'ghc_development_unknownunknownunknow',
+        // A real client, and nobody signs in (an unknown one now fails at once: login-errors.test.ts).
+        clientId,
         '--no-open',
         '--allow-http-loopback',
         '--timeout',

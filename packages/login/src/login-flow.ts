@@ -65,7 +65,68 @@ async function prepare(options: LoginOptions, redirectUri: string): Promise<Prep
   url.searchParams.set('code_challenge_method', 'S256');
   if (nonce !== undefined) url.searchParams.set('nonce', nonce);
   if (options.resource !== undefined) url.searchParams.set('resource', options.resource);
+  await probeAuthorization(url);
   return { as, client: { client_id: options.clientId }, url, state, nonce, verifier };
+}
+
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Asks for the authorization URL once before anyone waits on the browser. A server that will not
+ * even show a sign-in page (an unknown client_id, a redirect URI it does not accept: RFC 6749
+ * §4.1.2.1 says it answers with an error instead of redirecting) answers 4xx; that answer is the
+ * error, at once, instead of a wait until the timeout. Anything else (a sign-in page, a redirect,
+ * no answer at all) goes on to the browser as before.
+ */
+async function probeAuthorization(url: URL): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      redirect: 'manual',
+      headers: { accept: 'text/html, application/json;q=0.9' },
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+  } catch {
+    return;
+  }
+  if (response.status < 400 || response.status >= 500) {
+    await response.body?.cancel().catch(() => undefined);
+    return;
+  }
+  const reason = errorText(response.headers.get('content-type') ?? '', await response.text());
+  throw new LoginError(
+    `the server refused the authorization request (HTTP ${response.status})${reason === '' ? '' : `: ${reason}`}`,
+    'authorization_refused',
+  );
+}
+
+/** The error an authorization endpoint answered with, as one line: JSON or an HTML page. */
+function errorText(contentType: string, body: string): string {
+  if (contentType.includes('json')) {
+    try {
+      const json = JSON.parse(body) as { error?: unknown; error_description?: unknown };
+      return [json.error, json.error_description]
+        .filter((v): v is string => typeof v === 'string')
+        .join(': ');
+    } catch {
+      return '';
+    }
+  }
+  const text = (fragment: string | undefined): string =>
+    (fragment ?? '')
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&')
+      .replace(/\s+/g, ' ')
+      .trim();
+  const alert = text(/<[^>]*role="alert"[^>]*>([\s\S]*?)<\/p>/i.exec(body)?.[1]);
+  const main = alert !== '' ? alert : text(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(body)?.[1]);
+  // Gatehouse adds the developer's detail in development environments.
+  const detail = text(/id="dev"[\s\S]*?<p>([\s\S]*?)<\/p>/i.exec(body)?.[1]);
+  return `${main}${detail === '' ? '' : ` (${detail})`}`.slice(0, 500);
 }
 
 /**

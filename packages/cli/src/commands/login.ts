@@ -79,6 +79,45 @@ interface LoginCliOptions extends ProfileOption {
   timeout: string;
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * The library's errors say what went wrong for any caller; here they also name the option that
+ * fixes it, as the rest of the CLI does.
+ */
+function explainLoginError(error: LoginError, options: LoginCliOptions): LoginError {
+  let issuer: URL | undefined;
+  try {
+    issuer = new URL(options.issuer);
+  } catch {
+    issuer = undefined;
+  }
+  if (error.code === 'insecure_issuer' && issuer !== undefined) {
+    const message = LOOPBACK_HOSTS.has(issuer.hostname)
+      ? `the issuer ${issuer.href} uses plain http: add --allow-http-loopback to allow that on a loopback host (local development only)`
+      : `the issuer ${issuer.href} must use https; --allow-http-loopback allows plain http only on a loopback host (127.0.0.1, [::1], localhost)`;
+    return new LoginError(message, error.code);
+  }
+  if (
+    error.code === 'discovery_failed' &&
+    issuer !== undefined &&
+    !/\/e\/[^/]+\/?$/.test(issuer.pathname)
+  ) {
+    // A Gatehouse server has one issuer per environment, under /e/<environment>.
+    const root = issuer.href.replace(/\/+$/, '');
+    return new LoginError(
+      `${error.message}; if this is a Gatehouse server, the issuer is one environment's: --issuer ${root}/e/<environment>, such as ${root}/e/development`,
+      error.code,
+    );
+  }
+  if (error.code === 'authorization_refused')
+    return new LoginError(
+      `${error.message}; check --client-id (a native client of this issuer's environment) and --issuer`,
+      error.code,
+    );
+  return error;
+}
+
 function describe(tokens: StoredTokens): string {
   const who = tokens.email ?? tokens.subject ?? 'an account';
   return `${printable(who)} at ${printable(tokens.issuer)}`;
@@ -121,87 +160,91 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
     .option('--timeout <seconds>', 'how long to wait for the browser', '300')
     .addOption(profileOption())
     .action((options: LoginCliOptions) =>
-      withProxy(io, async () => {
-        if (!/^\d{1,5}$/.test(options.timeout) || Number(options.timeout) < 1)
-          throw new UsageError('--timeout must be a number of seconds');
-        if (
-          options.port !== undefined &&
-          (!/^\d{1,5}$/.test(options.port) || Number(options.port) > 65535)
-        )
-          throw new UsageError('--port must be a number from 1 to 65535');
-        let issuerUrl: URL;
-        try {
-          issuerUrl = new URL(options.issuer);
-        } catch {
-          throw new UsageError(
-            `--issuer must be a URL such as https://auth.example.com, not "${printable(options.issuer)}"`,
-          );
-        }
-        const { store, warnIfNew } = await storeFor(io);
-        const controller = new AbortController();
-        const onInterrupt = () => {
-          controller.abort();
-        };
-        process.once('SIGINT', onInterrupt);
-        const base: LoginOptions = {
-          issuer: issuerUrl,
-          clientId: options.clientId,
-          host: options.host,
-          timeoutMs: Number(options.timeout) * 1000,
-          signal: controller.signal,
-          ...(options.scope === undefined ? {} : { scope: options.scope }),
-          ...(options.resource === undefined ? {} : { resource: options.resource }),
-          ...(options.port === undefined ? {} : { port: Number(options.port) }),
-          ...(options.allowHttpLoopback === true ? { allowHttpLoopbackIssuer: true } : {}),
-        };
-        // No browser here: the device flow where the server offers it, else paste mode. --no-browser
-        // asks for paste mode, --device for the device flow.
-        const noBrowserHere = options.open && !browserAvailable(io.env);
-        const device =
-          options.device === true ||
-          (options.browser && noBrowserHere && (await supportsDeviceFlow(issuerUrl, base)));
-        const pasteMode = !device && (!options.browser || noBrowserHere);
-        try {
-          let tokens: StoredTokens;
-          if (device) {
-            tokens = await deviceLogin({
-              ...base,
-              onUserCode: (code) =>
-                io.stderr.write(
-                  `To sign in, open ${printable(code.verificationUri)} on any device and enter the code\n\n  ${printable(code.userCode)}\n\n${code.verificationUriComplete === undefined ? '' : `(or open ${printable(code.verificationUriComplete)})\n`}Waiting for approval (Ctrl-C to cancel)...\n`,
-                ),
-            });
-          } else if (pasteMode) {
-            const redirectUri = `http://${options.host}${options.port === undefined ? '' : `:${options.port}`}/callback`;
-            io.stderr.write(
-              'Paste mode: open the URL below on any device, sign in, then paste the address the browser ends on.\n',
-            );
-            tokens = await pasteLogin({
-              ...base,
-              redirectUri,
-              onAuthorizationUrl: (url) => io.stderr.write(`\n  ${url}\n\n`),
-              readPastedUrl: () => io.readLine('Paste the final address: '),
-            });
-          } else {
-            tokens = await loopbackLogin({
-              ...base,
-              openBrowser: options.open,
-              onAuthorizationUrl: (url) =>
-                io.stderr.write(
-                  `${options.open ? 'Opening your browser. If it does not open, visit' : 'Open this URL in your browser'}:\n\n  ${url}\n\nWaiting for the sign-in (Ctrl-C to cancel)...\n`,
-                ),
-            });
-          }
-          await store.set(options.profile, tokens);
-          await warnIfNew();
-          io.stdout.write(
-            `Logged in as ${describe(tokens)} (profile ${printable(options.profile)}).\n`,
-          );
-        } finally {
-          process.off('SIGINT', onInterrupt);
-        }
+      withProxy(io, () => loginAction(options)).catch((error: unknown) => {
+        throw error instanceof LoginError ? explainLoginError(error, options) : error;
       }),
     );
+
+  async function loginAction(options: LoginCliOptions): Promise<void> {
+    if (!/^\d{1,5}$/.test(options.timeout) || Number(options.timeout) < 1)
+      throw new UsageError('--timeout must be a number of seconds');
+    if (
+      options.port !== undefined &&
+      (!/^\d{1,5}$/.test(options.port) || Number(options.port) > 65535)
+    )
+      throw new UsageError('--port must be a number from 1 to 65535');
+    let issuerUrl: URL;
+    try {
+      issuerUrl = new URL(options.issuer);
+    } catch {
+      throw new UsageError(
+        `--issuer must be a URL such as https://auth.example.com, not "${printable(options.issuer)}"`,
+      );
+    }
+    const { store, warnIfNew } = await storeFor(io);
+    const controller = new AbortController();
+    const onInterrupt = () => {
+      controller.abort();
+    };
+    process.once('SIGINT', onInterrupt);
+    const base: LoginOptions = {
+      issuer: issuerUrl,
+      clientId: options.clientId,
+      host: options.host,
+      timeoutMs: Number(options.timeout) * 1000,
+      signal: controller.signal,
+      ...(options.scope === undefined ? {} : { scope: options.scope }),
+      ...(options.resource === undefined ? {} : { resource: options.resource }),
+      ...(options.port === undefined ? {} : { port: Number(options.port) }),
+      ...(options.allowHttpLoopback === true ? { allowHttpLoopbackIssuer: true } : {}),
+    };
+    // No browser here: the device flow where the server offers it, else paste mode. --no-browser
+    // asks for paste mode, --device for the device flow.
+    const noBrowserHere = options.open && !browserAvailable(io.env);
+    const device =
+      options.device === true ||
+      (options.browser && noBrowserHere && (await supportsDeviceFlow(issuerUrl, base)));
+    const pasteMode = !device && (!options.browser || noBrowserHere);
+    try {
+      let tokens: StoredTokens;
+      if (device) {
+        tokens = await deviceLogin({
+          ...base,
+          onUserCode: (code) =>
+            io.stderr.write(
+              `To sign in, open ${printable(code.verificationUri)} on any device and enter the code\n\n  ${printable(code.userCode)}\n\n${code.verificationUriComplete === undefined ? '' : `(or open ${printable(code.verificationUriComplete)})\n`}Waiting for approval (Ctrl-C to cancel)...\n`,
+            ),
+        });
+      } else if (pasteMode) {
+        const redirectUri = `http://${options.host}${options.port === undefined ? '' : `:${options.port}`}/callback`;
+        io.stderr.write(
+          'Paste mode: open the URL below on any device, sign in, then paste the address the browser ends on.\n',
+        );
+        tokens = await pasteLogin({
+          ...base,
+          redirectUri,
+          onAuthorizationUrl: (url) => io.stderr.write(`\n  ${url}\n\n`),
+          readPastedUrl: () => io.readLine('Paste the final address: '),
+        });
+      } else {
+        tokens = await loopbackLogin({
+          ...base,
+          openBrowser: options.open,
+          onAuthorizationUrl: (url) =>
+            io.stderr.write(
+              `${options.open ? 'Opening your browser. If it does not open, visit' : 'Open this URL in your browser'}:\n\n  ${url}\n\nWaiting for the sign-in (Ctrl-C to cancel)...\n`,
+            ),
+        });
+      }
+      await store.set(options.profile, tokens);
+      await warnIfNew();
+      io.stdout.write(
+        `Logged in as ${describe(tokens)} (profile ${printable(options.profile)}).\n`,
+      );
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
+  }
 
   const whoami = new Command('whoami')
     .description('who is logged in, at which issuer, and when the access token expires')
