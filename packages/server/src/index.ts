@@ -92,6 +92,13 @@ export { latestCheckpoint } from './storage/audit.js';
 export { createStores } from './storage/index.js';
 export { openDatabase, type DatabaseHandle, type DatabaseTarget } from './storage/database.js';
 export {
+  backupSqlite,
+  restoreSqlite,
+  BackupError,
+  type BackupResult,
+  type RestoreResult,
+} from './storage/backup.js';
+export {
   parseDeclaredState,
   interpolate,
   type DeclaredState,
