@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, InputError } from '@gatehouse/server';
 import { auditCommand, clientsCommand, envCommand, usersCommand } from './commands/admin.js';
+import { backupCommands } from './commands/backup.js';
 import { LoginError, loginCommands } from './commands/login.js';
 import { initCommand } from './commands/init.js';
 import { keysCommand } from './commands/keys.js';
@@ -67,6 +68,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): 
       setExitCode(ExitCode.Failed);
     }),
   );
+  for (const command of backupCommands(io, () => {
+    setExitCode(ExitCode.Failed);
+  }))
+    program.addCommand(command);
   for (const command of loginCommands(io, setExitCode)) program.addCommand(command);
   program.addCommand(redirectsCommand(io, setExitCode));
   // Subcommands do not inherit these settings from commander; apply them at every depth.
