@@ -4,7 +4,7 @@ import { BackupError, backupSqlite, restoreSqlite } from '@gatehouse/server';
 import { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
-import { withDataOptions, type DataOptions } from './data-options.js';
+import { databaseInput, withDataOptions, type DataOptions } from './data-options.js';
 
 /** Said by both commands: the backup holds the data, never the secret that goes with it. */
 function secretNote(dataDir: string): string {
@@ -13,9 +13,10 @@ function secretNote(dataDir: string): string {
 
 /** The SQLite data directory these options name; PostgreSQL is refused with what to use instead. */
 function sqliteDataDir(options: DataOptions, io: CliIo, postgresAdvice: string): string {
-  const databaseUrl = options.databaseUrl ?? io.env.DATABASE_URL;
-  if (databaseUrl !== undefined && databaseUrl !== '') throw new UsageError(postgresAdvice);
-  return resolve(io.cwd, options.dataDir ?? '.gatehouse');
+  // The same flags and environment variables as every other command.
+  const input = databaseInput(options, io);
+  if (input.databaseUrl !== undefined) throw new UsageError(postgresAdvice);
+  return resolve(io.cwd, input.dataDir ?? '.gatehouse');
 }
 
 /** `gatehouse backup --to FILE` and `gatehouse restore --from FILE` (SQLite). */
