@@ -142,7 +142,8 @@ describe('verifyES256', () => {
     const token = good();
     const signature = token.split('.')[2] ?? '';
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-    const accepted = [...alphabet].filter(
+    const characters = Array.from({ length: alphabet.length }, (_, i) => alphabet.charAt(i));
+    const accepted = characters.filter(
       (last) => verifyES256(`${token.slice(0, -1)}${last}`, options) !== undefined,
     );
     expect(accepted).toEqual([signature.slice(-1)]);
