@@ -1,7 +1,10 @@
 import { mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { throwawayPostgres } from '../../server/test/support/databases.js';
+import { TEST_SECRET_KEY } from '../../server/test/support/server.js';
 import { gatehouse } from './harness.js';
 
 /** Admin commands never create a database: only `serve` and `init` do. */
@@ -144,5 +147,53 @@ describe('gatehouse init', () => {
     expect((await gatehouse(['init'], { cwd: folder, env })).code).toBe(0);
     expect((await gatehouse(['env', 'list'], { cwd: folder, env })).code).toBe(0);
     expect(await readdir(folder)).toEqual(['state']);
+  });
+});
+
+describe('on PostgreSQL', () => {
+  it('refuses a reachable database without Gatehouse tables, creates none, and init creates them', async () => {
+    const db = await throwawayPostgres();
+    try {
+      if (db.target.kind !== 'postgres') throw new Error('not postgres');
+      const url = new URL(db.target.url);
+      // The password is never shown (the test server trusts local connections and ignores it).
+      url.password = 's3cret';
+      const env = { GATEHOUSE_SECRET_KEY: TEST_SECRET_KEY, GATEHOUSE_DATABASE_URL: url.href };
+      const shown = url.href.replace(':s3cret@', ':***@');
+      const refused = await gatehouse(['users', 'list', '--env', 'development'], {
+        cwd: folder,
+        env,
+      });
+      expect(refused).toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr: `gatehouse: error: no Gatehouse database at ${shown}; run \`gatehouse serve\` or \`gatehouse init\` there first, or point to it with --data-dir / GATEHOUSE_DATA_DIR, or --database-url / GATEHOUSE_DATABASE_URL\n`,
+      });
+      const tables = async (): Promise<number> => {
+        const client = new pg.Client({
+          connectionString: db.target.kind === 'postgres' ? db.target.url : '',
+        });
+        await client.connect();
+        try {
+          const result = await client.query<{ n: string }>(
+            "select count(*) as n from information_schema.tables where table_schema = 'public'",
+          );
+          return Number(result.rows[0]?.n);
+        } finally {
+          await client.end();
+        }
+      };
+      expect(await tables()).toBe(0);
+      const init = await gatehouse(['init'], { cwd: folder, env });
+      expect(init).toMatchObject({ code: 0, stderr: '' });
+      expect(init.stdout).toContain(`Created a Gatehouse database at ${shown}`);
+      expect(init.stdout).not.toContain('s3cret');
+      expect(await tables()).toBeGreaterThan(0);
+      const listed = await gatehouse(['env', 'list'], { cwd: folder, env });
+      expect(listed.code).toBe(0);
+      expect(await readdir(folder)).toEqual([]);
+    } finally {
+      await db.drop();
+    }
   });
 });
