@@ -78,8 +78,15 @@ describe('gatehouse backup and restore (SQLite)', () => {
       return done;
     };
     const load = Promise.all([worker(), worker(), worker()]);
+    let loadFailed: Error | undefined;
+    load.catch((error: unknown) => {
+      loadFailed = error instanceof Error ? error : new Error(String(error));
+    });
     // Let the load get going, then back up in the middle of it.
-    while (issuedBefore.length < 15) await new Promise((r) => setTimeout(r, 20));
+    while (issuedBefore.length < 15) {
+      if (loadFailed !== undefined) throw loadFailed;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const backupFile = join(scratch, 'gatehouse-backup.sqlite');
     backupStarted = true;
     const backup = await gatehouse(['backup', '--to', backupFile, '--data-dir', dataDir]);
