@@ -236,7 +236,10 @@ export async function startServer(
       if (housekeepingRunning) return;
       housekeepingRunning = true;
       try {
-        await runHousekeeping(housekeepingCtx);
+        await runHousekeeping(
+          housekeepingCtx,
+          config.auditRetention === undefined ? {} : { auditRetention: config.auditRetention },
+        );
       } catch (error) {
         app.log.error({ err: error }, 'housekeeping failed');
       } finally {
@@ -283,7 +286,9 @@ export async function startServer(
         await new Promise<void>((resolve) => {
           if (served === undefined) resolve();
           else {
-            served.close(() => { resolve(); });
+            served.close(() => {
+              resolve();
+            });
             // A scraper's keep-alive connection must not hold the shutdown.
             served.closeAllConnections();
           }

@@ -31,6 +31,11 @@ export interface ServerConfig {
    */
   readonly auditExport?: { readonly to: string; readonly checkpointIntervalMs: number };
   /**
+   * --audit-retention / --audit-archive: entries older than `ms` are written to an archive file in
+   * `directory` and then removed by housekeeping (services/audit-retention.ts). Off: kept forever.
+   */
+  readonly auditRetention?: { readonly ms: number; readonly directory: string };
+  /**
    * --metrics-port / --metrics-host: Prometheus metrics at `http://host:port/metrics`, on a
    * listener of their own (never the public one). Off unless a port is given.
    */
@@ -53,6 +58,10 @@ export interface ServerConfigInput {
   readonly auditExport?: string | undefined;
   /** --audit-checkpoint-interval: seconds between checkpoints (default 60). */
   readonly auditCheckpointInterval?: string | undefined;
+  /** --audit-retention: days the audit log keeps an entry (default: forever). */
+  readonly auditRetention?: string | undefined;
+  /** --audit-archive: the directory removed entries are archived to first. */
+  readonly auditArchive?: string | undefined;
   /** --metrics-port (GATEHOUSE_METRICS_PORT): serve Prometheus metrics on this port. */
   readonly metricsPort?: string | number | undefined;
   /** --metrics-host (GATEHOUSE_METRICS_HOST): the interface for metrics (default 127.0.0.1). */
@@ -84,6 +93,7 @@ export function resolveServerConfig(input: ServerConfigInput, cwd: string): Serv
     secret: parseSecret(input, cwd, database),
     trustProxy: parseTrustProxy(input.trustProxy),
     ...parseAuditExport(input, cwd),
+    ...parseAuditRetention(input, cwd),
     ...parseMetrics(input, port),
   });
 }
@@ -123,6 +133,28 @@ function parseAuditExport(
   }
   const to = input.auditExport === '-' ? '-' : resolve(cwd, input.auditExport);
   return { auditExport: { to, checkpointIntervalMs: Number(interval) * 1000 } };
+}
+
+function parseAuditRetention(
+  input: ServerConfigInput,
+  cwd: string,
+): { auditRetention?: NonNullable<ServerConfig['auditRetention']> } {
+  const days = input.auditRetention;
+  const archive = input.auditArchive;
+  if (days === undefined || days === '') {
+    if (archive !== undefined && archive !== '')
+      throw new ConfigError('--audit-archive needs --audit-retention');
+    return {};
+  }
+  if (!/^\d{1,6}(\.\d{1,6})?$/.test(days) || Number(days) <= 0)
+    throw new ConfigError(`--audit-retention must be a number of days above 0, not "${days}"`);
+  if (archive === undefined || archive === '')
+    throw new ConfigError(
+      '--audit-retention needs --audit-archive DIR: entries are archived there before they are removed',
+    );
+  return {
+    auditRetention: { ms: Math.round(Number(days) * 86_400_000), directory: resolve(cwd, archive) },
+  };
 }
 
 /** The names proxy-addr (Fastify's trustProxy) knows for address ranges. */

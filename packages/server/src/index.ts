@@ -50,6 +50,7 @@ export {
   setImpersonationEnabled,
 } from './services/impersonation.js';
 export { runHousekeeping } from './services/housekeeping.js';
+export { pruneAudit, type AuditPruneResult } from './services/audit-retention.js';
 export { withTransaction } from './storage/transaction.js';
 export {
   createClient,
@@ -87,7 +88,12 @@ export {
 } from './protocol.js';
 export type { User } from './storage/users.js';
 export type { Environment, Tier } from './storage/environments.js';
-export type { AuditEntry, AuditVerification, Checkpoint } from './storage/audit.js';
+export type {
+  AuditEntry,
+  AuditVerification,
+  Checkpoint,
+  ExportVerification,
+} from './storage/audit.js';
 export { latestCheckpoint } from './storage/audit.js';
 export { createStores } from './storage/index.js';
 export { openDatabase, type DatabaseHandle, type DatabaseTarget } from './storage/database.js';

@@ -1,3 +1,4 @@
+import { applyAuditRetention, type AuditPruneResult } from './audit-retention.js';
 import type { ServiceContext } from './context.js';
 import { endExpiredImpersonations } from './impersonation.js';
 import { retireExpiredKeys } from './keys.js';
@@ -13,19 +14,38 @@ import { removeExpiredRedirectUris } from './redirects.js';
  * has the list and each table's rule): expired access-token records, refresh tokens of families
  * that expired or were revoked, codes, sessions, device codes, parked authorization requests,
  * attempt counters, old refused-redirect rows and revocations. On PostgreSQL one process at a
- * time does that part (`recordsRemoved` is undefined in the others).
+ * time does that part (`recordsRemoved` is undefined in the others), and with an audit retention
+ * set (`--audit-retention`) it also archives and removes the entries older than it
+ * (services/audit-retention.ts).
  */
-export async function runHousekeeping(ctx: ServiceContext): Promise<{
+export interface HousekeepingOptions {
+  readonly auditRetention?: { readonly ms: number; readonly directory: string };
+}
+
+export async function runHousekeeping(
+  ctx: ServiceContext,
+  options: HousekeepingOptions = {},
+): Promise<{
   impersonationsEnded: number;
   redirectUrisRemoved: number;
   keysRetired: number;
   attemptWindowsForgotten: number;
   recordsRemoved: Partial<Record<string, number>> | undefined;
+  auditPruned: AuditPruneResult | undefined;
 }> {
   const impersonationsEnded = await endExpiredImpersonations(ctx);
   const redirectUrisRemoved = await removeExpiredRedirectUris(ctx);
   const keysRetired = await retireExpiredKeys(ctx);
-  const recordsRemoved = await ctx.stores.expired.sweep(ctx.clock());
+  const now = ctx.clock();
+  const { auditRetention } = options;
+  const exclusive = await ctx.stores.expired.exclusively(async () => ({
+    recordsRemoved: await ctx.stores.expired.removeExpired(now),
+    auditPruned:
+      auditRetention === undefined
+        ? undefined
+        : await applyAuditRetention(ctx.stores.audit, auditRetention, now),
+  }));
+  const recordsRemoved = exclusive?.recordsRemoved;
   return {
     impersonationsEnded,
     redirectUrisRemoved,
@@ -33,5 +53,6 @@ export async function runHousekeeping(ctx: ServiceContext): Promise<{
     // Sign-in and guessing limits whose windows have closed count nothing any more.
     attemptWindowsForgotten: recordsRemoved?.attempt_counters ?? 0,
     recordsRemoved,
+    auditPruned: exclusive?.auditPruned,
   };
 }

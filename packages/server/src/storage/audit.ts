@@ -1,8 +1,10 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { AuditKeys } from '../crypto/audit-keys.js';
 import type { DatabaseKind } from './database.js';
 import type { Database } from './schema.js';
 import { writeBatch } from './audit/batch.js';
+import { readAnchor, signAnchor, writeAnchor, type AuditAnchor } from './audit/anchor.js';
+import { claimWriteLock } from './database.js';
 import { commitSyncOf } from './commit-sync.js';
 import { EMPTY_CHAIN, useAuditKeys, type ChainHead } from './audit/chain.js';
 import { latestCheckpoint, signCheckpoint, type Checkpoint } from './audit/checkpoint.js';
@@ -16,7 +18,12 @@ import {
 } from './audit/entry.js';
 import { appendAudit } from './audit/group-commit.js';
 import type { AuditedInsert } from './audit/row-writer.js';
-import { verifyChain, type AuditVerification } from './audit/verify.js';
+import {
+  verifyChain,
+  verifyExport,
+  type AuditVerification,
+  type ExportVerification,
+} from './audit/verify.js';
 
 /*
  * The audit log: this module reads it (tail, verify, export) and is where appends come in. How an
@@ -27,7 +34,16 @@ import { verifyChain, type AuditVerification } from './audit/verify.js';
  * (checkpoint.ts).
  */
 export { appendAudit, chainHash, GENESIS_HASH, latestCheckpoint, signCheckpoint };
-export type { AuditedInsert, AuditEntry, AuditEvent, AuditVerification, ChainHead, Checkpoint };
+export type {
+  AuditAnchor,
+  AuditedInsert,
+  AuditEntry,
+  AuditEvent,
+  AuditVerification,
+  ChainHead,
+  Checkpoint,
+  ExportVerification,
+};
 export type { AuditRecord } from './audit/entry.js';
 
 export interface AuditFilter {
@@ -74,7 +90,30 @@ export interface AuditStore {
    * before anything else is audited. A server calls it as it starts.
    */
   ensureKeyed(): Promise<void>;
+  /** Where the chain starts once retention removed its oldest entries; undefined: entry 1. */
+  anchor(): Promise<AuditAnchor | undefined>;
+  /** The oldest entry kept, or undefined for an empty log. */
+  oldest(): Promise<AuditEntry | undefined>;
+  /** The sequence number of the first entry at or after `at` (ms); past the head when none. */
+  firstAtOrAfter(at: number): Promise<number>;
+  /**
+   * Retention: removes the entries up to `seq` (never the newest entry), in batches, each batch
+   * one transaction that also moves the anchor (MACed under the chain key) to the first entry
+   * kept. The caller exports them first. Returns how many went. Needs the keys.
+   */
+  removeThrough(seq: number, now: number): Promise<number>;
+  /** A checkpoint of `at`, signed with the checkpoint key (throws without the keys). */
+  signCheckpoint(at: ChainHead, now: number): Checkpoint;
+  /** Whether an entry links to `prevHash` and matches its MAC (its hash, when unkeyed). */
+  entryIntact(entry: AuditEntry, prevHash: string): boolean;
+  /** Checks an export or retention archive (JSON lines): its links, MACs and latest checkpoint. */
+  verifyExport(text: string): ExportVerification;
 }
+
+/** Entries removed per transaction by retention. */
+const REMOVE_BATCH = 1000;
+/** Serialises retention on PostgreSQL (the anchor row). */
+const RETENTION_LOCK = 7310202614;
 
 export function auditStore(
   db: Kysely<Database>,
@@ -141,6 +180,86 @@ export function auditStore(
           c.column('name').doUpdateSet({ seq: at.seq, hash: at.hash, updated_at: now }),
         )
         .execute();
+    },
+    anchor: () => readAnchor(db),
+    async oldest() {
+      const row = await db
+        .selectFrom('audit_log')
+        .selectAll()
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toEntry(row);
+    },
+    async firstAtOrAfter(at) {
+      const row = await db
+        .selectFrom('audit_log')
+        .select('seq')
+        .where('at', '>=', at)
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? (await head()).seq + 1 : row.seq;
+    },
+    async removeThrough(seq, now) {
+      if (keys === undefined) throw new Error('removing audit entries needs the server secret');
+      // The newest entry stays: appends link to it, and verify knows the chain was not emptied.
+      const last = Math.min(seq, (await head()).seq - 1);
+      let removed = 0;
+      for (;;) {
+        const n = await db.transaction().execute(async (trx) => {
+          if (kind === 'postgres')
+            await sql`select pg_advisory_xact_lock(${RETENTION_LOCK})`.execute(trx);
+          await claimWriteLock(trx, kind);
+          const current = await readAnchor(trx);
+          const oldest = await trx
+            .selectFrom('audit_log')
+            .select('seq')
+            .orderBy('seq')
+            .limit(1)
+            .executeTakeFirst();
+          if (oldest === undefined) return 0;
+          const first = oldest.seq;
+          if (first > last) return 0;
+          const upto = Math.min(last, first + REMOVE_BATCH - 1);
+          const through = await trx
+            .selectFrom('audit_log')
+            .select('hash')
+            .where('seq', '=', upto)
+            .executeTakeFirst();
+          if (through === undefined) throw new Error(`audit entry ${upto} is missing`);
+          const result = await trx
+            .deleteFrom('audit_log')
+            .where('seq', '<=', upto)
+            .executeTakeFirst();
+          const count = Number(result.numDeletedRows);
+          await writeAnchor(
+            trx,
+            signAnchor(keys.chain, {
+              firstSeq: upto + 1,
+              prevHash: through.hash,
+              removed: (current?.removed ?? 0) + count,
+              removedAt: now,
+            }),
+          );
+          return count;
+        });
+        if (n === 0) break;
+        removed += n;
+      }
+      await commitSyncOf(db)?.();
+      return removed;
+    },
+    verifyExport: (text) => verifyExport(text, keys),
+    signCheckpoint(at, now) {
+      if (keys === undefined) throw new Error('signing a checkpoint needs the server secret');
+      return signCheckpoint(keys.checkpoint, { count: at.seq, head: at.hash, at: now });
+    },
+    entryIntact(entry, prevHash) {
+      const { hash, ...unhashed } = entry;
+      if (entry.prevHash !== prevHash) return false;
+      if (!isKeyed(hash)) return chainHash(unhashed) === hash;
+      return keys !== undefined && chainHash(unhashed, keys.chain) === hash;
     },
     async ensureKeyed() {
       if (keys === undefined) return;

@@ -103,6 +103,13 @@ export interface ExpiredRecordStore {
    * Returns how many rows went, per table.
    */
   sweep(now: number, options?: SweepOptions): Promise<Partial<Record<string, number>> | undefined>;
+  /** What `sweep` does, without the lock: inside `exclusively`. */
+  removeExpired(now: number, options?: SweepOptions): Promise<Partial<Record<string, number>>>;
+  /**
+   * Runs `work` as the one process doing housekeeping: on PostgreSQL under an advisory lock that
+   * is tried, never waited for (undefined when another process holds it); on SQLite at once.
+   */
+  exclusively<T>(work: () => Promise<T>): Promise<T | undefined>;
   /** One batch of one table: how many rows went. */
   deleteExpired(table: ExpiredTable, now: number, limit: number): Promise<number>;
 }
@@ -151,22 +158,27 @@ export function expiredRecordStore(db: Kysely<Database>, kind: DatabaseKind): Ex
     }
     return removed;
   };
+  const exclusively = async <T>(work: () => Promise<T>): Promise<T | undefined> => {
+    if (kind !== 'postgres') return work();
+    // A session lock, held on one connection while the work runs on the pool.
+    return db.connection().execute(async (connection) => {
+      const { rows } = await sql<{
+        locked: boolean;
+      }>`select pg_try_advisory_lock(${SWEEP_LOCK}) as locked`.execute(connection);
+      if (rows[0]?.locked !== true) return undefined;
+      try {
+        return await work();
+      } finally {
+        await sql`select pg_advisory_unlock(${SWEEP_LOCK})`.execute(connection);
+      }
+    });
+  };
   return {
     async sweep(now, options = {}) {
-      if (kind !== 'postgres') return sweepWith(db, now, options);
-      // A session lock on one connection, the batches committed one by one on it.
-      return db.connection().execute(async (connection) => {
-        const { rows } = await sql<{
-          locked: boolean;
-        }>`select pg_try_advisory_lock(${SWEEP_LOCK}) as locked`.execute(connection);
-        if (rows[0]?.locked !== true) return undefined;
-        try {
-          return await sweepWith(connection, now, options);
-        } finally {
-          await sql`select pg_advisory_unlock(${SWEEP_LOCK})`.execute(connection);
-        }
-      });
+      return exclusively(() => sweepWith(db, now, options));
     },
+    removeExpired: (now, options = {}) => sweepWith(db, now, options),
+    exclusively,
     async deleteExpired(table, now, limit) {
       let total = 0;
       for (const rule of RULES.filter((r) => r.table === table))
