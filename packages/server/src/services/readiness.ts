@@ -47,7 +47,9 @@ async function within<T>(ms: number, work: () => Promise<T>): Promise<T> {
     return await Promise.race([
       work(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => { reject(new Timeout(`no answer within ${ms} ms`)); }, ms);
+        timer = setTimeout(() => {
+          reject(new Timeout(`no answer within ${ms} ms`));
+        }, ms);
       }),
     ]);
   } finally {
