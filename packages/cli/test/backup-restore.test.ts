@@ -12,6 +12,7 @@ import {
   tokensOf,
   WebClient,
 } from '../../server/test/support/oauth.js';
+import { dataLocation, Deployment } from '../../server/test/support/processes.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { gatehouse } from './harness.js';
 
@@ -166,6 +167,46 @@ describe('gatehouse backup and restore (SQLite)', () => {
       expect(await client.active(restoredUrl, token)).toBe(true);
     // What was issued after the backup is not in it.
     expect(await client.active(restoredUrl, afterBackup)).toBe(false);
+  });
+
+  it('works across processes: backup copies from a running serve, which keeps restore out until it stops', async () => {
+    const other = await throwawaySqlite();
+    const deployment = await Deployment.create(dataLocation(other));
+    try {
+      const first = await deployment.start('first');
+      const created = await deployment.cliJson<{ client_id: string; client_secret: string }>([
+        'clients',
+        'create',
+        '--env',
+        'development',
+        '--type',
+        'web',
+        '--name',
+        'across processes',
+      ]);
+      const client = new WebClient(created.client_id, created.client_secret);
+      const token = tokensOf(
+        await client.clientCredentials(`http://127.0.0.1:${String(first.port)}`),
+      ).access_token;
+
+      const file = join(scratch, 'across-processes.sqlite');
+      const backup = await deployment.cli(['backup', '--to', file]);
+      expect(backup.stderr).toBe('');
+      expect(backup.code).toBe(0);
+      const refused = await deployment.cli(['restore', '--from', file, '--force']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/has the database .* open .*stop it before restoring/);
+
+      await first.stop();
+      const restore = await deployment.cli(['restore', '--from', file, '--force']);
+      expect(restore.stderr).toBe('');
+      expect(restore.code).toBe(0);
+      const second = await deployment.start('second');
+      expect(await client.active(`http://127.0.0.1:${String(second.port)}`, token)).toBe(true);
+    } finally {
+      await deployment.stopAll();
+      await other.drop();
+    }
   });
 
   it('points PostgreSQL to pg_dump and pg_restore', async () => {
