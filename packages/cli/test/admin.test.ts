@@ -422,6 +422,60 @@ describe('gatehouse audit', () => {
       stdout: `audit log truncated: the checkpoint of 2030-01-01T00:00:00.000Z says ${head.seq} entries ending in ${head.hash.slice(0, 19)}…, the database has ${head.seq - 2}\n`,
     });
   });
+
+  it('prunes: archives the old entries, removes them, and the rest and the archive verify', async () => {
+    for (const name of ['A', 'B', 'C'])
+      await gatehouse(['env', 'create', `prune-${name.toLowerCase()}`, ...data()]);
+    const archive = join(dataDir, 'archive.jsonl');
+    // Every entry is older than the next century except the newest, which always stays.
+    const pruned = await gatehouse([
+      'audit',
+      'prune',
+      '--before',
+      '2100-01-01',
+      '--to',
+      archive,
+      '--json',
+      ...data(),
+    ]);
+    expect(pruned.code).toBe(0);
+    const result = JSON.parse(pruned.stdout) as { removed: number; lastSeq: number };
+    expect(result.removed).toBeGreaterThan(2);
+    const verified = await gatehouse(['audit', 'verify', ...data()]);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(
+      new RegExp(
+        `^audit log intact: 1 entries verified, from entry ${result.lastSeq + 1} \\(the ${result.removed} before it were archived and removed`,
+      ),
+    );
+    expect(await gatehouse(['audit', 'verify-archive', archive, ...data()])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(
+        new RegExp(
+          `^archive intact: entries 1 to ${result.lastSeq}, ending at its signed checkpoint`,
+        ),
+      ) as unknown,
+    });
+    // The archive reaches the database: its checkpoint is where the remaining chain links.
+    expect((await gatehouse(['audit', 'verify', '--checkpoint', archive, ...data()])).code).toBe(0);
+    // An archive is never overwritten (and nothing is removed then); an edited one does not verify.
+    await gatehouse(['env', 'create', 'prune-d', ...data()]);
+    expect(
+      (await gatehouse(['audit', 'prune', '--before', '2100-01-01', '--to', archive, ...data()]))
+        .code,
+    ).not.toBe(0);
+    expect((await gatehouse(['audit', 'verify', ...data()])).stdout).toMatch(
+      /^audit log intact: 2 entries verified/,
+    );
+    const text = await readFile(archive, 'utf8');
+    await writeFile(archive, text.replace('prune-a', 'prune-z'));
+    expect(await gatehouse(['audit', 'verify-archive', archive, ...data()])).toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(
+        /^archive broken at entry \d+: its content does not match its MAC/,
+      ) as unknown,
+    });
+  });
 });
 
 interface AuditRow {

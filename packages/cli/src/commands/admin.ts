@@ -3,6 +3,7 @@ import {
   InputError,
   addRedirectUri,
   latestCheckpoint,
+  pruneAudit,
   clientView,
   planPromotion,
   promoteClient,
@@ -712,7 +713,23 @@ function verificationLine(result: AuditVerification): string {
     result.checkpoint === undefined
       ? ''
       : `; it still reaches the checkpoint of ${new Date(result.checkpoint.at).toISOString()} (${result.checkpoint.count} entries)`;
-  return `audit log intact: ${result.count} entries verified${unkeyed}${checkpoint}`;
+  const anchor =
+    result.anchor === undefined
+      ? ''
+      : `, from entry ${result.anchor.firstSeq} (the ${result.anchor.removed} before it were archived and removed, last on ${new Date(result.anchor.removedAt).toISOString()})`;
+  return `audit log intact: ${result.count} entries verified${anchor}${unkeyed}${checkpoint}`;
+}
+
+/** `--before`: an ISO date, or an age in days (`90d`): entries older than it. */
+function parseBefore(text: string, now: number): number {
+  const days = /^(\d{1,6})d$/.exec(text.trim());
+  if (days !== null) return now - Number(days[1]) * 86_400_000;
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(at))
+    throw new UsageError(
+      `--before must be a date (2030-01-31, 2030-01-31T12:00:00Z) or an age in days (90d), not "${text}"`,
+    );
+  return at;
 }
 
 export function auditCommand(io: CliIo, setFailed: () => void): Command {
@@ -783,6 +800,68 @@ export function auditCommand(io: CliIo, setFailed: () => void): Command {
           return;
         }
         say(io, [verificationLine(result)]);
+      }),
+    ),
+  );
+  audit.addCommand(
+    withDataOptions(
+      new Command('verify-archive')
+        .description(
+          'check an archive written by audit retention (or an --audit-export file) with the server secret: its entries, links, MACs and signed checkpoint; exit 1 when it does not verify',
+        )
+        .argument('<file>', 'the archive')
+        .option('--json', 'JSON output'),
+    ).action((file: string, options: DataOptions & JsonOption) =>
+      withStores(options, io, async (ctx) => {
+        let text: string;
+        try {
+          text = await readFile(resolve(io.cwd, file), 'utf8');
+        } catch {
+          throw new UsageError(`${file} cannot be read`);
+        }
+        const result = ctx.stores.audit.verifyExport(text);
+        if (!result.ok) setFailed();
+        if (options.json === true) {
+          writeJson(io, result);
+          return;
+        }
+        say(io, [
+          result.ok
+            ? `archive intact: entries ${result.firstSeq} to ${result.lastSeq}, ending at its signed checkpoint of ${new Date(result.checkpoint.at).toISOString()}`
+            : `archive broken at entry ${result.seq}: ${result.reason}`,
+        ]);
+      }),
+    ),
+  );
+  audit.addCommand(
+    withDataOptions(
+      new Command('prune')
+        .description(
+          'archive the entries older than --before to a new file (JSON lines and a signed checkpoint, as --audit-export writes), then remove them; `audit verify` goes on from the first entry kept. The newest entry always stays',
+        )
+        .requiredOption(
+          '--before <date|age>',
+          'entries older than this go: a date (2030-01-31) or an age in days (365d)',
+        )
+        .requiredOption('--to <file>', 'the archive: a new file (never overwritten)')
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption & { before: string; to: string }) =>
+      withStores(options, io, async (ctx) => {
+        const now = ctx.clock();
+        const result = await pruneAudit(ctx.stores.audit, {
+          before: parseBefore(options.before, now),
+          to: { file: resolve(io.cwd, options.to) },
+          now,
+        });
+        if (options.json === true) {
+          writeJson(io, result);
+          return;
+        }
+        say(io, [
+          result.removed === 0
+            ? 'no audit entry is old enough: nothing was archived or removed'
+            : `archived entries ${result.firstSeq} to ${result.lastSeq} to ${result.file}, then removed them (${result.removed})`,
+        ]);
       }),
     ),
   );

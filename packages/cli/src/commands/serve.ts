@@ -15,6 +15,8 @@ interface ServeOptions extends DataOptions {
   trustProxy?: string;
   auditExport?: string;
   auditCheckpointInterval?: string;
+  auditRetention?: string;
+  auditArchive?: string;
   metricsPort?: string;
   metricsHost?: string;
 }
@@ -40,6 +42,14 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
         "seconds between the export's signed checkpoints (default 60)",
       )
       .option(
+        '--audit-retention <days>',
+        'archive and then remove audit entries older than this many days, during housekeeping (needs --audit-archive; default: keep forever)',
+      )
+      .option(
+        '--audit-archive <dir>',
+        'where --audit-retention writes each archive (JSON lines and a signed checkpoint) before removing its entries',
+      )
+      .option(
         '--metrics-port <port>',
         'serve Prometheus metrics at http://<metrics-host>:<port>/metrics, a listener apart from --port (or GATEHOUSE_METRICS_PORT; default: off)',
       )
@@ -63,6 +73,8 @@ export function serveCommand(io: CliIo, waitForStop: () => Promise<void>): Comma
         ...(options.auditCheckpointInterval === undefined
           ? {}
           : { auditCheckpointInterval: options.auditCheckpointInterval }),
+        ...(options.auditRetention === undefined ? {} : { auditRetention: options.auditRetention }),
+        ...(options.auditArchive === undefined ? {} : { auditArchive: options.auditArchive }),
         ...(metricsPort === undefined ? {} : { metricsPort }),
         ...(metricsHost === undefined ? {} : { metricsHost }),
       },
