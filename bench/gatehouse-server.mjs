@@ -3,11 +3,12 @@
 //
 //   node gatehouse-server.mjs [--database-url URL] [--port N] [--base-url URL] [--setup N]
 //                             [--module PATH/TO/dist/index.js]
-//                             [--clock-speed N] [--housekeeping-ms N]
+//                             [--clock-speed N] [--housekeeping-ms N] [--audit-retention DAYS]
 //
 // --clock-speed N runs the server's clock N times faster than real time (the soak benchmark:
 // ten-minute access tokens expire in ten seconds at 60, so housekeeping has work within minutes);
-// --housekeeping-ms sets its interval.
+// --housekeeping-ms sets its interval; --audit-retention archives and removes older audit
+// entries (to <data dir>/audit-archive; SQLite only).
 // Without --database-url it uses SQLite in a throwaway directory. With --setup N it also creates
 // the bench client, resource and user, and N signed-in sessions (the scenario is "a user who
 // already has a session", so the sign-in itself is not measured). A second process on the same
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     module: { type: 'string' },
     'clock-speed': { type: 'string' },
     'housekeeping-ms': { type: 'string' },
+    'audit-retention': { type: 'string' },
   },
 });
 const { createClient, createUser, registerResource, resolveServerConfig, startServer } =
@@ -41,6 +43,12 @@ const config = resolveServerConfig(
     ...(args['base-url'] === undefined ? {} : { baseUrl: args['base-url'] }),
     ...(dataDir === undefined ? { databaseUrl: args['database-url'] } : { dataDir }),
     secretKey: process.env.GATEHOUSE_SECRET_KEY,
+    ...(args['audit-retention'] === undefined || dataDir === undefined
+      ? {}
+      : {
+          auditRetention: args['audit-retention'],
+          auditArchive: join(dataDir, 'audit-archive'),
+        }),
   },
   process.cwd(),
 );

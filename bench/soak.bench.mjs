@@ -9,16 +9,20 @@
 // runs every SOAK_HOUSEKEEPING_MS (default 5000). Every virtual user cycles through
 // client_credentials, a code flow (authorize + token), a refresh-token rotation and an
 // introspection; after 20 rotations it revokes its refresh token (a sign-out: the family ends)
-// and starts a new family with a code flow.
+// and starts a new family with a code flow. The audit log has a retention of one hour of the
+// server's clock (a minute of real time at speed 60): older entries are archived to files in the
+// data directory and removed, as `gatehouse serve --audit-retention` does.
 //
 // Settings (environment): SOAK_DURATION (s, default 180), SOAK_CONNECTIONS (virtual users,
-// default 10), SOAK_CLOCK_SPEED, SOAK_HOUSEKEEPING_MS, SOAK_AFTER (s to watch the files once the
-// load stops, default 15). Writes JSON to bench/results/soak-<time>.json.
+// default 10), SOAK_CLOCK_SPEED, SOAK_HOUSEKEEPING_MS, SOAK_AUDIT_RETENTION (days of the server's
+// clock, default 0.041667: an hour; `off` keeps the audit log), SOAK_AFTER (s to watch the files
+// once the load stops, default 15). Writes JSON to bench/results/soak-<time>.json.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
 import { VirtualUser } from './lib/load.mjs';
 import { machine } from './lib/report.mjs';
 import { describeTarget, SCENARIOS } from './lib/scenarios.mjs';
@@ -28,6 +32,7 @@ const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 10);
 const CLOCK_SPEED = Number(process.env.SOAK_CLOCK_SPEED ?? 60);
 const HOUSEKEEPING_MS = Number(process.env.SOAK_HOUSEKEEPING_MS ?? 5000);
 const AFTER_S = Number(process.env.SOAK_AFTER ?? 15);
+const AUDIT_RETENTION = process.env.SOAK_AUDIT_RETENTION ?? '0.041667';
 const WINDOW_S = 60;
 const FORM = 'application/x-www-form-urlencoded';
 const here = new URL('.', import.meta.url);
@@ -43,6 +48,7 @@ function startServer() {
       String(CLOCK_SPEED),
       '--housekeeping-ms',
       String(HOUSEKEEPING_MS),
+      ...(AUDIT_RETENTION === 'off' ? [] : ['--audit-retention', AUDIT_RETENTION]),
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -73,6 +79,25 @@ const rssMb = (pid) => {
   return match === null ? NaN : Number(match[1]) / 1024;
 };
 const mb = (bytes) => bytes / 1024 / 1024;
+const archivedMb = (dir) => {
+  try {
+    return mb(readdirSync(dir).reduce((sum, name) => sum + fileSize(join(dir, name)), 0));
+  } catch {
+    return 0;
+  }
+};
+const TABLES = ['access_tokens', 'refresh_tokens', 'authorization_codes', 'audit_log'];
+/** Rows per table, read on a connection of its own (WAL: it does not block the server). */
+function rowCounts(file) {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return Object.fromEntries(
+      TABLES.map((table) => [table, db.prepare(`select count(*) as n from ${table}`).get().n]),
+    );
+  } finally {
+    db.close();
+  }
+}
 
 const scenario = (fragment) => SCENARIOS.find((s) => s.name.startsWith(fragment));
 const clientCredentials = scenario('client_credentials');
@@ -130,7 +155,8 @@ try {
     `soak: ${DURATION_S} s, ${CONNECTIONS} users, clock x${CLOCK_SPEED}, housekeeping every ${HOUSEKEEPING_MS} ms`,
   );
   const rows = [];
-  const header = 'minute  req/s   p99 ms  errors  db MB   WAL MB  RSS MB';
+  const header =
+    'minute  req/s   p99 ms  errors  db MB   WAL MB  RSS MB  access  refresh  codes   audit   archived MB';
   console.log(header);
   let window = { latencies: [], errors: 0, firstError: undefined };
   const start = performance.now();
@@ -148,10 +174,12 @@ try {
       databaseMb: mb(fileSize(database)),
       walMb: mb(fileSize(`${database}-wal`)),
       rssMb: rssMb(info.pid),
+      rows: rowCounts(database),
+      archivedMb: archivedMb(join(info.dataDir, 'audit-archive')),
     };
     rows.push(row);
     console.log(
-      `${String(label).padEnd(6)}  ${row.perSecond.toFixed(0).padStart(5)}  ${row.p99.toFixed(1).padStart(7)}  ${String(row.errors).padStart(6)}  ${row.databaseMb.toFixed(1).padStart(6)}  ${row.walMb.toFixed(1).padStart(6)}  ${row.rssMb.toFixed(0).padStart(6)}`,
+      `${String(label).padEnd(6)}  ${row.perSecond.toFixed(0).padStart(5)}  ${row.p99.toFixed(1).padStart(7)}  ${String(row.errors).padStart(6)}  ${row.databaseMb.toFixed(1).padStart(6)}  ${row.walMb.toFixed(1).padStart(6)}  ${row.rssMb.toFixed(0).padStart(6)}  ${String(row.rows.access_tokens).padStart(6)}  ${String(row.rows.refresh_tokens).padStart(7)}  ${String(row.rows.authorization_codes).padStart(5)}  ${String(row.rows.audit_log).padStart(6)}  ${row.archivedMb.toFixed(1).padStart(11)}`,
     );
     if (row.firstError !== undefined) console.log(`        first error: ${row.firstError}`);
     window = { latencies: [], errors: 0, firstError: undefined };
@@ -183,9 +211,10 @@ try {
     databaseMb: mb(fileSize(database)),
     walMb: mb(fileSize(`${database}-wal`)),
     rssMb: rssMb(info.pid),
+    rows: rowCounts(database),
   };
   console.log(
-    `${AFTER_S} s after the load: db ${after.databaseMb.toFixed(1)} MB, WAL ${after.walMb.toFixed(1)} MB, RSS ${after.rssMb.toFixed(0)} MB`,
+    `${AFTER_S} s after the load: db ${after.databaseMb.toFixed(1)} MB, WAL ${after.walMb.toFixed(1)} MB, RSS ${after.rssMb.toFixed(0)} MB, rows ${JSON.stringify(after.rows)}`,
   );
   mkdirSync(new URL('results/', here), { recursive: true });
   const file = new URL(`results/soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, here);
@@ -200,6 +229,7 @@ try {
           connections: CONNECTIONS,
           clockSpeed: CLOCK_SPEED,
           housekeepingMs: HOUSEKEEPING_MS,
+          auditRetentionDays: AUDIT_RETENTION,
         },
         minutes: rows,
         after,
