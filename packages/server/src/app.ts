@@ -55,7 +55,7 @@ export async function createApp(
   options: {
     logger?: boolean;
     logStream?: { write(line: string): void };
-    /** Where the built admin console is; default the monorepo's packages/console/dist. */
+    /** Where the built admin console is; default the one the package carries (DEFAULT_CONSOLE_DIR). */
     consoleDir?: string;
     /**
      * Which proxies' X-Forwarded-For is believed (--trust-proxy): `request.ip`, the address every

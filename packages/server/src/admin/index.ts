@@ -17,10 +17,18 @@ import { ref, refResolver, registerAnswerSchemas } from './schemas.js';
 import { authenticate, operatorOf, signInOperator, signOutOperator } from './session.js';
 import { userRoutes } from './users.js';
 
-/** Where the console's build lands (packages/console/dist), seen from this file once compiled. */
-export const DEFAULT_CONSOLE_DIR = fileURLToPath(
-  new URL('../../../console/dist/', import.meta.url),
-);
+/**
+ * Where the console's build is, seen from this file once compiled (dist/admin/index.js). In the
+ * repository checkout: the console workspace's own build, packages/console/dist, so a rebuild is
+ * served at once. Installed from the registry: the copy the package carries in dist/console/ (put
+ * there when it is packed, by tools/pack-files.mjs).
+ */
+export const DEFAULT_CONSOLE_DIR = ((): string => {
+  const workspace = new URL('../../../console/', import.meta.url);
+  if (existsSync(fileURLToPath(new URL('package.json', workspace))))
+    return fileURLToPath(new URL('dist/', workspace));
+  return fileURLToPath(new URL('../console/', import.meta.url));
+})();
 
 /** The console is a script-driven app: it may load its own scripts and call its own API. */
 const CONSOLE_CSP =
