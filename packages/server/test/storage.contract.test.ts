@@ -541,4 +541,28 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     await stores.expired.sweep(base + 2 * 86_400_000);
     expect(await stores.tokens.familyClient('development', 'hk-f-live')).toBeUndefined();
   });
+
+  it('lets one process at a time do housekeeping (PostgreSQL: the others skip the run)', async () => {
+    if (handle.kind !== 'postgres') {
+      expect(await stores.expired.exclusively(() => Promise.resolve('ran'))).toBe('ran');
+      return;
+    }
+    // Another process's connection holds the lock while this one tries.
+    const other = await openDatabase(throwaway.target);
+    try {
+      const otherStores = createStores(other);
+      let inside: string | undefined;
+      const held = otherStores.expired.exclusively(async () => {
+        inside = await stores.expired.exclusively(() => Promise.resolve('ran'));
+        expect(await stores.expired.sweep(now)).toBeUndefined();
+        return 'held';
+      });
+      expect(await held).toBe('held');
+      expect(inside).toBeUndefined();
+      // Released afterwards.
+      expect(await stores.expired.exclusively(() => Promise.resolve('ran'))).toBe('ran');
+    } finally {
+      await other.close();
+    }
+  });
 });
