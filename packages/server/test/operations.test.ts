@@ -442,6 +442,7 @@ describe('metrics and request logs after every flow', () => {
       'hostname',
       'reqId',
       'route',
+      'path',
       'method',
       'status',
       'durationMs',

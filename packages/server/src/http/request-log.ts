@@ -17,11 +17,14 @@ const TOKEN_ROUTE = '/e/:env/token';
 /**
  * One structured line per request, at `info`, written when the response is sent:
  *
- *   {"level":30,"time":…,"reqId":"req-1","route":"/e/:env/token","method":"POST","status":200,
+ *   {"level":30,"time":…,"reqId":"req-1","route":"/e/:env/token","path":"/e/development/token",
+ *    "method":"POST","status":200,
  *    "durationMs":4.2,"environment":"development","clientId":"dev_…","msg":"request"}
  *
- * Only the route template (`/e/:env/token`, never the URL: no query string, no path value but the
- * environment), the status, the duration, the environment and the client id: never a header, a
+ * Only the route template (`/e/:env/token`), the path of a matched route (its values are
+ * environment names and ids, never a credential: codes, tokens and `state` travel in queries,
+ * bodies and headers; an unmatched path is whatever a sender typed, so it is left out), the
+ * status, the duration, the environment and the client id: never a query string, a header, a
  * body, a cookie, a code, a token, a secret, `state` or a password. The same hook counts the
  * request in the metrics, and a successful token response by its grant type.
  */
@@ -41,6 +44,9 @@ export function registerRequestLog(app: FastifyInstance, metrics: Metrics | unde
     }
     const line = {
       route,
+      ...(request.routeOptions.url === undefined
+        ? {}
+        : { path: request.url.split('?', 1)[0]?.slice(0, 256) }),
       method: request.method,
       status,
       durationMs: Math.round(ms * 10) / 10,
