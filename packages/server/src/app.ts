@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { registerAdmin } from './admin/index.js';
 import { registerImpersonationBanner } from './authorization/impersonation-banner.js';
 import { authorizeEndpoint } from './endpoints/authorize/index.js';
@@ -74,7 +74,7 @@ export async function createApp(
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     bodyLimit: 64 * 1024,
     // Fastify's two lines per request would show the URL: http/request-log.ts writes one instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   registerRequestLog(app, deps.metrics);
   await app.register(fastifyFormbody);
