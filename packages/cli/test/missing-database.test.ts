@@ -196,4 +196,28 @@ describe('on PostgreSQL', () => {
       await db.drop();
     }
   });
+
+  it('never shows a password given as a query parameter of the URL (?password=, libpq style)', async () => {
+    const db = await throwawayPostgres();
+    try {
+      if (db.target.kind !== 'postgres') throw new Error('not postgres');
+      const url = new URL(db.target.url);
+      url.searchParams.set('password', 's3cret');
+      url.searchParams.set('sslpassword', 'k3ypass');
+      const env = { GATEHOUSE_SECRET_KEY: TEST_SECRET_KEY, GATEHOUSE_DATABASE_URL: url.href };
+      const refused = await gatehouse(['users', 'list', '--env', 'development'], {
+        cwd: folder,
+        env,
+      });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('no Gatehouse database at');
+      expect(refused.stderr).toContain('password=***');
+      const init = await gatehouse(['init'], { cwd: folder, env });
+      expect(init.code).toBe(0);
+      for (const output of [refused.stdout, refused.stderr, init.stdout, init.stderr])
+        for (const secret of ['s3cret', 'k3ypass']) expect(output).not.toContain(secret);
+    } finally {
+      await db.drop();
+    }
+  });
 });

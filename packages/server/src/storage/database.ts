@@ -221,6 +221,9 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
+    // pg (like libpq) also takes `?password=` and `?sslpassword=` from the query string.
+    for (const key of [...parsed.searchParams.keys()])
+      if (/password/i.test(key)) parsed.searchParams.set(key, '***');
     return parsed.href;
   } catch {
     return '(unparseable database URL)';
