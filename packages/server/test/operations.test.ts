@@ -84,6 +84,25 @@ describe('readiness', () => {
     }
   });
 
+  it('tells anonymous callers why a check failed without the database error itself (no host, port, database or user name)', async () => {
+    const db = await throwawayPostgres();
+    const server = await start(db);
+    try {
+      if (db.target.kind !== 'postgres') throw new Error('not postgres');
+      const url = new URL(db.target.url);
+      await db.drop();
+      const ready = await probe(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      const text = JSON.stringify(ready.body);
+      for (const detail of [url.pathname.slice(1), url.hostname, url.port, url.username])
+        expect(text).not.toContain(detail);
+      const checks = ready.body.checks as Record<string, string>;
+      expect(checks.database).toMatch(/^the check failed \(\w+\)$/);
+    } finally {
+      await server.close().catch(() => undefined);
+    }
+  });
+
   it('fails when the database is stopped within its time limit, not after the request’s', async () => {
     const db = await throwawayPostgres();
     const server = await start(db);

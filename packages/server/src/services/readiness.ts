@@ -57,10 +57,15 @@ async function within<T>(ms: number, work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The error's message, on one line and short: it is shown to whoever asks /readyz. */
+/**
+ * Why a check failed, as shown to whoever asks /readyz (anonymous callers): our own timeout, or
+ * the error's code only (ECONNREFUSED, 3D000, SQLITE_BUSY). A driver's message names hosts,
+ * ports, databases and users (`connect ECONNREFUSED 10.0.0.5:5432`, `database "…" does not exist`).
+ */
 function reason(error: unknown): string {
-  const message = error instanceof Error ? error.message : 'unknown error';
-  return message.replace(/\s+/g, ' ').slice(0, 200);
+  if (error instanceof Timeout) return error.message;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return `the check failed (${typeof code === 'string' && /^\w{1,40}$/.test(code) ? code : 'error'})`;
 }
 
 async function check(ms: number, work: () => Promise<string>): Promise<string> {
