@@ -46,7 +46,7 @@ export function registerRequestLog(app: FastifyInstance, metrics: Metrics | unde
       route,
       ...(request.routeOptions.url === undefined
         ? {}
-        : { path: request.url.split('?', 1)[0]?.slice(0, 256) }),
+        : { path: request.url.split(/[?#]/, 1)[0]?.slice(0, 256) }),
       method: request.method,
       status,
       durationMs: Math.round(ms * 10) / 10,

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -38,6 +47,9 @@ export async function backupSqlite(file: string, to: string): Promise<BackupResu
   if (existsSync(target) && realpathSync(target) === realpathSync(file))
     throw new BackupError(`${target} is the database itself; back up to another file`);
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}`);
+  // Created empty and private before a byte of data goes in (SQLite gives its journal the file's
+  // mode), so no other local user can open it in between; `wx`: never through a planted link.
+  closeSync(openSync(temporary, 'wx', 0o600));
   const source = new SQLite(file, { fileMustExist: true });
   try {
     source.pragma('busy_timeout = 5000');
@@ -96,6 +108,7 @@ export async function restoreSqlite(
     `.${basename(file)}.restore-${randomBytes(6).toString('hex')}`,
   );
   try {
+    closeSync(openSync(temporary, 'wx', 0o600));
     await copyFile(source, temporary);
     chmodSync(temporary, 0o600);
     checkBackup(temporary, source);
