@@ -460,10 +460,19 @@ describe('gatehouse audit', () => {
     expect((await gatehouse(['audit', 'verify', '--checkpoint', archive, ...data()])).code).toBe(0);
     // An archive is never overwritten (and nothing is removed then); an edited one does not verify.
     await gatehouse(['env', 'create', 'prune-d', ...data()]);
-    expect(
-      (await gatehouse(['audit', 'prune', '--before', '2100-01-01', '--to', archive, ...data()]))
-        .code,
-    ).not.toBe(0);
+    const refused = await gatehouse([
+      'audit',
+      'prune',
+      '--before',
+      '2100-01-01',
+      '--to',
+      archive,
+      ...data(),
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      'exists: an archive is never overwritten (nothing was removed)',
+    );
     expect((await gatehouse(['audit', 'verify', ...data()])).stdout).toMatch(
       /^audit log intact: 2 entries verified/,
     );

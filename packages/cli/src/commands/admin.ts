@@ -852,6 +852,12 @@ export function auditCommand(io: CliIo, setFailed: () => void): Command {
           before: parseBefore(options.before, now),
           to: { file: resolve(io.cwd, options.to) },
           now,
+        }).catch((error: unknown) => {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+            throw new UsageError(
+              `--to ${options.to} exists: an archive is never overwritten (nothing was removed)`,
+            );
+          throw error;
         });
         if (options.json === true) {
           writeJson(io, result);
