@@ -296,6 +296,10 @@ async function originClient(
     const client = await deps.stores.tokens.familyClient(env, familyId);
     if (client !== undefined) return client;
   }
+  // A grant that is no longer on record (housekeeping removed it) is nobody's: the agent then
+  // needs may_act or the user's consent, as for another client's token. Only a token that never
+  // came from a user's grant names its origin itself.
+  if (codeHash !== null || familyId !== null) return '';
   return typeof subject.payload.client_id === 'string' ? subject.payload.client_id : '';
 }
 
