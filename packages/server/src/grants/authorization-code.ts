@@ -21,7 +21,7 @@ const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 /** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5, OAuth 2.1 §4.1.3). */
 export const authorizationCodeGrant: GrantHandler = async ({
   deps,
-  requestEnv: requestEnv,
+  requestEnv,
   client,
   params,
 }) => {

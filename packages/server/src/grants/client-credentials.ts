@@ -7,7 +7,7 @@ import type { GrantHandler } from './context.js';
 /** grant_type=client_credentials (RFC 6749 §4.4), confidential clients only. */
 export const clientCredentialsGrant: GrantHandler = async ({
   deps,
-  requestEnv: requestEnv,
+  requestEnv,
   client,
   params,
 }) => {

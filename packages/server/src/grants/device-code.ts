@@ -12,12 +12,7 @@ import { issueUserTokens, newFamilyFor } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 /** grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4). */
-export const deviceCodeGrant: GrantHandler = async ({
-  deps,
-  requestEnv: requestEnv,
-  client,
-  params,
-}) => {
+export const deviceCodeGrant: GrantHandler = async ({ deps, requestEnv, client, params }) => {
   const env = requestEnv.environment.name;
   if (client.type !== 'native')
     throw new UnauthorizedClient('the device grant is for native clients');

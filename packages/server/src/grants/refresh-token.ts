@@ -12,12 +12,7 @@ import {
 import type { TokenDeps } from '../tokens/issue.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
-export const refreshTokenGrant: GrantHandler = async ({
-  deps,
-  requestEnv: requestEnv,
-  client,
-  params,
-}) => {
+export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client, params }) => {
   const env = requestEnv.environment.name;
   if (params.refresh_token === undefined) throw new InvalidRequest('refresh_token is required');
   const tokenHash = sha256(params.refresh_token);

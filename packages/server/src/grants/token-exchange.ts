@@ -45,12 +45,7 @@ interface ActiveToken {
  * itself in `act`. Steps: check-client, check-request, check-audience, check-actor,
  * check-subject, check-agent, decide-scope, issue, audit.
  */
-export const tokenExchangeGrant: GrantHandler = async ({
-  deps,
-  requestEnv: requestEnv,
-  client,
-  params,
-}) => {
+export const tokenExchangeGrant: GrantHandler = async ({ deps, requestEnv, client, params }) => {
   checkClient(client);
   const request = checkRequest(params);
   checkAudience(client, request.target);

@@ -64,7 +64,7 @@ async function answerError(
   reply: FastifyReply,
   error: unknown,
 ): Promise<FastifyReply> {
-  const { deps, requestEnv: requestEnv, redirectUri } = state;
+  const { deps, requestEnv, redirectUri } = state;
   if (error instanceof RedirectUriRefused) {
     await recordRefusedRedirect(deps, error, state.request.ip);
     return showPage(state, reply, error.page());

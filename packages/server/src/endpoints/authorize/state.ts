@@ -39,7 +39,7 @@ export function newState(
 ): AuthorizeState {
   return {
     deps,
-    requestEnv: requestEnv,
+    requestEnv,
     request,
     params: {},
     prompt: [],

@@ -21,7 +21,7 @@ export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
       throw new UnauthorizedClient(`this client may not use ${grantType}`);
     const response = await GRANTS[grantType as GrantType]({
       deps,
-      requestEnv: requestEnv,
+      requestEnv,
       client,
       params,
     });

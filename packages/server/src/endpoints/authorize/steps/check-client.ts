@@ -14,7 +14,7 @@ export async function checkClient(state: AuthorizeState): Promise<void> {
 }
 
 async function findClient(
-  { deps, requestEnv: requestEnv, request }: AuthorizeState,
+  { deps, requestEnv, request }: AuthorizeState,
   clientId: string | undefined,
 ): Promise<Client> {
   if (clientId === undefined || clientId === '') {

@@ -10,7 +10,7 @@ import { clientOf, type AuthorizeState } from '../state.js';
  * page; once it passes, the redirect URI is trusted.
  */
 export function checkRedirectUri(state: AuthorizeState): void {
-  const { deps, requestEnv: requestEnv } = state;
+  const { deps, requestEnv } = state;
   const client = clientOf(state);
   const requested = state.params.redirect_uri;
   const now = deps.clock();

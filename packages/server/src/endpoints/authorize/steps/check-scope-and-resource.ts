@@ -9,7 +9,7 @@ import { clientOf, type AuthorizeState } from '../state.js';
  * (invalid_scope). Checked together, as which scopes exist depends on the resource.
  */
 export async function checkScopeAndResource(state: AuthorizeState): Promise<void> {
-  const { deps, requestEnv: requestEnv, params } = state;
+  const { deps, requestEnv, params } = state;
   const scope = scopeList(params.scope);
   const resource = params.resource ?? null;
   const decision = await decideResource(
