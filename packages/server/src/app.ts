@@ -21,6 +21,7 @@ import type { AppDeps } from './http/deps.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { CSRF_COOKIE, CSRF_COOKIE_SECURE } from './http/cookies.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { answerClientError } from './http/client-error.js';
 import { registerRequestLog } from './http/request-log.js';
 
 /**
@@ -29,7 +30,6 @@ import { registerRequestLog } from './http/request-log.js';
  * that reaches a log any other way shows its method and path only.
  */
 const REDACTED_LOGGING = {
-  level: process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
   serializers: {
     req: (req: { method: string; url: string }) => ({
       method: req.method,
@@ -68,9 +68,12 @@ export async function createApp(
     logger:
       options.logger === false
         ? false
-        : options.logStream === undefined
-          ? REDACTED_LOGGING
-          : { ...REDACTED_LOGGING, stream: options.logStream },
+        : {
+            ...REDACTED_LOGGING,
+            level: process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
+            ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+          },
+    clientErrorHandler: answerClientError,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     bodyLimit: 64 * 1024,
     // Fastify's two lines per request would show the URL: http/request-log.ts writes one instead.
