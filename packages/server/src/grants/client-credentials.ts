@@ -1,6 +1,6 @@
-import { InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
+import { InvalidScope, UnauthorizedClient } from '../errors.js';
 import { OIDC_SCOPES, scopeList } from '../protocol.js';
-import { decideResource } from '../services/resources.js';
+import { acceptedResource, decideResource } from '../services/resources.js';
 import { signAccessToken } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
 
@@ -32,20 +32,11 @@ export const clientCredentialsGrant: GrantHandler = async ({
       );
   } else {
     // With a resource, its registration decides (RFC 8707).
-    const decision = await decideResource(
-      deps.stores,
-      requestEnv.environment.name,
-      client,
-      resource,
-      scope,
-      {
+    acceptedResource(
+      await decideResource(deps.stores, requestEnv.environment.name, client, resource, scope, {
         userScopesAllowed: false,
-      },
+      }),
     );
-    if (!decision.ok)
-      throw decision.error === 'invalid_target'
-        ? new InvalidTarget(decision.description)
-        : new InvalidScope(decision.description);
   }
   const access = await signAccessToken(deps, {
     environment: requestEnv.environment.name,

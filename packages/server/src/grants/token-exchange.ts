@@ -2,7 +2,7 @@ import type { JWTPayload } from 'jose';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import type { EnvironmentContext } from '../services/environments.js';
 import { OIDC_SCOPES, scopeList } from '../protocol.js';
-import { consentItems, decideResource, type ResourceDecision } from '../services/resources.js';
+import { acceptedResource, consentItems, decideResource } from '../services/resources.js';
 import type { Client } from '../storage/clients.js';
 import type { AccessTokenRecord } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
@@ -52,7 +52,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, requestEnv, clien
   const actor = await checkActor(deps, requestEnv, client, request.actorToken);
   const { subject, user } = await checkSubject(deps, requestEnv, request.subjectToken);
   // The target's registration and the client's allowed resources first (RFC 8707 invalid_target).
-  ok(
+  acceptedResource(
     await decideResource(deps.stores, requestEnv.environment.name, client, request.target, [], {
       userScopesAllowed: true,
     }),
@@ -338,7 +338,7 @@ async function decideScope(
     });
   let scope: readonly string[];
   if (request.scope === undefined) {
-    const target = ok(await decide([]));
+    const target = acceptedResource(await decide([]));
     const accepted = [...OIDC_SCOPES, ...(target.resource?.scopes ?? [])];
     scope = granted.filter((s) => accepted.includes(s));
   } else {
@@ -349,15 +349,8 @@ async function decideScope(
   }
   if (scope.length === 0)
     throw new InvalidScope('no scope of the subject_token is left for this audience');
-  ok(await decide(scope));
+  acceptedResource(await decide(scope));
   return scope;
-}
-
-function ok(decision: ResourceDecision): Extract<ResourceDecision, { ok: true }> {
-  if (decision.ok) return decision;
-  throw decision.error === 'invalid_target'
-    ? new InvalidTarget(decision.description)
-    : new InvalidScope(decision.description);
 }
 
 /**

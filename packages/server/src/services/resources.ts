@@ -1,3 +1,4 @@
+import { InvalidScope, InvalidTarget } from '../errors.js';
 import { OIDC_SCOPES } from '../protocol.js';
 import type { Client } from '../storage/clients.js';
 import type { Resource } from '../storage/resources.js';
@@ -96,6 +97,19 @@ export type ResourceDecision =
       readonly error: 'invalid_target' | 'invalid_scope';
       readonly description: string;
     };
+
+/**
+ * A decision that refuses, as the protocol error it is (RFC 8707 §2 invalid_target, RFC 6749
+ * §3.3 invalid_scope); one that accepts, as it is. Every endpoint and grant refuses through this.
+ */
+export function acceptedResource(
+  decision: ResourceDecision,
+): Extract<ResourceDecision, { ok: true }> {
+  if (decision.ok) return decision;
+  throw decision.error === 'invalid_target'
+    ? new InvalidTarget(decision.description)
+    : new InvalidScope(decision.description);
+}
 
 /**
  * May this client ask for this resource with these scopes? Once an environment registers

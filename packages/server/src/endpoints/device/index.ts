@@ -1,8 +1,8 @@
-import { consentItems, decideResource } from '../../services/resources.js';
+import { acceptedResource, consentItems, decideResource } from '../../services/resources.js';
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken, sha256 } from '../../crypto/random.js';
-import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../../errors.js';
+import { InvalidRequest, UnauthorizedClient } from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { csrfChecked } from '../../http/csrf.js';
@@ -56,17 +56,9 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     const scope = scopeList(params.scope);
     const resource = params.resource ?? null;
     // The same resource and scope rules as the authorization endpoint (RFC 8707).
-    const decision = await decideResource(
-      deps.stores,
-      requestEnv.environment.name,
-      client,
-      resource,
-      scope,
+    acceptedResource(
+      await decideResource(deps.stores, requestEnv.environment.name, client, resource, scope),
     );
-    if (!decision.ok)
-      throw decision.error === 'invalid_target'
-        ? new InvalidTarget(decision.description)
-        : new InvalidScope(decision.description);
 
     const now = deps.clock();
     const deviceCode = `ghdc_${randomToken(32)}`;

@@ -1,6 +1,5 @@
-import { InvalidScope, InvalidTarget } from '../../../errors.js';
 import { scopeList } from '../../../protocol.js';
-import { decideResource } from '../../../services/resources.js';
+import { acceptedResource, decideResource } from '../../../services/resources.js';
 import { clientOf, type AuthorizeState } from '../state.js';
 
 /**
@@ -12,17 +11,15 @@ export async function checkScopeAndResource(state: AuthorizeState): Promise<void
   const { deps, requestEnv, params } = state;
   const scope = scopeList(params.scope);
   const resource = params.resource ?? null;
-  const decision = await decideResource(
-    deps.stores,
-    requestEnv.environment.name,
-    clientOf(state),
-    resource,
-    scope,
+  acceptedResource(
+    await decideResource(
+      deps.stores,
+      requestEnv.environment.name,
+      clientOf(state),
+      resource,
+      scope,
+    ),
   );
-  if (!decision.ok)
-    throw decision.error === 'invalid_target'
-      ? new InvalidTarget(decision.description)
-      : new InvalidScope(decision.description);
   state.scope = scope;
   state.resource = resource;
 }
