@@ -362,8 +362,13 @@ describe('the packages as installed from the registry', () => {
     await mkdir(dir);
     await writeFile(join(dir, 'example.mjs'), program);
     const result = await ok('node', ['example.mjs'], dir);
-    // What the example prints (after the server's own log line).
-    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(`http://127.0.0.1:${port}`);
+    // What the example prints. The server's own log lines are JSON, written
+    // asynchronously, so they may come before or after the example's line.
+    const printed = result.stdout
+      .trimEnd()
+      .split('\n')
+      .filter((line) => !line.startsWith('{'));
+    expect(printed).toEqual([`http://127.0.0.1:${port}`]);
     expect(existsSync(join(dir, '.gatehouse'))).toBe(true);
   });
 
