@@ -14,7 +14,13 @@
 // postgres, postgres2), BENCH_SCENARIOS (comma list of name fragments), BENCH_CPU_PROF (a folder:
 // Gatehouse processes write V8 CPU profiles there; see bench/profile-summary.mjs),
 // GATEHOUSE_BENCH_POSTGRES_URL (an admin URL; default postgres://postgres@127.0.0.1:5432/postgres),
-// BENCH_VARIANTS (see below).
+// BENCH_VARIANTS (see below), BENCH_RESULTS_FILE (where the JSON goes; default a new file in
+// bench/results/).
+//
+// Seeded databases (bench/large.bench.mjs sets these): BENCH_LARGE_SQLITE_DIR (a SQLite data
+// directory) and BENCH_LARGE_POSTGRES_URL (a database) add the targets sqlite-large and
+// postgres-large, which run on that data instead of an empty database; BENCH_SECRET_KEY is then
+// the secret it was seeded with (its signing keys are sealed and its audit chain keyed under it).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +28,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { runFor, VirtualUser } from './lib/load.mjs';
-import { machine, printTable, svgChart, withRatios } from './lib/report.mjs';
+import { goals, machine, printGoals, printTable, svgChart, withRatios } from './lib/report.mjs';
 import { describeTarget, SCENARIOS } from './lib/scenarios.mjs';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
@@ -38,7 +44,7 @@ const POSTGRES_ADMIN_URL =
   process.env.GATEHOUSE_TEST_POSTGRES_URL ??
   'postgres://postgres@127.0.0.1:5432/postgres';
 // PostgreSQL start-up needs the key that seals signing keys; both processes share it.
-const SECRET_KEY = randomBytes(36).toString('base64url');
+const SECRET_KEY = process.env.BENCH_SECRET_KEY ?? randomBytes(36).toString('base64url');
 const here = new URL('.', import.meta.url);
 // Linux counts process CPU time in clock ticks: 100 a second on every common configuration.
 const CLOCK_TICKS = 100;
@@ -254,6 +260,37 @@ const TARGETS = [
   },
 ];
 
+// Gatehouse on a seeded database (bench/large.bench.mjs), its data kept afterwards.
+if (process.env.BENCH_LARGE_SQLITE_DIR !== undefined)
+  TARGETS.push({
+    key: 'sqlite-large',
+    name: 'gatehouse (SQLite, seeded)',
+    launch: async () => ({
+      processes: [
+        await start(
+          'gatehouse-server.mjs',
+          ['--data-dir', process.env.BENCH_LARGE_SQLITE_DIR, '--setup', String(CONNECTIONS)],
+          profileArgs('gatehouse-sqlite-large'),
+        ),
+      ],
+    }),
+  });
+if (process.env.BENCH_LARGE_POSTGRES_URL !== undefined)
+  TARGETS.push({
+    key: 'postgres-large',
+    name: 'gatehouse (PostgreSQL, seeded)',
+    launch: async () => ({
+      processes: [
+        await start(
+          'gatehouse-server.mjs',
+          ['--database-url', process.env.BENCH_LARGE_POSTGRES_URL, '--setup', String(CONNECTIONS)],
+          profileArgs('gatehouse-pg-large'),
+        ),
+      ],
+      database: new URL(process.env.BENCH_LARGE_POSTGRES_URL).pathname.slice(1),
+    }),
+  });
+
 // BENCH_VARIANTS: other builds of @gatehouse/server run beside this one, to measure a change
 // before and after in the same run: a comma list of NAME=PATH, PATH being a build's dist/index.js.
 // Each adds the targets NAME-sqlite and NAME-postgres.
@@ -319,6 +356,7 @@ async function measure(server, scenario) {
     return {
       scenario: scenario.name,
       server: spec.name,
+      target: spec.key,
       unit: scenario.unit,
       perSecond: result.perSecond,
       operations: result.operations,
@@ -396,6 +434,12 @@ try {
   await shutDown();
 }
 const results = withRatios(rows, PEER);
+// The goals are judged on this build's targets with empty databases.
+const judged = goals(
+  results,
+  targets.filter((t) => ['sqlite', 'postgres', 'postgres2'].includes(t.key)).map((t) => t.name),
+  TARGETS.find((t) => t.key === 'floor').name,
+);
 const host = machine();
 const title = `Gatehouse vs oidc-provider: ${CONNECTIONS} connections, ${DURATION_S} s per scenario, ${host.cpus} × ${host.cpu}, Node ${host.node}`;
 
@@ -407,12 +451,16 @@ for (const scenario of new Set(results.map((r) => r.scenario))) {
     .map((r) => `${r.server.replace('gatehouse ', '')} ${r.ratio.toFixed(2)}×`);
   if (ratios.length > 0) console.log(`${scenario}: gatehouse vs peer: ${ratios.join(', ')}`);
 }
+printGoals(judged);
 
 const results_dir = new URL('results/', here);
 mkdirSync(results_dir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const json = new URL(`server-${stamp}.json`, results_dir);
-const svg = new URL(`server-${stamp}.svg`, results_dir);
+const json =
+  process.env.BENCH_RESULTS_FILE === undefined
+    ? new URL(`server-${stamp}.json`, results_dir)
+    : new URL(process.env.BENCH_RESULTS_FILE, `file://${process.cwd()}/`);
+const svg = new URL(`${json.href.replace(/\.json$/, '')}.svg`);
 writeFileSync(
   json,
   `${JSON.stringify(
@@ -428,6 +476,7 @@ writeFileSync(
       startedAt: new Date(started).toISOString(),
       totalS: Math.round((Date.now() - started) / 1000),
       rows: results,
+      goals: judged,
     },
     null,
     2,

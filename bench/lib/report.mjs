@@ -21,33 +21,69 @@ export function machine() {
 const round = (value, digits = 1) =>
   Number.isFinite(value) ? Number(value.toFixed(digits)) : null;
 
-/** Rows with each Gatehouse figure's ratio to the peer's in the same scenario. */
+/** Peak RSS of a row's largest process, in MB. */
+const peakOf = (row) => {
+  const known = row.peakRssMb.filter(Number.isFinite);
+  return known.length === 0 ? NaN : Math.max(...known);
+};
+
+/** CPU time per operation of a server and its database together (ms). */
+export const cpuSumOf = (row) => row.cpuMsPerOp + (row.postgresCpuMsPerOp || 0);
+
+const ratioOf = (value, reference) =>
+  Number.isFinite(value) && Number.isFinite(reference) && reference > 0
+    ? round(value / reference, 2)
+    : null;
+
+/**
+ * Rows with every figure as a ratio to the peer's in the same scenario and run: throughput
+ * (`ratio`, above 1 is better), p99, CPU per operation of the server and its database together, and
+ * peak RSS of the largest process (below 1 is better for these three).
+ */
 export function withRatios(rows, peer) {
   return rows.map((row) => {
+    const cpuSumMsPerOp = cpuSumOf(row);
     const reference = rows.find((r) => r.scenario === row.scenario && r.server === peer);
-    const ratio =
-      row.server === peer || reference === undefined || !(reference.perSecond > 0)
-        ? null
-        : row.perSecond / reference.perSecond;
-    return { ...row, ratio: round(ratio, 2) };
+    if (row.server === peer || reference === undefined)
+      return {
+        ...row,
+        cpuSumMsPerOp,
+        ratio: null,
+        p99Ratio: null,
+        cpuSumRatio: null,
+        rssRatio: null,
+      };
+    return {
+      ...row,
+      cpuSumMsPerOp,
+      ratio: ratioOf(row.perSecond, reference.perSecond),
+      p99Ratio: ratioOf(row.p99Ms, reference.p99Ms),
+      cpuSumRatio: ratioOf(cpuSumMsPerOp, cpuSumOf(reference)),
+      rssRatio: ratioOf(peakOf(row), peakOf(reference)),
+    };
   });
 }
+
+const times = (ratio) => (ratio === null ? '' : ` ${ratio.toFixed(2)}×`);
 
 export function printTable(rows) {
   console.table(
     rows.map((row) => ({
       scenario: row.scenario,
       server: row.server,
-      [`per s`]: `${Math.round(row.perSecond)} ${row.unit}/s`,
+      [`per s`]: `${Math.round(row.perSecond)} ${row.unit}/s${times(row.ratio)}`,
       'p50 ms': round(row.p50Ms),
-      'p99 ms': round(row.p99Ms),
+      'p99 ms': `${round(row.p99Ms)}${times(row.p99Ratio)}`,
       errors: row.errors,
       'server CPU ms/op': round(row.cpuMsPerOp, 3),
       'db CPU ms/op': row.postgresCpuMsPerOp > 0 ? round(row.postgresCpuMsPerOp, 3) : '',
+      'CPU sum ms/op': `${round(row.cpuSumMsPerOp, 3)}${times(row.cpuSumRatio)}`,
+      'peak RSS MB': `${row.peakRssMb.join(' / ')}${times(row.rssRatio)}`,
       'other load %': Math.round(row.otherCpuPercent),
-      'peak RSS MB': row.peakRssMb.join(' / '),
-      'vs peer': row.ratio === null ? '' : `${row.ratio.toFixed(2)}×`,
     })),
+  );
+  console.log(
+    'ratios (×) are to the peer in the same scenario and run: throughput above 1 is better; p99, CPU sum (server + database) and peak RSS (largest process) below 1 are better',
   );
   const disturbed = rows.filter((row) => row.otherCpuPercent > 10 /* as in server.bench.mjs */);
   if (disturbed.length > 0)
@@ -57,6 +93,84 @@ export function printTable(rows) {
   for (const row of rows)
     if (row.firstError !== undefined)
       console.log(`${row.server}, ${row.scenario}: first error: ${row.firstError}`);
+}
+
+/** Peak RSS a Gatehouse process must stay under (issue #15). */
+const RSS_LIMIT_MB = 200;
+const FLOOR_SHARE = 0.75;
+
+/**
+ * The goals of issue #15, checked against one run's rows (with ratios): for each goal, whether
+ * every Gatehouse target in `servers` meets it (`met` is null when the run did not measure it) and
+ * the figures it was judged on.
+ */
+export function goals(rows, servers, floor) {
+  const ours = rows.filter((r) => servers.includes(r.server));
+  const of = (part) => ours.filter((r) => r.scenario.includes(part));
+  const judge = (goal, checks) => ({
+    goal,
+    met:
+      checks.length === 0 || checks.some((c) => c.value === null)
+        ? null
+        : checks.every((c) => c.ok),
+    figures: checks.map((c) => `${c.label} ${c.value === null ? '?' : c.text}`),
+    missed: checks.filter((c) => !c.ok).map((c) => `${c.label} ${c.value === null ? '?' : c.text}`),
+  });
+  const ratioCheck = (row, key, ok) => ({
+    label: `${row.server.replace('gatehouse ', '')} ${row.scenario.split(' ')[0]}`,
+    value: row[key],
+    ok: row[key] !== null && ok(row[key]),
+    text: `${row[key]?.toFixed(2)}×`,
+  });
+  const throughput = [...of('client_credentials'), ...of('code flow')];
+  return [
+    judge(
+      'client_credentials and code flow: at least 2× the peer’s throughput',
+      throughput.map((r) => ratioCheck(r, 'ratio', (v) => v >= 2)),
+    ),
+    judge(
+      `client_credentials: at least ${FLOOR_SHARE}× the floor’s throughput`,
+      of('client_credentials').map((row) => {
+        const reference = rows.find((r) => r.scenario === row.scenario && r.server === floor);
+        const value = reference === undefined ? null : ratioOf(row.perSecond, reference.perSecond);
+        return {
+          label: `${row.server.replace('gatehouse ', '')} vs floor`,
+          value,
+          ok: value !== null && value >= FLOOR_SHARE,
+          text: `${value?.toFixed(2)}×`,
+        };
+      }),
+    ),
+    judge(
+      'CPU per operation, server + database: at most 0.5× the peer’s (client_credentials, code flow)',
+      throughput.map((r) => ratioCheck(r, 'cpuSumRatio', (v) => v <= 0.5)),
+    ),
+    judge(
+      'p99 no worse than the peer’s, every scenario',
+      ours.map((r) => ratioCheck(r, 'p99Ratio', (v) => v <= 1)),
+    ),
+    judge(
+      `peak RSS under ${RSS_LIMIT_MB} MB per process`,
+      [...new Set(ours.map((r) => r.server))].map((server) => {
+        const peak = Math.max(...ours.filter((r) => r.server === server).map(peakOf));
+        return {
+          label: server.replace('gatehouse ', ''),
+          value: Number.isFinite(peak) ? peak : null,
+          ok: peak < RSS_LIMIT_MB,
+          text: `${peak} MB`,
+        };
+      }),
+    ),
+  ];
+}
+
+export function printGoals(judged) {
+  console.log('\nGoals of issue #15 (this run):');
+  for (const { goal, met, figures, missed } of judged) {
+    const mark = met === null ? 'not measured' : met ? 'MET' : 'NOT MET';
+    const shown = met === false ? `; missed by ${missed.join(', ')}` : `: ${figures.join(', ')}`;
+    console.log(`  [${mark}] ${goal}${shown}`);
+  }
 }
 
 const escape = (text) =>
