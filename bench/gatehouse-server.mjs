@@ -1,7 +1,8 @@
 // Starts one Gatehouse process for the benchmark and prints what the load generator needs as one
 // JSON line. Run by server.bench.mjs as a child process.
 //
-//   node gatehouse-server.mjs [--database-url URL] [--port N] [--base-url URL] [--setup N]
+//   node gatehouse-server.mjs [--database-url URL | --data-dir DIR] [--port N] [--base-url URL]
+//                             [--setup N]
 //                             [--module PATH/TO/dist/index.js]
 //                             [--clock-speed N] [--housekeeping-ms N] [--audit-retention DAYS]
 //
@@ -9,7 +10,8 @@
 // ten-minute access tokens expire in ten seconds at 60, so housekeeping has work within minutes);
 // --housekeeping-ms sets its interval; --audit-retention archives and removes older audit
 // entries (to <data dir>/audit-archive; SQLite only).
-// Without --database-url it uses SQLite in a throwaway directory. With --setup N it also creates
+// Without --database-url it uses SQLite: in DIR with --data-dir (a seeded database, kept), else in a
+// throwaway directory. With --setup N it also creates
 // the bench client, resource and user, and N signed-in sessions (the scenario is "a user who
 // already has a session", so the sign-in itself is not measured). A second process on the same
 // PostgreSQL database starts without --setup and shares the first one's data and base URL.
@@ -22,6 +24,7 @@ import { parseArgs } from 'node:util';
 const { values: args } = parseArgs({
   options: {
     'database-url': { type: 'string' },
+    'data-dir': { type: 'string' },
     port: { type: 'string', default: '0' },
     'base-url': { type: 'string' },
     setup: { type: 'string' },
@@ -35,8 +38,12 @@ const { values: args } = parseArgs({
 const { createClient, createUser, registerResource, resolveServerConfig, startServer } =
   await import(args.module ?? '@gatehouse/server');
 
-const dataDir =
-  args['database-url'] === undefined ? mkdtempSync(join(tmpdir(), 'gatehouse-bench-')) : undefined;
+// A throwaway directory is removed afterwards; a given one is kept.
+const throwawayDir =
+  args['database-url'] === undefined && args['data-dir'] === undefined
+    ? mkdtempSync(join(tmpdir(), 'gatehouse-bench-'))
+    : undefined;
+const dataDir = args['data-dir'] ?? throwawayDir;
 const config = resolveServerConfig(
   {
     port: args.port,
@@ -64,16 +71,20 @@ const server = await startServer(config, {
 const environment = 'development';
 const issuer = `${server.url}/e/${environment}`;
 const info = { pid: process.pid, url: server.url, issuer, dataDir };
+// A seeded database may hold the bench's client, resource and user from an earlier run: each run
+// registers its own user, and the resource only once.
+const runTag = randomBytes(4).toString('hex');
 
 if (args.setup !== undefined) {
   const ctx = { stores: server.stores, clock: Date.now, actor: 'bench' };
   const resource = 'https://api.bench.test';
   const redirectUri = 'https://app.bench.test/callback';
-  await registerResource(ctx, environment, {
-    uri: resource,
-    name: 'Bench API',
-    scopes: ['reports:read'],
-  });
+  if ((await server.stores.resources.get(environment, resource)) === undefined)
+    await registerResource(ctx, environment, {
+      uri: resource,
+      name: 'Bench API',
+      scopes: ['reports:read'],
+    });
   // A first-party confidential client: no consent page, as the peer's automated grant.
   const { client, clientSecret } = await createClient(ctx, {
     environment,
@@ -83,7 +94,11 @@ if (args.setup !== undefined) {
     grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
     skipConsent: true,
   });
-  const user = await createUser(ctx, { environment, email: 'bench@example.com', name: 'Bench' });
+  const user = await createUser(ctx, {
+    environment,
+    email: `bench-${runTag}@example.com`,
+    name: 'Bench',
+  });
   // Signed-in browsers: the session cookie holds a random id, the store only its hash.
   const sessionCookies = [];
   const now = Date.now();
@@ -112,7 +127,7 @@ if (args.setup !== undefined) {
 process.stdout.write(`${JSON.stringify(info)}\n`);
 const stop = () =>
   void server.close().then(() => {
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+    if (throwawayDir !== undefined) rmSync(throwawayDir, { recursive: true, force: true });
     process.exit(0);
   });
 process.on('SIGTERM', stop);
