@@ -22,7 +22,7 @@ declare module 'express-serve-static-core' {
 
 /**
  * Middleware that lets a request through with `req.auth` set, or answers 401/403/400 (503 when
- * the keys cannot be had). A body a parser has already read is checked for an `access_token`
+ * the authorization server is unavailable). A body a parser has already read is checked for an `access_token`
  * field, which is refused; nothing is read from it.
  */
 export function requireBearer(

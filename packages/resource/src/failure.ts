@@ -12,7 +12,10 @@ export interface AuthFailure {
   readonly headers: Readonly<Record<string, string>>;
   /** JSON text (`{ error, error_description }`), or undefined for an empty body. */
   readonly body: string | undefined;
-  /** On a 503, what went wrong fetching keys: for the application's log, never for the client. */
+  /**
+   * On a 503, what went wrong (keys, metadata, the revocation feed, introspection): for the
+   * application's log, never for the client. It never holds a credential.
+   */
   readonly cause?: unknown;
 }
 

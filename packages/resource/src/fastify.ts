@@ -30,12 +30,17 @@ export interface RequireBearerOptions extends AuthenticateOptions {
 
 export interface ProtectedResourceOptions {
   readonly resourceServer: ResourceServer;
+  /**
+   * Close the resource server (stop following the revocation feed) when the app closes.
+   * Default true; set false when the resource server outlives this app.
+   */
+  readonly closeWithApp?: boolean;
 }
 
 /**
  * A hook for `onRequest` (or `preHandler`, where a parsed body is then checked for a refused
  * `access_token` field) that sets `request.auth` or answers 401/403/400 (503 when the keys
- * cannot be had). Use it per route (`{ onRequest: requireBearer(rs) }`) or for a whole
+ * cannot be had, or the revocation feed is stale). Use it per route (`{ onRequest: requireBearer(rs) }`) or for a whole
  * encapsulated context (`app.addHook('onRequest', requireBearer(rs))`).
  */
 export function requireBearer(
@@ -46,7 +51,7 @@ export function requireBearer(
   const onError =
     options.onError ??
     ((cause: unknown, request: FastifyRequest) => {
-      request.log.error({ err: cause }, 'the authorization server keys are unavailable');
+      request.log.error({ err: cause }, 'answered 503, the authorization server is unavailable');
     });
   return async (request, reply) => {
     const outcome = await resourceServer.authenticate(
@@ -70,11 +75,16 @@ export function requireBearer(
 
 /**
  * Serves the RFC 9728 metadata document at its path and declares `request.auth`. Registered
- * without encapsulation (like a `fastify-plugin` plugin), so both apply to the whole app.
+ * without encapsulation (like a `fastify-plugin` plugin), so both apply to the whole app. The
+ * resource server is closed with the app (`onClose`) unless `closeWithApp` is false.
  */
 const plugin: FastifyPluginCallback<ProtectedResourceOptions> = (app, options, done) => {
   const { resourceServer } = options;
   app.decorateRequest('auth', undefined);
+  if (options.closeWithApp !== false)
+    app.addHook('onClose', async () => {
+      await resourceServer.close();
+    });
   const handler: RouteHandlerMethod = (request, reply) => {
     if (!isMetadataRequest(resourceServer, request.url)) {
       reply.callNotFound();

@@ -5,6 +5,12 @@ export {
   type ResourceServer,
   type ResourceServerOptions,
 } from './resource-server.js';
+export type {
+  IntrospectionOptions,
+  RevocationOptions,
+  RevocationStatus,
+} from './revocation-check.js';
+export type { RevocationFeedStatus } from './revocation-feed.js';
 export type { AuthInfo } from './auth-info.js';
 export type { AuthFailure } from './failure.js';
 export type { VerifyResult } from './verify.js';

@@ -7,7 +7,13 @@ export function writeResponse(res: ServerResponse, response: PlainResponse, head
   res.end(head ? undefined : response.body);
 }
 
-/** The default `onError`: a 503 with no log line would leave an operator guessing. */
+/**
+ * The default `onError`: a 503 with no log line would leave an operator guessing. The cause names
+ * what failed (keys, metadata, the revocation feed, introspection), never a credential.
+ */
 export function logUnavailable(cause: unknown): void {
-  console.error('@gatehouse/resource: the authorization server keys are unavailable', cause);
+  console.error(
+    '@gatehouse/resource: answered 503, the authorization server is unavailable',
+    cause,
+  );
 }

@@ -15,7 +15,8 @@ import {
 
 export interface RequireBearerOptions extends AuthenticateOptions {
   /**
-   * Told why a request was answered 503 (the authorization server's keys could not be fetched).
+   * Told why a request was answered 503 (the authorization server's keys or metadata could not be
+   * fetched, the revocation feed is stale, introspection failed).
    * Default: `console.error`.
    */
   readonly onError?: (cause: unknown) => void;
@@ -23,7 +24,7 @@ export interface RequireBearerOptions extends AuthenticateOptions {
 
 /**
  * Returns `(req, res) => Promise<AuthInfo | undefined>`: the token's information, or undefined
- * after it has written the refusal (401/403/400, or 503 when keys cannot be had) to `res`.
+ * after it has written the refusal (401/403/400, or 503 when the authorization server is unavailable) to `res`.
  * The body is never read: a token can only come in the `Authorization` header.
  */
 export function requireBearer(

@@ -14,6 +14,12 @@ import {
   type MetadataOptions,
   type ProtectedResourceMetadata,
 } from './metadata.js';
+import {
+  revocationCheck,
+  type IntrospectionOptions,
+  type RevocationOptions,
+  type RevocationStatus,
+} from './revocation-check.js';
 import { checkScopes, missingScopes } from './scopes.js';
 import { checkSecureUrl, protectedResourceMetadataUrl } from './urls.js';
 import { verifyAccessToken, type VerifyResult } from './verify.js';
@@ -37,8 +43,21 @@ export interface ResourceServerOptions extends MetadataOptions {
   readonly jwksCooldownMs?: number;
   /** Keys are refetched when older than this. Default 10 min. */
   readonly jwksCacheMaxAgeMs?: number;
-  /** Timeout of each request to the authorization server. Default 5 s. */
+  /**
+   * Timeout of each request to the authorization server (metadata, keys, the revocation feed,
+   * introspection). Default 5 s.
+   */
   readonly timeoutMs?: number;
+  /**
+   * Refuse revoked tokens by following the authorization server's revocation feed in the
+   * background (see the README). Exclusive with `introspection`.
+   */
+  readonly revocation?: RevocationOptions;
+  /**
+   * Refuse revoked tokens by asking the authorization server (RFC 7662) about each verified
+   * token, answers cached briefly. Exclusive with `revocation`.
+   */
+  readonly introspection?: IntrospectionOptions;
   /** Milliseconds since the epoch; for tests. Default `Date.now`. */
   readonly clock?: () => number;
 }
@@ -61,10 +80,28 @@ export interface ResourceServer {
   readonly metadataUrl: string;
   /** Its path (and query, if the resource has one), for routing. */
   readonly metadataPath: string;
-  /** Checks a token alone: signature, type, issuer, audience, time. */
+  /**
+   * Checks a token's JWT alone: signature, type, issuer, audience, time. It does NOT check
+   * revocation; `checkAccessToken` and `authenticate` do.
+   */
   verifyAccessToken(token: string): Promise<VerifyResult>;
-  /** Extracts the token of a request, verifies it and checks scopes; says how to refuse it. */
+  /**
+   * `verifyAccessToken`, then, with `revocation` or `introspection` configured, whether the
+   * token has been revoked (`invalid_token`) or that cannot be known (`unavailable`).
+   */
+  checkAccessToken(token: string): Promise<VerifyResult>;
+  /**
+   * Extracts the token of a request, checks it (`checkAccessToken`) and its scopes; says how to
+   * refuse it.
+   */
   authenticate(request: BearerRequest, options?: AuthenticateOptions): Promise<AuthOutcome>;
+  /** How revocation is checked, and for the feed how fresh it is: for a readiness probe. */
+  revocationStatus(): RevocationStatus;
+  /**
+   * Stops the background work (the revocation feed's reads, introspection under way). A feed
+   * that is no longer followed is stale: with `onStale: 'fail-closed'` requests get 503 after.
+   */
+  close(): Promise<void>;
 }
 
 const DEFAULT_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
@@ -90,12 +127,13 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       throw new TypeError(`algorithms must be asymmetric signature algorithms, not ${alg}`);
   }
   const clock = options.clock ?? Date.now;
+  const timeoutMs = Math.round(nonNegative(options.timeoutMs, 5_000, 'timeoutMs'));
   const getKey: JWTVerifyGetKey = remoteKeySource({
     issuer: options.issuer,
     ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }),
     cooldownMs: nonNegative(options.jwksCooldownMs, 30_000, 'jwksCooldownMs'),
     cacheMaxAgeMs: nonNegative(options.jwksCacheMaxAgeMs, 600_000, 'jwksCacheMaxAgeMs'),
-    timeoutMs: Math.round(nonNegative(options.timeoutMs, 5_000, 'timeoutMs')),
+    timeoutMs,
     clock,
   });
   const verifyOptions = {
@@ -107,6 +145,20 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     clock,
   };
   const verify = (token: string) => verifyAccessToken(token, getKey, verifyOptions);
+  // Last: this starts the feed follower, so no later TypeError can leave one running.
+  const revocation = revocationCheck(options, {
+    issuer: options.issuer,
+    timeoutMs,
+    clock,
+  });
+  const check = async (token: string): Promise<VerifyResult> => {
+    // The JWT is verified first, so a forged or expired token never costs a request to the
+    // authorization server, and only its verified claims are matched against revocations.
+    const verified = await verify(token);
+    if (!verified.ok) return verified;
+    const outcome = await revocation.check(token, verified.claims);
+    return outcome.ok ? verified : outcome;
+  };
 
   return Object.freeze({
     resource: options.resource,
@@ -115,6 +167,9 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     metadataUrl,
     metadataPath: parsedMetadataUrl.pathname + parsedMetadataUrl.search,
     verifyAccessToken: verify,
+    checkAccessToken: check,
+    revocationStatus: () => revocation.status(),
+    close: () => revocation.close(),
     async authenticate(
       request: BearerRequest,
       authOptions: AuthenticateOptions = {},
@@ -131,7 +186,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
               : bearerFailure('invalid_request', extracted.description, context),
         };
       }
-      const verified = await verify(extracted.token);
+      const verified = await check(extracted.token);
       if (!verified.ok) {
         return {
           ok: false,

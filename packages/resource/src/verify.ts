@@ -1,6 +1,6 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AuthInfo } from './auth-info.js';
-import { KeysUnavailable } from './key-source.js';
+import { MetadataUnavailable } from './discovery.js';
 import { parseScopeClaim } from './scopes.js';
 
 export interface VerifyOptions {
@@ -130,7 +130,7 @@ function classify(error: unknown): VerifyResult {
     ok: false,
     reason: 'unavailable',
     description:
-      error instanceof KeysUnavailable
+      error instanceof MetadataUnavailable
         ? 'the authorization server metadata could not be read'
         : 'the authorization server keys could not be fetched',
     cause: error,
