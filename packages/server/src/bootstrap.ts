@@ -9,6 +9,7 @@ import { listenForChanges, type ChangeFeed } from './storage/change-feed.js';
 import { runHousekeeping } from './services/housekeeping.js';
 import { AuditExporter, fileSink, stdoutSink } from './services/audit-export.js';
 import { flushRepeatedAudit } from './services/repeated-audit.js';
+import { closeJtiBlocks } from './services/jti-blocks.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
 import type { FastifyInstance } from 'fastify';
@@ -294,6 +295,8 @@ export async function startServer(
           }
         });
         await app.close();
+        // After the last token: each open jti block is closed with the count it used.
+        await closeJtiBlocks(stores.audit);
         // Repeated refusals counted but not yet audited are written now.
         await flushRepeatedAudit(stores.audit);
         // After the last request: its entries are exported too, then a last checkpoint.

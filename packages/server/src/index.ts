@@ -51,6 +51,7 @@ export {
 } from './services/impersonation.js';
 export { runHousekeeping } from './services/housekeeping.js';
 export { pruneAudit, type AuditPruneResult } from './services/audit-retention.js';
+export { accountForJti, type TokenAccount } from './services/token-audit.js';
 export { withTransaction } from './storage/transaction.js';
 export {
   createClient,

@@ -17,6 +17,7 @@ import {
   type AuditEvent,
 } from './audit/entry.js';
 import { appendAudit } from './audit/group-commit.js';
+import { entriesNaming } from './audit/naming.js';
 import type { AuditedInsert } from './audit/row-writer.js';
 import {
   verifyChain,
@@ -72,6 +73,11 @@ export interface AuditStore {
   append(event: AuditEvent, at: number, rows?: readonly AuditedInsert[]): Promise<AuditEntry>;
   /** The newest entries matching the filter, oldest first. */
   tail(filter: AuditFilter): Promise<AuditEntry[]>;
+  /**
+   * Every entry whose data has `field` equal to `value` (`jti`, a jti `block`), oldest first:
+   * a scan of the log, for forensic questions such as `gatehouse audit token`.
+   */
+  naming(field: string, value: string, environment?: string): Promise<AuditEntry[]>;
   /**
    * Recomputes the whole chain; reports the first entry that does not fit, and with a checkpoint
    * (made outside the database) whether the chain still reaches it: a truncation.
@@ -152,6 +158,7 @@ export function auditStore(
       const rows = await query.execute();
       return rows.reverse().map(toEntry);
     },
+    naming: (field, value, environment) => entriesNaming(db, field, value, environment),
     verify: (checkpoint) => verifyChain(db, keys, checkpoint),
     head,
     async after(seq, limit) {

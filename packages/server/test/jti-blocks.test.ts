@@ -1,0 +1,264 @@
+/**
+ * Issue #15: client_credentials tokens cost no write of their own, yet the audit log accounts for
+ * every one. A durable `token.jti_block_reserved` entry comes before any jti of its block; the
+ * block is closed with the count it used (exhausted, aged out, or at shutdown), and
+ * `accountForJti` answers from those entries whether a given jti was issued.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  JtiBlocks,
+  JTI_BLOCK_CLOSED,
+  JTI_BLOCK_RESERVED,
+  parseBlockJti,
+  type JtiBlockKey,
+  type JtiBlockLimits,
+} from '../src/services/jti-blocks.js';
+import { accountForJti } from '../src/services/token-audit.js';
+import { auditKeys } from '../src/crypto/audit-keys.js';
+import { syncCommitsWith } from '../src/storage/commit-sync.js';
+import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
+import { createStores, type Stores } from '../src/storage/index.js';
+import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
+import { within } from './support/processes.js';
+
+const SECRET = 'jti-blocks-test-secret-0123456789abcdef';
+
+describe.each(DATABASES)('jti blocks on $kind', ({ create }) => {
+  let throwaway: ThrowawayDatabase;
+  let handle: DatabaseHandle;
+  let stores: Stores;
+  let now = 1_800_000_000_000;
+  const clock = () => now;
+  let n = 0;
+  /** A key of its own for each test, so their blocks never meet. */
+  const newKey = (scope: string[] = ['read']): JtiBlockKey => ({
+    environment: 'development',
+    clientId: `client-${++n}`,
+    scope,
+    resource: null,
+  });
+  const blocksWith = (limits: Partial<JtiBlockLimits> = {}) =>
+    new JtiBlocks(stores.audit, clock, { minSize: 4, maxSize: 16, maxAgeMs: 60_000, ...limits });
+  const entriesOf = async (clientId: string) =>
+    (await stores.audit.tail({ clientId, limit: 10_000 })).map((e) => ({
+      seq: e.seq,
+      type: e.type,
+      data: e.data,
+    }));
+  const count = async () => (await stores.audit.head()).seq;
+
+  beforeAll(async () => {
+    throwaway = await create();
+    handle = await openDatabase(throwaway.target);
+    stores = createStores(handle, { auditKeys: auditKeys(SECRET) });
+    await stores.environments.create({ name: 'development', tier: 'development', createdAt: now });
+  });
+  afterAll(async () => {
+    expect(await stores.audit.verify()).toMatchObject({ ok: true });
+    await handle.close();
+    await throwaway.drop();
+  });
+
+  it('reserves a block in the audit log before its first jti, then hands out the rest with no write', async () => {
+    const blocks = blocksWith();
+    const key = newKey(['write', 'read']);
+    const first = await blocks.next(key);
+    const parsed = parseBlockJti(first);
+    expect(parsed).toMatchObject({ n: 0 });
+    const [reservation, ...others] = await entriesOf(key.clientId);
+    expect(others).toEqual([]);
+    expect(reservation).toMatchObject({
+      type: JTI_BLOCK_RESERVED,
+      data: {
+        clientId: key.clientId,
+        block: parsed?.block,
+        size: 4,
+        // The scope as a set, in one order whatever the request's.
+        scope: 'read write',
+        resource: null,
+        grantType: 'client_credentials',
+      },
+    });
+    const written = await count();
+    const rest = [
+      await blocks.next(key),
+      await blocks.next({ ...key, scope: ['read', 'write'] }),
+      await blocks.next(key),
+    ];
+    expect(rest).toEqual([1, 2, 3].map((i) => `${parsed?.block}.${i.toString(36)}`));
+    expect(await count()).toBe(written);
+    await blocks.close();
+  });
+
+  it('makes one reservation for concurrent requests, and a new block (twice the size) when one is used up', async () => {
+    const blocks = blocksWith();
+    const key = newKey();
+    // 4 + 8 + 16 = 28: three blocks, growing, the last one with room.
+    const jtis = await Promise.all(Array.from({ length: 20 }, () => blocks.next(key)));
+    expect(new Set(jtis).size).toBe(20);
+    await blocks.close();
+    const entries = await entriesOf(key.clientId);
+    const reserved = entries.filter((e) => e.type === JTI_BLOCK_RESERVED);
+    const closed = entries.filter((e) => e.type === JTI_BLOCK_CLOSED);
+    expect(reserved.map((e) => e.data.size)).toEqual([4, 8, 16]);
+    expect(closed.map((e) => [e.data.block, e.data.used])).toEqual([
+      [reserved[0]?.data.block, 4],
+      [reserved[1]?.data.block, 8],
+      [reserved[2]?.data.block, 8],
+    ]);
+    // Every jti is in a block reserved before it, within the count its block used.
+    for (const jti of jtis) expect((await accountForJti(stores.audit, jti)).status).toBe('issued');
+  });
+
+  it('never makes two reservations at once for a key, however many requests wait', async () => {
+    const blocks = blocksWith({ minSize: 4, maxSize: 4 });
+    const key = newKey();
+    const jtis = await Promise.all(Array.from({ length: 40 }, () => blocks.next(key)));
+    expect(new Set(jtis).size).toBe(40);
+    await blocks.close();
+    const entries = await entriesOf(key.clientId);
+    // Reserved one after the other: each block closed (used up) before the next was reserved.
+    expect(entries.map((e) => e.type)).toEqual(
+      Array.from({ length: 10 }, () => [JTI_BLOCK_RESERVED, JTI_BLOCK_CLOSED]).flat(),
+    );
+    expect(entries.filter((e) => e.type === JTI_BLOCK_CLOSED).map((e) => e.data.used)).toEqual(
+      Array.from({ length: 10 }, () => 4),
+    );
+  });
+
+  it('closes a block open longer than the limit, and starts the key over at the size it needed', async () => {
+    const blocks = blocksWith({ minSize: 4, maxSize: 64, maxAgeMs: 60_000 });
+    const key = newKey();
+    // Busy: 4, 8, 16, then 3 of 32.
+    for (let i = 0; i < 31; i++) await blocks.next(key);
+    now += 60_000;
+    const after = await blocks.next(key);
+    await blocks.close();
+    const entries = await entriesOf(key.clientId);
+    const reserved = entries.filter((e) => e.type === JTI_BLOCK_RESERVED);
+    expect(reserved.map((e) => e.data.size)).toEqual([4, 8, 16, 32, 4]);
+    expect(entries.filter((e) => e.type === JTI_BLOCK_CLOSED).map((e) => e.data.used)).toEqual([
+      4, 8, 16, 3, 1,
+    ]);
+    expect(parseBlockJti(after)).toEqual({ block: reserved[4]?.data.block, n: 0 });
+  });
+
+  it('closes every open block when stopped, and hands out nothing after', async () => {
+    const blocks = blocksWith();
+    const a = newKey();
+    const b = newKey();
+    await blocks.next(a);
+    await blocks.next(b);
+    await blocks.next(b);
+    await blocks.close();
+    for (const [key, used] of [
+      [a, 1],
+      [b, 2],
+    ] as const)
+      expect((await entriesOf(key.clientId)).map((e) => [e.type, e.data.used])).toEqual([
+        [JTI_BLOCK_RESERVED, undefined],
+        [JTI_BLOCK_CLOSED, used],
+      ]);
+    await expect(blocks.next(a)).rejects.toThrow('closed');
+  });
+
+  it('accounts for a jti: issued, not issued, may have been (never closed), unknown', async () => {
+    const stopped = blocksWith({ minSize: 8, maxSize: 8 });
+    const closedKey = newKey();
+    const [j0, j1] = [await stopped.next(closedKey), await stopped.next(closedKey)] as const;
+    const block = parseBlockJti(j0)?.block ?? '';
+    await stopped.close();
+    const [reserved, closing] = await entriesOf(closedKey.clientId);
+    // A crash: this one's block is never closed.
+    const crashed = blocksWith({ minSize: 8, maxSize: 8 });
+    const open = await crashed.next(newKey());
+    expect(await accountForJti(stores.audit, j1)).toMatchObject({
+      status: 'issued',
+      block,
+      n: 1,
+      reservedBy: { seq: reserved?.seq },
+      closedBy: { seq: closing?.seq, data: { used: 2 } },
+    });
+    expect(await accountForJti(stores.audit, `${block}.2`)).toMatchObject({
+      status: 'not_issued',
+      n: 2,
+    });
+    expect(await accountForJti(stores.audit, `${block}.8`)).toMatchObject({ status: 'not_issued' });
+    const openBlock = parseBlockJti(open)?.block ?? '';
+    expect(await accountForJti(stores.audit, `${openBlock}.7`)).toMatchObject({
+      status: 'maybe',
+      n: 7,
+    });
+    expect(await accountForJti(stores.audit, 'AAAAAAAAAAAAAAAAAAAAAA.0')).toEqual({
+      status: 'unknown',
+    });
+    // In another environment, nothing.
+    expect(await accountForJti(stores.audit, j0, 'production')).toEqual({
+      status: 'unknown',
+    });
+    // A user grant's token: the grant's own entry names it. LIKE's wildcards are literal.
+    const grant = await stores.audit.append(
+      {
+        environment: 'development',
+        type: 'token.issued',
+        actor: 'user:u1',
+        data: { jti: '3f1c_a%b-uuid', refresh: false, scope: 'openid' },
+      },
+      now,
+    );
+    expect(await accountForJti(stores.audit, '3f1c_a%b-uuid')).toMatchObject({
+      status: 'issued',
+      by: { seq: grant.seq, type: 'token.issued' },
+    });
+    expect(await accountForJti(stores.audit, '3f1cXaYb-uuid')).toEqual({ status: 'unknown' });
+    expect(await accountForJti(stores.audit, '3f1c_a%b')).toEqual({ status: 'unknown' });
+  });
+});
+
+describe('a jti block reservation on SQLite', () => {
+  it('is on disk (the WAL synced) before its first jti is handed out', async () => {
+    const throwaway = await DATABASES[0].create();
+    const handle = await openDatabase(throwaway.target);
+    try {
+      const stores = createStores(handle, {});
+      await stores.environments.create({ name: 'development', tier: 'development', createdAt: 1 });
+      // In place of the fdatasync openDatabase registers: one the test releases by hand.
+      const syncs: (() => void)[] = [];
+      syncCommitsWith(
+        handle.db,
+        () =>
+          new Promise<void>((resolve) => {
+            syncs.push(resolve);
+          }),
+      );
+      const blocks = new JtiBlocks(stores.audit, () => 1);
+      let handedOut: string | undefined;
+      const next = blocks.next({
+        environment: 'development',
+        clientId: 'c1',
+        scope: [],
+        resource: null,
+      });
+      void next.then((jti) => {
+        handedOut = jti;
+      });
+      await within(2_000, 'the reservation commits and asks for a sync', () =>
+        Promise.resolve(syncs.length === 1),
+      );
+      expect(await stores.audit.tail({ type: JTI_BLOCK_RESERVED })).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(handedOut).toBeUndefined();
+      syncs[0]?.();
+      expect(parseBlockJti(await next)?.n).toBe(0);
+      const closing = blocks.close();
+      await within(2_000, 'the closing entry asks for a sync', () =>
+        Promise.resolve(syncs.length === 2),
+      );
+      syncs[1]?.();
+      await closing;
+    } finally {
+      await handle.close();
+      await throwaway.drop();
+    }
+  });
+});
