@@ -28,6 +28,7 @@ const code = (codeHash: string): AuthorizationCode => ({
   authTime: now,
   expiresAt: now + 60_000,
   impersonationId: null,
+  grantId: null,
   createdAt: now,
 });
 

@@ -40,6 +40,7 @@ const storedCode = (codeHash: string, redirectUriSent = true): AuthorizationCode
   authTime: now,
   expiresAt: now + 60_000,
   impersonationId: null,
+  grantId: null,
   createdAt: now,
 });
 
@@ -199,17 +200,23 @@ describe.each(DATABASES)('single-use rules, both ways of spending, on $kind', ({
       expect(stored).toBeDefined();
       expect(codeRefusal(stored as AuthorizationCode, presented)).toBe(refusal);
       // The one-statement way agrees, and a refused request spends nothing.
-      const redeemed = await stores.codes.redeem('development', code.codeHash, presented, now + 1);
+      const redeemed = await stores.codes.redeem(
+        'development',
+        code.codeHash,
+        presented,
+        'g',
+        now + 1,
+      );
       if (refusal === undefined) {
         expect(redeemed).toMatchObject({ codeHash: code.codeHash, clientId: 'c' });
-        expect((await stores.codes.consume('development', code.codeHash, now + 2)).status).toBe(
-          'replayed',
-        );
+        expect(
+          (await stores.codes.consume('development', code.codeHash, 'g', now + 2)).status,
+        ).toBe('replayed');
       } else {
         expect(redeemed).toBeUndefined();
-        expect((await stores.codes.consume('development', code.codeHash, now + 2)).status).toBe(
-          'consumed',
-        );
+        expect(
+          (await stores.codes.consume('development', code.codeHash, 'g', now + 2)).status,
+        ).toBe('consumed');
       }
     },
   );

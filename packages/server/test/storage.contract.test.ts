@@ -170,6 +170,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     authTime: now,
     expiresAt: now + 60_000,
     impersonationId: null,
+    grantId: null,
     createdAt: now,
   });
 
@@ -188,11 +189,21 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
 
   it('consumes a code once, reports a replay, and refuses an expired one', async () => {
     await issue(code('k1'));
-    expect((await stores.codes.consume('development', 'k1', now + 1)).status).toBe('consumed');
-    expect((await stores.codes.consume('development', 'k1', now + 2)).status).toBe('replayed');
-    expect((await stores.codes.consume('production', 'k1', now + 2)).status).toBe('unknown');
+    expect((await stores.codes.consume('development', 'k1', 'g1', now + 1)).status).toBe(
+      'consumed',
+    );
+    // A replay names the grant the code was spent on, so that grant can be revoked.
+    expect(await stores.codes.consume('development', 'k1', 'g-replay', now + 2)).toEqual({
+      status: 'replayed',
+      grantId: 'g1',
+    });
+    expect(await stores.codes.grantClient('development', 'g1')).toBe('c');
+    expect(await stores.codes.grantClient('production', 'g1')).toBeUndefined();
+    expect((await stores.codes.consume('production', 'k1', 'g', now + 2)).status).toBe('unknown');
     await issue(code('k2'));
-    expect((await stores.codes.consume('development', 'k2', now + 60_001)).status).toBe('unknown');
+    expect((await stores.codes.consume('development', 'k2', 'g', now + 60_001)).status).toBe(
+      'unknown',
+    );
   });
 
   it('redeems a code in one step only when everything presented matches, and only once', async () => {
@@ -205,26 +216,30 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       { ...presented, redirectUri: 'http://127.0.0.1/other' },
       { ...presented, resource: 'https://elsewhere.example' },
     ])
-      expect(await stores.codes.redeem('development', 'r1', wrong, now + 1)).toBeUndefined();
-    expect(await stores.codes.redeem('development', 'r1', presented, now + 60_000)).toBeUndefined();
-    expect(await stores.codes.redeem('production', 'r1', presented, now + 1)).toBeUndefined();
+      expect(await stores.codes.redeem('development', 'r1', wrong, 'g', now + 1)).toBeUndefined();
+    expect(
+      await stores.codes.redeem('development', 'r1', presented, 'g', now + 60_000),
+    ).toBeUndefined();
+    expect(await stores.codes.redeem('production', 'r1', presented, 'g', now + 1)).toBeUndefined();
     const redeemed = await stores.codes.redeem(
       'development',
       'r1',
       { ...presented, redirectUri: 'http://127.0.0.1/cb', resource: 'https://api.example' },
+      'g-r1',
       now + 1,
     );
     expect(redeemed).toMatchObject({
       codeHash: 'r1',
       userId: 'u1',
       resource: 'https://api.example',
+      grantId: 'g-r1',
     });
-    expect(await stores.codes.redeem('development', 'r1', presented, now + 2)).toBeUndefined();
-    expect((await stores.codes.consume('development', 'r1', now + 2)).status).toBe('replayed');
+    expect(await stores.codes.redeem('development', 'r1', presented, 'g', now + 2)).toBeUndefined();
+    expect((await stores.codes.consume('development', 'r1', 'g', now + 2)).status).toBe('replayed');
     await issue(code('race-redeem'));
     const results = await Promise.all(
       Array.from({ length: 50 }, () =>
-        stores.codes.redeem('development', 'race-redeem', presented, now + 5),
+        stores.codes.redeem('development', 'race-redeem', presented, 'g', now + 5),
       ),
     );
     expect(results.filter((r) => r !== undefined)).toHaveLength(1);
@@ -233,7 +248,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
   it('lets exactly one of 50 concurrent redemptions of a code succeed', async () => {
     await issue(code('race'));
     const results = await Promise.all(
-      Array.from({ length: 50 }, () => stores.codes.consume('development', 'race', now + 5)),
+      Array.from({ length: 50 }, () => stores.codes.consume('development', 'race', 'g', now + 5)),
     );
     expect(results.filter((r) => r.status === 'consumed')).toHaveLength(1);
     expect(results.filter((r) => r.status === 'replayed')).toHaveLength(49);
@@ -479,9 +494,9 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     // Codes: never redeemed and expired; redeemed and expired within the hour; and long ago.
     await issue({ ...code('hk-c-unused'), expiresAt: base - 1 });
     await issue({ ...code('hk-c-recent'), expiresAt: base - 1 });
-    await stores.codes.consume('development', 'hk-c-recent', base - 2);
+    await stores.codes.consume('development', 'hk-c-recent', 'g', base - 2);
     await issue({ ...code('hk-c-old'), expiresAt: base - hour - 1 });
-    await stores.codes.consume('development', 'hk-c-old', base - hour - 2);
+    await stores.codes.consume('development', 'hk-c-old', 'g', base - hour - 2);
     await issue({ ...code('hk-c-live'), expiresAt: base + 60_000 });
     const session = (idHash: string, expiresAt: number) =>
       stores.sessions.create({

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { sha256 } from '../crypto/random.js';
 import { InvalidGrant, InvalidRequest, InvalidTarget } from '../errors.js';
 import {
@@ -40,11 +40,14 @@ export const authorizationCodeGrant: GrantHandler = async ({
     ...(params.redirect_uri === undefined ? {} : { redirectUri: params.redirect_uri }),
     ...(params.resource === undefined ? {} : { resource: params.resource }),
   };
+  // The grant the code is spent on: its tokens carry it as `grant_id`, and the code records it,
+  // so a replay of the code revokes exactly this grant.
+  const grantId = randomUUID();
   // Spent in one step when the request breaks none of the code rules (storage/codes.ts);
   // otherwise the same rules, checked on the stored code, say why.
   const code =
-    (await deps.stores.codes.redeem(env, codeHash, presented, deps.clock())) ??
-    (await spendAfterChecks(deps, env, codeHash, presented));
+    (await deps.stores.codes.redeem(env, codeHash, presented, grantId, deps.clock())) ??
+    (await spendAfterChecks(deps, env, codeHash, presented, grantId));
 
   const user = await deps.stores.users.get(env, code.userId);
   if (user === undefined || user.disabled)
@@ -104,6 +107,7 @@ async function spendAfterChecks(
   env: string,
   codeHash: string,
   presented: CodePresentation,
+  grantId: string,
 ): Promise<AuthorizationCode> {
   const { clientId } = presented;
   const code = await deps.stores.codes.find(env, codeHash);
@@ -111,7 +115,7 @@ async function spendAfterChecks(
   const refusal = codeRefusal(code, presented);
   if (refusal !== undefined) throw REFUSALS[refusal]();
 
-  const result = await deps.stores.codes.consume(env, codeHash, deps.clock());
+  const result = await deps.stores.codes.consume(env, codeHash, grantId, deps.clock());
   if (result.status === 'replayed') {
     // OAuth 2.1 §4.1.3: a code used twice means it leaked; revoke what it produced. The
     // revocation is recorded by code, so tokens a concurrent winner stores later are dead too.

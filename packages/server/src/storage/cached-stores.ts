@@ -104,6 +104,10 @@ export function cacheStores(
         changed(topics.resources(resource.environment), () => resources.create(resource)),
       delete: (environment, uri) =>
         changed(topics.resources(environment), () => resources.delete(environment, uri)),
+      setClientId: (environment, uri, clientId) =>
+        changed(topics.resources(environment), () =>
+          resources.setClientId(environment, uri, clientId),
+        ),
     },
     sessions: {
       ...sessions,

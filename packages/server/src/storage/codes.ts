@@ -19,8 +19,13 @@ export interface AuthorizationCode {
   readonly expiresAt: number;
   /** Set when an operator's impersonation produced the code. */
   readonly impersonationId: string | null;
+  /** The grant the code was spent on: null until it is spent. */
+  readonly grantId: string | null;
   readonly createdAt: number;
 }
+
+/** A code to store: not yet spent, so on no grant. */
+export type NewAuthorizationCode = Omit<AuthorizationCode, 'grantId'>;
 
 export interface ConsumeResult {
   /**
@@ -28,6 +33,8 @@ export interface ConsumeResult {
    * `unknown`: no such code, or it expired unused. Callers read the code with `find` first.
    */
   readonly status: 'consumed' | 'replayed' | 'unknown';
+  /** With `replayed`: the grant the code was spent on (null for a code spent before 0012). */
+  readonly grantId?: string | null;
 }
 
 export interface CodeStore {
@@ -36,26 +43,35 @@ export interface CodeStore {
    * (group-committed with other appends): both are durable before this resolves, or neither is
    * written, so no code can be redeemed that the audit log does not show issued.
    */
-  issue(code: AuthorizationCode, audit: AuditRecord): Promise<AuditEntry>;
+  issue(code: NewAuthorizationCode, audit: AuditRecord): Promise<AuditEntry>;
   /** Reads a code without using it, so a request can be checked before the code is spent. */
   find(environment: string, codeHash: string): Promise<AuthorizationCode | undefined>;
   /**
    * Marks the code used, atomically: of any number of concurrent calls for one code exactly one
-   * gets `consumed`. Never a read followed by a delete.
+   * gets `consumed`, and the code records `grantId` as the grant it was spent on. Never a read
+   * followed by a delete.
    */
-  consume(environment: string, codeHash: string, now: number): Promise<ConsumeResult>;
+  consume(
+    environment: string,
+    codeHash: string,
+    grantId: string,
+    now: number,
+  ): Promise<ConsumeResult>;
   /**
    * Spends the code in one step, only if it is unspent, unexpired and breaks none of `codeRules`
    * for what the token request presents; undefined otherwise, and nothing is spent (then `find`,
    * `codeRefusal` and `consume` tell why). The common case is one statement instead of a read and
-   * a write.
+   * a write. The code records `grantId` as the grant it was spent on.
    */
   redeem(
     environment: string,
     codeHash: string,
     presented: CodePresentation,
+    grantId: string,
     now: number,
   ): Promise<AuthorizationCode | undefined>;
+  /** The client a code was issued to, by the grant it was spent on (while the code is kept). */
+  grantClient(environment: string, grantId: string): Promise<string | undefined>;
 }
 
 /** What a token request presents to spend a code. */
@@ -147,11 +163,12 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
     authTime: row.auth_time,
     expiresAt: row.expires_at,
     impersonationId: row.impersonation_id,
+    grantId: row.grant_id,
     createdAt: row.created_at,
   };
 }
 
-function codeRow(code: AuthorizationCode): Insertable<AuthorizationCodeTable> {
+function codeRow(code: NewAuthorizationCode): Insertable<AuthorizationCodeTable> {
   return {
     code_hash: code.codeHash,
     environment: code.environment,
@@ -167,6 +184,7 @@ function codeRow(code: AuthorizationCode): Insertable<AuthorizationCodeTable> {
     expires_at: code.expiresAt,
     consumed_at: null,
     impersonation_id: code.impersonationId,
+    grant_id: null,
     created_at: code.createdAt,
   };
 }
@@ -176,10 +194,10 @@ export function codeStore(db: Kysely<Database>): CodeStore {
    * Marks an unspent, unexpired code spent: the atomic guard, the same for both ways of spending
    * (of concurrent spends, the database lets one flip consumed_at). The caller adds the rules.
    */
-  const spend = (environment: string, codeHash: string, now: number) =>
+  const spend = (environment: string, codeHash: string, grantId: string, now: number) =>
     db
       .updateTable('authorization_codes')
-      .set({ consumed_at: now })
+      .set({ consumed_at: now, grant_id: grantId })
       .where('environment', '=', environment)
       .where('code_hash', '=', codeHash)
       .where('consumed_at', 'is', null)
@@ -199,27 +217,39 @@ export function codeStore(db: Kysely<Database>): CodeStore {
         .executeTakeFirst();
       return row === undefined ? undefined : toCode(row);
     },
-    async redeem(environment, codeHash, presented, now) {
+    async redeem(environment, codeHash, presented, grantId, now) {
       const conditions = sameValues(codeRules, presented);
       // A rule that applies but is not a column comparison: spend after reading instead.
       if (conditions === undefined) return undefined;
-      let update = spend(environment, codeHash, now);
+      let update = spend(environment, codeHash, grantId, now);
       for (const [column, value] of conditions) update = update.where(column, '=', value);
       const row = await update.returningAll().executeTakeFirst();
       return row === undefined ? undefined : toCode(row);
     },
-    async consume(environment, codeHash, now) {
+    async consume(environment, codeHash, grantId, now) {
       // The conditional UPDATE is the atomic step: the database lets one writer flip consumed_at.
-      const updated = await spend(environment, codeHash, now).executeTakeFirst();
+      const updated = await spend(environment, codeHash, grantId, now).executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 1) return { status: 'consumed' };
       // Not updated: used before (a replay), or expired unused, or unknown.
       const row = await db
         .selectFrom('authorization_codes')
-        .select('consumed_at')
+        .select(['consumed_at', 'grant_id'])
         .where('environment', '=', environment)
         .where('code_hash', '=', codeHash)
         .executeTakeFirst();
-      return { status: row?.consumed_at == null ? 'unknown' : 'replayed' };
+      // The winner set grant_id with consumed_at, in the same statement.
+      return row?.consumed_at == null
+        ? { status: 'unknown' }
+        : { status: 'replayed', grantId: row.grant_id };
+    },
+    async grantClient(environment, grantId) {
+      const row = await db
+        .selectFrom('authorization_codes')
+        .select('client_id')
+        .where('grant_id', '=', grantId)
+        .where('environment', '=', environment)
+        .executeTakeFirst();
+      return row?.client_id;
     },
   };
 }

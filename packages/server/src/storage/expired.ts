@@ -85,6 +85,9 @@ const RULES: readonly ExpiryRule[] = [
     key: ['kind', 'key'],
     dead: (now) => sql`revoked_at <= ${now - REVOCATION_RETENTION_MS}`,
   },
+  // An event's expiry is past the expiry of every token it covers (services/revocation.ts); a
+  // feed reader loses nothing by not seeing it.
+  { table: 'revocation_events', key: ['seq'], dead: (now) => sql`expires_at <= ${now}` },
 ];
 
 export type ExpiredTable = (typeof RULES)[number]['table'];

@@ -21,6 +21,7 @@ import { keyStore, type KeyStore } from './keys.js';
 import { resourceStore, type ResourceStore } from './resources.js';
 import { operatorStore, type OperatorStore } from './operators.js';
 import { refusedRedirectStore, type RefusedRedirectStore } from './refused-redirects.js';
+import { revocationEventStore, type RevocationEventStore } from './revocation-events.js';
 import { sessionStore, type SessionStore } from './sessions.js';
 import { tokenStore, type TokenStore } from './tokens.js';
 import { userStore, type UserStore } from './users.js';
@@ -36,6 +37,8 @@ export interface Stores {
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly codes: CodeStore;
   readonly tokens: TokenStore;
+  /** Revocations as events: what introspection checks and the feed resource servers follow. */
+  readonly revocationEvents: RevocationEventStore;
   readonly audit: AuditStore;
   readonly deviceCodes: DeviceCodeStore;
   readonly operators: OperatorStore;
@@ -79,6 +82,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     authorizationRequests: authorizationRequestStore(db),
     codes: codeStore(db),
     tokens: tokenStore(db),
+    revocationEvents: revocationEventStore(db, handle.kind),
     audit: auditStore(db, handle.kind, options.auditKeys),
     deviceCodes: deviceCodeStore(db),
     operators: operatorStore(db),

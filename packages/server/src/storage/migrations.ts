@@ -533,6 +533,67 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0012-revocation-events': {
+    async up(db: Kysely<unknown>) {
+      // Issue #15: revocations as events (src/storage/revocation-events.ts), read by the feed that
+      // resource servers follow. `seq` only grows, so a reader's cursor is a number.
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      await db.schema
+        .createTable('revocation_events')
+        .addColumn('seq', postgres ? 'bigserial' : 'integer', (c) =>
+          // SQLite: AUTOINCREMENT never reuses the seq of a removed newest event.
+          postgres ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('issued_before', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('revocation_events_feed')
+        .on('revocation_events')
+        .columns(['environment', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('revocation_events_key')
+        .on('revocation_events')
+        .columns(['environment', 'kind', 'key'])
+        .execute();
+      await db.schema
+        .createIndex('revocation_events_expires_at')
+        .on('revocation_events')
+        .column('expires_at')
+        .execute();
+      // The client acting for a resource: it introspects tokens for it and reads the feed.
+      await db.schema.alterTable('resources').addColumn('client_id', 'text').execute();
+      // The grant a code was spent on, so a replay revokes that grant's tokens, which no longer
+      // have rows of their own; and token exchange finds the client the grant was made to.
+      await db.schema.alterTable('authorization_codes').addColumn('grant_id', 'text').execute();
+      await db.schema
+        .createIndex('authorization_codes_grant')
+        .on('authorization_codes')
+        .column('grant_id')
+        .execute();
+      // Access tokens are no longer rows: every one revoked and unexpired becomes a `token` event,
+      // so nothing revoked comes back. Revoked is its row's mark or a family, code or
+      // impersonation revocation recorded after it was stored (what storage/tokens.ts read).
+      // Each event lasts until a minute past the token's expiry.
+      const now = Date.now();
+      await sql`
+        insert into revocation_events (environment, kind, key, issued_before, expires_at, created_at)
+        select a.environment, 'token', a.jti, ${now}, a.expires_at + 60000, ${now}
+          from access_tokens a
+         where a.expires_at > ${now}
+           and (a.revoked_at is not null
+                or exists (select 1 from revocations r
+                            where (r.kind = 'family' and r.key = a.family_id)
+                               or (r.kind = 'code' and r.key = a.code_hash)
+                               or (r.kind = 'impersonation' and r.key = a.impersonation_id)))
+         order by a.created_at`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = {

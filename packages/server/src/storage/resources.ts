@@ -7,14 +7,24 @@ export interface Resource {
   readonly uri: string;
   readonly name: string;
   readonly scopes: readonly string[];
+  /**
+   * The client that acts for this resource: it may introspect tokens whose audience is the
+   * resource (RFC 7662 §2.1) and read the environment's revocation feed. Null: none.
+   */
+  readonly clientId: string | null;
   readonly createdAt: number;
 }
+
+/** A resource to register; without `clientId`, no client acts for it. */
+export type NewResource = Omit<Resource, 'clientId'> & { readonly clientId?: string | null };
 
 export interface ResourceStore {
   list(environment: string): Promise<Resource[]>;
   get(environment: string, uri: string): Promise<Resource | undefined>;
   /** Returns false when the resource exists already. */
-  create(resource: Resource): Promise<boolean>;
+  create(resource: NewResource): Promise<boolean>;
+  /** Links the client that acts for the resource (null: none). False when there is no such resource. */
+  setClientId(environment: string, uri: string, clientId: string | null): Promise<boolean>;
   delete(environment: string, uri: string): Promise<boolean>;
 }
 
@@ -24,12 +34,14 @@ export function resourceStore(db: Kysely<Database>): ResourceStore {
     uri: string;
     name: string;
     scopes: string;
+    client_id: string | null;
     created_at: number;
   }): Resource => ({
     environment: row.environment,
     uri: row.uri,
     name: row.name,
     scopes: JSON.parse(row.scopes) as string[],
+    clientId: row.client_id,
     createdAt: row.created_at,
   });
   return {
@@ -59,11 +71,21 @@ export function resourceStore(db: Kysely<Database>): ResourceStore {
           uri: resource.uri,
           name: resource.name,
           scopes: JSON.stringify(resource.scopes),
+          client_id: resource.clientId ?? null,
           created_at: resource.createdAt,
         })
         .onConflict((c) => c.columns(['environment', 'uri']).doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async setClientId(environment, uri, clientId) {
+      const result = await db
+        .updateTable('resources')
+        .set({ client_id: clientId })
+        .where('environment', '=', environment)
+        .where('uri', '=', uri)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
     async delete(environment, uri) {
       const result = await db

@@ -126,6 +126,8 @@ export interface AuthorizationCodeTable {
   expires_at: number;
   consumed_at: number | null;
   impersonation_id: string | null;
+  /** The grant the code was spent on (set with consumed_at): a replay revokes it (migration 0012). */
+  grant_id: string | null;
   created_at: number;
 }
 
@@ -207,6 +209,22 @@ export interface RevocationTable {
   revoked_at: number;
 }
 
+/**
+ * A revocation as an event (migration 0012): every token whose claim named by `kind` equals `key`
+ * and that was issued at or before `issued_before` is revoked. Kept until `expires_at`, when no
+ * token it covers can still be valid. `seq` orders the feed resource servers follow.
+ */
+export interface RevocationEventTable {
+  seq: Generated<number>;
+  environment: string;
+  /** `token` (jti), `grant` (grant_id), `user` (sub), `client` (client_id), `impersonation`. */
+  kind: string;
+  key: string;
+  issued_before: number;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface DeviceCodeTable {
   device_code_hash: string;
   /** Normalised: upper case, no dash. */
@@ -279,6 +297,11 @@ export interface ResourceTable {
   name: string;
   /** JSON list of the scopes this resource defines. */
   scopes: string;
+  /**
+   * The client that acts for this resource (migration 0012): it may introspect tokens for the
+   * resource's audience (RFC 7662 §2.1) and read the environment's revocation feed.
+   */
+  client_id: string | null;
   created_at: number;
 }
 
@@ -321,6 +344,7 @@ export interface Database {
   audit_export_cursors: AuditExportCursorTable;
   audit_anchor: AuditAnchorTable;
   revocations: RevocationTable;
+  revocation_events: RevocationEventTable;
   device_codes: DeviceCodeTable;
   operators: OperatorTable;
   operator_sessions: OperatorSessionTable;
