@@ -1,6 +1,7 @@
 import {
   GRANT_TYPES,
   InputError,
+  accountForJti,
   addRedirectUri,
   latestCheckpoint,
   pruneAudit,
@@ -20,8 +21,10 @@ import {
   rotateClientSecret,
   setUserDisabled,
   updateClient,
+  type AuditEntry,
   type AuditVerification,
   type Checkpoint,
+  type TokenAccount,
   type Client,
   type ClientType,
   type GrantType,
@@ -720,6 +723,27 @@ function verificationLine(result: AuditVerification): string {
   return `audit log intact: ${result.count} entries verified${anchor}${unkeyed}${checkpoint}`;
 }
 
+/** One line for `gatehouse audit token`. */
+function tokenAccountLine(jti: string, account: TokenAccount): string {
+  const at = (entry: { seq: number; at: number }) =>
+    `entry ${entry.seq} (${new Date(entry.at).toISOString()})`;
+  if (account.status === 'unknown')
+    return `not found: no audit entry accounts for ${printable(jti)} (not issued here, or its entries were removed by retention: see the archives)`;
+  if ('by' in account)
+    return `issued: ${printable(jti)} is named by ${at(account.by)}, ${account.by.type}${account.by.clientId === null ? '' : ` for client ${printable(account.by.clientId)}`}`;
+  const { reservedBy, closedBy, n } = account;
+  const reserved = `number ${n} of the block reserved by ${at(reservedBy)} for client ${printable(String(reservedBy.data.clientId))}`;
+  const size = Number(reservedBy.data.size);
+  if (account.status === 'maybe')
+    return `may have been issued: ${printable(jti)} is ${reserved}, a block never closed: up to ${size} of it may have been issued`;
+  if (closedBy === undefined)
+    return `not issued: ${printable(jti)} is past the end of the block reserved by ${at(reservedBy)} (size ${size})`;
+  const used = Number(closedBy.data.used);
+  return account.status === 'issued'
+    ? `issued: ${printable(jti)} is ${reserved}; ${at(closedBy)} closed it with ${used} used`
+    : `not issued: ${printable(jti)} would be ${reserved}, but ${at(closedBy)} closed it with only ${used} used`;
+}
+
 /** `--before`: an ISO date, or an age in days (`90d`): entries older than it. */
 function parseBefore(text: string, now: number): number {
   const days = /^(\d{1,6})d$/.exec(text.trim());
@@ -800,6 +824,42 @@ export function auditCommand(io: CliIo, setFailed: () => void): Command {
           return;
         }
         say(io, [verificationLine(result)]);
+      }),
+    ),
+  );
+  audit.addCommand(
+    withDataOptions(
+      new Command('token')
+        .description(
+          "whether an access token's jti was issued, and which audit entry accounts for it: the grant's entry, or the reservation of its client_credentials jti block and the block's closing count; exit 1 when it was not issued or no entry names it",
+        )
+        .argument('<jti>', 'the jti claim of the access token')
+        .option('--env <environment>', 'only this environment')
+        .option('--json', 'JSON output'),
+    ).action((jti: string, options: DataOptions & JsonOption & { env?: string }) =>
+      withStores(options, io, async (ctx) => {
+        const account = await accountForJti(ctx.stores.audit, jti, options.env);
+        if (account.status === 'unknown' || account.status === 'not_issued') setFailed();
+        if (options.json === true) {
+          // Entries as `audit tail --json` shows them.
+          const shown = (entry: AuditEntry) => ({ ...entry, at: new Date(entry.at).toISOString() });
+          writeJson(
+            io,
+            'by' in account
+              ? { ...account, by: shown(account.by) }
+              : 'reservedBy' in account
+                ? {
+                    ...account,
+                    reservedBy: shown(account.reservedBy),
+                    ...(account.closedBy === undefined
+                      ? {}
+                      : { closedBy: shown(account.closedBy) }),
+                  }
+                : account,
+          );
+          return;
+        }
+        say(io, [tokenAccountLine(jti, account)]);
       }),
     ),
   );
