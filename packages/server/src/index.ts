@@ -122,6 +122,7 @@ export {
 export {
   registerResource,
   removeResource,
+  setResourceClient,
   decideResource,
   type ResourceSpec,
 } from './services/resources.js';

@@ -97,6 +97,18 @@ export async function registerResource(
   return (await request<A>('POST', `${envPath(env)}/resources`, { body })).resource;
 }
 
+/** Links the resource to the confidential client its server authenticates as; null unlinks. */
+export async function setResourceClient(
+  env: string,
+  uri: string,
+  clientId: string | null,
+): Promise<ProtectedResource> {
+  type A = Answer<'/environments/{env}/resources', 'patch'>;
+  const body: Body<'/environments/{env}/resources', 'patch'> = { clientId };
+  return (await request<A>('PATCH', `${envPath(env)}/resources`, { query: { uri }, body }))
+    .resource;
+}
+
 export async function removeResource(env: string, uri: string): Promise<void> {
   await request('DELETE', `${envPath(env)}/resources`, { query: { uri } });
 }

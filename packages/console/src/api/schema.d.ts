@@ -1306,6 +1306,7 @@ export interface paths {
             readonly uri: string;
             readonly name: string;
             readonly scopes?: readonly string[];
+            readonly clientId?: string | null;
           };
         };
       };
@@ -1348,7 +1349,39 @@ export interface paths {
     };
     readonly options?: never;
     readonly head?: never;
-    readonly patch?: never;
+    /** Link a resource to the confidential client it authenticates as (revocation feed, introspection), or unlink it (null) */
+    readonly patch: {
+      readonly parameters: {
+        readonly query: {
+          readonly uri: string;
+        };
+        readonly header?: never;
+        readonly path: {
+          readonly env: string;
+        };
+        readonly cookie?: never;
+      };
+      readonly requestBody: {
+        readonly content: {
+          readonly 'application/json': {
+            readonly clientId: string | null;
+          };
+        };
+      };
+      readonly responses: {
+        /** @description Default Response */
+        readonly 200: {
+          headers: {
+            readonly [name: string]: unknown;
+          };
+          content: {
+            readonly 'application/json': {
+              readonly resource: components['schemas']['ProtectedResource'];
+            };
+          };
+        };
+      };
+    };
     readonly trace?: never;
   };
   readonly '/openapi.json': {
@@ -1461,6 +1494,7 @@ export interface components {
       readonly uri: string;
       readonly name: string;
       readonly scopes: readonly string[];
+      readonly clientId: string | null;
       readonly createdAt: number;
     };
     readonly User: {

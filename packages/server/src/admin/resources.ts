@@ -1,9 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../http/deps.js';
 import { requireEnvironment } from '../services/environments.js';
-import { registerResource, removeResource } from '../services/resources.js';
+import { registerResource, removeResource, setResourceClient } from '../services/resources.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
 import { many, one } from './schemas.js';
+
+/** The confidential client a resource server authenticates as; null: none. */
+const RESOURCE_CLIENT = { type: ['string', 'null'], maxLength: 200 } as const;
+const resourceQuery = {
+  type: 'object',
+  required: ['uri'],
+  properties: { uri: { type: 'string', maxLength: 2048 } },
+} as const;
 
 /** Protected resources (RFC 8707 / RFC 9728) an environment knows, with their scopes. */
 export function resourceRoutes(api: FastifyInstance, deps: AppDeps): void {
@@ -38,18 +46,51 @@ export function resourceRoutes(api: FastifyInstance, deps: AppDeps): void {
           uri: { type: 'string', maxLength: 2048 },
           name: { type: 'string', maxLength: 200 },
           scopes: { type: 'array', items: { type: 'string', maxLength: 100 }, maxItems: 100 },
+          clientId: RESOURCE_CLIENT,
         },
       },
     },
     handler: async (request, reply) => {
       const { env } = request.params as { env: string };
-      const body = request.body as { uri: string; name: string; scopes?: string[] };
+      const body = request.body as {
+        uri: string;
+        name: string;
+        scopes?: string[];
+        clientId?: string | null;
+      };
       const resource = await registerResource(serviceContext(deps, request), env, {
         uri: body.uri,
         name: body.name,
         scopes: body.scopes ?? [],
+        clientId: body.clientId ?? null,
       });
       return reply.status(201).send({ resource });
+    },
+  });
+  adminRoute(api, {
+    method: 'PATCH',
+    url: '/environments/:env/resources',
+    access: 'admin',
+    tag,
+    summary:
+      'Link a resource to the confidential client it authenticates as (revocation feed, introspection), or unlink it (null)',
+    schema: {
+      response: { 200: one('resource', 'ProtectedResource') },
+      params: envParams,
+      querystring: resourceQuery,
+      body: {
+        type: 'object',
+        required: ['clientId'],
+        additionalProperties: false,
+        properties: { clientId: RESOURCE_CLIENT },
+      },
+    },
+    handler: async (request) => {
+      const { env } = request.params as { env: string };
+      const { uri } = request.query as { uri: string };
+      const { clientId } = request.body as { clientId: string | null };
+      const resource = await setResourceClient(serviceContext(deps, request), env, uri, clientId);
+      return { resource };
     },
   });
   adminRoute(api, {
@@ -60,11 +101,7 @@ export function resourceRoutes(api: FastifyInstance, deps: AppDeps): void {
     summary: 'Remove a registered resource',
     schema: {
       params: envParams,
-      querystring: {
-        type: 'object',
-        required: ['uri'],
-        properties: { uri: { type: 'string', maxLength: 2048 } },
-      },
+      querystring: resourceQuery,
     },
     handler: async (request, reply) => {
       const { env } = request.params as { env: string };

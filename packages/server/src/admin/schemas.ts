@@ -74,6 +74,8 @@ const SCHEMAS: Record<string, object> = {
     uri: string,
     name: string,
     scopes: strings,
+    /** The confidential client the resource server authenticates as; null: none. */
+    clientId: nullable(string),
     createdAt: integer,
   }),
   User: object({

@@ -49,6 +49,7 @@ const STATUS_OF_CODE = {
   no_secret: 400,
   operator_user: 400,
   plan_refused: 400,
+  public_resource_client: 400,
   promotion_refused: 400,
   reason_required: 400,
   redirect_uri_refused: 400,

@@ -1,3 +1,4 @@
+import { clientIdEnvironment } from '../crypto/credentials.js';
 import { InvalidScope, InvalidTarget } from '../errors.js';
 import { OIDC_SCOPES } from '../protocol.js';
 import type { Client } from '../storage/clients.js';
@@ -14,6 +15,11 @@ export interface ResourceSpec {
   readonly uri: string;
   readonly name: string;
   readonly scopes: readonly string[];
+  /**
+   * The confidential client the resource server authenticates as, to read the revocation feed
+   * and introspect tokens for it; absent or null: none.
+   */
+  readonly clientId?: string | null;
 }
 
 /** RFC 8707 §2: an absolute URI without a fragment. */
@@ -51,12 +57,17 @@ export async function registerResource(
         'invalid_scope',
       );
   }
+  const clientId =
+    spec.clientId === undefined || spec.clientId === null
+      ? null
+      : await requireResourceClient(ctx, environment, spec.clientId);
   const now = ctx.clock();
   const resource: Resource = {
     environment,
     uri: spec.uri,
     name,
     scopes: [...new Set(spec.scopes)],
+    clientId,
     createdAt: now,
   };
   if (!(await ctx.stores.resources.create(resource)))
@@ -69,11 +80,69 @@ export async function registerResource(
       environment,
       type: 'resource.registered',
       actor: ctx.actor,
-      data: { uri: resource.uri, name, scopes: resource.scopes },
+      data: { uri: resource.uri, name, scopes: resource.scopes, clientId },
     },
     now,
   );
   return resource;
+}
+
+/**
+ * The client a resource server may authenticate as, checked: it exists in the resource's own
+ * environment and is confidential (a `web` client with a secret). A public client cannot prove
+ * who it is (RFC 6749 §2.1), so it could not be trusted with the revocation feed or with
+ * introspecting other clients' tokens.
+ */
+async function requireResourceClient(
+  ctx: ServiceContext,
+  environment: string,
+  clientId: string,
+): Promise<string> {
+  const client = await ctx.stores.clients.get(environment, clientId);
+  if (client === undefined) {
+    const elsewhere = clientIdEnvironment(clientId);
+    throw new InputError(
+      elsewhere !== undefined && elsewhere !== environment
+        ? `client ${clientId} belongs to the ${elsewhere} environment: a resource's client must be one of ${environment}`
+        : `no client ${clientId} in environment ${environment}`,
+      'unknown_client',
+    );
+  }
+  if (client.type !== 'web' || client.secretHash === null)
+    throw new InputError(
+      `client ${clientId} is a public client: a resource's client must be confidential (a web client with a secret)`,
+      'public_resource_client',
+    );
+  return client.clientId;
+}
+
+/**
+ * Links a registered resource to the confidential client it authenticates as, or unlinks it
+ * (null). Audited as `resource.client_changed` with the client before and after.
+ */
+export async function setResourceClient(
+  ctx: ServiceContext,
+  environment: string,
+  uri: string,
+  clientId: string | null,
+): Promise<Resource> {
+  await requireEnvironment(ctx, environment);
+  const existing = await ctx.stores.resources.get(environment, uri);
+  if (existing === undefined)
+    throw new InputError(`no resource ${uri} in ${environment}`, 'unknown_resource');
+  const linked = clientId === null ? null : await requireResourceClient(ctx, environment, clientId);
+  if (!(await ctx.stores.resources.setClientId(environment, uri, linked)))
+    throw new InputError(`no resource ${uri} in ${environment}`, 'unknown_resource');
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'resource.client_changed',
+      actor: ctx.actor,
+      data: { uri, clientId: linked, previousClientId: existing.clientId },
+    },
+    ctx.clock(),
+  );
+  return { ...existing, clientId: linked };
 }
 
 export async function removeResource(

@@ -1,9 +1,10 @@
 import { useId, useState } from 'react';
-import { registerResource, removeResource } from '../../api/admin';
-import { keys, useAction, useResources } from '../../api/queries';
+import { registerResource, removeResource, setResourceClient } from '../../api/admin';
+import { keys, useAction, useClients, useResources } from '../../api/queries';
+import type { Client, ProtectedResource } from '../../api/types';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ListState, Table } from '../../components/Feedback';
-import { ActionForm, TextField, URI_INPUT } from '../../components/Form';
+import { ActionForm, SelectField, TextField, URI_INPUT, type Option } from '../../components/Form';
 import { useSession } from '../../session';
 
 /** The space-separated scopes typed in the form, without repeats. */
@@ -11,15 +12,43 @@ function parseScopes(text: string): readonly string[] {
   return [...new Set(text.split(/\s+/).filter((scope) => scope !== ''))];
 }
 
+/**
+ * The clients a resource's server may authenticate as: confidential ones (web, with a secret).
+ * The server refuses any other; the list only spares the operator the refusal.
+ */
+function confidentialClients(clients: readonly Client[] | undefined): readonly Client[] {
+  return (clients ?? []).filter((client) => client.type === 'web' && client.hasSecret);
+}
+
+/** "No client" and each confidential client, by name; a linked client not among them too. */
+function clientOptions(clients: readonly Client[], linked: string | null): Option<string>[] {
+  const options: Option<string>[] = [
+    { value: '', label: 'No client' },
+    ...clients.map((client) => ({ value: client.clientId, label: client.name })),
+  ];
+  if (linked !== null && !clients.some((client) => client.clientId === linked))
+    options.push({ value: linked, label: linked });
+  return options;
+}
+
 /** Protected resources (RFC 8707) registered in the environment, with their scopes. */
 export function ResourcesSection({ env }: { readonly env: string }) {
   const { can } = useSession();
   const hintId = useId();
   const resources = useResources(env);
+  const clients = useClients(env);
+  const confidential = confidentialClients(clients.data);
   const remove = useAction({
     run: (uri: string) => removeResource(env, uri),
     invalidates: () => [keys.resources(env)],
   });
+  const link = useAction({
+    run: ({ uri, clientId }: { uri: string; clientId: string | null }) =>
+      setResourceClient(env, uri, clientId),
+    invalidates: () => [keys.resources(env)],
+  });
+  const clientName = (clientId: string) =>
+    clients.data?.find((client) => client.clientId === clientId)?.name ?? clientId;
 
   return (
     <section
@@ -32,16 +61,17 @@ export function ResourcesSection({ env }: { readonly env: string }) {
       <h2 id="resources-heading">Resources</h2>
       <p className="hint" id={hintId}>
         Once any resource is registered, only registered resources may be asked for, each with its
-        own scopes.
+        own scopes. A resource&apos;s client is the confidential client its server authenticates as:
+        it may read the revocation feed and introspect the resource&apos;s tokens.
       </p>
       <ListState
         query={resources}
         what="resources"
-        error={remove.error}
+        error={remove.error ?? link.error}
         empty={<p className="muted">No resources registered.</p>}
       >
         {(list) => (
-          <Table columns={['URI', 'Name', 'Scopes']} actions={can.manage}>
+          <Table columns={['URI', 'Name', 'Scopes', 'Client']} actions={can.manage}>
             {list.map((resource) => (
               <tr key={resource.uri} data-testid="resource-row">
                 <td className="break">
@@ -57,6 +87,21 @@ export function ResourcesSection({ env }: { readonly env: string }) {
                         {scope}
                       </code>
                     ))
+                  )}
+                </td>
+                <td>
+                  {can.manage ? (
+                    <ResourceClientSelect
+                      resource={resource}
+                      options={clientOptions(confidential, resource.clientId)}
+                      onChange={(clientId) => {
+                        link.mutate({ uri: resource.uri, clientId });
+                      }}
+                    />
+                  ) : resource.clientId === null ? (
+                    <span className="muted">none</span>
+                  ) : (
+                    clientName(resource.clientId)
                   )}
                 </td>
                 {can.manage && (
@@ -85,27 +130,63 @@ export function ResourcesSection({ env }: { readonly env: string }) {
           </Table>
         )}
       </ListState>
-      {can.manage && <NewResourceForm env={env} />}
+      {can.manage && <NewResourceForm env={env} clients={confidential} />}
     </section>
   );
 }
 
-function NewResourceForm({ env }: { readonly env: string }) {
+/** The row's client, changed as soon as another is chosen. */
+function ResourceClientSelect({
+  resource,
+  options,
+  onChange,
+}: {
+  readonly resource: ProtectedResource;
+  readonly options: readonly Option<string>[];
+  readonly onChange: (clientId: string | null) => void;
+}) {
+  return (
+    <select
+      aria-label={`Client of ${resource.uri}`}
+      value={resource.clientId ?? ''}
+      onChange={(event) => {
+        onChange(event.target.value === '' ? null : event.target.value);
+      }}
+    >
+      {options.map((option) => (
+        <option key={option.value} value={option.value}>
+          {option.label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function NewResourceForm({
+  env,
+  clients,
+}: {
+  readonly env: string;
+  readonly clients: readonly Client[];
+}) {
   const [uri, setUri] = useState('');
   const [name, setName] = useState('');
   const [scopesText, setScopesText] = useState('');
+  const [clientId, setClientId] = useState('');
   const register = useAction({
     run: () =>
       registerResource(env, {
         uri: uri.trim(),
         name: name.trim(),
         scopes: parseScopes(scopesText),
+        clientId: clientId === '' ? null : clientId,
       }),
     invalidates: () => [keys.resources(env)],
     onDone: () => {
       setUri('');
       setName('');
       setScopesText('');
+      setClientId('');
     },
   });
   // Typing again hides the last "registered" message.
@@ -157,6 +238,12 @@ function NewResourceForm({ env }: { readonly env: string }) {
               Gatehouse&apos;s own and cannot be listed here.
             </>
           }
+        />
+        <SelectField
+          label="Client (optional)"
+          value={clientId}
+          options={clientOptions(clients, null)}
+          onChange={edit(setClientId)}
         />
       </ActionForm>
       {register.isSuccess && (
