@@ -5,11 +5,13 @@ import {
   parseDuration,
   registerResource,
   removeResource,
+  setResourceClient,
   requireEnvironment,
   updateEnvironmentSettings,
   type RegistrationPolicy,
 } from '@gatehouse/server';
 import { Argument, Command } from 'commander';
+import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
 import {
@@ -151,6 +153,17 @@ export function registrationCommand(io: CliIo): Command {
   return registration;
 }
 
+const RESOURCE_CLIENT_HELP =
+  "the confidential client the resource's server authenticates as, to read the revocation feed and introspect its tokens";
+
+function clientLine(clientId: string | null): string[] {
+  return [
+    clientId === null
+      ? 'no client: its server cannot read the revocation feed'
+      : `client ${printable(clientId)}`,
+  ];
+}
+
 /** `gatehouse resources`: the protected resources (RFC 8707) an environment issues tokens for. */
 export function resourcesCommand(io: CliIo): Command {
   const resources = new Command('resources').description(
@@ -164,23 +177,65 @@ export function resourcesCommand(io: CliIo): Command {
         .requiredOption('--uri <uri>', 'the resource indicator, exactly as clients send it')
         .requiredOption('--name <name>', 'a name for people')
         .option('--scope <scope>', 'a scope the resource defines (repeatable)', collect, [])
+        .option('--client <client_id>', RESOURCE_CLIENT_HELP)
         .option('--json', 'JSON output'),
     ).action(
       (
         options: DataOptions &
-          JsonOption & { env: string; uri: string; name: string; scope: string[] },
+          JsonOption & {
+            env: string;
+            uri: string;
+            name: string;
+            scope: string[];
+            client?: string;
+          },
       ) =>
         withStores(options, io, async (ctx) => {
           const resource = await registerResource(ctx, options.env, {
             uri: options.uri,
             name: options.name,
             scopes: options.scope,
+            clientId: options.client ?? null,
           });
           if (options.json === true) writeJson(io, resource);
           else
             say(io, [
               `registered ${printable(resource.uri)} (${resource.scopes.join(' ') || 'no scopes'})`,
+              ...clientLine(resource.clientId),
             ]);
+        }),
+    ),
+  );
+  resources.addCommand(
+    withDataOptions(
+      new Command('update')
+        .description('link a resource to the client its server authenticates as, or unlink it')
+        .addOption(envOption())
+        .requiredOption('--uri <uri>', 'the resource')
+        .option('--client <client_id>', RESOURCE_CLIENT_HELP)
+        .option('--no-client', 'no client: its server can no longer read the revocation feed')
+        .option('--json', 'JSON output'),
+    ).action(
+      (
+        options: DataOptions &
+          JsonOption & {
+            env: string;
+            uri: string;
+            /** The client ID; false with --no-client; undefined with neither. */
+            client?: string | false;
+          },
+      ) =>
+        withStores(options, io, async (ctx) => {
+          if (options.client === undefined)
+            throw new UsageError('say which client: --client <client_id>, or --no-client');
+          const resource = await setResourceClient(
+            ctx,
+            options.env,
+            options.uri,
+            options.client === false ? null : options.client,
+          );
+          if (options.json === true) writeJson(io, resource);
+          else say(io, [`updated ${printable(resource.uri)}`, ...clientLine(resource.clientId)]);
         }),
     ),
   );
@@ -200,7 +255,10 @@ export function resourcesCommand(io: CliIo): Command {
             io,
             all.length === 0
               ? [`no resources registered in ${options.env}: any resource may be asked for`]
-              : all.map((r) => `${printable(r.uri)}  ${printable(r.name)}  ${r.scopes.join(' ')}`),
+              : all.map(
+                  (r) =>
+                    `${printable(r.uri)}  ${printable(r.name)}  ${r.scopes.join(' ')}${r.clientId === null ? '' : `  client ${printable(r.clientId)}`}`,
+                ),
           );
       }),
     ),
