@@ -13,6 +13,7 @@ import { impersonationEndpoints } from './endpoints/impersonation/index.js';
 import { interactionEndpoints } from './endpoints/interaction/index.js';
 import { dynamicClientRegistrationEndpoint } from './endpoints/register/index.js';
 import { introspectEndpoint } from './endpoints/introspect/index.js';
+import { revocationFeedEndpoint } from './endpoints/revocations/index.js';
 import { revokeEndpoint } from './endpoints/revoke/index.js';
 import { tokenEndpoint } from './endpoints/token/index.js';
 import { userinfoEndpoint } from './endpoints/userinfo/index.js';
@@ -107,6 +108,7 @@ export async function createApp(
   tokenEndpoint(app, deps);
   revokeEndpoint(app, deps);
   introspectEndpoint(app, deps);
+  revocationFeedEndpoint(app, deps);
   userinfoEndpoint(app, deps);
   impersonationEndpoints(app, deps);
   dynamicClientRegistrationEndpoint(app, deps);

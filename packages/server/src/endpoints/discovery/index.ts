@@ -16,6 +16,9 @@ export function metadataFor(
     userinfo_endpoint: `${issuer}/userinfo`,
     revocation_endpoint: `${issuer}/revoke`,
     introspection_endpoint: `${issuer}/introspect`,
+    // A Gatehouse extension: the revocation events a registered resource's client follows
+    // (endpoints/revocations), so APIs refuse revoked tokens without asking per token.
+    revocation_feed_endpoint: `${issuer}/revocations`,
     device_authorization_endpoint: `${issuer}/device_authorization`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
