@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientSecretHasher } from '../src/crypto/client-secret-hash.js';
+import { VerifiedSecrets } from '../src/http/verified-secrets.js';
 import { rotateClientSecret } from '../src/services/clients.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -97,5 +98,38 @@ describe.each(DATABASES)('client secrets at rest on $kind', ({ create }) => {
     expect(after?.startsWith('hmac-sha256:v1:')).toBe(true);
     expect((await clientCredentials(clientId, rotated.clientSecret)).status).toBe(200);
     expect((await clientCredentials(clientId, clientSecret)).status).toBe(401);
+  });
+});
+
+describe('VerifiedSecrets', () => {
+  const hasher = clientSecretHasher(SERVER_SECRET);
+  const secret = 'ghs_development_secret';
+  const stored = hasher.hash(secret);
+
+  it('remembers only a secret that matched, and only for the hash, client and environment it matched', () => {
+    const verified = new VerifiedSecrets(hasher);
+    let checks = 0;
+    const check = () => {
+      checks++;
+      return true;
+    };
+    expect(verified.matches('development', 'c1', 'wrong', stored, check)).toBe(false);
+    expect(verified.matches('development', 'c1', secret, stored, check)).toBe(true);
+    expect(checks).toBe(2);
+    // Remembered: the checks do not run again for the same secret, client and stored hash.
+    expect(verified.matches('development', 'c1', secret, stored, check)).toBe(true);
+    expect(checks).toBe(2);
+    // Anything else is checked in full, and a wrong secret stays wrong.
+    expect(verified.matches('development', 'c1', 'wrong', stored, check)).toBe(false);
+    expect(verified.matches('development', 'c2', secret, stored, check)).toBe(true);
+    expect(verified.matches('staging', 'c1', secret, stored, check)).toBe(true);
+    expect(checks).toBe(5);
+    // A rotated secret (a new stored hash): the old one no longer matches.
+    const rotated = hasher.hash('ghs_development_rotated');
+    expect(verified.matches('development', 'c1', secret, rotated, check)).toBe(false);
+    // A failed format check is never remembered.
+    const refusing = new VerifiedSecrets(hasher);
+    expect(refusing.matches('development', 'c1', secret, stored, () => false)).toBe(false);
+    expect(refusing.matches('development', 'c1', secret, stored, () => false)).toBe(false);
   });
 });

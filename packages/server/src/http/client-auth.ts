@@ -2,8 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import { clientIdEnvironment, inspectClientSecret } from '../crypto/credentials.js';
 import { InvalidClient, InvalidRequest } from '../errors.js';
 import { isPublicClient, type Client } from '../storage/clients.js';
+import type { ClientSecretHasher } from '../crypto/client-secret-hash.js';
 import type { AppDeps } from './deps.js';
 import { noteClient } from './request-log.js';
+import { VerifiedSecrets } from './verified-secrets.js';
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
@@ -60,20 +62,49 @@ export async function authenticateClient(
   }
   if (secret === undefined)
     throw new InvalidClient('this client must authenticate with its client_secret');
+  const stored = client.secretHash;
+  if (stored === null) {
+    checkSecretShape(secret, environment);
+    throw new InvalidClient('client authentication failed');
+  }
+  const check = () => checkSecretShape(secret, environment);
+  if (!verifiedSecrets(deps).matches(environment, client.clientId, secret, stored, check))
+    throw new InvalidClient('client authentication failed');
+  return { client, method };
+}
+
+/** Per hasher (one per server), the secrets it has confirmed before (verified-secrets.ts). */
+const verifiedByHasher = new WeakMap<ClientSecretHasher, VerifiedSecrets>();
+
+function verifiedSecrets(deps: AppDeps): VerifiedSecrets {
+  const hasher = deps.stores.clientSecrets;
+  let verified = verifiedByHasher.get(hasher);
+  if (verified === undefined) {
+    verified = new VerifiedSecrets(hasher);
+    verifiedByHasher.set(hasher, verified);
+  }
+  return verified;
+}
+
+/**
+ * Whether a presented secret has the form and checksum of a Gatehouse secret; one of another
+ * environment is refused with a message that says so.
+ */
+function checkSecretShape(secret: string, environment: string): boolean {
   const shape = inspectClientSecret(secret);
   if (shape.ok && shape.environment !== environment) {
     throw new InvalidClient(
       `this client_secret belongs to the ${shape.environment} environment, not ${environment}`,
     );
   }
-  if (
-    !shape.ok ||
-    client.secretHash === null ||
-    !deps.stores.clientSecrets.matches(secret, client.secretHash)
-  ) {
-    throw new InvalidClient('client authentication failed');
-  }
-  return { client, method };
+  return shape.ok;
+}
+
+/** application/x-www-form-urlencoded decoding; most ids and secrets have nothing to decode. */
+function formDecoded(value: string): string {
+  return value.includes('%') || value.includes('+')
+    ? decodeURIComponent(value.replace(/\+/g, ' '))
+    : value;
 }
 
 function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
@@ -84,8 +115,8 @@ function parseBasic(header: string | undefined): { id: string; secret: string } 
   try {
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     return {
-      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+      id: formDecoded(decoded.slice(0, colon)),
+      secret: formDecoded(decoded.slice(colon + 1)),
     };
   } catch {
     throw new InvalidClient('malformed Basic credentials');
