@@ -207,7 +207,7 @@ export class RevocationFeed {
       this.failures++;
       this.lastError =
         error instanceof Error ? error : new AuthorizationServerUnavailable(String(error));
-      this.schedule(this.backoffMs());
+      this.schedule(retryDelayMs(this.options.pollIntervalMs, this.failures));
       return;
     }
     // Everything committed before startedAt has been read, so this is how fresh the data is.
@@ -219,12 +219,6 @@ export class RevocationFeed {
     this.waiters = this.waiters.filter((waiter) => waiter.after >= begun);
     for (const waiter of ready) waiter.resolve();
     this.schedule(this.options.pollIntervalMs);
-  }
-
-  /** pollIntervalMs, doubled per consecutive failure, capped at max(15 s, pollIntervalMs). */
-  private backoffMs(): number {
-    const cap = Math.max(MAX_BACKOFF_MS, this.options.pollIntervalMs);
-    return Math.min(cap, this.options.pollIntervalMs * 2 ** Math.min(this.failures - 1, 30));
   }
 
   /** Reads pages until the feed says there are no more. */
@@ -285,6 +279,16 @@ export class RevocationFeed {
       else if (live.length !== events.length) this.index.set(key, live);
     }
   }
+}
+
+/**
+ * The delay before the next read after `failures` consecutive failures: the poll interval,
+ * doubled per failure after the first, capped at max(15 s, pollIntervalMs), so a failing server
+ * is not hammered and a recovered one is read again soon.
+ */
+export function retryDelayMs(pollIntervalMs: number, failures: number): number {
+  const cap = Math.max(MAX_BACKOFF_MS, pollIntervalMs);
+  return Math.min(cap, pollIntervalMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
 }
 
 function stale(description: string, cause: Error): Freshness {
