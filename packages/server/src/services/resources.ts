@@ -110,7 +110,7 @@ async function requireResourceClient(
   }
   if (client.type !== 'web' || client.secretHash === null)
     throw new InputError(
-      `client ${clientId} is a public client: a resource's client must be confidential (a web client with a secret)`,
+      `client ${clientId} ${client.type === 'web' ? 'has no secret' : 'is a public client'}: a resource's client must be confidential (a web client with a secret)`,
       'public_resource_client',
     );
   return client.clientId;
