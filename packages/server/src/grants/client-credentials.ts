@@ -1,5 +1,6 @@
 import { InvalidScope, UnauthorizedClient } from '../errors.js';
 import { OIDC_SCOPES, scopeList } from '../protocol.js';
+import { jtiBlocks } from '../services/jti-blocks.js';
 import { acceptedResource, decideResource } from '../services/resources.js';
 import { signAccessToken } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
@@ -38,29 +39,25 @@ export const clientCredentialsGrant: GrantHandler = async ({
       }),
     );
   }
+  // No write per token (issue #15): the jti comes from a block whose reservation is already
+  // durable in the audit log (services/jti-blocks.ts), so the log accounts for this token
+  // before it leaves the server.
+  const jti = await jtiBlocks(deps.stores.audit, deps.clock).next({
+    environment: requestEnv.environment.name,
+    clientId: client.clientId,
+    scope,
+    resource,
+  });
   const access = await signAccessToken(deps, {
     environment: requestEnv.environment.name,
     issuer: requestEnv.issuer,
     clientId: client.clientId,
     subject: client.clientId,
     userId: null,
+    jti,
     scope,
     resource,
   });
-  // No row of its own (issue #15): the audit entry that records the token is durable first.
-  await deps.stores.tokens.saveIssued(
-    {},
-    {
-      at: deps.clock(),
-      event: {
-        environment: requestEnv.environment.name,
-        type: 'token.issued',
-        actor: `client:${client.clientId}`,
-        clientId: client.clientId,
-        data: { grant: 'client_credentials', jti: access.jti, scope: scope.join(' ') },
-      },
-    },
-  );
   return {
     access_token: access.token,
     token_type: 'Bearer',

@@ -48,6 +48,8 @@ export interface AccessTokenRequest {
   /** The user, or for client_credentials the client itself (RFC 9068 §2.2). */
   readonly subject: string;
   readonly userId: string | null;
+  /** A jti given by the caller (a client_credentials jti block); otherwise a random UUID. */
+  readonly jti?: string;
   readonly scope: readonly string[];
   readonly resource: string | null;
   readonly authTime?: number;
@@ -91,7 +93,7 @@ export async function signAccessToken(
     delegation === undefined
       ? expiryOf(iat, ACCESS_TOKEN_TTL_S, acting)
       : Math.min(iat + ACCESS_TOKEN_TTL_S, Math.floor(delegation.notAfter / 1000));
-  const jti = randomUUID();
+  const jti = request.jti ?? randomUUID();
   const token = await deps.signer.sign(request.environment, 'at+jwt', {
     iss: request.issuer,
     sub: request.subject,
