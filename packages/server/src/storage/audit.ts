@@ -31,8 +31,8 @@ import {
  * entry is written lives in ./audit/: the entry and its chain hash (entry.ts), the keyed chain
  * (chain.ts), text made storable (well-formed.ts), the group-commit writer (group-commit.ts), one
  * batch in a transaction (batch.ts) or in one PostgreSQL statement (postgres-batch.ts), the rows
- * written with an entry (row-writer.ts, insert-sql.ts), verification (verify.ts) and checkpoints
- * (checkpoint.ts).
+ * written with an entry (row-writer.ts, insert-sql.ts), verification (verify.ts), checkpoints
+ * (checkpoint.ts) and the entries that name a value (naming.ts).
  */
 export { appendAudit, chainHash, GENESIS_HASH, latestCheckpoint, signCheckpoint };
 export type {
