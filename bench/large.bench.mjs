@@ -9,7 +9,8 @@
 //
 // Settings (environment): BENCH_SCALE (default 1), BENCH_LARGE_DIR (where seeds are kept between
 // runs; default $TMPDIR/gatehouse-bench-large), BENCH_RESEED=1 (seed again even when a seed of
-// this scale is kept), BENCH_LARGE_DATABASES (sqlite,postgres), GATEHOUSE_BENCH_POSTGRES_URL (an
+// this scale is kept), BENCH_LARGE_DATABASES (sqlite,postgres), BENCH_LARGE_STEPS (seed,bench,verify;
+// `seed` alone seeds and stops), GATEHOUSE_BENCH_POSTGRES_URL (an
 // admin URL), and every setting of server.bench.mjs (BENCH_DURATION, BENCH_SCENARIOS, ...).
 //
 // A seed is kept (SQLite: a data directory; PostgreSQL: a database named after the scale) and
@@ -29,6 +30,7 @@ import { countsAt, seedPostgres, seedSqlite, serverModules } from './lib/seed.mj
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 if (!(SCALE > 0 && SCALE <= 10)) throw new Error(`BENCH_SCALE must be above 0 and at most 10`);
 const DATABASES = (process.env.BENCH_LARGE_DATABASES ?? 'sqlite,postgres').split(',');
+const STEPS = (process.env.BENCH_LARGE_STEPS ?? 'seed,bench,verify').split(',');
 const POSTGRES_ADMIN_URL =
   process.env.GATEHOUSE_BENCH_POSTGRES_URL ??
   process.env.GATEHOUSE_TEST_POSTGRES_URL ??
@@ -189,6 +191,59 @@ function auditVerify(dataArgs, secret) {
 const ratio = (value, reference) =>
   Number.isFinite(value) && reference > 0 ? Number((value / reference).toFixed(2)) : null;
 
+/**
+ * The scenarios of server.bench.mjs on the seeded databases, the empty ones and the peer in one
+ * run; each seeded figure as a ratio to the empty one (the goal: throughput within 10%, p99
+ * within 20%).
+ */
+async function benchSeededAgainstEmpty() {
+  const servers = ['peer', ...DATABASES, ...DATABASES.map((d) => `${d}-large`)];
+  await run(process.execPath, [new URL('server.bench.mjs', here).pathname], {
+    BENCH_SERVERS: process.env.BENCH_SERVERS ?? servers.join(','),
+    BENCH_SECRET_KEY: meta.secret,
+    BENCH_RESULTS_FILE: serverResults,
+    ...(DATABASES.includes('sqlite') ? { BENCH_LARGE_SQLITE_DIR: sqliteDir } : {}),
+    ...(DATABASES.includes('postgres') ? { BENCH_LARGE_POSTGRES_URL: postgresUrl } : {}),
+  });
+  const { rows } = JSON.parse(readFileSync(serverResults, 'utf8'));
+
+  // Seeded against empty, in the same run: the goal is throughput within 10% and p99 within 20%.
+  const comparison = [];
+  for (const database of DATABASES)
+    for (const row of rows.filter((r) => r.target === `${database}-large`)) {
+      const empty = rows.find((r) => r.target === database && r.scenario === row.scenario);
+      if (empty === undefined) continue;
+      const throughput = ratio(row.perSecond, empty.perSecond);
+      const p99 = ratio(row.p99Ms, empty.p99Ms);
+      comparison.push({
+        database,
+        scenario: row.scenario,
+        emptyPerSecond: Math.round(empty.perSecond),
+        seededPerSecond: Math.round(row.perSecond),
+        throughputRatio: throughput,
+        emptyP99Ms: empty.p99Ms,
+        seededP99Ms: row.p99Ms,
+        p99Ratio: p99,
+        seededVsPeer: row.ratio,
+        met: throughput !== null && p99 !== null && throughput >= 0.9 && p99 <= 1.2,
+      });
+    }
+  console.log(`\nSeeded (scale ${SCALE}: ${JSON.stringify(counts)}) against empty, same run:`);
+  console.table(
+    comparison.map((c) => ({
+      database: c.database,
+      scenario: c.scenario,
+      'per s, empty → seeded': `${c.emptyPerSecond} → ${c.seededPerSecond}`,
+      'throughput ×': c.throughputRatio,
+      'p99 ms, empty → seeded': `${c.emptyP99Ms?.toFixed(1)} → ${c.seededP99Ms?.toFixed(1)}`,
+      'p99 ×': c.p99Ratio,
+      'seeded vs peer ×': c.seededVsPeer,
+      'goal (≥ 0.9×, p99 ≤ 1.2×)': c.met ? 'met' : 'NOT MET',
+    })),
+  );
+  return comparison;
+}
+
 const started = Date.now();
 const meta = await ensureSeeds();
 const seedSizes = await sizes();
@@ -200,69 +255,28 @@ const resultsDir = new URL('results/', here);
 mkdirSync(resultsDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const serverResults = new URL(`large-${tag}-${stamp}-server.json`, resultsDir).pathname;
-const servers = ['peer', ...DATABASES, ...DATABASES.map((d) => `${d}-large`)];
-await run(process.execPath, [new URL('server.bench.mjs', here).pathname], {
-  BENCH_SERVERS: process.env.BENCH_SERVERS ?? servers.join(','),
-  BENCH_SECRET_KEY: meta.secret,
-  BENCH_RESULTS_FILE: serverResults,
-  ...(DATABASES.includes('sqlite') ? { BENCH_LARGE_SQLITE_DIR: sqliteDir } : {}),
-  ...(DATABASES.includes('postgres') ? { BENCH_LARGE_POSTGRES_URL: postgresUrl } : {}),
-});
-const { rows } = JSON.parse(readFileSync(serverResults, 'utf8'));
-
-// Seeded against empty, in the same run: the goal is throughput within 10% and p99 within 20%.
-const comparison = [];
-for (const database of DATABASES)
-  for (const row of rows.filter((r) => r.target === `${database}-large`)) {
-    const empty = rows.find((r) => r.target === database && r.scenario === row.scenario);
-    if (empty === undefined) continue;
-    const throughput = ratio(row.perSecond, empty.perSecond);
-    const p99 = ratio(row.p99Ms, empty.p99Ms);
-    comparison.push({
-      database,
-      scenario: row.scenario,
-      emptyPerSecond: Math.round(empty.perSecond),
-      seededPerSecond: Math.round(row.perSecond),
-      throughputRatio: throughput,
-      emptyP99Ms: empty.p99Ms,
-      seededP99Ms: row.p99Ms,
-      p99Ratio: p99,
-      seededVsPeer: row.ratio,
-      met: throughput !== null && p99 !== null && throughput >= 0.9 && p99 <= 1.2,
-    });
-  }
-console.log(`\nSeeded (scale ${SCALE}: ${JSON.stringify(counts)}) against empty, same run:`);
-console.table(
-  comparison.map((c) => ({
-    database: c.database,
-    scenario: c.scenario,
-    'per s, empty → seeded': `${c.emptyPerSecond} → ${c.seededPerSecond}`,
-    'throughput ×': c.throughputRatio,
-    'p99 ms, empty → seeded': `${c.emptyP99Ms?.toFixed(1)} → ${c.seededP99Ms?.toFixed(1)}`,
-    'p99 ×': c.p99Ratio,
-    'seeded vs peer ×': c.seededVsPeer,
-    'goal (≥ 0.9×, p99 ≤ 1.2×)': c.met ? 'met' : 'NOT MET',
-  })),
-);
+const comparison = STEPS.includes('bench') ? await benchSeededAgainstEmpty() : [];
 
 const verify = {};
-if (DATABASES.includes('sqlite'))
+if (STEPS.includes('verify') && DATABASES.includes('sqlite'))
   verify.sqlite = auditVerify(['--data-dir', sqliteDir], meta.secret);
-if (DATABASES.includes('postgres'))
+if (STEPS.includes('verify') && DATABASES.includes('postgres'))
   verify.postgres = auditVerify(['--database-url', postgresUrl], meta.secret);
-console.log(
-  '\ngatehouse audit verify over the seeded chains (the whole process, under /usr/bin/time -v):',
-);
-console.table(
-  Object.entries(verify).map(([database, v]) => ({
-    database,
-    result: v.ok ? 'intact' : `FAILED: ${v.reason}`,
-    entries: v.entries,
-    s: v.seconds,
-    'entries/s': v.entriesPerSecond,
-    'peak RSS MB': v.peakRssMb,
-  })),
-);
+if (Object.keys(verify).length > 0) {
+  console.log(
+    '\ngatehouse audit verify over the seeded chains (the whole process, under /usr/bin/time -v):',
+  );
+  console.table(
+    Object.entries(verify).map(([database, v]) => ({
+      database,
+      result: v.ok ? 'intact' : `FAILED: ${v.reason}`,
+      entries: v.entries,
+      s: v.seconds,
+      'entries/s': v.entriesPerSecond,
+      'peak RSS MB': v.peakRssMb,
+    })),
+  );
+}
 
 const finalSizes = await sizes();
 const host = machine();
