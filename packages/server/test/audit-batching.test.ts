@@ -8,7 +8,7 @@ import { syncCommitsWith } from '../src/storage/commit-sync.js';
 import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
 import { createStores, type Stores } from '../src/storage/index.js';
 import { withTransaction } from '../src/storage/transaction.js';
-import type { AccessTokenRecord } from '../src/storage/tokens.js';
+import type { RefreshToken } from '../src/storage/tokens.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { within } from './support/processes.js';
 
@@ -18,17 +18,23 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
   let stores: Stores;
   const now = 1_800_000_000_000;
 
-  const access = (jti: string): AccessTokenRecord => ({
-    jti,
+  // A row written with its audit entry (access tokens have none since issue #15).
+  const refresh = (tokenHash: string): RefreshToken => ({
+    tokenHash,
+    familyId: `family-${tokenHash}`,
     environment: 'development',
     clientId: 'c1',
-    userId: null,
-    familyId: null,
+    userId: 'u1',
+    scope: ['read'],
+    resource: null,
+    authTime: now,
     codeHash: null,
     expiresAt: now + 600_000,
     impersonationId: null,
     createdAt: now,
   });
+  const findRefresh = (s: Stores, tokenHash: string) =>
+    s.tokens.findActiveRefresh('development', tokenHash, now);
   const event = (i: number) => ({
     environment: 'development',
     type: 'test.event',
@@ -68,7 +74,7 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
       const seen = await Promise.all(
         Array.from({ length: 50 }, async (_, i) => {
           const entry = await stores.tokens.saveIssued(
-            { access: access(`durable-${i}`) },
+            { refresh: refresh(`durable-${i}`) },
             { event: event(i), at: now },
           );
           const row = await other.db
@@ -76,7 +82,7 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
             .select('hash')
             .where('seq', '=', entry.seq)
             .executeTakeFirst();
-          const token = await createStores(other).tokens.findAccess('development', `durable-${i}`);
+          const token = await findRefresh(createStores(other), `durable-${i}`);
           return row?.hash === entry.hash && token !== undefined;
         }),
       );
@@ -87,13 +93,13 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
   });
 
   it('fails a bad append alone: the others in its batch are written', async () => {
-    await stores.tokens.saveAccess(access('taken'));
+    await stores.tokens.saveRefresh(refresh('taken'));
     const before = (await stores.audit.verify()).count;
     const results = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>
-        // The tenth reuses a stored jti: its insert fails, and with it only its own entry.
+        // The tenth reuses a stored token hash: its insert fails, and with it only its own entry.
         stores.tokens.saveIssued(
-          { access: access(i === 10 ? 'taken' : `batch-${i}`) },
+          { refresh: refresh(i === 10 ? 'taken' : `batch-${i}`) },
           { event: event(i), at: now },
         ),
       ),
@@ -102,8 +108,8 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
       Array.from({ length: 30 }, (_, i) => (i === 10 ? 'rejected' : 'fulfilled')),
     );
     for (let i = 0; i < 30; i++)
-      expect(await stores.tokens.findAccess('development', `batch-${i}`)).toEqual(
-        i === 10 ? undefined : expect.objectContaining({ jti: `batch-${i}` }),
+      expect(await findRefresh(stores, `batch-${i}`)).toEqual(
+        i === 10 ? undefined : expect.objectContaining({ tokenHash: `batch-${i}` }),
       );
     expect(await stores.audit.verify()).toMatchObject({ ok: true, count: before + 29 });
   });
@@ -166,13 +172,13 @@ describe.each(DATABASES)('audit group commit on $kind', ({ create }) => {
         const inside = createStores({ ...handle, db: trx });
         await inside.audit.append(event(1), now);
         await inside.tokens.saveIssued(
-          { access: access('rolled-back') },
+          { refresh: refresh('rolled-back') },
           { event: event(2), at: now },
         );
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
-    expect(await stores.tokens.findAccess('development', 'rolled-back')).toBeUndefined();
+    expect(await findRefresh(stores, 'rolled-back')).toBeUndefined();
     expect(await stores.audit.verify()).toMatchObject({ ok: true, count: before });
   });
 });

@@ -5,7 +5,7 @@ import {
   actingForGrant,
   auditImpersonatedIssue,
   issueUserTokens,
-  newFamilyFor,
+  refreshDue,
 } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 import {
@@ -14,6 +14,7 @@ import {
   type CodePresentation,
   type CodeRefusal,
 } from '../storage/codes.js';
+import { recordRevocation } from '../services/revocation.js';
 import type { TokenDeps } from '../tokens/issue.js';
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -65,7 +66,8 @@ export const authorizationCodeGrant: GrantHandler = async ({
       resource: code.resource,
       authTime: code.authTime,
       nonce: code.nonce,
-      familyId: newFamilyFor(client, code.scope),
+      grantId,
+      refresh: refreshDue(client, code.scope),
       codeHash,
     },
     {
@@ -76,7 +78,12 @@ export const authorizationCodeGrant: GrantHandler = async ({
         actor: `client:${client.clientId}`,
         clientId: client.clientId,
         userId: user.id,
-        data: { jti: issued.jti, refresh: issued.refresh, scope: code.scope.join(' ') },
+        data: {
+          jti: issued.jti,
+          refresh: issued.refresh,
+          grantId: issued.grantId,
+          scope: code.scope.join(' '),
+        },
       }),
     },
   );
@@ -117,9 +124,11 @@ async function spendAfterChecks(
 
   const result = await deps.stores.codes.consume(env, codeHash, grantId, deps.clock());
   if (result.status === 'replayed') {
-    // OAuth 2.1 §4.1.3: a code used twice means it leaked; revoke what it produced. The
-    // revocation is recorded by code, so tokens a concurrent winner stores later are dead too.
+    // OAuth 2.1 §4.1.3: a code used twice means it leaked; revoke what it produced. The refresh
+    // tokens by code (kept, so ones a concurrent winner stores later are dead too); the access
+    // tokens by the grant the code was spent on, wherever they are checked.
     await deps.stores.tokens.revokeIssuedFromCode(env, codeHash, deps.clock());
+    if (result.grantId != null) await recordRevocation(deps, env, 'grant', result.grantId);
     await deps.stores.audit.append(
       {
         environment: env,
@@ -127,6 +136,7 @@ async function spendAfterChecks(
         actor: `client:${clientId}`,
         clientId: clientId,
         userId: code.userId,
+        ...(result.grantId == null ? {} : { data: { grantId: result.grantId } }),
       },
       deps.clock(),
     );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sha256 } from '../crypto/random.js';
 import {
   AccessDenied,
@@ -8,7 +9,7 @@ import {
   SlowDown,
   UnauthorizedClient,
 } from '../errors.js';
-import { issueUserTokens, newFamilyFor } from './user-tokens.js';
+import { issueUserTokens, refreshDue } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 /** grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4). */
@@ -46,18 +47,19 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, requestEnv, client, 
       resource: code.resource,
       authTime: code.authTime,
       nonce: null,
-      familyId: newFamilyFor(client, code.scope),
+      grantId: randomUUID(),
+      refresh: refreshDue(client, code.scope),
       codeHash: null,
     },
     {
       at: now,
-      event: ({ jti }) => ({
+      event: ({ jti, grantId }) => ({
         environment: env,
         type: 'device.redeemed',
         actor: `client:${client.clientId}`,
         clientId: client.clientId,
         userId: user.id,
-        data: { jti, scope: code.scope.join(' ') },
+        data: { jti, grantId, scope: code.scope.join(' ') },
       }),
     },
   );

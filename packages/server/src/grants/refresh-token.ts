@@ -9,6 +9,7 @@ import {
   type RefreshRefusal,
   type RefreshToken,
 } from '../storage/tokens.js';
+import { recordRevocation } from '../services/revocation.js';
 import type { TokenDeps } from '../tokens/issue.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
@@ -51,7 +52,8 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client
       resource: previous.resource,
       authTime: previous.authTime,
       nonce: null,
-      familyId: previous.familyId,
+      grantId: previous.familyId,
+      refresh: true,
       codeHash: previous.codeHash,
       refreshScope: previous.scope,
     },
@@ -100,6 +102,8 @@ async function rotateAfterChecks(
   if (result.status === 'reused') {
     if (result.token.clientId === clientId) {
       await deps.stores.tokens.revokeFamily(env, result.token.familyId, now);
+      // The family is the grant: its access tokens carry it as grant_id.
+      await recordRevocation(deps, env, 'grant', result.token.familyId);
       await deps.stores.audit.append(
         {
           environment: env,

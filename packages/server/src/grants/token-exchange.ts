@@ -1,10 +1,9 @@
-import type { JWTPayload } from 'jose';
 import { InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient } from '../errors.js';
 import type { EnvironmentContext } from '../services/environments.js';
 import { OIDC_SCOPES, scopeList } from '../protocol.js';
+import { activeAccessToken, type ActiveAccessToken } from '../services/access-token-status.js';
 import { acceptedResource, consentItems, decideResource } from '../services/resources.js';
 import type { Client } from '../storage/clients.js';
-import type { AccessTokenRecord } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
 import { signAccessToken, type TokenDeps } from '../tokens/issue.js';
 import type { GrantHandler } from './context.js';
@@ -31,13 +30,8 @@ interface ExchangeRequest {
   readonly scope: readonly string[] | undefined;
 }
 
-/** A verified, active access token of this environment with its record. */
-interface ActiveToken {
-  readonly jti: string;
-  readonly sub: string;
-  readonly payload: JWTPayload;
-  readonly record: AccessTokenRecord;
-}
+/** A verified access token of this environment, in force (services/access-token-status.ts). */
+type ActiveToken = ActiveAccessToken;
 
 /**
  * grant_type=urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693 §2), for delegation: a
@@ -79,18 +73,18 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, requestEnv, clien
     scope,
     resource: request.target,
     ...(typeof authTime === 'number' ? { authTime: authTime * 1000 } : {}),
-    // The user's grant owns the new token: revoking its family or code revokes this one too.
-    familyId: subject.record.familyId,
-    codeHash: subject.record.codeHash,
+    // The user's grant owns the new token: revoking the grant (or ending the impersonation it
+    // came from) revokes this one too.
+    ...(subject.grantId === null ? {} : { grantId: subject.grantId }),
     delegation: {
       act,
-      impersonationId: subject.record.impersonationId,
-      notAfter: subject.record.expiresAt,
+      impersonationId: subject.impersonationId,
+      notAfter: subject.exp * 1000,
     },
   });
-  // The token is stored with its audit entry, in one transaction.
+  // No row of its own: the audit entry naming its jti is durable before the token is handed out.
   await deps.stores.tokens.saveIssued(
-    { access: access.record },
+    {},
     {
       at: deps.clock(),
       event: {
@@ -104,13 +98,12 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, requestEnv, clien
           audience: request.target,
           scope: scope.join(' '),
           subjectJti: subject.jti,
-          subjectClientId: subject.record.clientId,
+          subjectClientId: subject.clientId,
           actorJti: actor.jti,
-          actorClientId: actor.record.clientId,
+          actorClientId: actor.clientId,
           delegationDepth: depthOf(act),
-          ...(subject.record.impersonationId === null
-            ? {}
-            : { impersonationId: subject.record.impersonationId }),
+          ...(subject.grantId === null ? {} : { grantId: subject.grantId }),
+          ...(subject.impersonationId === null ? {} : { impersonationId: subject.impersonationId }),
         },
       },
     },
@@ -189,13 +182,13 @@ async function checkActor(
   client: Client,
   token: string,
 ): Promise<ActiveToken> {
-  const actor = await activeAccessToken(deps, requestEnv, token);
+  const actor = await activeToken(deps, requestEnv, token);
   if (
     actor === undefined ||
-    actor.record.clientId !== client.clientId ||
-    actor.record.userId !== null ||
-    actor.sub !== client.clientId ||
-    actor.payload.client_id !== client.clientId
+    actor.clientId !== client.clientId ||
+    actor.user !== undefined ||
+    actor.grantId !== null ||
+    actor.sub !== client.clientId
   )
     throw new InvalidRequest(
       'actor_token must be an active access token this client obtained for itself',
@@ -209,18 +202,16 @@ async function checkSubject(
   requestEnv: EnvironmentContext,
   token: string,
 ): Promise<{ subject: ActiveToken; user: User }> {
-  const subject = await activeAccessToken(deps, requestEnv, token);
-  // A client_credentials token has no user behind it (its record has none; `sub` is the client).
-  const userId = subject?.record.userId ?? null;
-  if (subject === undefined || userId === null || userId !== subject.sub)
+  const subject = await activeToken(deps, requestEnv, token);
+  // A client_credentials token has no user behind it (`sub` is the client). A user's token is in
+  // force only while the user may sign in (services/access-token-status.ts).
+  const user = subject?.user;
+  if (subject === undefined || user === undefined)
     throw new InvalidRequest('subject_token must be an active access token of a user');
-  const user = await deps.stores.users.get(requestEnv.environment.name, userId);
-  if (user === undefined || user.disabled)
-    throw new InvalidRequest("the subject_token's user is no longer allowed to sign in");
   if (depthOf(subject.payload.act) >= MAX_DELEGATION_DEPTH)
     throw new InvalidRequest('the subject_token is delegated too many times already');
   // The new token never outlives the subject token; one about to expire leaves nothing to give.
-  if (Math.floor(subject.record.expiresAt / 1000) <= Math.floor(deps.clock() / 1000))
+  if (subject.exp <= Math.floor(deps.clock() / 1000))
     throw new InvalidRequest('subject_token must be an active access token of a user');
   return { subject, user };
 }
@@ -250,7 +241,7 @@ async function checkAgent(
   // Its own: issued to it, and from a grant the user made to it. A token it got by exchange is
   // issued to it too, yet descends from another client's grant: it carries no consent further.
   if (
-    subject.record.clientId === client.clientId &&
+    subject.clientId === client.clientId &&
     (await originClient(deps, requestEnv, subject)) === client.clientId
   )
     return undefined;
@@ -273,29 +264,38 @@ async function checkAgent(
 }
 
 /**
- * The client the user's grant was made to: for a token exchanged before, not the agent that holds
- * it but the client the code or refresh family it descends from was issued to.
+ * The client the user's grant was made to. A token issued by the grant itself names it as its
+ * `client_id`. A token issued by an exchange names the agent instead, so its origin is the client
+ * the grant it inherited (`grant_id`) was made to: the client of the refresh family, or of the
+ * code the grant was spent from.
  */
 async function originClient(
   deps: TokenDeps,
   requestEnv: EnvironmentContext,
   subject: ActiveToken,
 ): Promise<string> {
+  if (!issuedByExchange(subject)) return subject.clientId;
   const env = requestEnv.environment.name;
-  const { codeHash, familyId } = subject.record;
-  if (codeHash !== null) {
-    const code = await deps.stores.codes.find(env, codeHash);
-    if (code !== undefined) return code.clientId;
-  }
-  if (familyId !== null) {
-    const client = await deps.stores.tokens.familyClient(env, familyId);
+  const { grantId } = subject;
+  if (grantId !== null) {
+    const client =
+      (await deps.stores.tokens.familyClient(env, grantId)) ??
+      (await deps.stores.codes.grantClient(env, grantId));
     if (client !== undefined) return client;
   }
   // A grant that is no longer on record (housekeeping removed it) is nobody's: the agent then
-  // needs may_act or the user's consent, as for another client's token. Only a token that never
-  // came from a user's grant names its origin itself.
-  if (codeHash !== null || familyId !== null) return '';
-  return typeof subject.payload.client_id === 'string' ? subject.payload.client_id : '';
+  // needs may_act or the user's consent, as for another client's token.
+  return '';
+}
+
+/**
+ * Whether a token was issued by a token exchange: its `act` (RFC 8693 §4.1) names the client it
+ * was issued to as the acting party (`delegationAct`). An impersonation's `act` names an operator
+ * (`op_…`), never a client.
+ */
+function issuedByExchange(token: ActiveToken): boolean {
+  const act = token.payload.act;
+  return isClaimSet(act) && act.sub === token.clientId;
 }
 
 /**
@@ -354,25 +354,16 @@ async function decideScope(
 }
 
 /**
- * Verifies a token as introspection does: signature, issuer, type and time by this environment's
- * keys (another environment's token fails here), then that it is recorded and not revoked.
+ * Verifies a token as introspection does (services/access-token-status.ts): signature, issuer,
+ * type and time by this environment's keys (another environment's token fails here), no
+ * revocation covering it, its client and user still there.
  */
-async function activeAccessToken(
+function activeToken(
   deps: TokenDeps,
   requestEnv: EnvironmentContext,
   token: string,
 ): Promise<ActiveToken | undefined> {
-  const env = requestEnv.environment.name;
-  const payload = await deps.signer.verify(env, token, {
-    issuer: requestEnv.issuer,
-    typ: 'at+jwt',
-  });
-  if (payload === undefined) return undefined;
-  const { jti, sub } = payload;
-  if (typeof jti !== 'string' || typeof sub !== 'string') return undefined;
-  const record = await deps.stores.tokens.findActiveAccess(env, jti, deps.clock());
-  if (record === undefined) return undefined;
-  return { jti, sub, payload, record };
+  return activeAccessToken(deps, requestEnv.environment.name, requestEnv.issuer, token);
 }
 
 /**

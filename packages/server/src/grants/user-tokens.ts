@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { EnvironmentContext } from '../services/environments.js';
 import type { Client } from '../storage/clients.js';
 import type { User } from '../storage/users.js';
@@ -33,12 +32,12 @@ export async function actingForGrant(
 }
 
 /**
- * A new refresh-token family for a grant, or null when none is due: OIDC Core §11 gives one with
- * `openid` only for `offline_access`; plain OAuth clients get one whenever they may refresh.
+ * Whether a new grant gets a refresh token: OIDC Core §11 gives one with `openid` only for
+ * `offline_access`; plain OAuth clients get one whenever they may refresh.
  */
-export function newFamilyFor(client: Client, scope: readonly string[]): string | null {
+export function refreshDue(client: Client, scope: readonly string[]): boolean {
   const wanted = !scope.includes('openid') || scope.includes('offline_access');
-  return client.grantTypes.includes('refresh_token') && wanted ? randomUUID() : null;
+  return client.grantTypes.includes('refresh_token') && wanted;
 }
 
 export interface UserTokenRequest {
@@ -48,8 +47,13 @@ export interface UserTokenRequest {
   readonly resource: string | null;
   readonly authTime: number;
   readonly nonce: string | null;
-  /** The family the tokens belong to; with one, a refresh token is issued too. */
-  readonly familyId: string | null;
+  /**
+   * The user's grant: every access token carries it as `grant_id`, and a refresh token's family
+   * is this id, so revoking the grant (a `grant` revocation event) revokes all its tokens.
+   */
+  readonly grantId: string;
+  /** Whether a refresh token is issued too (of the family `grantId`). */
+  readonly refresh: boolean;
   readonly codeHash: string | null;
   /** What the refresh token covers, when wider than this access token (a narrowed refresh). */
   readonly refreshScope?: readonly string[];
@@ -60,12 +64,17 @@ export interface UserTokenRequest {
 /** The audit entry that records a grant's tokens, written in the same transaction as they are. */
 export interface IssueAudit {
   readonly at: number;
-  readonly event: (issued: { readonly jti: string; readonly refresh: boolean }) => AuditEvent;
+  readonly event: (issued: {
+    readonly jti: string;
+    readonly refresh: boolean;
+    readonly grantId: string;
+  }) => AuditEvent;
 }
 
 /**
- * The access token, refresh token (with a family) and ID token (with openid) of one grant. The
- * tokens are stored with the grant's audit entry in one transaction before they are returned.
+ * The access token, refresh token (when due) and ID token (with openid) of one grant. The refresh
+ * token is stored with the grant's audit entry, which names the access token's jti, in one
+ * transaction before they are returned.
  */
 export async function issueUserTokens(
   deps: TokenDeps,
@@ -74,7 +83,7 @@ export async function issueUserTokens(
   audit: IssueAudit,
 ): Promise<{ response: TokenResponse; jti: string }> {
   const env = requestEnv.environment.name;
-  const { client, user, scope, resource, authTime, familyId, codeHash } = request;
+  const { client, user, scope, resource, authTime, grantId, codeHash } = request;
   const acting = request.acting === undefined ? {} : { acting: request.acting };
   // Both signatures at once: neither depends on the other.
   const [access, idToken] = await Promise.all([
@@ -87,8 +96,7 @@ export async function issueUserTokens(
       scope,
       resource,
       authTime,
-      familyId,
-      codeHash,
+      grantId,
       ...acting,
     }),
     scope.includes('openid')
@@ -104,24 +112,25 @@ export async function issueUserTokens(
         })
       : undefined,
   ]);
-  const refresh =
-    familyId === null
-      ? undefined
-      : newRefreshToken(deps, {
-          environment: env,
-          clientId: client.clientId,
-          userId: user.id,
-          scope: request.refreshScope ?? scope,
-          resource,
-          authTime,
-          familyId,
-          codeHash,
-          ...acting,
-        });
-  await deps.stores.tokens.saveIssued(
-    { access: access.record, ...(refresh === undefined ? {} : { refresh: refresh.record }) },
-    { at: audit.at, event: audit.event({ jti: access.jti, refresh: refresh !== undefined }) },
-  );
+  const refresh = !request.refresh
+    ? undefined
+    : newRefreshToken(deps, {
+        environment: env,
+        clientId: client.clientId,
+        userId: user.id,
+        scope: request.refreshScope ?? scope,
+        resource,
+        authTime,
+        familyId: grantId,
+        codeHash,
+        ...acting,
+      });
+  // The access token has no row: the grant's audit entry, naming its jti, is its record, durable
+  // (with the refresh token, if any) before the token is handed out.
+  await deps.stores.tokens.saveIssued(refresh === undefined ? {} : { refresh: refresh.record }, {
+    at: audit.at,
+    event: audit.event({ jti: access.jti, refresh: refresh !== undefined, grantId }),
+  });
   return {
     jti: access.jti,
     response: {

@@ -18,6 +18,7 @@ import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
 import { isResourceIndicator } from './resources.js';
+import { recordRevocation } from './revocation.js';
 
 export interface ClientSpec {
   readonly environment: string;
@@ -439,7 +440,9 @@ export async function deleteClient(
 ): Promise<void> {
   const current = await requireClient(ctx, environment, clientId);
   await ctx.stores.clients.delete(environment, clientId);
+  // Its refresh tokens here; its access tokens, and exchanged ones, wherever they are checked.
   await ctx.stores.tokens.revokeForClient(environment, clientId, ctx.clock());
+  await recordRevocation(ctx, environment, 'client', clientId);
   await ctx.stores.refusedRedirects.forgetClient(environment, clientId);
   await ctx.stores.audit.append(
     {

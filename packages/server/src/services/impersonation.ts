@@ -12,6 +12,7 @@ import type { ServiceContext } from './context.js';
 import { emailIdentity } from './email.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
+import { recordRevocation } from './revocation.js';
 import { requireUser } from './users.js';
 
 export const DEFAULT_IMPERSONATION_MINUTES = 15;
@@ -144,6 +145,9 @@ export async function endImpersonation(
   const now = ctx.clock();
   // Revoke first: a token stored concurrently is dead on arrival, because the revocation is kept.
   await ctx.stores.tokens.revokeImpersonation(environment, id, now);
+  // Its access tokens, wherever they are checked. One that expired on its own has none left.
+  if (current.endedAt === null && reason !== 'expired')
+    await recordRevocation(ctx, environment, 'impersonation', id);
   if (await ctx.stores.impersonations.end(environment, id, reason, now)) {
     const operator = (await ctx.stores.operators.get(current.operatorId)) ?? {
       id: current.operatorId,

@@ -5,6 +5,7 @@ import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { normaliseEmail } from './email.js';
 import { InputError } from './input-error.js';
+import { recordRevocation } from './revocation.js';
 
 export interface UserSpec {
   readonly environment: string;
@@ -74,8 +75,12 @@ export async function setUserDisabled(
   const user = await requireUser(ctx, environment, idOrEmail);
   const now = ctx.clock();
   await ctx.stores.users.setDisabled(environment, user.id, disabled, now);
-  // A disabled account loses its sessions at once; its tokens stop at userinfo and introspection.
-  if (disabled) await ctx.stores.sessions.deleteForUser(environment, user.id);
+  // A disabled account loses its sessions at once. Its access tokens stop here because the user
+  // is disabled, and at resource servers by the event; enabled again, it is issued new ones.
+  if (disabled) {
+    await ctx.stores.sessions.deleteForUser(environment, user.id);
+    await recordRevocation(ctx, environment, 'user', user.id);
+  }
   await ctx.stores.audit.append(
     {
       environment,
@@ -96,6 +101,8 @@ export async function deleteUser(
   const user = await requireUser(ctx, environment, idOrEmail);
   await ctx.stores.sessions.deleteForUser(environment, user.id);
   await ctx.stores.users.delete(environment, user.id);
+  // Its access tokens, wherever they are checked.
+  await recordRevocation(ctx, environment, 'user', user.id);
   await ctx.stores.audit.append(
     {
       environment,

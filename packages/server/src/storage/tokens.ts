@@ -8,7 +8,7 @@ import {
   type SqlBool,
 } from 'kysely';
 import { appendAudit, type AuditedInsert, type AuditEntry, type AuditRecord } from './audit.js';
-import type { AccessTokenTable, Database, RefreshTokenTable } from './schema.js';
+import type { Database, RefreshTokenTable } from './schema.js';
 import { firstRefusal, sameValues, type SpendRule } from './spend-rules.js';
 
 export interface RefreshToken {
@@ -27,28 +27,18 @@ export interface RefreshToken {
   readonly createdAt: number;
 }
 
-export interface AccessTokenRecord {
-  readonly jti: string;
-  readonly environment: string;
-  readonly clientId: string;
-  readonly userId: string | null;
-  readonly familyId: string | null;
-  readonly codeHash: string | null;
-  readonly expiresAt: number;
-  /** Set when the grant came from an operator's impersonation; ending it revokes the token. */
-  readonly impersonationId: string | null;
-  readonly createdAt: number;
-}
-
 export type RotateResult =
   | { readonly status: 'rotated'; readonly token: RefreshToken }
   /** Presented again after it was rotated: RFC 9700 §4.14.2 says revoke the whole family. */
   | { readonly status: 'reused'; readonly token: RefreshToken }
   | { readonly status: 'unknown' };
 
-/** Tokens issued by one grant: stored together with the audit entry that records the grant. */
+/**
+ * Tokens issued by one grant that have rows: stored together with the audit entry that records
+ * the grant. An access token has no row (issue #15): the entry names its `jti`, and revocation
+ * events (revocation-events.ts) revoke it.
+ */
 export interface IssuedTokens {
-  readonly access?: AccessTokenRecord;
   readonly refresh?: RefreshToken;
 }
 
@@ -79,29 +69,21 @@ export interface TokenStore {
     tokenHash: string,
     now: number,
   ): Promise<RefreshToken | undefined>;
-  /** Revokes every refresh and access token of a family. */
+  /** Revokes every refresh token of a family, including ones stored after this call. */
   revokeFamily(environment: string, familyId: string, now: number): Promise<void>;
   /** The client a refresh-token family was issued to. */
   familyClient(environment: string, familyId: string): Promise<string | undefined>;
-  /** Revokes every refresh and access token issued from one authorization code. */
+  /**
+   * Revokes every refresh token issued from one authorization code, including ones stored after
+   * this call.
+   */
   revokeIssuedFromCode(environment: string, codeHash: string, now: number): Promise<void>;
-  saveAccess(token: AccessTokenRecord): Promise<void>;
-  /** Whether an access token is known, unrevoked and unexpired. */
-  isAccessActive(environment: string, jti: string, now: number): Promise<boolean>;
-  /** The record of an access token that is neither expired nor revoked, in one read. */
-  findActiveAccess(
-    environment: string,
-    jti: string,
-    now: number,
-  ): Promise<AccessTokenRecord | undefined>;
-  findAccess(
-    environment: string,
-    jti: string,
-  ): Promise<(AccessTokenRecord & { revoked: boolean }) | undefined>;
-  revokeAccess(environment: string, jti: string, now: number): Promise<void>;
-  /** Revokes every token a client holds (the client is being deleted). */
+  /** Revokes every refresh token a client holds (the client is being deleted). */
   revokeForClient(environment: string, clientId: string, now: number): Promise<void>;
-  /** Revokes every token issued during an impersonation, including ones stored after this call. */
+  /**
+   * Revokes every refresh token issued during an impersonation, including ones stored after this
+   * call.
+   */
   revokeImpersonation(environment: string, impersonationId: string, now: number): Promise<void>;
 }
 
@@ -196,59 +178,15 @@ function refreshRow(token: RefreshToken): Insertable<RefreshTokenTable> {
   };
 }
 
-function accessRow(token: AccessTokenRecord): Insertable<AccessTokenTable> {
-  return {
-    jti: token.jti,
-    environment: token.environment,
-    client_id: token.clientId,
-    user_id: token.userId,
-    family_id: token.familyId,
-    code_hash: token.codeHash,
-    expires_at: token.expiresAt,
-    revoked_at: null,
-    impersonation_id: token.impersonationId,
-    created_at: token.createdAt,
-  };
-}
-
-type Revocable = 'refresh_tokens' | 'access_tokens';
-
-/** No revocation recorded for the row's family, its code or the impersonation it came from. */
-function notRevoked(table: Revocable): RawBuilder<SqlBool> {
-  return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = ${sql.ref(`${table}.family_id`)}) or (r.kind = 'code' and r.key = ${sql.ref(`${table}.code_hash`)}) or (r.kind = 'impersonation' and r.key = ${sql.ref(`${table}.impersonation_id`)}))`;
-}
-
-function toAccess(row: Selectable<AccessTokenTable>): AccessTokenRecord {
-  return {
-    jti: row.jti,
-    environment: row.environment,
-    clientId: row.client_id,
-    userId: row.user_id,
-    familyId: row.family_id,
-    codeHash: row.code_hash,
-    expiresAt: row.expires_at,
-    impersonationId: row.impersonation_id,
-    createdAt: row.created_at,
-  };
+/**
+ * No revocation recorded for the row's family, its code or the impersonation it came from: a
+ * refresh token stored after its grant was revoked (a concurrent rotation or redemption) is dead.
+ */
+function notRevoked(): RawBuilder<SqlBool> {
+  return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = refresh_tokens.family_id) or (r.kind = 'code' and r.key = refresh_tokens.code_hash) or (r.kind = 'impersonation' and r.key = refresh_tokens.impersonation_id))`;
 }
 
 export function tokenStore(db: Kysely<Database>): TokenStore {
-  const findActiveAccess = async (
-    environment: string,
-    jti: string,
-    now: number,
-  ): Promise<AccessTokenRecord | undefined> => {
-    const row = await db
-      .selectFrom('access_tokens')
-      .selectAll()
-      .where('environment', '=', environment)
-      .where('jti', '=', jti)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
-      .where(notRevoked('access_tokens'))
-      .executeTakeFirst();
-    return row === undefined ? undefined : toAccess(row);
-  };
   const remember = async (
     kind: 'family' | 'code' | 'impersonation',
     key: string,
@@ -261,22 +199,20 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       .onConflict((c) => c.columns(['kind', 'key']).doNothing())
       .execute();
   };
-  /** Marks every refresh and access token matching a column as revoked. */
+  /** Marks every refresh token matching a column as revoked. */
   const markRevoked = async (
     environment: string,
     column: 'family_id' | 'code_hash' | 'client_id' | 'impersonation_id',
     value: string,
     now: number,
   ): Promise<void> => {
-    for (const table of ['refresh_tokens', 'access_tokens'] as const) {
-      await db
-        .updateTable(table)
-        .set({ revoked_at: now })
-        .where('environment', '=', environment)
-        .where(column, '=', value)
-        .where('revoked_at', 'is', null)
-        .execute();
-    }
+    await db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: now })
+      .where('environment', '=', environment)
+      .where(column, '=', value)
+      .where('revoked_at', 'is', null)
+      .execute();
   };
   const revokeFamily = async (
     environment: string,
@@ -296,7 +232,7 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       eb('rotated_at', 'is', null),
       eb('revoked_at', 'is', null),
       eb('expires_at', '>', now),
-      notRevoked('refresh_tokens'),
+      notRevoked(),
     ]);
   /** Rotates a usable token: the guard of both ways of rotating. The caller adds the rules. */
   const rotate = (environment: string, tokenHash: string, now: number) =>
@@ -309,8 +245,6 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
   return {
     async saveIssued(tokens, audit) {
       const rows: AuditedInsert[] = [];
-      if (tokens.access !== undefined)
-        rows.push({ table: 'access_tokens', row: accessRow(tokens.access) });
       if (tokens.refresh !== undefined)
         rows.push({ table: 'refresh_tokens', row: refreshRow(tokens.refresh) });
       return appendAudit(db, audit.event, audit.at, rows);
@@ -368,37 +302,12 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       await remember('code', codeHash, environment, now);
       await markRevoked(environment, 'code_hash', codeHash, now);
     },
-    async saveAccess(token) {
-      await db.insertInto('access_tokens').values(accessRow(token)).execute();
-    },
-    async isAccessActive(environment, jti, now) {
-      return (await findActiveAccess(environment, jti, now)) !== undefined;
-    },
-    findActiveAccess,
-    async findAccess(environment, jti) {
-      const row = await db
-        .selectFrom('access_tokens')
-        .selectAll()
-        .where('environment', '=', environment)
-        .where('jti', '=', jti)
-        .executeTakeFirst();
-      return row === undefined ? undefined : { ...toAccess(row), revoked: row.revoked_at !== null };
-    },
     async revokeForClient(environment, clientId, now) {
       await markRevoked(environment, 'client_id', clientId, now);
     },
     async revokeImpersonation(environment, impersonationId, now) {
       await remember('impersonation', impersonationId, environment, now);
       await markRevoked(environment, 'impersonation_id', impersonationId, now);
-    },
-    async revokeAccess(environment, jti, now) {
-      await db
-        .updateTable('access_tokens')
-        .set({ revoked_at: now })
-        .where('environment', '=', environment)
-        .where('jti', '=', jti)
-        .where('revoked_at', 'is', null)
-        .execute();
     },
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { randomToken, sha256 } from '../crypto/random.js';
 import type { Stores } from '../storage/index.js';
-import type { AccessTokenRecord, RefreshToken } from '../storage/tokens.js';
+import type { RefreshToken } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
 import type { Signer } from './signer.js';
 
@@ -53,8 +53,11 @@ export interface AccessTokenRequest {
   readonly scope: readonly string[];
   readonly resource: string | null;
   readonly authTime?: number;
-  readonly familyId?: string | null;
-  readonly codeHash?: string | null;
+  /**
+   * The user's grant the token belongs to, carried as `grant_id` (absent for client_credentials):
+   * revoking the grant (a `grant` revocation event) revokes the token wherever it is checked.
+   */
+  readonly grantId?: string;
   readonly acting?: ActingOperator;
   /**
    * A token exchange's own RFC 8693 §4.1 `act` (the delegation chain), for tokens issued without
@@ -72,13 +75,12 @@ export interface SignedAccessToken {
   readonly token: string;
   readonly expiresIn: number;
   readonly jti: string;
-  /** What to store, so the token can be revoked and introspected. */
-  readonly record: AccessTokenRecord;
 }
 
 /**
- * An RFC 9068 JWT access token, signed but not yet stored: the caller stores its `record`, with
- * the grant's audit entry (`tokens.saveIssued`), before handing the token out.
+ * An RFC 9068 JWT access token. It has no row of its own: its claims are all that introspection
+ * and revocation need (services/access-token-status.ts). The caller writes the audit entry that
+ * names its `jti`, durably, before handing the token out.
  */
 export async function signAccessToken(
   deps: TokenDeps,
@@ -94,6 +96,7 @@ export async function signAccessToken(
       ? expiryOf(iat, ACCESS_TOKEN_TTL_S, acting)
       : Math.min(iat + ACCESS_TOKEN_TTL_S, Math.floor(delegation.notAfter / 1000));
   const jti = request.jti ?? randomUUID();
+  const impersonationId = acting?.impersonationId ?? delegation?.impersonationId ?? null;
   const token = await deps.signer.sign(request.environment, 'at+jwt', {
     iss: request.issuer,
     sub: request.subject,
@@ -105,24 +108,12 @@ export async function signAccessToken(
     exp,
     jti,
     ...(request.authTime === undefined ? {} : { auth_time: Math.floor(request.authTime / 1000) }),
+    ...(request.grantId === undefined ? {} : { grant_id: request.grantId }),
+    // What ending the impersonation revokes (an `impersonation` revocation event).
+    ...(impersonationId === null ? {} : { impersonation_id: impersonationId }),
     ...(delegation === undefined ? actClaim(acting) : { act: delegation.act }),
   });
-  return {
-    token,
-    expiresIn: exp - iat,
-    jti,
-    record: {
-      jti,
-      environment: request.environment,
-      clientId: request.clientId,
-      userId: request.userId,
-      familyId: request.familyId ?? null,
-      codeHash: request.codeHash ?? null,
-      expiresAt: exp * 1000,
-      impersonationId: acting?.impersonationId ?? delegation?.impersonationId ?? null,
-      createdAt: now,
-    },
-  };
+  return { token, expiresIn: exp - iat, jti };
 }
 
 export interface RefreshTokenRequest {

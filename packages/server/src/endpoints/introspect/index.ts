@@ -1,3 +1,4 @@
+import { activeAccessToken } from '../../services/access-token-status.js';
 import { actingOperator } from '../../services/impersonation.js';
 import { actClaim, REFRESH_TOKEN_PREFIX } from '../../tokens/issue.js';
 import type { FastifyInstance } from 'fastify';
@@ -8,7 +9,12 @@ import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
 
-/** POST /e/:env/introspect (RFC 7662), for authenticated (confidential) clients only. */
+/**
+ * POST /e/:env/introspect (RFC 7662), for authenticated (confidential) clients only. A client
+ * learns about its own tokens, and the client linked to a registered resource about access
+ * tokens for that resource's audience (RFC 7662 §2.1: the protected resource asks); anyone else
+ * gets `active: false`, as for an unknown token.
+ */
 export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/introspect', async (request, reply) => {
     const requestEnv = await environmentContext(deps, request);
@@ -47,17 +53,23 @@ export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
         iat: Math.floor(refresh.createdAt / 1000),
       };
     }
-    const payload = await deps.signer.verify(env, token, {
-      issuer: requestEnv.issuer,
-      typ: 'at+jwt',
-    });
-    if (typeof payload?.jti !== 'string') return { active: false };
-    const record = await deps.stores.tokens.findActiveAccess(env, payload.jti, now);
-    if (record === undefined || record.clientId !== client.clientId) return { active: false };
-    if (record.userId !== null) {
-      const user = await deps.stores.users.get(env, record.userId);
-      if (user === undefined || user.disabled) return { active: false };
-    }
-    return { active: true, token_type: 'Bearer', ...payload };
+    const access = await activeAccessToken(deps, env, requestEnv.issuer, token);
+    if (access === undefined) return { active: false };
+    if (access.clientId !== client.clientId && !(await actsForAudience(deps, env, client, access)))
+      return { active: false };
+    return { active: true, token_type: 'Bearer', ...access.payload };
   });
+}
+
+/** Whether the client is linked to a registered resource that the token's `aud` names. */
+async function actsForAudience(
+  deps: AppDeps,
+  environment: string,
+  client: { readonly clientId: string },
+  access: { readonly audiences: readonly string[] },
+): Promise<boolean> {
+  const resources = await deps.stores.resources.list(environment);
+  return resources.some(
+    (resource) => resource.clientId === client.clientId && access.audiences.includes(resource.uri),
+  );
 }

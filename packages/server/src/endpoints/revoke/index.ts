@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { decodeJwt } from 'jose';
 import { sha256 } from '../../crypto/random.js';
 import { InvalidRequest } from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
+import { activeAccessToken } from '../../services/access-token-status.js';
+import { recordRevocation } from '../../services/revocation.js';
 
 /** POST /e/:env/revoke (RFC 7009). Answers 200 for unknown tokens too (§2.2). */
 export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
@@ -23,7 +24,10 @@ export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const notYours = new InvalidRequest('the token was not issued to this client');
     if (refresh !== undefined) {
       if (refresh.clientId !== client.clientId) throw notYours;
+      // RFC 7009 §2.1: revoking a refresh token revokes the access tokens of its grant too. The
+      // family is the grant (`grant_id`): its rows are refused here, its access tokens everywhere.
       await deps.stores.tokens.revokeFamily(env, refresh.familyId, now);
+      await recordRevocation(deps, env, 'grant', refresh.familyId);
       await deps.stores.audit.append(
         {
           environment: env,
@@ -38,39 +42,24 @@ export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
 
       return reply.header('Cache-Control', 'no-store').send();
     }
-    const payload = await deps.signer
-      .verify(env, token, { issuer: requestEnv.issuer, typ: 'at+jwt' })
-      .catch(() => undefined);
-    // An expired token needs no revoking; a token that verifies and belongs to this client does.
-    const jti = payload?.jti ?? safeJti(token);
-    if (jti !== undefined) {
-      const record = await deps.stores.tokens.findAccess(env, jti);
-      if (record !== undefined && payload !== undefined && record.clientId !== client.clientId)
-        throw notYours;
-      if (record !== undefined && payload !== undefined) {
-        await deps.stores.tokens.revokeAccess(env, jti, now);
-        await deps.stores.audit.append(
-          {
-            environment: env,
-            type: 'token.revoked',
-            actor: `client:${client.clientId}`,
-            clientId: client.clientId,
-            userId: record.userId,
-            data: { kind: 'access_token', jti },
-          },
-          now,
-        );
-      }
+    // An access token has no row: one in force (it verifies, has not expired and nothing revoked
+    // it yet) is revoked by an event; anything else needs no revoking (RFC 7009 §2.2: still 200).
+    const access = await activeAccessToken(deps, env, requestEnv.issuer, token);
+    if (access !== undefined) {
+      if (access.clientId !== client.clientId) throw notYours;
+      await recordRevocation(deps, env, 'token', access.jti);
+      await deps.stores.audit.append(
+        {
+          environment: env,
+          type: 'token.revoked',
+          actor: `client:${client.clientId}`,
+          clientId: client.clientId,
+          userId: access.user?.id ?? null,
+          data: { kind: 'access_token', jti: access.jti },
+        },
+        now,
+      );
     }
     return reply.header('Cache-Control', 'no-store').send();
   });
-}
-
-function safeJti(token: string): string | undefined {
-  try {
-    const jti = decodeJwt(token).jti;
-    return typeof jti === 'string' && /^[\w-]{1,64}$/.test(jti) ? jti : undefined;
-  } catch {
-    return undefined;
-  }
 }

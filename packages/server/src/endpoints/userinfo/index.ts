@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BearerTokenRequired, InsufficientScope, InvalidToken } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
+import { activeAccessToken } from '../../services/access-token-status.js';
 import { environmentContext } from '../../http/environment.js';
 import { userClaims } from '../../tokens/issue.js';
 
@@ -18,26 +19,19 @@ export function userinfoEndpoint(app: FastifyInstance, deps: AppDeps): void {
       header !== undefined && /^bearer /i.test(header) ? header.slice(7).trim() : undefined;
     if (token === undefined || token === '') throw new BearerTokenRequired(realm);
     const env = requestEnv.environment.name;
-    const payload = await deps.signer.verify(env, token, {
-      issuer: requestEnv.issuer,
-      typ: 'at+jwt',
-    });
-    if (
-      payload?.jti === undefined ||
-      payload.sub === undefined ||
-      !(await deps.stores.tokens.isAccessActive(env, payload.jti, deps.clock()))
-    ) {
+    // Revoked, its user disabled or gone, its client deleted: all "invalid" alike.
+    const access = await activeAccessToken(deps, env, requestEnv.issuer, token);
+    if (access === undefined)
       throw new InvalidToken('the access token is invalid, expired or revoked', realm);
-    }
     // Tokens for another audience (an API named by `resource`) are not for userinfo.
-    const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!audience.includes(requestEnv.issuer))
+    if (!access.audiences.includes(requestEnv.issuer))
       throw new InvalidToken('the access token is for another audience', realm);
+    const { payload, user } = access;
     const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
     if (!scope.includes('openid'))
       throw new InsufficientScope('the openid scope is required', realm);
-    const user = await deps.stores.users.get(env, payload.sub);
-    if (user === undefined || user.disabled)
+    // A client's own token (client_credentials) has no user to describe.
+    if (user === undefined)
       throw new InvalidToken('the user is no longer allowed to sign in', realm);
     return reply
       .header('Cache-Control', 'no-store')

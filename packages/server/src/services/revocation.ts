@@ -1,0 +1,51 @@
+import type { Clock } from '../clock.js';
+import type { Stores } from '../storage/index.js';
+import type { RevocationEvent, RevocationKind } from '../storage/revocation-events.js';
+import { ACCESS_TOKEN_TTL_S } from '../tokens/issue.js';
+
+/** Clocks of resource servers and of the processes that issue tokens may differ by this much. */
+export const REVOCATION_CLOCK_TOLERANCE_MS = 60_000;
+
+/**
+ * How long an event is kept: past the longest access-token lifetime plus the tolerance, no token
+ * it covers can still be valid, so a feed reader that never sees it loses nothing.
+ */
+export const REVOCATION_EVENT_TTL_MS = ACCESS_TOKEN_TTL_S * 1000 + REVOCATION_CLOCK_TOLERANCE_MS;
+
+/**
+ * Kinds whose key never issues a token again once revoked: a grant family, an ended
+ * impersonation. A token of one may still be signed a moment after the event by a request that
+ * was checked before it (a concurrent rotation, a redemption racing a code replay, an exchange of
+ * a token of the grant); the event covers those too by reaching `REVOCATION_CLOCK_TOLERANCE_MS`
+ * past its own time. A token issued that late expires with the event (iat + ttl <= expires_at),
+ * so it is covered for as long as it is valid. User and client events cover only what came
+ * before: the user may be enabled again, and a token issued then is good.
+ */
+const DEAD_FOR_GOOD: ReadonlySet<RevocationKind> = new Set(['grant', 'impersonation']);
+
+export interface RevocationDeps {
+  readonly stores: Stores;
+  readonly clock: Clock;
+}
+
+/**
+ * Records that every access token of `key` (by `kind`) issued until now is revoked, durably,
+ * before the caller answers: introspection, userinfo, token exchange and resource servers that
+ * follow the feed refuse those tokens from then on.
+ */
+export function recordRevocation(
+  deps: RevocationDeps,
+  environment: string,
+  kind: RevocationKind,
+  key: string,
+): Promise<RevocationEvent> {
+  const now = deps.clock();
+  return deps.stores.revocationEvents.append({
+    environment,
+    kind,
+    key,
+    issuedBefore: DEAD_FOR_GOOD.has(kind) ? now + REVOCATION_CLOCK_TOLERANCE_MS : now,
+    expiresAt: now + REVOCATION_EVENT_TTL_MS,
+    createdAt: now,
+  });
+}
