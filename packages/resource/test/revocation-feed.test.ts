@@ -4,11 +4,16 @@
  * (fail closed and fail open), and that the secret never shows in an error. Time is the
  * follower's injected clock wherever an assertion depends on it; real timers only pace the reads.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
+import Fastify from 'fastify';
 import type { JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createResourceServer, type ResourceServer } from '../src/index.js';
 import { basicAuthorization } from '../src/client-credentials.js';
+import { protectedResource } from '../src/fastify.js';
+import { requireBearer } from '../src/node.js';
 import { RevocationFeed, retryDelayMs } from '../src/revocation-feed.js';
 import { deadUrl } from './support/key-server.js';
 import { decodeBasic, RevocationServer } from './support/revocation-server.js';
@@ -38,6 +43,7 @@ afterEach(async () => {
   as.events = [];
   as.pageLimit = 1000;
   as.feedStatus = 200;
+  as.feedError = 'server_error';
   as.feedBody = undefined;
   as.feedRequests.length = 0;
   as.maxInFlight = 0;
@@ -432,6 +438,53 @@ describe('createResourceServer({ revocation })', () => {
       }
       expect(thrown).toBeInstanceOf(TypeError);
       expect((thrown as TypeError).message).toContain(message);
+    }
+  });
+});
+
+describe('adapters', () => {
+  it('Fastify closes the resource server with the app, unless closeWithApp is false', async () => {
+    const rs = server({});
+    const kept = server({});
+    const app = Fastify();
+    await app.register(protectedResource, { resourceServer: rs });
+    const other = Fastify();
+    await other.register(protectedResource, { resourceServer: kept, closeWithApp: false });
+    await Promise.all([app.ready(), other.ready()]);
+    await Promise.all([app.close(), other.close()]);
+    expect(rs.revocationStatus()).toMatchObject({ mode: 'feed', closed: true, fresh: false });
+    expect(kept.revocationStatus()).toMatchObject({ mode: 'feed', closed: false });
+  });
+
+  it('node:http answers 503 while the feed is stale and tells onError why', async () => {
+    as.feedStatus = 401;
+    as.feedError = 'invalid_client';
+    const rs = server({});
+    const causes: unknown[] = [];
+    const authenticate = requireBearer(rs, { onError: (cause) => causes.push(cause) });
+    const http = createServer((req, res) => {
+      void authenticate(req, res).then((auth) => {
+        if (auth !== undefined) res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+      await until(() => (rs.revocationStatus() as { failures: number }).failures > 0);
+      const response = await fetch(url, {
+        headers: { authorization: `Bearer ${await as.token(RESOURCE)}` },
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(await response.json()).toStrictEqual({
+        error: 'server_error',
+        error_description: 'the revocation feed has not been read yet',
+      });
+      expect(String(causes[0])).toContain('HTTP 401 invalid_client');
+    } finally {
+      as.feedError = 'server_error';
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
     }
   });
 });
