@@ -3,6 +3,7 @@
  * of the environment reads it, with HTTP Basic; it pages by cursor; the metadata advertises it.
  * And the link itself: only a confidential client of the same environment may be a resource's.
  */
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RevocationKind } from '../src/storage/revocation-events.js';
 import { operatorSession, type AdminSession } from './support/admin.js';
@@ -348,5 +349,36 @@ describe.each(DATABASES)('revocation feed on $kind', ({ create }) => {
         },
       ]),
     );
+  });
+
+  it('carries a revocation made at the revocation endpoint (RFC 7009) as a token event', async () => {
+    const last = (await asResource('?limit=10000')).body.next ?? 0;
+    const authorization = basic(otherConfidential.clientId, otherConfidential.clientSecret);
+    const issued = await fetch(`${t.issuer('development')}/token`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: API, scope: 'read' }),
+    });
+    expect(issued.status).toBe(200);
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    const revoked = await fetch(`${t.issuer('development')}/revoke`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }),
+    });
+    expect(revoked.status).toBe(200);
+    const { jti, iat } = decodeJwt(token);
+    const answer = await asResource(`?after=${last}`);
+    expect(answer.body.events).toEqual([
+      {
+        seq: expect.any(Number) as number,
+        kind: 'token',
+        key: jti,
+        issued_before: expect.any(Number) as number,
+        expires_at: expect.any(Number) as number,
+      },
+    ]);
+    // The rule a reader applies: the token's iat is at most issued_before.
+    expect(iat).toBeLessThanOrEqual(answer.body.events?.[0]?.issued_before ?? 0);
   });
 });
