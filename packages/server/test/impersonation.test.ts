@@ -194,6 +194,8 @@ describe.each(DATABASES)('impersonation on $kind', ({ create }) => {
     const access = decodeJwt(tokens.access_token);
     expect(access.sub).toBe(userId);
     expect(access.act).toEqual({ sub: supportId, email: 'helper@ops.example' });
+    // What ending the impersonation revokes, wherever the token is checked (issue #15).
+    expect(access.impersonation_id).toBe(impersonation.id);
     expect(decodeJwt(tokens.id_token ?? '').act).toEqual({
       sub: supportId,
       email: 'helper@ops.example',
@@ -227,6 +229,10 @@ describe.each(DATABASES)('impersonation on $kind', ({ create }) => {
     expect(ended.body.impersonation).toMatchObject({ active: false, endReason: 'ended' });
     expect((await introspect(tokens.access_token)).active).toBe(false);
     expect((await introspect(tokens.refresh_token ?? '')).active).toBe(false);
+    const events = await t.ctx.stores.revocationEvents.after('staging', 0, 1000);
+    expect(
+      events.filter((e) => e.kind === 'impersonation' && e.key === impersonation.id),
+    ).toHaveLength(1);
     expect((await refresh(tokens.refresh_token ?? '')).error).toBe('invalid_grant');
     const userinfo = await fetch(`${t.issuer('staging')}/userinfo`, {
       headers: { authorization: `Bearer ${tokens.access_token}` },

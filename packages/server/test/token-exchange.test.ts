@@ -296,6 +296,10 @@ describe.each(DATABASES)('token exchange (RFC 8693) on $kind', ({ create }) => {
     expect(reply.refresh_token).toBeUndefined();
     expect(reply.expires_in).toBeGreaterThan(0);
     const claims = decodeJwt(reply.access_token ?? '');
+    // The user's grant owns it: revoking the grant revokes it (issue #15), with no row of its own.
+    expect(typeof subject.grant_id).toBe('string');
+    expect(claims.grant_id).toBe(subject.grant_id);
+    expect(decodeJwt(actor).grant_id).toBeUndefined();
     expect(claims).toMatchObject({
       iss: t.issuer('development'),
       aud: API,
