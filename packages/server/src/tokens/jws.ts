@@ -19,16 +19,29 @@ const P256_HALF_N = P256_N >> 1n;
 
 const scalar = (bytes: Buffer): bigint => BigInt(`0x${bytes.toString('hex')}`);
 
+/** n and n/2 as 32 big-endian bytes, to compare and subtract without BigInt on the signing path. */
+const P256_N_BYTES = Buffer.from(P256_N.toString(16).padStart(64, '0'), 'hex');
+const P256_HALF_N_BYTES = Buffer.from(P256_HALF_N.toString(16).padStart(64, '0'), 'hex');
+
 /**
  * ECDSA is malleable: if (r, s) verifies, so does (r, n - s). Gatehouse signs with the low s
  * (s <= n/2, as Bitcoin's BIP 62 and many JOSE deployments do) and refuses the high one, so each
  * token has exactly one valid spelling: nothing keyed on the token string (a revocation or replay
  * list, a cache) can be sidestepped by presenting the other spelling.
+ *
+ * Every token is signed here, so it works on the bytes: a big-endian comparison, and n - s by
+ * schoolbook subtraction (s < n, so no borrow is left over).
  */
 function toLowS(signature: Buffer): Buffer {
-  const s = scalar(signature.subarray(32));
-  if (s <= P256_HALF_N) return signature;
-  const low = Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex');
+  const s = signature.subarray(32);
+  if (s.compare(P256_HALF_N_BYTES) <= 0) return signature;
+  const low = Buffer.alloc(32);
+  let borrow = 0;
+  for (let i = 31; i >= 0; i--) {
+    const difference = (P256_N_BYTES[i] ?? 0) - (s[i] ?? 0) - borrow;
+    borrow = difference < 0 ? 1 : 0;
+    low[i] = difference + (borrow << 8);
+  }
   return Buffer.concat([signature.subarray(0, 32), low]);
 }
 
