@@ -227,12 +227,18 @@ async function prepareSchema(server, database, secret) {
 
 const TABLES = ['users', 'clients', 'refresh_tokens', 'authorization_codes'];
 
+/** A progress line on stderr, at most every few seconds. */
 const progress = (what) => {
   const t0 = Date.now();
-  return (done, total) =>
+  let shown = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (done < total && now - shown < 5000) return;
+    shown = now;
     process.stderr.write(
-      `\r  ${what}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.round((Date.now() - t0) / 1000)} s)${done === total ? '\n' : ''}`,
+      `  ${what}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.round((now - t0) / 1000)} s)\n`,
     );
+  };
 };
 
 /** Seeds a SQLite data directory; returns seconds per table. */
