@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Selectable } from 'kysely';
 import { appendAudit, type AuditEntry, type AuditRecord } from './audit.js';
 import type { AuthorizationCodeTable, Database } from './schema.js';
 import { firstRefusal, sameValues, type SpendRule } from './spend-rules.js';
@@ -189,6 +189,10 @@ function codeRow(code: NewAuthorizationCode): Insertable<AuthorizationCodeTable>
   };
 }
 
+function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
 export function codeStore(db: Kysely<Database>): CodeStore {
   /**
    * Marks an unspent, unexpired code spent: the atomic guard, the same for both ways of spending
@@ -202,6 +206,11 @@ export function codeStore(db: Kysely<Database>): CodeStore {
       .where('code_hash', '=', codeHash)
       .where('consumed_at', 'is', null)
       .where('expires_at', '>', now);
+  /**
+   * The spending statement's SQL by the rules that apply (with or without redirect_uri, resource):
+   * a handful of shapes, each built and compiled by Kysely once rather than on every token request.
+   */
+  const spendTexts = new Map<string, string>();
   return {
     issue(code, audit) {
       return appendAudit(db, audit.event, audit.at, [
@@ -221,9 +230,34 @@ export function codeStore(db: Kysely<Database>): CodeStore {
       const conditions = sameValues(codeRules, presented);
       // A rule that applies but is not a column comparison: spend after reading instead.
       if (conditions === undefined) return undefined;
-      let update = spend(environment, codeHash, grantId, now);
-      for (const [column, value] of conditions) update = update.where(column, '=', value);
-      const row = await update.returningAll().executeTakeFirst();
+      // In the order the statement below takes them: SET, the guard, then the rules.
+      const parameters = [
+        now,
+        grantId,
+        environment,
+        codeHash,
+        now,
+        ...conditions.map(([, v]) => v),
+      ];
+      const shape = conditions.map(([column]) => column).join(' ');
+      let text = spendTexts.get(shape);
+      if (text === undefined) {
+        let update = spend(environment, codeHash, grantId, now);
+        for (const [column, value] of conditions) update = update.where(column, '=', value);
+        const compiled = update.returningAll().compile();
+        // Kept only if the statement takes exactly these parameters in this order; otherwise
+        // the statement just built is run as it is (correct, only not reused).
+        if (!sameList(compiled.parameters, parameters)) {
+          const row = (await db.executeQuery(compiled)).rows[0];
+          return row === undefined ? undefined : toCode(row);
+        }
+        text = compiled.sql;
+        spendTexts.set(shape, text);
+      }
+      const { rows } = await db.executeQuery<Selectable<AuthorizationCodeTable>>(
+        CompiledQuery.raw(text, parameters),
+      );
+      const row = rows[0];
       return row === undefined ? undefined : toCode(row);
     },
     async consume(environment, codeHash, grantId, now) {
