@@ -33,9 +33,11 @@ export function checkClientCredentials(
  */
 export function checkEndpointUrl(value: unknown, option: string): string {
   if (typeof value !== 'string') throw new TypeError(`${option} must be a string`);
-  const url = checkSecureUrl(value, option);
-  if (url.username !== '' || url.password !== '')
+  // Before any message that repeats the URL: user information may hold a password.
+  const parsed = URL.parse(value);
+  if (parsed !== null && (parsed.username !== '' || parsed.password !== ''))
     throw new TypeError(`${option} must not carry user information`);
+  const url = checkSecureUrl(value, option);
   if (url.hash !== '') throw new TypeError(`${option} must not have a fragment: ${value}`);
   return url.href;
 }

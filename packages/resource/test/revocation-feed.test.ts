@@ -308,7 +308,9 @@ describe('never shows the secret', () => {
       { clientId: '', clientSecret: secret },
       { clientId: 'x', clientSecret: secret, pollIntervalMs: -1 },
       { clientId: 'x', clientSecret: secret, pollInterval: 10 },
-      { clientId: 'x', clientSecret: secret, feedUrl: 'https://user:pw@as.example.test/feed' },
+      { clientId: 'x', clientSecret: secret, feedUrl: `https://user:${secret}@as.example.test/f` },
+      // Refused for its userinfo before the https check, whose message repeats the URL.
+      { clientId: 'x', clientSecret: secret, feedUrl: `http://user:${secret}@as.example.test/f` },
     ];
     for (const revocation of mistakes) {
       let message = '';
