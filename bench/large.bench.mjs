@@ -70,6 +70,12 @@ function readMeta() {
 
 function writeMeta(meta) {
   mkdirSync(root, { recursive: true, mode: 0o700 });
+  // Another run of the same seed may have finished a database meanwhile (one per database, in
+  // parallel: BENCH_LARGE_DATABASES=sqlite and =postgres): keep what it recorded.
+  if (existsSync(metaFile)) {
+    const kept = JSON.parse(readFileSync(metaFile, 'utf8'));
+    if (kept.secret === meta.secret) meta.seeded = { ...kept.seeded, ...meta.seeded };
+  }
   // It holds the seed's server secret: owner only.
   writeFileSync(metaFile, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
 }
