@@ -381,4 +381,33 @@ describe.each(DATABASES)('revocation feed on $kind', ({ create }) => {
     // The rule a reader applies: the token's iat is at most issued_before.
     expect(iat).toBeLessThanOrEqual(answer.body.events?.[0]?.issued_before ?? 0);
   });
+
+  it('unlinks a deleted client from the resources it served, audited; it reads nothing more', async () => {
+    const doomed = await confidential();
+    const uri = 'https://doomed.example.com/';
+    const created = await admin.call('POST', '/environments/development/resources', {
+      uri,
+      name: 'Doomed API',
+      clientId: doomed.clientId,
+    });
+    expect(created.status).toBe(201);
+    expect((await feed('', basic(doomed.clientId, doomed.clientSecret))).status).toBe(200);
+
+    const deleted = await admin.call(
+      'DELETE',
+      `/environments/development/clients/${doomed.clientId}`,
+    );
+    expect(deleted.status).toBeLessThan(300);
+    expect((await resourcesOf('development')).find((r) => r.uri === uri)).toMatchObject({
+      clientId: null,
+    });
+    const entries = (await admin.call('GET', '/audit?type=resource.client_changed&limit=100')).body
+      .entries as { data: unknown }[];
+    expect(entries.map((e) => e.data)).toContainEqual({
+      uri,
+      clientId: null,
+      previousClientId: doomed.clientId,
+    });
+    expect((await feed('', basic(doomed.clientId, doomed.clientSecret))).status).toBe(401);
+  });
 });

@@ -17,7 +17,7 @@ import type { Client, ClientKind, ClientType } from '../storage/clients.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
-import { isResourceIndicator } from './resources.js';
+import { isResourceIndicator, unlinkDeletedClient } from './resources.js';
 import { recordRevocation } from './revocation.js';
 
 export interface ClientSpec {
@@ -444,6 +444,7 @@ export async function deleteClient(
   await ctx.stores.tokens.revokeForClient(environment, clientId, ctx.clock());
   await recordRevocation(ctx, environment, 'client', clientId);
   await ctx.stores.refusedRedirects.forgetClient(environment, clientId);
+  await unlinkDeletedClient(ctx, environment, clientId);
   await ctx.stores.audit.append(
     {
       environment,

@@ -145,6 +145,31 @@ export async function setResourceClient(
   return { ...existing, clientId: linked };
 }
 
+/**
+ * A deleted client can no longer be any resource's client: each resource that named it is unlinked
+ * (audited), so its server's feed reads are refused at once and it fails closed rather than keep a
+ * link to credentials that no longer exist.
+ */
+export async function unlinkDeletedClient(
+  ctx: ServiceContext,
+  environment: string,
+  clientId: string,
+): Promise<void> {
+  for (const resource of await ctx.stores.resources.list(environment)) {
+    if (resource.clientId !== clientId) continue;
+    await ctx.stores.resources.setClientId(environment, resource.uri, null);
+    await ctx.stores.audit.append(
+      {
+        environment,
+        type: 'resource.client_changed',
+        actor: ctx.actor,
+        data: { uri: resource.uri, clientId: null, previousClientId: clientId },
+      },
+      ctx.clock(),
+    );
+  }
+}
+
 export async function removeResource(
   ctx: ServiceContext,
   environment: string,
