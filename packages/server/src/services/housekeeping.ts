@@ -11,9 +11,10 @@ import { removeExpiredRedirectUris } from './redirects.js';
  * working at their expiry already; this makes the records and the audit log say so.
  *
  * Then what can no longer matter is removed, in batches of short statements (storage/expired.ts
- * has the list and each table's rule): expired access-token records, refresh tokens of families
- * that expired or were revoked, codes, sessions, device codes, parked authorization requests,
- * attempt counters, old refused-redirect rows and revocations. On PostgreSQL one process at a
+ * has the list and each table's rule): access-token records left from before tokens had no row,
+ * refresh tokens of families that expired or were revoked, codes, sessions, device codes, parked
+ * authorization requests, attempt counters, old refused-redirect rows, revocations, and
+ * revocation events once no token they cover can still be valid. On PostgreSQL one process at a
  * time does that part (`recordsRemoved` is undefined in the others), and with an audit retention
  * set (`--audit-retention`) it also archives and removes the entries older than it
  * (services/audit-retention.ts).
