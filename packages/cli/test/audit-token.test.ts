@@ -59,7 +59,7 @@ describe('gatehouse audit token', () => {
 
   it('says a token was issued, under the reservation of its block and the count that closed it', async () => {
     const issued = await gatehouse(['audit', 'token', jtis[2] ?? '', ...data()]);
-    expect(issued.code).toBe(0);
+    expect(issued).toMatchObject({ code: 0, stderr: '' });
     expect(issued.stdout).toMatch(
       /^issued: \S+\.2 is number 2 of the block reserved by entry \d+ \(\S+\) for client \S+; entry \d+ \(\S+\) closed it with 3 used\n$/,
     );
@@ -75,7 +75,7 @@ describe('gatehouse audit token', () => {
   it('says a jti past the count used was not issued, and exits 1', async () => {
     const block = (jtis[0] ?? '').split('.')[0] ?? '';
     const forged = await gatehouse(['audit', 'token', `${block}.3`, ...data()]);
-    expect(forged.code).toBe(1);
+    expect(forged).toMatchObject({ code: 1, stderr: '' });
     expect(forged.stdout).toMatch(
       /^not issued: \S+\.3 would be number 3 of the block reserved by entry \d+ .* closed it with only 3 used\n$/,
     );
@@ -101,7 +101,7 @@ describe('gatehouse audit token', () => {
       'production',
       ...data(),
     ]);
-    expect(elsewhere.code).toBe(1);
+    expect(elsewhere).toMatchObject({ code: 1, stderr: '' });
   });
 
   it('leaves the chain intact', async () => {

@@ -11,6 +11,7 @@ import { JTI_BLOCK_CLOSED, JTI_BLOCK_RESERVED, parseBlockJti } from '../src/serv
 import { accountForJti } from '../src/services/token-audit.js';
 import type { AuditEntry } from '../src/storage/audit.js';
 import { DATABASES, throwawayPostgres, type ThrowawayDatabase } from './support/databases.js';
+import { within } from './support/processes.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 const jtiOf = (token: string): string => decodeJwt(token).jti ?? '';
@@ -102,7 +103,11 @@ describe.each(DATABASES)(
       const jtis = tokens.map(jtiOf);
       expect(new Set(jtis).size).toBe(40);
       const entries = await entriesOf(t, client.clientId);
-      expect(entries.map((e) => e.type)).toEqual([JTI_BLOCK_RESERVED]);
+      // One block for the 40; past half of it, the next one (twice as large) is reserved ahead.
+      expect(entries.map((e) => [e.type, e.data.size])).toEqual([
+        [JTI_BLOCK_RESERVED, 64],
+        [JTI_BLOCK_RESERVED, 128],
+      ]);
       expect(new Set(jtis.map((jti) => parseBlockJti(jti)?.block))).toEqual(
         new Set([entries[0]?.data.block]),
       );
@@ -112,13 +117,19 @@ describe.each(DATABASES)(
       const client = await machine(t, 'Busy');
       const jtis: string[] = [];
       for (let i = 0; i < 65; i++) jtis.push(jtiOf(await machineToken(t, client)));
-      const entries = await entriesOf(t, client.clientId);
+      // The closing entry is written after the token that used the block up, not before it.
+      let entries: AuditEntry[] = [];
+      await within(2_000, 'the used-up block is closed', async () => {
+        entries = await entriesOf(t, client.clientId);
+        return entries.length === 3;
+      });
+      // The second block was reserved ahead, when the first was half used.
       expect(entries.map((e) => [e.type, e.data.size ?? e.data.used])).toEqual([
         [JTI_BLOCK_RESERVED, 64],
-        [JTI_BLOCK_CLOSED, 64],
         [JTI_BLOCK_RESERVED, 128],
+        [JTI_BLOCK_CLOSED, 64],
       ]);
-      expect(parseBlockJti(jtis[64] ?? '')).toEqual({ block: entries[2]?.data.block, n: 0 });
+      expect(parseBlockJti(jtis[64] ?? '')).toEqual({ block: entries[1]?.data.block, n: 0 });
       expect(await accountForJti(t.ctx.stores.audit, jtis[63] ?? '')).toMatchObject({
         status: 'issued',
         n: 63,

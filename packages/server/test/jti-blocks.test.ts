@@ -14,6 +14,7 @@ import {
   type JtiBlockLimits,
 } from '../src/services/jti-blocks.js';
 import { accountForJti } from '../src/services/token-audit.js';
+import type { AuditStore } from '../src/storage/audit.js';
 import { auditKeys } from '../src/crypto/audit-keys.js';
 import { syncCommitsWith } from '../src/storage/commit-sync.js';
 import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
@@ -60,7 +61,7 @@ describe.each(DATABASES)('jti blocks on $kind', ({ create }) => {
   });
 
   it('reserves a block in the audit log before its first jti, then hands out the rest with no write', async () => {
-    const blocks = blocksWith();
+    const blocks = blocksWith({ minSize: 16 });
     const key = newKey(['write', 'read']);
     const first = await blocks.next(key);
     const parsed = parseBlockJti(first);
@@ -72,7 +73,7 @@ describe.each(DATABASES)('jti blocks on $kind', ({ create }) => {
       data: {
         clientId: key.clientId,
         block: parsed?.block,
-        size: 4,
+        size: 16,
         // The scope as a set, in one order whatever the request's.
         scope: 'read write',
         resource: null,
@@ -90,40 +91,90 @@ describe.each(DATABASES)('jti blocks on $kind', ({ create }) => {
     await blocks.close();
   });
 
-  it('makes one reservation for concurrent requests, and a new block (twice the size) when one is used up', async () => {
+  it('makes one reservation for concurrent requests, and grows the blocks of a busy key', async () => {
     const blocks = blocksWith();
     const key = newKey();
-    // 4 + 8 + 16 = 28: three blocks, growing, the last one with room.
     const jtis = await Promise.all(Array.from({ length: 20 }, () => blocks.next(key)));
     expect(new Set(jtis).size).toBe(20);
     await blocks.close();
     const entries = await entriesOf(key.clientId);
     const reserved = entries.filter((e) => e.type === JTI_BLOCK_RESERVED);
-    const closed = entries.filter((e) => e.type === JTI_BLOCK_CLOSED);
-    expect(reserved.map((e) => e.data.size)).toEqual([4, 8, 16]);
-    expect(closed.map((e) => [e.data.block, e.data.used])).toEqual([
-      [reserved[0]?.data.block, 4],
-      [reserved[1]?.data.block, 8],
-      [reserved[2]?.data.block, 8],
+    const used = new Map(
+      entries.filter((e) => e.type === JTI_BLOCK_CLOSED).map((e) => [e.data.block, e.data.used]),
+    );
+    // 4 + 8 + 8 of 16; the fourth block was reserved ahead once the third was half used.
+    expect(reserved.map((e) => [e.data.size, used.get(e.data.block)])).toEqual([
+      [4, 4],
+      [8, 8],
+      [16, 8],
+      [16, 0],
     ]);
     // Every jti is in a block reserved before it, within the count its block used.
     for (const jti of jtis) expect((await accountForJti(stores.audit, jti)).status).toBe('issued');
   });
 
   it('never makes two reservations at once for a key, however many requests wait', async () => {
-    const blocks = blocksWith({ minSize: 4, maxSize: 4 });
+    let inFlight = 0;
+    let most = 0;
+    const counting: AuditStore = {
+      ...stores.audit,
+      async append(event, at, rows) {
+        const reservation = event.type === JTI_BLOCK_RESERVED;
+        if (reservation) most = Math.max(most, ++inFlight);
+        try {
+          return await stores.audit.append(event, at, rows);
+        } finally {
+          if (reservation) inFlight--;
+        }
+      },
+    };
+    const blocks = new JtiBlocks(counting, clock, { minSize: 4, maxSize: 4, maxAgeMs: 60_000 });
     const key = newKey();
     const jtis = await Promise.all(Array.from({ length: 40 }, () => blocks.next(key)));
     expect(new Set(jtis).size).toBe(40);
     await blocks.close();
+    expect(most).toBe(1);
     const entries = await entriesOf(key.clientId);
-    // Reserved one after the other: each block closed (used up) before the next was reserved.
-    expect(entries.map((e) => e.type)).toEqual(
-      Array.from({ length: 10 }, () => [JTI_BLOCK_RESERVED, JTI_BLOCK_CLOSED]).flat(),
+    const reserved = entries.filter((e) => e.type === JTI_BLOCK_RESERVED);
+    const closed = entries.filter((e) => e.type === JTI_BLOCK_CLOSED);
+    // Every block reserved is closed, and together they account for exactly the 40.
+    expect(closed.map((e) => e.data.block).sort()).toEqual(
+      reserved.map((e) => e.data.block).sort(),
     );
-    expect(entries.filter((e) => e.type === JTI_BLOCK_CLOSED).map((e) => e.data.used)).toEqual(
-      Array.from({ length: 10 }, () => 4),
+    expect(closed.reduce((sum, e) => sum + Number(e.data.used), 0)).toBe(40);
+  });
+
+  it('reserves the next block ahead, so a busy key does not wait for a reservation', async () => {
+    let held = false;
+    let release = (): void => undefined;
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const gated: AuditStore = {
+      ...stores.audit,
+      async append(event, at, rows) {
+        if (held && event.type === JTI_BLOCK_RESERVED) await hold;
+        return stores.audit.append(event, at, rows);
+      },
+    };
+    const blocks = new JtiBlocks(gated, clock, { minSize: 4, maxSize: 8, maxAgeMs: 60_000 });
+    const key = newKey();
+    await blocks.next(key);
+    await blocks.next(key);
+    // Half used: the next block's reservation is under way; once durable, reservations stall.
+    await within(2_000, 'the block ahead is reserved', async () =>
+      Promise.resolve(
+        (await entriesOf(key.clientId)).filter((e) => e.type === JTI_BLOCK_RESERVED).length === 2,
+      ),
     );
+    held = true;
+    // Two more from the first block, then the second block's eight: none waits on the stalled
+    // reservation (the one made ahead of the second block is held until the end).
+    const jtis = [];
+    for (let i = 0; i < 10; i++) jtis.push(await blocks.next(key));
+    expect(new Set(jtis.map((jti) => parseBlockJti(jti)?.block)).size).toBe(2);
+    release();
+    await blocks.close();
   });
 
   it('closes a block open longer than the limit, and starts the key over at the size it needed', async () => {
@@ -144,7 +195,7 @@ describe.each(DATABASES)('jti blocks on $kind', ({ create }) => {
   });
 
   it('closes every open block when stopped, and hands out nothing after', async () => {
-    const blocks = blocksWith();
+    const blocks = blocksWith({ minSize: 16 });
     const a = newKey();
     const b = newKey();
     await blocks.next(a);

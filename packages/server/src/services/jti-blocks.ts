@@ -12,8 +12,10 @@ import type { AuditStore } from '../storage/audit.js';
  * bound an auditor reads from the reservation (`gatehouse audit token <jti>`).
  *
  * Per process: several processes on one database each reserve their own blocks (random ids, so
- * their jtis never collide). A busy key's blocks grow (doubling up to `maxSize`); a block that
- * ends by age starts its key over at `minSize`, so an idle client leaves no large unclosed range.
+ * their jtis never collide). When a key's block is half used, the next one (twice as large, up to
+ * `maxSize`) is reserved ahead, so a busy key's requests do not wait for reservations; a block
+ * that ends by age starts its key over at the size it needed (at least `minSize`), so an idle
+ * client leaves no large unclosed range.
  */
 export interface JtiBlockLimits {
   readonly minSize: number;
@@ -51,19 +53,31 @@ export function parseBlockJti(jti: string): { block: string; n: number } | undef
 interface OpenBlock {
   readonly id: string;
   readonly size: number;
-  readonly key: JtiBlockKey;
-  readonly openedAt: number;
+  /** When its reservation was made: the block is closed maxAgeMs later at the latest. */
+  readonly reservedAt: number;
   used: number;
 }
 
+/** One key's blocks. */
+interface Slot {
+  readonly key: JtiBlockKey;
+  /** The block jtis are handed out from. */
+  current: OpenBlock | undefined;
+  /**
+   * Reserved ahead once the current block is half used, so that a busy key's requests never wait
+   * for a reservation; it becomes the current block when that one is used up.
+   */
+  spare: OpenBlock | undefined;
+  /** The reservation under way, at most one per key: concurrent requests wait for the same. */
+  reserving: Promise<void> | undefined;
+  /** The size the next block gets (after a block ended by age), until when that applies. */
+  nextSize: { readonly size: number; readonly until: number } | undefined;
+}
+
 export class JtiBlocks {
-  private readonly open = new Map<string, OpenBlock>();
-  /** One reservation at a time per key: concurrent requests wait for the same one. */
-  private readonly reserving = new Map<string, Promise<void>>();
+  private readonly slots = new Map<string, Slot>();
   /** Closing entries not yet written (awaited by close()). */
   private readonly closing = new Set<Promise<void>>();
-  /** The size a key's next block gets, when larger than the minimum, until when it applies. */
-  private readonly nextSizes = new Map<string, { size: number; until: number }>();
   private readonly sweeper: NodeJS.Timeout;
   private stopped = false;
 
@@ -84,26 +98,30 @@ export class JtiBlocks {
 
   /**
    * A jti for a token of `key`, whose reservation is durable in the audit log. Without I/O while
-   * the key's open block has room.
+   * the key's current block (or the spare reserved ahead) has room.
    */
-  async next(given: JtiBlockKey): Promise<string> {
-    // The same grant in any order: one key, recorded as a sorted set.
-    const key = { ...given, scope: [...new Set(given.scope)].sort() };
-    const name = JSON.stringify([key.environment, key.clientId, key.scope, key.resource]);
+  async next(key: JtiBlockKey): Promise<string> {
+    const slot = this.slotOf(key);
     for (;;) {
-      const block = this.open.get(name);
+      const now = this.clock();
+      for (const block of [slot.current, slot.spare])
+        if (block !== undefined && now - block.reservedAt >= this.limits.maxAgeMs)
+          this.retire(slot, block, 'age');
+      if (slot.current !== undefined && slot.current.used >= slot.current.size)
+        this.retire(slot, slot.current, 'exhausted');
+      if (slot.current === undefined && slot.spare !== undefined) {
+        slot.current = slot.spare;
+        slot.spare = undefined;
+      }
+      const block = slot.current;
       if (block !== undefined) {
-        if (this.clock() - block.openedAt >= this.limits.maxAgeMs) this.retire(name, block, 'age');
-        else if (block.used < block.size) return `${block.id}.${(block.used++).toString(36)}`;
-        else this.retire(name, block, 'exhausted');
+        const n = block.used++;
+        if (block.used * 2 >= block.size && slot.spare === undefined) this.reserveAhead(slot);
+        return `${block.id}.${n.toString(36)}`;
       }
-      let reservation = this.reserving.get(name);
-      if (reservation === undefined) {
-        if (this.stopped) throw new Error('the jti blocks are closed: the server is stopping');
-        reservation = this.reserve(name, key);
-        this.reserving.set(name, reservation);
-      }
-      await reservation;
+      if (slot.reserving === undefined && this.stopped)
+        throw new Error('the jti blocks are closed: the server is stopping');
+      await (slot.reserving ?? this.reserve(slot, this.limits.minSize));
     }
   }
 
@@ -111,19 +129,57 @@ export class JtiBlocks {
   async close(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweeper);
-    // A reservation under way opens its block when it is durable: closed right after.
-    await Promise.allSettled(this.reserving.values());
-    for (const [name, block] of [...this.open]) this.retire(name, block, 'stop');
+    // A reservation under way opens its block once durable: closed right after.
+    await Promise.allSettled(
+      [...this.slots.values()].flatMap((slot) =>
+        slot.reserving === undefined ? [] : [slot.reserving],
+      ),
+    );
+    for (const slot of this.slots.values())
+      for (const block of [slot.current, slot.spare])
+        if (block !== undefined) this.retire(slot, block, 'stop');
     await Promise.all([...this.closing]);
   }
 
-  private async reserve(name: string, key: JtiBlockKey): Promise<void> {
-    try {
-      const size = this.nextSizes.get(name)?.size ?? this.limits.minSize;
-      const id = randomBytes(16).toString('base64url');
-      const at = this.clock();
+  /** The key's slot; the same grant in any scope order is one key, recorded as a sorted set. */
+  private slotOf(given: JtiBlockKey): Slot {
+    const scope = given.scope.length < 2 ? given.scope : [...new Set(given.scope)].sort();
+    const name = JSON.stringify([given.environment, given.clientId, scope, given.resource]);
+    let slot = this.slots.get(name);
+    if (slot === undefined) {
+      slot = {
+        key: { ...given, scope },
+        current: undefined,
+        spare: undefined,
+        reserving: undefined,
+        nextSize: undefined,
+      };
+      this.slots.set(name, slot);
+    }
+    return slot;
+  }
+
+  /** While the current block is in use: the next one, twice its size. */
+  private reserveAhead(slot: Slot): void {
+    if (slot.reserving !== undefined || this.stopped || slot.current === undefined) return;
+    const reservation = this.reserve(slot, Math.min(slot.current.size * 2, this.limits.maxSize));
+    // A failure here is the next request's to report, when it needs the block.
+    reservation.catch((error: unknown) => {
+      this.warn('a jti block could not be reserved ahead', error);
+    });
+  }
+
+  /** Starts a reservation; its block becomes the slot's spare once the entry is durable. */
+  private reserve(slot: Slot, defaultSize: number): Promise<void> {
+    const now = this.clock();
+    const size =
+      slot.nextSize !== undefined && slot.nextSize.until > now ? slot.nextSize.size : defaultSize;
+    slot.nextSize = undefined;
+    const id = randomBytes(16).toString('base64url');
+    const { key } = slot;
+    slot.reserving = this.audit
       // Resolves once committed and synced: no jti of the block exists before that.
-      await this.audit.append(
+      .append(
         {
           environment: key.environment,
           type: JTI_BLOCK_RESERVED,
@@ -138,42 +194,41 @@ export class JtiBlocks {
             grantType: 'client_credentials',
           },
         },
-        at,
-      );
-      this.nextSizes.delete(name);
-      this.open.set(name, { id, size, key, openedAt: at, used: 0 });
-    } finally {
-      this.reserving.delete(name);
-    }
+        now,
+      )
+      .then((entry) => {
+        slot.spare = { id, size, reservedAt: entry.at, used: 0 };
+      })
+      .finally(() => {
+        slot.reserving = undefined;
+      });
+    return slot.reserving;
   }
 
   /**
    * Takes a block out of use and writes its closing entry, without waiting for it. The count is
    * taken now: from here on no jti of the block is handed out.
    */
-  private retire(name: string, block: OpenBlock, why: 'exhausted' | 'age' | 'stop'): void {
-    if (this.open.get(name) === block) this.open.delete(name);
-    // Exhausted: the key is busy, its next block twice as large. Ended by age: as large as this
-    // one needed. Remembered for one more period at most.
-    const size =
-      why === 'exhausted'
-        ? Math.min(block.size * 2, this.limits.maxSize)
-        : why === 'age'
-          ? Math.min(
-              Math.max(this.limits.minSize, powerOfTwoAtLeast(block.used)),
-              this.limits.maxSize,
-            )
-          : this.limits.minSize;
-    if (size > this.limits.minSize)
-      this.nextSizes.set(name, { size, until: this.clock() + this.limits.maxAgeMs });
-    else this.nextSizes.delete(name);
+  private retire(slot: Slot, block: OpenBlock, why: 'exhausted' | 'age' | 'stop'): void {
+    if (slot.current === block) slot.current = undefined;
+    if (slot.spare === block) slot.spare = undefined;
+    // Ended by age while in use: the key's next block as large as this one needed, if that is
+    // soon. (A used-up block's successor is reserved ahead, twice as large.)
+    if (why === 'age' && block.used > 0)
+      slot.nextSize = {
+        size: Math.min(
+          Math.max(this.limits.minSize, powerOfTwoAtLeast(block.used)),
+          this.limits.maxSize,
+        ),
+        until: this.clock() + this.limits.maxAgeMs,
+      };
     const write = this.audit
       .append(
         {
-          environment: block.key.environment,
+          environment: slot.key.environment,
           type: JTI_BLOCK_CLOSED,
-          actor: `client:${block.key.clientId}`,
-          clientId: block.key.clientId,
+          actor: `client:${slot.key.clientId}`,
+          clientId: slot.key.clientId,
           data: { block: block.id, used: block.used },
         },
         this.clock(),
@@ -190,12 +245,21 @@ export class JtiBlocks {
     this.closing.add(write);
   }
 
-  /** Closes the blocks open longer than the limit; forgets sizes no longer due. */
+  /** Closes the blocks open longer than the limit; forgets keys with nothing left. */
   private sweep(now: number): void {
-    for (const [name, block] of [...this.open])
-      if (now - block.openedAt >= this.limits.maxAgeMs) this.retire(name, block, 'age');
-    for (const [name, next] of [...this.nextSizes])
-      if (next.until <= now) this.nextSizes.delete(name);
+    for (const [name, slot] of this.slots) {
+      for (const block of [slot.current, slot.spare])
+        if (block !== undefined && now - block.reservedAt >= this.limits.maxAgeMs)
+          this.retire(slot, block, 'age');
+      if (slot.nextSize !== undefined && slot.nextSize.until <= now) slot.nextSize = undefined;
+      if (
+        slot.current === undefined &&
+        slot.spare === undefined &&
+        slot.reserving === undefined &&
+        slot.nextSize === undefined
+      )
+        this.slots.delete(name);
+    }
   }
 }
 
