@@ -79,6 +79,8 @@ interface Site {
   readonly deployment: Deployment;
   /** Where every token is issued and every revocation made. */
   readonly a: GatehouseProcess;
+  /** On PostgreSQL, a second process on the same database. */
+  readonly b?: GatehouseProcess;
   readonly admin: AdminSession;
   readonly linked: { clientId: string; clientSecret: string };
 }
@@ -368,14 +370,22 @@ const KINDS: readonly Kind[] = [
   },
 ];
 
-async function startSite(database: Site['database'], db: ThrowawayDatabase): Promise<Site> {
+async function startSite(
+  database: Site['database'],
+  db: ThrowawayDatabase,
+  twoProcesses: boolean,
+): Promise<Site> {
   const deployment = await Deployment.create(dataLocation(db));
   // A listens on the public base URL, so the issuer is reachable (the login kit discovers it).
   const a = await deployment.start('A', Number(new URL(deployment.baseUrl).port));
-  const created = await deployment.cli(
-    ['operators', 'create', '--email', OPERATOR.email, '--role', 'admin', '--password-stdin'],
-    `${OPERATOR.password}\n`,
-  );
+  // A has migrated the database: B and the operator's command may start together.
+  const [created, b] = await Promise.all([
+    deployment.cli(
+      ['operators', 'create', '--email', OPERATOR.email, '--role', 'admin', '--password-stdin'],
+      `${OPERATOR.password}\n`,
+    ),
+    twoProcesses ? deployment.start('B') : undefined,
+  ]);
   if (created.code !== 0) throw new Error(`operators create failed: ${created.stderr}`);
   const admin = new AdminSession(a.url);
   const signedIn = await admin.signIn(OPERATOR.email, OPERATOR.password);
@@ -394,6 +404,7 @@ async function startSite(database: Site['database'], db: ThrowawayDatabase): Pro
     database,
     deployment,
     a,
+    ...(b === undefined ? {} : { b }),
     admin,
     linked: { clientId, clientSecret: linked.body.clientSecret as string },
   };
@@ -458,44 +469,55 @@ function kindsFollowing(
     });
 }
 
-for (const [database, create, twoProcesses] of [
-  ['sqlite', throwawaySqlite, false],
-  ['postgres', throwawayPostgres, true],
-] as const)
-  describe(`revocation latency on ${database}`, () => {
-    let db: ThrowawayDatabase | undefined;
-    let site: Site | undefined;
-    let b: GatehouseProcess | undefined;
-    const current = () => {
-      if (site === undefined) throw new Error('no site');
-      return site;
-    };
+/** Both databases are set up at once (process start-up is most of the time); kinds run one by one. */
+const sites = new Map<Site['database'], { db: ThrowawayDatabase; site?: Site }>();
 
-    beforeAll(async () => {
-      db = await create();
-      site = await startSite(database, db);
-      if (twoProcesses) b = await site.deployment.start('B');
-    }, 60_000);
-    afterAll(async () => {
-      await site?.deployment.stopAll();
-      await db?.drop();
-    });
+beforeAll(async () => {
+  await Promise.all(
+    (
+      [
+        ['sqlite', throwawaySqlite, false],
+        ['postgres', throwawayPostgres, true],
+      ] as const
+    ).map(async ([database, create, twoProcesses]) => {
+      const entry: { db: ThrowawayDatabase; site?: Site } = { db: await create() };
+      sites.set(database, entry);
+      entry.site = await startSite(database, entry.db, twoProcesses);
+    }),
+  );
+}, 60_000);
+afterAll(async () => {
+  for (const { db, site } of sites.values()) {
+    await site?.deployment.stopAll();
+    await db.drop();
+  }
+});
 
-    describe('one process', () => {
-      kindsFollowing(current, () => current().a, 1);
-    });
-    if (twoProcesses)
-      describe('two processes: revoked on A, the API following B', () => {
-        kindsFollowing(
-          current,
-          () => {
-            if (b === undefined) throw new Error('no B');
-            return b;
-          },
-          2,
-        );
-      });
-  });
+function siteOf(database: Site['database']): () => Site {
+  return () => {
+    const site = sites.get(database)?.site;
+    if (site === undefined) throw new Error(`no ${database} site`);
+    return site;
+  };
+}
+
+describe('revocation latency on sqlite, one process', () => {
+  kindsFollowing(siteOf('sqlite'), () => siteOf('sqlite')().a, 1);
+});
+describe('revocation latency on postgres, one process', () => {
+  kindsFollowing(siteOf('postgres'), () => siteOf('postgres')().a, 1);
+});
+describe('revocation latency on postgres, two processes: revoked on A, the API following B', () => {
+  kindsFollowing(
+    siteOf('postgres'),
+    () => {
+      const b = siteOf('postgres')().b;
+      if (b === undefined) throw new Error('no B');
+      return b;
+    },
+    2,
+  );
+});
 
 afterAll(async () => {
   if (rows.length === 0) return;
