@@ -33,13 +33,21 @@ export interface RevocationDeps {
  * before the caller answers: introspection, userinfo, token exchange and resource servers that
  * follow the feed refuse those tokens from then on.
  */
-export function recordRevocation(
+export async function recordRevocation(
   deps: RevocationDeps,
   environment: string,
   kind: RevocationKind,
   key: string,
 ): Promise<RevocationEvent> {
   const now = deps.clock();
+  // A grant or impersonation is dead from its first event on, which covers every token it can
+  // still produce: another event adds nothing. Without this, replaying one spent code or rotated
+  // refresh token in a loop would append an event per request, and every resource server of the
+  // environment reads and keeps each of them until it expires.
+  if (DEAD_FOR_GOOD.has(kind)) {
+    const existing = await deps.stores.revocationEvents.find(environment, kind, key, now);
+    if (existing !== undefined) return existing;
+  }
   return deps.stores.revocationEvents.append({
     environment,
     kind,

@@ -47,6 +47,13 @@ export interface RevocationEventStore {
   append(event: NewRevocationEvent): Promise<RevocationEvent>;
   /** Up to `limit` events of an environment after `seq`, oldest first: the feed. */
   after(environment: string, seq: number, limit: number): Promise<RevocationEvent[]>;
+  /** An event of this kind and key that has not expired at `now`, if there is one. */
+  find(
+    environment: string,
+    kind: RevocationKind,
+    key: string,
+    now: number,
+  ): Promise<RevocationEvent | undefined>;
   /** Whether an event that has not expired at `now` covers a token with these claims. */
   covering(environment: string, claims: RevocableClaims, now: number): Promise<boolean>;
 }
@@ -110,6 +117,19 @@ export function revocationEventStore(
         .limit(limit)
         .execute();
       return rows.map(toEvent);
+    },
+    async find(environment, kind, key, now) {
+      const row = await db
+        .selectFrom('revocation_events')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('kind', '=', kind)
+        .where('key', '=', key)
+        .where('expires_at', '>', now)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toEvent(row);
     },
     async covering(environment, claims, now) {
       const keys: [RevocationKind, string | null][] = [
