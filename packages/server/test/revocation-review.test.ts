@@ -4,6 +4,9 @@
  */
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../src/crypto/random.js';
+import { openDatabase } from '../src/storage/database.js';
+import { Signer } from '../src/tokens/signer.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -101,5 +104,82 @@ describe.each(DATABASES)('revocation events under attack, on $kind', ({ create }
     for (let i = 0; i < 5; i++) expect((await redeem(app, code)).error).toBe('invalid_grant');
     const grantId = String(decodeJwt(first.access_token).grant_id);
     expect(await eventsFor(grantId)).toHaveLength(1);
+  });
+
+  /**
+   * A token as the server signed it before migration 0012: no grant_id claim, and a row naming
+   * its family and code. The grant it belongs to is revoked after the upgrade.
+   */
+  async function legacyToken(app: Confidential, email: string) {
+    const code = await authorize(app, email);
+    const tokens = await redeem(app, code);
+    const { grant_id: grantId, ...claims } = decodeJwt(tokens.access_token);
+    const jti = `legacy-${String(grantId)}`;
+    const signer = new Signer(t.ctx.stores.keys, () => Date.now());
+    const token = await signer.sign('development', 'at+jwt', { ...claims, jti });
+    const handle = await openDatabase(db.target);
+    try {
+      await handle.db
+        .insertInto('access_tokens')
+        .values({
+          jti,
+          environment: 'development',
+          client_id: app.clientId,
+          user_id: String(claims.sub),
+          family_id: String(grantId),
+          code_hash: sha256(code.code),
+          expires_at: Number(claims.exp) * 1000,
+          revoked_at: null,
+          impersonation_id: null,
+          created_at: Number(claims.iat) * 1000,
+        })
+        .execute();
+      // A code spent before the upgrade recorded no grant.
+      await handle.db
+        .updateTable('authorization_codes')
+        .set({ grant_id: null })
+        .where('code_hash', '=', sha256(code.code))
+        .execute();
+    } finally {
+      await handle.close();
+    }
+    return { token, code, refreshToken: tokens.refresh_token ?? '' };
+  }
+
+  async function introspect(app: Confidential, token: string) {
+    const response = await fetch(`${t.issuer('development')}/introspect`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token }),
+    });
+    return ((await response.json()) as { active: boolean }).active;
+  }
+
+  it('a token from before the upgrade (no grant_id) dies with its refresh family', async () => {
+    const { email, app } = await party();
+    const legacy = await legacyToken(app, email);
+    expect(await introspect(app, legacy.token)).toBe(true);
+    const revoke = await fetch(`${t.issuer('development')}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: legacy.refreshToken,
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+      }),
+    });
+    expect(revoke.status).toBe(200);
+    expect(await introspect(app, legacy.token)).toBe(false);
+  });
+
+  it('a token from before the upgrade (no grant_id) dies when its code is replayed', async () => {
+    const { email, app } = await party();
+    const legacy = await legacyToken(app, email);
+    expect(await introspect(app, legacy.token)).toBe(true);
+    expect((await redeem(app, legacy.code)).error).toBe('invalid_grant');
+    expect(await introspect(app, legacy.token)).toBe(false);
   });
 });

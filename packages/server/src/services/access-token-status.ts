@@ -60,7 +60,7 @@ export async function activeAccessToken(
   // is a user (client ids and user ids never coincide).
   const userId = sub === clientId ? null : sub;
   const now = deps.clock();
-  const [revoked, client, user] = await Promise.all([
+  const [revoked, client, user, legacyRevoked] = await Promise.all([
     deps.stores.revocationEvents.covering(
       environment,
       { jti, iat, clientId, userId, grantId, impersonationId },
@@ -68,8 +68,14 @@ export async function activeAccessToken(
     ),
     deps.stores.clients.get(environment, clientId),
     userId === null ? undefined : deps.stores.users.get(environment, userId),
+    // A user's token without grant_id was issued before migration 0012 (every user grant has
+    // one since): no grant or impersonation event can match it, but its row still says whether
+    // its family, code or impersonation was revoked since. Gone once such tokens have expired.
+    userId !== null && grantId === null
+      ? deps.stores.tokens.legacyAccessRevoked(environment, jti)
+      : false,
   ]);
-  if (revoked || client === undefined) return undefined;
+  if (revoked || legacyRevoked || client === undefined) return undefined;
   if (userId !== null && (user === undefined || user.disabled)) return undefined;
   const aud = payload.aud;
   return {

@@ -85,6 +85,12 @@ export interface TokenStore {
    * call.
    */
   revokeImpersonation(environment: string, impersonationId: string, now: number): Promise<void>;
+  /**
+   * Whether an access token issued before migration 0012 (it has a row, and no `grant_id` claim)
+   * is revoked by its row or by its family, code or impersonation revoked since: grant and
+   * impersonation events match `grant_id` and `impersonation_id`, which such a token lacks.
+   */
+  legacyAccessRevoked(environment: string, jti: string): Promise<boolean>;
 }
 
 /** What a refresh request presents to rotate a token. */
@@ -182,8 +188,10 @@ function refreshRow(token: RefreshToken): Insertable<RefreshTokenTable> {
  * No revocation recorded for the row's family, its code or the impersonation it came from: a
  * refresh token stored after its grant was revoked (a concurrent rotation or redemption) is dead.
  */
-function notRevoked(): RawBuilder<SqlBool> {
-  return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = refresh_tokens.family_id) or (r.kind = 'code' and r.key = refresh_tokens.code_hash) or (r.kind = 'impersonation' and r.key = refresh_tokens.impersonation_id))`;
+function notRevoked(
+  table: 'refresh_tokens' | 'access_tokens' = 'refresh_tokens',
+): RawBuilder<SqlBool> {
+  return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = ${sql.ref(`${table}.family_id`)}) or (r.kind = 'code' and r.key = ${sql.ref(`${table}.code_hash`)}) or (r.kind = 'impersonation' and r.key = ${sql.ref(`${table}.impersonation_id`)}))`;
 }
 
 export function tokenStore(db: Kysely<Database>): TokenStore {
@@ -301,6 +309,18 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
       // Every token of the grant carries the code it came from, rotated ones included.
       await remember('code', codeHash, environment, now);
       await markRevoked(environment, 'code_hash', codeHash, now);
+    },
+    async legacyAccessRevoked(environment, jti) {
+      const row = await db
+        .selectFrom('access_tokens')
+        .select('jti')
+        .where('environment', '=', environment)
+        .where('jti', '=', jti)
+        .where((eb) =>
+          eb.or([eb('revoked_at', 'is not', null), eb.not(notRevoked('access_tokens'))]),
+        )
+        .executeTakeFirst();
+      return row !== undefined;
     },
     async revokeForClient(environment, clientId, now) {
       await markRevoked(environment, 'client_id', clientId, now);
