@@ -6,6 +6,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../src/crypto/random.js';
 import { openDatabase } from '../src/storage/database.js';
+import { createStores } from '../src/storage/index.js';
 import { Signer } from '../src/tokens/signer.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
@@ -181,5 +182,58 @@ describe.each(DATABASES)('revocation events under attack, on $kind', ({ create }
     expect(await introspect(app, legacy.token)).toBe(true);
     expect((await redeem(app, legacy.code)).error).toBe('invalid_grant');
     expect(await introspect(app, legacy.token)).toBe(false);
+  });
+
+  // A reader that polls while several connections append must never step over an event that
+  // commits late with a lower seq (the feed's cursor only moves forward).
+  it('a reader polling during concurrent appends from several connections misses no event', async () => {
+    const handles = await Promise.all([1, 2, 3, 4, 5].map(() => openDatabase(db.target)));
+    try {
+      const [readerHandle, ...writers] = handles;
+      const reader = createStores(readerHandle!).revocationEvents;
+      const start = (await reader.after('development', 0, 10_000)).at(-1)?.seq ?? 0;
+      const now = Date.now();
+      let done = false;
+      const seen: number[] = [];
+      const poll = (async () => {
+        let cursor = start;
+        for (;;) {
+          const finished = done;
+          const page = await reader.after('development', cursor, 10_000);
+          for (const e of page) seen.push(e.seq);
+          cursor = page.at(-1)?.seq ?? cursor;
+          if (finished) return;
+          // Let the appenders' I/O in: a SQLite read resolves without ever yielding to it.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      const appended = (
+        await Promise.all(
+          writers.map(async (handle, w) => {
+            const events = createStores(handle).revocationEvents;
+            const seqs: number[] = [];
+            for (let i = 0; i < 40; i++) {
+              const event = await events.append({
+                environment: 'development',
+                kind: 'token',
+                key: `race-${w}-${i}`,
+                issuedBefore: now,
+                expiresAt: now + 660_000,
+                createdAt: now,
+              });
+              seqs.push(event.seq);
+            }
+            return seqs;
+          }),
+        )
+      ).flat();
+      done = true;
+      await poll;
+      expect(seen.filter((seq) => appended.includes(seq)).sort((a, b) => a - b)).toEqual(
+        [...appended].sort((a, b) => a - b),
+      );
+    } finally {
+      await Promise.all(handles.map((h) => h.close()));
+    }
   });
 });
