@@ -5,7 +5,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../src/crypto/random.js';
-import { openDatabase } from '../src/storage/database.js';
+import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
 import { createStores } from '../src/storage/index.js';
 import { Signer } from '../src/tokens/signer.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
@@ -189,16 +189,16 @@ describe.each(DATABASES)('revocation events under attack, on $kind', ({ create }
   it('a reader polling during concurrent appends from several connections misses no event', async () => {
     const handles = await Promise.all([1, 2, 3, 4, 5].map(() => openDatabase(db.target)));
     try {
-      const [readerHandle, ...writers] = handles;
-      const reader = createStores(readerHandle!).revocationEvents;
+      const [readerHandle, ...writers] = handles as [DatabaseHandle, ...DatabaseHandle[]];
+      const reader = createStores(readerHandle).revocationEvents;
       const start = (await reader.after('development', 0, 10_000)).at(-1)?.seq ?? 0;
       const now = Date.now();
-      let done = false;
+      const appending = { done: false };
       const seen: number[] = [];
       const poll = (async () => {
         let cursor = start;
         for (;;) {
-          const finished = done;
+          const finished = appending.done;
           const page = await reader.after('development', cursor, 10_000);
           for (const e of page) seen.push(e.seq);
           cursor = page.at(-1)?.seq ?? cursor;
@@ -227,7 +227,7 @@ describe.each(DATABASES)('revocation events under attack, on $kind', ({ create }
           }),
         )
       ).flat();
-      done = true;
+      appending.done = true;
       await poll;
       expect(seen.filter((seq) => appended.includes(seq)).sort((a, b) => a - b)).toEqual(
         [...appended].sort((a, b) => a - b),
