@@ -5,6 +5,8 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../src/crypto/random.js';
+import { deleteClient } from '../src/services/clients.js';
+import { deleteUser, setUserDisabled } from '../src/services/users.js';
 import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
 import { createStores } from '../src/storage/index.js';
 import { Signer } from '../src/tokens/signer.js';
@@ -95,6 +97,27 @@ describe.each(DATABASES)('revocation events under attack, on $kind', ({ create }
       expect((await refresh(app, first.refresh_token ?? '')).error).toBe('invalid_grant');
     const grantId = String(decodeJwt(first.access_token).grant_id);
     expect(await eventsFor(grantId)).toHaveLength(1);
+  });
+
+  // A token request checked just before a deletion can be signed a second after it: a resource
+  // server matching `iat <= issued_before` would accept that token for its whole lifetime unless
+  // the event reaches past the deletion. A deleted user or client never comes back, so it may.
+  it('a deleted user or client is covered a minute past the deletion; a disabled user is not', async () => {
+    const { email, app } = await party();
+    const userId = String(
+      decodeJwt((await redeem(app, await authorize(app, email))).access_token).sub,
+    );
+    const late = (event: { issuedBefore: number; createdAt: number } | undefined) =>
+      event === undefined ? undefined : event.issuedBefore - event.createdAt;
+
+    await setUserDisabled(t.ctx, 'development', userId, true);
+    expect((await eventsFor(userId)).map(late)).toEqual([0]);
+    await setUserDisabled(t.ctx, 'development', userId, false);
+
+    await deleteUser(t.ctx, 'development', userId);
+    expect((await eventsFor(userId)).map(late)).toEqual([0, 60_000]);
+    await deleteClient(t.ctx, 'development', app.clientId);
+    expect((await eventsFor(app.clientId)).map(late)).toEqual([60_000]);
   });
 
   it('replaying a spent code again and again appends one event for its grant', async () => {

@@ -442,7 +442,7 @@ export async function deleteClient(
   await ctx.stores.clients.delete(environment, clientId);
   // Its refresh tokens here; its access tokens, and exchanged ones, wherever they are checked.
   await ctx.stores.tokens.revokeForClient(environment, clientId, ctx.clock());
-  await recordRevocation(ctx, environment, 'client', clientId);
+  await recordRevocation(ctx, environment, 'client', clientId, { final: true });
   await ctx.stores.refusedRedirects.forgetClient(environment, clientId);
   await unlinkDeletedClient(ctx, environment, clientId);
   await ctx.stores.audit.append(

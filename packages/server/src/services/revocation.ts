@@ -18,8 +18,10 @@ export const REVOCATION_EVENT_TTL_MS = ACCESS_TOKEN_TTL_S * 1000 + REVOCATION_CL
  * was checked before it (a concurrent rotation, a redemption racing a code replay, an exchange of
  * a token of the grant); the event covers those too by reaching `REVOCATION_CLOCK_TOLERANCE_MS`
  * past its own time. A token issued that late expires with the event (iat + ttl <= expires_at),
- * so it is covered for as long as it is valid. User and client events cover only what came
- * before: the user may be enabled again, and a token issued then is good.
+ * so it is covered for as long as it is valid. A deleted user or client is dead for good too
+ * (the caller says so with `final`): a token request checked just before the deletion may be
+ * signed a second later. A disabled user's event covers only what came before: the user may be
+ * enabled again, and a token issued then is good.
  */
 const DEAD_FOR_GOOD: ReadonlySet<RevocationKind> = new Set(['grant', 'impersonation']);
 
@@ -38,8 +40,10 @@ export async function recordRevocation(
   environment: string,
   kind: RevocationKind,
   key: string,
+  options: { readonly final?: boolean } = {},
 ): Promise<RevocationEvent> {
   const now = deps.clock();
+  const final = DEAD_FOR_GOOD.has(kind) || options.final === true;
   // A grant or impersonation is dead from its first event on, which covers every token it can
   // still produce: another event adds nothing. Without this, replaying one spent code or rotated
   // refresh token in a loop would append an event per request, and every resource server of the
@@ -52,7 +56,7 @@ export async function recordRevocation(
     environment,
     kind,
     key,
-    issuedBefore: DEAD_FOR_GOOD.has(kind) ? now + REVOCATION_CLOCK_TOLERANCE_MS : now,
+    issuedBefore: final ? now + REVOCATION_CLOCK_TOLERANCE_MS : now,
     expiresAt: now + REVOCATION_EVENT_TTL_MS,
     createdAt: now,
   });

@@ -101,8 +101,8 @@ export async function deleteUser(
   const user = await requireUser(ctx, environment, idOrEmail);
   await ctx.stores.sessions.deleteForUser(environment, user.id);
   await ctx.stores.users.delete(environment, user.id);
-  // Its access tokens, wherever they are checked.
-  await recordRevocation(ctx, environment, 'user', user.id);
+  // Its access tokens, wherever they are checked; a deleted user never comes back.
+  await recordRevocation(ctx, environment, 'user', user.id, { final: true });
   await ctx.stores.audit.append(
     {
       environment,
