@@ -264,6 +264,22 @@ describe.each(DATABASES)('jti blocks on $kind', ({ create }) => {
     expect(await accountForJti(stores.audit, '3f1cXaYb-uuid')).toEqual({ status: 'unknown' });
     expect(await accountForJti(stores.audit, '3f1c_a%b')).toEqual({ status: 'unknown' });
   });
+
+  it('calls no forged, non-canonical jti issued: leading zeros name no jti it handed out', async () => {
+    const blocks = blocksWith({ minSize: 8, maxSize: 8 });
+    const key = newKey();
+    const handedOut = [await blocks.next(key), await blocks.next(key)];
+    await blocks.close();
+    const block = parseBlockJti(handedOut[0] ?? '')?.block ?? '';
+    expect(handedOut).toEqual([`${block}.0`, `${block}.1`]);
+    for (const jti of handedOut)
+      expect(await accountForJti(stores.audit, jti)).toMatchObject({ status: 'issued' });
+    // The same numbers written otherwise: never a jti of this server, whatever they parse to.
+    for (const forged of ['00', '01', '000000000', '0001', '1 ', '+1', '-0', '0x1', 'A'])
+      expect(await accountForJti(stores.audit, `${block}.${forged}`)).toEqual({
+        status: 'unknown',
+      });
+  });
 });
 
 describe('a jti block reservation on SQLite', () => {

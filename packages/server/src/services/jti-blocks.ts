@@ -40,8 +40,12 @@ export interface JtiBlockKey {
 export const JTI_BLOCK_RESERVED = 'token.jti_block_reserved';
 export const JTI_BLOCK_CLOSED = 'token.jti_block_closed';
 
-/** A block jti: a 16-byte base64url block id, a dot, the number in base 36. */
-const BLOCK_JTI = /^([A-Za-z0-9_-]{22})\.([0-9a-z]{1,11})$/;
+/**
+ * A block jti: a 16-byte base64url block id, a dot, the number in base 36 as `toString(36)`
+ * writes it. Only that canonical form: `<block>.00` or `<block>.01` were never handed out, yet
+ * would parse to numbers that were (an auditor would be told a forged jti was issued).
+ */
+const BLOCK_JTI = /^([A-Za-z0-9_-]{22})\.(0|[1-9a-z][0-9a-z]{0,10})$/;
 
 /** The block and number of a block jti, or undefined for any other jti (a UUID). */
 export function parseBlockJti(jti: string): { block: string; n: number } | undefined {
