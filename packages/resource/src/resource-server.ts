@@ -149,6 +149,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   const revocation = revocationCheck(options, {
     issuer: options.issuer,
     timeoutMs,
+    clockToleranceSeconds: verifyOptions.clockToleranceSeconds,
     clock,
   });
   const check = async (token: string): Promise<VerifyResult> => {

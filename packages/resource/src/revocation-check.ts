@@ -67,6 +67,8 @@ export interface RevocationCheck {
 interface Shared {
   readonly issuer: string;
   readonly timeoutMs: number;
+  /** The leeway verification gives `exp`: a revocation event is kept that much longer. */
+  readonly clockToleranceSeconds: number;
   readonly clock: () => number;
 }
 
@@ -151,6 +153,7 @@ function feedCheck(options: RevocationOptions, shared: Shared): RevocationCheck 
     pollIntervalMs,
     maxStalenessMs,
     timeoutMs: shared.timeoutMs,
+    keepAfterExpiryMs: shared.clockToleranceSeconds * 1000,
     clock: shared.clock,
   });
   return {

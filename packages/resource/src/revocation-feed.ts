@@ -25,6 +25,12 @@ export interface RevocationFeedOptions {
   readonly pollIntervalMs: number;
   readonly maxStalenessMs: number;
   readonly timeoutMs: number;
+  /**
+   * How long past its `expires_at` an event is still kept: the leeway this resource gives `exp`
+   * (clockToleranceSeconds). A covered token is accepted that long after its `exp`, so an event
+   * dropped at `expires_at` would let it back in.
+   */
+  readonly keepAfterExpiryMs: number;
   readonly clock: () => number;
 }
 
@@ -257,7 +263,7 @@ export class RevocationFeed {
     for (const event of page.events) {
       if (event.seq <= this.cursor) continue; // already kept
       if (!Object.hasOwn(CLAIM_OF_KIND, event.kind)) continue; // a kind this version cannot match
-      if (event.expiresAt * 1000 <= now) continue; // covers no token that is still valid
+      if (this.expired(event, now)) continue; // covers no token that is still accepted
       const key = `${event.kind}:${event.key}`;
       const kept = this.index.get(key);
       const entry = { issuedBefore: event.issuedBefore, expiresAt: event.expiresAt };
@@ -269,11 +275,19 @@ export class RevocationFeed {
     return { more: page.more };
   }
 
-  /** Drops the events whose expires_at has passed: every token they covered has expired. */
+  /**
+   * Past its expires_at and this resource's leeway for `exp`: every token the event covers has
+   * expired, and is refused here without it.
+   */
+  private expired(event: KeptEvent, now: number): boolean {
+    return event.expiresAt * 1000 + this.options.keepAfterExpiryMs <= now;
+  }
+
+  /** Drops the expired events (`expired`). */
   private prune(): void {
     const now = this.options.clock();
     for (const [key, events] of this.index) {
-      const live = events.filter((event) => event.expiresAt * 1000 > now);
+      const live = events.filter((event) => !this.expired(event, now));
       this.count -= events.length - live.length;
       if (live.length === 0) this.index.delete(key);
       else if (live.length !== events.length) this.index.set(key, live);

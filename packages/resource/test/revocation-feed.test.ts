@@ -62,6 +62,7 @@ function follow(
     pollIntervalMs: options.pollIntervalMs ?? 10,
     maxStalenessMs: 30_000,
     timeoutMs: 5_000,
+    keepAfterExpiryMs: 0,
     clock: options.clock ?? Date.now,
   });
   opened.push(feed);
@@ -73,11 +74,15 @@ function server(options: {
   onStale?: 'fail-closed' | 'fail-open';
   maxStalenessMs?: number;
   feedUrl?: string;
+  clockToleranceSeconds?: number;
 }): ResourceServer {
   const rs = createResourceServer({
     resource: RESOURCE,
     issuer: as.issuer,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.clockToleranceSeconds === undefined
+      ? {}
+      : { clockToleranceSeconds: options.clockToleranceSeconds }),
     revocation: {
       clientId: as.clientId,
       clientSecret: as.clientSecret,
@@ -230,6 +235,7 @@ describe('following the feed', () => {
       pollIntervalMs: 10,
       maxStalenessMs: 30_000,
       timeoutMs: 5_000,
+      keepAfterExpiryMs: 0,
       clock: Date.now,
     });
     opened.push(feed);
@@ -281,6 +287,7 @@ describe('never shows the secret', () => {
       pollIntervalMs: 10,
       maxStalenessMs: 30_000,
       timeoutMs: 5_000,
+      keepAfterExpiryMs: 0,
       clock: Date.now,
     });
     opened.push(wrong);
@@ -406,6 +413,27 @@ describe('createResourceServer({ revocation })', () => {
     expect((await rs.authenticate(bearer(token))).ok).toBe(true);
     const known = await rs.authenticate(bearer(await as.token(RESOURCE, { jti: 'known' })));
     expect(known.ok).toBe(false);
+  });
+
+  it('keeps an event past its expires_at for as long as clockToleranceSeconds still accepts a covered token', async () => {
+    let now = Date.now();
+    const t = Math.floor(now / 1000);
+    const rs = server({ clock: () => now, clockToleranceSeconds: 300 });
+    // Revoked at t, a second after it was issued: it expires at t + 599, the event at t + 660.
+    const token = await as.token(RESOURCE, { jti: 'lenient', iat: t - 1, exp: t + 599 });
+    as.revoke('token', 'lenient', t, t + 660);
+    await until(() => (rs.revocationStatus() as { synced: boolean }).synced);
+    expect((await rs.authenticate(bearer(token))).ok).toBe(false);
+    // Past the event's expires_at, within the 300 s this resource allows past exp.
+    now = (t + 700) * 1000;
+    await until(() => (rs.revocationStatus() as { lastSyncAt?: number }).lastSyncAt === now);
+    expect((await rs.verifyAccessToken(token)).ok).toBe(true); // the JWT alone is still accepted
+    const outcome = await rs.authenticate(bearer(token));
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.failure).toMatchObject({ status: 401 });
+    // At expires_at + the leeway, the token itself has been refused for a second: the event goes.
+    now = (t + 960) * 1000;
+    await until(() => (rs.revocationStatus() as { events?: number }).events === 0);
   });
 
   it('a forged token never reaches the revocation check', async () => {
