@@ -118,7 +118,9 @@ export class RevocationFeed {
    * Whether an event covers the token: its claim for the event's kind equals the key and it was
    * issued no later than `issued_before` (both in seconds, so a token issued in the second of the
    * revocation is refused too: fail safe). A token without a numeric `iat` is covered by any
-   * event on its claims.
+   * event on its claims. A `token` event covers its `jti` whatever the `iat`: a jti names one
+   * token, and its `iat` comes from the clock of the process that signed it, which may be ahead
+   * of the clock of the process that revoked it (`issued_before`).
    */
   isRevoked(claims: JWTPayload): boolean {
     const iat = typeof claims.iat === 'number' ? claims.iat : Number.NEGATIVE_INFINITY;
@@ -126,7 +128,8 @@ export class RevocationFeed {
       const value = claims[claim];
       if (typeof value !== 'string') continue;
       const events = this.index.get(`${kind}:${value}`);
-      if (events?.some((event) => iat <= event.issuedBefore) === true) return true;
+      if (events === undefined) continue;
+      if (kind === 'token' || events.some((event) => iat <= event.issuedBefore)) return true;
     }
     return false;
   }

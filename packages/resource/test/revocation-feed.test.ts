@@ -148,7 +148,9 @@ describe('following the feed', () => {
     const cases: [JWTPayload, boolean][] = [
       [{ ...base, jti: 'the-jti', iat: t }, true], // the same second: refused (fail safe)
       [{ ...base, jti: 'the-jti', iat: t - 100 }, true],
-      [{ ...base, jti: 'the-jti', iat: t + 1 }, false], // issued after the revocation
+      // A jti names one token: refused whatever its iat (its signer's clock may be ahead).
+      [{ ...base, jti: 'the-jti', iat: t + 100 }, true],
+      [{ ...base, grant_id: 'the-grant', iat: t + 1 }, false], // issued after the revocation
       [{ ...base, grant_id: 'the-grant', iat: t }, true],
       [{ ...base, sub: 'the-user', iat: t }, true],
       [{ ...base, client_id: 'the-client', iat: t }, true],
@@ -413,6 +415,22 @@ describe('createResourceServer({ revocation })', () => {
     expect((await rs.authenticate(bearer(token))).ok).toBe(true);
     const known = await rs.authenticate(bearer(await as.token(RESOURCE, { jti: 'known' })));
     expect(known.ok).toBe(false);
+  });
+
+  it('refuses a token revoked at /revoke whose iat is after issued_before: the signing process’s clock was ahead of the revoking one’s', async () => {
+    const rs = server({});
+    const t = nowSeconds();
+    // Signed by a process whose clock is two minutes ahead, revoked (RFC 7009) by one on time.
+    const token = await as.token(RESOURCE, { jti: 'skewed', iat: t + 120, exp: t + 720 });
+    as.revoke('token', 'skewed', t);
+    await until(() => (rs.revocationStatus() as { synced: boolean }).synced);
+    const outcome = await rs.authenticate(bearer(token));
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok)
+      expect(outcome.failure).toMatchObject({
+        status: 401,
+        description: 'the access token has been revoked',
+      });
   });
 
   it('keeps an event past its expires_at for as long as clockToleranceSeconds still accepts a covered token', async () => {
