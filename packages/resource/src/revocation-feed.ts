@@ -120,13 +120,15 @@ export class RevocationFeed {
    * revocation is refused too: fail safe). A token without a numeric `iat` is covered by any
    * event on its claims. A `token` event covers its `jti` whatever the `iat`: a jti names one
    * token, and its `iat` comes from the clock of the process that signed it, which may be ahead
-   * of the clock of the process that revoked it (`issued_before`).
+   * of the clock of the process that revoked it (`issued_before`). A claim present but not a
+   * string (keys are strings) cannot be matched, so it is taken as revoked: fail closed.
    */
   isRevoked(claims: JWTPayload): boolean {
     const iat = typeof claims.iat === 'number' ? claims.iat : Number.NEGATIVE_INFINITY;
     for (const [kind, claim] of Object.entries(CLAIM_OF_KIND)) {
       const value = claims[claim];
-      if (typeof value !== 'string') continue;
+      if (value === undefined) continue;
+      if (typeof value !== 'string') return true;
       const events = this.index.get(`${kind}:${value}`);
       if (events === undefined) continue;
       if (kind === 'token' || events.some((event) => iat <= event.issuedBefore)) return true;

@@ -162,6 +162,10 @@ describe('following the feed', () => {
       // No iat: any event on its claims covers it.
       [{ ...base, jti: 'the-jti' }, true],
       [{ ...base, jti: 'the-jti', iat: String(t + 5) } as unknown as JWTPayload, true],
+      // A claim events match that is not a string cannot be looked up: refused, fail closed.
+      [{ ...base, grant_id: 7, iat: t - 100 }, true],
+      [{ ...base, sub: ['the-user'], iat: t - 100 }, true],
+      [{ ...base, impersonation_id: { id: 'x' }, iat: t - 100 }, true],
     ];
     for (const [claims, revoked] of cases)
       expect([claims, feed.isRevoked(claims)]).toStrictEqual([claims, revoked]);
