@@ -95,6 +95,31 @@ export async function requestWithCredentials(
   }
 }
 
+/**
+ * The JSON body of a response, or undefined when it is not JSON. A body cut off by `signal`
+ * (the timeout, or closing) is a failure to get an answer, reported as such rather than as a
+ * malformed answer.
+ */
+export async function readJson(
+  what: string,
+  url: string,
+  response: Response,
+  signal: AbortSignal,
+): Promise<unknown> {
+  try {
+    return (await response.json()) as unknown;
+  } catch (error) {
+    if (!signal.aborted) return undefined;
+    const reason =
+      signal.reason instanceof Error && signal.reason.name === 'TimeoutError'
+        ? 'timed out'
+        : 'aborted';
+    throw new AuthorizationServerUnavailable(`${what} failed: ${url}: ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
 function describeNetworkError(error: unknown): string {
   const cause =
     error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;

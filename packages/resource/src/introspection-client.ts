@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import {
   AuthorizationServerUnavailable,
+  readJson,
   refusal,
   requestWithCredentials,
   type ClientCredentials,
@@ -102,7 +103,7 @@ export class IntrospectionClient {
       signal,
     );
     if (response.status !== 200) throw await refusal(what, endpoint, response);
-    const body: unknown = await response.json().catch(() => undefined);
+    const body = await readJson(what, endpoint, response, signal);
     const active = (body as { active?: unknown } | null | undefined)?.active;
     // RFC 7662 §2.2: `active` is REQUIRED and a boolean; anything else is no answer.
     if (typeof active !== 'boolean')

@@ -11,6 +11,7 @@
 import type { JWTPayload } from 'jose';
 import {
   AuthorizationServerUnavailable,
+  readJson,
   refusal,
   requestWithCredentials,
   type ClientCredentials,
@@ -260,7 +261,7 @@ export class RevocationFeed {
       signal,
     );
     if (response.status !== 200) throw await refusal(what, url.href, response);
-    const body: unknown = await response.json().catch(() => undefined);
+    const body = await readJson(what, url.href, response, signal);
     const page = parsePage(body, this.cursor);
     if (typeof page === 'string')
       throw new AuthorizationServerUnavailable(`${what} failed: ${url.href}: ${page}`);

@@ -274,6 +274,36 @@ describe('following the feed', () => {
   });
 });
 
+describe('a hung connection', () => {
+  it('a feed that sends its headers and then nothing times out, and says so', async () => {
+    const hung = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"events":[');
+    });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const feed = RevocationFeed.start({
+      issuer: as.issuer,
+      feedUrl: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/feed`,
+      credentials: { clientId: as.clientId, clientSecret: as.clientSecret },
+      pollIntervalMs: 10,
+      maxStalenessMs: 30_000,
+      timeoutMs: 100,
+      keepAfterExpiryMs: 0,
+      clock: Date.now,
+    });
+    try {
+      await until(() => feed.status().failures > 0);
+      expect(feed.status()).toMatchObject({ synced: false });
+      expect(feed.status().lastError).toMatch(/: timed out$/);
+      expect(feed.freshness().fresh).toBe(false);
+    } finally {
+      await feed.close();
+      hung.closeAllConnections();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+});
+
 describe('never shows the secret', () => {
   const secretForms = () => [
     as.clientSecret,
