@@ -107,7 +107,7 @@ export async function readJson(
   signal: AbortSignal,
 ): Promise<unknown> {
   try {
-    return (await response.json()) as unknown;
+    return await response.json();
   } catch (error) {
     if (!signal.aborted) return undefined;
     const reason =
