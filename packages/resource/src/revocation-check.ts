@@ -75,6 +75,13 @@ interface Shared {
 const REVOKED = 'the access token has been revoked';
 const NOT_ACTIVE = 'the access token is not active';
 const MAX_SHORT_CACHE_MS = 5_000;
+/**
+ * Gatehouse keeps a revocation event until 60 s past the expiry of every token it covers, then
+ * deletes it (REVOCATION_CLOCK_TOLERANCE_MS on the server). A resource that accepts a token longer
+ * past its `exp` than that, and reads the feed after the event is gone (it started late), would
+ * accept the revoked token again.
+ */
+const MAX_FEED_CLOCK_TOLERANCE_S = 60;
 
 const OK: RevocationOutcome = Object.freeze({ ok: true });
 
@@ -131,6 +138,10 @@ function positive(value: number | undefined, fallback: number, option: string): 
 function feedCheck(options: RevocationOptions, shared: Shared): RevocationCheck {
   checkKeys(options, REVOCATION_KEYS, 'revocation');
   const credentials = checkClientCredentials(options, 'revocation');
+  if (shared.clockToleranceSeconds > MAX_FEED_CLOCK_TOLERANCE_S)
+    throw new TypeError(
+      `clockToleranceSeconds above ${MAX_FEED_CLOCK_TOLERANCE_S} cannot be used with revocation: the authorization server drops a revocation event ${MAX_FEED_CLOCK_TOLERANCE_S} s after the tokens it covers expire, so a revoked token would be accepted again`,
+    );
   const pollIntervalMs = positive(options.pollIntervalMs, 2_000, 'revocation.pollIntervalMs');
   const maxStalenessMs = positive(options.maxStalenessMs, 30_000, 'revocation.maxStalenessMs');
   if (maxStalenessMs <= pollIntervalMs)

@@ -470,21 +470,22 @@ describe('createResourceServer({ revocation })', () => {
   it('keeps an event past its expires_at for as long as clockToleranceSeconds still accepts a covered token', async () => {
     let now = Date.now();
     const t = Math.floor(now / 1000);
-    const rs = server({ clock: () => now, clockToleranceSeconds: 300 });
-    // Revoked at t, a second after it was issued: it expires at t + 599, the event at t + 660.
-    const token = await as.token(RESOURCE, { jti: 'lenient', iat: t - 1, exp: t + 599 });
+    const rs = server({ clock: () => now, clockToleranceSeconds: 60 });
+    // Signed by a process whose clock is 30 s ahead (iat t + 30, exp t + 630), revoked at t on
+    // time: the event expires at t + 660, while this resource accepts the JWT until t + 690.
+    const token = await as.token(RESOURCE, { jti: 'lenient', iat: t + 30, exp: t + 630 });
     as.revoke('token', 'lenient', t, t + 660);
     await until(() => (rs.revocationStatus() as { synced: boolean }).synced);
     expect((await rs.authenticate(bearer(token))).ok).toBe(false);
-    // Past the event's expires_at, within the 300 s this resource allows past exp.
-    now = (t + 700) * 1000;
+    // Past the event's expires_at, within the 60 s this resource allows past exp.
+    now = (t + 680) * 1000;
     await until(() => (rs.revocationStatus() as { lastSyncAt?: number }).lastSyncAt === now);
     expect((await rs.verifyAccessToken(token)).ok).toBe(true); // the JWT alone is still accepted
     const outcome = await rs.authenticate(bearer(token));
     expect(outcome.ok).toBe(false);
     if (!outcome.ok) expect(outcome.failure).toMatchObject({ status: 401 });
-    // At expires_at + the leeway, the token itself has been refused for a second: the event goes.
-    now = (t + 960) * 1000;
+    // At expires_at + the leeway, the token itself has been refused for a while: the event goes.
+    now = (t + 720) * 1000;
     await until(() => (rs.revocationStatus() as { events?: number }).events === 0);
   });
 
@@ -510,6 +511,9 @@ describe('createResourceServer({ revocation })', () => {
       [{ revocation: { ...creds, onStale: 'open' } }, 'revocation.onStale'],
       [{ revocation: { ...creds, feedUrl: 'http://as.example.test/feed' } }, 'https'],
       [{ revocation: { ...creds, pollInterval: 1 } }, 'revocation.pollInterval is not an option'],
+      // Past 60 s of leeway, a resource that starts after the server dropped an event would
+      // accept the token it covered (the test below keeps 300 s only for a running follower).
+      [{ clockToleranceSeconds: 61, revocation: creds }, 'clockToleranceSeconds above 60'],
     ];
     for (const [options, message] of cases) {
       let thrown: unknown;
