@@ -116,6 +116,24 @@ export interface AuditStore {
   verifyExport(text: string): ExportVerification;
 }
 
+/**
+ * Returns once every transaction committed before the call is on disk. A committed entry is not
+ * always durable yet: an append made with `durable: false` (AppendOptions) resolves at its
+ * commit, and on SQLite any commit precedes its sync. A crash could take such an entry back and a
+ * later one take its place: an export or checkpoint that carried it away would then disagree with
+ * the database, a false alarm of a rewritten log.
+ *
+ * SQLite: an fdatasync of the WAL (commit-sync.ts), which covers every frame written before it.
+ * PostgreSQL: a transaction that writes one WAL record and commits synchronously (the session's
+ * `synchronous_commit`, on): its commit flushes the WAL up to its own record, so every commit
+ * before it too (WAL is flushed in order). A transactional logical-decoding message is such a
+ * record that touches no table; any role may write one.
+ */
+async function onDisk(db: Kysely<Database>, kind: DatabaseKind): Promise<void> {
+  if (kind === 'sqlite') await commitSyncOf(db)?.();
+  else await sql`select pg_logical_emit_message(true, 'gatehouse', 'audit read')`.execute(db);
+}
+
 /** Entries removed per transaction by retention. */
 const REMOVE_BATCH = 1000;
 /** Serialises retention on PostgreSQL (the anchor row). */
@@ -136,7 +154,7 @@ export function auditStore(
       .limit(1)
       .executeTakeFirst()) ?? EMPTY_CHAIN;
   return {
-    append: (event, at, rows = []) => appendAudit(db, event, at, rows, kind),
+    append: (event, at, rows = []) => appendAudit(db, event, at, rows, { kind }),
     async tail(filter) {
       let query = db
         .selectFrom('audit_log')
@@ -169,6 +187,9 @@ export function auditStore(
         .orderBy('seq')
         .limit(limit)
         .execute();
+      // What this returns is carried out of the database (an export, a checkpoint signed over
+      // it): only entries that a crash can no longer take back.
+      if (rows.length > 0) await onDisk(db, kind);
       return rows.map(toEntry);
     },
     async exportCursor(name) {

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { writeBatch, type BatchItem } from './batch.js';
 import { extendChain, EMPTY_CHAIN, type ChainHead } from './chain.js';
@@ -7,6 +7,9 @@ import { groupByShape, postgresInsertText, postgresParameters } from './insert-s
 
 /** The head each process last saw, per database: what its next batch is chained after. */
 const heads = new WeakMap<Kysely<Database>, ChainHead>();
+
+/** Makes the current transaction commit without waiting for its WAL flush (only that one). */
+const NO_FLUSH_WAIT = `set_config('synchronous_commit', 'off', true)`;
 
 /** How often a batch is recomputed for a head that moved before a locked transaction is used. */
 const OPTIMISTIC_TRIES = 3;
@@ -23,11 +26,16 @@ const OPTIMISTIC_TRIES = 3;
  * single process therefore writes each batch in one round trip, as before; processes appending
  * at the same moment pay one more now and then. After a few misses in a row the batch is written
  * in a transaction that holds the lock while it reads the head (batch.ts), which cannot miss.
+ *
+ * `waitForFlush` false: the batch's transaction commits with `synchronous_commit` off (for that
+ * transaction only), so it returns without waiting for its WAL to reach the disk. Only for a batch
+ * none of whose appends must be durable when it resolves (group-commit.ts, AppendOptions).
  */
 export async function appendBatchPostgres(
   db: Kysely<Database>,
   batch: readonly BatchItem[],
   key: Buffer | undefined,
+  waitForFlush = true,
 ): Promise<AuditEntry[]> {
   const inserts = groupByShape(batch.flatMap((item) => item.rows));
   let head = heads.get(db) ?? EMPTY_CHAIN;
@@ -37,7 +45,9 @@ export async function appendBatchPostgres(
     const ctes = inserts.map(
       (group, i) => `rows_${i} as (${postgresInsertText(group, placeholder)})`,
     );
-    const call = `select gatehouse_audit_append_chained(${placeholder(head.seq)}::bigint, ${placeholder(head.hash)}::text, ${placeholder(JSON.stringify(chained.map(toRow)))}::jsonb)`;
+    // set_config(..., true) is local to the statement's own (implicit) transaction, and is
+    // evaluated with the call in the one row selected, so it holds when the statement commits.
+    const call = `select ${waitForFlush ? '' : `${NO_FLUSH_WAIT}, `}gatehouse_audit_append_chained(${placeholder(head.seq)}::bigint, ${placeholder(head.hash)}::text, ${placeholder(JSON.stringify(chained.map(toRow)))}::jsonb)`;
     const text = ctes.length === 0 ? call : `with ${ctes.join(', ')} ${call}`;
     try {
       await db.executeQuery(CompiledQuery.raw(text, params));
@@ -53,7 +63,10 @@ export async function appendBatchPostgres(
     // An `audit.chain_keyed` entry put before the batch's own is nobody's to acknowledge.
     return chained.slice(chained.length - batch.length);
   }
-  const entries = await db.transaction().execute((trx) => writeBatch(trx, 'postgres', batch, key));
+  const entries = await db.transaction().execute(async (trx) => {
+    if (!waitForFlush) await sql.raw(`select ${NO_FLUSH_WAIT}`).execute(trx);
+    return writeBatch(trx, 'postgres', batch, key);
+  });
   heads.delete(db);
   return entries;
 }
