@@ -7,7 +7,12 @@
  */
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JTI_BLOCK_CLOSED, JTI_BLOCK_RESERVED, parseBlockJti } from '../src/services/jti-blocks.js';
+import {
+  DEFAULT_MAX_KEYS_PER_CLIENT,
+  JTI_BLOCK_CLOSED,
+  JTI_BLOCK_RESERVED,
+  parseBlockJti,
+} from '../src/services/jti-blocks.js';
 import { accountForJti } from '../src/services/token-audit.js';
 import type { AuditEntry } from '../src/storage/audit.js';
 import { DATABASES, throwawayPostgres, type ThrowawayDatabase } from './support/databases.js';
@@ -139,6 +144,58 @@ describe.each(DATABASES)(
         status: 'issued',
         n: 63,
         closedBy: { data: { used: 64 } },
+      });
+    });
+
+    it('holds a client sending a new resource in every request to a bounded number of open keys', async () => {
+      // The attack: with no resource registered, any absolute URI is a resource (RFC 8707), and
+      // each one a key of its own, kept in memory for a minute unless bounded.
+      const bystander = await machine(t, 'Bystander');
+      const bystanders = jtiOf(await machineToken(t, bystander));
+      const attacker = await machine(t, 'Permuter');
+      const jtis: string[] = [];
+      const requests = DEFAULT_MAX_KEYS_PER_CLIENT + 36;
+      for (let i = 0; i < requests; i += 4)
+        jtis.push(
+          ...(await Promise.all(
+            [0, 1, 2, 3].map(async (j) => {
+              const reply = await t.tokenRequest({
+                grant_type: 'client_credentials',
+                client_id: attacker.clientId,
+                client_secret: attacker.clientSecret ?? '',
+                resource: `https://api.example/${i + j}`,
+              });
+              expect(reply.status).toBe(200);
+              return jtiOf(reply.access_token);
+            }),
+          )),
+        );
+      // The keys beyond the bound were closed as they were pushed out, each with its one token.
+      let open = 0;
+      await within(5_000, 'the keys beyond the bound are closed', async () => {
+        const entries = await entriesOf(t, attacker.clientId);
+        const closed = new Set(
+          entries.filter((e) => e.type === JTI_BLOCK_CLOSED).map((e) => e.data.block),
+        );
+        open = entries.filter(
+          (e) => e.type === JTI_BLOCK_RESERVED && !closed.has(e.data.block),
+        ).length;
+        return open <= DEFAULT_MAX_KEYS_PER_CLIENT;
+      });
+      expect(open).toBe(DEFAULT_MAX_KEYS_PER_CLIENT);
+      // Every token is still accounted for: issued (closed with it counted) or may have been.
+      for (const jti of jtis)
+        expect(['issued', 'maybe']).toContain(
+          (await accountForJti(t.ctx.stores.audit, jti)).status,
+        );
+      expect(
+        (await Promise.all(jtis.map((jti) => accountForJti(t.ctx.stores.audit, jti)))).filter(
+          (a) => a.status === 'issued',
+        ),
+      ).toHaveLength(requests - DEFAULT_MAX_KEYS_PER_CLIENT);
+      // Another client's key is not pushed out by this one's.
+      expect(await accountForJti(t.ctx.stores.audit, bystanders)).toMatchObject({
+        status: 'maybe',
       });
     });
 

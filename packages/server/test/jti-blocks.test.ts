@@ -194,6 +194,46 @@ describe.each(DATABASES)('jti blocks on $kind', ({ create }) => {
     expect(parseBlockJti(after)).toEqual({ block: reserved[4]?.data.block, n: 0 });
   });
 
+  it("closes a client's least recently used key when it opens one too many, and no other client's", async () => {
+    const blocks = blocksWith({ maxKeysPerClient: 3 });
+    const other = newKey();
+    const otherJti = await blocks.next(other);
+    const key = newKey();
+    const resources = ['https://a.example', 'https://b.example', 'https://c.example'];
+    const jtis = [];
+    for (const resource of resources) jtis.push(await blocks.next({ ...key, resource }));
+    // Used again: b and c are now the oldest.
+    jtis.push(await blocks.next({ ...key, resource: 'https://a.example' }));
+    // Two keys too many: b's and c's blocks are closed, with the one jti each used.
+    for (const resource of ['https://d.example', 'https://e.example'])
+      jtis.push(await blocks.next({ ...key, resource }));
+    const closedNow = async () =>
+      (await entriesOf(key.clientId))
+        .filter((e) => e.type === JTI_BLOCK_CLOSED)
+        .map((e) => [e.data.block, e.data.used]);
+    await within(2_000, 'the pushed-out keys are closed', async () =>
+      Promise.resolve((await closedNow()).length === 2),
+    );
+    expect(await closedNow()).toEqual([
+      [parseBlockJti(jtis[1] ?? '')?.block, 1],
+      [parseBlockJti(jtis[2] ?? '')?.block, 1],
+    ]);
+    // A pushed-out key asked for again starts a new block; the kept one continues its own.
+    const again = await blocks.next({ ...key, resource: 'https://b.example' });
+    expect(parseBlockJti(again)?.block).not.toBe(parseBlockJti(jtis[1] ?? '')?.block);
+    expect(parseBlockJti(await blocks.next({ ...key, resource: 'https://e.example' }))).toEqual({
+      block: parseBlockJti(jtis[5] ?? '')?.block,
+      n: 1,
+    });
+    await blocks.close();
+    for (const jti of [...jtis, again, otherJti])
+      expect((await accountForJti(stores.audit, jti)).status).toBe('issued');
+    expect((await entriesOf(other.clientId)).map((e) => [e.type, e.data.used])).toEqual([
+      [JTI_BLOCK_RESERVED, undefined],
+      [JTI_BLOCK_CLOSED, 1],
+    ]);
+  });
+
   it('closes every open block when stopped, and hands out nothing after', async () => {
     const blocks = blocksWith({ minSize: 16 });
     const a = newKey();

@@ -16,17 +16,28 @@ import type { AuditStore } from '../storage/audit.js';
  * `maxSize`) is reserved ahead, so a busy key's requests do not wait for reservations; a block
  * that ends by age starts its key over at the size it needed (at least `minSize`), so an idle
  * client leaves no large unclosed range.
+ *
+ * A client chooses its keys (any subset of its scopes; any resource URI where none is
+ * registered), so it has at most `maxKeysPerClient` open at once: a new key beyond that closes
+ * the client's least recently used one. Otherwise a client sending a new resource in each request
+ * would keep a key in memory for every request of the last minute (measured: 200 MB for 20,000
+ * requests).
  */
 export interface JtiBlockLimits {
   readonly minSize: number;
   readonly maxSize: number;
   readonly maxAgeMs: number;
+  /** Keys open at once per (environment, client); default DEFAULT_MAX_KEYS_PER_CLIENT. */
+  readonly maxKeysPerClient?: number;
 }
+
+export const DEFAULT_MAX_KEYS_PER_CLIENT = 64;
 
 export const DEFAULT_JTI_BLOCK_LIMITS: JtiBlockLimits = {
   minSize: 64,
   maxSize: 4096,
   maxAgeMs: 60_000,
+  maxKeysPerClient: DEFAULT_MAX_KEYS_PER_CLIENT,
 };
 
 /** What a block is reserved for: tokens of one client, with one scope and resource. */
@@ -65,6 +76,14 @@ interface OpenBlock {
 /** One key's blocks. */
 interface Slot {
   readonly key: JtiBlockKey;
+  /** Its name in the map of slots, and its client's (environment and client_id). */
+  readonly name: string;
+  readonly owner: string;
+  /**
+   * When a jti was last asked for, as a count of requests (not the clock, which may not move
+   * between requests): the least recently used key is the one a new key closes.
+   */
+  lastUsed: number;
   /** The block jtis are handed out from. */
   current: OpenBlock | undefined;
   /**
@@ -80,6 +99,10 @@ interface Slot {
 
 export class JtiBlocks {
   private readonly slots = new Map<string, Slot>();
+  /** Each client's slots, to hold it to maxKeysPerClient. */
+  private readonly slotsOfClient = new Map<string, Set<Slot>>();
+  /** Requests so far: each slot's lastUsed. */
+  private requests = 0;
   /** Closing entries not yet written (awaited by close()). */
   private readonly closing = new Set<Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
@@ -105,9 +128,12 @@ export class JtiBlocks {
    * the key's current block (or the spare reserved ahead) has room.
    */
   async next(key: JtiBlockKey): Promise<string> {
-    const slot = this.slotOf(key);
     for (;;) {
       const now = this.clock();
+      // Looked up again after each wait: a key closed meanwhile as its client's least recently
+      // used starts over as a new one.
+      const slot = this.slotOf(key);
+      slot.lastUsed = ++this.requests;
       for (const block of [slot.current, slot.spare])
         if (block !== undefined && now - block.reservedAt >= this.limits.maxAgeMs)
           this.retire(slot, block, 'age');
@@ -149,18 +175,53 @@ export class JtiBlocks {
   private slotOf(given: JtiBlockKey): Slot {
     const scope = given.scope.length < 2 ? given.scope : [...new Set(given.scope)].sort();
     const name = JSON.stringify([given.environment, given.clientId, scope, given.resource]);
-    let slot = this.slots.get(name);
-    if (slot === undefined) {
-      slot = {
-        key: { ...given, scope },
-        current: undefined,
-        spare: undefined,
-        reserving: undefined,
-        nextSize: undefined,
-      };
-      this.slots.set(name, slot);
+    const found = this.slots.get(name);
+    if (found !== undefined) return found;
+    const owner = JSON.stringify([given.environment, given.clientId]);
+    let ofClient = this.slotsOfClient.get(owner);
+    if (ofClient === undefined) {
+      ofClient = new Set();
+      this.slotsOfClient.set(owner, ofClient);
     }
+    if (ofClient.size >= (this.limits.maxKeysPerClient ?? DEFAULT_MAX_KEYS_PER_CLIENT))
+      this.closeLeastRecentlyUsed(ofClient);
+    const slot: Slot = {
+      key: { ...given, scope },
+      name,
+      owner,
+      lastUsed: this.requests,
+      current: undefined,
+      spare: undefined,
+      reserving: undefined,
+      nextSize: undefined,
+    };
+    this.slots.set(name, slot);
+    ofClient.add(slot);
     return slot;
+  }
+
+  /**
+   * Closes the blocks of a client's least recently used key and forgets it. A key whose
+   * reservation is under way is left alone (its block would open on a forgotten slot and never be
+   * closed), so while every key of the client is reserving, the client briefly has more: as many
+   * as it has requests waiting.
+   */
+  private closeLeastRecentlyUsed(ofClient: Set<Slot>): void {
+    let oldest: Slot | undefined;
+    for (const slot of ofClient)
+      if (slot.reserving === undefined && (oldest === undefined || slot.lastUsed < oldest.lastUsed))
+        oldest = slot;
+    if (oldest === undefined) return;
+    for (const block of [oldest.current, oldest.spare])
+      if (block !== undefined) this.retire(oldest, block, 'evicted');
+    this.forget(oldest);
+  }
+
+  private forget(slot: Slot): void {
+    this.slots.delete(slot.name);
+    const ofClient = this.slotsOfClient.get(slot.owner);
+    ofClient?.delete(slot);
+    if (ofClient?.size === 0) this.slotsOfClient.delete(slot.owner);
   }
 
   /** While the current block is in use: the next one, twice its size. */
@@ -213,7 +274,11 @@ export class JtiBlocks {
    * Takes a block out of use and writes its closing entry, without waiting for it. The count is
    * taken now: from here on no jti of the block is handed out.
    */
-  private retire(slot: Slot, block: OpenBlock, why: 'exhausted' | 'age' | 'stop'): void {
+  private retire(
+    slot: Slot,
+    block: OpenBlock,
+    why: 'exhausted' | 'age' | 'stop' | 'evicted',
+  ): void {
     if (slot.current === block) slot.current = undefined;
     if (slot.spare === block) slot.spare = undefined;
     // Ended by age while in use: the key's next block as large as this one needed, if that is
@@ -251,7 +316,7 @@ export class JtiBlocks {
 
   /** Closes the blocks open longer than the limit; forgets keys with nothing left. */
   private sweep(now: number): void {
-    for (const [name, slot] of this.slots) {
+    for (const slot of this.slots.values()) {
       for (const block of [slot.current, slot.spare])
         if (block !== undefined && now - block.reservedAt >= this.limits.maxAgeMs)
           this.retire(slot, block, 'age');
@@ -262,7 +327,7 @@ export class JtiBlocks {
         slot.reserving === undefined &&
         slot.nextSize === undefined
       )
-        this.slots.delete(name);
+        this.forget(slot);
     }
   }
 }
