@@ -140,17 +140,26 @@ export function revocationEventStore(
         ['impersonation', claims.impersonationId],
       ];
       // iat <= floor(issued_before / 1000), for an integral iat: iat * 1000 <= issued_before.
+      // A `token` event names exactly one token by its jti, so it covers it whatever its iat: a
+      // token signed by a process whose clock runs ahead of the revoking one's is still refused.
       const row = await db
         .selectFrom('revocation_events')
         .select('seq')
         .where('environment', '=', environment)
         .where('expires_at', '>', now)
-        .where('issued_before', '>=', claims.iat * 1000)
         .where((eb) =>
           eb.or(
             keys
               .filter((entry): entry is [RevocationKind, string] => entry[1] !== null)
-              .map(([k, key]) => eb.and([eb('kind', '=', k), eb('key', '=', key)])),
+              .map(([k, key]) =>
+                k === 'token'
+                  ? eb.and([eb('kind', '=', k), eb('key', '=', key)])
+                  : eb.and([
+                      eb('kind', '=', k),
+                      eb('key', '=', key),
+                      eb('issued_before', '>=', claims.iat * 1000),
+                    ]),
+              ),
           ),
         )
         .limit(1)
