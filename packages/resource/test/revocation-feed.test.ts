@@ -164,7 +164,7 @@ describe('following the feed', () => {
       [{ ...base, jti: 'the-jti', iat: String(t + 5) } as unknown as JWTPayload, true],
       // A claim events match that is not a string cannot be looked up: refused, fail closed.
       [{ ...base, grant_id: 7, iat: t - 100 }, true],
-      [{ ...base, sub: ['the-user'], iat: t - 100 }, true],
+      [{ ...base, sub: ['the-user'] as unknown as string, iat: t - 100 }, true],
       [{ ...base, impersonation_id: { id: 'x' }, iat: t - 100 }, true],
     ];
     for (const [claims, revoked] of cases)
