@@ -10,6 +10,7 @@ import { runHousekeeping } from './services/housekeeping.js';
 import { AuditExporter, fileSink, stdoutSink } from './services/audit-export.js';
 import { flushRepeatedAudit } from './services/repeated-audit.js';
 import { closeJtiBlocks } from './services/jti-blocks.js';
+import { REVOCATION_EVENT_TTL_MS } from './services/revocation.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
 import type { FastifyInstance } from 'fastify';
@@ -207,6 +208,13 @@ export async function startServer(
         new DatabaseAttemptLimiter(stores.attempts, 20, 60 * 60_000),
         metrics,
         'registration',
+      ),
+      // A thousand access-token revocations per client for as long as an event is kept: far
+      // more than logouts need, and a bound on what one client adds to every resource server.
+      revocationLimiter: countRefusals(
+        new DatabaseAttemptLimiter(stores.attempts, 1000, REVOCATION_EVENT_TTL_MS),
+        metrics,
+        'token_revocation',
       ),
       ...(metrics === undefined ? {} : { metrics }),
       // Migrated to the code's latest by openDatabase just now: what the database must stay at.

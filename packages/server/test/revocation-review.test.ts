@@ -6,6 +6,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../src/crypto/random.js';
 import { deleteClient } from '../src/services/clients.js';
+import { REVOCATION_EVENT_TTL_MS } from '../src/services/revocation.js';
 import { deleteUser, setUserDisabled } from '../src/services/users.js';
 import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
 import { createStores } from '../src/storage/index.js';
@@ -118,6 +119,49 @@ describe.each(DATABASES)('revocation events under attack, on $kind', ({ create }
     expect((await eventsFor(userId)).map(late)).toEqual([0, 60_000]);
     await deleteClient(t.ctx, 'development', app.clientId);
     expect((await eventsFor(app.clientId)).map(late)).toEqual([60_000]);
+  });
+
+  // Each access-token revocation is an event every resource server reads and keeps until it
+  // expires: a client minting and revoking its own tokens in a loop must hit a bound.
+  it('holds a client that revokes access tokens in a loop to a bound, with 503 and Retry-After', async () => {
+    const app = (await t.client({
+      type: 'web',
+      name: 'Revoker',
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+    })) as Confidential;
+    const credentials = { client_id: app.clientId, client_secret: app.clientSecret };
+    const mint = async () =>
+      (await t.tokenRequest({ grant_type: 'client_credentials', ...credentials })).access_token;
+    const revoke = (token: string) =>
+      fetch(`${t.url}/e/development/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, ...credentials }),
+      });
+    // The bound is a thousand for as long as an event is kept; use all but one of them up.
+    const key = `revoke:development:${app.clientId}`;
+    for (let i = 0; i < 999; i++)
+      await t.ctx.stores.attempts.reserve(key, Date.now(), REVOCATION_EVENT_TTL_MS);
+    const before = (await t.ctx.stores.revocationEvents.after('development', 0, 10_000)).length;
+
+    const last = await mint();
+    expect((await revoke(last)).status).toBe(200);
+    const refused = await mint();
+    const answer = await revoke(refused);
+    expect(answer.status).toBe(503);
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await answer.json()) as { error: string }).error).toBe('temporarily_unavailable');
+    // One event for the revocation allowed, none for the refused one; that token still stands.
+    const after = await t.ctx.stores.revocationEvents.after('development', 0, 10_000);
+    expect(after.length).toBe(before + 1);
+    expect(after.map((e) => e.key)).not.toContain(String(decodeJwt(refused).jti));
+    const introspected = await fetch(`${t.url}/e/development/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: refused, ...credentials }),
+    });
+    expect(((await introspected.json()) as { active: boolean }).active).toBe(true);
   });
 
   it('replaying a spent code again and again appends one event for its grant', async () => {

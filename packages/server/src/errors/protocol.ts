@@ -95,8 +95,13 @@ export class TemporarilyUnavailable extends OAuthError {
   constructor(
     description: string,
     readonly retryAfterSeconds: number,
+    /**
+     * 429 by default; 503 where the RFC names it, as RFC 7009 §2.2.1 does for a revocation the
+     * server cannot make now (the client must assume the token is still valid and retry).
+     */
+    status: 429 | 503 = 429,
   ) {
-    super('temporarily_unavailable', description, 429, true);
+    super('temporarily_unavailable', description, status, true);
   }
 
   override headers(authorization: string | undefined): Record<string, string> {

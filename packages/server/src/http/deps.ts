@@ -26,6 +26,12 @@ export interface AppDeps {
    * counted before the initial access token is checked, so guessing tokens is limited too.
    */
   readonly registrationLimiter: SharedLimiter;
+  /**
+   * Access-token revocations per client, in the database: each is an event that every resource
+   * server of the environment reads and keeps until it expires, so one client minting and
+   * revoking tokens must not grow them all without bound.
+   */
+  readonly revocationLimiter: SharedLimiter;
   /** Clients whose client_id is a Client ID Metadata Document URL. */
   readonly documentClients: MetadataDocumentClients;
   /** Prometheus counters (--metrics-port); absent when metrics are off. */

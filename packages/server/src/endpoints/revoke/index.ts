@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sha256 } from '../../crypto/random.js';
-import { InvalidRequest } from '../../errors.js';
+import { InvalidRequest, TemporarilyUnavailable } from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
@@ -47,6 +47,16 @@ export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const access = await activeAccessToken(deps, env, requestEnv.issuer, token);
     if (access !== undefined) {
       if (access.clientId !== client.clientId) throw notYours;
+      // Every event reaches every resource server of the environment, which keeps it until it
+      // expires: a client that mints and revokes tokens in a loop is held to a bound. RFC 7009
+      // §2.2.1: a 503 tells it the token still stands and to retry after the delay.
+      const allowed = await deps.revocationLimiter.reserve(`revoke:${env}:${client.clientId}`, now);
+      if (!allowed.granted)
+        throw new TemporarilyUnavailable(
+          'too many access-token revocations by this client for now',
+          Math.ceil(allowed.retryAfterMs / 1000),
+          503,
+        );
       await recordRevocation(deps, env, 'token', access.jti);
       await deps.stores.audit.append(
         {
