@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logout, type StoredTokens, type TokenStore } from '../../login/src/index.js';
+import { logout, type StoredTokens, type TokenStore } from '@gatehouse/login';
 import { AdminSession, type ApiReply } from '../../server/test/support/admin.js';
 import {
   throwawayPostgres,
