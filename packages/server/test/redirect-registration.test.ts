@@ -51,6 +51,10 @@ describe.each(DATABASES)('redirect registration on $kind', ({ create }) => {
     });
     expect(client.redirectUriExpiries[review]).toBe(now + 3_600_000);
     expect((await authorize(review)).status).toBe(303);
+    // Housekeeping reads only the clients with an expiring URI, never every client.
+    const expiring = async () =>
+      (await t.ctx.stores.clients.listWithExpiringRedirectUris('staging')).map((c) => c.clientId);
+    expect(await expiring()).toEqual([clientId]);
 
     now += 3_600_000;
     // Expired, though housekeeping has not run yet: the policy never sees it.
@@ -74,6 +78,7 @@ describe.each(DATABASES)('redirect registration on $kind', ({ create }) => {
       data: { removed: [{ uri: review, expiredAt: now }] },
     });
     // Nothing more to do: a second run changes nothing.
+    expect(await expiring()).toEqual([]);
     expect((await runHousekeeping(t.ctx)).redirectUrisRemoved).toBe(0);
   });
 

@@ -84,6 +84,8 @@ export interface ClientChanges {
 export interface ClientStore {
   get(environment: string, clientId: string): Promise<Client | undefined>;
   list(environment: string): Promise<Client[]>;
+  /** The clients with a redirect URI that expires: few, read without loading every client. */
+  listWithExpiringRedirectUris(environment: string): Promise<Client[]>;
   create(client: Client): Promise<void>;
   /** Returns the updated client, or undefined when it does not exist. */
   update(
@@ -158,6 +160,16 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         .selectAll()
         .where('environment', '=', environment)
         .orderBy('created_at')
+        .execute();
+      return rows.map(toClient);
+    },
+    async listWithExpiringRedirectUris(environment) {
+      // Written by JSON.stringify only, so a client without expiries holds exactly '{}'.
+      const rows = await db
+        .selectFrom('clients')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('redirect_uri_expiries', '<>', '{}')
         .execute();
       return rows.map(toClient);
     },
