@@ -98,8 +98,8 @@ export async function firstStart(ctx: ServiceContext): Promise<DemoCredentials |
   const development = await ctx.stores.environments.get('development');
   if (development === undefined || development.tier !== 'development') return undefined;
   if (
-    (await ctx.stores.clients.list('development')).length > 0 ||
-    (await ctx.stores.users.list('development')).length > 0
+    (await ctx.stores.clients.count('development')) > 0 ||
+    (await ctx.stores.users.count('development')) > 0
   )
     return undefined;
   const redirectUri = 'http://127.0.0.1/callback';

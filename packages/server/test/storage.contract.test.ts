@@ -112,6 +112,13 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
       updatedAt: now,
     });
     expect(await stores.clients.get('production', 'ghc_development_c1')).toBeUndefined();
+    // Counted and found by the database, per environment (housekeeping and the first start never
+    // load every client).
+    expect(await stores.clients.count('development')).toBe(1);
+    expect(await stores.clients.count('production')).toBe(0);
+    expect(
+      (await stores.clients.listWithExpiringRedirectUris('development')).map((c) => c.clientId),
+    ).toEqual(['ghc_development_c1']);
     expect(await stores.clients.get('development', 'ghc_development_c1')).toMatchObject({
       redirectUriExpiries: { 'http://127.0.0.1/callback': now + 60_000 },
       managedBy: 'cli',
@@ -154,6 +161,8 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     expect(await stores.users.create({ ...user, id: 'u2', email: 'ada@example.COM' })).toBe(false);
     expect(await stores.users.create({ ...user, id: 'u3', environment: 'production' })).toBe(true);
     expect((await stores.users.findByEmail('development', ' ADA@example.com'))?.id).toBe('u1');
+    expect(await stores.users.count('development')).toBe(1);
+    expect(await stores.users.count('staging')).toBe(0);
   });
 
   const code = (hash: string): AuthorizationCode => ({

@@ -19,8 +19,8 @@ import { environmentView } from './views.js';
 export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
   const view = async (environment: Environment) =>
     environmentView(environment, issuerOf(deps, environment.name), {
-      clientCount: (await deps.stores.clients.list(environment.name)).length,
-      userCount: (await deps.stores.users.list(environment.name)).length,
+      clientCount: await deps.stores.clients.count(environment.name),
+      userCount: await deps.stores.users.count(environment.name),
     });
 
   adminRoute(api, {

@@ -84,6 +84,8 @@ export interface ClientChanges {
 export interface ClientStore {
   get(environment: string, clientId: string): Promise<Client | undefined>;
   list(environment: string): Promise<Client[]>;
+  /** How many there are, counted by the database (an installation may have millions). */
+  count(environment: string): Promise<number>;
   /** The clients with a redirect URI that expires: few, read without loading every client. */
   listWithExpiringRedirectUris(environment: string): Promise<Client[]>;
   create(client: Client): Promise<void>;
@@ -162,6 +164,14 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         .orderBy('created_at')
         .execute();
       return rows.map(toClient);
+    },
+    async count(environment) {
+      const row = await db
+        .selectFrom('clients')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('environment', '=', environment)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
     async listWithExpiringRedirectUris(environment) {
       // Written by JSON.stringify only, so a client without expiries holds exactly '{}'.

@@ -16,6 +16,8 @@ export interface UserStore {
   get(environment: string, id: string): Promise<User | undefined>;
   findByEmail(environment: string, email: string): Promise<User | undefined>;
   list(environment: string): Promise<User[]>;
+  /** How many there are, counted by the database (an installation may have millions). */
+  count(environment: string): Promise<number>;
   /** Returns false when the email is taken in this environment. */
   create(user: User): Promise<boolean>;
   setDisabled(environment: string, id: string, disabled: boolean, at: number): Promise<boolean>;
@@ -68,6 +70,14 @@ export function userStore(db: Kysely<Database>): UserStore {
         .orderBy('created_at')
         .execute();
       return rows.map(toUser);
+    },
+    async count(environment) {
+      const row = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('environment', '=', environment)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
     async create(user) {
       const result = await db
