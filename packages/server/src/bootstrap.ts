@@ -9,7 +9,7 @@ import { listenForChanges, type ChangeFeed } from './storage/change-feed.js';
 import { runHousekeeping } from './services/housekeeping.js';
 import { AuditExporter, fileSink, stdoutSink } from './services/audit-export.js';
 import { flushRepeatedAudit } from './services/repeated-audit.js';
-import { closeJtiBlocks } from './services/jti-blocks.js';
+import { closeJtiBlocks, jtiBlocks } from './services/jti-blocks.js';
 import { REVOCATION_EVENT_TTL_MS } from './services/revocation.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
@@ -267,6 +267,11 @@ export async function startServer(
     });
     exporter = await startAuditExport(config, stores, storeOptions, clock, (message, error) => {
       app.log.error({ err: error }, message);
+    });
+    // Made before the first request, so a block that cannot be closed or reserved ahead is
+    // logged (the audit then only over-counts: such a block reads "may have been issued").
+    jtiBlocks(stores.audit, clock, (message, error) => {
+      app.log.warn({ err: error }, message);
     });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

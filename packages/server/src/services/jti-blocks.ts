@@ -340,11 +340,18 @@ function powerOfTwoAtLeast(n: number): number {
 
 const perStore = new WeakMap<AuditStore, JtiBlocks>();
 
-/** The process's jti blocks for an audit store, made on first use. */
-export function jtiBlocks(audit: AuditStore, clock: () => number): JtiBlocks {
+/**
+ * The process's jti blocks for an audit store, made on first use; `warn` (given by the server at
+ * start, before any request) hears of a block that could not be reserved ahead or closed.
+ */
+export function jtiBlocks(
+  audit: AuditStore,
+  clock: () => number,
+  warn?: (message: string, error: unknown) => void,
+): JtiBlocks {
   let blocks = perStore.get(audit);
   if (blocks === undefined) {
-    blocks = new JtiBlocks(audit, clock);
+    blocks = new JtiBlocks(audit, clock, DEFAULT_JTI_BLOCK_LIMITS, warn);
     perStore.set(audit, blocks);
   }
   return blocks;
