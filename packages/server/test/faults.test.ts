@@ -15,6 +15,10 @@
  *
  * Nothing here measures speed: the kill comes after a number of finished operations, not after
  * a time.
+ *
+ * And, on its own: a code issued right before a SIGKILL (its issue resolves at its commit, without
+ * waiting for the disk: storage/codes.ts) is redeemed on the restarted process, once, and the
+ * audit chain verifies. A process crash leaves committed writes to the operating system.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -266,5 +270,74 @@ describe('faults: one process on SQLite, killed mid-load', () => {
       load.stop();
       await running;
     }
+  });
+});
+
+/**
+ * The code's issue resolves at its commit (storage/codes.ts): only a crash of the machine (or of
+ * PostgreSQL) could take it back, never one of the server process. So a code answered just before
+ * a SIGKILL is redeemed after the restart, exactly once, and the chain verifies.
+ */
+describe.each([
+  ['PostgreSQL', throwawayPostgres],
+  ['SQLite', throwawaySqlite],
+])('faults: a code issued right before a SIGKILL, on %s', (_, throwaway) => {
+  let database: ThrowawayDatabase | undefined;
+  let deployment: Deployment | undefined;
+
+  afterAll(async () => {
+    await deployment?.stopAll();
+    await database?.drop();
+  });
+
+  it('is redeemed once on the restarted process, and the audit chain verifies', async () => {
+    database = await throwaway();
+    const d = await Deployment.create(dataLocation(database));
+    deployment = d;
+    const first = await d.start('first');
+    const created = await d.cliJson<{ client_id: string; client_secret: string }>([
+      'clients',
+      'create',
+      '--env',
+      'development',
+      '--type',
+      'web',
+      '--name',
+      'Killed app',
+      '--redirect-uri',
+      CALLBACK,
+      '--grant',
+      'authorization_code',
+      '--grant',
+      'refresh_token',
+    ]);
+    const app = new WebClient(created.client_id, created.client_secret);
+    await d.cliJson(
+      ['users', 'create', '--env', 'development', '--email', USERS[0] ?? '', '--password-stdin'],
+      `${PASSWORD}\n`,
+    );
+    const request = codeRequest(app.clientId, CALLBACK);
+    const { code } = codeFrom(
+      await new Browser(first.url).authorize(request.query, USERS[0] ?? '', PASSWORD),
+    );
+    // Killed as soon as the code is in hand: nothing after its issue had a chance to sync.
+    expect((await first.kill('SIGKILL')).signal).toBe('SIGKILL');
+
+    const restarted = await d.start('restarted', first.port);
+    const redeemed = await app.redeem(restarted.url, code, request.verifier, CALLBACK);
+    expect(redeemed.status, JSON.stringify(redeemed.body)).toBe(200);
+    const again = await app.redeem(restarted.url, code, request.verifier, CALLBACK);
+    expect(again.status).toBe(400);
+    expect((again.body as { error?: string }).error).toBe('invalid_grant');
+
+    const verified = await d.cli(['audit', 'verify', '--json']);
+    expect(verified.code, `audit verify: ${verified.stdout}${verified.stderr}`).toBe(0);
+    const types = (await d.cliJson<AuditEntry[]>(['audit', 'tail', '--limit', '100'])).map(
+      (e) => e.type,
+    );
+    expect(types).toEqual(
+      expect.arrayContaining(['code.issued', 'code.redeemed', 'code.replayed']),
+    );
+    await restarted.stop();
   });
 });
