@@ -94,6 +94,42 @@ describe('audit appends that resolve at commit, on SQLite', () => {
     syncs[before]?.release();
     expect((await read.promise).map((e) => e.type)).toEqual(['test.exported']);
   });
+
+  it('are read page by page with one sync: entries once on disk stay there', async () => {
+    const head = await stores.audit.head();
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        appendAudit(handle.db, event('test.backlog'), 100 + i, [], AT_COMMIT),
+      ),
+    );
+    const before = syncs.length;
+    // The first page waits for the disk, and that one wait covers every entry committed before it.
+    const first = tracked(stores.audit.after(head.seq, 10));
+    await within(2_000, 'the first page asks for a sync', () =>
+      Promise.resolve(syncs.length === before + 1),
+    );
+    syncs[before]?.release();
+    expect(await first.promise).toHaveLength(10);
+    // An export catching up on a backlog, or retention archiving it: no sync per page.
+    for (const from of [head.seq + 10, head.seq + 20]) {
+      const page = tracked(stores.audit.after(from, 10));
+      await within(2_000, 'a page of entries already on disk is read without a sync', () =>
+        Promise.resolve(page.state.settled),
+      );
+      expect(await page.promise).toHaveLength(10);
+    }
+    expect(syncs.length).toBe(before + 1);
+    // An entry committed after that wait is not covered by it.
+    const newest = await appendAudit(handle.db, event('test.backlog'), 200, [], AT_COMMIT);
+    const next = tracked(stores.audit.after(head.seq + 30, 10));
+    await within(2_000, 'a page with a newer entry asks for a sync', () =>
+      Promise.resolve(syncs.length === before + 2),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(next.state.settled).toBe(false);
+    syncs[before + 1]?.release();
+    expect((await next.promise).map((e) => e.seq)).toEqual([newest.seq]);
+  });
 });
 
 describe('audit appends that resolve at commit, on PostgreSQL', () => {
