@@ -61,8 +61,8 @@ describe('the cached stores', () => {
       const cached = cacheStores(plain, new ReadCache(), handle.db, handle.kind);
       const uncachedReads: Record<string, string[]> = {
         environments: ['list'],
-        clients: ['list'],
-        users: ['findByEmail', 'list'],
+        clients: ['list', 'count', 'listWithExpiringRedirectUris'],
+        users: ['findByEmail', 'list', 'count'],
         resources: ['get'],
         sessions: [],
       };
