@@ -165,8 +165,9 @@ describe('gatehouse backup and restore (SQLite)', () => {
     const restoredUrl = `http://127.0.0.1:${String((restored.app.server.address() as { port: number }).port)}`;
     for (const token of [...before, ...issuedBefore])
       expect(await client.active(restoredUrl, token)).toBe(true);
-    // What was issued after the backup is not in it.
-    expect(await client.active(restoredUrl, afterBackup)).toBe(false);
+    // An access token has no record since issue #15: it is its signature, so one issued after
+    // the backup still verifies on the restored server until it expires (ten minutes at most).
+    expect(await client.active(restoredUrl, afterBackup)).toBe(true);
   });
 
   it('works across processes: backup copies from a running serve, which keeps restore out until it stops', async () => {
