@@ -11,7 +11,8 @@ export type Environment = 'development' | 'staging' | 'production' | (string & {
  * `web`: a confidential, server-side client. `native`: a public client that cannot keep a secret
  * (CLI, desktop, mobile, MCP client), RFC 8252.
  */
-export type ClientType = 'web' | 'native';
+/** `spa`: a browser app (issue #16); its own rules are in validate.ts. */
+export type ClientType = 'web' | 'native' | 'spa';
 
 export interface PolicyContext {
   readonly environment: Environment;
@@ -44,8 +45,8 @@ export function assertPolicyContext(
   }
   const { environment, clientType } = context as Record<string, unknown>;
   assertEnvironment(environment, where);
-  if (clientType !== 'web' && clientType !== 'native') {
-    throw new TypeError(`${where}: clientType must be 'web' or 'native'`);
+  if (clientType !== 'web' && clientType !== 'native' && clientType !== 'spa') {
+    throw new TypeError(`${where}: clientType must be 'web', 'native' or 'spa'`);
   }
 }
 

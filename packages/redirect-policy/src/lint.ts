@@ -106,7 +106,7 @@ function perEntry(entry: ValidEntry, context: PolicyContext): LintWarning[] {
         uris: [uri],
       });
     }
-    if (context.clientType === 'web') {
+    if (context.clientType !== 'native') {
       warnings.push({
         code: LintCode.LoopbackForWebClient,
         message: `${uri} is a loopback URI for a web client: legal in development only, it will be refused when the client is promoted to staging or production.`,

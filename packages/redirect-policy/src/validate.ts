@@ -382,7 +382,7 @@ function checkLoopback(
   // RFC 8252 §7.3 is about native apps. A web client's server never runs on the user's loopback
   // interface outside a developer's own machine, so elsewhere such a URI hands the code to
   // whatever local process holds the port.
-  if (context.clientType === 'web' && tier !== 'development') {
+  if (context.clientType !== 'native' && tier !== 'development') {
     return fail(
       ValidationCode.LoopbackForWebClient,
       `Web clients may use loopback redirect URIs only in the development environment, not in ${context.environment}; register the application's https URI.`,

@@ -238,6 +238,7 @@ describe.each(DATABASES)('the read cache on $kind', ({ kind, create }) => {
       idHash: 'session-1',
       environment: 'development',
       userId: 'u-session',
+      sid: 's-1',
       authTime: NOW,
       expiresAt: NOW + 60_000,
       createdAt: NOW,

@@ -502,6 +502,7 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
         idHash,
         environment: 'development',
         userId: 'u1',
+        sid: null,
         authTime: base - hour,
         expiresAt,
         createdAt: base - hour,

@@ -93,6 +93,7 @@ export async function signIn(
     idHash: sha256(sessionId),
     environment: env,
     userId: user.id,
+    sid: randomToken(16),
     authTime: now,
     expiresAt: now + SESSION_TTL_MS,
     createdAt: now,

@@ -44,6 +44,7 @@ export async function createEnvironment(
     impersonationEnabled: false,
     registration: tier === 'development' ? 'open' : 'token',
     allowLoopbackDocuments: false,
+    requirePar: false,
     // Clients that describe themselves: where the environment allows them explicitly; a new
     // development environment does, for local tests and MCP clients.
     metadataDocuments: tier === 'development',

@@ -5,7 +5,17 @@ import type { ClientTable, Database } from './schema.js';
 // A client's grant types are named in the protocol module; re-exported with the Client that holds them.
 export type { GrantType };
 
-export type ClientType = 'web' | 'native';
+/**
+ * `web`: confidential, authenticates at the token endpoint. `native`: public, an app on a device
+ * (RFC 8252). `spa`: public, a browser app on an https origin (issue #16: CORS for its redirect
+ * URIs' exact origins, refresh tokens rotated and short-lived).
+ */
+export type ClientType = 'web' | 'native' | 'spa';
+/** RFC 7591 §2 `token_endpoint_auth_method` values this server implements. */
+export type TokenEndpointAuthMethod =
+  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+/** ID token signing algorithms (OIDC Registration §2 `id_token_signed_response_alg`). */
+export type IdTokenAlg = 'RS256' | 'ES256';
 /** How a client came to exist; dynamic and metadata-document clients are marked everywhere. */
 export type ClientKind = 'registered' | 'dynamic' | 'metadata_document';
 
@@ -41,6 +51,24 @@ export interface Client {
    * and §3.3); empty: none. With a resource, the resource's registration decides.
    */
   readonly scopes: readonly string[];
+  // Issue #16 (migration 0013). Optional so a client built in code may leave them out; absent
+  // means the default given on each.
+  /** Absent or null: RS256, the OIDC Core default. */
+  readonly idTokenSignedResponseAlg?: IdTokenAlg | null;
+  /** RP-Initiated Logout §3.1; matched by the redirect policy like redirect URIs. Default none. */
+  readonly postLogoutRedirectUris?: readonly string[];
+  /** Back-Channel Logout §2.2. */
+  readonly backchannelLogoutUri?: string | null;
+  /** RFC 7591 `jwks`: the client's public keys, for private_key_jwt. */
+  readonly jwks?: { readonly keys: readonly Record<string, unknown>[] } | null;
+  /** RFC 7591 `jwks_uri`, fetched through the SSRF-guarded fetcher. */
+  readonly jwksUri?: string | null;
+  /** Absent or null: implied by the type (`client_secret_basic`/`_post`, or `none` when public). */
+  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod | null;
+  /** RFC 9126 §6 `require_pushed_authorization_requests`. Default false. */
+  readonly requirePar?: boolean;
+  /** OAuth 2.1 §7.5.1 exception: a confidential client sending `nonce` may omit PKCE. Default false. */
+  readonly pkceExemptWithNonce?: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -52,7 +80,7 @@ export interface Client {
  * RFC 8252 §8.6 has a request for it treated as if nothing had been approved before.
  */
 export function isPublicClient(client: Pick<Client, 'type'>): boolean {
-  return client.type === 'native';
+  return client.type === 'native' || client.type === 'spa';
 }
 
 /** The redirect URIs that may match at `now`: expired ones never do, even before clean-up. */
@@ -79,6 +107,14 @@ export interface ClientChanges {
   readonly allowedResources?: readonly string[] | null;
   readonly exchangeAudiences?: readonly string[] | null;
   readonly scopes?: readonly string[];
+  readonly idTokenSignedResponseAlg?: IdTokenAlg | null;
+  readonly postLogoutRedirectUris?: readonly string[];
+  readonly backchannelLogoutUri?: string | null;
+  readonly jwks?: { readonly keys: readonly Record<string, unknown>[] } | null;
+  readonly jwksUri?: string | null;
+  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod | null;
+  readonly requirePar?: boolean;
+  readonly pkceExemptWithNonce?: boolean;
 }
 
 export interface ClientStore {
@@ -139,6 +175,14 @@ function toClient(row: Selectable<ClientTable>): Client {
     allowedResources: jsonList(row.allowed_resources),
     exchangeAudiences: jsonList(row.exchange_audiences),
     scopes: JSON.parse(row.scopes) as string[],
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg as IdTokenAlg | null,
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as NonNullable<Client['jwks']>),
+    jwksUri: row.jwks_uri,
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method as TokenEndpointAuthMethod | null,
+    requirePar: row.require_par === 1,
+    pkceExemptWithNonce: row.pkce_exempt_with_nonce === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -205,6 +249,14 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           allowed_resources: listOrNull(client.allowedResources),
           exchange_audiences: listOrNull(client.exchangeAudiences),
           scopes: JSON.stringify(client.scopes),
+          id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
+          post_logout_redirect_uris: JSON.stringify(client.postLogoutRedirectUris ?? []),
+          backchannel_logout_uri: client.backchannelLogoutUri ?? null,
+          jwks: client.jwks == null ? null : JSON.stringify(client.jwks),
+          jwks_uri: client.jwksUri ?? null,
+          token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? null,
+          require_par: client.requirePar === true ? 1 : 0,
+          pkce_exempt_with_nonce: client.pkceExemptWithNonce === true ? 1 : 0,
           created_at: client.createdAt,
           updated_at: client.updatedAt,
         })
@@ -244,6 +296,26 @@ export function clientStore(db: Kysely<Database>): ClientStore {
             ? {}
             : { exchange_audiences: listOrNull(changes.exchangeAudiences) }),
           ...(changes.scopes === undefined ? {} : { scopes: JSON.stringify(changes.scopes) }),
+          ...(changes.idTokenSignedResponseAlg === undefined
+            ? {}
+            : { id_token_signed_response_alg: changes.idTokenSignedResponseAlg }),
+          ...(changes.postLogoutRedirectUris === undefined
+            ? {}
+            : { post_logout_redirect_uris: JSON.stringify(changes.postLogoutRedirectUris) }),
+          ...(changes.backchannelLogoutUri === undefined
+            ? {}
+            : { backchannel_logout_uri: changes.backchannelLogoutUri }),
+          ...(changes.jwks === undefined
+            ? {}
+            : { jwks: changes.jwks === null ? null : JSON.stringify(changes.jwks) }),
+          ...(changes.jwksUri === undefined ? {} : { jwks_uri: changes.jwksUri }),
+          ...(changes.tokenEndpointAuthMethod === undefined
+            ? {}
+            : { token_endpoint_auth_method: changes.tokenEndpointAuthMethod }),
+          ...(changes.requirePar === undefined ? {} : { require_par: changes.requirePar ? 1 : 0 }),
+          ...(changes.pkceExemptWithNonce === undefined
+            ? {}
+            : { pkce_exempt_with_nonce: changes.pkceExemptWithNonce ? 1 : 0 }),
         })
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)

@@ -19,6 +19,8 @@ export interface Environment {
    * https URL). Only where allowed explicitly; new development environments allow them.
    */
   readonly metadataDocuments: boolean;
+  /** RFC 9126 §5: every client here must push its authorization requests. Off by default. */
+  readonly requirePar: boolean;
   readonly createdAt: number;
 }
 
@@ -27,6 +29,7 @@ export interface EnvironmentSettings {
   readonly registration?: RegistrationPolicy;
   readonly allowLoopbackDocuments?: boolean;
   readonly metadataDocuments?: boolean;
+  readonly requirePar?: boolean;
 }
 
 /** Lower-case letters, digits and dashes: it appears in URLs, client IDs and secrets. */
@@ -56,6 +59,7 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     registration: string;
     allow_loopback_documents: number;
     metadata_documents: number;
+    require_par: number;
     created_at: number;
   }): Environment => ({
     name: row.name,
@@ -64,6 +68,7 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     registration: row.registration as RegistrationPolicy,
     allowLoopbackDocuments: row.allow_loopback_documents === 1,
     metadataDocuments: row.metadata_documents === 1,
+    requirePar: row.require_par === 1,
     createdAt: row.created_at,
   });
   return {
@@ -114,6 +119,9 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
           ...(settings.metadataDocuments === undefined
             ? {}
             : { metadata_documents: settings.metadataDocuments ? 1 : 0 }),
+          ...(settings.requirePar === undefined
+            ? {}
+            : { require_par: settings.requirePar ? 1 : 0 }),
         })
         .where('name', '=', name)
         .executeTakeFirst();

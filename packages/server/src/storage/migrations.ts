@@ -594,6 +594,123 @@ const migrations: Record<string, Migration> = {
          order by a.created_at`.execute(db);
     },
   },
+  '0013-oidc-completeness': {
+    async up(db: Kysely<unknown>) {
+      // Issue #16: what any standards-compliant relying party expects.
+      // Client metadata (OIDC Registration §2, RP-Initiated Logout §3.1, Back-Channel Logout §2.2,
+      // RFC 7523, RFC 9126 §6). A null alg means the OIDC default, RS256; a null auth method
+      // means the one the client's type implies (a secret, or none for a public client).
+      for (const [column, type] of [
+        ['id_token_signed_response_alg', 'text'],
+        ['backchannel_logout_uri', 'text'],
+        ['jwks', 'text'],
+        ['jwks_uri', 'text'],
+        ['token_endpoint_auth_method', 'text'],
+      ] as const)
+        await db.schema.alterTable('clients').addColumn(column, type).execute();
+      await db.schema
+        .alterTable('clients')
+        .addColumn('post_logout_redirect_uris', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      await db.schema
+        .alterTable('clients')
+        .addColumn('require_par', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // OAuth 2.1 §7.5.1: a confidential OIDC client using `nonce` may go without PKCE, by
+      // exception, off unless an operator turns it on.
+      await db.schema
+        .alterTable('clients')
+        .addColumn('pkce_exempt_with_nonce', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('environments')
+        .addColumn('require_par', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // A session's public identifier (the ID token's `sid`, OIDC Back-Channel Logout §2.1),
+      // unrelated to its cookie: sessions from before 0013 have none.
+      await db.schema.alterTable('sessions').addColumn('sid', 'text').execute();
+      await db.schema
+        .createIndex('sessions_sid')
+        .on('sessions')
+        .columns(['environment', 'sid'])
+        .execute();
+      // What an ID token issued later from a code or refresh token says of the sign-in
+      // (`sid`, `amr`, `acr`), as JSON.
+      for (const table of ['authorization_codes', 'refresh_tokens', 'device_codes'])
+        await db.schema.alterTable(table).addColumn('session_claims', 'text').execute();
+      // The clients a session signed in to: who gets a logout token when it ends.
+      await db.schema
+        .createTable('session_clients')
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('sid', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('session_clients_pk', ['environment', 'sid', 'client_id'])
+        .execute();
+      await db.schema
+        .createIndex('session_clients_expires_at')
+        .on('session_clients')
+        .column('expires_at')
+        .execute();
+      // Back-Channel Logout deliveries, retried until delivered or given up.
+      await db.schema
+        .createTable('logout_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('uri', 'text', (c) => c.notNull())
+        .addColumn('sub', 'text', (c) => c.notNull())
+        .addColumn('sid', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('logout_deliveries_due')
+        .on('logout_deliveries')
+        .columns(['status', 'next_attempt_at'])
+        .execute();
+      // RFC 7523 §3 (7): a client assertion's `jti` is used once, across processes.
+      await db.schema
+        .createTable('client_assertion_jtis')
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('jti', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('client_assertion_jtis_pk', ['environment', 'client_id', 'jti'])
+        .execute();
+      await db.schema
+        .createIndex('client_assertion_jtis_expires_at')
+        .on('client_assertion_jtis')
+        .column('expires_at')
+        .execute();
+      // RFC 9126: pushed authorization requests, by the hash of their request_uri, used once.
+      await db.schema
+        .createTable('pushed_authorization_requests')
+        .addColumn('request_uri_hash', 'text', (c) => c.primaryKey())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('consumed_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('pushed_authorization_requests_expires_at')
+        .on('pushed_authorization_requests')
+        .column('expires_at')
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

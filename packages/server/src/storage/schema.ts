@@ -17,6 +17,7 @@ export interface EnvironmentTable {
   allow_loopback_documents: Generated<number>;
   /** 0/1: Client ID Metadata Documents are accepted (only where allowed explicitly). */
   metadata_documents: Generated<number>;
+  require_par: Generated<number>;
   created_at: number;
 }
 
@@ -65,6 +66,18 @@ export interface ClientTable {
   exchange_audiences: string | null;
   /** JSON list of the scopes this client may be granted without a resource (client_credentials). */
   scopes: Generated<string>;
+  /** Issue #16 (migration 0013): null means RS256, the OIDC default. */
+  id_token_signed_response_alg: string | null;
+  /** JSON list, matched like redirect URIs (RP-Initiated Logout §3.1). */
+  post_logout_redirect_uris: Generated<string>;
+  backchannel_logout_uri: string | null;
+  /** A JWK Set as JSON (RFC 7591 `jwks`), for private_key_jwt. */
+  jwks: string | null;
+  jwks_uri: string | null;
+  /** Null: implied by the type (a secret, or `none` for a public client). */
+  token_endpoint_auth_method: string | null;
+  require_par: Generated<number>;
+  pkce_exempt_with_nonce: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -78,6 +91,7 @@ export interface UserTable {
   name: string | null;
   password_hash: string | null;
   disabled: number;
+  email_verified: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -86,6 +100,8 @@ export interface SessionTable {
   id_hash: string;
   environment: string;
   user_id: string;
+  /** The public session id (ID token `sid`); null for sessions from before 0013. */
+  sid: string | null;
   auth_time: number;
   expires_at: number;
   created_at: number;
@@ -128,6 +144,8 @@ export interface AuthorizationCodeTable {
   impersonation_id: string | null;
   /** The grant the code was spent on (set with consumed_at): a replay revokes it (migration 0012). */
   grant_id: string | null;
+  /** JSON { sid?, amr?, acr? } for the ID tokens issued later (migration 0013). */
+  session_claims: string | null;
   created_at: number;
 }
 
@@ -147,6 +165,8 @@ export interface RefreshTokenTable {
   rotated_at: number | null;
   revoked_at: number | null;
   impersonation_id: string | null;
+  /** JSON { sid?, amr?, acr? } for the ID tokens issued later (migration 0013). */
+  session_claims: string | null;
   created_at: number;
 }
 
@@ -240,6 +260,8 @@ export interface DeviceCodeTable {
   interval_s: number;
   last_polled_at: number | null;
   expires_at: number;
+  /** JSON { sid?, amr?, acr? } for the ID tokens issued later (migration 0013). */
+  session_claims: string | null;
   created_at: number;
 }
 
@@ -325,6 +347,48 @@ export interface AttemptCounterTable {
   expires_at: number;
 }
 
+export interface SessionClientTable {
+  environment: string;
+  sid: string;
+  client_id: string;
+  user_id: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface LogoutDeliveryTable {
+  id: string;
+  environment: string;
+  client_id: string;
+  uri: string;
+  sub: string;
+  sid: string | null;
+  /** 'pending' | 'delivered' | 'failed' */
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ClientAssertionJtiTable {
+  environment: string;
+  client_id: string;
+  jti: string;
+  expires_at: number;
+}
+
+export interface PushedAuthorizationRequestTable {
+  request_uri_hash: string;
+  environment: string;
+  client_id: string;
+  params: string;
+  expires_at: number;
+  consumed_at: number | null;
+  created_at: number;
+}
+
 export interface MigrationLockPlaceholder {
   id: Generated<number>;
 }
@@ -354,4 +418,8 @@ export interface Database {
   initial_access_tokens: InitialAccessTokenTable;
   attempts: AttemptTable;
   attempt_counters: AttemptCounterTable;
+  session_clients: SessionClientTable;
+  logout_deliveries: LogoutDeliveryTable;
+  client_assertion_jtis: ClientAssertionJtiTable;
+  pushed_authorization_requests: PushedAuthorizationRequestTable;
 }

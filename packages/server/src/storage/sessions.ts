@@ -5,6 +5,11 @@ export interface Session {
   readonly idHash: string;
   readonly environment: string;
   readonly userId: string;
+  /**
+   * The session's public identifier, the ID token's `sid` (OIDC Back-Channel Logout §2.1): random,
+   * unrelated to the cookie. Null for sessions created before migration 0013.
+   */
+  readonly sid: string | null;
   readonly authTime: number;
   readonly expiresAt: number;
   readonly createdAt: number;
@@ -27,6 +32,7 @@ export function sessionStore(db: Kysely<Database>): SessionStore {
           id_hash: session.idHash,
           environment: session.environment,
           user_id: session.userId,
+          sid: session.sid,
           auth_time: session.authTime,
           expires_at: session.expiresAt,
           created_at: session.createdAt,
@@ -47,6 +53,7 @@ export function sessionStore(db: Kysely<Database>): SessionStore {
             idHash: row.id_hash,
             environment: row.environment,
             userId: row.user_id,
+            sid: row.sid,
             authTime: row.auth_time,
             expiresAt: row.expires_at,
             createdAt: row.created_at,

@@ -8,6 +8,11 @@ export interface User {
   readonly name: string | null;
   readonly passwordHash: string | null;
   readonly disabled: boolean;
+  /**
+   * Whether the email address is known to belong to the user (OIDC Core §5.1 `email_verified`):
+   * set by operators, the declarative file and import. Absent: false.
+   */
+  readonly emailVerified?: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -37,6 +42,7 @@ function toUser(row: Selectable<UserTable>): User {
     name: row.name,
     passwordHash: row.password_hash,
     disabled: row.disabled === 1,
+    emailVerified: row.email_verified === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -90,6 +96,7 @@ export function userStore(db: Kysely<Database>): UserStore {
           name: user.name,
           password_hash: user.passwordHash,
           disabled: user.disabled ? 1 : 0,
+          email_verified: user.emailVerified === true ? 1 : 0,
           created_at: user.createdAt,
           updated_at: user.updatedAt,
         })
