@@ -622,6 +622,8 @@ const migrations: Record<string, Migration> = {
         .alterTable('clients')
         .addColumn('pkce_exempt_with_nonce', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
+      // A resource may ask for its access tokens signed with another algorithm (RS256).
+      await db.schema.alterTable('resources').addColumn('access_token_alg', 'text').execute();
       await db.schema
         .alterTable('environments')
         .addColumn('require_par', 'integer', (c) => c.notNull().defaultTo(0))

@@ -324,6 +324,8 @@ export interface ResourceTable {
    * resource's audience (RFC 7662 §2.1) and read the environment's revocation feed.
    */
   client_id: string | null;
+  /** Null: ES256. Issue #16: a resource may ask for RS256 access tokens. */
+  access_token_alg: string | null;
   created_at: number;
 }
 
