@@ -5,7 +5,7 @@ import { OAuthError, ServerError, UnsafeAuthorizationRequest } from '../../error
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { sendErrorPage } from '../../http/error-handler.js';
-import { RedirectUriRefused, recordRefusedRedirect } from './refused-redirect.js';
+import { RedirectUriRefused, recordRefusedRedirect } from '../../authorization/refused-redirect.js';
 import {
   newState,
   pendingAuthorization,

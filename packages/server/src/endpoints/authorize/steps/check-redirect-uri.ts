@@ -1,7 +1,7 @@
 import { matchRedirectUri } from '@gatehouse/redirect-policy';
 import { UnsafeAuthorizationRequest } from '../../../errors.js';
 import { activeRedirectUris } from '../../../storage/clients.js';
-import { RedirectUriRefused } from '../refused-redirect.js';
+import { RedirectUriRefused } from '../../../authorization/refused-redirect.js';
 import { clientOf, type AuthorizeState } from '../state.js';
 
 /**

@@ -1,7 +1,7 @@
 import { MAX_REDIRECT_URI_LENGTH, type MatchResult } from '@gatehouse/redirect-policy';
-import { UnsafeAuthorizationRequest } from '../../errors.js';
-import type { AppDeps } from '../../http/deps.js';
-import { repeatedAudit } from '../../services/repeated-audit.js';
+import { UnsafeAuthorizationRequest } from '../errors.js';
+import type { AppDeps } from '../http/deps.js';
+import { repeatedAudit } from '../services/repeated-audit.js';
 
 export type Refusal = Extract<MatchResult, { ok: false }>;
 
@@ -22,20 +22,22 @@ export class RedirectUriRefused extends Error {
     this.name = 'RedirectUriRefused';
   }
 
-  /** What the browser is shown; the policy's explanation only in development. */
-  page(): UnsafeAuthorizationRequest {
+  /**
+   * What the browser is shown; the policy's explanation only in development. Sign-out
+   * (endpoints/end-session) refuses a post_logout_redirect_uri with its own words.
+   */
+  page(
+    userMessage = 'This application asked to send you somewhere it is not registered to use, so the sign-in was stopped.',
+  ): UnsafeAuthorizationRequest {
     const { requested, refusal } = this;
-    return new UnsafeAuthorizationRequest(
-      'This application asked to send you somewhere it is not registered to use, so the sign-in was stopped.',
-      {
-        message: refusal.message,
-        requested,
-        ...(refusal.closest === undefined ? {} : { closest: refusal.closest }),
-        ...(refusal.diff === undefined
-          ? {}
-          : { expected: refusal.diff.expected, index: refusal.diff.index }),
-      },
-    );
+    return new UnsafeAuthorizationRequest(userMessage, {
+      message: refusal.message,
+      requested,
+      ...(refusal.closest === undefined ? {} : { closest: refusal.closest }),
+      ...(refusal.diff === undefined
+        ? {}
+        : { expected: refusal.diff.expected, index: refusal.diff.index }),
+    });
   }
 }
 
