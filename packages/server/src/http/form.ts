@@ -18,3 +18,22 @@ export function singleParams(input: unknown): Record<string, string> {
   }
   return out;
 }
+
+/** The media type RFC 6749 §3.2 (and RFC 7009, 7662, 8628, 9126 after it) requires of a body. */
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/**
+ * The parameters of a back-channel POST (token, PAR, revocation, introspection, device
+ * authorization): RFC 6749 §3.2 says the client MUST use the "application/x-www-form-urlencoded"
+ * format, so any other body (JSON above all, which the framework would otherwise parse) is
+ * refused as invalid_request rather than read.
+ */
+export function formParams(request: {
+  readonly headers: { readonly 'content-type'?: string | undefined };
+  readonly body: unknown;
+}): Record<string, string> {
+  const type = request.headers['content-type'];
+  if (type === undefined || !FORM_TYPE.test(type))
+    throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');
+  return singleParams(request.body);
+}

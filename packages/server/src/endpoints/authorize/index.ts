@@ -19,6 +19,7 @@ import { checkPkce } from './steps/check-pkce.js';
 import { checkPrompt } from './steps/check-prompt.js';
 import { checkRedirectUri } from './steps/check-redirect-uri.js';
 import { checkRequestObject } from './steps/check-request-object.js';
+import { checkResponseMode } from './steps/check-response-mode.js';
 import { checkResponseType } from './steps/check-response-type.js';
 import { checkScopeAndResource } from './steps/check-scope-and-resource.js';
 import { readParameters } from './steps/read-parameters.js';
@@ -33,6 +34,7 @@ const STEPS: readonly AuthorizeStep[] = [
   checkClient, // RFC 6749 §4.1.1, §4.1.2.1
   checkRedirectUri, // RFC 6749 §4.1.2.1, OAuth 2.1 §2.3
   checkResponseType, // RFC 6749 §4.1.1, OAuth 2.1 §4.1.1
+  checkResponseMode, // OAuth 2.0 Multiple Response Types §2.1: query only
   checkRequestObject, // OIDC Core §6
   checkPkce, // RFC 7636 §4.3, OAuth 2.1 §4.1.1
   checkPrompt, // OIDC Core §3.1.2.1

@@ -7,7 +7,7 @@ import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { csrfChecked } from '../../http/csrf.js';
 import { environmentContext } from '../../http/environment.js';
-import { singleParams } from '../../http/form.js';
+import { formParams, singleParams } from '../../http/form.js';
 import { scopeList } from '../../protocol.js';
 import { signIn } from '../../http/sign-in.js';
 import { DEVICE_CODE_GRANT } from '../../protocol.js';
@@ -49,7 +49,7 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
 export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/device_authorization', async (request, reply) => {
     const requestEnv = await environmentContext(deps, request);
-    const params = singleParams(request.body);
+    const params = formParams(request); // RFC 8628 §3.1
     const { client } = await authenticateClient(deps, requestEnv.environment.name, request, params);
     if (client.type !== 'native' || !client.grantTypes.includes(DEVICE_CODE_GRANT))
       throw new UnauthorizedClient('this client may not use the device grant');

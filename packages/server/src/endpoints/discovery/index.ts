@@ -59,6 +59,8 @@ export function discoveryEndpoints(app: FastifyInstance, deps: AppDeps): void {
   // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
   app.get('/.well-known/oauth-authorization-server/e/:env', metadata);
   app.get('/e/:env/.well-known/openid-configuration', metadata);
+  // The path-inserted form of RFC 8414 §3 applied to OpenID Discovery, which some clients try.
+  app.get('/.well-known/openid-configuration/e/:env', metadata);
   // Some clients (RFC 8414 §5 compatibility) append the suffix to the issuer instead.
   app.get('/e/:env/.well-known/oauth-authorization-server', metadata);
   app.get('/e/:env/jwks', async (request, reply) => {

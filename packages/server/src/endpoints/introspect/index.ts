@@ -7,7 +7,7 @@ import { InvalidClient, InvalidRequest } from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
-import { singleParams } from '../../http/form.js';
+import { formParams } from '../../http/form.js';
 
 /**
  * POST /e/:env/introspect (RFC 7662), for authenticated (confidential) clients only. A client
@@ -18,7 +18,7 @@ import { singleParams } from '../../http/form.js';
 export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/introspect', async (request, reply) => {
     const requestEnv = await environmentContext(deps, request);
-    const params = singleParams(request.body);
+    const params = formParams(request);
     const { client } = await authenticateClient(deps, requestEnv.environment.name, request, params);
     // RFC 7662 §4: the endpoint must not become a token-validity oracle for anyone who asks.
     if (client.type !== 'web')

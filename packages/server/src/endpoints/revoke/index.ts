@@ -4,7 +4,7 @@ import { InvalidRequest, TemporarilyUnavailable } from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
-import { singleParams } from '../../http/form.js';
+import { formParams } from '../../http/form.js';
 import { activeAccessToken } from '../../services/access-token-status.js';
 import { recordRevocation } from '../../services/revocation.js';
 
@@ -12,7 +12,7 @@ import { recordRevocation } from '../../services/revocation.js';
 export function revokeEndpoint(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/revoke', async (request, reply) => {
     const requestEnv = await environmentContext(deps, request);
-    const params = singleParams(request.body);
+    const params = formParams(request);
     const { client } = await authenticateClient(deps, requestEnv.environment.name, request, params);
     const token = params.token;
     if (token === undefined || token === '') throw new InvalidRequest('token is required');

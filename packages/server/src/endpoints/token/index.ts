@@ -4,14 +4,14 @@ import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../../
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
-import { singleParams } from '../../http/form.js';
+import { formParams } from '../../http/form.js';
 import type { GrantType } from '../../storage/clients.js';
 
 /** POST /e/:env/token (RFC 6749 §3.2). */
 export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
   app.post('/e/:env/token', async (request, reply) => {
     const requestEnv = await environmentContext(deps, request);
-    const params = singleParams(request.body);
+    const params = formParams(request);
     const grantType = params.grant_type;
     if (grantType === undefined) throw new InvalidRequest('grant_type is required');
     if (!Object.hasOwn(GRANTS, grantType))
