@@ -1,11 +1,5 @@
-import {
-  lintRedirectUris,
-  validateRedirectUri,
-  type LintWarning,
-  type PolicyContext,
-} from '@gatehouse/redirect-policy';
+import { lintRedirectUris, type LintWarning } from '@gatehouse/redirect-policy';
 import { newClientId, newClientSecret } from '../crypto/credentials.js';
-import type { Environment } from '../storage/environments.js';
 import {
   DEVICE_CODE_GRANT,
   GRANT_TYPES,
@@ -19,8 +13,22 @@ import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
 import { isResourceIndicator, unlinkDeletedClient } from './resources.js';
 import { recordRevocation } from './revocation.js';
+import { redirectPolicyFor, refusedUris } from './redirect-checks.js';
+import {
+  checkClientSettings,
+  mergeSettings,
+  settingsOf,
+  usesSecret,
+  type ClientSettings,
+  type ClientSettingsInput,
+} from './client-settings.js';
 
-export interface ClientSpec {
+/**
+ * A client to create. The issue #16 settings (`ClientSettingsInput`: idTokenSignedResponseAlg,
+ * postLogoutRedirectUris, backchannelLogoutUri, jwks, jwksUri, tokenEndpointAuthMethod,
+ * requirePar, pkceExemptWithNonce) are checked by services/client-settings.ts.
+ */
+export interface ClientSpec extends ClientSettingsInput {
   readonly environment: string;
   readonly type: ClientType;
   readonly name: string;
@@ -45,40 +53,14 @@ export interface ClientSpec {
 
 export interface CreatedClient {
   readonly client: Client;
-  /** The secret, for web clients: shown once, never stored or logged. */
+  /** The secret, for web clients that use one (not private_key_jwt): shown once, never stored or logged. */
   readonly clientSecret?: string;
   readonly warnings: readonly LintWarning[];
 }
 
-/** The redirect policy that applies to a client type in an environment. */
-export function redirectPolicyFor(environment: Environment, type: ClientType): PolicyContext {
-  return { environment: environment.tier, clientType: type };
-}
-
-/** A redirect URI the policy refuses, with its reason. */
-export type RefusedUri = {
-  readonly uri: string;
-  readonly code: string;
-  readonly message: string;
-  readonly suggestion?: string;
-};
-
-export function refusedUris(policy: PolicyContext, uris: readonly string[]): RefusedUri[] {
-  return uris
-    .map((uri) => ({ uri, result: validateRedirectUri(uri, policy) }))
-    .flatMap(({ uri, result }) =>
-      result.ok
-        ? []
-        : [
-            {
-              uri,
-              code: result.code,
-              message: result.message,
-              ...(result.suggestion === undefined ? {} : { suggestion: result.suggestion }),
-            },
-          ],
-    );
-}
+// The policy checks live in their own module (client settings use them too); re-exported here
+// for their existing importers.
+export { redirectPolicyFor, refusedUris, type RefusedUri } from './redirect-checks.js';
 
 /** Redirect URIs go through the policy for this environment and client type; all must pass. */
 async function checkRedirectUris(
@@ -122,9 +104,9 @@ export function checkGrants(
       );
   }
   // A public client cannot authenticate, so it cannot hold credentials of its own (RFC 6749 §4.4).
-  if (type === 'native' && grants.includes('client_credentials')) {
+  if (type !== 'web' && grants.includes('client_credentials')) {
     throw new InputError(
-      'native clients cannot use client_credentials: they cannot keep a secret',
+      `${type} clients cannot use client_credentials: they cannot keep a secret`,
       'invalid_grant_type',
     );
   }
@@ -145,7 +127,7 @@ export function checkGrants(
     );
   }
   // RFC 8628 is for devices and CLIs that cannot receive a redirect: public clients.
-  if (type === 'web' && grants.includes(DEVICE_CODE_GRANT)) {
+  if (type !== 'native' && grants.includes(DEVICE_CODE_GRANT)) {
     throw new InputError('the device grant is for native clients only', 'invalid_grant_type');
   }
   // Delegation is granted to a client that proves who it is at the token endpoint.
@@ -214,9 +196,14 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
   checkGrants(spec.type, grantTypes, spec.redirectUris);
   const scopes = checkScopeList(spec.scopes ?? []);
   const warnings = await checkRedirectUris(ctx, spec.environment, spec.type, spec.redirectUris);
+  const settings = settingsOf(spec);
+  checkClientSettings(await requireEnvironment(ctx, spec.environment), spec.type, settings);
 
   const now = ctx.clock();
-  const clientSecret = spec.type === 'web' ? newClientSecret(spec.environment) : undefined;
+  // A private_key_jwt client proves itself with its keys (RFC 7523 §2.2): no secret to leak.
+  const clientSecret = usesSecret(spec.type, settings)
+    ? newClientSecret(spec.environment)
+    : undefined;
   const client: Client = {
     clientId: spec.clientId ?? newClientId(spec.environment),
     environment: spec.environment,
@@ -236,6 +223,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
     allowedResources: spec.allowedResources ?? null,
     exchangeAudiences: spec.exchangeAudiences ?? null,
     scopes,
+    ...settings,
     createdAt: now,
     updatedAt: now,
   };
@@ -258,6 +246,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
         ...(client.promotedFrom === null ? {} : { promotedFrom: client.promotedFrom }),
         ...(client.kind === 'registered' ? {} : { kind: client.kind }),
         ...(scopes.length === 0 ? {} : { scopes }),
+        ...auditedSettings(settings),
       },
     },
     now,
@@ -290,7 +279,8 @@ function expiriesFor(
   return kept;
 }
 
-export interface ClientUpdate {
+/** Changes to a client; each absent field keeps its value (null clears a nullable setting). */
+export interface ClientUpdate extends ClientSettingsInput {
   readonly name?: string;
   readonly setRedirectUris?: readonly string[];
   readonly addRedirectUris?: readonly string[];
@@ -317,7 +307,7 @@ export async function updateClient(
   environment: string,
   clientId: string,
   update: ClientUpdate,
-): Promise<{ client: Client; warnings: readonly LintWarning[] }> {
+): Promise<{ client: Client; warnings: readonly LintWarning[]; clientSecret?: string }> {
   const current = await requireClient(ctx, environment, clientId);
   let uris = [...(update.setRedirectUris ?? current.redirectUris)];
   for (const uri of update.addRedirectUris ?? []) if (!uris.includes(uri)) uris.push(uri);
@@ -342,6 +332,19 @@ export async function updateClient(
       ? undefined
       : checkResourceList(update.allowedResources, 'allowed resource');
   const scopes = update.scopes === undefined ? undefined : checkScopeList(update.scopes);
+  const settings = mergeSettings(settingsOf(current), update);
+  checkClientSettings(await requireEnvironment(ctx, environment), current.type, settings);
+  // Switching to private_key_jwt ends the secret (it must no longer authenticate the client);
+  // switching back from it issues a new one, shown once.
+  const hadSecret = current.secretHash !== null;
+  const needsSecret = usesSecret(current.type, settings);
+  const clientSecret = needsSecret && !hadSecret ? newClientSecret(environment) : undefined;
+  const secretHash =
+    clientSecret !== undefined
+      ? ctx.stores.clientSecrets.hash(clientSecret)
+      : !needsSecret && hadSecret
+        ? null
+        : undefined;
 
   const now = ctx.clock();
   for (const [uri, at] of Object.entries(update.redirectUriExpiries ?? {})) {
@@ -367,6 +370,8 @@ export async function updateClient(
       ...(exchangeAudiences === undefined ? {} : { exchangeAudiences }),
       ...(allowedResources === undefined ? {} : { allowedResources }),
       ...(scopes === undefined ? {} : { scopes }),
+      ...changedSettings(settingsOf(current), settings),
+      ...(secretHash === undefined ? {} : { secretHash }),
     },
     now,
   );
@@ -382,11 +387,34 @@ export async function updateClient(
       type: update.auditType ?? 'client.updated',
       actor: ctx.actor,
       clientId,
-      data: { before: auditedFields(current), after: auditedFields(client) },
+      data: {
+        before: auditedFields(current),
+        after: auditedFields(client),
+        // Whether the update ended the client's secret or issued one (never the secret itself).
+        ...(secretHash === undefined
+          ? {}
+          : { credential: secretHash === null ? 'secret removed' : 'secret issued' }),
+      },
     },
     now,
   );
-  return { client, warnings };
+  return clientSecret === undefined ? { client, warnings } : { client, warnings, clientSecret };
+}
+
+/** Only the settings that changed, so an update writes (and audits) no more than it must. */
+function changedSettings(before: ClientSettings, after: ClientSettings): ClientSettingsInput {
+  const changed: Record<string, unknown> = {};
+  for (const key of Object.keys(after) as (keyof ClientSettings)[])
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed[key] = after[key];
+  return changed;
+}
+
+/** The settings that differ from their defaults; the key set itself is not audited, its kids are. */
+function auditedSettings(settings: ClientSettings): Record<string, unknown> {
+  const changed = changedSettings(settingsOf({}), settings) as Record<string, unknown>;
+  if (settings.jwks !== null)
+    changed.jwks = { kids: settings.jwks.keys.map((key) => key.kid ?? null) };
+  return changed;
 }
 
 function auditedFields(client: Client): Record<string, unknown> {
@@ -402,6 +430,7 @@ function auditedFields(client: Client): Record<string, unknown> {
     ...(client.exchangeAudiences === null ? {} : { exchangeAudiences: client.exchangeAudiences }),
     ...(client.allowedResources === null ? {} : { allowedResources: client.allowedResources }),
     ...(client.scopes.length === 0 ? {} : { scopes: client.scopes }),
+    ...auditedSettings(settingsOf(client)),
   };
 }
 
@@ -413,7 +442,12 @@ export async function rotateClientSecret(
   const current = await requireClient(ctx, environment, clientId);
   if (current.type !== 'web')
     throw new InputError(
-      `client ${clientId} is a native (public) client and has no secret`,
+      `client ${clientId} is a ${current.type} (public) client and has no secret`,
+      'no_secret',
+    );
+  if (!usesSecret(current.type, settingsOf(current)))
+    throw new InputError(
+      `client ${clientId} authenticates with private_key_jwt and has no secret; change its keys instead`,
       'no_secret',
     );
   const clientSecret = newClientSecret(environment);

@@ -1,4 +1,4 @@
-import { generateSigningKey, SIGNING_ALG } from '../crypto/signing-keys.js';
+import { generateSigningKey, KEY_ALGS } from '../crypto/signing-keys.js';
 import {
   ENVIRONMENT_NAME,
   REGISTRATION_POLICIES,
@@ -53,22 +53,27 @@ export async function createEnvironment(
   if (!(await ctx.stores.environments.create(environment))) {
     throw new InputError(`environment "${name}" exists already`, 'environment_exists');
   }
-  const key = generateSigningKey();
-  await ctx.stores.keys.add({
-    ...key,
-    environment: name,
-    alg: SIGNING_ALG,
-    status: 'active',
-    activatesAt: null,
-    retiredAt: null,
-    createdAt: now,
-  });
+  // A key per algorithm (ES256 for access tokens, RS256 for ID tokens by default), rotated together.
+  const kids: string[] = [];
+  for (const alg of KEY_ALGS) {
+    const key = generateSigningKey(alg);
+    await ctx.stores.keys.add({
+      ...key,
+      environment: name,
+      alg,
+      status: 'active',
+      activatesAt: null,
+      retiredAt: null,
+      createdAt: now,
+    });
+    kids.push(key.kid);
+  }
   await ctx.stores.audit.append(
     {
       environment: name,
       type: 'environment.created',
       actor: ctx.actor,
-      data: { tier, kid: key.kid },
+      data: { tier, kid: kids[0], kids },
     },
     now,
   );
@@ -86,9 +91,10 @@ export async function ensureDefaultEnvironments(ctx: ServiceContext): Promise<En
 }
 
 /**
- * Dynamic registration policy (RFC 7591), whether metadata-document clients are accepted, and
- * (development only) loopback metadata documents. The two policies are independent: `registration`
- * says nothing about metadata documents.
+ * Dynamic registration policy (RFC 7591), whether metadata-document clients are accepted,
+ * (development only) loopback metadata documents, and whether every client must push its
+ * authorization requests (RFC 9126 §5, `requirePar`). The policies are independent:
+ * `registration` says nothing about metadata documents.
  */
 export async function updateEnvironmentSettings(
   ctx: ServiceContext,
@@ -97,6 +103,7 @@ export async function updateEnvironmentSettings(
     readonly registration?: RegistrationPolicy;
     readonly allowLoopbackDocuments?: boolean;
     readonly metadataDocuments?: boolean;
+    readonly requirePar?: boolean;
   },
 ): Promise<Environment> {
   const current = await requireEnvironment(ctx, name);
@@ -120,11 +127,13 @@ export async function updateEnvironmentSettings(
     ...(settings.metadataDocuments === undefined
       ? {}
       : { metadataDocuments: settings.metadataDocuments }),
+    ...(settings.requirePar === undefined ? {} : { requirePar: settings.requirePar }),
   };
   if (
     next.registration !== current.registration ||
     next.allowLoopbackDocuments !== current.allowLoopbackDocuments ||
-    next.metadataDocuments !== current.metadataDocuments
+    next.metadataDocuments !== current.metadataDocuments ||
+    next.requirePar !== current.requirePar
   ) {
     await ctx.stores.environments.update(name, settings);
     await ctx.stores.audit.append(
@@ -137,11 +146,13 @@ export async function updateEnvironmentSettings(
             registration: current.registration,
             allowLoopbackDocuments: current.allowLoopbackDocuments,
             metadataDocuments: current.metadataDocuments,
+            requirePar: current.requirePar,
           },
           after: {
             registration: next.registration,
             allowLoopbackDocuments: next.allowLoopbackDocuments,
             metadataDocuments: next.metadataDocuments,
+            requirePar: next.requirePar,
           },
         },
       },
