@@ -51,6 +51,11 @@ export const ValidationCode = {
   WildcardInProduction: 'wildcard_in_production',
   /** A wildcard whose remaining host is a public suffix or not below a registrable domain. */
   WildcardPublicSuffix: 'wildcard_public_suffix',
+  /**
+   * A wildcard for a single-page app (`spa`) client, in any environment: a browser app's redirect
+   * URIs are also the exact origins it may call the token endpoint from (CORS).
+   */
+  WildcardForSpaClient: 'wildcard_for_spa_client',
 } as const;
 export type ValidationCode = (typeof ValidationCode)[keyof typeof ValidationCode];
 

@@ -9,9 +9,10 @@ export type Environment = 'development' | 'staging' | 'production' | (string & {
 
 /**
  * `web`: a confidential, server-side client. `native`: a public client that cannot keep a secret
- * (CLI, desktop, mobile, MCP client), RFC 8252.
+ * (CLI, desktop, mobile, MCP client), RFC 8252. `spa`: a public single-page app running in a
+ * browser on an https origin: no wildcards, no private-use schemes, loopback only in development
+ * and then matched with its exact port (validate.ts, match.ts).
  */
-/** `spa`: a browser app (issue #16); its own rules are in validate.ts. */
 export type ClientType = 'web' | 'native' | 'spa';
 
 export interface PolicyContext {

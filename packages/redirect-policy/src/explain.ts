@@ -59,10 +59,12 @@ export function explainMismatch(
   requested: string,
   registered: readonly string[],
   environment: string | undefined,
+  exactOnly = false,
 ): Extract<MatchResult, { ok: false }> {
-  const wildcards = environment === undefined || environmentTier(environment) !== 'production';
+  const wildcards =
+    !exactOnly && (environment === undefined || environmentTier(environment) !== 'production');
   const aligned = registered.map((entry) => {
-    const expected = alignToRequest(requested, entry);
+    const expected = alignToRequest(requested, entry, exactOnly);
     return { entry, expected, distance: closeness(requested, expected, overlapDistance) };
   });
   const nearest = aligned.reduce((min, candidate) => Math.min(min, candidate.distance), Infinity);
@@ -78,7 +80,7 @@ export function explainMismatch(
   }
   // `registered` is non-empty here, so `best` is set.
   const { entry, expected } = best as NonNullable<typeof best>;
-  const diff = describeDiff(requested, entry, expected, wildcards);
+  const diff = describeDiff(requested, entry, expected, wildcards, exactOnly);
   return {
     ok: false,
     code: MatchCode.RedirectUriMismatch,
@@ -89,8 +91,9 @@ export function explainMismatch(
 }
 
 /** The registered entry rewritten with whatever the request is allowed to vary (loopback port, wildcard label). */
-function alignToRequest(requested: string, entry: string): string {
-  const loopback = splitLoopbackHttp(entry);
+function alignToRequest(requested: string, entry: string, exactOnly: boolean): string {
+  // A single-page app's loopback port may not vary, so its registration is shown as written.
+  const loopback = exactOnly ? undefined : splitLoopbackHttp(entry);
   if (loopback !== undefined) {
     // Any loopback request's port carries over, even to another loopback host, so that the
     // difference shown is the host and not the port that was free to differ.
@@ -185,6 +188,7 @@ function describeDiff(
   entry: string,
   expected: string,
   wildcards: boolean,
+  exactOnly: boolean,
 ): RedirectUriDiff {
   const index = commonPrefixLength(requested, expected);
 
@@ -201,7 +205,9 @@ function describeDiff(
       description:
         pattern || wildcards
           ? 'is the wildcard pattern itself; a request must name one concrete host in place of *'
-          : 'relies on a wildcard registration, and wildcards are not honoured in production',
+          : exactOnly
+            ? 'relies on a wildcard registration, and wildcards are never honoured for a single-page app'
+            : 'relies on a wildcard registration, and wildcards are not honoured in production',
     };
   }
 
@@ -212,7 +218,7 @@ function describeDiff(
       : index >= requested.length
         ? componentAt(expected, index)
         : earlierComponent(componentAt(requested, index), componentAt(expected, index));
-  const { kind, description } = classify(requested, entry, expected, component);
+  const { kind, description } = classify(requested, entry, expected, component, exactOnly);
   if (kind === 'wildcard-label') {
     // Point at the `*` of the pattern itself: the label the request put there is the problem.
     return { index: WILDCARD_PREFIX.length - 2, expected: entry, component, kind, description };
@@ -225,6 +231,7 @@ function classify(
   entry: string,
   expected: string,
   component: UriComponent,
+  exactOnly: boolean,
 ): { kind: DiffKind; description: string } {
   if (requested.toLowerCase() === expected.toLowerCase()) {
     return {
@@ -267,6 +274,13 @@ function classify(
     case 'host':
       return classifyHost(requested, entry, expected);
     case 'port':
+      if (exactOnly && splitLoopbackHttp(entry) !== undefined) {
+        return {
+          kind: 'port',
+          description:
+            "uses a different port, and a single-page app's loopback redirect URI matches only with its registered port (the port is part of the app's origin)",
+        };
+      }
       if (splitLoopbackHttp(entry) !== undefined) {
         return {
           kind: 'port',

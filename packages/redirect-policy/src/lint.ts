@@ -37,18 +37,19 @@ export function lintRedirectUris(uris: readonly string[], context: PolicyContext
   }
 
   return [
-    ...duplicates(valid),
+    ...duplicates(valid, context),
     ...trailingSlashPairs(valid),
     ...valid.flatMap((entry) => perEntry(entry, context)),
     ...coveredByWildcard(valid),
   ];
 }
 
-function duplicates(valid: readonly ValidEntry[]): LintWarning[] {
+function duplicates(valid: readonly ValidEntry[], context: PolicyContext): LintWarning[] {
   const groups = new Map<string, string[]>();
   for (const { uri } of valid) {
-    const loopback = splitLoopbackHttp(uri);
-    // The port of a loopback URI is not compared, so two that differ only in the port are one.
+    // The port of a loopback URI is not compared, so two that differ only in the port are one;
+    // except for a single-page app, whose loopback URIs match only with their own port.
+    const loopback = context.clientType === 'spa' ? undefined : splitLoopbackHttp(uri);
     const key = loopback === undefined ? uri : loopback.prefix + loopback.rest;
     groups.set(key, [...(groups.get(key) ?? []), uri]);
   }
@@ -99,7 +100,7 @@ function perEntry(entry: ValidEntry, context: PolicyContext): LintWarning[] {
         uris: [uri],
       });
     }
-    if (url.port !== '' && url.protocol === 'http:') {
+    if (url.port !== '' && url.protocol === 'http:' && context.clientType !== 'spa') {
       warnings.push({
         code: LintCode.LoopbackPortIgnored,
         message: `${uri} names port ${url.port}, but any port matches a loopback redirect URI (RFC 8252 §7.3); register it without the port.`,
@@ -109,7 +110,7 @@ function perEntry(entry: ValidEntry, context: PolicyContext): LintWarning[] {
     if (context.clientType !== 'native') {
       warnings.push({
         code: LintCode.LoopbackForWebClient,
-        message: `${uri} is a loopback URI for a web client: legal in development only, it will be refused when the client is promoted to staging or production.`,
+        message: `${uri} is a loopback URI for a ${context.clientType === 'spa' ? 'single-page app' : 'web'} client: legal in development only, it will be refused when the client is promoted to staging or production.`,
         uris: [uri],
       });
     }

@@ -1,5 +1,5 @@
 import { MatchCode } from './codes.js';
-import { assertEnvironment, environmentTier } from './context.js';
+import { assertEnvironment, environmentTier, type ClientType } from './context.js';
 import { explainMismatch, type RedirectUriDiff } from './explain.js';
 import {
   WILDCARD_PREFIX,
@@ -33,6 +33,12 @@ export interface MatchOptions {
    * production, so a wildcard that reached a production client's data by any route never matches.
    */
   readonly environment?: string;
+  /**
+   * The client's type. For `spa` only the exact string matches: no loopback port exception (the
+   * RFC 8252 §7.3 exception is for native apps, and a browser app's port is part of the origin
+   * its requests come from and CORS is granted to) and no wildcard, whatever was stored.
+   */
+  readonly clientType?: ClientType;
 }
 
 /**
@@ -53,6 +59,16 @@ export function matchRedirectUri(
     throw new TypeError('matchRedirectUri: registered must be an array of strings');
   const environment = (options as MatchOptions | undefined)?.environment;
   if (environment !== undefined) assertEnvironment(environment, 'matchRedirectUri');
+  // Checked as unknown: a caller outside TypeScript may pass anything.
+  const clientType: unknown = (options as MatchOptions | undefined)?.clientType;
+  if (
+    clientType !== undefined &&
+    clientType !== 'web' &&
+    clientType !== 'native' &&
+    clientType !== 'spa'
+  )
+    throw new TypeError("matchRedirectUri: clientType must be 'web', 'native' or 'spa'");
+  const exactOnly = clientType === 'spa';
 
   if (registered.length === 0) {
     return {
@@ -70,7 +86,7 @@ export function matchRedirectUri(
       throw new TypeError('matchRedirectUri: registered must be an array of strings');
     if (concrete && entry === requested) return { ok: true, registered: entry, via: 'exact' };
   }
-  if (concrete) {
+  if (concrete && !exactOnly) {
     const wildcards = environment === undefined || environmentTier(environment) !== 'production';
     for (const entry of registered) {
       // One character tells the candidates apart cheaply: `http:` for loopback, `https://*` for
@@ -84,7 +100,7 @@ export function matchRedirectUri(
       }
     }
   }
-  return explainMismatch(requested, registered, environment);
+  return explainMismatch(requested, registered, environment, exactOnly);
 }
 
 /**

@@ -293,6 +293,15 @@ function checkSchemeAndHost(
 ): ValidationResult {
   const scheme = url.protocol.slice(0, -1);
   if (scheme === 'https') {
+    if (wildcard && context.clientType === 'spa') {
+      // A browser app's redirect URIs name the exact origins it runs on, and each is granted CORS
+      // at the token, revocation and userinfo endpoints: a pattern would grant it to every host
+      // it covers (issue #16). Review apps get their own exact registration.
+      return fail(
+        ValidationCode.WildcardForSpaClient,
+        'Single-page app clients may not use wildcard redirect URIs in any environment: each redirect URI is also an origin allowed to call the token endpoint from a browser; register each exact https redirect URI.',
+      );
+    }
     if (wildcard) return checkWildcardHost(url, tier);
     if (isLoopbackHost(url.hostname)) return checkLoopback(context, tier);
     const other = nonstandardLoopback(url.hostname);
@@ -327,7 +336,7 @@ function checkSchemeAndHost(
   if (context.clientType !== 'native') {
     return fail(
       ValidationCode.PrivateUseSchemeForWebClient,
-      'Private-use URI schemes are for native clients only; a web client must use an https redirect URI.',
+      `Private-use URI schemes are for native clients only; a ${context.clientType === 'spa' ? 'single-page app' : 'web'} client must use an https redirect URI.`,
     );
   }
   return { ok: true, kind: 'private-use-scheme' };
@@ -382,10 +391,12 @@ function checkLoopback(
   // RFC 8252 §7.3 is about native apps. A web client's server never runs on the user's loopback
   // interface outside a developer's own machine, so elsewhere such a URI hands the code to
   // whatever local process holds the port.
+  // A single-page app on loopback is a developer's local build, under the same rule; its port is
+  // part of its origin, and matching holds it to the exact port (match.ts).
   if (context.clientType !== 'native' && tier !== 'development') {
     return fail(
       ValidationCode.LoopbackForWebClient,
-      `Web clients may use loopback redirect URIs only in the development environment, not in ${context.environment}; register the application's https URI.`,
+      `${context.clientType === 'spa' ? 'Single-page app' : 'Web'} clients may use loopback redirect URIs only in the development environment, not in ${context.environment}; register the application's https URI.`,
     );
   }
   return { ok: true, kind: 'loopback' };

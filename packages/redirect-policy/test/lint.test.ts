@@ -119,7 +119,7 @@ describe('lintRedirectUris', () => {
     expect(() =>
       lintRedirectUris([], {
         environment: 'staging',
-        clientType: 'spa',
+        clientType: 'browser',
       } as unknown as PolicyContext),
     ).toThrow(TypeError);
   });

@@ -412,7 +412,7 @@ describe('library misuse', () => {
     undefined,
     {},
     { environment: 'production' },
-    { environment: 'production', clientType: 'spa' },
+    { environment: 'production', clientType: 'browser' },
     { environment: '', clientType: 'web' },
     { environment: 3, clientType: 'web' },
   ])('throws a TypeError for the context %j', (context) => {

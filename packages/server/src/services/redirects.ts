@@ -115,7 +115,10 @@ export async function refusedRedirectsOf(
   const policy = redirectPolicyFor(env, client.type);
   const views: RefusedRedirectView[] = [];
   for (const refused of await ctx.stores.refusedRedirects.list(environment, clientId)) {
-    const match = matchRedirectUri(refused.redirectUri, registered, { environment: env.tier });
+    const match = matchRedirectUri(refused.redirectUri, registered, {
+      environment: env.tier,
+      clientType: client.type,
+    });
     if (match.ok) continue;
     const validation = validateRedirectUri(refused.redirectUri, policy);
     const expiredAt = client.redirectUriExpiries[refused.redirectUri];
@@ -127,11 +130,11 @@ export async function refusedRedirectsOf(
             code: 'expired',
             message: `This URI was registered until ${new Date(expiredAt).toISOString()}; add it again by hand, with a new expiry if it is temporary.`,
           }
-        : !sameDestination(refused.redirectUri, registered)
+        : !sameDestination(refused.redirectUri, registered, client.type === 'spa')
           ? {
               ok: false,
               code: 'new_destination',
-              message: `Codes would go to ${destinationOf(refused.redirectUri)}, where no registered redirect URI sends them. Anyone can send requests, so this is not offered in one click; if that destination is the application's, add the URI by hand.`,
+              message: `Codes would go to ${destinationOf(refused.redirectUri, client.type === 'spa')}, where no registered redirect URI sends them. Anyone can send requests, so this is not offered in one click; if that destination is the application's, add the URI by hand.`,
             }
           : ({ ok: true } as const);
     views.push({
@@ -157,9 +160,12 @@ export async function refusedRedirectsOf(
 }
 
 /** Where a redirect URI sends codes: its scheme and host, or a private-use scheme alone. */
-function destinationOf(uri: string): string {
+function destinationOf(uri: string, byOrigin = false): string {
   const url = URL.canParse(uri) ? new URL(uri) : undefined;
   if (url === undefined) return uri;
+  // A single-page app's destination is its origin, port included: another port is another
+  // origin, which would also be granted CORS (http/cors.ts).
+  if (byOrigin && (url.protocol === 'https:' || url.protocol === 'http:')) return url.origin;
   return url.protocol === 'https:' || url.protocol === 'http:'
     ? `${url.protocol}//${url.hostname}`
     : url.protocol;
@@ -170,9 +176,10 @@ function destinationOf(uri: string): string {
  * host, or a host a registered wildcard covers. Anyone can make a request refused, so only these
  * are offered for one-click registration; a new destination must be typed in by an operator.
  */
-function sameDestination(uri: string, registered: readonly string[]): boolean {
-  const destination = destinationOf(uri);
+function sameDestination(uri: string, registered: readonly string[], byOrigin: boolean): boolean {
+  const destination = destinationOf(uri, byOrigin);
   return registered.some((entry) => {
+    if (byOrigin) return destinationOf(entry, true) === destination;
     if (entry.startsWith('https://*.')) {
       const suffix = destinationOf(entry.replace('https://*.', 'https://wildcard.')).slice(
         'https://wildcard'.length,

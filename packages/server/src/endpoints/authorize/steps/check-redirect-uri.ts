@@ -19,8 +19,10 @@ export function checkRedirectUri(state: AuthorizeState): void {
     state.redirectUri = onlyRedirectUri(registered);
     return;
   }
+  // A spa client's registrations match exactly, port included (its origin; redirect-policy).
   const result = matchRedirectUri(requested, registered, {
     environment: requestEnv.environment.tier,
+    clientType: client.type,
   });
   if (!result.ok)
     throw new RedirectUriRefused(
