@@ -13,6 +13,7 @@ import { impersonationEndpoints } from './endpoints/impersonation/index.js';
 import { interactionEndpoints } from './endpoints/interaction/index.js';
 import { dynamicClientRegistrationEndpoint } from './endpoints/register/index.js';
 import { introspectEndpoint } from './endpoints/introspect/index.js';
+import { parEndpoint } from './endpoints/par/index.js';
 import { revocationFeedEndpoint } from './endpoints/revocations/index.js';
 import { revokeEndpoint } from './endpoints/revoke/index.js';
 import { tokenEndpoint } from './endpoints/token/index.js';
@@ -103,6 +104,7 @@ export async function createApp(
   homeEndpoints(app, deps);
   discoveryEndpoints(app, deps);
   authorizeEndpoint(app, deps);
+  parEndpoint(app, deps);
   interactionEndpoints(app, deps);
   deviceEndpoints(app, deps);
   tokenEndpoint(app, deps);

@@ -73,6 +73,12 @@ const RULES: readonly ExpiryRule[] = [
   { table: 'operator_sessions', key: ['id_hash'], dead: (now) => sql`expires_at <= ${now}` },
   { table: 'device_codes', key: ['device_code_hash'], dead: (now) => sql`expires_at <= ${now}` },
   { table: 'authorization_requests', key: ['id_hash'], dead: (now) => sql`expires_at <= ${now}` },
+  // A pushed request (RFC 9126) is of no use past its short life, taken or not.
+  {
+    table: 'pushed_authorization_requests',
+    key: ['request_uri_hash'],
+    dead: (now) => sql`expires_at <= ${now}`,
+  },
   { table: 'initial_access_tokens', key: ['token_hash'], dead: (now) => sql`expires_at <= ${now}` },
   { table: 'attempt_counters', key: ['key'], dead: (now) => sql`expires_at <= ${now}` },
   {

@@ -7,6 +7,7 @@ import {
 } from './authorization-requests.js';
 import { clientStore, type ClientStore } from './clients.js';
 import { codeStore, type CodeStore } from './codes.js';
+import { pushedRequestStore, type PushedRequestStore } from './pushed-requests.js';
 import { consentStore, type ConsentStore } from './consents.js';
 import type { AuditKeys } from '../crypto/audit-keys.js';
 import { clientSecretHasher, type ClientSecretHasher } from '../crypto/client-secret-hash.js';
@@ -36,6 +37,8 @@ export interface Stores {
   readonly consents: ConsentStore;
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly codes: CodeStore;
+  /** Pushed authorization requests (RFC 9126), taken once by /authorize. */
+  readonly pushedRequests: PushedRequestStore;
   readonly tokens: TokenStore;
   /** Revocations as events: what introspection checks and the feed resource servers follow. */
   readonly revocationEvents: RevocationEventStore;
@@ -81,6 +84,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     consents: consentStore(db),
     authorizationRequests: authorizationRequestStore(db),
     codes: codeStore(db),
+    pushedRequests: pushedRequestStore(db),
     tokens: tokenStore(db),
     revocationEvents: revocationEventStore(db, handle.kind),
     audit: auditStore(db, handle.kind, options.auditKeys),

@@ -5,50 +5,19 @@ import { OAuthError, ServerError, UnsafeAuthorizationRequest } from '../../error
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { sendErrorPage } from '../../http/error-handler.js';
+import { AUTHORIZE_STEPS } from './checks.js';
 import { RedirectUriRefused, recordRefusedRedirect } from '../../authorization/refused-redirect.js';
-import {
-  newState,
-  pendingAuthorization,
-  type AuthorizeState,
-  type AuthorizeStep,
-} from './state.js';
-import { checkClient } from './steps/check-client.js';
-import { checkGrantType } from './steps/check-grant-type.js';
-import { checkMaxAge } from './steps/check-max-age.js';
-import { checkPkce } from './steps/check-pkce.js';
-import { checkPrompt } from './steps/check-prompt.js';
-import { checkRedirectUri } from './steps/check-redirect-uri.js';
-import { checkRequestObject } from './steps/check-request-object.js';
-import { checkResponseMode } from './steps/check-response-mode.js';
-import { checkResponseType } from './steps/check-response-type.js';
-import { checkScopeAndResource } from './steps/check-scope-and-resource.js';
-import { readParameters } from './steps/read-parameters.js';
+import { newState, pendingAuthorization, type AuthorizeState } from './state.js';
 
 /**
- * The authorization request's checks, in order. Until check-redirect-uri passes, the client and
- * its redirect URI are in doubt and an error is a page (RFC 6749 §4.1.2.1); after it, errors go
- * back to the client. The order decides which error a request with several faults gets.
+ * GET and POST /e/:env/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1, OIDC Core §3.1.2.1, RFC 9126
+ * §4): the checks of checks.ts in order, then sign-in, consent and the code.
  */
-const STEPS: readonly AuthorizeStep[] = [
-  readParameters, // RFC 6749 §3.1
-  checkClient, // RFC 6749 §4.1.1, §4.1.2.1
-  checkRedirectUri, // RFC 6749 §4.1.2.1, OAuth 2.1 §2.3
-  checkResponseType, // RFC 6749 §4.1.1, OAuth 2.1 §4.1.1
-  checkResponseMode, // OAuth 2.0 Multiple Response Types §2.1: query only
-  checkRequestObject, // OIDC Core §6
-  checkPkce, // RFC 7636 §4.3, OAuth 2.1 §4.1.1
-  checkPrompt, // OIDC Core §3.1.2.1
-  checkMaxAge, // OIDC Core §3.1.2.1
-  checkGrantType, // RFC 6749 §4.1.2.1 unauthorized_client
-  checkScopeAndResource, // RFC 8707 §2, RFC 6749 §3.3
-];
-
-/** GET and POST /e/:env/authorize (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1, OIDC Core §3.1.2.1). */
 export function authorizeEndpoint(app: FastifyInstance, deps: AppDeps): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const state = newState(deps, await environmentContext(deps, request), request);
     try {
-      for (const step of STEPS) await step(state);
+      for (const step of AUTHORIZE_STEPS) await step(state);
       // Then sign-in, consent and the code (OIDC Core §3.1.2.3 to §3.1.2.5).
       const pending = { ...pendingAuthorization(state), createdAt: deps.clock() };
       return await advance(deps, state.requestEnv, request, reply, pending, undefined);

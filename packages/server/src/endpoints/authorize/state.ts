@@ -15,6 +15,8 @@ export interface AuthorizeState {
   params: Readonly<Record<string, string>>;
   /** The client client_id names (check-client). */
   client?: Client;
+  /** Whether the parameters are a pushed request's (use-pushed-request, RFC 9126 §4). */
+  pushed: boolean;
   /** Set once the redirect URI is trusted (check-redirect-uri): from then on errors go there. */
   redirectUri?: string;
   /** The S256 challenge (check-pkce). */
@@ -42,6 +44,7 @@ export function newState(
     requestEnv,
     request,
     params: {},
+    pushed: false,
     prompt: [],
     maxAge: null,
     scope: [],

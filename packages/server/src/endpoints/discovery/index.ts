@@ -6,7 +6,11 @@ import { GRANT_TYPES, OIDC_SCOPES } from '../../protocol.js';
 /** Exactly what this server supports: nothing listed that it does not do. */
 export function metadataFor(
   issuer: string,
-  environment?: { readonly registration: string; readonly metadataDocuments: boolean },
+  environment?: {
+    readonly registration: string;
+    readonly metadataDocuments: boolean;
+    readonly requirePar?: boolean;
+  },
 ): Record<string, unknown> {
   return {
     issuer,
@@ -43,6 +47,10 @@ export function metadataFor(
     ...(environment === undefined || environment.registration === 'off'
       ? {}
       : { registration_endpoint: `${issuer}/register` }),
+    // RFC 9126 §5: pushed authorization requests (endpoints/par), and whether this environment
+    // requires them of every client (a client may be required to on its own: §6).
+    pushed_authorization_request_endpoint: `${issuer}/par`,
+    require_pushed_authorization_requests: environment?.requirePar === true,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
   };

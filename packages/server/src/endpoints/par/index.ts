@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { RedirectUriRefused, recordRefusedRedirect } from '../../authorization/refused-redirect.js';
+import { randomToken, sha256 } from '../../crypto/random.js';
+import { InvalidRequest, UnsafeAuthorizationRequest } from '../../errors.js';
+import { authenticateClient } from '../../http/client-auth.js';
+import type { AppDeps } from '../../http/deps.js';
+import { environmentContext } from '../../http/environment.js';
+import { formParams } from '../../http/form.js';
+import { PUSH_CHECKS } from '../authorize/checks.js';
+import {
+  CLIENT_AUTH_PARAMS,
+  PUSHED_REQUEST_TTL_S,
+  REQUEST_URI_PREFIX,
+} from '../authorize/pushed.js';
+import { newState } from '../authorize/state.js';
+
+/**
+ * POST /e/:env/par: pushed authorization requests (RFC 9126). The client authenticates as at the
+ * token endpoint (public clients with their client_id), the request is checked as /authorize
+ * would check it (the redirect policy included), and the answer is a one-time request_uri bound
+ * to the client, for /authorize to take (endpoints/authorize/steps/use-pushed-request.ts).
+ */
+export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
+  app.post('/e/:env/par', async (request, reply) => {
+    const requestEnv = await environmentContext(deps, request);
+    const env = requestEnv.environment.name;
+    const body = formParams(request); // RFC 9126 §2.1: form-encoded, as the token endpoint
+    const { client } = await authenticateClient(deps, env, request, body);
+    // RFC 9126 §2.1: "The request_uri authorization request parameter is one exception, and it
+    // MUST NOT be provided."
+    if (body.request_uri !== undefined)
+      throw new InvalidRequest('request_uri must not be pushed (RFC 9126 §2.1)');
+    const params: Record<string, string> = {};
+    for (const [name, value] of Object.entries(body))
+      if (!CLIENT_AUTH_PARAMS.includes(name)) params[name] = value;
+    // The authenticated client's (a Basic-authenticated client need not repeat it; a different
+    // one was refused by authenticateClient).
+    params.client_id = client.clientId;
+
+    const state = newState(deps, requestEnv, request);
+    state.params = params;
+    state.client = client;
+    try {
+      for (const check of PUSH_CHECKS) await check(state);
+    } catch (error) {
+      // RFC 9126 §2.1: the redirect policy applies at push time; a refused URI is recorded like
+      // one refused at /authorize, and the client is told why (it authenticated, or is public and
+      // its registrations are no secret: they are in every authorization URL it sends).
+      if (error instanceof RedirectUriRefused) {
+        await recordRefusedRedirect(deps, error, request.ip);
+        throw new InvalidRequest(`redirect_uri refused: ${error.refusal.message}`);
+      }
+      // Errors that /authorize shows as a page (a missing redirect_uri) are plain JSON here.
+      if (error instanceof UnsafeAuthorizationRequest)
+        throw new InvalidRequest(error.operatorDetail?.message ?? error.userMessage);
+      throw error;
+    }
+
+    const requestUri = `${REQUEST_URI_PREFIX}${randomToken(32)}`;
+    const now = deps.clock();
+    await deps.stores.pushedRequests.save(
+      env,
+      sha256(requestUri),
+      client.clientId,
+      state.params,
+      now + PUSHED_REQUEST_TTL_S * 1000,
+      now,
+    );
+    // RFC 9126 §2.2: 201 Created with request_uri and expires_in.
+    return reply
+      .status(201)
+      .header('Cache-Control', 'no-store')
+      .send({ request_uri: requestUri, expires_in: PUSHED_REQUEST_TTL_S });
+  });
+}
