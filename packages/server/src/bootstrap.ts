@@ -26,6 +26,7 @@ import { randomToken } from './crypto/random.js';
 import { createClient } from './services/clients.js';
 import type { ServiceContext } from './services/context.js';
 import { ensureDefaultEnvironments } from './services/environments.js';
+import { ensureKeysOfEveryAlg } from './services/keys.js';
 import { createUser } from './services/users.js';
 import {
   claimWriteLock,
@@ -94,6 +95,8 @@ export interface DemoCredentials {
  */
 export async function firstStart(ctx: ServiceContext): Promise<DemoCredentials | undefined> {
   await ensureDefaultEnvironments(ctx);
+  // Environments from before RS256 ID tokens (migration 0013) get their RSA key.
+  await ensureKeysOfEveryAlg(ctx);
   // The demo is for a fresh install: once development has any client or user, it is not made.
   const development = await ctx.stores.environments.get('development');
   if (development === undefined || development.tier !== 'development') return undefined;

@@ -15,7 +15,12 @@ import { DatabaseAttemptLimiter } from '../src/services/shared-attempt-limiter.j
 import { announceChange, listenForChanges } from '../src/storage/change-feed.js';
 import { runHousekeeping } from '../src/services/housekeeping.js';
 import { listKeys, RETIRE_AFTER_MS, retireKeys, rotateKey } from '../src/services/keys.js';
-import { DATABASES, throwawayPostgres, type ThrowawayDatabase } from './support/databases.js';
+import {
+  DATABASES,
+  throwawayPostgres,
+  throwawaySqlite,
+  type ThrowawayDatabase,
+} from './support/databases.js';
 import { startTestServer, TEST_SECRET_KEY, type TestServer } from './support/server.js';
 
 describe('the secret that seals signing keys', () => {
@@ -57,7 +62,8 @@ describe('the secret that seals signing keys', () => {
         .selectFrom('signing_keys')
         .select('private_jwk')
         .execute();
-      expect(rows.length).toBe(3);
+      // An ES256 and an RS256 key in each of the three environments.
+      expect(rows.length).toBe(6);
       for (const row of rows) expect(row.private_jwk.startsWith('enc:v1:')).toBe(true);
       await opened.handle.close();
       const secret = join(dataDir, 'secret.key');
@@ -90,7 +96,7 @@ describe('the secret that seals signing keys', () => {
         .select('private_jwk')
         .execute();
       for (const row of rows) expect(row.private_jwk.startsWith('enc:v1:')).toBe(true);
-      expect((await opened.stores.keys.listPublished('development')).length).toBe(1);
+      expect((await opened.stores.keys.listPublished('development')).length).toBe(2);
       await opened.handle.close();
 
       const unsealed = await openDatabase({ kind: 'postgres', url });
@@ -130,7 +136,9 @@ describe.each(DATABASES)('key rotation on $kind', ({ create }) => {
   const jwks = async () =>
     (
       (await (await fetch(`${t.issuer('development')}/jwks`)).json()) as { keys: { kid: string }[] }
-    ).keys.map((k) => k.kid);
+    ).keys
+      .map((k) => k.kid)
+      .sort();
   const introspect = async (client: { clientId: string; clientSecret?: string }, token: string) =>
     (
       (await (
@@ -148,14 +156,20 @@ describe.each(DATABASES)('key rotation on $kind', ({ create }) => {
 
   it('publishes a new key before it signs, keeps the old one until its tokens expire, then retires it', async () => {
     const agent = await t.client({ type: 'web', name: 'Agent', redirectUris: [] });
-    const [original] = await listKeys(t.ctx, 'development');
+    const originals = await listKeys(t.ctx, 'development');
+    const original = originals.find((k) => k.alg === 'ES256');
+    const originalRsa = originals.find((k) => k.alg === 'RS256');
     const before = await agentToken(agent);
     expect(decodeProtectedHeader(before).kid).toBe(original?.kid);
 
     const next = await rotateKey(t.ctx, 'development', 60_000);
     expect(next.role).toBe('next');
+    expect(next.alg).toBe('ES256');
+    // The RS256 key (ID tokens) is rotated with it, activating at the same time.
+    const [nextRsa] = next.alongside;
+    expect(nextRsa).toMatchObject({ alg: 'RS256', role: 'next', activatesAt: next.activatesAt });
     now += 1_500; // past the signer's one-second cache
-    expect(await jwks()).toEqual(expect.arrayContaining([original?.kid, next.kid]));
+    expect(await jwks()).toEqual([original?.kid, originalRsa?.kid, next.kid, nextRsa?.kid].sort());
     // Published, not yet signing.
     expect(decodeProtectedHeader(await agentToken(agent)).kid).toBe(original?.kid);
     await expect(rotateKey(t.ctx, 'development', 0)).rejects.toMatchObject({
@@ -176,13 +190,18 @@ describe.each(DATABASES)('key rotation on $kind', ({ create }) => {
     });
     expect((await runHousekeeping(t.ctx)).keysRetired).toBe(0);
 
-    // Once every token the old key signed has expired, housekeeping retires it.
+    // Once every token the old keys signed has expired, housekeeping retires both.
     now += RETIRE_AFTER_MS;
-    expect((await runHousekeeping(t.ctx)).keysRetired).toBe(1);
+    expect((await runHousekeeping(t.ctx)).keysRetired).toBe(2);
     now += 1_500;
-    expect(await jwks()).toEqual([next.kid]);
-    const [entry] = await t.ctx.stores.audit.tail({ type: 'key.retired' });
-    expect(entry?.data).toMatchObject({ kid: original?.kid, forced: false });
+    expect(await jwks()).toEqual([next.kid, nextRsa?.kid].sort());
+    const entries = await t.ctx.stores.audit.tail({ type: 'key.retired' });
+    expect(entries.map((e) => e.data)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kid: original?.kid, alg: 'ES256', forced: false }),
+        expect.objectContaining({ kid: originalRsa?.kid, alg: 'RS256', forced: false }),
+      ]),
+    );
   });
 
   it('retires a key at once with force, and its tokens stop verifying', async () => {
@@ -199,6 +218,55 @@ describe.each(DATABASES)('key rotation on $kind', ({ create }) => {
     expect(retired?.role).toBe('retired');
     now += 1_500;
     expect(await introspect(agent, old)).toBe(false);
+    // The RS256 key of the same generation went with it.
+    const rsa = (await listKeys(t.ctx, 'development')).filter((k) => k.alg === 'RS256');
+    expect(rsa.filter((k) => k.role !== 'retired').map((k) => k.kid)).toEqual([
+      rotated.alongside[0]?.kid,
+    ]);
+  });
+});
+
+describe('RSA keys for environments from before RS256 ID tokens (migration 0013)', () => {
+  it('are made at start-up, published, and sign from then on', async () => {
+    const db = await throwawaySqlite();
+    try {
+      const first = await startTestServer(db);
+      await first.close();
+      // As an installation from before 0013: EC keys only.
+      const dataDir =
+        db.target.kind === 'sqlite' ? db.target.file.replace(/\/gatehouse\.sqlite$/, '') : '';
+      const config = resolveServerConfig({ dataDir }, process.cwd());
+      const opened = await openGatehouse(config.database, config.secret);
+      await opened.handle.db.deleteFrom('signing_keys').where('alg', '=', 'RS256').execute();
+      await opened.handle.close();
+
+      const t = await startTestServer(db);
+      try {
+        for (const env of ['development', 'staging', 'production']) {
+          const keys = await listKeys(t.ctx, env);
+          expect(keys.map((k) => [k.alg, k.role]).sort()).toEqual([
+            ['ES256', 'signing'],
+            ['RS256', 'signing'],
+          ]);
+          const jwks = (await (await fetch(`${t.issuer(env)}/jwks`)).json()) as {
+            keys: { kty: string; alg: string }[];
+          };
+          expect(jwks.keys.map((k) => `${k.kty} ${k.alg}`).sort()).toEqual([
+            'EC ES256',
+            'RSA RS256',
+          ]);
+        }
+        // A second start adds nothing.
+        await t.close();
+        const again = await startTestServer(db);
+        expect(await listKeys(again.ctx, 'development')).toHaveLength(2);
+        await again.close();
+      } finally {
+        await t.close().catch(() => undefined);
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });
 
@@ -268,7 +336,7 @@ describe('key changes announced across processes (PostgreSQL LISTEN/NOTIFY)', ()
         ).keys.map((k) => k.kid);
       await expect.poll(() => t.server.app.server.listening).toBe(true);
       const before = await kids();
-      expect(before).toHaveLength(1);
+      expect(before).toHaveLength(2);
       const config = resolveServerConfig(
         {
           databaseUrl: db.target.kind === 'postgres' ? db.target.url : '',

@@ -76,7 +76,7 @@ export function keysCommand(io: CliIo): Command {
     withDataOptions(
       new Command('rotate')
         .description(
-          'make a new key: published in the JWKS at once, signing after the overlap; the previous key stays published until its tokens expire',
+          'make new keys (ES256 and RS256): published in the JWKS at once, signing after the overlap; the previous keys stay published until their tokens expire',
         )
         .addOption(envOption())
         .option(
@@ -88,10 +88,12 @@ export function keysCommand(io: CliIo): Command {
     ).action((options: DataOptions & JsonOption & { env: string; overlap: string }) =>
       withStores(options, io, async (ctx) => {
         const key = await rotateKey(ctx, options.env, parseOverlap(options.overlap));
-        if (options.json === true) writeJson(io, keyJson(key));
+        // The ES256 key (access tokens) as before, with the keys made alongside it (RS256).
+        if (options.json === true)
+          writeJson(io, { ...keyJson(key), alongside: key.alongside.map(keyJson) });
         else
           io.stdout.write(
-            `new key ${key.kid} published in ${options.env}; it signs from ${iso(key.activatesAt) ?? ''}\n`,
+            `new keys ${[key, ...key.alongside].map((k) => `${k.kid} (${k.alg})`).join(', ')} published in ${options.env}; they sign from ${iso(key.activatesAt) ?? ''}\n`,
           );
       }),
     ),

@@ -2,7 +2,18 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import type { JWK } from 'jose';
 import { randomToken } from './random.js';
 
+/** What access tokens are signed with unless a resource asks otherwise. */
 export const SIGNING_ALG = 'ES256';
+/**
+ * OIDC Core §15.1 makes RS256 mandatory for ID tokens and OIDC Registration §2 the default for a
+ * client that asks for nothing else: every environment has an RSA key next to its EC key.
+ */
+export const RSA_SIGNING_ALG = 'RS256';
+export type KeyAlg = typeof SIGNING_ALG | typeof RSA_SIGNING_ALG;
+/** The algorithms every environment has a key for, each rotated and retired with the others. */
+export const KEY_ALGS: readonly KeyAlg[] = [SIGNING_ALG, RSA_SIGNING_ALG];
+/** RFC 7518 §3.3: at least 2048 bits. */
+const RSA_MODULUS_BITS = 2048;
 
 export interface GeneratedKey {
   readonly kid: string;
@@ -10,12 +21,18 @@ export interface GeneratedKey {
   readonly publicJwk: string;
 }
 
-/** A new P-256 key pair for ES256, as JWKs. Private keys are encrypted at rest with issue #7. */
-export function generateSigningKey(): GeneratedKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+/**
+ * A new key pair as JWKs: P-256 for ES256 (the default) or RSA 2048 for RS256. Private keys are
+ * encrypted at rest with issue #7.
+ */
+export function generateSigningKey(alg: KeyAlg = SIGNING_ALG): GeneratedKey {
+  const { privateKey, publicKey } =
+    alg === RSA_SIGNING_ALG
+      ? generateKeyPairSync('rsa', { modulusLength: RSA_MODULUS_BITS })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = randomToken(12);
-  const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: SIGNING_ALG, use: 'sig' };
-  const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: SIGNING_ALG };
+  const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
+  const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid, alg };
   return { kid, privateJwk: JSON.stringify(privateJwk), publicJwk: JSON.stringify(publicJwk) };
 }
 

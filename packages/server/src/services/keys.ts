@@ -1,4 +1,4 @@
-import { generateSigningKey, SIGNING_ALG } from '../crypto/signing-keys.js';
+import { generateSigningKey, KEY_ALGS } from '../crypto/signing-keys.js';
 import type { SigningKeyRecord } from '../storage/keys.js';
 import { ACCESS_TOKEN_TTL_S, ID_TOKEN_TTL_S } from '../tokens/issue.js';
 import type { ServiceContext } from './context.js';
@@ -30,14 +30,22 @@ type KeySummary = Omit<SigningKeyRecord, 'privateJwk'>;
 
 const activation = (k: KeySummary): number => k.activatesAt ?? k.createdAt;
 
-/** Each key's role now: the one signing, the next (published, waiting), previous ones, retired. */
+/**
+ * Each key's role now: the one signing, the next (published, waiting), previous ones, retired.
+ * Roles are per algorithm: an environment signs with one ES256 and one RS256 key at a time.
+ */
 export function keyRoles(keys: readonly KeySummary[], now: number): KeyView[] {
   const live = keys.filter((k) => k.status !== 'retired');
-  const started = live
-    .filter((k) => activation(k) <= now)
-    .sort((a, b) => activation(b) - activation(a));
-  const signing = started[0];
+  const startedOf = (alg: string) =>
+    live
+      .filter((k) => k.alg === alg && activation(k) <= now)
+      .sort((a, b) => activation(b) - activation(a));
+  const started = new Map(
+    Array.from(new Set(keys.map((k) => k.alg)), (alg) => [alg, startedOf(alg)]),
+  );
   return keys.map((k) => {
+    const sameAlg = started.get(k.alg) ?? [];
+    const signing = sameAlg[0];
     const role: KeyRole =
       k.status === 'retired'
         ? 'retired'
@@ -49,7 +57,7 @@ export function keyRoles(keys: readonly KeySummary[], now: number): KeyView[] {
     // A previous key stopped signing when a newer key started: the earliest later activation.
     const supersededAt =
       role === 'previous'
-        ? Math.min(...started.filter((s) => activation(s) > activation(k)).map(activation))
+        ? Math.min(...sameAlg.filter((s) => activation(s) > activation(k)).map(activation))
         : null;
     return {
       kid: k.kid,
@@ -68,15 +76,22 @@ export async function listKeys(ctx: ServiceContext, environment: string): Promis
   return keyRoles(await ctx.stores.keys.listAll(environment), ctx.clock());
 }
 
+/** What `rotateKey` made: the ES256 key (access tokens), with the keys made alongside it. */
+export type RotatedKey = KeyView & {
+  /** The keys of the other algorithms (RS256), published and activating with it. */
+  readonly alongside: readonly KeyView[];
+};
+
 /**
- * Makes a new signing key. It is published in the JWKS at once and signs only after `overlapMs`,
- * so every process and every client that caches the JWKS knows it before it is used.
+ * Makes a new signing key of each algorithm (ES256 and RS256), all activating at the same time.
+ * They are published in the JWKS at once and sign only after `overlapMs`, so every process and
+ * every client that caches the JWKS knows them before they are used.
  */
 export async function rotateKey(
   ctx: ServiceContext,
   environment: string,
   overlapMs: number = DEFAULT_ROTATION_OVERLAP_MS,
-): Promise<KeyView> {
+): Promise<RotatedKey> {
   await requireEnvironment(ctx, environment);
   if (!Number.isFinite(overlapMs) || overlapMs < 0 || overlapMs > 7 * 86_400_000)
     throw new InputError('the overlap must be from 0 to 7 days', 'invalid_overlap');
@@ -87,28 +102,72 @@ export async function rotateKey(
       `key ${waiting.kid} is already waiting to sign from ${new Date(waiting.activatesAt).toISOString()}; rotate again after that`,
       'rotation_pending',
     );
-  const key = generateSigningKey();
-  await ctx.stores.keys.add({
-    ...key,
-    environment,
-    alg: SIGNING_ALG,
-    status: 'active',
-    activatesAt: now + overlapMs,
-    retiredAt: null,
-    createdAt: now,
-  });
-  await ctx.stores.audit.append(
-    {
+  const kids: string[] = [];
+  for (const alg of KEY_ALGS) {
+    const key = generateSigningKey(alg);
+    await ctx.stores.keys.add({
+      ...key,
       environment,
-      type: 'key.rotated',
-      actor: ctx.actor,
-      data: { kid: key.kid, activatesAt: now + overlapMs },
-    },
-    now,
-  );
-  const view = (await listKeys(ctx, environment)).find((k) => k.kid === key.kid);
-  if (view === undefined) throw new Error('the new key was not stored');
-  return view;
+      alg,
+      status: 'active',
+      activatesAt: now + overlapMs,
+      retiredAt: null,
+      createdAt: now,
+    });
+    await ctx.stores.audit.append(
+      {
+        environment,
+        type: 'key.rotated',
+        actor: ctx.actor,
+        data: { kid: key.kid, alg, activatesAt: now + overlapMs },
+      },
+      now,
+    );
+    kids.push(key.kid);
+  }
+  const views = await listKeys(ctx, environment);
+  const made = kids.map((kid) => views.find((k) => k.kid === kid));
+  const [main, ...alongside] = made;
+  if (main === undefined || alongside.some((k) => k === undefined))
+    throw new Error('the new key was not stored');
+  return { ...main, alongside: alongside.filter((k) => k !== undefined) };
+}
+
+/**
+ * Every environment has a live key of each algorithm: one from before RS256 keys existed
+ * (migration 0013) gets its RSA key at start-up, signing at once (no token of it exists yet, so
+ * nothing can have cached a JWKS without it and still need it). Returns the kids added.
+ */
+export async function ensureKeysOfEveryAlg(ctx: ServiceContext): Promise<string[]> {
+  const added: string[] = [];
+  for (const env of await ctx.stores.environments.list()) {
+    const keys = await ctx.stores.keys.listAll(env.name);
+    for (const alg of KEY_ALGS) {
+      if (keys.some((k) => k.alg === alg && k.status !== 'retired')) continue;
+      const now = ctx.clock();
+      const key = generateSigningKey(alg);
+      await ctx.stores.keys.add({
+        ...key,
+        environment: env.name,
+        alg,
+        status: 'active',
+        activatesAt: null,
+        retiredAt: null,
+        createdAt: now,
+      });
+      await ctx.stores.audit.append(
+        {
+          environment: env.name,
+          type: 'key.rotated',
+          actor: ctx.actor,
+          data: { kid: key.kid, alg, activatesAt: now },
+        },
+        now,
+      );
+      added.push(key.kid);
+    }
+  }
+  return added;
 }
 
 /**
@@ -139,7 +198,17 @@ export async function retireKeys(
         `tokens signed with ${key.kid} may be valid until ${new Date(key.retirableAt ?? now).toISOString()}; wait, or use --force (they stop verifying at once)`,
         'key_still_needed',
       );
-    chosen = [key];
+    // Its partners (the keys of the other algorithms made with it by the same rotation) go with
+    // it: a rotation moves all of them, and so does a retirement.
+    const partners = keys.filter(
+      (k) =>
+        k.kid !== key.kid &&
+        k.alg !== key.alg &&
+        k.activatesAt === key.activatesAt &&
+        k.role === 'previous' &&
+        ((k.retirableAt ?? Infinity) <= now || options.force === true),
+    );
+    chosen = [key, ...partners];
   } else {
     chosen = keys.filter((k) => k.role === 'previous' && (k.retirableAt ?? Infinity) <= now);
   }
@@ -153,6 +222,7 @@ export async function retireKeys(
         actor: ctx.actor,
         data: {
           kid: key.kid,
+          alg: key.alg,
           forced: options.force === true && (key.retirableAt ?? Infinity) > now,
         },
       },

@@ -1,16 +1,20 @@
 import { sign as signBytes, verify as verifyBytes, type KeyObject } from 'node:crypto';
 
 /**
- * Compact ES256 JWS with node:crypto, by hand. jose signs through WebCrypto, which hands every
+ * Compact ES256 (and RS256) JWS with node:crypto, by hand. jose signs through WebCrypto, which hands every
  * signature to the thread pool and back: under load that hand-off cost as much as the signature
  * itself (a fifth of a token request). Signing is a few lines; verifying is stricter than a
  * general library needs to be, since Gatehouse only ever verifies tokens it issued itself:
- * ES256 only, low-S only, a known `kid`, no `crit`, the expected `typ`, and the registered time
- * claims.
+ * ES256 (low-S only) or RS256, each key bound to its one algorithm, a known `kid`, no `crit`, the
+ * expected `typ`, and the registered time claims. RS256 exists for ID tokens: OIDC Core §15.1 makes
+ * it mandatory to implement and the default for clients (OIDC Registration §2).
  * jose stays the reference: the tests check that it accepts what this signs.
  */
 
 export const ES256 = 'ES256';
+export const RS256 = 'RS256';
+export type SigningAlg = typeof ES256 | typeof RS256;
+export const SIGNING_ALGS: readonly SigningAlg[] = [ES256, RS256];
 /** A P-256 signature in JWS form (r || s, RFC 7518 §3.4). */
 const SIGNATURE_BYTES = 64;
 /** The order of P-256's base point. */
@@ -59,11 +63,11 @@ function encodeJson(value: unknown): string {
 /** Header segments, by kid and typ: they are the same for every token a key signs. */
 const headerCache = new Map<string, string>();
 
-function encodedHeader(kid: string, typ: string): string {
-  const cacheKey = `${kid}\u0000${typ}`;
+function encodedHeader(alg: SigningAlg, kid: string, typ: string): string {
+  const cacheKey = `${alg}\u0000${kid}\u0000${typ}`;
   let header = headerCache.get(cacheKey);
   if (header === undefined) {
-    header = encodeJson({ alg: ES256, typ, kid });
+    header = encodeJson({ alg, typ, kid });
     if (headerCache.size >= 1_000) headerCache.clear();
     headerCache.set(cacheKey, header);
   }
@@ -75,11 +79,41 @@ export function signES256(
   header: { kid: string; typ: string },
   claims: Readonly<Record<string, unknown>>,
 ): string {
-  const input = `${encodedHeader(header.kid, header.typ)}.${encodeJson(claims)}`;
+  const input = `${encodedHeader(ES256, header.kid, header.typ)}.${encodeJson(claims)}`;
   const signature = toLowS(
     signBytes('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }),
   );
   return `${input}.${signature.toString('base64url')}`;
+}
+
+/**
+ * RS256 (RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256). PKCS#1 v1.5 signatures are deterministic,
+ * so a token has one spelling without any normalisation.
+ */
+export function signRS256(
+  key: KeyObject,
+  header: { kid: string; typ: string },
+  claims: Readonly<Record<string, unknown>>,
+): string {
+  const input = `${encodedHeader(RS256, header.kid, header.typ)}.${encodeJson(claims)}`;
+  const signature = signBytes('sha256', Buffer.from(input), key);
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+/** Signs with the algorithm the key is for. */
+export function signJws(
+  alg: SigningAlg,
+  key: KeyObject,
+  header: { kid: string; typ: string },
+  claims: Readonly<Record<string, unknown>>,
+): string {
+  return alg === RS256 ? signRS256(key, header, claims) : signES256(key, header, claims);
+}
+
+/** A public key and the one algorithm it verifies (RFC 8725 §3.1: never taken from the token). */
+export interface VerificationKey {
+  readonly key: KeyObject;
+  readonly alg: SigningAlg;
 }
 
 export interface VerifyOptions {
@@ -122,35 +156,63 @@ export function verifyES256(
   token: string,
   options: VerifyOptions,
 ): Record<string, unknown> | undefined {
+  const keys = new Map<string, VerificationKey>();
+  for (const [kid, key] of options.keys) keys.set(kid, { key, alg: ES256 });
+  return verifyJws(token, { ...options, keys });
+}
+
+/**
+ * The payload of a compact JWS signed by one of `keys` with that key's own algorithm (ES256 or
+ * RS256: a token whose `alg` is not its key's is refused, so no algorithm confusion), issued by
+ * `issuer`, of type `typ`, and valid at `now`; undefined for anything else.
+ */
+export function verifyJws(
+  token: string,
+  options: Omit<VerifyOptions, 'keys'> & {
+    readonly keys: ReadonlyMap<string, VerificationKey>;
+    /**
+     * Accept a token past its exp: only for an ID token used as a hint of who was signed in
+     * (OIDC RP-Initiated Logout 1.0 §2: an expired id_token_hint is still a hint).
+     */
+    readonly acceptExpired?: boolean;
+  },
+): Record<string, unknown> | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
   const header = decodeJsonObject(headerPart);
-  if (header === undefined || header.alg !== ES256) return undefined;
+  if (header === undefined) return undefined;
   // An extension this verifier does not know must fail closed (RFC 7515 §4.1.11); b64 is one.
   if ('crit' in header || 'b64' in header) return undefined;
   if (typeof header.typ !== 'string' || normalisedTyp(header.typ) !== normalisedTyp(options.typ))
     return undefined;
   if (typeof header.kid !== 'string') return undefined;
-  const key = options.keys.get(header.kid);
-  if (key === undefined || !BASE64URL.test(signaturePart)) return undefined;
+  const verification = options.keys.get(header.kid);
+  if (verification === undefined || header.alg !== verification.alg) return undefined;
+  if (!BASE64URL.test(signaturePart)) return undefined;
   const signature = Buffer.from(signaturePart, 'base64url');
-  if (signature.length !== SIGNATURE_BYTES || !isCanonicalSignature(signature)) return undefined;
-  // The last base64url character of 64 bytes carries 4 bits nobody reads: only the one spelling
-  // that re-encodes identically is the token, so a token has exactly one valid string.
+  // The last base64url character carries bits nobody reads: only the one spelling that
+  // re-encodes identically is the token, so a token has exactly one valid string.
   if (signature.toString('base64url') !== signaturePart) return undefined;
-  const valid = verifyBytes(
-    'sha256',
-    Buffer.from(`${headerPart}.${payloadPart}`),
-    { key, dsaEncoding: 'ieee-p1363' },
-    signature,
-  );
+  const input = Buffer.from(`${headerPart}.${payloadPart}`);
+  const { key, alg } = verification;
+  let valid: boolean;
+  if (alg === ES256) {
+    if (signature.length !== SIGNATURE_BYTES || !isCanonicalSignature(signature)) return undefined;
+    valid = verifyBytes('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature);
+  } else {
+    // RFC 8017 §8.2.2: the signature is exactly as long as the modulus.
+    const modulusBits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (signature.length !== Math.ceil(modulusBits / 8)) return undefined;
+    valid = verifyBytes('sha256', input, key, signature);
+  }
   if (!valid) return undefined;
   const payload = decodeJsonObject(payloadPart);
   if (payload === undefined || payload.iss !== options.issuer) return undefined;
   const now = Math.floor(options.now / 1000);
   // Every token Gatehouse issues expires; one without exp is not one of them.
-  if (!isNumber(payload.exp) || payload.exp <= now) return undefined;
+  if (!isNumber(payload.exp) || (payload.exp <= now && options.acceptExpired !== true))
+    return undefined;
   if ('nbf' in payload && (!isNumber(payload.nbf) || payload.nbf > now)) return undefined;
   if ('iat' in payload && !isNumber(payload.iat)) return undefined;
   return payload;

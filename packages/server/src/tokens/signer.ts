@@ -4,20 +4,32 @@ import type { Clock } from '../clock.js';
 import { privateKeyObject } from '../crypto/signing-keys.js';
 import type { ChangeFeed } from '../storage/change-feed.js';
 import type { KeyStore } from '../storage/keys.js';
-import { signES256, verifyES256 } from './jws.js';
+import {
+  ES256,
+  SIGNING_ALGS,
+  signJws,
+  verifyJws,
+  type SigningAlg,
+  type VerificationKey,
+} from './jws.js';
+
+interface SigningKey {
+  readonly kid: string;
+  readonly alg: SigningAlg;
+  readonly key: KeyObject;
+  readonly from: number;
+}
 
 interface EnvironmentKeys {
-  /** Keys that may sign, newest activation first; the first whose time has come signs. */
-  readonly signers: readonly {
-    readonly kid: string;
-    readonly key: KeyObject;
-    readonly from: number;
-  }[];
+  /** Keys that may sign, newest activation first; the first of its alg whose time has come signs. */
+  readonly signers: readonly SigningKey[];
   readonly jwks: { keys: JWK[] };
-  /** Public keys by kid: every published key verifies, active or not. */
-  readonly verifiers: ReadonlyMap<string, KeyObject>;
+  /** Public keys by kid, each with its one algorithm: every published key verifies. */
+  readonly verifiers: ReadonlyMap<string, VerificationKey>;
   readonly loadedAt: number;
 }
+
+const isSigningAlg = (alg: string): alg is SigningAlg => (SIGNING_ALGS as string[]).includes(alg);
 
 /**
  * Signs and verifies JWTs with each environment's own keys. Keys are read from the store and
@@ -53,20 +65,25 @@ export class Signer {
     if (cached !== undefined && age >= 0 && age < Signer.TTL_MS) return cached;
     // Timed from before the read, so a cached copy is never older than the TTL says.
     const loadedAt = this.clock();
-    const records = await this.keys.listPublished(environment);
+    // A key of an algorithm this code does not know is neither published nor used.
+    const records = (await this.keys.listPublished(environment)).filter((r) => isSigningAlg(r.alg));
     const signers = records
       .filter((r) => r.status === 'active')
       .map((r) => ({
         kid: r.kid,
+        alg: r.alg as SigningAlg,
         key: privateKeyObject(r.privateJwk),
         from: r.activatesAt ?? r.createdAt,
       }))
       .sort((a, b) => b.from - a.from);
     const jwks = { keys: records.map((r) => JSON.parse(r.publicJwk) as JWK) };
-    const verifiers = new Map(
+    const verifiers = new Map<string, VerificationKey>(
       records.map((r, i) => [
         r.kid,
-        createPublicKey({ key: jwks.keys[i] as JWK & { kty: string }, format: 'jwk' }),
+        {
+          alg: r.alg as SigningAlg,
+          key: createPublicKey({ key: jwks.keys[i] as JWK & { kty: string }, format: 'jwk' }),
+        },
       ]),
     );
     const loaded: EnvironmentKeys = { signers, jwks, verifiers, loadedAt };
@@ -78,30 +95,42 @@ export class Signer {
     return (await this.load(environment)).jwks;
   }
 
-  async sign(environment: string, typ: string, claims: JWTPayload): Promise<string> {
+  /**
+   * Signs with the environment's current key of `alg`: ES256 unless asked (RS256 for ID tokens
+   * by default, OIDC Registration §2 `id_token_signed_response_alg`).
+   */
+  async sign(
+    environment: string,
+    typ: string,
+    claims: JWTPayload,
+    alg: SigningAlg = ES256,
+  ): Promise<string> {
     const { signers } = await this.load(environment);
     // Chosen at signing time: a published key starts signing exactly at its activation.
     const now = this.clock();
-    const signing = signers.find((k) => k.from <= now);
+    const signing = signers.find((k) => k.alg === alg && k.from <= now);
     if (signing === undefined)
-      throw new Error(`environment ${environment} has no active signing key`);
-    return signES256(signing.key, { kid: signing.kid, typ }, claims);
+      throw new Error(`environment ${environment} has no active ${alg} signing key`);
+    return signJws(alg, signing.key, { kid: signing.kid, typ }, claims);
   }
 
-  /** Whether the environment's keys load and one of them may sign now (/readyz). */
+  /** Whether the environment's keys load and a key of each algorithm may sign now (/readyz). */
   async canSign(environment: string): Promise<boolean> {
     const { signers } = await this.load(environment);
     const now = this.clock();
-    return signers.some((k) => k.from <= now);
+    return SIGNING_ALGS.every((alg) => signers.some((k) => k.alg === alg && k.from <= now));
   }
 
-  /** Verifies signature, issuer, type and time; returns the payload or undefined. */
+  /**
+   * Verifies signature (ES256 or RS256, by the key its kid names), issuer, type and time; returns
+   * the payload or undefined. `acceptExpired` only for an id_token_hint (RP-Initiated Logout §2).
+   */
   async verify(
     environment: string,
     token: string,
-    options: { issuer: string; typ: string },
+    options: { issuer: string; typ: string; acceptExpired?: boolean },
   ): Promise<JWTPayload | undefined> {
     const { verifiers } = await this.load(environment);
-    return verifyES256(token, { keys: verifiers, ...options, now: this.clock() });
+    return verifyJws(token, { ...options, keys: verifiers, now: this.clock() });
   }
 }
