@@ -23,6 +23,7 @@ import type { AppDeps } from './http/deps.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { CSRF_COOKIE, CSRF_COOKIE_SECURE } from './http/cookies.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { registerCors } from './http/cors.js';
 import { answerClientError } from './http/client-error.js';
 import { registerRequestLog } from './http/request-log.js';
 
@@ -98,6 +99,7 @@ export async function createApp(
     getToken: (request) => (request.body as Record<string, string> | undefined)?._csrf,
   });
   registerSecurityHeaders(app);
+  registerCors(app, deps);
   registerErrorHandler(app);
   registerImpersonationBanner(app, deps);
   healthEndpoints(app, deps);

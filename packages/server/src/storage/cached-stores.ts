@@ -69,6 +69,15 @@ export function cacheStores(
           : cache.read(topics.clients(environment), clientId, () =>
               clients.get(environment, clientId),
             ),
+      // Every CORS preflight at the token, revocation and userinfo endpoints reads the spa
+      // clients (http/cors.ts). A topic of its own, so no client_id can name this entry; the
+      // cache's one-second bound keeps it current (client writes do not announce this topic).
+      listOfType: (environment, type) =>
+        direct
+          ? clients.listOfType(environment, type)
+          : cache.read(`${topics.clients(environment)}:types`, type, () =>
+              clients.listOfType(environment, type),
+            ),
       create: (client) => changed(topics.clients(client.environment), () => clients.create(client)),
       update: (environment, clientId, changes, at) =>
         changed(topics.clients(environment), () =>

@@ -124,6 +124,8 @@ export interface ClientStore {
   count(environment: string): Promise<number>;
   /** The clients with a redirect URI that expires: few, read without loading every client. */
   listWithExpiringRedirectUris(environment: string): Promise<Client[]>;
+  /** The clients of one type (the spa clients, whose origins CORS serves): few, read alone. */
+  listOfType(environment: string, type: ClientType): Promise<Client[]>;
   create(client: Client): Promise<void>;
   /** Returns the updated client, or undefined when it does not exist. */
   update(
@@ -224,6 +226,15 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         .selectAll()
         .where('environment', '=', environment)
         .where('redirect_uri_expiries', '<>', '{}')
+        .execute();
+      return rows.map(toClient);
+    },
+    async listOfType(environment, type) {
+      const rows = await db
+        .selectFrom('clients')
+        .selectAll()
+        .where('environment', '=', environment)
+        .where('type', '=', type)
         .execute();
       return rows.map(toClient);
     },
