@@ -13,6 +13,7 @@ import { closeJtiBlocks, jtiBlocks } from './services/jti-blocks.js';
 import { REVOCATION_EVENT_TTL_MS } from './services/revocation.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
+import { ClientKeys, JWKS_MAX_BYTES } from './services/client-keys.js';
 import type { FastifyInstance } from 'fastify';
 import { createServer, type Server } from 'node:http';
 import { countRefusals, createMetrics, type Metrics } from './http/metrics.js';
@@ -232,6 +233,14 @@ export async function startServer(
         // An internal CA for documents is trusted with NODE_EXTRA_CA_CERTS, like any Node program.
         new DocumentFetcher(options.documentFetcher),
         stores,
+        clock,
+      ),
+      // jwks_uri documents through the same guard, with room for a key set (16 KB).
+      clientKeys: new ClientKeys(
+        new DocumentFetcher({
+          ...options.documentFetcher,
+          limits: { ...options.documentFetcher?.limits, maxBytes: JWKS_MAX_BYTES },
+        }),
         clock,
       ),
     };

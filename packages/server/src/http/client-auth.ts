@@ -3,16 +3,23 @@ import { clientIdEnvironment, inspectClientSecret } from '../crypto/credentials.
 import { InvalidClient, InvalidRequest } from '../errors.js';
 import { isPublicClient, type Client } from '../storage/clients.js';
 import type { ClientSecretHasher } from '../crypto/client-secret-hash.js';
-import type { AppDeps } from './deps.js';
+import {
+  assertionClientId,
+  CLIENT_ASSERTION_TYPE,
+  verifyClientAssertion,
+} from './client-assertion.js';
+import { issuerOf, type AppDeps } from './deps.js';
 import { noteClient } from './request-log.js';
 import { VerifiedSecrets } from './verified-secrets.js';
 
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 /**
- * Authenticates the client of a token, revocation or introspection request (RFC 6749 §2.3.1):
- * `client_secret_basic`, `client_secret_post`, or `none` for native (public) clients. A client
- * must use exactly one method.
+ * Authenticates the client of a token, revocation, introspection, device authorization or pushed
+ * authorization request (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`,
+ * `private_key_jwt` (RFC 7523 §2.2, http/client-assertion.ts) for a client registered with keys,
+ * or `none` for public clients. A client must use exactly one method. Any endpoint may call it:
+ * an assertion's audience may be the URL of the endpoint it is presented at.
  */
 export async function authenticateClient(
   deps: AppDeps,
@@ -23,6 +30,14 @@ export async function authenticateClient(
   const basic = parseBasic(request.headers.authorization);
   const postId = body.client_id;
   const postSecret = body.client_secret;
+  if (body.client_assertion !== undefined || body.client_assertion_type !== undefined) {
+    // RFC 7521 §4.2.1: more than one client authentication mechanism is invalid_client.
+    if (basic !== undefined || postSecret !== undefined)
+      throw new InvalidClient(
+        'use one client authentication method, not a secret and an assertion',
+      );
+    return authenticateWithAssertion(deps, environment, request, body);
+  }
   if (basic !== undefined && postSecret !== undefined) {
     throw new InvalidRequest(
       'use one client authentication method, not both Basic and client_secret',
@@ -60,6 +75,12 @@ export async function authenticateClient(
       throw new InvalidClient('this is a public client: it has no secret to send');
     return { client, method: 'none' };
   }
+  // The registered method is the only one (RFC 7591 §2): a client with keys cannot fall back
+  // to a secret it may still have.
+  if (client.tokenEndpointAuthMethod === 'private_key_jwt')
+    throw new InvalidClient(
+      'this client authenticates with a signed client assertion (private_key_jwt)',
+    );
   if (secret === undefined)
     throw new InvalidClient('this client must authenticate with its client_secret');
   const stored = client.secretHash;
@@ -71,6 +92,51 @@ export async function authenticateClient(
   if (!verifiedSecrets(deps).matches(environment, client.clientId, secret, stored, check))
     throw new InvalidClient('client authentication failed');
   return { client, method };
+}
+
+/**
+ * RFC 7523 §2.2: `client_assertion_type` and `client_assertion`, `client_id` optional (and then
+ * the assertion's). The client is the one the assertion names; its keys decide.
+ */
+async function authenticateWithAssertion(
+  deps: AppDeps,
+  environment: string,
+  request: FastifyRequest,
+  body: Record<string, string>,
+): Promise<{ client: Client; method: AuthMethod }> {
+  const type = body.client_assertion_type;
+  const assertion = body.client_assertion;
+  if (type !== CLIENT_ASSERTION_TYPE)
+    throw new InvalidClient(
+      type === undefined
+        ? 'client_assertion_type is required with client_assertion'
+        : `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`,
+    );
+  if (assertion === undefined || assertion === '')
+    throw new InvalidClient('client_assertion is required with client_assertion_type');
+  const clientId = assertionClientId(assertion);
+  if (body.client_id !== undefined && body.client_id !== clientId)
+    throw new InvalidClient('client_id does not match the client assertion');
+  if (clientId.includes('\0')) throw new InvalidClient('malformed client credentials');
+  const idEnvironment = clientIdEnvironment(clientId);
+  if (idEnvironment !== undefined && idEnvironment !== environment) {
+    throw new InvalidClient(
+      `this client_id belongs to the ${idEnvironment} environment, not ${environment}`,
+    );
+  }
+  const client = await deps.stores.clients.get(environment, clientId);
+  if (client === undefined) throw new InvalidClient('unknown client');
+  noteClient(request, client.clientId);
+  const issuer = issuerOf(deps, environment);
+  // RFC 7523 §3 item 3: the audience identifies this server; OIDC Core §9 names the token
+  // endpoint; the endpoint the assertion is presented at is this server too.
+  const presentedAt = `${deps.config.baseUrl}${request.url.split('?')[0] ?? ''}`;
+  await verifyClientAssertion(deps, environment, client, assertion, [
+    issuer,
+    `${issuer}/token`,
+    presentedAt,
+  ]);
+  return { client, method: 'private_key_jwt' };
 }
 
 /** Per hasher (one per server), the secrets it has confirmed before (verified-secrets.ts). */

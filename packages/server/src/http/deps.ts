@@ -3,6 +3,7 @@ import type { ServerConfig } from '../config.js';
 import type { Stores } from '../storage/index.js';
 import type { Signer } from '../tokens/signer.js';
 import type { MetadataDocumentClients } from '../services/metadata-documents.js';
+import type { ClientKeys } from '../services/client-keys.js';
 import type { SharedLimiter } from '../services/shared-attempt-limiter.js';
 import type { SignInLimits } from '../services/sign-in-limits.js';
 import type { ReadinessReport } from '../services/readiness.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   readonly revocationLimiter: SharedLimiter;
   /** Clients whose client_id is a Client ID Metadata Document URL. */
   readonly documentClients: MetadataDocumentClients;
+  /** The public keys of private_key_jwt clients: their jwks, or their jwks_uri fetched and cached. */
+  readonly clientKeys: ClientKeys;
   /** Prometheus counters (--metrics-port); absent when metrics are off. */
   readonly metrics?: Metrics;
   /** What /readyz reports (services/readiness.ts); absent: ready whenever it answers. */

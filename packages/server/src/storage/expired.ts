@@ -94,6 +94,13 @@ const RULES: readonly ExpiryRule[] = [
   // An event's expiry is past the expiry of every token it covers (services/revocation.ts); a
   // feed reader loses nothing by not seeing it.
   { table: 'revocation_events', key: ['seq'], dead: (now) => sql`expires_at <= ${now}` },
+  // A client assertion past its expiry is refused for that alone, so its jti no longer needs
+  // remembering to refuse a replay (RFC 7523 §3 items 4 and 7).
+  {
+    table: 'client_assertion_jtis',
+    key: ['environment', 'client_id', 'jti'],
+    dead: (now) => sql`expires_at <= ${now}`,
+  },
 ];
 
 export type ExpiredTable = (typeof RULES)[number]['table'];

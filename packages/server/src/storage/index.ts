@@ -5,6 +5,7 @@ import {
   authorizationRequestStore,
   type AuthorizationRequestStore,
 } from './authorization-requests.js';
+import { clientAssertionJtiStore, type ClientAssertionJtiStore } from './client-assertion-jtis.js';
 import { clientStore, type ClientStore } from './clients.js';
 import { codeStore, type CodeStore } from './codes.js';
 import { pushedRequestStore, type PushedRequestStore } from './pushed-requests.js';
@@ -50,6 +51,8 @@ export interface Stores {
   readonly resources: ResourceStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly attempts: AttemptStore;
+  /** The jtis of private_key_jwt client assertions already used (RFC 7523 §3). */
+  readonly clientAssertionJtis: ClientAssertionJtiStore;
   /** Housekeeping: what has expired, removed in batches. */
   readonly expired: ExpiredRecordStore;
   /** Not a table: how client secrets are hashed for the clients table. */
@@ -94,6 +97,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     refusedRedirects: refusedRedirectStore(db),
     initialAccessTokens: initialAccessTokenStore(db),
     attempts: attemptStore(db),
+    clientAssertionJtis: clientAssertionJtiStore(db),
     expired: expiredRecordStore(db, handle.kind),
     clientSecrets: options.clientSecrets ?? clientSecretHasher(undefined),
   };
