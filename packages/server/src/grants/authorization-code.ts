@@ -8,7 +8,9 @@ import {
   refreshDue,
 } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
+import { isPublicClient, type Client } from '../storage/clients.js';
 import {
+  NO_CODE_CHALLENGE,
   codeRefusal,
   type AuthorizationCode,
   type CodePresentation,
@@ -28,13 +30,20 @@ export const authorizationCodeGrant: GrantHandler = async ({
 }) => {
   const env = requestEnv.environment.name;
   if (params.code === undefined) throw new InvalidRequest('code is required');
-  if (params.code_verifier === undefined)
+  const verifier = params.code_verifier;
+  // OAuth 2.1 §4.1.3: code_verifier is required, but for a client with the legacy exception
+  // (OAuth 2.1 §7.5.1), whose codes may have been issued without a challenge. Whether this code
+  // was is the code rule's to say (storage/codes.ts, NO_CODE_CHALLENGE).
+  if (verifier === undefined && !pkceExempt(client))
     throw new InvalidRequest('code_verifier is required (PKCE)');
-  if (!CODE_VERIFIER.test(params.code_verifier))
+  if (verifier !== undefined && !CODE_VERIFIER.test(verifier))
     throw new InvalidRequest('code_verifier must be 43 to 128 unreserved characters');
 
   const codeHash = sha256(params.code);
-  const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
+  const challenge =
+    verifier === undefined
+      ? NO_CODE_CHALLENGE
+      : createHash('sha256').update(verifier).digest('base64url');
   const presented: CodePresentation = {
     clientId: client.clientId,
     codeChallenge: challenge,
@@ -92,6 +101,14 @@ export const authorizationCodeGrant: GrantHandler = async ({
   return response;
 };
 
+/**
+ * The legacy exception (OAuth 2.1 §7.5.1): a confidential client an operator allowed to go
+ * without PKCE when it uses an OIDC nonce; never a public client, whatever its record says.
+ */
+export function pkceExempt(client: Client): boolean {
+  return client.pkceExemptWithNonce === true && !isPublicClient(client);
+}
+
 /** How each broken code rule is refused. */
 const REFUSALS: Readonly<Record<CodeRefusal, () => Error>> = {
   client: () => new InvalidGrant('the authorization code was issued to another client'),
@@ -120,6 +137,14 @@ async function spendAfterChecks(
   const code = await deps.stores.codes.find(env, codeHash);
   if (code === undefined) throw new InvalidGrant('the authorization code is invalid or expired');
   const refusal = codeRefusal(code, presented);
+  if (refusal === 'code_verifier' && code.codeChallenge === NO_CODE_CHALLENGE)
+    // RFC 9700 §4.8.2: a code_verifier for a code issued without a code_challenge is the PKCE
+    // downgrade attack (the challenge stripped from the authorization request): refused.
+    throw new InvalidGrant('the code was issued without a code_challenge: send no code_verifier');
+  if (refusal === 'code_verifier' && presented.codeChallenge === NO_CODE_CHALLENGE)
+    throw new InvalidGrant(
+      'code_verifier is required: the authorization request had a code_challenge',
+    );
   if (refusal !== undefined) throw REFUSALS[refusal]();
 
   const result = await deps.stores.codes.consume(env, codeHash, grantId, deps.clock());

@@ -18,6 +18,7 @@ export interface AuthorizationCode {
   readonly redirectUri: string;
   /** Whether the authorization request carried redirect_uri (it may be omitted: OAuth 2.1 §2.3.2). */
   readonly redirectUriSent: boolean;
+  /** The S256 code_challenge; NO_CODE_CHALLENGE for a code issued under the legacy exception. */
   readonly codeChallenge: string;
   readonly scope: readonly string[];
   readonly nonce: string | null;
@@ -30,6 +31,15 @@ export interface AuthorizationCode {
   readonly grantId: string | null;
   readonly createdAt: number;
 }
+
+/**
+ * The code_challenge of a code issued without PKCE: only a confidential OIDC client with the
+ * legacy exception (pkce_exempt_with_nonce, OAuth 2.1 §7.5.1) that sent a nonce gets one
+ * (endpoints/authorize/steps/check-pkce.ts). Never the S256 of any verifier (those are 43
+ * characters), so the one rule below binds both ways: such a code is redeemed only without a
+ * code_verifier, and a code with a challenge only with the matching one.
+ */
+export const NO_CODE_CHALLENGE = '';
 
 /** A code to store: not yet spent, so on no grant. */
 export type NewAuthorizationCode = Omit<AuthorizationCode, 'grantId'>;
@@ -85,7 +95,7 @@ export interface CodeStore {
 /** What a token request presents to spend a code. */
 export interface CodePresentation {
   readonly clientId: string;
-  /** S256 of the code_verifier. */
+  /** S256 of the code_verifier; NO_CODE_CHALLENGE when the request sent none. */
   readonly codeChallenge: string;
   readonly redirectUri?: string;
   readonly resource?: string;
@@ -130,7 +140,10 @@ export const codeRules: readonly SpendRule<
     stored: (code) => code.redirectUriSent,
     presented: (request) => request.redirectUri !== undefined,
   },
-  // RFC 7636 §4.6, OAuth 2.1 §4.1.3: S256(code_verifier) equals the code_challenge.
+  // RFC 7636 §4.6, OAuth 2.1 §4.1.3: S256(code_verifier) equals the code_challenge. A request
+  // without a code_verifier presents NO_CODE_CHALLENGE, which only a code issued without one
+  // holds: a code_verifier sent for such a code (a PKCE downgrade, OAuth 2.1 §7.5.1) or none
+  // sent for a code with a challenge is refused alike.
   {
     reason: 'code_verifier',
     kind: 'same',
