@@ -165,7 +165,7 @@ export interface paths {
     readonly delete?: never;
     readonly options?: never;
     readonly head?: never;
-    /** Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents */
+    /** Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5) */
     readonly patch: {
       readonly parameters: {
         readonly query?: never;
@@ -183,6 +183,7 @@ export interface paths {
             readonly registration?: 'open' | 'token' | 'off';
             readonly allowLoopbackDocuments?: boolean;
             readonly metadataDocuments?: boolean;
+            readonly requirePar?: boolean;
           };
         };
       };
@@ -306,7 +307,7 @@ export interface paths {
       };
     };
     readonly put?: never;
-    /** Register a client; a web client gets a secret, shown once in this answer */
+    /** Register a client; a web client gets a secret (unless it uses private_key_jwt), shown once in this answer */
     readonly post: {
       readonly parameters: {
         readonly query?: never;
@@ -321,7 +322,7 @@ export interface paths {
           readonly 'application/json': {
             readonly name: string;
             /** @enum {string} */
-            readonly type: 'web' | 'native';
+            readonly type: 'web' | 'native' | 'spa';
             readonly redirectUris?: readonly string[];
             readonly grantTypes?: readonly (
               | 'authorization_code'
@@ -332,6 +333,21 @@ export interface paths {
             )[];
             readonly skipConsent?: boolean;
             readonly scopes?: readonly string[];
+            /** @enum {string|null} */
+            readonly idTokenSignedResponseAlg?: 'RS256' | 'ES256' | null;
+            readonly postLogoutRedirectUris?: readonly string[];
+            readonly backchannelLogoutUri?: string | null;
+            readonly jwks?: {
+              readonly keys: readonly {
+                readonly [key: string]: unknown;
+              }[];
+            } | null;
+            readonly jwksUri?: string | null;
+            /** @enum {string|null} */
+            readonly tokenEndpointAuthMethod?:
+              'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none' | null;
+            readonly requirePar?: boolean;
+            readonly pkceExemptWithNonce?: boolean;
           };
         };
       };
@@ -416,7 +432,7 @@ export interface paths {
     };
     readonly options?: never;
     readonly head?: never;
-    /** Change a client; redirectUris replaces the whole list (through the policy) */
+    /** Change a client; redirectUris replaces the whole list (through the policy). Switching away from private_key_jwt issues a secret, shown once in this answer */
     readonly patch: {
       readonly parameters: {
         readonly query?: never;
@@ -443,6 +459,21 @@ export interface paths {
             readonly exchangeAudiences?: readonly string[] | null;
             readonly allowedResources?: readonly string[] | null;
             readonly scopes?: readonly string[];
+            /** @enum {string|null} */
+            readonly idTokenSignedResponseAlg?: 'RS256' | 'ES256' | null;
+            readonly postLogoutRedirectUris?: readonly string[];
+            readonly backchannelLogoutUri?: string | null;
+            readonly jwks?: {
+              readonly keys: readonly {
+                readonly [key: string]: unknown;
+              }[];
+            } | null;
+            readonly jwksUri?: string | null;
+            /** @enum {string|null} */
+            readonly tokenEndpointAuthMethod?:
+              'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none' | null;
+            readonly requirePar?: boolean;
+            readonly pkceExemptWithNonce?: boolean;
           };
         };
       };
@@ -455,6 +486,7 @@ export interface paths {
           content: {
             readonly 'application/json': {
               readonly client: components['schemas']['Client'];
+              readonly clientSecret?: string;
               readonly warnings: readonly components['schemas']['LintWarning'][];
             };
           };
@@ -1427,7 +1459,7 @@ export interface components {
     /** @enum {string} */
     readonly Tier: 'development' | 'staging' | 'production';
     /** @enum {string} */
-    readonly ClientType: 'web' | 'native';
+    readonly ClientType: 'web' | 'native' | 'spa';
     /** @enum {string} */
     readonly RegistrationPolicy: 'open' | 'token' | 'off';
     readonly Session: {
@@ -1446,6 +1478,7 @@ export interface components {
       readonly registration: components['schemas']['RegistrationPolicy'];
       readonly allowLoopbackDocuments: boolean;
       readonly metadataDocuments: boolean;
+      readonly requirePar: boolean;
       readonly clientCount: number;
       readonly userCount: number;
       readonly createdAt: number;
@@ -1475,6 +1508,21 @@ export interface components {
       readonly exchangeAudiences: readonly string[] | null;
       readonly allowedResources: readonly string[] | null;
       readonly scopes: readonly string[];
+      /** @enum {string|null} */
+      readonly idTokenSignedResponseAlg: 'RS256' | 'ES256' | null;
+      readonly postLogoutRedirectUris: readonly string[];
+      readonly backchannelLogoutUri: string | null;
+      readonly jwks: {
+        readonly keys: readonly {
+          readonly [key: string]: unknown;
+        }[];
+      } | null;
+      readonly jwksUri: string | null;
+      /** @enum {string|null} */
+      readonly tokenEndpointAuthMethod:
+        'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none' | null;
+      readonly requirePar: boolean;
+      readonly pkceExemptWithNonce: boolean;
       readonly createdAt: number;
       readonly updatedAt: number;
     };

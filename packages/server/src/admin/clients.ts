@@ -11,6 +11,7 @@ import { requireEnvironment } from '../services/environments.js';
 import { planPromotion, promoteClient } from '../services/promote.js';
 import { clientView } from '../services/client-view.js';
 import { addRedirectUri, refusedRedirectsOf, removeRedirectUri } from '../services/redirects.js';
+import type { ClientSettingsInput } from '../services/client-settings.js';
 import type { ClientType, GrantType } from '../storage/clients.js';
 import { AdminError } from './errors.js';
 import { adminRoute, clientParams, envParams, GRANT_TYPE_SCHEMA, serviceContext } from './route.js';
@@ -31,6 +32,47 @@ const SCOPE_LIST = {
   items: { type: 'string', maxLength: 200 },
   maxItems: 100,
 } as const;
+
+const nullableString = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const;
+
+/**
+ * The issue #16 settings, named as in the `Client` answer; the service checks them
+ * (services/client-settings.ts). On PATCH, null clears a setting.
+ */
+const SETTINGS_PROPERTIES = {
+  /** OIDC Registration §2; null: RS256. */
+  idTokenSignedResponseAlg: { type: ['string', 'null'], enum: ['RS256', 'ES256', null] },
+  /** RP-Initiated Logout §3.1, checked by the redirect policy; replaces the whole list. */
+  postLogoutRedirectUris: { type: 'array', items: REDIRECT_URI, maxItems: 20 },
+  /** Back-Channel Logout §2.2. */
+  backchannelLogoutUri: nullableString(2048),
+  /** RFC 7591 §2: a JWK Set of public keys (private_key_jwt). */
+  jwks: {
+    type: ['object', 'null'],
+    required: ['keys'],
+    properties: {
+      keys: { type: 'array', maxItems: 10, items: { type: 'object', additionalProperties: true } },
+    },
+  },
+  jwksUri: nullableString(2048),
+  /** null: implied by the type. */
+  tokenEndpointAuthMethod: {
+    type: ['string', 'null'],
+    enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none', null],
+  },
+  /** RFC 9126 §6. */
+  requirePar: { type: 'boolean' },
+  /** OAuth 2.1 §7.5.1: a confidential client sending nonce may omit PKCE. */
+  pkceExemptWithNonce: { type: 'boolean' },
+} as const;
+
+/** The settings a request body gives (the names are the service's). */
+function settingsFrom(body: Record<string, unknown>): ClientSettingsInput {
+  const settings: Record<string, unknown> = {};
+  for (const key of Object.keys(SETTINGS_PROPERTIES))
+    if (body[key] !== undefined) settings[key] = body[key];
+  return settings;
+}
 
 export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
   const tag = 'clients';
@@ -54,7 +96,8 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     url: '/environments/:env/clients',
     access: 'admin',
     tag,
-    summary: 'Register a client; a web client gets a secret, shown once in this answer',
+    summary:
+      'Register a client; a web client gets a secret (unless it uses private_key_jwt), shown once in this answer',
     schema: {
       response: {
         201: answer(
@@ -69,11 +112,12 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
         additionalProperties: false,
         properties: {
           name: { type: 'string', maxLength: 200 },
-          type: { type: 'string', enum: ['web', 'native'] },
+          type: { type: 'string', enum: ['web', 'native', 'spa'] },
           redirectUris: { type: 'array', items: REDIRECT_URI, maxItems: 100 },
           grantTypes: { type: 'array', items: GRANT_TYPE_SCHEMA, maxItems: 5 },
           skipConsent: { type: 'boolean' },
           scopes: SCOPE_LIST,
+          ...SETTINGS_PROPERTIES,
         },
       },
     },
@@ -95,6 +139,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
         ...(body.grantTypes === undefined ? {} : { grantTypes: body.grantTypes }),
         ...(body.skipConsent === undefined ? {} : { skipConsent: body.skipConsent }),
         ...(body.scopes === undefined ? {} : { scopes: body.scopes }),
+        ...settingsFrom(request.body as Record<string, unknown>),
       });
       return reply.status(201).send({
         client: clientView(created.client),
@@ -124,9 +169,15 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
     url: '/environments/:env/clients/:clientId',
     access: 'admin',
     tag,
-    summary: 'Change a client; redirectUris replaces the whole list (through the policy)',
+    summary:
+      'Change a client; redirectUris replaces the whole list (through the policy). Switching away from private_key_jwt issues a secret, shown once in this answer',
     schema: {
-      response: { 200: clientAndWarnings },
+      response: {
+        200: answer(
+          { client: ref('Client'), clientSecret: { type: 'string' }, warnings: lintWarnings },
+          ['clientSecret'],
+        ),
+      },
       params: clientParams,
       body: {
         type: 'object',
@@ -141,6 +192,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
           /** RFC 8707 resources the client may ask for; null: any the environment allows. */
           allowedResources: RESOURCE_LIST,
           scopes: SCOPE_LIST,
+          ...SETTINGS_PROPERTIES,
         },
       },
     },
@@ -155,7 +207,7 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
         allowedResources?: string[] | null;
         scopes?: string[];
       };
-      const { client, warnings } = await updateClient(
+      const { client, warnings, clientSecret } = await updateClient(
         serviceContext(deps, request),
         env,
         clientId,
@@ -171,9 +223,14 @@ export function clientRoutes(api: FastifyInstance, deps: AppDeps): void {
             ? {}
             : { allowedResources: body.allowedResources }),
           ...(body.scopes === undefined ? {} : { scopes: body.scopes }),
+          ...settingsFrom(request.body as Record<string, unknown>),
         },
       );
-      return { client: clientView(client), warnings };
+      return {
+        client: clientView(client),
+        ...(clientSecret === undefined ? {} : { clientSecret }),
+        warnings,
+      };
     },
   });
 

@@ -70,7 +70,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'admin',
     tag: 'environments',
     summary:
-      'Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents',
+      'Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5)',
     schema: {
       response: { 200: one('environment', 'Environment') },
       params: envParams,
@@ -83,6 +83,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
           registration: { type: 'string', enum: ['open', 'token', 'off'] },
           allowLoopbackDocuments: { type: 'boolean' },
           metadataDocuments: { type: 'boolean' },
+          requirePar: { type: 'boolean' },
         },
       },
     },
@@ -93,6 +94,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
         registration?: RegistrationPolicy;
         allowLoopbackDocuments?: boolean;
         metadataDocuments?: boolean;
+        requirePar?: boolean;
       };
       const ctx = serviceContext(deps, request);
       let environment = await updateEnvironmentSettings(ctx, env, {
@@ -103,6 +105,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
         ...(body.metadataDocuments === undefined
           ? {}
           : { metadataDocuments: body.metadataDocuments }),
+        ...(body.requirePar === undefined ? {} : { requirePar: body.requirePar }),
       });
       if (body.impersonationEnabled !== undefined)
         environment = await setImpersonationEnabled(ctx, env, body.impersonationEnabled);

@@ -26,7 +26,7 @@ const ref = (id: string) => ({ $ref: `${id}#` });
 const SCHEMAS: Record<string, object> = {
   Role: { type: 'string', enum: ['admin', 'support', 'viewer'] },
   Tier: { type: 'string', enum: ['development', 'staging', 'production'] },
-  ClientType: { type: 'string', enum: ['web', 'native'] },
+  ClientType: { type: 'string', enum: ['web', 'native', 'spa'] },
   RegistrationPolicy: { type: 'string', enum: ['open', 'token', 'off'] },
   Session: object({
     operator: object({ id: string, email: string, role: ref('Role') }),
@@ -40,6 +40,7 @@ const SCHEMAS: Record<string, object> = {
     registration: ref('RegistrationPolicy'),
     allowLoopbackDocuments: boolean,
     metadataDocuments: boolean,
+    requirePar: boolean,
     clientCount: integer,
     userCount: integer,
     createdAt: integer,
@@ -62,6 +63,22 @@ const SCHEMAS: Record<string, object> = {
     exchangeAudiences: nullable(strings),
     allowedResources: nullable(strings),
     scopes: strings,
+    idTokenSignedResponseAlg: { type: 'string', enum: ['RS256', 'ES256'], nullable: true },
+    postLogoutRedirectUris: strings,
+    backchannelLogoutUri: nullable(string),
+    jwks: nullable(
+      object({
+        keys: { type: 'array', items: { type: 'object', additionalProperties: true } },
+      }),
+    ),
+    jwksUri: nullable(string),
+    tokenEndpointAuthMethod: {
+      type: 'string',
+      enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      nullable: true,
+    },
+    requirePar: boolean,
+    pkceExemptWithNonce: boolean,
     createdAt: integer,
     updatedAt: integer,
   }),

@@ -32,6 +32,7 @@ export function environmentView(
     registration: environment.registration,
     allowLoopbackDocuments: environment.allowLoopbackDocuments,
     metadataDocuments: environment.metadataDocuments,
+    requirePar: environment.requirePar,
     ...counts,
     createdAt: environment.createdAt,
   };

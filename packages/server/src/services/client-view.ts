@@ -1,4 +1,10 @@
-import type { Client, ClientKind, ClientType } from '../storage/clients.js';
+import type {
+  Client,
+  ClientKind,
+  ClientType,
+  IdTokenAlg,
+  TokenEndpointAuthMethod,
+} from '../storage/clients.js';
 import type { GrantType } from '../protocol.js';
 
 /**
@@ -25,6 +31,18 @@ export interface ClientView {
   readonly allowedResources: readonly string[] | null;
   /** Scopes it may be granted without a resource (client_credentials); empty: none. */
   readonly scopes: readonly string[];
+  /** null: RS256 (OIDC Core's default). */
+  readonly idTokenSignedResponseAlg: IdTokenAlg | null;
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly backchannelLogoutUri: string | null;
+  /** Public keys only (private members are refused at registration). */
+  readonly jwks: { readonly keys: readonly Record<string, unknown>[] } | null;
+  readonly jwksUri: string | null;
+  /** null: implied by the type (a secret for web clients, none for public ones). */
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod | null;
+  readonly requirePar: boolean;
+  /** The OAuth 2.1 §7.5.1 exception: may omit PKCE when it sends a nonce. */
+  readonly pkceExemptWithNonce: boolean;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -49,6 +67,14 @@ export function clientView(client: Client): ClientView {
     exchangeAudiences: client.exchangeAudiences,
     allowedResources: client.allowedResources,
     scopes: client.scopes,
+    idTokenSignedResponseAlg: client.idTokenSignedResponseAlg ?? null,
+    postLogoutRedirectUris: client.postLogoutRedirectUris ?? [],
+    backchannelLogoutUri: client.backchannelLogoutUri ?? null,
+    jwks: client.jwks ?? null,
+    jwksUri: client.jwksUri ?? null,
+    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod ?? null,
+    requirePar: client.requirePar ?? false,
+    pkceExemptWithNonce: client.pkceExemptWithNonce ?? false,
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
   };
