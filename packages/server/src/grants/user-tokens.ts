@@ -11,6 +11,7 @@ import {
 } from '../tokens/issue.js';
 import { InvalidGrant } from '../errors.js';
 import { actingOperator } from '../services/impersonation.js';
+import { limitSpaRefresh } from './spa-refresh.js';
 import type { TokenResponse } from './context.js';
 
 /**
@@ -112,19 +113,23 @@ export async function issueUserTokens(
         })
       : undefined,
   ]);
+  // A single-page app's refresh tokens are short-lived (grants/spa-refresh.ts).
   const refresh = !request.refresh
     ? undefined
-    : newRefreshToken(deps, {
-        environment: env,
-        clientId: client.clientId,
-        userId: user.id,
-        scope: request.refreshScope ?? scope,
-        resource,
-        authTime,
-        familyId: grantId,
-        codeHash,
-        ...acting,
-      });
+    : limitSpaRefresh(
+        client,
+        newRefreshToken(deps, {
+          environment: env,
+          clientId: client.clientId,
+          userId: user.id,
+          scope: request.refreshScope ?? scope,
+          resource,
+          authTime,
+          familyId: grantId,
+          codeHash,
+          ...acting,
+        }),
+      );
   // The access token has no row: the grant's audit entry, naming its jti, is its record, durable
   // (with the refresh token, if any) before the token is handed out.
   await deps.stores.tokens.saveIssued(refresh === undefined ? {} : { refresh: refresh.record }, {
