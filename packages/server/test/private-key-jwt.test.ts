@@ -16,7 +16,7 @@ import { startTestServer, TEST_SECRET_KEY, type TestServer } from './support/ser
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const ENV = 'development';
-const ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+const ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
 
 interface Key {
   readonly alg: string;

@@ -12,8 +12,10 @@ export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-typ
  * (`token_endpoint_auth_signing_alg_values_supported`). Asymmetric only: never `none` (RFC 7518
  * §3.6, unsecured) and never HS* (a verifier holding only public keys must not be talked into
  * using one as an HMAC secret); the client's keys are public ones anyway (services/client-keys.ts).
+ * Ed25519 keys sign as `EdDSA` (RFC 8037) or as `Ed25519` (RFC 9864's fully-specified name, what
+ * oauth4webapi and openid-client send for such a key).
  */
-export const CLIENT_ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+export const CLIENT_ASSERTION_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
 
 /** Clock difference tolerated between the client and this server, on exp, nbf and iat. */
 export const ASSERTION_CLOCK_TOLERANCE_S = 30;
