@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { discover, httpOptions, LoginError, type ServerOptions } from './server-metadata.js';
 import { toStoredTokens, type StoredTokens } from './tokens.js';
+import { withUserInfoEmail } from './userinfo.js';
 
 export interface DeviceCodeDisplay {
   readonly userCode: string;
@@ -106,13 +107,17 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
         http,
       );
       const result = await oauth.processDeviceCodeResponse(as, client, response);
-      return toStoredTokens(
+      return await withUserInfoEmail(
         as,
-        options.clientId,
-        result,
-        Date.now(),
-        undefined,
-        options.allowHttpLoopbackIssuer,
+        toStoredTokens(
+          as,
+          options.clientId,
+          result,
+          Date.now(),
+          undefined,
+          options.allowHttpLoopbackIssuer,
+        ),
+        options,
       );
     } catch (error) {
       if (!(error instanceof oauth.ResponseBodyError))

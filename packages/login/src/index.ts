@@ -17,7 +17,7 @@ export {
   withProfileLock,
   type TokenStore,
 } from './token-store.js';
-export { validAccessToken, logout } from './session.js';
+export { validAccessToken, logout, type LogoutResult } from './session.js';
 export type { StoredTokens } from './tokens.js';
 export {
   deviceLogin,

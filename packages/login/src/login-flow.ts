@@ -3,11 +3,15 @@ import { openInBrowser } from './browser.js';
 import { startListener, type ListenerOptions } from './loopback-listener.js';
 import { discover, httpOptions, LoginError, type ServerOptions } from './server-metadata.js';
 import { toStoredTokens, type StoredTokens } from './tokens.js';
+import { withUserInfoEmail } from './userinfo.js';
 
 export interface LoginOptions extends ServerOptions, ListenerOptions {
   readonly issuer: string | URL;
   readonly clientId: string;
-  /** Default `openid offline_access`, trimmed to what the server supports. */
+  /**
+   * Default `openid email offline_access`, trimmed to what the server supports. With
+   * `offline_access`, `prompt=consent` is sent too (OIDC Core §11).
+   */
   readonly scope?: string;
   /** RFC 8707 resource indicator, when the token is for a particular API. */
   readonly resource?: string;
@@ -64,9 +68,22 @@ async function prepare(options: LoginOptions, redirectUri: string): Promise<Prep
   url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
   url.searchParams.set('code_challenge_method', 'S256');
   if (nonce !== undefined) url.searchParams.set('nonce', nonce);
+  if (asksConsent(as, scope)) url.searchParams.set('prompt', 'consent');
   if (options.resource !== undefined) url.searchParams.set('resource', options.resource);
   await probeAuthorization(url);
   return { as, client: { client_id: options.clientId }, url, state, nonce, verifier };
+}
+
+/**
+ * OIDC Core §11: a request for `offline_access` MUST carry `prompt=consent` unless other
+ * conditions permit offline access; a server may otherwise ignore the scope and issue no refresh
+ * token (oidc-provider does). Left out only where the server's metadata lists the prompt values
+ * it supports and `consent` is not among them, since such a server would refuse the request.
+ */
+function asksConsent(as: oauth.AuthorizationServer, scope: readonly string[]): boolean {
+  if (!scope.includes('offline_access')) return false;
+  const prompts = as.prompt_values_supported;
+  return !Array.isArray(prompts) || prompts.includes('consent');
 }
 
 const PROBE_TIMEOUT_MS = 10_000;
@@ -187,13 +204,17 @@ async function complete(
       response,
       prepared.nonce === undefined ? {} : { expectedNonce: prepared.nonce, requireIdToken: true },
     );
-    return toStoredTokens(
+    return await withUserInfoEmail(
       as,
-      client.client_id,
-      result,
-      Date.now(),
-      undefined,
-      options.allowHttpLoopbackIssuer,
+      toStoredTokens(
+        as,
+        client.client_id,
+        result,
+        Date.now(),
+        undefined,
+        options.allowHttpLoopbackIssuer,
+      ),
+      options,
     );
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError)

@@ -82,34 +82,79 @@ export async function validAccessToken(
   });
 }
 
-/** Revokes the refresh token (and with it the grant) at the server where it can, then forgets it. */
-export async function logout(
-  store: TokenStore,
-  profile: string,
-): Promise<{ revoked: boolean; known: boolean }> {
+/** What `logout` did. */
+export interface LogoutResult {
+  /** Whether the profile had tokens at all. */
+  readonly known: boolean;
+  /** Whether the server confirmed the revocation (RFC 7009). */
+  readonly revoked: boolean;
+  /**
+   * Why not, when tokens were known but not revoked: `not_offered` (the server's metadata names no
+   * `revocation_endpoint`, so it offers no revocation), `unreachable` (no answer from the server or
+   * its metadata), `refused` (the server answered with an error, in `error`).
+   */
+  readonly notRevoked?: 'not_offered' | 'unreachable' | 'refused';
+  readonly error?: string;
+}
+
+const REVOCATION_TIMEOUT_MS = 10_000;
+
+/**
+ * Revokes the refresh token (and with it the grant) and the access token at the server where it
+ * offers revocation, then forgets them here in every case: the local copy goes even when the
+ * server cannot help.
+ */
+export async function logout(store: TokenStore, profile: string): Promise<LogoutResult> {
   const tokens = await store.get(profile);
   if (tokens === undefined) return { revoked: false, known: false };
-  let revoked = false;
-  try {
-    const as = await discover(tokens.issuer, {
-      allowHttpLoopbackIssuer: tokens.allowHttpLoopbackIssuer === true,
-    });
-    if (as.revocation_endpoint !== undefined) {
-      const client: oauth.Client = { client_id: tokens.clientId };
-      const http = httpOptions(new URL(as.issuer), {
-        allowHttpLoopbackIssuer: tokens.allowHttpLoopbackIssuer === true,
-      });
-      for (const token of [tokens.refreshToken, tokens.accessToken]) {
-        if (token === undefined) continue;
-        await oauth.processRevocationResponse(
-          await oauth.revocationRequest(as, client, oauth.None(), token, http),
-        );
-      }
-      revoked = true;
-    }
-  } catch {
-    // The server may be gone; forgetting the tokens locally still matters.
-  }
+  const result = await revoke(tokens);
   await store.delete(profile);
-  return { revoked, known: true };
+  return { known: true, ...result };
+}
+
+async function revoke(tokens: StoredTokens): Promise<Omit<LogoutResult, 'known'>> {
+  const server = { allowHttpLoopbackIssuer: tokens.allowHttpLoopbackIssuer === true };
+  let as: oauth.AuthorizationServer;
+  try {
+    as = await discover(tokens.issuer, server);
+  } catch {
+    return { revoked: false, notRevoked: 'unreachable' };
+  }
+  // RFC 7009 §4 / RFC 8414 §2: a server that revokes tokens says where; one that does not simply
+  // has no such endpoint, which is not a failure to reach it.
+  if (as.revocation_endpoint === undefined) return { revoked: false, notRevoked: 'not_offered' };
+  const client: oauth.Client = { client_id: tokens.clientId };
+  let revokedRefreshToken = false;
+  for (const [kind, token] of [
+    ['refresh_token', tokens.refreshToken],
+    ['access_token', tokens.accessToken],
+  ] as const) {
+    if (token === undefined) continue;
+    try {
+      await oauth.processRevocationResponse(
+        await oauth.revocationRequest(as, client, oauth.None(), token, {
+          ...httpOptions(new URL(as.issuer), server),
+          signal: AbortSignal.timeout(REVOCATION_TIMEOUT_MS),
+          additionalParameters: { token_type_hint: kind },
+        }),
+      );
+      if (kind === 'refresh_token') revokedRefreshToken = true;
+    } catch (error) {
+      // RFC 7009 §2.2.1: a server may revoke refresh tokens only; the grant is gone with the
+      // refresh token and the access token dies with its short life.
+      if (
+        kind === 'access_token' &&
+        revokedRefreshToken &&
+        error instanceof oauth.ResponseBodyError &&
+        error.error === 'unsupported_token_type'
+      )
+        continue;
+      if (error instanceof oauth.ResponseBodyError)
+        return { revoked: false, notRevoked: 'refused', error: error.error };
+      if (error instanceof oauth.OperationProcessingError)
+        return { revoked: false, notRevoked: 'refused', error: 'invalid_response' };
+      return { revoked: false, notRevoked: 'unreachable' };
+    }
+  }
+  return { revoked: true };
 }

@@ -1,106 +1,102 @@
 /**
- * The login kit against a second, independent server: panva's oidc-provider, with its own
- * development sign-in pages filled in by headless Chromium.
+ * The login kit against a second, independent server: panva's oidc-provider with its defaults
+ * where they matter (test/support/oidc-provider.ts), its development sign-in pages filled in by
+ * headless Chromium.
  */
 import { mkdtemp } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Provider from 'oidc-provider';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../server/test/support/browser.js';
 import { FileTokenStore, logout, loopbackLogin, validAccessToken } from '../src/index.js';
+import {
+  signInAtOidcProvider,
+  startOidcProvider,
+  type OidcProviderServer,
+} from './support/oidc-provider.js';
+
+/** The payload of a JWT, unverified: only to look at what the server put in it. */
+function claimsOf(jwt: string | undefined): Record<string, unknown> {
+  return JSON.parse(
+    Buffer.from((jwt ?? '').split('.')[1] ?? '', 'base64url').toString('utf8'),
+  ) as Record<string, unknown>;
+}
+
+async function tokenStore(): Promise<{ store: FileTokenStore; dir: string }> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'gatehouse-op-')), 'config');
+  return { store: new FileTokenStore(dir), dir };
+}
 
 describe('@gatehouse/login against oidc-provider', () => {
-  let server: Server;
-  let issuer: string;
+  let op: OidcProviderServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: 'cli',
-          token_endpoint_auth_method: 'none',
-          application_type: 'native',
-          redirect_uris: ['http://127.0.0.1/callback'],
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-        },
-      ],
-      features: { revocation: { enabled: true } },
-      pkce: { required: () => true },
-      scopes: ['openid', 'offline_access', 'email'],
-      claims: { email: ['email'] },
-      findAccount: (_ctx, id) =>
-        Promise.resolve({
-          accountId: id,
-          claims: () => Promise.resolve({ sub: id, email: `${id}@example.com` }),
-        }),
-      issueRefreshToken: () => true,
-      ttl: {
-        AccessToken: 600,
-        IdToken: 600,
-        RefreshToken: 86_400,
-        Grant: 86_400,
-        Interaction: 600,
-        Session: 86_400,
-      },
-    });
-    const handle = provider.callback();
-    server.on('request', (req, res) => {
-      void handle(req, res);
-    });
+    op = await startOidcProvider();
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser.close();
-    await new Promise((resolve) => server.close(resolve));
+    await op.close();
   });
 
-  /** oidc-provider's development interactions: any login and password, then Continue. */
-  async function person(url: string): Promise<void> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(url);
-    await page.fill('input[name=login]', 'olive');
-    await page.fill('input[name=password]', 'anything');
-    await page.click('button[type=submit]');
-    await page.click('button[type=submit]');
-    await page.waitForURL(/gatehouse-login-done/);
-    await context.close();
-  }
-
-  it('signs in on an ephemeral loopback port, refreshes, and logs out with revocation', async () => {
-    let landing: Promise<void> = Promise.resolve();
+  async function login() {
+    let authorizationUrl = '';
+    let landing: Promise<string> = Promise.resolve('');
     const tokens = await loopbackLogin({
-      issuer,
-      clientId: 'cli',
+      issuer: op.issuer,
+      clientId: op.clientId,
       allowHttpLoopbackIssuer: true,
-      scope: 'openid email offline_access',
       timeoutMs: 30_000,
-      openBrowser: (url) => (landing = person(url)),
+      onAuthorizationUrl: (url) => (authorizationUrl = url),
+      openBrowser: (url) => (landing = signInAtOidcProvider(browser, url)),
     });
     await landing;
-    expect(tokens).toMatchObject({ issuer, clientId: 'cli', subject: 'olive' });
-    expect(tokens.refreshToken).toBeDefined();
+    return { tokens, authorizationUrl: new URL(authorizationUrl) };
+  }
 
-    const dir = join(await mkdtemp(join(tmpdir(), 'gatehouse-op-')), 'config');
-    const store = new FileTokenStore(dir);
+  it('asks offline_access with prompt=consent, so a refresh token is issued; the email comes from UserInfo', async () => {
+    const { tokens, authorizationUrl } = await login();
+    // OIDC Core §11: without prompt=consent oidc-provider drops offline_access (no refresh token).
+    expect(authorizationUrl.searchParams.get('scope')).toBe('openid email offline_access');
+    expect(authorizationUrl.searchParams.get('prompt')).toBe('consent');
+    expect(tokens).toMatchObject({ issuer: op.issuer, clientId: 'cli', subject: 'olive' });
+    expect(tokens.scope?.split(' ')).toContain('offline_access');
+    expect(tokens.refreshToken).toBeDefined();
+    // The ID token says who, not the email (OIDC Core §5.4): that came from UserInfo.
+    expect(claimsOf(tokens.idToken)).not.toHaveProperty('email');
+    expect(tokens.email).toBe('olive@example.com');
+  });
+
+  it('refreshes once the access token has expired at the server, and logs out with revocation', async () => {
+    op.setAccessTokenTtl(1);
+    let signedIn: Awaited<ReturnType<typeof login>>;
+    try {
+      signedIn = await login();
+    } finally {
+      op.setAccessTokenTtl(600);
+    }
+    const { tokens } = signedIn;
+    const { store, dir } = await tokenStore();
     await store.set('op', tokens);
-    const refreshed = await validAccessToken(store, 'op', {
-      lockDir: dir,
-      now: () => Date.now() + 3_600_000,
-    });
+    // Wait for the server itself to refuse the token: expiry as the server sees it, no clock
+    // arithmetic here.
+    while (await op.accepts(tokens.accessToken))
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const refreshed = await validAccessToken(store, 'op', { lockDir: dir });
     expect(refreshed.accessToken).not.toBe(tokens.accessToken);
+    expect(await op.accepts(refreshed.accessToken)).toBe(true);
+    // What the refresh did not say is kept from the sign-in.
+    expect(refreshed).toMatchObject({ subject: 'olive', email: 'olive@example.com' });
+    expect(refreshed.refreshToken).toBeDefined();
+    expect(await store.get('op')).toEqual(refreshed);
+
     expect(await logout(store, 'op')).toEqual({ revoked: true, known: true });
     expect(await store.list()).toEqual([]);
-    const afterLogout = await fetch(`${issuer}/token`, {
+    expect(await op.accepts(refreshed.accessToken)).toBe(false);
+    const afterLogout = await fetch(`${op.issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
@@ -110,5 +106,63 @@ describe('@gatehouse/login against oidc-provider', () => {
       }),
     });
     expect(await afterLogout.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+});
+
+describe('@gatehouse/login against a server without a revocation endpoint', () => {
+  let op: OidcProviderServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    op = await startOidcProvider({ revocation: false });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser.close();
+    await op.close();
+  });
+
+  it('says the server offers no revocation, and removes the local tokens', async () => {
+    const metadata = (await (
+      await fetch(`${op.issuer}/.well-known/openid-configuration`)
+    ).json()) as Record<string, unknown>;
+    expect(metadata).not.toHaveProperty('revocation_endpoint');
+    let landing: Promise<string> = Promise.resolve('');
+    const tokens = await loopbackLogin({
+      issuer: op.issuer,
+      clientId: op.clientId,
+      allowHttpLoopbackIssuer: true,
+      timeoutMs: 30_000,
+      openBrowser: (url) => (landing = signInAtOidcProvider(browser, url)),
+    });
+    await landing;
+    const { store } = await tokenStore();
+    await store.set('op', tokens);
+    expect(await logout(store, 'op')).toEqual({
+      known: true,
+      revoked: false,
+      notRevoked: 'not_offered',
+    });
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('tells an unreachable server apart', async () => {
+    const { store } = await tokenStore();
+    const gone = await startOidcProvider();
+    await gone.close();
+    await store.set('gone', {
+      issuer: gone.issuer,
+      clientId: 'cli',
+      accessToken: 'a',
+      tokenType: 'bearer',
+      expiresAt: 0,
+      allowHttpLoopbackIssuer: true,
+    });
+    expect(await logout(store, 'gone')).toEqual({
+      known: true,
+      revoked: false,
+      notRevoked: 'unreachable',
+    });
+    expect(await store.list()).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@ import {
   validAccessToken,
   type LoginOptions,
   type LoopbackHost,
+  type LogoutResult,
   type StoredTokens,
   type TokenStore,
 } from '@gatehouse/login';
@@ -121,6 +122,19 @@ function explainLoginError(error: LoginError, options: LoginCliOptions): LoginEr
 function describe(tokens: StoredTokens): string {
   const who = tokens.email ?? tokens.subject ?? 'an account';
   return `${printable(who)} at ${printable(tokens.issuer)}`;
+}
+
+/** What became of the tokens at the server, in words: each reason is a different fact. */
+function logoutOutcome(result: LogoutResult): string {
+  if (result.revoked) return 'the tokens are revoked at the server';
+  switch (result.notRevoked) {
+    case 'not_offered':
+      return 'the server offers no token revocation (its metadata has no revocation_endpoint), so the tokens were removed here only and stay valid at the server until they expire';
+    case 'refused':
+      return `the server refused to revoke the tokens (${printable(result.error ?? 'error')}), so they were removed here only`;
+    default:
+      return 'the server could not be reached to revoke the tokens, so they were removed here only';
+  }
 }
 
 export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void): Command[] {
@@ -304,7 +318,7 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
           return;
         }
         io.stdout.write(
-          `Logged out (profile ${printable(options.profile)})${result.revoked ? '; the tokens are revoked at the server' : '; the server could not be reached to revoke the tokens, so they were only forgotten here'}.\n`,
+          `Logged out (profile ${printable(options.profile)}); ${logoutOutcome(result)}.\n`,
         );
       }),
     );
