@@ -11,7 +11,7 @@ export interface StoredTokens {
   readonly refreshToken?: string;
   readonly idToken?: string;
   readonly scope?: string;
-  /** From the ID token, when there is one: who signed in. */
+  /** Who signed in: from the ID token, when there is one (the email else from UserInfo: userinfo.ts). */
   readonly subject?: string;
   readonly email?: string;
   /** The host the server was reached through with plain http, if allowed (loopback development). */
