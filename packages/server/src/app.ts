@@ -7,6 +7,7 @@ import { registerImpersonationBanner } from './authorization/impersonation-banne
 import { authorizeEndpoint } from './endpoints/authorize/index.js';
 import { deviceEndpoints } from './endpoints/device/index.js';
 import { discoveryEndpoints } from './endpoints/discovery/index.js';
+import { endSessionEndpoint } from './endpoints/end-session/index.js';
 import { healthEndpoints } from './endpoints/health/index.js';
 import { homeEndpoints } from './endpoints/home/index.js';
 import { impersonationEndpoints } from './endpoints/impersonation/index.js';
@@ -114,6 +115,7 @@ export async function createApp(
   introspectEndpoint(app, deps);
   revocationFeedEndpoint(app, deps);
   userinfoEndpoint(app, deps);
+  endSessionEndpoint(app, deps);
   impersonationEndpoints(app, deps);
   dynamicClientRegistrationEndpoint(app, deps);
   await registerAdmin(app, deps, options.consoleDir);

@@ -13,6 +13,8 @@ import { closeJtiBlocks, jtiBlocks } from './services/jti-blocks.js';
 import { REVOCATION_EVENT_TTL_MS } from './services/revocation.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
 import { DocumentFetcher, type DocumentFetcherOptions } from './net/document-fetcher.js';
+import { GuardedPoster } from './net/guarded-post.js';
+import { LogoutDeliveryWorker, type LogoutDeliveryOptions } from './services/logout-deliveries.js';
 import { ClientKeys, JWKS_MAX_BYTES } from './services/client-keys.js';
 import type { FastifyInstance } from 'fastify';
 import { createServer, type Server } from 'node:http';
@@ -135,6 +137,8 @@ export interface RunningServer {
 }
 
 const HOUSEKEEPING_INTERVAL_MS = 30_000;
+/** How often queued Back-Channel Logout deliveries are looked at. */
+const LOGOUT_DELIVERY_INTERVAL_MS = 2_000;
 
 export async function startServer(
   config: ServerConfig,
@@ -148,6 +152,8 @@ export async function startServer(
     pause?: Pause;
     /** Between housekeeping runs (default 30 s; the soak benchmark runs it more often). */
     housekeepingIntervalMs?: number;
+    /** Back-Channel Logout deliveries: how often the queue is looked at, the retry delays. */
+    logoutDeliveries?: LogoutDeliveryOptions & { readonly intervalMs?: number };
   } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
@@ -284,6 +290,33 @@ export async function startServer(
     // logged (the audit then only over-counts: such a block reads "may have been issued").
     jtiBlocks(stores.audit, clock, (message, error) => {
       app.log.warn({ err: error }, message);
+    });
+    // Back-Channel Logout tokens queued by sign-outs, POSTed to the clients (services/logout-
+    // deliveries.ts); every process runs it, each delivery attempt claimed by one.
+    const logoutWorker = new LogoutDeliveryWorker(
+      {
+        stores,
+        clock,
+        signer,
+        poster: new GuardedPoster(
+          options.documentFetcher?.extraCa === undefined
+            ? {}
+            : { extraCa: options.documentFetcher.extraCa },
+        ),
+        issuerOf: (environment) => issuerOf(deps, environment),
+      },
+      options.logoutDeliveries,
+    );
+    const logoutTimer = setInterval(() => {
+      logoutWorker.runOnce().catch((error: unknown) => {
+        app.log.error({ err: error }, 'back-channel logout delivery failed');
+      });
+    }, options.logoutDeliveries?.intervalMs ?? LOGOUT_DELIVERY_INTERVAL_MS);
+    logoutTimer.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(logoutTimer);
+      // A run under way finishes before the database closes.
+      await logoutWorker.settled();
     });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();

@@ -376,6 +376,45 @@ describe('private_key_jwt on SQLite', () => {
     expect(after.body).toEqual({ active: false });
   });
 
+  it('a client registered through the clients service authenticates at PAR, its URL the audience', async () => {
+    const created = await t.client({
+      type: 'web',
+      name: 'Pushing',
+      redirectUris: ['https://app.example.com/callback'],
+      jwks: { keys: [key('ES256').jwk] },
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    });
+    // A private_key_jwt client has no secret at all.
+    expect(created.clientSecret).toBeUndefined();
+    const parUrl = `${issuer}/par`;
+    const push = async (aud: string) =>
+      post(parUrl, {
+        response_type: 'code',
+        client_id: created.clientId,
+        redirect_uri: 'https://app.example.com/callback',
+        scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: await assertion(key('ES256'), created.clientId, aud, Date.now()),
+      });
+    const pushed = await push(parUrl);
+    expect(pushed.status, JSON.stringify(pushed.body)).toBe(201);
+    expect(pushed.body.request_uri).toEqual(expect.any(String));
+    expect((await push(issuer)).status).toBe(201);
+    // Another server's PAR endpoint is not this one.
+    const elsewhere = await push('https://other.example.com/e/development/par');
+    expect(elsewhere.status).toBe(401);
+    // Nor is the PAR URL an audience at the token endpoint.
+    const atToken = await post(tokenUrl, {
+      grant_type: 'client_credentials',
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await assertion(key('ES256'), created.clientId, parUrl, Date.now()),
+    });
+    expect(atToken.status).toBe(401);
+    expect(atToken.body.error_description).toMatch(/aud/);
+  });
+
   it('refuses a registered jwks that holds a private or symmetric key', async () => {
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const privateJwk = { ...(await exportJWK(privateKey)), kid: 'p' };
@@ -428,7 +467,9 @@ describe('private_key_jwt on SQLite', () => {
         tokenForm(await assertion(key('ES256'), id, issuer, Date.now())),
       );
       expect(reply.status).toBe(401);
-      expect(reply.body.error_description).toMatch(/jwks_uri could not be used: .*https/);
+      expect(reply.body.error_description).toMatch(
+        /jwks_uri could not be used: it is on this machine/,
+      );
       expect(fetches).toBe(0);
     });
 

@@ -21,7 +21,7 @@ export async function advance(
   parkedId: string | undefined,
 ): Promise<FastifyReply> {
   const facts = await loadSignInFacts(deps, requestEnv, request, pending);
-  return carryOut(deps, requestEnv, reply, pending, parkedId, decideNext(facts));
+  return carryOut(deps, requestEnv, reply, pending, parkedId, decideNext(facts), facts.session);
 }
 
 /**
@@ -37,10 +37,21 @@ export async function confirmParked(
   pending: StoredAuthorization,
   parkedId: string,
 ): Promise<FastifyReply> {
-  const next = decideNext(await loadSignInFacts(deps, requestEnv, request, pending));
-  if (next.kind !== 'confirm') return carryOut(deps, requestEnv, reply, pending, parkedId, next);
+  const facts = await loadSignInFacts(deps, requestEnv, request, pending);
+  const next = decideNext(facts);
+  if (next.kind !== 'confirm')
+    return carryOut(deps, requestEnv, reply, pending, parkedId, next, facts.session);
   await finishParked(deps, requestEnv, reply, parkedId);
-  return redirectWithCode(deps, reply, requestEnv, pending, next.userId, next.authTime);
+  return redirectWithCode(
+    deps,
+    reply,
+    requestEnv,
+    pending,
+    next.userId,
+    next.authTime,
+    undefined,
+    sessionOf(facts.session),
+  );
 }
 
 /**
@@ -77,7 +88,11 @@ async function loadSignInFacts(
     session:
       current === undefined
         ? undefined
-        : { userId: current.user.id, authTime: current.session.authTime },
+        : {
+            userId: current.user.id,
+            authTime: current.session.authTime,
+            sid: current.session.sid,
+          },
     impersonation:
       impersonating === undefined ? undefined : { clientId: impersonating.impersonation.clientId },
     client,
@@ -93,6 +108,7 @@ async function carryOut(
   pending: StoredAuthorization,
   parkedId: string | undefined,
   next: NextStep,
+  session: SignInFacts['session'],
 ): Promise<FastifyReply> {
   switch (next.kind) {
     case 'impersonating-another-client':
@@ -114,6 +130,20 @@ async function carryOut(
       return reply.redirect(`/e/${requestEnv.environment.name}/${next.kind}`, 303);
     case 'code':
       if (parkedId !== undefined) await finishParked(deps, requestEnv, reply, parkedId);
-      return redirectWithCode(deps, reply, requestEnv, pending, next.userId, next.authTime);
+      return redirectWithCode(
+        deps,
+        reply,
+        requestEnv,
+        pending,
+        next.userId,
+        next.authTime,
+        undefined,
+        sessionOf(session),
+      );
   }
+}
+
+/** The session a code is issued under, for its sid (none known: null). */
+function sessionOf(session: SignInFacts['session']): { sid: string | null } {
+  return { sid: session?.sid ?? null };
 }

@@ -14,8 +14,10 @@ export interface SignInFacts {
     StoredAuthorization,
     'clientId' | 'scope' | 'resource' | 'prompt' | 'maxAge' | 'createdAt' | 'signedInAt'
   >;
-  /** The browser's own session, if it has one. */
-  readonly session: { readonly userId: string; readonly authTime: number } | undefined;
+  /** The browser's own session, if it has one (its sid for the ID tokens; not decided on). */
+  readonly session:
+    | { readonly userId: string; readonly authTime: number; readonly sid?: string | null }
+    | undefined;
   /** The operator's impersonation this browser carries, if any. */
   readonly impersonation: { readonly clientId: string } | undefined;
   /** The client as it is now (undefined once deleted). */

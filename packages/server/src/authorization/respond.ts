@@ -3,7 +3,9 @@ import type { OAuthError } from '../errors.js';
 import { randomToken, sha256 } from '../crypto/random.js';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
 import type { PendingAuthorization } from '../storage/authorization-requests.js';
+import type { Session } from '../storage/sessions.js';
 import type { ActingOperator } from '../tokens/issue.js';
+import { impersonationClaims, sessionClaimsOf } from './session-claims.js';
 
 export const CODE_TTL_MS = 60_000;
 
@@ -48,9 +50,13 @@ export async function redirectWithCode(
   userId: string,
   authTime: number,
   acting?: ActingOperator,
+  /** The browser session the code is issued under (its sid goes into the ID tokens). */
+  session?: Pick<Session, 'sid'>,
 ): Promise<FastifyReply> {
   const code = `ghac_${randomToken(32)}`;
   const now = deps.clock();
+  // OIDC Core §3.1.2.1 acr_values: a voluntary request, answered with the class reached.
+  const acrRequested = (request.acrValues?.length ?? 0) > 0;
   // The code and its audit entry are committed together (storage/codes.ts).
   await deps.stores.codes.issue(
     {
@@ -67,6 +73,11 @@ export async function redirectWithCode(
       authTime,
       expiresAt: now + CODE_TTL_MS,
       impersonationId: acting?.impersonationId ?? null,
+      // What the ID tokens of this grant say of the sign-in, at the token endpoint and on refresh.
+      sessionClaims:
+        acting === undefined
+          ? sessionClaimsOf(session ?? { sid: null }, acrRequested)
+          : impersonationClaims(acrRequested),
       createdAt: now,
     },
     {

@@ -75,6 +75,7 @@ export const authorizationCodeGrant: GrantHandler = async ({
       resource: code.resource,
       authTime: code.authTime,
       nonce: code.nonce,
+      ...(code.sessionClaims === undefined ? {} : { sessionClaims: code.sessionClaims }),
       grantId,
       refresh: refreshDue(client, code.scope),
       codeHash,

@@ -50,6 +50,7 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, requestEnv, client, 
       grantId: randomUUID(),
       refresh: refreshDue(client, code.scope),
       codeHash: null,
+      ...(code.sessionClaims === undefined ? {} : { sessionClaims: code.sessionClaims }),
     },
     {
       at: now,

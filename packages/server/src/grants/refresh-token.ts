@@ -56,6 +56,8 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client
       refresh: true,
       codeHash: previous.codeHash,
       refreshScope: previous.scope,
+      // The refreshed ID token says of the sign-in what the first one did (sid, amr, acr).
+      ...(previous.sessionClaims === undefined ? {} : { sessionClaims: previous.sessionClaims }),
     },
     {
       at: now,

@@ -2,7 +2,9 @@ import type { EnvironmentContext } from '../services/environments.js';
 import type { Client } from '../storage/clients.js';
 import type { User } from '../storage/users.js';
 import type { AuditEvent } from '../storage/audit.js';
+import type { SessionClaims } from '../storage/session-claims.js';
 import {
+  idTokenAlgOf,
   issueIdToken,
   newRefreshToken,
   signAccessToken,
@@ -60,6 +62,11 @@ export interface UserTokenRequest {
   readonly refreshScope?: readonly string[];
   /** Set when an operator impersonates the user. */
   readonly acting?: ActingOperator;
+  /**
+   * What the ID token says of the sign-in (sid, amr, acr): from the code or device code, then
+   * carried by every refresh token of the grant.
+   */
+  readonly sessionClaims?: SessionClaims;
 }
 
 /** The audit entry that records a grant's tokens, written in the same transaction as they are. */
@@ -86,33 +93,36 @@ export async function issueUserTokens(
   const env = requestEnv.environment.name;
   const { client, user, scope, resource, authTime, grantId, codeHash } = request;
   const acting = request.acting === undefined ? {} : { acting: request.acting };
-  // Both signatures at once: neither depends on the other.
-  const [access, idToken] = await Promise.all([
-    signAccessToken(deps, {
-      environment: env,
-      issuer: requestEnv.issuer,
-      clientId: client.clientId,
-      subject: user.id,
-      userId: user.id,
-      scope,
-      resource,
-      authTime,
-      grantId,
-      ...acting,
-    }),
-    scope.includes('openid')
-      ? issueIdToken(deps, {
-          environment: env,
-          issuer: requestEnv.issuer,
-          clientId: client.clientId,
-          user,
-          authTime,
-          nonce: request.nonce,
-          scope,
-          ...acting,
-        })
-      : undefined,
-  ]);
+  const sessionClaims =
+    request.sessionClaims === undefined ? {} : { sessionClaims: request.sessionClaims };
+  const access = await signAccessToken(deps, {
+    environment: env,
+    issuer: requestEnv.issuer,
+    clientId: client.clientId,
+    subject: user.id,
+    userId: user.id,
+    scope,
+    resource,
+    authTime,
+    grantId,
+    ...acting,
+  });
+  // After the access token: the ID token carries its at_hash (OIDC Core §3.1.3.6).
+  const idToken = scope.includes('openid')
+    ? await issueIdToken(deps, {
+        environment: env,
+        issuer: requestEnv.issuer,
+        clientId: client.clientId,
+        user,
+        authTime,
+        nonce: request.nonce,
+        scope,
+        alg: idTokenAlgOf(client),
+        accessToken: access.token,
+        ...sessionClaims,
+        ...acting,
+      })
+    : undefined;
   // A single-page app's refresh tokens are short-lived (grants/spa-refresh.ts).
   const refresh = !request.refresh
     ? undefined
@@ -127,6 +137,7 @@ export async function issueUserTokens(
           authTime,
           familyId: grantId,
           codeHash,
+          ...sessionClaims,
           ...acting,
         }),
       );

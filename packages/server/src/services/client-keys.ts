@@ -1,3 +1,4 @@
+import { LOOPBACK_HOSTS } from '@gatehouse/redirect-policy';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { DocumentFetchError, type DocumentFetcher } from '../net/document-fetcher.js';
 import type { Client } from '../storage/clients.js';
@@ -161,7 +162,14 @@ export class ClientKeys {
 
   private async load(uri: string, allowLoopback: boolean): Promise<JWTVerifyGetKey> {
     if (!URL.canParse(uri)) throw new ClientKeyError('it is not a URL');
-    const document = await this.fetcher.fetchJson(new URL(uri), { allowLoopback });
+    const url = new URL(uri);
+    // Registration accepts a loopback jwks_uri in development; fetching it needs the operator's
+    // explicit switch too, or anyone registering a client could make this server call local ports.
+    if (!allowLoopback && LOOPBACK_HOSTS.includes(url.hostname as never))
+      throw new ClientKeyError(
+        'it is on this machine, which is fetched only in a development environment that allows loopback documents',
+      );
+    const document = await this.fetcher.fetchJson(url, { allowLoopback });
     return createLocalJWKSet(publicKeySet(document, 'jwks_uri document'));
   }
 }

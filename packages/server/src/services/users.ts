@@ -12,6 +12,11 @@ export interface UserSpec {
   readonly email: string;
   readonly password?: string;
   readonly name?: string;
+  /**
+   * Whether the email is known to be the user's (OIDC Core §5.1 `email_verified`): only an
+   * operator, the declarative file or an import says so; default false.
+   */
+  readonly emailVerified?: boolean;
 }
 
 export async function createUser(ctx: ServiceContext, spec: UserSpec): Promise<User> {
@@ -29,6 +34,7 @@ export async function createUser(ctx: ServiceContext, spec: UserSpec): Promise<U
     name: spec.name?.trim() || null,
     passwordHash: spec.password === undefined ? null : await hashPassword(spec.password),
     disabled: false,
+    emailVerified: spec.emailVerified === true,
     createdAt: now,
     updatedAt: now,
   };
@@ -44,11 +50,38 @@ export async function createUser(ctx: ServiceContext, spec: UserSpec): Promise<U
       type: 'user.created',
       actor: ctx.actor,
       userId: user.id,
-      data: { email },
+      data: { email, emailVerified: user.emailVerified === true },
     },
     now,
   );
   return user;
+}
+
+/**
+ * Records whether the user's email address is verified, as ID tokens and userinfo then say
+ * (`email_verified`). Relying parties may link accounts by a verified email, so it is audited.
+ */
+export async function setUserEmailVerified(
+  ctx: ServiceContext,
+  environment: string,
+  idOrEmail: string,
+  verified: boolean,
+): Promise<User> {
+  const user = await requireUser(ctx, environment, idOrEmail);
+  if ((user.emailVerified === true) === verified) return user;
+  const now = ctx.clock();
+  await ctx.stores.users.setEmailVerified(environment, user.id, verified, now);
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: verified ? 'user.email_verified' : 'user.email_unverified',
+      actor: ctx.actor,
+      userId: user.id,
+      data: { email: user.email },
+    },
+    now,
+  );
+  return { ...user, emailVerified: verified, updatedAt: now };
 }
 
 /** Finds a user by id or email. */

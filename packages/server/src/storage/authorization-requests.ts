@@ -15,6 +15,8 @@ export interface PendingAuthorization {
   readonly maxAge: number | null;
   readonly loginHint: string | null;
   readonly resource: string | null;
+  /** OIDC Core §3.1.2.1 `acr_values`, in order; absent when not asked (the ID token then has no acr). */
+  readonly acrValues?: readonly string[];
 }
 
 export interface AuthorizationRequestStore {

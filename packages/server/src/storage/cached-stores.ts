@@ -99,6 +99,10 @@ export function cacheStores(
       create: (user) => changed(topics.users(user.environment), () => users.create(user)),
       setDisabled: (environment, id, disabled, at) =>
         changed(topics.users(environment), () => users.setDisabled(environment, id, disabled, at)),
+      setEmailVerified: (environment, id, verified, at) =>
+        changed(topics.users(environment), () =>
+          users.setEmailVerified(environment, id, verified, at),
+        ),
       delete: (environment, id) =>
         changed(topics.users(environment), () => users.delete(environment, id)),
     },

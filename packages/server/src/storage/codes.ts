@@ -8,6 +8,7 @@ import {
 } from 'kysely';
 import { appendAudit, type AuditEntry, type AuditRecord } from './audit.js';
 import type { AuthorizationCodeTable, Database } from './schema.js';
+import { decodeSessionClaims, encodeSessionClaims, type SessionClaims } from './session-claims.js';
 import { firstRefusal, sameValues, type SpendRule } from './spend-rules.js';
 
 export interface AuthorizationCode {
@@ -29,6 +30,8 @@ export interface AuthorizationCode {
   readonly impersonationId: string | null;
   /** The grant the code was spent on: null until it is spent. */
   readonly grantId: string | null;
+  /** What its ID tokens say of the sign-in (sid, amr, acr); absent: nothing. */
+  readonly sessionClaims?: SessionClaims;
   readonly createdAt: number;
 }
 
@@ -185,6 +188,7 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
     expiresAt: row.expires_at,
     impersonationId: row.impersonation_id,
     grantId: row.grant_id,
+    sessionClaims: decodeSessionClaims(row.session_claims),
     createdAt: row.created_at,
   };
 }
@@ -206,6 +210,7 @@ function codeRow(code: NewAuthorizationCode): Insertable<AuthorizationCodeTable>
     consumed_at: null,
     impersonation_id: code.impersonationId,
     grant_id: null,
+    session_claims: encodeSessionClaims(code.sessionClaims),
     created_at: code.createdAt,
   };
 }

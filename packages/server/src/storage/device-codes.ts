@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, DeviceCodeTable } from './schema.js';
+import { decodeSessionClaims, encodeSessionClaims, type SessionClaims } from './session-claims.js';
 
 export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'consumed';
 
@@ -16,6 +17,8 @@ export interface DeviceCode {
   readonly intervalS: number;
   readonly lastPolledAt: number | null;
   readonly expiresAt: number;
+  /** What the ID token says of the sign-in that approved it (sid, amr); set with the decision. */
+  readonly sessionClaims?: SessionClaims;
   readonly createdAt: number;
 }
 
@@ -33,7 +36,12 @@ export interface DeviceCodeStore {
   decide(
     environment: string,
     deviceCodeHash: string,
-    decision: { approved: boolean; userId: string; authTime: number },
+    decision: {
+      approved: boolean;
+      userId: string;
+      authTime: number;
+      sessionClaims?: SessionClaims;
+    },
   ): Promise<boolean>;
   /** Notes a poll; returns the poll before it, for slow_down (RFC 8628 §3.5). */
   poll(environment: string, deviceCodeHash: string, now: number, slowDown: boolean): Promise<void>;
@@ -55,6 +63,7 @@ function toDeviceCode(row: Selectable<DeviceCodeTable>): DeviceCode {
     intervalS: row.interval_s,
     lastPolledAt: row.last_polled_at,
     expiresAt: row.expires_at,
+    sessionClaims: decodeSessionClaims(row.session_claims),
     createdAt: row.created_at,
   };
 }
@@ -117,6 +126,7 @@ export function deviceCodeStore(db: Kysely<Database>): DeviceCodeStore {
           status: decision.approved ? 'approved' : 'denied',
           user_id: decision.userId,
           auth_time: decision.authTime,
+          session_claims: encodeSessionClaims(decision.sessionClaims),
         })
         .where('environment', '=', environment)
         .where('device_code_hash', '=', deviceCodeHash)

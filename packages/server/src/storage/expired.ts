@@ -26,6 +26,9 @@ export const REFUSED_REDIRECT_RETENTION_MS = 30 * 24 * 3600 * 1000;
  */
 export const REVOCATION_RETENTION_MS = 91 * 24 * 3600 * 1000;
 
+/** How long a finished Back-Channel Logout delivery stays in its table. */
+export const LOGOUT_DELIVERY_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
 /** How long past its expiry a redeemed code is kept to recognise a replay. */
 export const CODE_REPLAY_RETENTION_MS = 3600 * 1000;
 
@@ -94,6 +97,20 @@ const RULES: readonly ExpiryRule[] = [
   // An event's expiry is past the expiry of every token it covers (services/revocation.ts); a
   // feed reader loses nothing by not seeing it.
   { table: 'revocation_events', key: ['seq'], dead: (now) => sql`expires_at <= ${now}` },
+  // A session's clients matter only while the session could still be ended.
+  {
+    table: 'session_clients',
+    key: ['environment', 'sid', 'client_id'],
+    dead: (now) => sql`expires_at <= ${now}`,
+  },
+  // A finished Back-Channel Logout delivery (delivered or given up) is kept a week for diagnosis;
+  // its outcome is in the audit log.
+  {
+    table: 'logout_deliveries',
+    key: ['id'],
+    dead: (now) =>
+      sql`status in ('delivered', 'failed') and updated_at <= ${now - LOGOUT_DELIVERY_RETENTION_MS}`,
+  },
   // A client assertion past its expiry is refused for that alone, so its jti no longer needs
   // remembering to refuse a replay (RFC 7523 §3 items 4 and 7).
   {

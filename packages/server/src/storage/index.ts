@@ -25,6 +25,8 @@ import { operatorStore, type OperatorStore } from './operators.js';
 import { refusedRedirectStore, type RefusedRedirectStore } from './refused-redirects.js';
 import { revocationEventStore, type RevocationEventStore } from './revocation-events.js';
 import { sessionStore, type SessionStore } from './sessions.js';
+import { sessionClientStore, type SessionClientStore } from './session-clients.js';
+import { logoutDeliveryStore, type LogoutDeliveryStore } from './logout-deliveries.js';
 import { tokenStore, type TokenStore } from './tokens.js';
 import { userStore, type UserStore } from './users.js';
 
@@ -51,6 +53,10 @@ export interface Stores {
   readonly resources: ResourceStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly attempts: AttemptStore;
+  /** The clients each browser session signed in to (Back-Channel Logout). */
+  readonly sessionClients: SessionClientStore;
+  /** Back-Channel Logout tokens to deliver, retried. */
+  readonly logoutDeliveries: LogoutDeliveryStore;
   /** The jtis of private_key_jwt client assertions already used (RFC 7523 §3). */
   readonly clientAssertionJtis: ClientAssertionJtiStore;
   /** Housekeeping: what has expired, removed in batches. */
@@ -97,6 +103,8 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     refusedRedirects: refusedRedirectStore(db),
     initialAccessTokens: initialAccessTokenStore(db),
     attempts: attemptStore(db),
+    sessionClients: sessionClientStore(db),
+    logoutDeliveries: logoutDeliveryStore(db),
     clientAssertionJtis: clientAssertionJtiStore(db),
     expired: expiredRecordStore(db, handle.kind),
     clientSecrets: options.clientSecrets ?? clientSecretHasher(undefined),

@@ -660,6 +660,12 @@ const migrations: Record<string, Migration> = {
         .on('session_clients')
         .column('expires_at')
         .execute();
+      // A user disabled or deleted: every client of every one of their sessions is told.
+      await db.schema
+        .createIndex('session_clients_user')
+        .on('session_clients')
+        .columns(['environment', 'user_id'])
+        .execute();
       // Back-Channel Logout deliveries, retried until delivered or given up.
       await db.schema
         .createTable('logout_deliveries')

@@ -9,6 +9,7 @@ import {
 } from 'kysely';
 import { appendAudit, type AuditedInsert, type AuditEntry, type AuditRecord } from './audit.js';
 import type { Database, RefreshTokenTable } from './schema.js';
+import { decodeSessionClaims, encodeSessionClaims, type SessionClaims } from './session-claims.js';
 import { firstRefusal, sameValues, type SpendRule } from './spend-rules.js';
 
 export interface RefreshToken {
@@ -24,6 +25,8 @@ export interface RefreshToken {
   readonly expiresAt: number;
   /** Set when the grant came from an operator's impersonation; ending it revokes the token. */
   readonly impersonationId: string | null;
+  /** What the grant's ID tokens say of the sign-in (sid, amr, acr), carried on each rotation. */
+  readonly sessionClaims?: SessionClaims;
   readonly createdAt: number;
 }
 
@@ -161,6 +164,7 @@ function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
     codeHash: row.code_hash,
     expiresAt: row.expires_at,
     impersonationId: row.impersonation_id,
+    sessionClaims: decodeSessionClaims(row.session_claims),
     createdAt: row.created_at,
   };
 }
@@ -180,6 +184,7 @@ function refreshRow(token: RefreshToken): Insertable<RefreshTokenTable> {
     rotated_at: null,
     revoked_at: null,
     impersonation_id: token.impersonationId,
+    session_claims: encodeSessionClaims(token.sessionClaims),
     created_at: token.createdAt,
   };
 }

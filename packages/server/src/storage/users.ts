@@ -26,6 +26,13 @@ export interface UserStore {
   /** Returns false when the email is taken in this environment. */
   create(user: User): Promise<boolean>;
   setDisabled(environment: string, id: string, disabled: boolean, at: number): Promise<boolean>;
+  /** Records whether the user's email is verified (OIDC Core §5.1 `email_verified`). */
+  setEmailVerified(
+    environment: string,
+    id: string,
+    verified: boolean,
+    at: number,
+  ): Promise<boolean>;
   delete(environment: string, id: string): Promise<boolean>;
 }
 
@@ -108,6 +115,15 @@ export function userStore(db: Kysely<Database>): UserStore {
       const result = await db
         .updateTable('users')
         .set({ disabled: disabled ? 1 : 0, updated_at: at })
+        .where('environment', '=', environment)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async setEmailVerified(environment, id, verified, at) {
+      const result = await db
+        .updateTable('users')
+        .set({ email_verified: verified ? 1 : 0, updated_at: at })
         .where('environment', '=', environment)
         .where('id', '=', id)
         .executeTakeFirst();

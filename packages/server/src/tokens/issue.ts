@@ -1,9 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { randomToken, sha256 } from '../crypto/random.js';
+import type { SessionClaims } from '../storage/session-claims.js';
 import type { Stores } from '../storage/index.js';
 import type { RefreshToken } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
+import { RS256, type SigningAlg } from './jws.js';
 import type { Signer } from './signer.js';
 
 export const ACCESS_TOKEN_TTL_S = 600;
@@ -126,6 +128,8 @@ export interface RefreshTokenRequest {
   readonly familyId: string;
   readonly codeHash: string | null;
   readonly acting?: ActingOperator;
+  /** What the grant's ID tokens say of the sign-in, kept for refreshed ID tokens. */
+  readonly sessionClaims?: SessionClaims;
 }
 
 /** Every refresh token starts with it: secret scanners can match it, and endpoints tell kinds apart. */
@@ -156,9 +160,32 @@ export function newRefreshToken(
         request.acting?.until ?? Number.MAX_SAFE_INTEGER,
       ),
       impersonationId: request.acting?.impersonationId ?? null,
+      ...(request.sessionClaims === undefined ? {} : { sessionClaims: request.sessionClaims }),
       createdAt: now,
     },
   };
+}
+
+/**
+ * The algorithm of a client's ID tokens: what it registered (`id_token_signed_response_alg`), or
+ * RS256, the default OIDC Registration §2 sets for a client that registered none.
+ */
+export function idTokenAlgOf(client: {
+  readonly idTokenSignedResponseAlg?: SigningAlg | null;
+}): SigningAlg {
+  return client.idTokenSignedResponseAlg ?? RS256;
+}
+
+/**
+ * `at_hash` (OIDC Core §3.1.3.6, §3.3.2.11): the base64url of the left half of the hash of the
+ * access token's ASCII octets, with the hash of the ID token's `alg` (SHA-256 for RS256 and
+ * ES256).
+ */
+export function accessTokenHash(accessToken: string, alg: SigningAlg): string {
+  // RS256 and ES256 both hash with SHA-256; a 384 or 512 algorithm would need its own hash.
+  const hashes: Record<SigningAlg, string> = { RS256: 'sha256', ES256: 'sha256' };
+  const digest = createHash(hashes[alg]).update(accessToken, 'ascii').digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
 }
 
 /** An OpenID Connect ID token (OIDC Core §2). */
@@ -173,26 +200,49 @@ export async function issueIdToken(
     nonce: string | null;
     scope: readonly string[];
     acting?: ActingOperator;
+    /** The client's `id_token_signed_response_alg` (idTokenAlgOf). */
+    alg: SigningAlg;
+    /** The sign-in's sid, amr and acr. */
+    sessionClaims?: SessionClaims;
+    /** The access token issued with it: its `at_hash` is included. */
+    accessToken?: string;
   },
 ): Promise<string> {
   const iat = Math.floor(deps.clock() / 1000);
-  return deps.signer.sign(request.environment, 'JWT', {
-    iss: request.issuer,
-    sub: request.user.id,
-    aud: request.clientId,
-    iat,
-    exp: expiryOf(iat, ID_TOKEN_TTL_S, request.acting),
-    auth_time: Math.floor(request.authTime / 1000),
-    ...(request.nonce === null ? {} : { nonce: request.nonce }),
-    ...userClaims(request.user, request.scope),
-    ...actClaim(request.acting),
-  });
+  const { sid, amr, acr } = request.sessionClaims ?? {};
+  return deps.signer.sign(
+    request.environment,
+    'JWT',
+    {
+      iss: request.issuer,
+      sub: request.user.id,
+      aud: request.clientId,
+      // OIDC Core §2: the party the token was issued to; relying parties check it equals their
+      // client_id (some require it whatever the audience).
+      azp: request.clientId,
+      iat,
+      exp: expiryOf(iat, ID_TOKEN_TTL_S, request.acting),
+      auth_time: Math.floor(request.authTime / 1000),
+      ...(request.nonce === null ? {} : { nonce: request.nonce }),
+      ...(sid === undefined ? {} : { sid }),
+      ...(amr === undefined ? {} : { amr: [...amr] }),
+      ...(acr === undefined ? {} : { acr }),
+      ...(request.accessToken === undefined
+        ? {}
+        : { at_hash: accessTokenHash(request.accessToken, request.alg) }),
+      ...userClaims(request.user, request.scope),
+      ...actClaim(request.acting),
+    },
+    request.alg,
+  );
 }
 
 /** Claims released for the granted scopes (OIDC Core §5.4). */
-export function userClaims(user: User, scope: readonly string[]): Record<string, string> {
+export function userClaims(user: User, scope: readonly string[]): Record<string, string | boolean> {
   return {
-    ...(scope.includes('email') ? { email: user.email } : {}),
+    ...(scope.includes('email')
+      ? { email: user.email, email_verified: user.emailVerified === true }
+      : {}),
     ...(scope.includes('profile') && user.name !== null ? { name: user.name } : {}),
   };
 }

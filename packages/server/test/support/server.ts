@@ -41,6 +41,8 @@ export async function startTestServer(
     trustProxy?: string;
     /** Stands in for the sign-in slowdown's waits. */
     pause?: (ms: number) => Promise<void>;
+    /** Back-Channel Logout delivery: how often the queue is read, the retry delays. */
+    logoutDeliveries?: { intervalMs?: number; retryDelaysMs?: readonly number[] };
   } = {},
 ): Promise<TestServer> {
   const target = database.target;
@@ -57,6 +59,9 @@ export async function startTestServer(
     ...(options.logStream === undefined ? { logger: false } : { logStream: options.logStream }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.pause === undefined ? {} : { pause: options.pause }),
+    ...(options.logoutDeliveries === undefined
+      ? {}
+      : { logoutDeliveries: options.logoutDeliveries }),
   });
   const ctx: ServiceContext = {
     stores: server.stores,

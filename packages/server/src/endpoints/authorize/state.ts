@@ -75,5 +75,9 @@ export function pendingAuthorization(state: AuthorizeState): PendingAuthorizatio
     maxAge: state.maxAge,
     loginHint: params.login_hint ?? null,
     resource: state.resource,
+    // OIDC Core §3.1.2.1: voluntary; the ID token then says which class the sign-in reached.
+    ...(params.acr_values === undefined
+      ? {}
+      : { acrValues: params.acr_values.split(' ').filter((v) => v !== '') }),
   };
 }

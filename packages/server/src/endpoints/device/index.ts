@@ -15,6 +15,7 @@ import { limitAddress } from '../../services/sign-in-limits.js';
 import type { DeviceCode } from '../../storage/device-codes.js';
 import { consentPage, deviceCodePage, deviceDonePage, loginPage } from '../../pages/pages.js';
 import { currentSession } from '../../authorization/session.js';
+import { sessionClaimsOf } from '../../authorization/session-claims.js';
 
 export const DEVICE_CODE_TTL_S = 600;
 export const DEVICE_POLL_INTERVAL_S = 5;
@@ -261,7 +262,13 @@ export function deviceEndpoints(app: FastifyInstance, deps: AppDeps): void {
     const decided = await deps.stores.deviceCodes.decide(
       requestEnv.environment.name,
       code.deviceCodeHash,
-      { approved, userId: current.user.id, authTime: current.session.authTime },
+      {
+        approved,
+        userId: current.user.id,
+        authTime: current.session.authTime,
+        // What the ID token says of this sign-in (sid, amr): the device grant has no acr_values.
+        sessionClaims: sessionClaimsOf(current.session, false),
+      },
     );
     if (!decided)
       return html(

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CLIENT_ASSERTION_ALGS } from '../../http/client-assertion.js';
+import { ACR_VALUES_SUPPORTED } from '../../authorization/session-claims.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { GRANT_TYPES, OIDC_SCOPES } from '../../protocol.js';
@@ -53,8 +54,30 @@ export function metadataFor(
     introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     scopes_supported: [...OIDC_SCOPES],
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['ES256'],
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'email', 'name'],
+    // OIDC Discovery §3: RS256 MUST be listed; it is the default for a client that registers no
+    // id_token_signed_response_alg (tokens/issue.ts idTokenAlgOf); ES256 where a client asks.
+    id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+    // Every claim an ID token or userinfo answer may carry (tokens/issue.ts), and no other.
+    claims_supported: [
+      'sub',
+      'iss',
+      'aud',
+      'azp',
+      'exp',
+      'iat',
+      'auth_time',
+      'nonce',
+      'sid',
+      'amr',
+      'acr',
+      'at_hash',
+      'act',
+      'email',
+      'email_verified',
+      'name',
+    ],
+    // OIDC Core §3.1.2.1 acr_values: the classes an ID token's acr may name.
+    acr_values_supported: [...ACR_VALUES_SUPPORTED],
     prompt_values_supported: ['none', 'login', 'consent'],
     authorization_response_iss_parameter_supported: true,
     // A client_id may be an https URL naming its metadata (Client ID Metadata Documents), where

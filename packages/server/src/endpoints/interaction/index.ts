@@ -196,7 +196,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     const requestEnv = await environmentContext(deps, request);
     const state = await consentState(deps, requestEnv, request);
     if (state === undefined) return expired(reply);
-    const { parkedId, pending, client, user, authTime, acting } = state;
+    const { parkedId, pending, client, user, authTime, acting, sid } = state;
     const body = singleParams(request.body);
     if (body.interaction !== sha256(parkedId)) return replaced(reply);
     // prompt=login or max_age asked for a sign-in: a click here is not one.
@@ -249,7 +249,9 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
         },
       },
     );
-    return redirectWithCode(deps, reply, requestEnv, pending, user.id, authTime);
+    return redirectWithCode(deps, reply, requestEnv, pending, user.id, authTime, undefined, {
+      sid,
+    });
   });
 }
 
@@ -274,6 +276,7 @@ async function consentState(
       user: impersonating.user,
       authTime: impersonating.impersonation.startedAt,
       acting: impersonating.acting,
+      sid: null,
     };
   }
   const current = await currentSession(deps, requestEnv, request);
@@ -285,6 +288,7 @@ async function consentState(
     user: current.user,
     authTime: current.session.authTime,
     acting: undefined,
+    sid: current.session.sid,
   };
 }
 

@@ -1,0 +1,249 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RedirectUriRefused } from '../../authorization/refused-redirect.js';
+import { redirectWith } from '../../authorization/respond.js';
+import { sha256 } from '../../crypto/random.js';
+import { OAuthError, UnsafeAuthorizationRequest } from '../../errors.js';
+import { cookieOptions, SESSION_COOKIE } from '../../http/cookies.js';
+import { csrfChecked } from '../../http/csrf.js';
+import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
+import { environmentContext } from '../../http/environment.js';
+import { singleParams } from '../../http/form.js';
+import { allowFormRedirect } from '../../http/security-headers.js';
+import { endSession, type SessionEndReason } from '../../services/logout.js';
+import { repeatedAudit } from '../../services/repeated-audit.js';
+import { errorPage } from '../../pages/pages.js';
+import {
+  logoutConfirmPage,
+  signedOutPage,
+  stillSignedInPage,
+  type LogoutFormFields,
+} from '../../pages/logout.js';
+import type { Session } from '../../storage/sessions.js';
+import { checkLogoutRequest, type CheckedLogout, type LogoutParams } from './request.js';
+
+function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply
+    .status(status)
+    .type('text/html; charset=utf-8')
+    .header('Cache-Control', 'no-store')
+    .send(body);
+}
+
+/**
+ * The end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0): GET and POST
+ * /e/:env/logout, and the confirmation form's POST /e/:env/logout/confirm.
+ */
+export function endSessionEndpoint(app: FastifyInstance, deps: AppDeps): void {
+  app.get('/e/:env/logout', async (request, reply) => {
+    const requestEnv = await environmentContext(deps, request);
+    return answer(deps, requestEnv, request, reply, () => readParams(request.query));
+  });
+
+  // §2: the RP may POST the same parameters as a form. The session cookie is SameSite=Lax, so a
+  // cross-site POST arrives without it: the browser is sent on to the GET form (a top-level GET
+  // navigation, which carries it) with the same parameters.
+  app.post('/e/:env/logout', async (request, reply) => {
+    const requestEnv = await environmentContext(deps, request);
+    let params: LogoutParams;
+    try {
+      params = readParams(request.body);
+    } catch (error) {
+      return showError(deps, requestEnv, reply, error, request.ip);
+    }
+    const query = new URLSearchParams(
+      Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    return reply.redirect(`/e/${requestEnv.environment.name}/logout?${query.toString()}`, 303);
+  });
+
+  app.post('/e/:env/logout/confirm', csrfChecked(app), async (request, reply) => {
+    const requestEnv = await environmentContext(deps, request);
+    const body = singleParams(request.body);
+    const decision = body.decision;
+    // The hidden fields are the browser's to change: checked again exactly as on the way in.
+    let checked: CheckedLogout;
+    try {
+      checked = await checkLogoutRequest(deps, requestEnv, readParams(body));
+    } catch (error) {
+      return showError(deps, requestEnv, reply, error, request.ip);
+    }
+    if (decision !== 'logout') {
+      const back =
+        checked.postLogoutRedirectUri === undefined
+          ? undefined
+          : returnAddress(checked.postLogoutRedirectUri, checked.state);
+      return html(reply, 200, stillSignedInPage(back));
+    }
+    const session = await browserSession(deps, requestEnv, request);
+    if (session !== undefined) await end(deps, requestEnv, session, checked, 'confirmed');
+    return signedOut(deps, requestEnv, reply, checked);
+  });
+}
+
+/** Reads the parameters; a repeated one is refused (RFC 6749 §3.1, as at /authorize). */
+function readParams(input: unknown): LogoutParams {
+  const all = singleParams(input);
+  const pick = (name: keyof LogoutParams) => (all[name] === undefined ? {} : { [name]: all[name] });
+  return {
+    ...pick('id_token_hint'),
+    ...pick('client_id'),
+    ...pick('post_logout_redirect_uri'),
+    ...pick('state'),
+  };
+}
+
+async function answer(
+  deps: AppDeps,
+  requestEnv: EnvironmentContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  params: () => LogoutParams,
+): Promise<FastifyReply> {
+  let checked: CheckedLogout;
+  try {
+    checked = await checkLogoutRequest(deps, requestEnv, params());
+  } catch (error) {
+    return showError(deps, requestEnv, reply, error, request.ip);
+  }
+  const session = await browserSession(deps, requestEnv, request);
+  // Nothing to end: straight to where the client asked to go (it is registered) or the page.
+  if (session === undefined) return signedOut(deps, requestEnv, reply, checked);
+  // §2: a valid hint naming this browser's user (and, when it says, this very session) is the
+  // client asking for its own user; anything else could be a cross-site page: ask first.
+  const { hint } = checked;
+  if (
+    hint !== undefined &&
+    hint.sub === session.userId &&
+    (hint.sid === undefined || hint.sid === session.sid)
+  ) {
+    await end(deps, requestEnv, session, checked, 'id_token_hint');
+    return signedOut(deps, requestEnv, reply, checked);
+  }
+  const user = await deps.stores.users.get(requestEnv.environment.name, session.userId);
+  // The form's 303 leads to the registered return address: CSP form-action must allow it.
+  if (checked.postLogoutRedirectUri !== undefined)
+    allowFormRedirect(request, checked.postLogoutRedirectUri);
+  const fields: LogoutFormFields = {
+    ...(checked.client === undefined ? {} : { client_id: checked.client.clientId }),
+    ...(checked.postLogoutRedirectUri === undefined
+      ? {}
+      : { post_logout_redirect_uri: checked.postLogoutRedirectUri }),
+    ...(checked.state === undefined ? {} : { state: checked.state }),
+  };
+  return html(
+    reply,
+    200,
+    logoutConfirmPage({
+      environment: requestEnv.environment.name,
+      csrf: reply.generateCsrf(),
+      email: user?.email ?? 'an account that no longer exists',
+      clientName: checked.client?.name ?? null,
+      fields,
+    }),
+  );
+}
+
+/** The session this browser's cookie names, disabled user or not: it is ended either way. */
+async function browserSession(
+  deps: AppDeps,
+  requestEnv: EnvironmentContext,
+  request: FastifyRequest,
+): Promise<Session | undefined> {
+  const id = request.cookies[SESSION_COOKIE];
+  if (id === undefined || id === '') return undefined;
+  return deps.stores.sessions.find(requestEnv.environment.name, sha256(id), deps.clock());
+}
+
+async function end(
+  deps: AppDeps,
+  requestEnv: EnvironmentContext,
+  session: Session,
+  checked: CheckedLogout,
+  reason: SessionEndReason,
+): Promise<void> {
+  await endSession(
+    { stores: deps.stores, clock: deps.clock, actor: `user:${session.userId}` },
+    {
+      environment: requestEnv.environment.name,
+      session,
+      clientId: checked.client?.clientId ?? null,
+      reason,
+    },
+  );
+}
+
+/**
+ * The registered URI with `state` appended when the RP sent one (§3), the rest of it kept
+ * character for character (authorization/respond.ts `redirectWith`).
+ */
+function returnAddress(uri: string, state: string | undefined): string {
+  return state === undefined ? uri : redirectWith(uri, { state });
+}
+
+/** §3: to the registered post_logout_redirect_uri with `state`, or the signed-out page. */
+function signedOut(
+  deps: AppDeps,
+  requestEnv: EnvironmentContext,
+  reply: FastifyReply,
+  checked: CheckedLogout,
+): FastifyReply {
+  reply.clearCookie(SESSION_COOKIE, cookieOptions(deps, requestEnv.environment.name, 0));
+  if (checked.postLogoutRedirectUri !== undefined)
+    return reply.redirect(returnAddress(checked.postLogoutRedirectUri, checked.state), 303);
+  return html(reply, 200, signedOutPage());
+}
+
+/**
+ * A refused request is a page, never a redirect (the return address is in doubt). The operator's
+ * detail (the redirect policy's explainer) is shown in development only.
+ */
+async function showError(
+  deps: AppDeps,
+  requestEnv: EnvironmentContext,
+  reply: FastifyReply,
+  error: unknown,
+  address: string,
+): Promise<FastifyReply> {
+  let shown: OAuthError;
+  if (error instanceof RedirectUriRefused) {
+    await recordRefusal(deps, error, address);
+    shown = error.page(
+      'This application asked to send you somewhere it is not registered to use after signing out, so the sign-out was stopped.',
+    );
+  } else if (error instanceof OAuthError) shown = error;
+  else throw error;
+  const detail =
+    requestEnv.environment.tier === 'development' && shown instanceof UnsafeAuthorizationRequest
+      ? shown.operatorDetail
+      : undefined;
+  return html(reply, shown.status, errorPage('Sign-out stopped', shown.description, detail));
+}
+
+/**
+ * Audited as `post_logout_redirect.refused`, bounded like a refused redirect URI
+ * (services/repeated-audit.ts: anyone can send these). Not added to the console's refused
+ * redirect URIs: those are offered for registration as redirect URIs, which this is not.
+ */
+async function recordRefusal(
+  deps: AppDeps,
+  refused: RedirectUriRefused,
+  address: string,
+): Promise<void> {
+  const { environment, clientId, requested, refusal, at } = refused;
+  await repeatedAudit(deps.stores.audit, deps.clock).record(
+    {
+      environment,
+      type: 'post_logout_redirect.refused',
+      actor: `client:${clientId}`,
+      clientId,
+      data: {
+        policyCode: refusal.code,
+        requested: requested.slice(0, 2048),
+        closest: refusal.closest ?? null,
+        kind: refusal.diff?.kind ?? null,
+      },
+    },
+    at,
+    { subject: requested, address },
+  );
+}

@@ -1,0 +1,68 @@
+import { html, page, raw, type Raw } from '../http/html.js';
+
+/** What the sign-out request carries through the confirmation form, checked again on submit. */
+export interface LogoutFormFields {
+  readonly client_id?: string;
+  readonly post_logout_redirect_uri?: string;
+  readonly state?: string;
+}
+
+/**
+ * RP-Initiated Logout 1.0 §2 and §6: without a valid id_token_hint naming this browser's user,
+ * the request could come from any page, so the user is asked before being signed out.
+ */
+export function logoutConfirmPage(options: {
+  environment: string;
+  csrf: string;
+  /** The signed-in user, when there is one. */
+  email: string;
+  /** The application that asked, when it is known. */
+  clientName: string | null;
+  fields: LogoutFormFields;
+}): string {
+  return page(
+    'Sign out?',
+    html`<h1>Sign out of Gatehouse?</h1>
+      <p id="account">You are signed in as <strong>${options.email}</strong>.</p>
+      ${
+        options.clientName === null
+          ? html`<p>An application asked to sign you out.</p>`
+          : html`<p><strong>${options.clientName}</strong> asked to sign you out.</p>`
+      }
+      <p class="muted">
+        Signing out ends your Gatehouse session in this browser; applications you signed in to with
+        it may sign you out too.
+      </p>
+      <form method="post" action="/e/${options.environment}/logout/confirm">
+        <input type="hidden" name="_csrf" value="${options.csrf}" />
+        ${hidden(options.fields)}
+        <button type="submit" name="decision" value="logout">Sign out</button>
+        <button type="submit" name="decision" value="stay" class="secondary">Stay signed in</button>
+      </form>`,
+  );
+}
+
+/** After a sign-out with no post_logout_redirect_uri to go to (RP-Initiated Logout §3). */
+export function signedOutPage(): string {
+  return page(
+    'Signed out',
+    html`<h1>You are signed out</h1>
+      <p>Your Gatehouse session in this browser has ended. You can close this page.</p>`,
+  );
+}
+
+/** The user chose to stay signed in; a link back to the application when it gave one. */
+export function stillSignedInPage(returnTo: string | undefined): string {
+  return page(
+    'Still signed in',
+    html`<h1>You are still signed in</h1>
+      <p>Nothing was changed.</p>
+      ${returnTo === undefined ? raw('') : html`<p><a href="${returnTo}">Return to the application</a></p>`}`,
+  );
+}
+
+function hidden(fields: LogoutFormFields): Raw {
+  return html`${Object.entries(fields)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`)}`;
+}
