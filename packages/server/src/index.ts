@@ -67,6 +67,13 @@ export {
   type ClientUpdate,
 } from './services/clients.js';
 export { clientView, type ClientView } from './services/client-view.js';
+export {
+  ID_TOKEN_ALGS,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+  checkJwks,
+  type ClientSettingsInput,
+  type JwkSet,
+} from './services/client-settings.js';
 export { listConsents, revokeConsent, type ConsentView } from './services/consents.js';
 export {
   createUser,

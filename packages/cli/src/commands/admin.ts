@@ -21,6 +21,7 @@ import {
   rotateClientSecret,
   setUserDisabled,
   updateClient,
+  updateEnvironmentSettings,
   type AuditEntry,
   type AuditVerification,
   type Checkpoint,
@@ -37,6 +38,13 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
+import {
+  settingsFromOptions,
+  settingsJson,
+  settingsLines,
+  withSettingsOptions,
+  type SettingsOptions,
+} from './client-settings-options.js';
 import {
   collect,
   withDataOptions,
@@ -76,6 +84,7 @@ function clientJson(client: Client): Record<string, unknown> {
     exchange_audiences: view.exchangeAudiences,
     allowed_resources: view.allowedResources,
     scopes: view.scopes,
+    ...settingsJson(client),
     created_at: new Date(view.createdAt).toISOString(),
     updated_at: new Date(view.updatedAt).toISOString(),
   };
@@ -120,6 +129,7 @@ function clientLines(client: Client): string[] {
         : client.allowedResources.map(
             (uri, i) => `${i === 0 ? 'resources    ' : '             '} ${printable(uri)}`,
           )),
+    ...settingsLines(client),
   ];
 }
 
@@ -137,7 +147,7 @@ function listSetting(
 
 export function envCommand(io: CliIo): Command {
   const env = new Command('env').description(
-    'list and create environments (each is its own issuer)',
+    'list, create and configure environments (each is its own issuer)',
   );
   env.addCommand(
     withDataOptions(
@@ -185,10 +195,48 @@ export function envCommand(io: CliIo): Command {
       }),
     ),
   );
+  env.addCommand(
+    withDataOptions(
+      new Command('settings')
+        .description(
+          "show an environment's settings; --require-par makes every client push its authorization requests (RFC 9126)",
+        )
+        .argument('<name>')
+        .option('--require-par', 'every client must use pushed authorization requests')
+        .option('--no-require-par', 'each client decides (its own require-par setting)')
+        .option('--json', 'JSON output'),
+    ).action((name: string, options: DataOptions & JsonOption & { requirePar?: boolean }) =>
+      withStores(options, io, async (ctx) => {
+        const e =
+          options.requirePar === undefined
+            ? await requireEnvironment(ctx, name)
+            : await updateEnvironmentSettings(ctx, name, { requirePar: options.requirePar });
+        if (options.json === true) {
+          writeJson(io, {
+            name: e.name,
+            tier: e.tier,
+            registration: e.registration,
+            metadata_documents: e.metadataDocuments,
+            allow_loopback_documents: e.allowLoopbackDocuments,
+            impersonation_enabled: e.impersonationEnabled,
+            require_pushed_authorization_requests: e.requirePar,
+          });
+          return;
+        }
+        say(io, [
+          `environment         ${e.name} (${e.tier} rules)`,
+          `registration        ${e.registration}`,
+          `metadata documents  ${e.metadataDocuments ? 'accepted' : 'refused'}`,
+          `impersonation       ${e.impersonationEnabled ? 'enabled' : 'disabled'}`,
+          `require PAR         ${e.requirePar ? 'yes, for every client' : 'no (per client)'}`,
+        ]);
+      }),
+    ),
+  );
   return env;
 }
 
-interface ClientCreateOptions extends DataOptions, JsonOption {
+interface ClientCreateOptions extends DataOptions, JsonOption, SettingsOptions {
   env: string;
   type: ClientType;
   name: string;
@@ -202,26 +250,32 @@ export function clientsCommand(io: CliIo): Command {
   const clients = new Command('clients').description('register and manage OAuth clients');
   clients.addCommand(
     withDataOptions(
-      new Command('create')
-        .description(
-          'register a client; prints its client_id and, for web clients, its secret once',
-        )
-        .addOption(envOption())
-        .addOption(
-          new Option('--type <type>', 'web (confidential) or native (public)')
-            .choices(['web', 'native'])
-            .makeOptionMandatory(),
-        )
-        .requiredOption('--name <name>', 'name shown to users on the consent page')
-        .option('--redirect-uri <uri>', 'a redirect URI (repeat for each)', collect)
-        .option('--grant <grant>', `a grant type (repeat): ${GRANT_TYPES.join(', ')}`, collect)
-        .option('--skip-consent', 'first-party client: users are not asked to consent')
-        .option(
-          '--scope <scope>',
-          'a scope it may be granted without a resource, by client_credentials (repeat)',
-          collect,
-        )
-        .option('--json', 'JSON output'),
+      withSettingsOptions(
+        new Command('create')
+          .description(
+            'register a client; prints its client_id and, for web clients, its secret once',
+          )
+          .addOption(envOption())
+          .addOption(
+            new Option(
+              '--type <type>',
+              'web (confidential), native (public, an app on a device) or spa (public, a browser app)',
+            )
+              .choices(['web', 'native', 'spa'])
+              .makeOptionMandatory(),
+          )
+          .requiredOption('--name <name>', 'name shown to users on the consent page')
+          .option('--redirect-uri <uri>', 'a redirect URI (repeat for each)', collect)
+          .option('--grant <grant>', `a grant type (repeat): ${GRANT_TYPES.join(', ')}`, collect)
+          .option('--skip-consent', 'first-party client: users are not asked to consent')
+          .option(
+            '--scope <scope>',
+            'a scope it may be granted without a resource, by client_credentials (repeat)',
+            collect,
+          )
+          .option('--json', 'JSON output'),
+        'create',
+      ),
     ).action((options: ClientCreateOptions) =>
       withStores(options, io, async (ctx) => {
         const created = await createClient(ctx, {
@@ -232,6 +286,7 @@ export function clientsCommand(io: CliIo): Command {
           ...(options.grant === undefined ? {} : { grantTypes: options.grant as GrantType[] }),
           ...(options.skipConsent === true ? { skipConsent: true } : {}),
           ...(options.scope === undefined ? {} : { scopes: options.scope }),
+          ...(await settingsFromOptions(options, io)),
         });
         if (options.json === true) {
           writeJson(io, {
@@ -297,42 +352,46 @@ export function clientsCommand(io: CliIo): Command {
   );
   clients.addCommand(
     withDataOptions(
-      new Command('update')
-        .description(
-          'change a client; redirect URIs are validated by the policy of its environment',
-        )
-        .argument('<client_id>')
-        .addOption(envOption())
-        .option('--name <name>', 'new name')
-        .option('--add-redirect-uri <uri>', 'add a redirect URI (repeat)', collect)
-        .option('--remove-redirect-uri <uri>', 'remove a redirect URI (repeat)', collect)
-        .option('--grant <grant>', 'replace the grant types (repeat)', collect)
-        .option('--skip-consent', 'mark first-party: no consent page')
-        .option('--no-skip-consent', 'ask users for consent again')
-        .option(
-          '--exchange-audience <uri>',
-          'an audience it may obtain by token exchange (repeat; replaces the list)',
-          collect,
-        )
-        .option('--no-exchange-audiences', 'no token exchange for any audience')
-        .option(
-          '--allowed-resource <uri>',
-          'a resource (RFC 8707) it may ask for (repeat; replaces the list)',
-          collect,
-        )
-        .option('--any-resource', 'any resource the environment allows')
-        .option(
-          '--scope <scope>',
-          'a scope it may be granted without a resource, by client_credentials (repeat; replaces the list)',
-          collect,
-        )
-        .option('--no-scopes', 'no scope without a resource')
-        .option('--json', 'JSON output'),
+      withSettingsOptions(
+        new Command('update')
+          .description(
+            'change a client; redirect URIs are validated by the policy of its environment',
+          )
+          .argument('<client_id>')
+          .addOption(envOption())
+          .option('--name <name>', 'new name')
+          .option('--add-redirect-uri <uri>', 'add a redirect URI (repeat)', collect)
+          .option('--remove-redirect-uri <uri>', 'remove a redirect URI (repeat)', collect)
+          .option('--grant <grant>', 'replace the grant types (repeat)', collect)
+          .option('--skip-consent', 'mark first-party: no consent page')
+          .option('--no-skip-consent', 'ask users for consent again')
+          .option(
+            '--exchange-audience <uri>',
+            'an audience it may obtain by token exchange (repeat; replaces the list)',
+            collect,
+          )
+          .option('--no-exchange-audiences', 'no token exchange for any audience')
+          .option(
+            '--allowed-resource <uri>',
+            'a resource (RFC 8707) it may ask for (repeat; replaces the list)',
+            collect,
+          )
+          .option('--any-resource', 'any resource the environment allows')
+          .option(
+            '--scope <scope>',
+            'a scope it may be granted without a resource, by client_credentials (repeat; replaces the list)',
+            collect,
+          )
+          .option('--no-scopes', 'no scope without a resource')
+          .option('--json', 'JSON output'),
+        'update',
+      ),
     ).action(
       (
         clientId: string,
         options: DataOptions &
-          JsonOption & {
+          JsonOption &
+          SettingsOptions & {
             env: string;
             name?: string;
             addRedirectUri?: string[];
@@ -368,29 +427,45 @@ export function clientsCommand(io: CliIo): Command {
             '--scope',
             '--no-scopes',
           );
-          const { client, warnings } = await updateClient(ctx, options.env, clientId, {
-            ...(options.name === undefined ? {} : { name: options.name }),
-            ...(options.addRedirectUri === undefined
-              ? {}
-              : { addRedirectUris: options.addRedirectUri }),
-            ...(options.removeRedirectUri === undefined
-              ? {}
-              : { removeRedirectUris: options.removeRedirectUri }),
-            ...(options.grant === undefined ? {} : { grantTypes: options.grant as GrantType[] }),
-            ...(options.skipConsent === undefined ? {} : { skipConsent: options.skipConsent }),
-            ...(exchangeAudiences === undefined ? {} : { exchangeAudiences }),
-            ...(allowedResources === undefined ? {} : { allowedResources }),
-            ...(scopes === undefined ? {} : { scopes: scopes ?? [] }),
-          });
+          const current = await requireClient(ctx, options.env, clientId);
+          const settings = await settingsFromOptions(options, io, current);
+          const { client, warnings, clientSecret } = await updateClient(
+            ctx,
+            options.env,
+            clientId,
+            {
+              ...(options.name === undefined ? {} : { name: options.name }),
+              ...(options.addRedirectUri === undefined
+                ? {}
+                : { addRedirectUris: options.addRedirectUri }),
+              ...(options.removeRedirectUri === undefined
+                ? {}
+                : { removeRedirectUris: options.removeRedirectUri }),
+              ...(options.grant === undefined ? {} : { grantTypes: options.grant as GrantType[] }),
+              ...(options.skipConsent === undefined ? {} : { skipConsent: options.skipConsent }),
+              ...(exchangeAudiences === undefined ? {} : { exchangeAudiences }),
+              ...(allowedResources === undefined ? {} : { allowedResources }),
+              ...(scopes === undefined ? {} : { scopes: scopes ?? [] }),
+              ...settings,
+            },
+          );
           if (options.json === true) {
             writeJson(io, {
               ...clientJson(client),
+              ...(clientSecret === undefined ? {} : { client_secret: clientSecret }),
               warnings: warnings.map((w) => ({ code: w.code, message: w.message })),
             });
             return;
           }
           say(io, [
             ...clientLines(client),
+            ...(clientSecret === undefined
+              ? []
+              : [
+                  `client_secret ${clientSecret}`,
+                  '',
+                  'It authenticates with a secret again. Store the secret now: it is shown only this once.',
+                ]),
             ...warnings.map((w) => `warning: ${printable(w.message)} [${w.code}]`),
           ]);
         }),
