@@ -390,6 +390,44 @@ describe('pushed authorization requests (RFC 9126)', () => {
     }
   });
 
+  it('by default a web client registered in production requires PAR; others do not; an operator may say otherwise', async () => {
+    const spec = { type: 'web' as const, redirectUris: ['https://prod.example.com/cb'] };
+    const prodWeb = await t.client({ ...spec, environment: 'production', name: 'Prod Web' });
+    const prodOptOut = await t.client({
+      ...spec,
+      environment: 'production',
+      name: 'Prod Legacy',
+      requirePar: false,
+    });
+    const stagingWeb = await t.client({ ...spec, environment: 'staging', name: 'Staging Web 2' });
+    const prodNative = await t.client({
+      environment: 'production',
+      type: 'native',
+      name: 'Prod CLI',
+      redirectUris: [loopback],
+    });
+    const setting = async (environment: string, clientId: string) =>
+      (await t.server.stores.clients.get(environment, clientId))?.requirePar;
+    expect(await setting('production', prodWeb.clientId)).toBe(true);
+    expect(await setting('production', prodOptOut.clientId)).toBe(false);
+    expect(await setting('staging', stagingWeb.clientId)).toBe(false);
+    expect(await setting('production', prodNative.clientId)).toBe(false);
+
+    const { challenge } = pkce();
+    const front = new URLSearchParams({
+      client_id: prodWeb.clientId,
+      response_type: 'code',
+      redirect_uri: 'https://prod.example.com/cb',
+      scope: 'openid',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    const refused = await new FormBrowser(t.url).get(`/e/production/authorize?${front.toString()}`);
+    expect(new URL(refused.headers.get('location') ?? '').searchParams.get('error')).toBe(
+      'invalid_request',
+    );
+  });
+
   it('a pushed request is removed by housekeeping once expired', async () => {
     const { challenge } = pkce();
     await push(webRequest(challenge), basic(web));

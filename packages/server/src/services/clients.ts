@@ -10,6 +10,7 @@ import {
 import type { Client, ClientKind, ClientType } from '../storage/clients.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
+import type { Environment } from '../storage/environments.js';
 import { InputError } from './input-error.js';
 import { isResourceIndicator, unlinkDeletedClient } from './resources.js';
 import { recordRevocation } from './revocation.js';
@@ -188,6 +189,21 @@ export function defaultGrantTypes(
       : ['authorization_code', 'refresh_token'];
 }
 
+/**
+ * The default of require_pushed_authorization_requests (RFC 9126 §6) for a client that does not
+ * say: on for a confidential (web) client an operator registers in (or promotes to) a production
+ * environment, where the authorization request's parameters then never travel through the
+ * browser (RFC 9126 §1: integrity and confidentiality of the request). Off elsewhere, and for
+ * dynamically registered and metadata-document clients, whose software may not push.
+ */
+function requiresParByDefault(environment: Environment, spec: ClientSpec): boolean {
+  return (
+    environment.tier === 'production' &&
+    spec.type === 'web' &&
+    (spec.kind ?? 'registered') === 'registered'
+  );
+}
+
 export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promise<CreatedClient> {
   const name = spec.name.trim();
   if (name === '' || name.length > 100)
@@ -196,8 +212,12 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
   checkGrants(spec.type, grantTypes, spec.redirectUris);
   const scopes = checkScopeList(spec.scopes ?? []);
   const warnings = await checkRedirectUris(ctx, spec.environment, spec.type, spec.redirectUris);
-  const settings = settingsOf(spec);
-  checkClientSettings(await requireEnvironment(ctx, spec.environment), spec.type, settings);
+  const environment = await requireEnvironment(ctx, spec.environment);
+  const settings = settingsOf({
+    ...spec,
+    requirePar: spec.requirePar ?? requiresParByDefault(environment, spec),
+  });
+  checkClientSettings(environment, spec.type, settings);
 
   const now = ctx.clock();
   // A private_key_jwt client proves itself with its keys (RFC 7523 §2.2): no secret to leak.
