@@ -166,6 +166,9 @@ describe('private_key_jwt on SQLite', () => {
     const signed = await assertion(key('ES256'), clientId, tokenUrl, Date.now());
     const reply = await post(tokenUrl, tokenForm(signed, { client_id: clientId }));
     expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    // A list of this server's own names (openid-client 5 sent issuer and token endpoint).
+    const both = await assertion(key('ES256'), clientId, [issuer, tokenUrl], Date.now());
+    expect((await post(tokenUrl, tokenForm(both))).status).toBe(200);
   });
 
   it('refuses a replayed assertion: its jti is used once', async () => {
@@ -187,9 +190,16 @@ describe('private_key_jwt on SQLite', () => {
     ['another environment of this server', 'staging'],
     ['the introspection endpoint, presented at the token endpoint', 'introspect'],
     ['no audience at all', undefined],
+    ['this issuer and another server', 'both'],
   ])('refuses an assertion whose aud is %s', async (_what, aud) => {
     const audience =
-      aud === 'staging' ? t.issuer('staging') : aud === 'introspect' ? `${issuer}/introspect` : aud;
+      aud === 'staging'
+        ? t.issuer('staging')
+        : aud === 'introspect'
+          ? `${issuer}/introspect`
+          : aud === 'both'
+            ? [issuer, 'https://other.example.com']
+            : aud;
     const signed = await assertion(key('ES256'), clientId, issuer, Date.now(), {
       aud: audience,
     });

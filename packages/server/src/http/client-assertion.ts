@@ -98,6 +98,12 @@ export async function verifyClientAssertion(
   } catch (error) {
     throw refused(reason(error));
   }
+  // Every audience must be this server: jose accepts a list with one match, but an assertion
+  // also addressed to another server could be replayed there or came from one (audience injection,
+  // draft-ietf-oauth-rfc7523bis). A list of this server's own names (openid-client 5 sent the
+  // issuer and the token endpoint) is fine.
+  if (Array.isArray(payload.aud) && payload.aud.some((aud) => !audiences.includes(aud)))
+    throw refused('its aud names another server too');
   const nowS = Math.floor(now / 1000);
   const exp = payload.exp ?? 0;
   if (exp > nowS + MAX_ASSERTION_LIFETIME_S + ASSERTION_CLOCK_TOLERANCE_S)
