@@ -104,11 +104,14 @@ describe('RP-Initiated Logout: /e/:env/logout', () => {
   const logoutPath = (params: Record<string, string>) =>
     `/e/development/logout?${new URLSearchParams(params).toString()}`;
 
-  it('is advertised in discovery', async () => {
+  it('is advertised in discovery, with Back-Channel Logout and its session support', async () => {
     const metadata = (await (
       await fetch(`${t.issuer('development')}/.well-known/openid-configuration`)
     ).json()) as Record<string, unknown>;
     expect(metadata.end_session_endpoint).toBe(`${t.issuer('development')}/logout`);
+    // Each tested in backchannel-logout.test.ts: delivered, with sub and the session's sid.
+    expect(metadata.backchannel_logout_supported).toBe(true);
+    expect(metadata.backchannel_logout_session_supported).toBe(true);
   });
 
   it('with a valid hint: signs out at once and returns to the registered URI with state', async () => {

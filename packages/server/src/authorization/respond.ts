@@ -1,7 +1,9 @@
 import type { FastifyReply } from 'fastify';
 import type { OAuthError } from '../errors.js';
 import { randomToken, sha256 } from '../crypto/random.js';
+import { SESSION_TTL_MS } from '../http/cookies.js';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import { recordSessionClient } from '../services/logout.js';
 import type { PendingAuthorization } from '../storage/authorization-requests.js';
 import type { Session } from '../storage/sessions.js';
 import type { ActingOperator } from '../tokens/issue.js';
@@ -96,6 +98,16 @@ export async function redirectWithCode(
       },
     },
   );
+  // Back-Channel Logout 1.0 §2.7: the client is told when this session ends. The session expires
+  // at most a session lifetime from now: the record is kept that long (housekeeping).
+  if (acting === undefined && session !== undefined)
+    await recordSessionClient(deps, {
+      environment: requestEnv.environment.name,
+      sid: session.sid,
+      clientId: request.clientId,
+      userId,
+      expiresAt: now + SESSION_TTL_MS,
+    });
   return reply.redirect(
     redirectWith(request.redirectUri, { code, state: request.state, iss: requestEnv.issuer }),
     303,

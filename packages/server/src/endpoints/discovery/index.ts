@@ -26,6 +26,11 @@ export function metadataFor(
     // (endpoints/revocations), so APIs refuse revoked tokens without asking per token.
     revocation_feed_endpoint: `${issuer}/revocations`,
     device_authorization_endpoint: `${issuer}/device_authorization`,
+    // OpenID Connect RP-Initiated Logout 1.0 §2.1 (endpoints/end-session) and Back-Channel
+    // Logout 1.0 §2.1: logout tokens carry sub and the session's sid (services/logout*.ts).
+    end_session_endpoint: `${issuer}/logout`,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: [...GRANT_TYPES],
