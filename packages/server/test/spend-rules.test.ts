@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../src/storage/database.js';
 import { createStores, type Stores } from '../src/storage/index.js';
 import {
+  NO_CODE_CHALLENGE,
   codeRefusal,
   codeRules,
   type AuthorizationCode,
@@ -26,14 +27,18 @@ import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 
 const now = 1_800_000_000_000;
 
-const storedCode = (codeHash: string, redirectUriSent = true): AuthorizationCode => ({
+const storedCode = (
+  codeHash: string,
+  redirectUriSent = true,
+  codeChallenge = 'challenge',
+): AuthorizationCode => ({
   codeHash,
   environment: 'development',
   clientId: 'c',
   userId: 'u1',
   redirectUri: 'http://127.0.0.1/cb',
   redirectUriSent,
-  codeChallenge: 'challenge',
+  codeChallenge,
   scope: ['openid'],
   nonce: null,
   resource: 'https://api.example/',
@@ -75,6 +80,8 @@ const codeCases: readonly {
   readonly refusal: CodeRefusal | undefined;
   /** Whether the authorization request carried redirect_uri (true unless said). */
   readonly redirectUriSent?: boolean;
+  /** The code's code_challenge ('challenge' unless said). */
+  readonly storedChallenge?: string;
 }[] = [
   { name: 'everything matching', presented: matching, refusal: undefined },
   {
@@ -113,6 +120,24 @@ const codeCases: readonly {
   {
     name: 'a wrong verifier and another resource',
     presented: { ...matching, codeChallenge: 'x', resource: 'https://elsewhere.example/' },
+    refusal: 'code_verifier',
+  },
+  // The legacy exception (OAuth 2.1 §7.5.1): a code issued without a challenge.
+  {
+    name: 'a code issued without a challenge, redeemed without a verifier',
+    presented: { ...matching, codeChallenge: NO_CODE_CHALLENGE },
+    refusal: undefined,
+    storedChallenge: NO_CODE_CHALLENGE,
+  },
+  {
+    name: 'PKCE downgrade: a verifier for a code issued without a challenge',
+    presented: matching,
+    refusal: 'code_verifier',
+    storedChallenge: NO_CODE_CHALLENGE,
+  },
+  {
+    name: 'no verifier for a code issued with a challenge',
+    presented: { ...matching, codeChallenge: NO_CODE_CHALLENGE },
     refusal: 'code_verifier',
   },
 ];
@@ -189,8 +214,8 @@ describe.each(DATABASES)('single-use rules, both ways of spending, on $kind', ({
 
   it.each(codeCases.map((c, i) => ({ ...c, i })))(
     'code, $name: one statement spends it exactly when the check refuses nothing',
-    async ({ presented, refusal, redirectUriSent, i }) => {
-      const code = storedCode(`code-${i}`, redirectUriSent);
+    async ({ presented, refusal, redirectUriSent, storedChallenge, i }) => {
+      const code = storedCode(`code-${i}`, redirectUriSent, storedChallenge);
       await stores.codes.issue(code, {
         at: now,
         event: { environment: 'development', type: 'code.issued', actor: 'user:u1' },
