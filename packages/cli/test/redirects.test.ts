@@ -73,6 +73,23 @@ describe('gatehouse redirects validate', () => {
     });
   });
 
+  it('holds --type spa to exact https URIs: no wildcard even in staging', async () => {
+    const { code, stdout } = await gatehouse([
+      'redirects',
+      'validate',
+      '--env',
+      'staging',
+      '--type',
+      'spa',
+      'https://app.example.com/cb',
+      'https://*.preview.example.com/cb',
+    ]);
+    expect(code).toBe(1);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('valid   https://app.example.com/cb (https)');
+    expect(lines[1]).toMatch(/\[wildcard_for_spa_client\]$/);
+  });
+
   it('notes on stderr that an unknown environment gets production rules', async () => {
     const { code, stderr } = await gatehouse([
       'redirects',
@@ -175,6 +192,23 @@ describe('gatehouse redirects match', () => {
       '\u001b[',
     );
     expect((await gatehouse(argv, { tty: false })).stdout).not.toContain('\u001b[');
+  });
+
+  it('matches a spa client exactly with --type spa: another loopback port is another origin', async () => {
+    const argv = [
+      'redirects',
+      'match',
+      '--env',
+      'development',
+      '--registered',
+      'http://127.0.0.1:5173/cb',
+      'http://127.0.0.1:8080/cb',
+    ];
+    expect((await gatehouse(argv)).code).toBe(0);
+    const spa = await gatehouse([...argv, '--type', 'spa']);
+    expect(spa.code).toBe(1);
+    expect(spa.stdout).toContain('port is part of the app');
+    expect(spa.stdout).not.toContain('accepts any port');
   });
 
   it('honours no wildcard with --env production', async () => {
@@ -294,7 +328,15 @@ describe('usage errors', () => {
       /required option '--env <environment>' not specified/,
     ],
     [
-      ['redirects', 'validate', '--env', 'production', '--type', 'spa', 'https://a.example.com/'],
+      [
+        'redirects',
+        'validate',
+        '--env',
+        'production',
+        '--type',
+        'desktop',
+        'https://a.example.com/',
+      ],
       /Allowed choices are web, native/,
     ],
     [

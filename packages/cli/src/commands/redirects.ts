@@ -46,9 +46,9 @@ function environmentOption(): Option {
 function clientTypeOption(): Option {
   return new Option(
     '--type <type>',
-    'client type: web (confidential, server-side) or native (CLI, desktop, mobile, MCP)',
+    'client type: web (confidential, server-side), native (CLI, desktop, mobile, MCP) or spa (browser app)',
   )
-    .choices(['web', 'native'])
+    .choices(['web', 'native', 'spa'])
     .makeOptionMandatory();
 }
 
@@ -106,6 +106,7 @@ function validationLine(
 interface MatchCliOptions {
   registered: string[];
   env?: string;
+  type?: ClientType;
   json?: boolean;
 }
 
@@ -124,15 +125,20 @@ function matchCommand(io: CliIo, setExitCode: SetExitCode): Command {
       '--env <environment>',
       'the client environment; in production wildcard registrations are not honoured',
     )
+    .addOption(
+      new Option(
+        '--type <type>',
+        'the client type; for spa only the exact string matches (no loopback port, no wildcard)',
+      ).choices(['web', 'native', 'spa']),
+    )
     .option('--json', 'print one JSON document instead of lines')
     .action((requested: string, options: MatchCliOptions) => {
       if (options.env?.trim() === '')
         throw new UsageError("option '--env <environment>' must not be empty");
-      const result = matchRedirectUri(
-        requested,
-        options.registered,
-        options.env === undefined ? {} : { environment: options.env },
-      );
+      const result = matchRedirectUri(requested, options.registered, {
+        ...(options.env === undefined ? {} : { environment: options.env }),
+        ...(options.type === undefined ? {} : { clientType: options.type }),
+      });
       setExitCode(result.ok ? ExitCode.Ok : ExitCode.Failed);
       if (options.json === true) {
         writeJson(io, { requested, ...result });
