@@ -79,6 +79,7 @@ export {
   createUser,
   requireUser,
   setUserDisabled,
+  setUserEmailVerified,
   deleteUser,
   type UserSpec,
 } from './services/users.js';

@@ -20,6 +20,7 @@ import {
   requireUser,
   rotateClientSecret,
   setUserDisabled,
+  setUserEmailVerified,
   updateClient,
   updateEnvironmentSettings,
   type AuditEntry,
@@ -97,6 +98,7 @@ function userJson(user: User): Record<string, unknown> {
     email: user.email,
     name: user.name,
     disabled: user.disabled,
+    email_verified: user.emailVerified === true,
     has_password: user.passwordHash !== null,
     created_at: new Date(user.createdAt).toISOString(),
   };
@@ -624,11 +626,21 @@ export function usersCommand(io: CliIo): Command {
           'read the password from standard input (never from an argument)',
         )
         .option('--name <name>', 'display name')
+        .option(
+          '--email-verified',
+          "the email is known to be the user's (ID tokens and userinfo say email_verified: true)",
+        )
         .option('--json', 'JSON output'),
     ).action(
       (
         options: DataOptions &
-          JsonOption & { env: string; email: string; passwordStdin?: boolean; name?: string },
+          JsonOption & {
+            env: string;
+            email: string;
+            passwordStdin?: boolean;
+            name?: string;
+            emailVerified?: boolean;
+          },
       ) =>
         withStores(options, io, async (ctx) => {
           let password: string | undefined;
@@ -641,6 +653,7 @@ export function usersCommand(io: CliIo): Command {
             email: options.email,
             ...(password === undefined ? {} : { password }),
             ...(options.name === undefined ? {} : { name: options.name }),
+            ...(options.emailVerified === true ? { emailVerified: true } : {}),
           });
           if (options.json === true) {
             writeJson(io, userJson(user));
@@ -704,7 +717,9 @@ export function usersCommand(io: CliIo): Command {
           io,
           user === undefined
             ? [`deleted user ${printable(who)}`]
-            : [`${printable(user.email)} (${user.id})${user.disabled ? ' disabled' : ''}`],
+            : [
+                `${printable(user.email)} (${user.id})${user.disabled ? ' disabled' : ''}${user.emailVerified === true ? ' email verified' : ''}`,
+              ],
         );
       }),
     );
@@ -717,6 +732,18 @@ export function usersCommand(io: CliIo): Command {
   users.addCommand(
     single('enable', 'enable a disabled user', (ctx, env, who) =>
       setUserDisabled(ctx, env, who, false),
+    ),
+  );
+  users.addCommand(
+    single(
+      'verify-email',
+      "record that the user's email is theirs: ID tokens and userinfo say email_verified: true",
+      (ctx, env, who) => setUserEmailVerified(ctx, env, who, true),
+    ),
+  );
+  users.addCommand(
+    single('unverify-email', 'record that the email is not verified', (ctx, env, who) =>
+      setUserEmailVerified(ctx, env, who, false),
     ),
   );
   users.addCommand(

@@ -216,6 +216,17 @@ export async function setUserDisabled(
   return (await request<A>('POST', `${envPath(env)}/users/${seg(userId)}/${action}`)).user;
 }
 
+/** Whether the user's email is verified: what ID tokens and userinfo say as `email_verified`. */
+export async function setUserEmailVerified(
+  env: string,
+  userId: string,
+  emailVerified: boolean,
+): Promise<User> {
+  type A = Answer<'/environments/{env}/users/{userId}', 'patch'>;
+  const body: Body<'/environments/{env}/users/{userId}', 'patch'> = { emailVerified };
+  return (await request<A>('PATCH', `${envPath(env)}/users/${seg(userId)}`, { body })).user;
+}
+
 export async function deleteUser(env: string, userId: string): Promise<void> {
   await request('DELETE', `${envPath(env)}/users/${seg(userId)}`);
 }

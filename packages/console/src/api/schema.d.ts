@@ -755,6 +755,7 @@ export interface paths {
             readonly email: string;
             readonly name?: string;
             readonly password: string;
+            readonly emailVerified?: boolean;
           };
         };
       };
@@ -860,6 +861,74 @@ export interface paths {
     readonly patch?: never;
     readonly trace?: never;
   };
+  readonly '/environments/{env}/users/{userId}': {
+    readonly parameters: {
+      readonly query?: never;
+      readonly header?: never;
+      readonly path?: never;
+      readonly cookie?: never;
+    };
+    readonly get?: never;
+    readonly put?: never;
+    readonly post?: never;
+    /** Delete a user */
+    readonly delete: {
+      readonly parameters: {
+        readonly query?: never;
+        readonly header?: never;
+        readonly path: {
+          readonly env: string;
+          readonly userId: string;
+        };
+        readonly cookie?: never;
+      };
+      readonly requestBody?: never;
+      readonly responses: {
+        /** @description Default Response */
+        readonly 200: {
+          headers: {
+            readonly [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    readonly options?: never;
+    readonly head?: never;
+    /** Change a user: whether their email is verified (the ID token's and userinfo's email_verified) */
+    readonly patch: {
+      readonly parameters: {
+        readonly query?: never;
+        readonly header?: never;
+        readonly path: {
+          readonly env: string;
+          readonly userId: string;
+        };
+        readonly cookie?: never;
+      };
+      readonly requestBody: {
+        readonly content: {
+          readonly 'application/json': {
+            readonly emailVerified: boolean;
+          };
+        };
+      };
+      readonly responses: {
+        /** @description Default Response */
+        readonly 200: {
+          headers: {
+            readonly [name: string]: unknown;
+          };
+          content: {
+            readonly 'application/json': {
+              readonly user: components['schemas']['User'];
+            };
+          };
+        };
+      };
+    };
+    readonly trace?: never;
+  };
   readonly '/environments/{env}/users/{userId}/consents': {
     readonly parameters: {
       readonly query?: never;
@@ -920,43 +989,6 @@ export interface paths {
           readonly env: string;
           readonly userId: string;
           readonly clientId: string;
-        };
-        readonly cookie?: never;
-      };
-      readonly requestBody?: never;
-      readonly responses: {
-        /** @description Default Response */
-        readonly 200: {
-          headers: {
-            readonly [name: string]: unknown;
-          };
-          content?: never;
-        };
-      };
-    };
-    readonly options?: never;
-    readonly head?: never;
-    readonly patch?: never;
-    readonly trace?: never;
-  };
-  readonly '/environments/{env}/users/{userId}': {
-    readonly parameters: {
-      readonly query?: never;
-      readonly header?: never;
-      readonly path?: never;
-      readonly cookie?: never;
-    };
-    readonly get?: never;
-    readonly put?: never;
-    readonly post?: never;
-    /** Delete a user */
-    readonly delete: {
-      readonly parameters: {
-        readonly query?: never;
-        readonly header?: never;
-        readonly path: {
-          readonly env: string;
-          readonly userId: string;
         };
         readonly cookie?: never;
       };
@@ -1551,6 +1583,7 @@ export interface components {
       readonly email: string;
       readonly name: string | null;
       readonly disabled: boolean;
+      readonly emailVerified: boolean;
       readonly createdAt: number;
       readonly updatedAt: number;
     };

@@ -101,6 +101,8 @@ const SCHEMAS: Record<string, object> = {
     email: string,
     name: nullable(string),
     disabled: boolean,
+    /** OIDC Core §5.1 `email_verified`, as ID tokens and userinfo say it. */
+    emailVerified: boolean,
     createdAt: integer,
     updatedAt: integer,
   }),

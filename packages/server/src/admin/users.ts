@@ -2,7 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../http/deps.js';
 import { requireEnvironment } from '../services/environments.js';
 import { listConsents, revokeConsent } from '../services/consents.js';
-import { createUser, deleteUser, setUserDisabled } from '../services/users.js';
+import {
+  createUser,
+  deleteUser,
+  setUserDisabled,
+  setUserEmailVerified,
+} from '../services/users.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
 import { many, one } from './schemas.js';
 import { userView } from './views.js';
@@ -49,17 +54,24 @@ export function userRoutes(api: FastifyInstance, deps: AppDeps): void {
           email: { type: 'string', maxLength: 320 },
           name: { type: 'string', maxLength: 200 },
           password: { type: 'string', maxLength: 1024 },
+          emailVerified: { type: 'boolean' },
         },
       },
     },
     handler: async (request, reply) => {
       const { env } = request.params as { env: string };
-      const body = request.body as { email: string; name?: string; password: string };
+      const body = request.body as {
+        email: string;
+        name?: string;
+        password: string;
+        emailVerified?: boolean;
+      };
       const user = await createUser(serviceContext(deps, request), {
         environment: env,
         email: body.email,
         password: body.password,
         ...(body.name === undefined ? {} : { name: body.name }),
+        ...(body.emailVerified === undefined ? {} : { emailVerified: body.emailVerified }),
       });
       return reply.status(201).send({ user: userView(user) });
     },
@@ -88,6 +100,34 @@ export function userRoutes(api: FastifyInstance, deps: AppDeps): void {
       },
     });
   }
+
+  adminRoute(api, {
+    method: 'PATCH',
+    url: '/environments/:env/users/:userId',
+    access: 'admin',
+    tag,
+    summary:
+      "Change a user: whether their email is verified (the ID token's and userinfo's email_verified)",
+    schema: {
+      params: userParams,
+      body: {
+        type: 'object',
+        required: ['emailVerified'],
+        additionalProperties: false,
+        properties: { emailVerified: { type: 'boolean' } },
+      },
+      response: { 200: one('user', 'User') },
+    },
+    handler: async (request) => {
+      const { env, userId } = request.params as { env: string; userId: string };
+      const { emailVerified } = request.body as { emailVerified: boolean };
+      return {
+        user: userView(
+          await setUserEmailVerified(serviceContext(deps, request), env, userId, emailVerified),
+        ),
+      };
+    },
+  });
 
   adminRoute(api, {
     method: 'GET',

@@ -14,6 +14,7 @@ export function userView(user: User) {
     email: user.email,
     name: user.name,
     disabled: user.disabled,
+    emailVerified: user.emailVerified === true,
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };

@@ -1,11 +1,11 @@
 import { useId, useState } from 'react';
-import { createUser, deleteUser, setUserDisabled } from '../../api/admin';
+import { createUser, deleteUser, setUserDisabled, setUserEmailVerified } from '../../api/admin';
 import { keys, useAction, useClients, useUsers } from '../../api/queries';
 import type { Environment, Impersonation, User } from '../../api/types';
 import { StatusBadge } from '../../components/Badges';
 import { ConfirmButton } from '../../components/ConfirmButton';
 import { ListState, Table } from '../../components/Feedback';
-import { ActionForm, NewPasswordField, TextField } from '../../components/Form';
+import { ActionForm, CheckboxField, NewPasswordField, TextField } from '../../components/Form';
 import { ActiveImpersonation, ImpersonationForm } from '../../components/Impersonation';
 import { Missing } from '../../components/Values';
 import { useSession } from '../../session';
@@ -39,10 +39,30 @@ export function UsersSection({ environment }: { readonly environment: Environmen
         empty={<p className="muted">No users yet.</p>}
       >
         {(list) => (
-          <Table columns={['Email', 'Name', 'Status']} actions>
+          <Table columns={['Email', 'Email verified', 'Name', 'Status']} actions>
             {list.map((user) => (
               <tr key={user.id} data-testid="user-row">
                 <td>{user.email}</td>
+                <td>
+                  {can.manage ? (
+                    <label className="checkbox">
+                      <input
+                        type="checkbox"
+                        checked={user.emailVerified}
+                        aria-label={`Email of ${user.email} verified`}
+                        onChange={(event) => {
+                          const verified = event.currentTarget.checked;
+                          act.mutate(() => setUserEmailVerified(env, user.id, verified));
+                        }}
+                      />{' '}
+                      {user.emailVerified ? 'yes' : 'no'}
+                    </label>
+                  ) : user.emailVerified ? (
+                    'yes'
+                  ) : (
+                    'no'
+                  )}
+                </td>
                 <td>{user.name ?? <Missing />}</td>
                 <td>
                   <StatusBadge disabled={user.disabled} />
@@ -167,18 +187,21 @@ function NewUserForm({ env }: { readonly env: string }) {
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
+  const [emailVerified, setEmailVerified] = useState(false);
   const create = useAction({
     run: () =>
       createUser(env, {
         email: email.trim(),
         password,
         ...(name.trim() === '' ? {} : { name: name.trim() }),
+        ...(emailVerified ? { emailVerified: true } : {}),
       }),
     invalidates: () => [keys.users(env), keys.environments],
     onDone: () => {
       setEmail('');
       setName('');
       setPassword('');
+      setEmailVerified(false);
     },
   });
 
@@ -196,6 +219,11 @@ function NewUserForm({ env }: { readonly env: string }) {
           <TextField label="Display name (optional)" value={name} onChange={setName} />
           <NewPasswordField value={password} onChange={setPassword} />
         </div>
+        <CheckboxField
+          label="The email address is verified (ID tokens and userinfo say email_verified: true)"
+          checked={emailVerified}
+          onChange={setEmailVerified}
+        />
       </ActionForm>
       {create.isSuccess && (
         <p className="alert alert-success" role="status">
