@@ -179,6 +179,30 @@ describe('strictness', () => {
     expect(response.headers.get('location')).toMatch(/\/e\/development\/login/);
   });
 
+  it('a POST to the authorization endpoint must be form-encoded (OIDC Core §3.1.2.1): JSON is a page', async () => {
+    const { challenge } = pkce();
+    const request = {
+      client_id: web.clientId,
+      redirect_uri: webRedirect,
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    };
+    const json = await fetch(`${t.issuer('development')}/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/json', accept: 'text/html' },
+      body: JSON.stringify(request),
+    });
+    expect(json.status).toBe(400);
+    expect(json.headers.get('location')).toBeNull();
+    // The same request as a form goes on to sign-in.
+    const form = await new FormBrowser(t.url).post('/e/development/authorize', request);
+    expect(form.status).toBe(303);
+    expect(form.headers.get('location')).toMatch(/\/e\/development\/login/);
+  });
+
   it('serves OIDC discovery at the path-inserted form too, the same document', async () => {
     const inserted = await fetch(`${t.url}/.well-known/openid-configuration/e/development`);
     expect(inserted.status).toBe(200);
