@@ -557,6 +557,44 @@ describe.each(DATABASES)('storage contract on $kind', ({ create }) => {
     expect(await stores.tokens.familyClient('development', 'hk-f-live')).toBeUndefined();
   });
 
+  it('lists the clients of one type per environment (the spa clients CORS reads)', async () => {
+    const client = (clientId: string, environment: string, type: 'spa' | 'web') => ({
+      clientId,
+      environment,
+      name: clientId,
+      type,
+      secretHash: null,
+      redirectUris: [`https://${clientId}.example.com/callback`],
+      grantTypes: ['authorization_code' as const],
+      skipConsent: false,
+      redirectUriExpiries: {},
+      managedBy: null,
+      promotedFrom: null,
+      kind: 'registered' as const,
+      metadata: {},
+      registrationTokenHash: null,
+      fetchedAt: null,
+      allowedResources: null,
+      exchangeAudiences: null,
+      scopes: [],
+      createdAt: now,
+      updatedAt: now,
+    });
+    await stores.clients.create(client('lot-spa-a', 'development', 'spa'));
+    await stores.clients.create(client('lot-spa-b', 'development', 'spa'));
+    await stores.clients.create(client('lot-web', 'development', 'web'));
+    await stores.clients.create(client('lot-spa-p', 'production', 'spa'));
+    const ids = async (environment: string) =>
+      (await stores.clients.listOfType(environment, 'spa')).map((c) => c.clientId).sort();
+    expect(await ids('development')).toEqual(['lot-spa-a', 'lot-spa-b']);
+    expect(await ids('production')).toEqual(['lot-spa-p']);
+    const listed = await stores.clients.listOfType('development', 'spa');
+    expect(listed.find((c) => c.clientId === 'lot-spa-a')).toMatchObject({
+      type: 'spa',
+      redirectUris: ['https://lot-spa-a.example.com/callback'],
+    });
+  });
+
   it('lets one process at a time do housekeeping (PostgreSQL: the others skip the run)', async () => {
     if (handle.kind !== 'postgres') {
       expect(await stores.expired.exclusively(() => Promise.resolve('ran'))).toBe('ran');
