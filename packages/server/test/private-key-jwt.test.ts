@@ -448,9 +448,15 @@ describe('private_key_jwt on SQLite', () => {
     beforeAll(async () => {
       jwksServer = createServer((request, response) => {
         fetches++;
-        response
-          .writeHead(200, { 'content-type': 'application/jwk-set+json' })
-          .end(JSON.stringify(served));
+        if (request.url === '/broken') {
+          response.writeHead(500).end();
+          return;
+        }
+        const body =
+          request.url === '/huge'
+            ? JSON.stringify({ keys: served.keys, padding: 'x'.repeat(20_000) })
+            : JSON.stringify(served);
+        response.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(body);
       });
       await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
       jwksBase = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
@@ -562,6 +568,33 @@ describe('private_key_jwt on SQLite', () => {
         await clocked.close();
         await clockDb.drop();
       }
+    });
+
+    it('remembers a failing jwks_uri: one fetch, however many assertions arrive', async () => {
+      await allowLoopback(true);
+      const id = await keyedClient(null, `${jwksBase}/broken`);
+      fetches = 0;
+      for (let i = 0; i < 4; i++) {
+        const reply = await post(
+          tokenUrl,
+          tokenForm(await assertion(key('ES256'), id, issuer, Date.now())),
+        );
+        expect(reply.status).toBe(401);
+        expect(reply.body.error_description).toMatch(/jwks_uri could not be used: .*500/);
+      }
+      expect(fetches).toBe(1);
+    });
+
+    it('refuses a key set larger than 16 KB', async () => {
+      await allowLoopback(true);
+      served = { keys: [key('ES256').jwk] };
+      const id = await keyedClient(null, `${jwksBase}/huge`);
+      const reply = await post(
+        tokenUrl,
+        tokenForm(await assertion(key('ES256'), id, issuer, Date.now())),
+      );
+      expect(reply.status).toBe(401);
+      expect(reply.body.error_description).toMatch(/larger than 16384 bytes/);
     });
 
     it('refuses a jwks_uri document that serves a private key', async () => {
