@@ -390,6 +390,7 @@ export async function updateClient(
       ...(exchangeAudiences === undefined ? {} : { exchangeAudiences }),
       ...(allowedResources === undefined ? {} : { allowedResources }),
       ...(scopes === undefined ? {} : { scopes }),
+      ...(update.metadata === undefined ? {} : { metadata: update.metadata }),
       ...changedSettings(settingsOf(current), settings),
       ...(secretHash === undefined ? {} : { secretHash }),
     },

@@ -7,14 +7,20 @@ import { RegistrationError } from '../errors.js';
 import type { Client, GrantType } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
 import { createClient, deleteClient, updateClient } from './clients.js';
+import type { ClientSettings } from './client-settings.js';
 import type { ServiceContext } from './context.js';
 import { InputError, type InputErrorCode } from './input-error.js';
 
 // The registration errors are in the one catalogue; exported here too for existing importers.
 export { RegistrationError, type RegistrationErrorCode } from '../errors.js';
 
-export type AuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
-const AUTH_METHODS: readonly AuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
+export type AuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+const AUTH_METHODS: readonly AuthMethod[] = [
+  'none',
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+];
 /**
  * No client_credentials: a client anyone can register would get machine tokens for every
  * registered resource without a user ever agreeing. Operators register such clients by hand.
@@ -30,6 +36,13 @@ export interface DynamicClientMetadata {
   readonly clientName: string | null;
   readonly clientUri: string | null;
   readonly scope: string | null;
+  /**
+   * The issue #16 settings a client may register (RFC 7591 §2 jwks/jwks_uri, OpenID Connect
+   * Registration id_token_signed_response_alg, RP-Initiated Logout post_logout_redirect_uris,
+   * Back-Channel Logout backchannel_logout_uri, RFC 9126 §6 PAR). Never the no-PKCE exception:
+   * a client that anyone may register does not get to weaken the protections of its users.
+   */
+  readonly settings: Omit<ClientSettings, 'pkceExemptWithNonce'>;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -109,6 +122,37 @@ export function parseClientMetadata(
   const clientUri = optionalString(body.client_uri, 'client_uri', 2048);
   if (clientUri !== null && !clientUri.startsWith('https://'))
     throw new RegistrationError('invalid_client_metadata', 'client_uri must be an https URL');
+  const requirePar = body.require_pushed_authorization_requests ?? false;
+  if (typeof requirePar !== 'boolean')
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'require_pushed_authorization_requests must be a boolean',
+    );
+  if (body.jwks !== undefined && body.jwks !== null && !isObject(body.jwks))
+    throw new RegistrationError('invalid_client_metadata', 'jwks must be a JWK Set object');
+  // The values themselves are checked by the client service, like any client's.
+  const settings: DynamicClientMetadata['settings'] = {
+    idTokenSignedResponseAlg: optionalString(
+      body.id_token_signed_response_alg,
+      'id_token_signed_response_alg',
+      10,
+    ) as ClientSettings['idTokenSignedResponseAlg'],
+    postLogoutRedirectUris:
+      stringList(body.post_logout_redirect_uris, 'post_logout_redirect_uris') ?? [],
+    backchannelLogoutUri: optionalString(
+      body.backchannel_logout_uri,
+      'backchannel_logout_uri',
+      2048,
+    ),
+    jwks: (body.jwks ?? null) as ClientSettings['jwks'],
+    jwksUri: optionalString(body.jwks_uri, 'jwks_uri', 2048),
+    // Only private_key_jwt is recorded as the client's method; the secret methods stay implied
+    // by the type (either is accepted) as before, the registered name kept in the metadata.
+    tokenEndpointAuthMethod: authMethod === 'private_key_jwt' ? 'private_key_jwt' : null,
+    // RFC 9126 §6: an environment that requires PAR requires it of every client whatever the
+    // client registers; the answer says so (RFC 7591 §3.2.1: the server may replace values).
+    requirePar: requirePar || environment.requirePar,
+  };
   return {
     redirectUris,
     grantTypes: grantTypes as GrantType[],
@@ -117,6 +161,7 @@ export function parseClientMetadata(
     clientName: optionalString(body.client_name, 'client_name', 100),
     clientUri,
     scope: optionalString(body.scope, 'scope', 1000),
+    settings,
   };
 }
 
@@ -142,7 +187,26 @@ export function registrationResponse(
     grant_types: client.grantTypes,
     response_types: ['code'],
     ...client.metadata,
+    ...registeredSettings(client),
     registration_client_uri: registrationClientUri,
+  };
+}
+
+/** The settings a client has, by their registration names, where they are not the default. */
+function registeredSettings(client: Client): Record<string, unknown> {
+  return {
+    ...(client.idTokenSignedResponseAlg == null
+      ? {}
+      : { id_token_signed_response_alg: client.idTokenSignedResponseAlg }),
+    ...((client.postLogoutRedirectUris ?? []).length === 0
+      ? {}
+      : { post_logout_redirect_uris: client.postLogoutRedirectUris }),
+    ...(client.backchannelLogoutUri == null
+      ? {}
+      : { backchannel_logout_uri: client.backchannelLogoutUri }),
+    ...(client.jwks == null ? {} : { jwks: client.jwks }),
+    ...(client.jwksUri == null ? {} : { jwks_uri: client.jwksUri }),
+    ...(client.requirePar === true ? { require_pushed_authorization_requests: true } : {}),
   };
 }
 
@@ -181,6 +245,7 @@ export async function registerDynamicClient(
       kind: 'dynamic',
       metadata: metadataRecord(metadata),
       registrationTokenHash: sha256(registrationAccessToken),
+      ...metadata.settings,
     });
     return created.clientSecret === undefined
       ? { client: created.client, registrationAccessToken }
@@ -196,7 +261,7 @@ export async function updateDynamicClient(
   environment: Environment,
   client: Client,
   body: unknown,
-): Promise<Client> {
+): Promise<{ client: Client; clientSecret?: string }> {
   if (isObject(body) && body.client_id !== client.clientId)
     throw new RegistrationError(
       'invalid_client_metadata',
@@ -210,14 +275,22 @@ export async function updateDynamicClient(
       'token_endpoint_auth_method cannot switch between public and confidential',
     );
   try {
-    const { client: updated } = await updateClient(ctx, environment.name, client.clientId, {
-      name: metadata.clientName ?? 'Unnamed application',
-      setRedirectUris: metadata.redirectUris,
-      grantTypes: metadata.grantTypes,
-      metadata: metadataRecord(metadata),
-      auditType: 'client.updated_dynamically',
-    });
-    return updated;
+    // RFC 7592 §2.2: the request replaces the registration; absent settings go back to defaults.
+    // A switch to or from private_key_jwt ends the secret or issues one (answered once).
+    const { client: updated, clientSecret } = await updateClient(
+      ctx,
+      environment.name,
+      client.clientId,
+      {
+        name: metadata.clientName ?? 'Unnamed application',
+        setRedirectUris: metadata.redirectUris,
+        grantTypes: metadata.grantTypes,
+        metadata: metadataRecord(metadata),
+        auditType: 'client.updated_dynamically',
+        ...metadata.settings,
+      },
+    );
+    return clientSecret === undefined ? { client: updated } : { client: updated, clientSecret };
   } catch (error) {
     return translate(error);
   }

@@ -5,7 +5,9 @@ import {
 } from '@gatehouse/redirect-policy';
 import { AttemptLimiter } from './attempt-limiter.js';
 import { DocumentFetchError, type DocumentFetcher } from '../net/document-fetcher.js';
-import type { Client, GrantType } from '../storage/clients.js';
+import type { Client, ClientType, GrantType } from '../storage/clients.js';
+import { checkClientSettings, settingsOf, type ClientSettings } from './client-settings.js';
+import { InputError } from './input-error.js';
 import type { Environment } from '../storage/environments.js';
 import type { Stores } from '../storage/index.js';
 
@@ -63,6 +65,9 @@ function looksNative(redirectUris: readonly string[]): boolean {
 }
 
 interface ParsedDocument {
+  /** `native` (public), or `web` for a client that authenticates with its keys. */
+  readonly type: ClientType;
+  readonly settings: ClientSettings;
   readonly name: string;
   readonly redirectUris: readonly string[];
   readonly grantTypes: readonly GrantType[];
@@ -82,10 +87,12 @@ function parseDocument(
     throw new MetadataDocumentError("the metadata document's client_id differs from its URL");
   if ('client_secret' in document || 'client_secret_expires_at' in document)
     throw new MetadataDocumentError('a metadata document must not carry a client secret');
+  // No secret can be agreed with a client nobody registered: public, or its own keys
+  // (private_key_jwt with jwks or jwks_uri, where MCP clients publish them).
   const method = document.token_endpoint_auth_method ?? 'none';
-  if (method !== 'none')
+  if (method !== 'none' && method !== 'private_key_jwt')
     throw new MetadataDocumentError(
-      'metadata-document clients are public here: token_endpoint_auth_method must be none',
+      'a metadata-document client has no secret: token_endpoint_auth_method must be none or private_key_jwt',
     );
   const redirectUris = stringList(document.redirect_uris);
   if (redirectUris === undefined || redirectUris.length === 0 || redirectUris.length > 20)
@@ -114,6 +121,38 @@ function parseDocument(
         `the document's redirect URI ${uri} is refused: ${verdict.message}`,
       );
   }
+  const postLogoutRedirectUris = stringList(document.post_logout_redirect_uris) ?? [];
+  // Post-logout redirects are held to the policy of the document's redirect URIs too.
+  for (const uri of postLogoutRedirectUris) {
+    const verdict = validateRedirectUri(uri, {
+      environment: environment.tier,
+      clientType: applicationType,
+    });
+    if (!verdict.ok)
+      throw new MetadataDocumentError(
+        `the document's post-logout redirect URI ${uri} is refused: ${verdict.message}`,
+      );
+  }
+  const type: ClientType = method === 'private_key_jwt' ? 'web' : 'native';
+  const settings = settingsOf({
+    postLogoutRedirectUris,
+    jwks: (document.jwks ?? null) as ClientSettings['jwks'],
+    jwksUri: typeof document.jwks_uri === 'string' ? document.jwks_uri : null,
+    tokenEndpointAuthMethod: method === 'private_key_jwt' ? 'private_key_jwt' : null,
+    idTokenSignedResponseAlg:
+      typeof document.id_token_signed_response_alg === 'string'
+        ? (document.id_token_signed_response_alg as ClientSettings['idTokenSignedResponseAlg'])
+        : null,
+  });
+  if (document.jwks_uri !== undefined && typeof document.jwks_uri !== 'string')
+    throw new MetadataDocumentError("the document's jwks_uri is not a string");
+  try {
+    checkClientSettings(environment, type, settings);
+  } catch (error) {
+    if (error instanceof InputError)
+      throw new MetadataDocumentError(`the metadata document is refused: ${error.message}`);
+    throw error;
+  }
   const rawName = typeof document.client_name === 'string' ? document.client_name.trim() : '';
   const name = rawName === '' ? new URL(clientId).hostname : rawName.slice(0, 100);
   const clientUri =
@@ -121,13 +160,15 @@ function parseDocument(
       ? document.client_uri.slice(0, 2048)
       : undefined;
   return {
+    type,
+    settings,
     name,
     redirectUris,
     grantTypes: grants as GrantType[],
     applicationType,
     metadata: {
       application_type: applicationType,
-      token_endpoint_auth_method: 'none',
+      token_endpoint_auth_method: method,
       ...(rawName === '' ? {} : { client_name: rawName.slice(0, 100) }),
       ...(clientUri === undefined ? {} : { client_uri: clientUri }),
     },
@@ -254,7 +295,7 @@ export class MetadataDocumentClients {
       clientId,
       environment: environment.name,
       name: parsed.name,
-      type: 'native',
+      type: parsed.type,
       secretHash: null,
       redirectUris: parsed.redirectUris,
       grantTypes: parsed.grantTypes,
@@ -269,6 +310,7 @@ export class MetadataDocumentClients {
       allowedResources: null,
       exchangeAudiences: null,
       scopes: [],
+      ...parsed.settings,
       createdAt: now,
       updatedAt: now,
     };
@@ -297,7 +339,9 @@ export class MetadataDocumentClients {
     const changed =
       existing.name !== parsed.name ||
       JSON.stringify(existing.redirectUris) !== JSON.stringify(parsed.redirectUris) ||
-      JSON.stringify(existing.grantTypes) !== JSON.stringify(parsed.grantTypes);
+      JSON.stringify(existing.grantTypes) !== JSON.stringify(parsed.grantTypes) ||
+      existing.type !== parsed.type ||
+      JSON.stringify(settingsOf(existing)) !== JSON.stringify(parsed.settings);
     const updated = await this.stores.clients.update(
       existing.environment,
       existing.clientId,
@@ -306,6 +350,8 @@ export class MetadataDocumentClients {
         redirectUris: parsed.redirectUris,
         grantTypes: parsed.grantTypes,
         metadata: parsed.metadata,
+        type: parsed.type,
+        ...parsed.settings,
         fetchedAt: now,
       },
       now,

@@ -98,13 +98,19 @@ export function dynamicClientRegistrationEndpoint(app: FastifyInstance, deps: Ap
     // Closed registration also closes changes; reading and deleting stay possible.
     if (found.ctx.environment.registration === 'off')
       throw registrationOff(found.ctx.environment.name);
-    const updated = await updateDynamicClient(
+    const { client: updated, clientSecret } = await updateDynamicClient(
       { stores: deps.stores, clock: deps.clock, actor: `client:${found.client.clientId}` },
       found.ctx.environment,
       found.client,
       request.body,
     );
-    return reply.send(registrationResponse(updated, registrationUri(found.ctx, updated)));
+    return reply.send({
+      ...registrationResponse(updated, registrationUri(found.ctx, updated)),
+      // RFC 7592 §2.2: a secret issued by the update (leaving private_key_jwt) is answered once.
+      ...(clientSecret === undefined
+        ? {}
+        : { client_secret: clientSecret, client_secret_expires_at: 0 }),
+    });
   });
 
   app.delete('/e/:env/register/:clientId', async (request, reply) => {
