@@ -14,6 +14,7 @@ export {
   InvalidScope,
   InvalidTarget,
   LoginRequired,
+  RequestTooLarge,
   ServerError,
   TemporarilyUnavailable,
   UnauthorizedClient,

@@ -277,6 +277,14 @@ describe('pushed authorization requests (RFC 9126)', () => {
     expect(json.status).toBe(400);
   });
 
+  it('a pushed request larger than the server stores is 413 (RFC 9126 §2.3), and nothing is stored', async () => {
+    const { challenge } = pkce();
+    const large = await push(webRequest(challenge, { state: 'x'.repeat(17_000) }), basic(web));
+    expect(large.status).toBe(413);
+    expect(large.body.error).toBe('invalid_request');
+    expect(large.body.request_uri).toBeUndefined();
+  });
+
   it('a public client pushes with its client_id alone', async () => {
     const { challenge } = pkce();
     const pushed = await push({

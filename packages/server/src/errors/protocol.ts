@@ -12,6 +12,13 @@ export class InvalidRequest extends OAuthError {
   }
 }
 
+/** RFC 9126 §2.3: a pushed authorization request larger than the server stores (413). */
+export class RequestTooLarge extends OAuthError {
+  constructor(description: string) {
+    super('invalid_request', description, 413, false);
+  }
+}
+
 /** The realm of the Basic challenge (RFC 7617 §2). */
 const BASIC_REALM = 'gatehouse';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { RedirectUriRefused, recordRefusedRedirect } from '../../authorization/refused-redirect.js';
 import { randomToken, sha256 } from '../../crypto/random.js';
-import { InvalidRequest, UnsafeAuthorizationRequest } from '../../errors.js';
+import { InvalidRequest, RequestTooLarge, UnsafeAuthorizationRequest } from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
@@ -13,6 +13,9 @@ import {
   REQUEST_URI_PREFIX,
 } from '../authorize/pushed.js';
 import { newState } from '../authorize/state.js';
+
+/** What one pushed request may hold, as stored: as much as a long authorization URL. */
+const MAX_PUSHED_REQUEST_CHARS = 16 * 1024;
 
 /**
  * POST /e/:env/par: pushed authorization requests (RFC 9126). The client authenticates as at the
@@ -55,6 +58,13 @@ export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
         throw new InvalidRequest(error.operatorDetail?.message ?? error.userMessage);
       throw error;
     }
+
+    // RFC 9126 §2.3: 413 beyond the size the server allows. A request through the browser is
+    // bounded by the URL's length; a pushed one is stored as it came, so it is bounded here too.
+    if (JSON.stringify(state.params).length > MAX_PUSHED_REQUEST_CHARS)
+      throw new RequestTooLarge(
+        `the pushed request is larger than ${MAX_PUSHED_REQUEST_CHARS} characters`,
+      );
 
     const requestUri = `${REQUEST_URI_PREFIX}${randomToken(32)}`;
     const now = deps.clock();
