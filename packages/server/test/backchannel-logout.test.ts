@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GuardedPoster } from '../src/net/guarded-post.js';
+import { setUserDisabled } from '../src/services/users.js';
 import { LogoutDeliveryWorker } from '../src/services/logout-deliveries.js';
 import { Signer } from '../src/tokens/signer.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
@@ -81,6 +82,8 @@ describe('Back-Channel Logout 1.0', () => {
     });
     await receiver.start();
     await t.user('bob@example.com', PASSWORD);
+    await t.user('carol@example.com', PASSWORD);
+    await t.user('dave@example.com', PASSWORD);
   });
   afterAll(async () => {
     await t.close();
@@ -107,6 +110,8 @@ describe('Back-Channel Logout 1.0', () => {
   async function signInTo(
     browser: FormBrowser,
     client: { clientId: string; clientSecret?: string; redirectUri: string },
+    email = 'bob@example.com',
+    extra: Record<string, string> = {},
   ): Promise<string> {
     const { verifier, challenge } = pkce();
     const location = await browser.authorize(
@@ -118,8 +123,9 @@ describe('Back-Channel Logout 1.0', () => {
         nonce: 'n',
         code_challenge: challenge,
         code_challenge_method: 'S256',
+        ...extra,
       },
-      'bob@example.com',
+      email,
       PASSWORD,
     );
     const tokens = await t.tokenRequest({
@@ -247,6 +253,44 @@ describe('Back-Channel Logout 1.0', () => {
     );
     expect(delivery).toMatchObject({ status: 'failed', attempts: 3, lastError: 'answered 503' });
     receiver.failures = 0;
+  });
+
+  const claimsOf = (idToken: string) =>
+    JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString()) as {
+      sub: string;
+      sid?: string;
+    };
+
+  it('a user disabled by an operator: the clients of their sessions are told', async () => {
+    const client = await webClient('disabled', receiver.uri('/disabled'));
+    const idToken = await signInTo(new FormBrowser(t.url), client, 'carol@example.com');
+    await setUserDisabled(t.ctx, 'development', 'carol@example.com', true);
+    await expect.poll(() => receiver.tokens('/disabled').length, { timeout: 10_000 }).toBe(1);
+    const payload = await verifyLogoutToken(receiver.tokens('/disabled')[0] ?? '', client.clientId);
+    expect(payload.sub).toBe(claimsOf(idToken).sub);
+    expect(payload.sid).toBe(claimsOf(idToken).sid);
+  });
+
+  it('another user signing in in the same browser ends the first one’s session; the same user again keeps it', async () => {
+    const client = await webClient('shared', receiver.uri('/shared'));
+    const browser = new FormBrowser(t.url);
+    const first = claimsOf(await signInTo(browser, client, 'dave@example.com'));
+    // prompt=login: Dave signs in again; to the clients it is the same session (same sid).
+    const again = claimsOf(
+      await signInTo(browser, client, 'dave@example.com', { prompt: 'login' }),
+    );
+    expect(again.sid).toBe(first.sid);
+    // Bob signs in in Dave's browser: Dave's session ends, and its client is told.
+    const bob = claimsOf(await signInTo(browser, client, 'bob@example.com', { prompt: 'login' }));
+    expect(bob.sid).not.toBe(first.sid);
+    await expect.poll(() => receiver.tokens('/shared').length, { timeout: 10_000 }).toBe(1);
+    const payload = await verifyLogoutToken(receiver.tokens('/shared')[0] ?? '', client.clientId);
+    expect(payload).toMatchObject({ sub: first.sub, sid: first.sid });
+    const ended = await t.server.stores.audit.tail({
+      environment: 'development',
+      type: 'session.ended',
+    });
+    expect(ended.at(-1)).toMatchObject({ userId: first.sub, data: { reason: 'replaced' } });
   });
 
   it('attack: a back-channel URI on an internal address is never contacted outside development', async () => {

@@ -5,6 +5,7 @@ import { emailKey, type User } from '../storage/users.js';
 import { cookieOptions, SESSION_COOKIE, SESSION_TTL_MS } from './cookies.js';
 import type { AppDeps, EnvironmentContext } from './deps.js';
 import { repeatedAudit } from '../services/repeated-audit.js';
+import { endSession } from '../services/logout.js';
 
 export const GENERIC_FAILURE = 'The email or password is incorrect.';
 
@@ -87,13 +88,32 @@ export async function signIn(
   await attempt.succeeded();
 
   const previous = request.cookies[SESSION_COOKIE];
-  if (previous !== undefined) await deps.stores.sessions.delete(env, sha256(previous));
+  const replaced =
+    previous === undefined
+      ? undefined
+      : await deps.stores.sessions.find(env, sha256(previous), now);
+  if (previous !== undefined && replaced === undefined)
+    await deps.stores.sessions.delete(env, sha256(previous));
+  // The same user signing in again (prompt=login, max_age) stays the same session to the clients:
+  // it keeps its sid, so their ID tokens and a later logout token still name it. Another user's
+  // sign-in ends the previous user's session, and its clients are told (Back-Channel Logout).
+  let sid = randomToken(16);
+  if (replaced !== undefined) {
+    if (replaced.userId === user.id && replaced.sid !== null) {
+      sid = replaced.sid;
+      await deps.stores.sessions.delete(env, replaced.idHash);
+    } else
+      await endSession(
+        { stores: deps.stores, clock: deps.clock, actor: `user:${replaced.userId}` },
+        { environment: env, session: replaced, clientId: null, reason: 'replaced' },
+      );
+  }
   const sessionId = randomToken(32);
   await deps.stores.sessions.create({
     idHash: sha256(sessionId),
     environment: env,
     userId: user.id,
-    sid: randomToken(16),
+    sid,
     authTime: now,
     expiresAt: now + SESSION_TTL_MS,
     createdAt: now,

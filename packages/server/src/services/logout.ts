@@ -8,7 +8,9 @@ export type SessionEndReason =
   /** RP-Initiated Logout with an id_token_hint naming this session's user: no question asked. */
   | 'id_token_hint'
   /** RP-Initiated Logout confirmed by the user on the confirmation page. */
-  | 'confirmed';
+  | 'confirmed'
+  /** Another user signed in in the same browser (http/sign-in.ts). */
+  | 'replaced';
 
 /**
  * Records that a session signed in to a client (a code was issued under it), so that the client

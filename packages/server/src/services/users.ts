@@ -5,6 +5,7 @@ import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { normaliseEmail } from './email.js';
 import { InputError } from './input-error.js';
+import { backchannelLogoutForUser } from './logout.js';
 import { recordRevocation } from './revocation.js';
 
 export interface UserSpec {
@@ -112,6 +113,8 @@ export async function setUserDisabled(
   // is disabled, and at resource servers by the event; enabled again, it is issued new ones.
   if (disabled) {
     await ctx.stores.sessions.deleteForUser(environment, user.id);
+    // The clients of those sessions are told (Back-Channel Logout 1.0 §2.7).
+    await backchannelLogoutForUser(ctx, environment, user.id);
     await recordRevocation(ctx, environment, 'user', user.id);
   }
   await ctx.stores.audit.append(
@@ -133,6 +136,7 @@ export async function deleteUser(
 ): Promise<void> {
   const user = await requireUser(ctx, environment, idOrEmail);
   await ctx.stores.sessions.deleteForUser(environment, user.id);
+  await backchannelLogoutForUser(ctx, environment, user.id);
   await ctx.stores.users.delete(environment, user.id);
   // Its access tokens, wherever they are checked; a deleted user never comes back.
   await recordRevocation(ctx, environment, 'user', user.id, { final: true });
