@@ -99,6 +99,13 @@ describe('the legacy no-PKCE exception', () => {
     expect(redeemed.status).toBe(200);
     // The nonce, not PKCE, binds the ID token to the browser's session.
     expect(decodeJwt(redeemed.body.id_token ?? '').nonce).toBe('legacy-nonce-123');
+    // The audit log shows which codes went without PKCE.
+    const [issued] = await t.server.stores.audit.tail({
+      type: 'code.issued',
+      clientId: legacy.clientId,
+      limit: 1,
+    });
+    expect(issued?.data).toMatchObject({ pkce: false });
   });
 
   it('PKCE downgrade: a code_verifier sent for a code issued without a challenge is refused, and does not burn the code', async () => {
@@ -132,6 +139,12 @@ describe('the legacy no-PKCE exception', () => {
       legacyQuery({ code_challenge: challenge, code_challenge_method: 'S256' }),
     );
     const code = back.searchParams.get('code') ?? '';
+    const [issued] = await t.server.stores.audit.tail({
+      type: 'code.issued',
+      clientId: legacy.clientId,
+      limit: 1,
+    });
+    expect(issued?.data).not.toHaveProperty('pkce');
     const without = await token(
       { grant_type: 'authorization_code', code, redirect_uri: legacyRedirect },
       basic(legacy),

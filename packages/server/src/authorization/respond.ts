@@ -5,6 +5,7 @@ import { SESSION_TTL_MS } from '../http/cookies.js';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
 import { recordSessionClient } from '../services/logout.js';
 import type { PendingAuthorization } from '../storage/authorization-requests.js';
+import { NO_CODE_CHALLENGE } from '../storage/codes.js';
 import type { Session } from '../storage/sessions.js';
 import type { ActingOperator } from '../tokens/issue.js';
 import { impersonationClaims, sessionClaimsOf } from './session-claims.js';
@@ -93,6 +94,8 @@ export async function redirectWithCode(
         data: {
           scope: request.scope.join(' '),
           redirectHost: hostOf(request.redirectUri),
+          // A code issued without PKCE, under the client's legacy exception (OAuth 2.1 §7.5.1).
+          ...(request.codeChallenge === NO_CODE_CHALLENGE ? { pkce: false } : {}),
           ...(acting === undefined ? {} : { impersonationId: acting.impersonationId }),
         },
       },
