@@ -42,6 +42,15 @@ async function readState(io: CliIo, file: string): Promise<DeclaredState> {
   return parseDeclaredState(interpolate(document, io.env));
 }
 
+/** A client setting's value in a plan: a key set by its size, lists joined, none as "-". */
+function settingText(value: unknown): string {
+  if (value === null || value === undefined) return '-';
+  if (Array.isArray(value)) return value.length === 0 ? '(none)' : printable(value.join(' '));
+  if (typeof value === 'object' && 'keys' in value && Array.isArray(value.keys))
+    return `${value.keys.length} key${value.keys.length === 1 ? '' : 's'}`;
+  return printable(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
 const when = (at: number | null): string =>
   at === null ? 'never expires' : `expires ${new Date(at).toISOString()}`;
 
@@ -67,6 +76,13 @@ function changeLines(change: ClientChange, style: Style): string[] {
   if (change.skipConsent !== undefined)
     lines.push(
       `    skip consent: ${String(change.skipConsent.from)} -> ${String(change.skipConsent.to)}`,
+    );
+  for (const [name, { from, to }] of Object.entries(change.settings ?? {}))
+    lines.push(
+      `    ${name}: ${settingText(from)} -> ${settingText(to)}` +
+        (name === 'pkceExemptWithNonce' && to === true
+          ? style.yellow('  (warning: PKCE no longer required when it sends a nonce)')
+          : ''),
     );
   for (const { uri, expiresAt } of change.addedUris)
     lines.push(

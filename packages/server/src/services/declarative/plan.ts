@@ -7,6 +7,13 @@ import {
   redirectPolicyFor,
   updateClient,
 } from '../clients.js';
+import {
+  checkClientSettings,
+  mergeSettings,
+  settingsOf,
+  type ClientSettings,
+  type ClientSettingsInput,
+} from '../client-settings.js';
 import type { ServiceContext } from '../context.js';
 import { parseDuration } from '../duration.js';
 import { InputError } from '../input-error.js';
@@ -33,6 +40,8 @@ export interface ClientChange {
   };
   readonly skipConsent?: { readonly from: boolean | null; readonly to: boolean };
   readonly scopes?: { readonly from: readonly string[] | null; readonly to: readonly string[] };
+  /** The issue #16 settings that change, by name: each from (null: a new client) and to. */
+  readonly settings?: Readonly<Record<string, { readonly from: unknown; readonly to: unknown }>>;
   readonly addedUris: readonly { readonly uri: string; readonly expiresAt: number | null }[];
   readonly removedUris: readonly string[];
   readonly expiryChanges: readonly {
@@ -63,6 +72,38 @@ export interface StatePlan {
     readonly key: string;
   }[];
   readonly changeCount: number;
+}
+
+/** The settings a declared client asks for in one environment (absent ones: left as they are). */
+export function declaredSettings(
+  declared: DeclaredClient,
+  environment: string,
+): ClientSettingsInput {
+  const env = declared.environments[environment];
+  return {
+    ...declared.settings,
+    ...(env?.postLogoutRedirectUris === undefined
+      ? {}
+      : { postLogoutRedirectUris: env.postLogoutRedirectUris }),
+    ...(env?.backchannelLogoutUri === undefined
+      ? {}
+      : { backchannelLogoutUri: env.backchannelLogoutUri }),
+  };
+}
+
+/** The settings that differ between what a client has (undefined: none yet) and will have. */
+function settingsChanges(
+  current: ClientSettings | undefined,
+  next: ClientSettings,
+): Record<string, { from: unknown; to: unknown }> {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  const defaults = settingsOf({});
+  for (const key of Object.keys(next) as (keyof ClientSettings)[]) {
+    const from = current === undefined ? null : current[key];
+    if (JSON.stringify(current?.[key] ?? defaults[key]) !== JSON.stringify(next[key]))
+      changes[key] = { from, to: next[key] };
+  }
+  return changes;
 }
 
 function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
@@ -184,6 +225,23 @@ async function planClient(
     if (!(error instanceof InputError)) throw error;
     problems.push({ key: declared.key, environment, code: error.code, message: error.message });
   }
+  // The settings, checked as the service will check them, so that plan already refuses them.
+  const nextSettings = mergeSettings(
+    existing === undefined ? settingsOf({}) : settingsOf(existing),
+    declaredSettings(declared, environment),
+  );
+  try {
+    checkClientSettings(env, declared.type, nextSettings);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    problems.push({ key: declared.key, environment, code: error.code, message: error.message });
+  }
+  const settingsChanged = settingsChanges(
+    existing === undefined ? undefined : settingsOf(existing),
+    nextSettings,
+  );
+  const settingsChange =
+    Object.keys(settingsChanged).length === 0 ? {} : { settings: settingsChanged };
   const expiryFor = (uri: string, current: Client | undefined): number | null => {
     const entry = desired.get(uri);
     if (entry?.expiresAt !== undefined) return entry.expiresAt;
@@ -211,6 +269,7 @@ async function planClient(
         ? {}
         : { skipConsent: { from: null, to: declared.skipConsent } }),
       ...(declared.scopes === undefined ? {} : { scopes: { from: null, to: declared.scopes } }),
+      ...settingsChange,
       addedUris: wanted.map((uri) => ({ uri, expiresAt: expiryFor(uri, undefined) })),
       removedUris: [],
       expiryChanges: [],
@@ -244,6 +303,7 @@ async function planClient(
     ...(declared.scopes === undefined || sameList(declared.scopes, existing.scopes)
       ? {}
       : { scopes: { from: existing.scopes, to: declared.scopes } }),
+    ...settingsChange,
     addedUris: added.map((uri) => ({ uri, expiresAt: expiryFor(uri, existing) })),
     removedUris: removed,
     expiryChanges,
@@ -254,6 +314,7 @@ async function planClient(
     change.grantTypes !== undefined ||
     change.skipConsent !== undefined ||
     change.scopes !== undefined ||
+    change.settings !== undefined ||
     added.length > 0 ||
     removed.length > 0 ||
     expiryChanges.length > 0;
@@ -295,7 +356,10 @@ export interface AppliedClient {
   readonly environment: string;
   readonly action: 'create' | 'update';
   readonly clientId: string;
-  /** For a web client created now: its secret, shown once. */
+  /**
+   * For a web client created now, or one that stops using private_key_jwt: its secret, shown
+   * once.
+   */
   readonly clientSecret?: string;
 }
 
@@ -338,6 +402,7 @@ export async function applyState(
           ...(declared.grantTypes === undefined ? {} : { grantTypes: declared.grantTypes }),
           ...(declared.skipConsent === undefined ? {} : { skipConsent: declared.skipConsent }),
           ...(declared.scopes === undefined ? {} : { scopes: declared.scopes }),
+          ...declaredSettings(declared, change.environment),
           redirectUriExpiries: Object.fromEntries(
             Object.entries(expiries).filter((e): e is [string, number] => e[1] !== null),
           ),
@@ -351,20 +416,27 @@ export async function applyState(
           ...(created.clientSecret === undefined ? {} : { clientSecret: created.clientSecret }),
         });
       } else {
-        await updateClient(tx, change.environment, change.clientId as string, {
-          name: declared.name,
-          setRedirectUris: uris,
-          redirectUriExpiries: expiries,
-          ...(declared.grantTypes === undefined ? {} : { grantTypes: declared.grantTypes }),
-          ...(declared.skipConsent === undefined ? {} : { skipConsent: declared.skipConsent }),
-          ...(declared.scopes === undefined ? {} : { scopes: declared.scopes }),
-          auditType: 'client.applied',
-        });
+        const { clientSecret } = await updateClient(
+          tx,
+          change.environment,
+          change.clientId as string,
+          {
+            name: declared.name,
+            setRedirectUris: uris,
+            redirectUriExpiries: expiries,
+            ...(declared.grantTypes === undefined ? {} : { grantTypes: declared.grantTypes }),
+            ...(declared.skipConsent === undefined ? {} : { skipConsent: declared.skipConsent }),
+            ...(declared.scopes === undefined ? {} : { scopes: declared.scopes }),
+            ...declaredSettings(declared, change.environment),
+            auditType: 'client.applied',
+          },
+        );
         done.push({
           key: change.key,
           environment: change.environment,
           action: 'update',
           clientId: change.clientId as string,
+          ...(clientSecret === undefined ? {} : { clientSecret }),
         });
       }
     }

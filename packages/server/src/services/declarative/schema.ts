@@ -1,5 +1,6 @@
 import { GRANT_TYPES, type GrantType } from '../../protocol.js';
 import type { ClientType } from '../../storage/clients.js';
+import type { ClientSettingsInput } from '../client-settings.js';
 import { InputError } from '../input-error.js';
 
 /** One redirect URI in a file: a string, or an object with an expiry (relative or absolute). */
@@ -18,10 +19,33 @@ export interface DeclaredClient {
   readonly skipConsent?: boolean;
   /** Scopes it may be granted without a resource (client_credentials); absent: left as it is. */
   readonly scopes?: readonly string[];
-  readonly environments: Readonly<
-    Record<string, { readonly redirectUris: readonly DeclaredRedirectUri[] }>
-  >;
+  /**
+   * The issue #16 settings the client has in every environment (idTokenSignedResponseAlg,
+   * tokenEndpointAuthMethod, jwks, jwksUri, requirePar, pkceExemptWithNonce); each absent one is
+   * left as it is. Checked by the client service when planned.
+   */
+  readonly settings: ClientSettingsInput;
+  readonly environments: Readonly<Record<string, DeclaredEnvironment>>;
 }
+
+/** A client's registration in one environment: URIs differ per environment. */
+export interface DeclaredEnvironment {
+  readonly redirectUris: readonly DeclaredRedirectUri[];
+  /** RP-Initiated Logout; absent: left as it is. */
+  readonly postLogoutRedirectUris?: readonly string[];
+  /** Back-Channel Logout; null removes it; absent: left as it is. */
+  readonly backchannelLogoutUri?: string | null;
+}
+
+/** The client-level settings a file may give, with the JSON type each takes. */
+const CLIENT_SETTINGS = {
+  idTokenSignedResponseAlg: 'string',
+  tokenEndpointAuthMethod: 'string',
+  jwks: 'object',
+  jwksUri: 'string',
+  requirePar: 'boolean',
+  pkceExemptWithNonce: 'boolean',
+} as const;
 
 export interface DeclaredState {
   readonly clients: readonly DeclaredClient[];
@@ -85,6 +109,7 @@ export function parseDeclaredState(document: unknown): DeclaredState {
       'grantTypes',
       'skipConsent',
       'scopes',
+      ...Object.keys(CLIENT_SETTINGS),
       'environments',
     ]);
     if (typeof raw.key !== 'string' || !KEY.test(raw.key))
@@ -96,7 +121,18 @@ export function parseDeclaredState(document: unknown): DeclaredState {
     if (seen.has(raw.key)) fail(at, 'the key is used twice');
     seen.add(raw.key);
     if (typeof raw.name !== 'string') fail(at, '"name" must be a string');
-    if (raw.type !== 'web' && raw.type !== 'native') fail(at, '"type" must be web or native');
+    if (raw.type !== 'web' && raw.type !== 'native' && raw.type !== 'spa')
+      fail(at, '"type" must be web, native or spa');
+    const settings: Record<string, unknown> = {};
+    for (const [field, type] of Object.entries(CLIENT_SETTINGS)) {
+      const value = raw[field];
+      if (value === undefined) continue;
+      // null clears a nullable setting, as in the admin API.
+      if (value === null && type !== 'boolean') settings[field] = null;
+      else if (typeof value !== type || (type === 'object' && !isObject(value)))
+        fail(at, `"${field}" must be ${type === 'object' ? 'an object' : `a ${type}`}`);
+      else settings[field] = value;
+    }
     if (raw.grantTypes !== undefined) {
       if (
         !Array.isArray(raw.grantTypes) ||
@@ -112,17 +148,28 @@ export function parseDeclaredState(document: unknown): DeclaredState {
     )
       fail(at, '"scopes" must be a list of scope names');
     if (!isObject(raw.environments)) fail(at, '"environments" maps environment names to settings');
-    const environments: Record<string, { redirectUris: DeclaredRedirectUri[] }> = {};
+    const environments: Record<string, DeclaredEnvironment> = {};
     for (const [env, settings] of Object.entries(raw.environments)) {
       const where = `${at}.environments.${env}`;
       if (!isObject(settings)) fail(where, 'settings are an object with "redirectUris"');
-      onlyKeys(where, settings, ['redirectUris']);
+      onlyKeys(where, settings, ['redirectUris', 'postLogoutRedirectUris', 'backchannelLogoutUri']);
       const list = settings.redirectUris ?? [];
       if (!Array.isArray(list)) fail(where, '"redirectUris" must be a list');
+      const postLogout = settings.postLogoutRedirectUris;
+      if (
+        postLogout !== undefined &&
+        (!Array.isArray(postLogout) || postLogout.some((u) => typeof u !== 'string'))
+      )
+        fail(where, '"postLogoutRedirectUris" must be a list of URIs');
+      const backchannel = settings.backchannelLogoutUri;
+      if (backchannel !== undefined && backchannel !== null && typeof backchannel !== 'string')
+        fail(where, '"backchannelLogoutUri" must be a URI or null');
       environments[env] = {
         redirectUris: list.map((entry: unknown, j) =>
           redirectEntry(`${where}.redirectUris[${j}]`, entry),
         ),
+        ...(postLogout === undefined ? {} : { postLogoutRedirectUris: postLogout as string[] }),
+        ...(backchannel === undefined ? {} : { backchannelLogoutUri: backchannel }),
       };
     }
     return {
@@ -132,6 +179,7 @@ export function parseDeclaredState(document: unknown): DeclaredState {
       ...(raw.grantTypes === undefined ? {} : { grantTypes: raw.grantTypes as GrantType[] }),
       ...(raw.skipConsent === undefined ? {} : { skipConsent: raw.skipConsent }),
       ...(raw.scopes === undefined ? {} : { scopes: raw.scopes as string[] }),
+      settings: settings,
       environments,
     };
   });
