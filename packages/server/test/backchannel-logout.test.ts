@@ -94,7 +94,7 @@ describe('Back-Channel Logout 1.0', () => {
     receiver.failures = 0;
   });
 
-  async function webClient(name: string, backchannel: string | null) {
+  async function webClient(name: string, backchannel: string | null, alg?: 'ES256') {
     const redirectUri = `https://${name}.example.com/cb`;
     const registered = await t.client({
       type: 'web',
@@ -103,6 +103,7 @@ describe('Back-Channel Logout 1.0', () => {
       grantTypes: ['authorization_code'],
       skipConsent: true,
       ...(backchannel === null ? {} : { backchannelLogoutUri: backchannel }),
+      ...(alg === undefined ? {} : { idTokenSignedResponseAlg: alg }),
     });
     return { ...registered, redirectUri };
   }
@@ -141,7 +142,11 @@ describe('Back-Channel Logout 1.0', () => {
   }
 
   /** What a receiver does with a logout token (§2.6), with jose against the published keys. */
-  async function verifyLogoutToken(token: string, clientId: string): Promise<JWTPayload> {
+  async function verifyLogoutToken(
+    token: string,
+    clientId: string,
+    alg = 'RS256',
+  ): Promise<JWTPayload> {
     const issuer = t.issuer('development');
     const { payload, protectedHeader } = await jwtVerify(
       token,
@@ -149,7 +154,7 @@ describe('Back-Channel Logout 1.0', () => {
       { issuer, audience: clientId, typ: 'logout+jwt', maxTokenAge: 120 },
     );
     // §2.4: the client's ID token algorithm (RS256 by default), an event, no nonce, a jti.
-    expect(protectedHeader.alg).toBe('RS256');
+    expect(protectedHeader.alg).toBe(alg);
     expect(payload.events).toEqual({ [EVENT]: {} });
     expect(payload).not.toHaveProperty('nonce');
     expect(typeof payload.jti).toBe('string');
@@ -253,6 +258,16 @@ describe('Back-Channel Logout 1.0', () => {
     );
     expect(delivery).toMatchObject({ status: 'failed', attempts: 3, lastError: 'answered 503' });
     receiver.failures = 0;
+  });
+
+  it('signed like the client’s ID tokens: ES256 for a client that registered it', async () => {
+    const client = await webClient('es256', receiver.uri('/es256'), 'ES256');
+    const browser = new FormBrowser(t.url);
+    const idToken = await signInTo(browser, client);
+    expect(decodeProtectedHeader(idToken).alg).toBe('ES256');
+    await browser.get(`/e/development/logout?id_token_hint=${idToken}`);
+    await expect.poll(() => receiver.tokens('/es256').length, { timeout: 10_000 }).toBe(1);
+    await verifyLogoutToken(receiver.tokens('/es256')[0] ?? '', client.clientId, 'ES256');
   });
 
   const claimsOf = (idToken: string) =>
