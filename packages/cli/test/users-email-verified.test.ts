@@ -2,7 +2,7 @@
  * `gatehouse users`: the email_verified flag ID tokens and userinfo carry (issue #16 part 2), set
  * at creation and changed later, shown in JSON; an unknown user is one line and a non-zero exit.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -93,5 +93,144 @@ describe('gatehouse users and email_verified', () => {
     const audit = await gatehouse(['audit', 'tail', '--env', 'development', '--json', ...data()]);
     const types = (JSON.parse(audit.stdout) as { type: string }[]).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['user.email_verified', 'user.email_unverified']));
+  });
+
+  it('imports users with email_verified and argon2 hashes; a re-import changes nothing; a bad file changes nothing', async () => {
+    const file = join(dataDir, 'users.jsonl');
+    // An argon2id hash as another system made it (of "imported password 1").
+    const { hash } = await import('@node-rs/argon2');
+    const passwordHash = await hash('imported password 1');
+    await writeFile(
+      file,
+      [
+        JSON.stringify({
+          email: 'ivy@example.com',
+          name: 'Ivy',
+          email_verified: true,
+          password_hash: passwordHash,
+        }),
+        JSON.stringify({ email: 'jon@example.com' }),
+        '',
+      ].join('\n'),
+    );
+    const first = await gatehouse([
+      'users',
+      'import',
+      '--env',
+      'development',
+      '-f',
+      file,
+      '--json',
+      ...data(),
+    ]);
+    expect(JSON.parse(first.stdout)).toEqual({ created: 2, updated: 0, unchanged: 0 });
+    const ivy = await gatehouse([
+      'users',
+      'show',
+      'ivy@example.com',
+      '--env',
+      'development',
+      '--json',
+      ...data(),
+    ]);
+    expect(JSON.parse(ivy.stdout)).toMatchObject({
+      name: 'Ivy',
+      email_verified: true,
+      has_password: true,
+    });
+    const again = await gatehouse([
+      'users',
+      'import',
+      '--env',
+      'development',
+      '-f',
+      file,
+      ...data(),
+    ]);
+    expect(again.stdout).toBe('imported into development: 0 created, 0 updated, 2 unchanged\n');
+
+    // A JSON array; an existing user's email_verified follows the file, nothing else does.
+    const array = join(dataDir, 'users.json');
+    await writeFile(
+      array,
+      JSON.stringify([{ email: 'JON@example.com', name: 'Other', email_verified: true }]),
+    );
+    const updated = await gatehouse([
+      'users',
+      'import',
+      '--env',
+      'development',
+      '-f',
+      array,
+      '--json',
+      ...data(),
+    ]);
+    expect(JSON.parse(updated.stdout)).toEqual({ created: 0, updated: 1, unchanged: 0 });
+    const jon = await gatehouse([
+      'users',
+      'show',
+      'jon@example.com',
+      '--env',
+      'development',
+      '--json',
+      ...data(),
+    ]);
+    expect(JSON.parse(jon.stdout)).toMatchObject({
+      name: null,
+      email_verified: true,
+      has_password: false,
+    });
+
+    // Refused before anything is written: a hash this server cannot verify, a duplicate.
+    const bad = join(dataDir, 'bad.jsonl');
+    await writeFile(
+      bad,
+      [
+        JSON.stringify({ email: 'kim@example.com' }),
+        JSON.stringify({
+          email: 'lee@example.com',
+          password_hash: '$2b$10$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZa',
+        }),
+      ].join('\n'),
+    );
+    const refused = await gatehouse([
+      'users',
+      'import',
+      '--env',
+      'development',
+      '-f',
+      bad,
+      ...data(),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^gatehouse: error: user 2: password_hash must be an argon2 hash/,
+    );
+    await writeFile(
+      bad,
+      [
+        JSON.stringify({ email: 'kim@example.com' }),
+        JSON.stringify({ email: 'KIM@example.com' }),
+      ].join('\n'),
+    );
+    const duplicate = await gatehouse([
+      'users',
+      'import',
+      '--env',
+      'development',
+      '-f',
+      bad,
+      ...data(),
+    ]);
+    expect(duplicate.stderr).toBe('gatehouse: error: user 2: KIM@example.com is also user 1\n');
+    const kim = await gatehouse([
+      'users',
+      'show',
+      'kim@example.com',
+      '--env',
+      'development',
+      ...data(),
+    ]);
+    expect(kim.code).toBe(1);
   });
 });

@@ -83,6 +83,12 @@ export {
   deleteUser,
   type UserSpec,
 } from './services/users.js';
+export {
+  importUsers,
+  parseUserImport,
+  type ImportedUser,
+  type ImportResult,
+} from './services/user-import.js';
 export { redactUrl } from './storage/database.js';
 export { gatehouseDatabaseExists } from './storage/existing.js';
 export { databaseTarget } from './bootstrap.js';

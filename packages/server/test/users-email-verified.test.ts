@@ -3,9 +3,12 @@
  * PATCH by an admin only, audited; refused input changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hash } from '@node-rs/argon2';
+import { decodeJwt } from 'jose';
+import { importUsers, parseUserImport } from '../src/services/user-import.js';
 import { operatorSession, type AdminSession } from './support/admin.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
 describe('admin API: email_verified', () => {
   let db: ThrowawayDatabase;
@@ -79,6 +82,53 @@ describe('admin API: email_verified', () => {
     expect(await t.ctx.stores.users.get('development', id)).toMatchObject({
       email: 'cy@example.com',
       emailVerified: true,
+    });
+  });
+
+  it('an imported user signs in with the password behind its argon2 hash; the ID token says email_verified', async () => {
+    const users = parseUserImport(
+      JSON.stringify({
+        email: 'imported@example.com',
+        email_verified: true,
+        password_hash: await hash('imported pass phrase'),
+      }),
+    );
+    expect(await importUsers(t.ctx, 'development', users)).toEqual({
+      created: 1,
+      updated: 0,
+      unchanged: 0,
+    });
+    const redirect = 'https://rp.example.com/cb';
+    const rp = await t.client({
+      type: 'web',
+      name: 'RP',
+      redirectUris: [redirect],
+      skipConsent: true,
+    });
+    const { verifier, challenge } = pkce();
+    const location = await new FormBrowser(t.url).authorize(
+      {
+        response_type: 'code',
+        client_id: rp.clientId,
+        redirect_uri: redirect,
+        scope: 'openid email',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      },
+      'imported@example.com',
+      'imported pass phrase',
+    );
+    const tokens = await t.tokenRequest({
+      grant_type: 'authorization_code',
+      code: new URL(location).searchParams.get('code') ?? '',
+      code_verifier: verifier,
+      redirect_uri: redirect,
+      client_id: rp.clientId,
+      client_secret: rp.clientSecret ?? '',
+    });
+    expect(decodeJwt(tokens.id_token ?? '')).toMatchObject({
+      email: 'imported@example.com',
+      email_verified: true,
     });
   });
 });

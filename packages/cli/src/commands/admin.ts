@@ -21,6 +21,8 @@ import {
   rotateClientSecret,
   setUserDisabled,
   setUserEmailVerified,
+  importUsers,
+  parseUserImport,
   updateClient,
   updateEnvironmentSettings,
   type AuditEntry,
@@ -732,6 +734,34 @@ export function usersCommand(io: CliIo): Command {
   users.addCommand(
     single('enable', 'enable a disabled user', (ctx, env, who) =>
       setUserDisabled(ctx, env, who, false),
+    ),
+  );
+  users.addCommand(
+    withDataOptions(
+      new Command('import')
+        .description(
+          'create users from a file exported elsewhere: a JSON array or JSON Lines of {email, name, email_verified, password_hash (argon2, PHC form)}; existing users keep everything but email_verified',
+        )
+        .addOption(envOption())
+        .requiredOption('-f, --file <file>', 'the users file')
+        .option('--json', 'JSON output'),
+    ).action((options: DataOptions & JsonOption & { env: string; file: string }) =>
+      withStores(options, io, async (ctx) => {
+        let text: string;
+        try {
+          text = await readFile(resolve(io.cwd, options.file), 'utf8');
+        } catch {
+          throw new UsageError(`cannot read ${options.file}`);
+        }
+        const result = await importUsers(ctx, options.env, parseUserImport(text));
+        if (options.json === true) {
+          writeJson(io, result);
+          return;
+        }
+        say(io, [
+          `imported into ${options.env}: ${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged`,
+        ]);
+      }),
     ),
   );
   users.addCommand(
