@@ -233,4 +233,97 @@ describe('gatehouse users and email_verified', () => {
     ]);
     expect(kim.code).toBe(1);
   });
+
+  it('declares users in the declarative file: plan shows, apply creates and verifies, a second plan is in sync', async () => {
+    await gatehouse([
+      'users',
+      'create',
+      '--env',
+      'development',
+      '--email',
+      'old@example.com',
+      ...data(),
+    ]);
+    const file = join(dataDir, 'state.yaml');
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'clients: []',
+        'users:',
+        '  development:',
+        '    - email: old@example.com',
+        '      emailVerified: true',
+        '    - email: new@example.com',
+        '      name: New Person',
+        '      emailVerified: true',
+        '    - email: plain@example.com',
+        '',
+      ].join('\n'),
+    );
+    const plan = await gatehouse(['plan', '-f', file, ...data()], { env: { NO_COLOR: '1' } });
+    expect(plan.code).toBe(3);
+    expect(plan.stdout).toContain(
+      '~ development/user old@example.com: email_verified false -> true',
+    );
+    expect(plan.stdout).toContain(
+      '+ development/user new@example.com: create (no password; email_verified: true)',
+    );
+    expect(plan.stdout).toContain('3 client(s) or user(s) to change');
+    const apply = await gatehouse(['apply', '-f', file, ...data()], { env: { NO_COLOR: '1' } });
+    expect(apply.stdout).toContain('applied: 0 client(s) changed, 3 user(s) changed');
+    for (const [email, verified] of [
+      ['old@example.com', true],
+      ['new@example.com', true],
+      ['plain@example.com', false],
+    ] as const) {
+      const shown = await gatehouse([
+        'users',
+        'show',
+        email,
+        '--env',
+        'development',
+        '--json',
+        ...data(),
+      ]);
+      expect(JSON.parse(shown.stdout)).toMatchObject({ email_verified: verified });
+    }
+    const again = await gatehouse(['plan', '-f', file, ...data()], { env: { NO_COLOR: '1' } });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('in sync: nothing to apply');
+
+    // Refused: an unknown environment and an address that is not one; nothing is applied.
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'clients: []',
+        'users:',
+        '  nowhere:',
+        '    - email: a@example.com',
+        '  development:',
+        '    - email: "not an email"',
+        '',
+      ].join('\n'),
+    );
+    const refused = await gatehouse(['apply', '-f', file, ...data()]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('2 problem(s), nothing applied');
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'clients: []',
+        'users:',
+        '  development:',
+        '    - email: x@example.com',
+        '      admin: true',
+        '',
+      ].join('\n'),
+    );
+    const unknownField = await gatehouse(['plan', '-f', file, ...data()]);
+    expect(unknownField.stderr).toBe(
+      'gatehouse: error: users.development[0]: unknown field "admin" (allowed: email, name, emailVerified)\n',
+    );
+  });
 });

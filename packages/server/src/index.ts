@@ -133,6 +133,7 @@ export {
   type PlanProblem,
   type AppliedClient,
 } from './services/declarative/plan.js';
+export type { DeclaredUser, UserChange } from './services/declarative/users.js';
 export {
   registerResource,
   removeResource,

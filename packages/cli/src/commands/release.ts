@@ -7,6 +7,7 @@ import {
   planState,
   type ClientChange,
   type DeclaredState,
+  type UserChange,
   type StatePlan,
 } from '@gatehouse/server';
 import { Command } from 'commander';
@@ -104,9 +105,23 @@ function changeLines(change: ClientChange, style: Style): string[] {
   return lines;
 }
 
+function userLine(change: UserChange, style: Style): string {
+  const where = `${change.environment}/user ${printable(change.email)}`;
+  const verified =
+    change.emailVerified === undefined ? '' : `email_verified: ${String(change.emailVerified.to)}`;
+  if (change.action === 'create')
+    return style.green(`+ ${where}: create (no password; ${verified})`);
+  if (change.action === 'update')
+    return style.yellow(
+      `~ ${where}: email_verified ${String(change.emailVerified?.from)} -> ${String(change.emailVerified?.to)}`,
+    );
+  return style.dim(`= ${where}: no changes`);
+}
+
 function planLines(plan: StatePlan, style: Style): string[] {
   return [
     ...plan.changes.flatMap((c) => changeLines(c, style)),
+    ...plan.users.map((u) => userLine(u, style)),
     ...plan.problems.map((p) =>
       style.red(
         `refused: ${p.environment}/${p.key}${p.uri === undefined ? '' : ` ${printable(p.uri)}`}: ${printable(p.message)}`,
@@ -145,7 +160,7 @@ export function releaseCommands(io: CliIo, setExitCode: (code: ExitCode) => void
               ? `${result.problems.length} problem(s): apply would refuse this file and change nothing`
               : result.changeCount === 0
                 ? 'in sync: nothing to apply'
-                : `${result.changeCount} client(s) to change: run gatehouse apply -f ${options.file}`,
+                : `${result.changeCount} ${result.users.some((u) => u.action !== 'unchanged') ? 'client(s) or user(s)' : 'client(s)'} to change: run gatehouse apply -f ${options.file}`,
           ].join('\n')}\n`,
         );
       }
@@ -183,9 +198,12 @@ export function releaseCommands(io: CliIo, setExitCode: (code: ExitCode) => void
                   'shown once: store it now',
                 ],
           ),
-          result.applied.length === 0
+          result.applied.length + result.appliedUsers.length === 0
             ? 'in sync: nothing changed'
-            : `applied: ${result.applied.length} client(s) changed`,
+            : `applied: ${result.applied.length} client(s) changed` +
+              (result.appliedUsers.length === 0
+                ? ''
+                : `, ${result.appliedUsers.length} user(s) changed`),
         ].join('\n')}\n`,
       );
     }),

@@ -18,6 +18,7 @@ import type { ServiceContext } from '../context.js';
 import { parseDuration } from '../duration.js';
 import { InputError } from '../input-error.js';
 import type { DeclaredClient, DeclaredState } from './schema.js';
+import { applyUserChanges, planUsers, type UserChange } from './users.js';
 
 export interface UriPair {
   /** A registered URI the file drops... */
@@ -63,6 +64,8 @@ export type PlanProblem = {
 
 export interface StatePlan {
   readonly changes: readonly ClientChange[];
+  /** The declared users: created, email_verified changed, or unchanged (declarative/users.ts). */
+  readonly users: readonly UserChange[];
   /** What the policy or the server refuses: with any, nothing is applied. */
   readonly problems: readonly PlanProblem[];
   /** Clients marked as managed by a key the file no longer declares: kept, reported. */
@@ -343,11 +346,15 @@ export async function planState(ctx: ServiceContext, state: DeclaredState): Prom
         declaredEnvironments.get(client.managedBy)?.has(env.name) !== true
       )
         orphans.push({ environment: env.name, clientId: client.clientId, key: client.managedBy });
+  const users = await planUsers(ctx, state.users ?? [], problems);
   return {
     changes,
+    users,
     problems,
     orphans,
-    changeCount: changes.filter((c) => c.action !== 'unchanged').length,
+    changeCount:
+      changes.filter((c) => c.action !== 'unchanged').length +
+      users.filter((u) => u.action !== 'unchanged').length,
   };
 }
 
@@ -371,7 +378,7 @@ export async function applyState(
   ctx: ServiceContext,
   state: DeclaredState,
   transaction: <T>(work: (ctx: ServiceContext) => Promise<T>) => Promise<T>,
-): Promise<{ plan: StatePlan; applied: AppliedClient[] }> {
+): Promise<{ plan: StatePlan; applied: AppliedClient[]; appliedUsers: UserChange[] }> {
   const plan = await planState(ctx, state);
   if (plan.problems.length > 0) {
     const first = plan.problems[0] as PlanProblem;
@@ -382,7 +389,10 @@ export async function applyState(
     );
   }
   const byKey = new Map(state.clients.map((c) => [c.key, c]));
+  let appliedUsers: UserChange[] = [];
   const applied = await transaction(async (tx) => {
+    // In the same transaction as the clients: all or nothing.
+    appliedUsers = await applyUserChanges(tx, plan.users, state.users ?? []);
     const done: AppliedClient[] = [];
     for (const change of plan.changes) {
       if (change.action === 'unchanged') continue;
@@ -442,5 +452,5 @@ export async function applyState(
     }
     return done;
   });
-  return { plan, applied };
+  return { plan, applied, appliedUsers };
 }

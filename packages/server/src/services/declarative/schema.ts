@@ -2,6 +2,7 @@ import { GRANT_TYPES, type GrantType } from '../../protocol.js';
 import type { ClientType } from '../../storage/clients.js';
 import type { ClientSettingsInput } from '../client-settings.js';
 import { InputError } from '../input-error.js';
+import { parseDeclaredUsers, type DeclaredUser } from './users.js';
 
 /** One redirect URI in a file: a string, or an object with an expiry (relative or absolute). */
 export interface DeclaredRedirectUri {
@@ -49,6 +50,8 @@ const CLIENT_SETTINGS = {
 
 export interface DeclaredState {
   readonly clients: readonly DeclaredClient[];
+  /** Users per environment and their email_verified (declarative/users.ts); absent: none. */
+  readonly users?: readonly DeclaredUser[];
 }
 
 const KEY = /^[a-z][a-z0-9-]{0,62}$/;
@@ -95,7 +98,7 @@ function redirectEntry(where: string, value: unknown): DeclaredRedirectUri {
 export function parseDeclaredState(document: unknown): DeclaredState {
   if (!isObject(document))
     fail('file', 'the top level must be an object with "version" and "clients"');
-  onlyKeys('file', document, ['version', 'clients']);
+  onlyKeys('file', document, ['version', 'clients', 'users']);
   if (document.version !== 1) fail('file', '"version" must be 1');
   if (!Array.isArray(document.clients)) fail('file', '"clients" must be a list');
   const seen = new Set<string>();
@@ -183,7 +186,10 @@ export function parseDeclaredState(document: unknown): DeclaredState {
       environments,
     };
   });
-  return { clients };
+  return {
+    clients,
+    ...(document.users === undefined ? {} : { users: parseDeclaredUsers(document.users) }),
+  };
 }
 
 /** What a substituted value may contain: RFC 3986 unreserved characters. */
