@@ -111,13 +111,14 @@ export async function planUsers(
       continue;
     }
     const current = existing.emailVerified === true;
-    const differs = user.emailVerified !== undefined && user.emailVerified !== current;
+    const wanted = user.emailVerified;
+    const differs = wanted !== undefined && wanted !== current;
     changes.push({
       environment: user.environment,
       email: existing.email,
       action: differs ? 'update' : 'unchanged',
       userId: existing.id,
-      ...(differs ? { emailVerified: { from: current, to: user.emailVerified === true } } : {}),
+      ...(differs ? { emailVerified: { from: current, to: wanted } } : {}),
     });
   }
   return changes;
