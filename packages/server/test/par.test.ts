@@ -4,6 +4,8 @@
  * policy refuses at push time; parameters added to the front-channel URL; and
  * require_pushed_authorization_requests per client and per environment.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
@@ -434,6 +436,55 @@ describe('pushed authorization requests (RFC 9126)', () => {
     expect(new URL(refused.headers.get('location') ?? '').searchParams.get('error')).toBe(
       'invalid_request',
     );
+  });
+
+  it('a client known only by its metadata document can push its first request', async () => {
+    let base = '';
+    const documents = createServer((request, response) => {
+      const doc = {
+        client_id: `${base}${request.url ?? ''}`,
+        client_name: 'Pushing Agent',
+        redirect_uris: [
+          request.url === '/evil.json' ? 'http://evil.example.com/cb' : 'http://127.0.0.1/callback',
+        ],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'none',
+      };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+    });
+    await new Promise<void>((resolve) => documents.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(documents.address() as AddressInfo).port}`;
+    await t.server.stores.environments.update('development', { allowLoopbackDocuments: true });
+    try {
+      const clientId = `${base}/agent.json`;
+      const { challenge } = pkce();
+      const request = {
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: 'http://127.0.0.1:5123/callback',
+        scope: 'openid',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      };
+      const pushed = await push(request);
+      expect(pushed.status).toBe(201);
+      const query = new URLSearchParams({
+        client_id: clientId,
+        request_uri: pushed.body.request_uri ?? '',
+      });
+      const start = await new FormBrowser(t.url).get(
+        `/e/development/authorize?${query.toString()}`,
+      );
+      expect(start.status).toBe(303);
+      expect(start.headers.get('location')).toMatch(/\/e\/development\/login/);
+      // A document the server refuses is no client at all.
+      const refused = await push({ ...request, client_id: `${base}/evil.json` });
+      expect(refused.status).toBe(401);
+      expect(refused.body.error).toBe('invalid_client');
+    } finally {
+      await t.server.stores.environments.update('development', { allowLoopbackDocuments: false });
+      await new Promise((resolve) => documents.close(resolve));
+    }
   });
 
   it('a pushed request is removed by housekeeping once expired', async () => {

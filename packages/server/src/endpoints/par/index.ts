@@ -1,11 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { RedirectUriRefused, recordRefusedRedirect } from '../../authorization/refused-redirect.js';
 import { randomToken, sha256 } from '../../crypto/random.js';
-import { InvalidRequest, RequestTooLarge, UnsafeAuthorizationRequest } from '../../errors.js';
+import {
+  InvalidClient,
+  InvalidRequest,
+  RequestTooLarge,
+  UnsafeAuthorizationRequest,
+} from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { formParams } from '../../http/form.js';
+import { isDocumentClientId, MetadataDocumentError } from '../../services/metadata-documents.js';
+import type { Environment } from '../../storage/environments.js';
 import { PUSH_CHECKS } from '../authorize/checks.js';
 import {
   CLIENT_AUTH_PARAMS,
@@ -28,6 +35,7 @@ export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
     const requestEnv = await environmentContext(deps, request);
     const env = requestEnv.environment.name;
     const body = formParams(request); // RFC 9126 §2.1: form-encoded, as the token endpoint
+    await resolveDocumentClient(deps, requestEnv.environment, body.client_id, request.ip);
     const { client } = await authenticateClient(deps, env, request, body);
     // RFC 9126 §2.1: "The request_uri authorization request parameter is one exception, and it
     // MUST NOT be provided."
@@ -82,4 +90,25 @@ export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
       .header('Cache-Control', 'no-store')
       .send({ request_uri: requestUri, expires_in: PUSHED_REQUEST_TTL_S });
   });
+}
+
+/**
+ * A client_id that is a Client ID Metadata Document URL names a client that may never have been
+ * seen: it is resolved (fetched through the SSRF guard, where the environment allows such
+ * clients) as /authorize would resolve it, so that it can push its first request too. A document
+ * that cannot be used is invalid_client.
+ */
+async function resolveDocumentClient(
+  deps: AppDeps,
+  environment: Environment,
+  clientId: string | undefined,
+  address: string,
+): Promise<void> {
+  if (clientId === undefined || !isDocumentClientId(clientId)) return;
+  try {
+    await deps.documentClients.resolve(environment, clientId, address);
+  } catch (error) {
+    if (error instanceof MetadataDocumentError) throw new InvalidClient(error.message);
+    throw error;
+  }
 }
