@@ -133,6 +133,42 @@ describe('admin console in Chromium', () => {
     );
   });
 
+  it('sets logout and PKCE settings, warning while the no-PKCE exception is on', async () => {
+    const section = page.getByTestId('protocol-settings');
+    const save = section.getByRole('button', { name: 'Save sign-in settings' });
+    const warning = page.getByTestId('pkce-exemption-warning');
+    expect(await warning.count()).toBe(0);
+    // The server's message for a post-logout URI the redirect policy refuses, nothing saved.
+    await section.getByLabel('Post-logout redirect URIs').fill('http://review-app.example.com/bye');
+    await save.click();
+    await expect
+      .poll(() => section.getByRole('alert').textContent())
+      .toContain('post-logout redirect URI http://review-app.example.com/bye refused');
+    expect((await t.ctx.stores.clients.get('staging', clientId))?.postLogoutRedirectUris).toEqual(
+      [],
+    );
+
+    await section.getByLabel('Post-logout redirect URIs').fill(`${APP_ORIGIN}/signed-out`);
+    await section.getByLabel(/Allow sign-in without PKCE/).check();
+    await save.click();
+    await warning.waitFor();
+    expect(await warning.getAttribute('role')).toBe('alert');
+    expect(await warning.textContent()).toContain('PKCE is not required of this client');
+    await expect
+      .poll(() => page.getByTestId('client-post-logout-uris').textContent())
+      .toContain(`${APP_ORIGIN}/signed-out`);
+    expect(await t.ctx.stores.clients.get('staging', clientId)).toMatchObject({
+      pkceExemptWithNonce: true,
+      postLogoutRedirectUris: [`${APP_ORIGIN}/signed-out`],
+    });
+    await shot('client-pkce-exemption');
+
+    await section.getByLabel(/Allow sign-in without PKCE/).uncheck();
+    await save.click();
+    await expect.poll(() => warning.count()).toBe(0);
+    expect((await t.ctx.stores.clients.get('staging', clientId))?.pkceExemptWithNonce).toBe(false);
+  });
+
   it('finds the redirect URI a real authorization request was refused for, and registers it', async () => {
     const typo = `${APP_ORIGIN}/calback`;
     const refusedPage = await page.context().newPage();

@@ -10,6 +10,7 @@ import { CredentialsSection } from './client/CredentialsSection';
 import { DeleteClientSection } from './client/DeleteClientSection';
 import { ImpersonateSection } from './client/ImpersonateSection';
 import { PromoteSection } from './client/PromoteSection';
+import { ProtocolSection } from './client/ProtocolSection';
 import { RedirectUrisSection } from './client/RedirectUrisSection';
 import { RefusedRedirectsSection } from './client/RefusedRedirectsSection';
 import { SettingsSection } from './client/SettingsSection';
@@ -20,6 +21,12 @@ function promotedFromPath(promotedFrom: string): string | null {
   if (slash <= 0 || slash === promotedFrom.length - 1) return null;
   return paths.client(promotedFrom.slice(0, slash), promotedFrom.slice(slash + 1));
 }
+
+const TYPE_LABELS: Readonly<Record<string, string>> = {
+  web: 'web (confidential)',
+  native: 'native (public)',
+  spa: 'single-page app (public, in a browser)',
+};
 
 /** A list of URIs as chips, or "none". */
 function UriChips({ uris }: { readonly uris: readonly string[] }) {
@@ -87,6 +94,16 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
         {current.promotedFrom !== null && <Badge tone="info">promoted</Badge>}
       </div>
       <ErrorAlert error={client.error} />
+      {current.pkceExemptWithNonce && (
+        <div className="alert alert-warning" role="alert" data-testid="pkce-exemption-warning">
+          <p>
+            <strong>PKCE is not required of this client</strong> when it sends an OpenID Connect{' '}
+            <code>nonce</code> (the legacy exception of OAuth 2.1 §7.5.1, for relying parties that
+            cannot send PKCE). A stolen authorization code is then protected only by the nonce and
+            the client secret: turn this off as soon as the application supports PKCE.
+          </p>
+        </div>
+      )}
       {current.managedBy !== null && (
         <p className="alert alert-info">
           This client is declared under the key <code>{current.managedBy}</code> in a file applied
@@ -103,7 +120,7 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
         </div>
         <div>
           <dt>Type</dt>
-          <dd>{current.type === 'web' ? 'web (confidential)' : 'native (public)'}</dd>
+          <dd>{TYPE_LABELS[current.type] ?? current.type}</dd>
         </div>
         <div>
           <dt>Grant types</dt>
@@ -162,6 +179,59 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
           </dd>
         </div>
         <div>
+          <dt>Client authentication</dt>
+          <dd data-testid="client-auth-method">
+            {current.tokenEndpointAuthMethod ??
+              (current.type === 'web' ? 'client secret' : 'none (public)')}
+          </dd>
+        </div>
+        <div>
+          <dt>ID token algorithm</dt>
+          <dd>{current.idTokenSignedResponseAlg ?? 'RS256 (default)'}</dd>
+        </div>
+        {(current.jwks !== null || current.jwksUri !== null) && (
+          <div>
+            <dt>Keys</dt>
+            <dd data-testid="client-keys">
+              {current.jwksUri !== null ? (
+                <code>{current.jwksUri}</code>
+              ) : (
+                (current.jwks?.keys ?? []).map((key, i) => (
+                  <code key={`${String(i)} ${String(key.kid)}`} className="chip">
+                    {typeof key.kid === 'string' ? key.kid : `key ${String(i + 1)}`}
+                  </code>
+                ))
+              )}
+            </dd>
+          </div>
+        )}
+        <div>
+          <dt>Post-logout redirect URIs</dt>
+          <dd data-testid="client-post-logout-uris">
+            <UriChips uris={current.postLogoutRedirectUris} />
+          </dd>
+        </div>
+        <div>
+          <dt>Back-channel logout</dt>
+          <dd>
+            {current.backchannelLogoutUri === null ? (
+              <span className="muted">none</span>
+            ) : (
+              <code>{current.backchannelLogoutUri}</code>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Pushed authorization requests</dt>
+          <dd data-testid="client-require-par">
+            {current.requirePar
+              ? 'required'
+              : environment.requirePar
+                ? 'required by the environment'
+                : 'optional'}
+          </dd>
+        </div>
+        <div>
           <dt>Created</dt>
           <dd>
             <DateTime ms={current.createdAt} />
@@ -176,6 +246,7 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
       </dl>
 
       {can.manage && <SettingsSection key={current.updatedAt} client={current} />}
+      {can.manage && <ProtocolSection client={current} />}
       <CredentialsSection client={current} />
       <RedirectUrisSection environment={environment} client={current} />
       <RefusedRedirectsSection client={current} />

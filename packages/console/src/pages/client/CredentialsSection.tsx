@@ -16,8 +16,13 @@ export function CredentialsSection({ client }: { readonly client: Client }) {
   return (
     <section className="panel" aria-labelledby="credentials-heading">
       <h2 id="credentials-heading">Credentials</h2>
-      {client.type === 'native' ? (
+      {client.type !== 'web' ? (
         <p>A public client: it has no secret and proves itself with PKCE.</p>
+      ) : client.tokenEndpointAuthMethod === 'private_key_jwt' ? (
+        <p>
+          A confidential client that authenticates with a signed assertion (private_key_jwt) made
+          with its own keys: it has no secret.
+        </p>
       ) : (
         <>
           <p>

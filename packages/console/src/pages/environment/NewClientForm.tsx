@@ -13,6 +13,7 @@ import { paths } from '../../paths';
 const CLIENT_TYPES: readonly { value: ClientType; label: string }[] = [
   { value: 'web', label: 'Web (confidential, server-side)' },
   { value: 'native', label: 'Native (public: CLI, desktop, mobile)' },
+  { value: 'spa', label: 'Single-page app (public: runs in the browser)' },
 ];
 
 export function NewClientForm({ environment }: { readonly environment: Environment }) {

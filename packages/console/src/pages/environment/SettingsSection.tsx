@@ -71,14 +71,58 @@ function SettingStatus({
   );
 }
 
-/** The environment's settings: impersonation, dynamic registration and metadata documents. */
+/**
+ * The environment's settings: impersonation, pushed authorization requests, dynamic registration
+ * and metadata documents.
+ */
 export function SettingsSection({ environment }: { readonly environment: Environment }) {
   return (
     <section id="settings" className="panel" aria-labelledby="settings-heading">
       <h2 id="settings-heading">Settings</h2>
       <ImpersonationSetting environment={environment} />
+      <ParSetting environment={environment} />
       <RegistrationSettings environment={environment} />
     </section>
+  );
+}
+
+function ParSetting({ environment }: { readonly environment: Environment }) {
+  const { can } = useSession();
+  const ids = { name: useId(), hint: useId() };
+  const { error, saved, save } = useSettingSaver(environment.name);
+
+  return (
+    <>
+      <div className="setting" data-testid="par-setting">
+        <div>
+          <p className="setting-name" id={ids.name}>
+            Require pushed authorization requests
+          </p>
+          <p className="hint" id={ids.hint}>
+            Every client must send its authorization request to the server first (RFC 9126), so its
+            parameters never travel through the browser. Off: each client decides.
+          </p>
+        </div>
+        {can.manage ? (
+          <Switch
+            checked={environment.requirePar}
+            label="Require pushed authorization requests"
+            describedBy={ids.hint}
+            onChange={(required) => {
+              save(
+                { requirePar: required },
+                required
+                  ? 'Every client must push its authorization requests.'
+                  : 'Each client decides whether it pushes its authorization requests.',
+              );
+            }}
+          />
+        ) : (
+          <span aria-labelledby={ids.name}>{environment.requirePar ? 'On' : 'Off'}</span>
+        )}
+      </div>
+      <SettingStatus error={error} saved={saved} />
+    </>
   );
 }
 
