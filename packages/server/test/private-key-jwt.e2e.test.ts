@@ -113,6 +113,46 @@ describe('openid-client with PrivateKeyJwt against Gatehouse', () => {
     }
   });
 
+  /** Signs erin in and consents in Chromium; the URL the browser was sent back to. */
+  async function signIn(authorizationUrl: string): Promise<URL> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // The callback goes to a host nobody serves: catch the navigation instead.
+    const callbackRequest = page.waitForRequest((request) =>
+      request.url().startsWith(REDIRECT_URI),
+    );
+    await page.goto(authorizationUrl);
+    await page.getByLabel('Email').fill('erin@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/consent$/);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const callback = new URL((await callbackRequest).url());
+    await context.close();
+    return callback;
+  }
+
+  it('a pushed authorization request (RFC 9126) authenticated by an assertion, in Chromium', async () => {
+    const { clientId, key } = await keyedClient('RS256', 'jwks');
+    const config = await configure(clientId, key);
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = await client.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid email',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    const callback = await signIn(url.href);
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect(tokens.claims()?.email).toBe('erin@example.com');
+  });
+
   it('the code flow in Chromium, then refresh, introspection and revocation', async () => {
     const { clientId, key } = await keyedClient('ES256', 'jwks_uri');
     const config = await configure(clientId, key);
@@ -127,20 +167,7 @@ describe('openid-client with PrivateKeyJwt against Gatehouse', () => {
       state,
       nonce,
     });
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    // The callback goes to a host nobody serves: catch the navigation instead.
-    const callbackRequest = page.waitForRequest((request) =>
-      request.url().startsWith(REDIRECT_URI),
-    );
-    await page.goto(url.href);
-    await page.getByLabel('Email').fill('erin@example.com');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/consent$/);
-    await page.getByRole('button', { name: 'Allow' }).click();
-    const callback = new URL((await callbackRequest).url());
-    await context.close();
+    const callback = await signIn(url.href);
 
     const tokens = await client.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: verifier,

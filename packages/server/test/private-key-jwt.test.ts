@@ -305,6 +305,21 @@ describe('private_key_jwt on SQLite', () => {
       tokenForm(signed, { client_secret: secretClient.clientSecret ?? '' }),
     );
     expect(both.status).toBe(401);
+    const basic = Buffer.from(
+      `${secretClient.clientId}:${secretClient.clientSecret ?? ''}`,
+    ).toString('base64');
+    const withBasic = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${basic}`,
+      },
+      body: new URLSearchParams(tokenForm(signed)),
+    });
+    expect(withBasic.status).toBe(401);
+    expect(((await withBasic.json()) as { error_description: string }).error_description).toMatch(
+      /one client authentication method/,
+    );
 
     // The other way: a private_key_jwt client that still has a secret cannot use it.
     await t.server.stores.clients.update(
