@@ -1,8 +1,9 @@
 /**
  * oidc-client-ts, the browser library single-page apps use, run in Chromium from a page on another
  * origin than Gatehouse's (issue #16, part 4): discovery, sign-in with code + PKCE, userinfo and
- * refresh all cross the origin boundary, so each works only if CORS answers them. A page on an
- * unregistered origin, in the same browser, reads the public documents but nothing else.
+ * refresh all cross the origin boundary, so each works only if CORS answers them; sign-out is
+ * RP-Initiated Logout by navigation (signoutRedirect). A page on an unregistered origin, in the
+ * same browser, reads the public documents but nothing else.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -97,6 +98,7 @@ describe('oidc-client-ts in Chromium, from a page on another origin', () => {
         type: 'spa',
         name: 'Acme SPA',
         redirectUris: [`${app.origin}/callback`],
+        postLogoutRedirectUris: [`${app.origin}/signed-out`],
         grantTypes: ['authorization_code', 'refresh_token'],
       })
     ).clientId;
@@ -142,9 +144,15 @@ describe('oidc-client-ts in Chromium, from a page on another origin', () => {
     await page.getByLabel('Email').fill('carol@example.com');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/consent$/);
-    await page.getByRole('button', { name: 'Allow' }).click();
-    await page.waitForURL((url) => url.href.startsWith(`${app.origin}/callback`));
+    // Consent the first time; after that, typing the password was the confirmation a public
+    // client's request needs (RFC 8252 §8.6), and the browser goes straight back.
+    const callback = `${app.origin}/callback`;
+    await page.waitForURL(
+      (url) => url.href.startsWith(callback) || /\/(consent|confirm)$/.test(url.pathname),
+    );
+    if (!page.url().startsWith(callback))
+      await page.locator('button[name="decision"][value="allow"]').click();
+    await page.waitForURL((url) => url.href.startsWith(callback));
     await status(page, 'signed in');
   }
 
@@ -176,6 +184,34 @@ describe('oidc-client-ts in Chromium, from a page on another origin', () => {
     expect(refreshed.email).toBe('carol@example.com');
     expect(refreshed.accessToken).toBeDefined();
     expect(refreshed.accessToken).not.toBe(signedIn.accessToken);
+    await context.close();
+  });
+
+  it('signs out with signoutRedirect: the Gatehouse session ends and the app gets its state back', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page);
+    // RP-Initiated Logout: id_token_hint and post_logout_redirect_uri, so no confirmation page.
+    await page.evaluate(() => {
+      void (globalThis as unknown as SpaWindow).mgr.signoutRedirect({ state: 'bye' });
+    });
+    await page.waitForURL((url) => url.href.startsWith(`${app.origin}/signed-out`));
+    await status(page, 'signed out');
+    expect(await page.evaluate(() => (globalThis as unknown as SpaWindow).signedOutState)).toBe(
+      'bye',
+    );
+    expect(
+      await page.evaluate(() => (globalThis as unknown as SpaWindow).mgr.getUser()),
+    ).toBeNull();
+    // Signed out at Gatehouse too: signing in again asks for the password.
+    await page.goto(`${app.origin}/`);
+    await status(page, 'ready');
+    await page.evaluate(() => {
+      void (globalThis as unknown as SpaWindow).mgr.signinRedirect();
+    });
+    await page.waitForURL((url) => url.href.startsWith(t.url));
+    await page.getByLabel('Password').waitFor();
+    expect(await page.getByLabel('Password').count()).toBe(1);
     await context.close();
   });
 
@@ -224,6 +260,7 @@ interface SpaWindow {
     signinRedirect(): Promise<void>;
     signinSilent(): Promise<{ access_token: string; profile: { email?: string } } | null>;
     signoutRedirect(args?: { state?: unknown }): Promise<void>;
+    getUser(): Promise<unknown>;
   };
   signedIn: { sub: string; email: string; accessToken: string; hasRefresh: boolean };
   signedOutState: unknown;
