@@ -29,8 +29,27 @@ describe('openid-client buildEndSessionUrl against Gatehouse, in Chromium', () =
   let AFTER_LOGOUT = '';
 
   beforeAll(async () => {
-    rp = createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html' }).end('<p>the relying party</p>');
+    rp = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://rp');
+      if (url.pathname !== '/post-form') {
+        response.writeHead(200, { 'content-type': 'text/html' }).end('<p>the relying party</p>');
+        return;
+      }
+      // §2: an RP may POST the logout parameters as a form, from its own (another) site.
+      const escape = (value: string) =>
+        value.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;');
+      const fields = [...url.searchParams]
+        .filter(([name]) => name !== 'action')
+        .map(
+          ([name, value]) =>
+            `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`,
+        )
+        .join('');
+      response
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          `<form method="post" action="${escape(url.searchParams.get('action') ?? '')}">${fields}<button>Log out</button></form>`,
+        );
     });
     await new Promise<void>((resolve) => rp.listen(0, '127.0.0.1', resolve));
     const port = (rp.address() as AddressInfo).port;
@@ -155,6 +174,49 @@ describe('openid-client buildEndSessionUrl against Gatehouse, in Chromium', () =
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL((url) => url.href.startsWith(AFTER_LOGOUT));
     expect(new URL(page.url()).searchParams.get('state')).toBe('confirm-state');
+    await context.close();
+  });
+
+  it('a form POST from the RP’s page (§2) signs out too and returns with state', async () => {
+    const registered = await t.client({
+      type: 'web',
+      name: 'RP Post',
+      redirectUris: [REDIRECT],
+      postLogoutRedirectUris: [AFTER_LOGOUT],
+      grantTypes: ['authorization_code'],
+    });
+    const config = await client.discovery(
+      new URL(t.issuer('development')),
+      registered.clientId,
+      registered.clientSecret,
+      undefined,
+      { execute: [client.allowInsecureRequests] },
+    );
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const tokens = await signIn(page, config);
+    // The form is served from http://localhost:<port>: another site than http://127.0.0.1.
+    const form = new URL(REDIRECT.replace('127.0.0.1', 'localhost'));
+    form.pathname = '/post-form';
+    form.search = new URLSearchParams({
+      action: `${t.issuer('development')}/logout`,
+      id_token_hint: tokens.id_token ?? '',
+      post_logout_redirect_uri: AFTER_LOGOUT,
+      state: 'posted',
+    }).toString();
+    await page.goto(form.href);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL((url) => url.href.startsWith(AFTER_LOGOUT));
+    expect(new URL(page.url()).searchParams.get('state')).toBe('posted');
+    await page.goto(
+      client.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      }).href,
+    );
+    await page.waitForURL(/\/login$/);
     await context.close();
   });
 
