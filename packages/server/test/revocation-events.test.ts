@@ -195,11 +195,53 @@ describe.each(DATABASES)('revocation events on $kind', ({ create }) => {
   });
 });
 
-/** Puts a database back as it was before migration 0012, so opening it runs 0012 again. */
+/**
+ * Puts a database back as it was before migration 0012, so opening it runs 0012 again (and the
+ * migrations after it, which come out first).
+ */
 async function undoMigration0012(db: Kysely<Database>): Promise<void> {
+  await undoMigration0013(db);
   await sql`drop table revocation_events`.execute(db);
   await sql`drop index authorization_codes_grant`.execute(db);
   await sql`alter table authorization_codes drop column grant_id`.execute(db);
   await sql`alter table resources drop column client_id`.execute(db);
   await sql`delete from gatehouse_migrations where name = '0012-revocation-events'`.execute(db);
+}
+
+/** Removes what migration 0013 (issue #16) added: additive only, so dropping it is exact. */
+async function undoMigration0013(db: Kysely<Database>): Promise<void> {
+  for (const table of [
+    'session_clients',
+    'logout_deliveries',
+    'client_assertion_jtis',
+    'pushed_authorization_requests',
+  ])
+    await sql`drop table ${sql.table(table)}`.execute(db);
+  await sql`drop index sessions_sid`.execute(db);
+  const columns: [string, string[]][] = [
+    [
+      'clients',
+      [
+        'id_token_signed_response_alg',
+        'backchannel_logout_uri',
+        'jwks',
+        'jwks_uri',
+        'token_endpoint_auth_method',
+        'post_logout_redirect_uris',
+        'require_par',
+        'pkce_exempt_with_nonce',
+      ],
+    ],
+    ['resources', ['access_token_alg']],
+    ['environments', ['require_par']],
+    ['users', ['email_verified']],
+    ['sessions', ['sid']],
+    ['authorization_codes', ['session_claims']],
+    ['refresh_tokens', ['session_claims']],
+    ['device_codes', ['session_claims']],
+  ];
+  for (const [table, names] of columns)
+    for (const name of names)
+      await sql`alter table ${sql.table(table)} drop column ${sql.ref(name)}`.execute(db);
+  await sql`delete from gatehouse_migrations where name = '0013-oidc-completeness'`.execute(db);
 }
