@@ -12,6 +12,7 @@ import {
   type ClientSpec,
 } from '../src/services/clients.js';
 import { updateEnvironmentSettings } from '../src/services/environments.js';
+import { promoteClient } from '../src/services/promote.js';
 import { InputError } from '../src/services/input-error.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -384,6 +385,40 @@ describe.each(DATABASES)('client settings on $kind', ({ create }) => {
       web({ postLogoutRedirectUris: ['http://127.0.0.1/signed-out'] }, 'production'),
     );
     expect(refused.code).toBe('post_logout_redirect_uri_refused');
+  });
+
+  it('promotes how a client authenticates and signs, not its logout URIs or exceptions', async () => {
+    const jwk = publicJwk('promoted');
+    const { client } = await createClient(t.ctx, {
+      environment: 'staging',
+      type: 'web',
+      name: 'Keys',
+      redirectUris: ['https://keys.staging.example.com/callback'],
+      jwks: { keys: [jwk] },
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      idTokenSignedResponseAlg: 'ES256',
+      postLogoutRedirectUris: ['https://keys.staging.example.com/bye'],
+      pkceExemptWithNonce: true,
+    });
+    const promoted = await promoteClient(t.ctx, 'staging', client.clientId, 'production');
+    // A private_key_jwt client has no secret in any environment.
+    expect(promoted.clientSecret).toBeUndefined();
+    expect(promoted.client).toMatchObject({
+      secretHash: null,
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: { keys: [jwk] },
+      idTokenSignedResponseAlg: 'ES256',
+      postLogoutRedirectUris: [],
+      pkceExemptWithNonce: false,
+    });
+    // The source goes back to a secret: promoting again issues the target one, shown once.
+    await updateClient(t.ctx, 'staging', client.clientId, {
+      tokenEndpointAuthMethod: null,
+      jwks: null,
+    });
+    const again = await promoteClient(t.ctx, 'staging', client.clientId, 'production');
+    expect(again.clientSecret).toMatch(/^ghs_production_/);
+    expect(again.client).toMatchObject({ tokenEndpointAuthMethod: null, jwks: null });
   });
 
   it('sets require PAR per environment, audited', async () => {

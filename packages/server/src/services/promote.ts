@@ -30,11 +30,28 @@ export interface PromotionPlan {
 export interface PromotionResult {
   readonly plan: PromotionPlan;
   readonly client: Client;
-  /** For a web client promoted for the first time: its new secret, shown once. */
+  /**
+   * For a web client promoted for the first time (unless it uses private_key_jwt), or one that
+   * stops using private_key_jwt: its new secret, shown once.
+   */
   readonly clientSecret?: string;
 }
 
 const origin = (environment: string, clientId: string): string => `${environment}/${clientId}`;
+
+/**
+ * The settings that travel with a promotion: how the client authenticates (its keys are the same
+ * software's in every environment) and signs its ID tokens. Logout URIs name the environment's
+ * hosts, and PAR and the no-PKCE exception are each environment's decision: they are set there.
+ */
+function promotedSettings(source: Client) {
+  return {
+    idTokenSignedResponseAlg: source.idTokenSignedResponseAlg ?? null,
+    tokenEndpointAuthMethod: source.tokenEndpointAuthMethod ?? null,
+    jwks: source.jwks ?? null,
+    jwksUri: source.jwksUri ?? null,
+  };
+}
 
 /** What promoting a client would do, computed before anything is written. */
 export async function planPromotion(
@@ -93,14 +110,16 @@ export async function promoteClient(
   }
   const source = await requireClient(ctx, from, clientId);
   if (plan.targetClientId !== null) {
-    const { client } = await updateClient(ctx, to, plan.targetClientId, {
+    const { client, clientSecret } = await updateClient(ctx, to, plan.targetClientId, {
       name: source.name,
       setRedirectUris: plan.accepted,
       grantTypes: source.grantTypes,
       skipConsent: source.skipConsent,
+      ...promotedSettings(source),
       auditType: 'client.promoted',
     });
-    return { plan, client };
+    // A target that stops using private_key_jwt is issued a secret, shown once.
+    return clientSecret === undefined ? { plan, client } : { plan, client, clientSecret };
   }
   const created = await createClient(ctx, {
     environment: to,
@@ -109,6 +128,7 @@ export async function promoteClient(
     redirectUris: plan.accepted,
     grantTypes: source.grantTypes,
     skipConsent: source.skipConsent,
+    ...promotedSettings(source),
     promotedFrom: origin(from, clientId),
   });
   return created.clientSecret === undefined
