@@ -174,6 +174,12 @@ describe('Back-Channel Logout 1.0', () => {
       sub: string;
     };
     expect(typeof sid.sid).toBe('string');
+    // Recorded for the clients that can be told, not for the one without a back-channel URI.
+    expect(
+      (await t.server.stores.sessionClients.forSession('development', sid.sid ?? ''))
+        .map((e) => e.clientId)
+        .sort(),
+    ).toEqual([told.clientId, also.clientId].sort());
 
     const out = await browser.get(
       `/e/development/logout?${new URLSearchParams({ id_token_hint: idToken }).toString()}`,

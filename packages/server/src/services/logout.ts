@@ -14,8 +14,11 @@ export type SessionEndReason =
 
 /**
  * Records that a session signed in to a client (a code was issued under it), so that the client
- * is told when the session ends (Back-Channel Logout 1.0 §2.7). Sessions from before migration
- * 0013 have no sid and are not recorded: nothing could name them in a logout token.
+ * is told when the session ends (Back-Channel Logout 1.0 §2.7). Only for a client that has a
+ * backchannel_logout_uri now: most have none, and a write on every code flow for them would be
+ * for nothing (a client that registers one later is told of the sessions signed in after that).
+ * Sessions from before migration 0013 have no sid and are not recorded: nothing could name them
+ * in a logout token.
  */
 export async function recordSessionClient(
   ctx: Pick<ServiceContext, 'stores' | 'clock'>,
@@ -29,6 +32,9 @@ export async function recordSessionClient(
   },
 ): Promise<void> {
   if (entry.sid === null) return;
+  const client = await ctx.stores.clients.get(entry.environment, entry.clientId);
+  const uri = client?.backchannelLogoutUri;
+  if (uri === undefined || uri === null || uri === '') return;
   await ctx.stores.sessionClients.record({
     environment: entry.environment,
     sid: entry.sid,
