@@ -258,6 +258,50 @@ describe('private_key_jwt on SQLite', () => {
     }
   });
 
+  it('tries each fitting key when the client registered its keys without kids', async () => {
+    const [older, newer] = [await newKey('ES256'), await newKey('ES256')];
+    const strip = (jwk: JWK): JWK =>
+      Object.fromEntries(Object.entries(jwk).filter(([name]) => name !== 'kid'));
+    const id = await keyedClient({ keys: [strip(older.jwk), strip(newer.jwk)] });
+    for (const signing of [older, newer]) {
+      const signed = await new SignJWT({
+        iss: id,
+        sub: id,
+        aud: issuer,
+        jti: randomUUID(),
+        exp: Math.floor(Date.now() / 1000) + 60,
+      })
+        .setProtectedHeader({ alg: 'ES256' })
+        .sign(signing.privateKey);
+      const reply = await post(tokenUrl, tokenForm(signed));
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    }
+    const stranger = await newKey('ES256');
+    const forged = await new SignJWT({
+      iss: id,
+      sub: id,
+      aud: issuer,
+      jti: randomUUID(),
+      exp: Math.floor(Date.now() / 1000) + 60,
+    })
+      .setProtectedHeader({ alg: 'ES256' })
+      .sign(stranger.privateKey);
+    const refused = await post(tokenUrl, tokenForm(forged));
+    expect(refused.status).toBe(401);
+    expect(refused.body.error_description).toMatch(/signature does not verify/);
+    // The right key but expired: the answer is the expiry, not a signature failure.
+    const expired = await new SignJWT({
+      iss: id,
+      sub: id,
+      aud: issuer,
+      jti: randomUUID(),
+      exp: Math.floor(Date.now() / 1000) - 120,
+    })
+      .setProtectedHeader({ alg: 'ES256' })
+      .sign(newer.privateKey);
+    expect((await post(tokenUrl, tokenForm(expired))).body.error_description).toMatch(/expired/);
+  });
+
   it('refuses an assertion signed by a key the client never registered, even under its kid', async () => {
     const stranger = await newKey('ES256', key('ES256').kid);
     const reply = await post(

@@ -1,4 +1,12 @@
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
 import { InvalidClient } from '../errors.js';
 import { ClientKeyError } from '../services/client-keys.js';
 import { isPublicClient, type Client } from '../storage/clients.js';
@@ -85,8 +93,7 @@ export async function verifyClientAssertion(
   const now = deps.clock();
   let payload: JWTPayload;
   try {
-    const keys = deps.clientKeys.resolver(env, client);
-    ({ payload } = await jwtVerify(assertion, keys, {
+    payload = await verifiedWithAnyKey(assertion, deps.clientKeys.resolver(env, client), {
       algorithms: [...CLIENT_ASSERTION_ALGS],
       issuer: client.clientId,
       subject: client.clientId,
@@ -94,7 +101,7 @@ export async function verifyClientAssertion(
       requiredClaims: ['exp', 'jti'],
       clockTolerance: ASSERTION_CLOCK_TOLERANCE_S,
       currentDate: new Date(now),
-    }));
+    });
   } catch (error) {
     throw refused(reason(error));
   }
@@ -123,6 +130,32 @@ export async function verifyClientAssertion(
     now,
   );
   if (!first) throw refused('this assertion (its jti) was used before');
+}
+
+/**
+ * The verified claims. When several of the client's keys fit the header (no `kid`, or one kid on
+ * several keys), each is tried in turn (RFC 7515 §4.1.4 makes `kid` only a hint): a client that
+ * registered its keys without kids can still rotate them. A failure other than the signature
+ * (expired, wrong aud) comes from the key that verified, and is the answer.
+ */
+async function verifiedWithAnyKey(
+  assertion: string,
+  keys: JWTVerifyGetKey,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  try {
+    return (await jwtVerify(assertion, keys, options)).payload;
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+    for await (const key of error) {
+      try {
+        return (await jwtVerify(assertion, key, options)).payload;
+      } catch (attempt) {
+        if (!(attempt instanceof errors.JWSSignatureVerificationFailed)) throw attempt;
+      }
+    }
+    throw new errors.JWSSignatureVerificationFailed();
+  }
 }
 
 /** What went wrong, in words a client developer can act on; nothing of the keys themselves. */
