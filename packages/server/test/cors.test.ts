@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORS_MAX_AGE_S } from '../src/http/cors.js';
+import { refusedRedirectsOf } from '../src/services/redirects.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -365,6 +366,29 @@ describe('CORS', () => {
       // A page, never a redirect (RFC 6749 §4.1.2.1).
       expect(response.status).toBe(400);
       expect(response.headers.get('location')).toBeNull();
+    });
+
+    it('attack: the console never offers another port of a spa as a one-click registration (another origin)', async () => {
+      const { challenge } = pkce();
+      for (const redirectUri of ['http://127.0.0.1:8080/callback', `${APP}/callback/`]) {
+        const query = new URLSearchParams({
+          response_type: 'code',
+          client_id: spaId,
+          redirect_uri: redirectUri,
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        });
+        await fetch(url(`/e/development/authorize?${query.toString()}`), { redirect: 'manual' });
+      }
+      const refused = await refusedRedirectsOf(t.ctx, 'development', spaId);
+      const byUri = new Map(refused.map((entry) => [entry.uri, entry]));
+      expect(byUri.get('http://127.0.0.1:8080/callback')?.registrable).toMatchObject({
+        ok: false,
+        code: 'new_destination',
+        message: expect.stringContaining('http://127.0.0.1:8080') as unknown,
+      });
+      // The same origin with a trailing slash sends codes where a registered URI already does.
+      expect(byUri.get(`${APP}/callback/`)?.registrable).toEqual({ ok: true });
     });
   });
 });
