@@ -326,4 +326,50 @@ describe('gatehouse users and email_verified', () => {
       'gatehouse: error: users.development[0]: unknown field "admin" (allowed: email, name, emailVerified)\n',
     );
   });
+
+  it('resources add/update --access-token-alg: RS256 or ES256, anything else refused in one line', async () => {
+    const added = await gatehouse([
+      'resources',
+      'add',
+      '--env',
+      'development',
+      '--uri',
+      'https://legacy.example.com',
+      '--name',
+      'Legacy',
+      '--access-token-alg',
+      'RS256',
+      '--json',
+      ...data(),
+    ]);
+    expect(JSON.parse(added.stdout)).toMatchObject({ accessTokenAlg: 'RS256' });
+    const back = await gatehouse([
+      'resources',
+      'update',
+      '--env',
+      'development',
+      '--uri',
+      'https://legacy.example.com',
+      '--access-token-alg',
+      'ES256',
+      '--json',
+      ...data(),
+    ]);
+    expect(JSON.parse(back.stdout)).toMatchObject({ accessTokenAlg: 'ES256' });
+    const refused = await gatehouse([
+      'resources',
+      'update',
+      '--env',
+      'development',
+      '--uri',
+      'https://legacy.example.com',
+      '--access-token-alg',
+      'HS256',
+      ...data(),
+    ]);
+    expect(refused).toMatchObject({
+      code: 1,
+      stderr: 'gatehouse: error: the access token algorithm must be ES256 or RS256, not "HS256"\n',
+    });
+  });
 });

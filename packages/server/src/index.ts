@@ -138,6 +138,7 @@ export {
   registerResource,
   removeResource,
   setResourceClient,
+  setResourceAccessTokenAlg,
   decideResource,
   type ResourceSpec,
 } from './services/resources.js';

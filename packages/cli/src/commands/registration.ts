@@ -5,6 +5,7 @@ import {
   parseDuration,
   registerResource,
   removeResource,
+  setResourceAccessTokenAlg,
   setResourceClient,
   requireEnvironment,
   updateEnvironmentSettings,
@@ -156,6 +157,9 @@ export function registrationCommand(io: CliIo): Command {
 const RESOURCE_CLIENT_HELP =
   "the confidential client the resource's server authenticates as, to read the revocation feed and introspect its tokens";
 
+const ACCESS_TOKEN_ALG_HELP =
+  'ES256 (the default) or RS256, for a resource server that verifies only RS256';
+
 function clientLine(clientId: string | null): string[] {
   return [
     clientId === null
@@ -178,6 +182,7 @@ export function resourcesCommand(io: CliIo): Command {
         .requiredOption('--name <name>', 'a name for people')
         .option('--scope <scope>', 'a scope the resource defines (repeatable)', collect, [])
         .option('--client <client_id>', RESOURCE_CLIENT_HELP)
+        .option('--access-token-alg <alg>', ACCESS_TOKEN_ALG_HELP)
         .option('--json', 'JSON output'),
     ).action(
       (
@@ -188,6 +193,7 @@ export function resourcesCommand(io: CliIo): Command {
             name: string;
             scope: string[];
             client?: string;
+            accessTokenAlg?: string;
           },
       ) =>
         withStores(options, io, async (ctx) => {
@@ -196,6 +202,7 @@ export function resourcesCommand(io: CliIo): Command {
             name: options.name,
             scopes: options.scope,
             clientId: options.client ?? null,
+            accessTokenAlg: options.accessTokenAlg ?? null,
           });
           if (options.json === true) writeJson(io, resource);
           else
@@ -209,11 +216,14 @@ export function resourcesCommand(io: CliIo): Command {
   resources.addCommand(
     withDataOptions(
       new Command('update')
-        .description('link a resource to the client its server authenticates as, or unlink it')
+        .description(
+          'link a resource to the client its server authenticates as, or unlink it; or set the algorithm of its access tokens',
+        )
         .addOption(envOption())
         .requiredOption('--uri <uri>', 'the resource')
         .option('--client <client_id>', RESOURCE_CLIENT_HELP)
         .option('--no-client', 'no client: its server can no longer read the revocation feed')
+        .option('--access-token-alg <alg>', ACCESS_TOKEN_ALG_HELP)
         .option('--json', 'JSON output'),
     ).action(
       (
@@ -223,17 +233,31 @@ export function resourcesCommand(io: CliIo): Command {
             uri: string;
             /** The client ID; false with --no-client; undefined with neither. */
             client?: string | false;
+            accessTokenAlg?: string;
           },
       ) =>
         withStores(options, io, async (ctx) => {
-          if (options.client === undefined)
-            throw new UsageError('say which client: --client <client_id>, or --no-client');
-          const resource = await setResourceClient(
-            ctx,
-            options.env,
-            options.uri,
-            options.client === false ? null : options.client,
-          );
+          if (options.client === undefined && options.accessTokenAlg === undefined)
+            throw new UsageError(
+              'say what to change: --client <client_id>, --no-client, or --access-token-alg <alg>',
+            );
+          let resource =
+            options.client === undefined
+              ? undefined
+              : await setResourceClient(
+                  ctx,
+                  options.env,
+                  options.uri,
+                  options.client === false ? null : options.client,
+                );
+          if (options.accessTokenAlg !== undefined)
+            resource = await setResourceAccessTokenAlg(
+              ctx,
+              options.env,
+              options.uri,
+              options.accessTokenAlg,
+            );
+          if (resource === undefined) return;
           if (options.json === true) writeJson(io, resource);
           else say(io, [`updated ${printable(resource.uri)}`, ...clientLine(resource.clientId)]);
         }),

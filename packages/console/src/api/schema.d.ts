@@ -1371,6 +1371,8 @@ export interface paths {
             readonly name: string;
             readonly scopes?: readonly string[];
             readonly clientId?: string | null;
+            /** @enum {string|null} */
+            readonly accessTokenAlg?: 'ES256' | 'RS256' | null;
           };
         };
       };
@@ -1413,7 +1415,7 @@ export interface paths {
     };
     readonly options?: never;
     readonly head?: never;
-    /** Link a resource to the confidential client it authenticates as (revocation feed, introspection), or unlink it (null) */
+    /** Link a resource to the confidential client it authenticates as (revocation feed, introspection), or unlink it (null); and/or set the algorithm of its access tokens (RS256, or null for ES256) */
     readonly patch: {
       readonly parameters: {
         readonly query: {
@@ -1428,7 +1430,9 @@ export interface paths {
       readonly requestBody: {
         readonly content: {
           readonly 'application/json': {
-            readonly clientId: string | null;
+            readonly clientId?: string | null;
+            /** @enum {string|null} */
+            readonly accessTokenAlg?: 'ES256' | 'RS256' | null;
           };
         };
       };
@@ -1575,6 +1579,7 @@ export interface components {
       readonly name: string;
       readonly scopes: readonly string[];
       readonly clientId: string | null;
+      readonly accessTokenAlg: string | null;
       readonly createdAt: number;
     };
     readonly User: {

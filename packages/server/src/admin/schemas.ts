@@ -93,6 +93,8 @@ const SCHEMAS: Record<string, object> = {
     scopes: strings,
     /** The confidential client the resource server authenticates as; null: none. */
     clientId: nullable(string),
+    /** What its access tokens are signed with: RS256 if it asks; null: ES256. */
+    accessTokenAlg: nullable(string),
     createdAt: integer,
   }),
   User: object({

@@ -38,6 +38,7 @@ const STATUS_OF_CODE = {
   invalid_grant_type: 400,
   invalid_backchannel_logout_uri: 400,
   invalid_id_token_alg: 400,
+  invalid_access_token_alg: 400,
   invalid_jwks: 400,
   invalid_jwks_uri: 400,
   invalid_token_endpoint_auth_method: 400,

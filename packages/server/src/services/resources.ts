@@ -2,7 +2,7 @@ import { clientIdEnvironment } from '../crypto/credentials.js';
 import { InvalidScope, InvalidTarget } from '../errors.js';
 import { OIDC_SCOPES } from '../protocol.js';
 import type { Client } from '../storage/clients.js';
-import type { Resource } from '../storage/resources.js';
+import { ACCESS_TOKEN_ALGS, type AccessTokenAlg, type Resource } from '../storage/resources.js';
 import type { Stores } from '../storage/index.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
@@ -20,6 +20,19 @@ export interface ResourceSpec {
    * and introspect tokens for it; absent or null: none.
    */
   readonly clientId?: string | null;
+  /** RS256 for a resource server that cannot verify ES256; absent or null: ES256. */
+  readonly accessTokenAlg?: string | null;
+}
+
+/** A resource's access-token algorithm, checked: ES256 or RS256 (null: the default, ES256). */
+function checkAccessTokenAlg(alg: string | null | undefined): AccessTokenAlg | null {
+  if (alg === undefined || alg === null) return null;
+  if (!(ACCESS_TOKEN_ALGS as readonly string[]).includes(alg))
+    throw new InputError(
+      `the access token algorithm must be ${ACCESS_TOKEN_ALGS.join(' or ')}, not "${alg}"`,
+      'invalid_access_token_alg',
+    );
+  return alg as AccessTokenAlg;
 }
 
 /** RFC 8707 §2: an absolute URI without a fragment. */
@@ -61,6 +74,7 @@ export async function registerResource(
     spec.clientId === undefined || spec.clientId === null
       ? null
       : await requireResourceClient(ctx, environment, spec.clientId);
+  const accessTokenAlg = checkAccessTokenAlg(spec.accessTokenAlg);
   const now = ctx.clock();
   const resource: Resource = {
     environment,
@@ -68,6 +82,7 @@ export async function registerResource(
     name,
     scopes: [...new Set(spec.scopes)],
     clientId,
+    accessTokenAlg,
     createdAt: now,
   };
   if (!(await ctx.stores.resources.create(resource)))
@@ -80,11 +95,51 @@ export async function registerResource(
       environment,
       type: 'resource.registered',
       actor: ctx.actor,
-      data: { uri: resource.uri, name, scopes: resource.scopes, clientId },
+      data: {
+        uri: resource.uri,
+        name,
+        scopes: resource.scopes,
+        clientId,
+        ...(accessTokenAlg === null ? {} : { accessTokenAlg }),
+      },
     },
     now,
   );
   return resource;
+}
+
+/**
+ * Sets the algorithm the resource's access tokens are signed with (null: ES256). Tokens already
+ * issued keep theirs; both keys are in the JWKS, so a resource server verifies either.
+ */
+export async function setResourceAccessTokenAlg(
+  ctx: ServiceContext,
+  environment: string,
+  uri: string,
+  alg: string | null,
+): Promise<Resource> {
+  await requireEnvironment(ctx, environment);
+  const checked = checkAccessTokenAlg(alg);
+  const existing = await ctx.stores.resources.get(environment, uri);
+  if (existing === undefined)
+    throw new InputError(`no resource ${uri} in ${environment}`, 'unknown_resource');
+  if (existing.accessTokenAlg === checked) return existing;
+  if (!(await ctx.stores.resources.setAccessTokenAlg(environment, uri, checked)))
+    throw new InputError(`no resource ${uri} in ${environment}`, 'unknown_resource');
+  await ctx.stores.audit.append(
+    {
+      environment,
+      type: 'resource.access_token_alg_changed',
+      actor: ctx.actor,
+      data: {
+        uri,
+        accessTokenAlg: checked ?? 'ES256',
+        previous: existing.accessTokenAlg ?? 'ES256',
+      },
+    },
+    ctx.clock(),
+  );
+  return { ...existing, accessTokenAlg: checked };
 }
 
 /**

@@ -121,6 +121,10 @@ export function cacheStores(
         changed(topics.resources(environment), () =>
           resources.setClientId(environment, uri, clientId),
         ),
+      setAccessTokenAlg: (environment, uri, alg) =>
+        changed(topics.resources(environment), () =>
+          resources.setAccessTokenAlg(environment, uri, alg),
+        ),
     },
     sessions: {
       ...sessions,

@@ -12,11 +12,20 @@ export interface Resource {
    * resource (RFC 7662 §2.1) and read the environment's revocation feed. Null: none.
    */
   readonly clientId: string | null;
+  /** What its access tokens are signed with: RS256 if it asks (migration 0013); null: ES256. */
+  readonly accessTokenAlg: AccessTokenAlg | null;
   readonly createdAt: number;
 }
 
+/** The algorithms a resource may ask for its access tokens (ES256 is the default). */
+export type AccessTokenAlg = 'ES256' | 'RS256';
+export const ACCESS_TOKEN_ALGS: readonly AccessTokenAlg[] = ['ES256', 'RS256'];
+
 /** A resource to register; without `clientId`, no client acts for it. */
-export type NewResource = Omit<Resource, 'clientId'> & { readonly clientId?: string | null };
+export type NewResource = Omit<Resource, 'clientId' | 'accessTokenAlg'> & {
+  readonly clientId?: string | null;
+  readonly accessTokenAlg?: AccessTokenAlg | null;
+};
 
 export interface ResourceStore {
   list(environment: string): Promise<Resource[]>;
@@ -25,6 +34,8 @@ export interface ResourceStore {
   create(resource: NewResource): Promise<boolean>;
   /** Links the client that acts for the resource (null: none). False when there is no such resource. */
   setClientId(environment: string, uri: string, clientId: string | null): Promise<boolean>;
+  /** Sets the algorithm of its access tokens (null: ES256). False when there is no such resource. */
+  setAccessTokenAlg(environment: string, uri: string, alg: AccessTokenAlg | null): Promise<boolean>;
   delete(environment: string, uri: string): Promise<boolean>;
 }
 
@@ -35,6 +46,7 @@ export function resourceStore(db: Kysely<Database>): ResourceStore {
     name: string;
     scopes: string;
     client_id: string | null;
+    access_token_alg: string | null;
     created_at: number;
   }): Resource => ({
     environment: row.environment,
@@ -42,6 +54,9 @@ export function resourceStore(db: Kysely<Database>): ResourceStore {
     name: row.name,
     scopes: JSON.parse(row.scopes) as string[],
     clientId: row.client_id,
+    accessTokenAlg: ACCESS_TOKEN_ALGS.includes(row.access_token_alg as AccessTokenAlg)
+      ? (row.access_token_alg as AccessTokenAlg)
+      : null,
     createdAt: row.created_at,
   });
   return {
@@ -72,6 +87,7 @@ export function resourceStore(db: Kysely<Database>): ResourceStore {
           name: resource.name,
           scopes: JSON.stringify(resource.scopes),
           client_id: resource.clientId ?? null,
+          access_token_alg: resource.accessTokenAlg ?? null,
           created_at: resource.createdAt,
         })
         .onConflict((c) => c.columns(['environment', 'uri']).doNothing())
@@ -82,6 +98,15 @@ export function resourceStore(db: Kysely<Database>): ResourceStore {
       const result = await db
         .updateTable('resources')
         .set({ client_id: clientId })
+        .where('environment', '=', environment)
+        .where('uri', '=', uri)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async setAccessTokenAlg(environment, uri, alg) {
+      const result = await db
+        .updateTable('resources')
+        .set({ access_token_alg: alg })
         .where('environment', '=', environment)
         .where('uri', '=', uri)
         .executeTakeFirst();

@@ -5,7 +5,7 @@ import type { SessionClaims } from '../storage/session-claims.js';
 import type { Stores } from '../storage/index.js';
 import type { RefreshToken } from '../storage/tokens.js';
 import type { User } from '../storage/users.js';
-import { RS256, type SigningAlg } from './jws.js';
+import { ES256, RS256, type SigningAlg } from './jws.js';
 import type { Signer } from './signer.js';
 
 export const ACCESS_TOKEN_TTL_S = 600;
@@ -99,23 +99,46 @@ export async function signAccessToken(
       : Math.min(iat + ACCESS_TOKEN_TTL_S, Math.floor(delegation.notAfter / 1000));
   const jti = request.jti ?? randomUUID();
   const impersonationId = acting?.impersonationId ?? delegation?.impersonationId ?? null;
-  const token = await deps.signer.sign(request.environment, 'at+jwt', {
-    iss: request.issuer,
-    sub: request.subject,
-    // Without a resource indicator the audience is this issuer, whose userinfo endpoint accepts it.
-    aud: request.resource ?? request.issuer,
-    client_id: request.clientId,
-    scope: request.scope.join(' '),
-    iat,
-    exp,
-    jti,
-    ...(request.authTime === undefined ? {} : { auth_time: Math.floor(request.authTime / 1000) }),
-    ...(request.grantId === undefined ? {} : { grant_id: request.grantId }),
-    // What ending the impersonation revokes (an `impersonation` revocation event).
-    ...(impersonationId === null ? {} : { impersonation_id: impersonationId }),
-    ...(delegation === undefined ? actClaim(acting) : { act: delegation.act }),
-  });
+  const alg = await accessTokenAlgFor(deps, request.environment, request.resource);
+  const token = await deps.signer.sign(
+    request.environment,
+    'at+jwt',
+    {
+      iss: request.issuer,
+      sub: request.subject,
+      // Without a resource indicator the audience is this issuer, whose userinfo endpoint accepts it.
+      aud: request.resource ?? request.issuer,
+      client_id: request.clientId,
+      scope: request.scope.join(' '),
+      iat,
+      exp,
+      jti,
+      ...(request.authTime === undefined ? {} : { auth_time: Math.floor(request.authTime / 1000) }),
+      ...(request.grantId === undefined ? {} : { grant_id: request.grantId }),
+      // What ending the impersonation revokes (an `impersonation` revocation event).
+      ...(impersonationId === null ? {} : { impersonation_id: impersonationId }),
+      ...(delegation === undefined ? actClaim(acting) : { act: delegation.act }),
+    },
+    alg,
+  );
   return { token, expiresIn: exp - iat, jti };
+}
+
+/**
+ * The algorithm of an access token for `resource`: ES256 unless the registered resource asks for
+ * RS256 (a resource server whose library verifies only RS256). Read from the cached list of the
+ * environment's resources, so it costs no query per token.
+ */
+async function accessTokenAlgFor(
+  deps: TokenDeps,
+  environment: string,
+  resource: string | null,
+): Promise<SigningAlg> {
+  if (resource === null) return ES256;
+  const registered = (await deps.stores.resources.list(environment)).find(
+    (r) => r.uri === resource,
+  );
+  return registered?.accessTokenAlg ?? ES256;
 }
 
 export interface RefreshTokenRequest {
