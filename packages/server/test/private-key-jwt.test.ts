@@ -178,6 +178,15 @@ describe('private_key_jwt on SQLite', () => {
     expect(replay.status).toBe(401);
     expect(replay.body.error).toBe('invalid_client');
     expect(replay.body.error_description).toMatch(/used before/);
+    // Audited once for the operator (repeats in the window are only counted).
+    await post(tokenUrl, tokenForm(signed));
+    const jti = decodeJwt(signed).jti;
+    const entries = await t.server.stores.audit.tail({
+      type: 'client.assertion_replayed',
+      clientId,
+    });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]?.data).toMatchObject({ jti });
     // A fresh assertion with the same jti is the same replay.
     const sameJti = await assertion(key('RS256'), clientId, issuer, Date.now(), {
       jti: decodeJwt(signed).jti,

@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import { InvalidClient } from '../errors.js';
 import { ClientKeyError } from '../services/client-keys.js';
+import { repeatedAudit } from '../services/repeated-audit.js';
 import { isPublicClient, type Client } from '../storage/clients.js';
 import type { AppDeps } from './deps.js';
 
@@ -75,6 +76,8 @@ export async function verifyClientAssertion(
   client: Client,
   assertion: string,
   audiences: readonly string[],
+  /** The sender's address (request.ip), for the audit of a replay. */
+  address: string,
 ): Promise<void> {
   if (isPublicClient(client) || client.tokenEndpointAuthMethod !== 'private_key_jwt')
     throw refused('this client is not registered for private_key_jwt');
@@ -129,7 +132,23 @@ export async function verifyClientAssertion(
     (exp + ASSERTION_CLOCK_TOLERANCE_S) * 1000,
     now,
   );
-  if (!first) throw refused('this assertion (its jti) was used before');
+  if (!first) {
+    // A signed assertion seen twice was copied: the client should know its assertions leak. One
+    // entry per jti and address a window, repeats counted (services/repeated-audit.ts), so a
+    // copy replayed in a loop does not grow the log.
+    await repeatedAudit(deps.stores.audit, deps.clock).record(
+      {
+        environment,
+        type: 'client.assertion_replayed',
+        actor: `client:${client.clientId}`,
+        clientId: client.clientId,
+        data: { jti: jti.slice(0, MAX_JTI_LENGTH) },
+      },
+      now,
+      { subject: jti, address },
+    );
+    throw refused('this assertion (its jti) was used before');
+  }
 }
 
 /**

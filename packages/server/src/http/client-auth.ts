@@ -131,11 +131,14 @@ async function authenticateWithAssertion(
   // RFC 7523 §3 item 3: the audience identifies this server; OIDC Core §9 names the token
   // endpoint; the endpoint the assertion is presented at is this server too.
   const presentedAt = `${deps.config.baseUrl}${request.url.split('?')[0] ?? ''}`;
-  await verifyClientAssertion(deps, environment, client, assertion, [
-    issuer,
-    `${issuer}/token`,
-    presentedAt,
-  ]);
+  await verifyClientAssertion(
+    deps,
+    environment,
+    client,
+    assertion,
+    [issuer, `${issuer}/token`, presentedAt],
+    request.ip,
+  );
   return { client, method: 'private_key_jwt' };
 }
 
