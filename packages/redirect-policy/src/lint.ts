@@ -92,7 +92,9 @@ function perEntry(entry: ValidEntry, context: PolicyContext): LintWarning[] {
   const { uri, kind, url } = entry;
   const warnings: LintWarning[] = [];
   if (kind === 'loopback') {
-    if (url.hostname === 'localhost') {
+    // RFC 8252 §8.3 is about native apps' listeners; a single-page app's loopback URI is the
+    // origin its development server really uses, matched exactly in either spelling.
+    if (url.hostname === 'localhost' && context.clientType !== 'spa') {
       const numeric = uri.replace('://localhost', '://127.0.0.1');
       warnings.push({
         code: LintCode.LocalhostLoopback,

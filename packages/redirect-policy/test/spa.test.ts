@@ -152,6 +152,19 @@ describe('spa lint', () => {
     expect(warnings[0]?.message).toContain('single-page app client');
   });
 
+  it('does not push a spa from localhost to 127.0.0.1: each is the origin its dev server uses', () => {
+    const codes = lintRedirectUris(['http://localhost:5173/callback'], spa('development')).map(
+      (w) => w.code,
+    );
+    expect(codes).toEqual([LintCode.LoopbackForWebClient]);
+    expect(
+      lintRedirectUris(['http://localhost/callback'], {
+        environment: 'development',
+        clientType: 'native',
+      }).map((w) => w.code),
+    ).toContain(LintCode.LocalhostLoopback);
+  });
+
   it('still reports exact duplicates', () => {
     const warnings = lintRedirectUris(
       ['https://app.example.com/cb', 'https://app.example.com/cb'],
