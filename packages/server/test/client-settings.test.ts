@@ -231,6 +231,34 @@ describe.each(DATABASES)('client settings on $kind', ({ create }) => {
     );
   });
 
+  it('a secret stops authenticating the client once it switches to private_key_jwt', async () => {
+    const { client, clientSecret } = await createClient(t.ctx, {
+      environment: 'development',
+      type: 'web',
+      name: 'Machine',
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+    });
+    const withSecret = () =>
+      fetch(`${t.issuer('development')}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${client.clientId}:${clientSecret ?? ''}`).toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+    expect((await withSecret()).status).toBe(200);
+    await updateClient(t.ctx, 'development', client.clientId, {
+      jwks: { keys: [publicJwk('m')] },
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    });
+    // The attacker holding the old secret is refused: the client now proves itself by its keys.
+    const refused = await withSecret();
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: string }).error).toBe('invalid_client');
+  });
+
   it('refuses each bad setting with its code, changing nothing', async () => {
     const { client } = await web({ requirePar: true });
     const before = await stored(client.clientId);

@@ -229,6 +229,8 @@ describe.each(DATABASES)('registration settings on $kind', ({ create }) => {
         token_endpoint_auth_method: 'private_key_jwt',
         jwks: { keys: [publicJwk()] },
         post_logout_redirect_uris: ['http://127.0.0.1/signed-out'],
+        // Whoever publishes a document cannot drop PKCE for it.
+        pkce_exempt_with_nonce: true,
       });
       const client = await resolver.resolve(await env(), withKeys);
       expect(client).toMatchObject({
@@ -238,6 +240,7 @@ describe.each(DATABASES)('registration settings on $kind', ({ create }) => {
         tokenEndpointAuthMethod: 'private_key_jwt',
         jwks: { keys: [{ kid: 'k1' }] },
         postLogoutRedirectUris: ['http://127.0.0.1/signed-out'],
+        pkceExemptWithNonce: false,
       });
       const byUri = publish('/keys-uri.json', {
         token_endpoint_auth_method: 'private_key_jwt',

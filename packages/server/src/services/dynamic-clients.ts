@@ -119,6 +119,21 @@ export function parseClientMetadata(
   }
   if (new Set(redirectUris).size !== redirectUris.length)
     throw new RegistrationError('invalid_redirect_uri', 'a redirect URI is listed twice');
+  const postLogoutRedirectUris =
+    stringList(body.post_logout_redirect_uris, 'post_logout_redirect_uris') ?? [];
+  // RP-Initiated Logout §3.1: held to the policy of the application type, as redirect URIs are
+  // (the client service then checks them for the client's own type too).
+  for (const uri of postLogoutRedirectUris) {
+    const verdict = validateRedirectUri(uri, {
+      environment: environment.tier,
+      clientType: applicationType,
+    });
+    if (!verdict.ok)
+      throw new RegistrationError(
+        'invalid_client_metadata',
+        `post-logout redirect URI ${uri} refused (${verdict.code}): ${verdict.message}`,
+      );
+  }
   const clientUri = optionalString(body.client_uri, 'client_uri', 2048);
   if (clientUri !== null && !clientUri.startsWith('https://'))
     throw new RegistrationError('invalid_client_metadata', 'client_uri must be an https URL');
@@ -137,8 +152,7 @@ export function parseClientMetadata(
       'id_token_signed_response_alg',
       10,
     ) as ClientSettings['idTokenSignedResponseAlg'],
-    postLogoutRedirectUris:
-      stringList(body.post_logout_redirect_uris, 'post_logout_redirect_uris') ?? [],
+    postLogoutRedirectUris,
     backchannelLogoutUri: optionalString(
       body.backchannel_logout_uri,
       'backchannel_logout_uri',
