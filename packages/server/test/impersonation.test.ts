@@ -200,6 +200,9 @@ describe.each(DATABASES)('impersonation on $kind', ({ create }) => {
       sub: supportId,
       email: 'helper@ops.example',
     });
+    // The user did not authenticate: amr says impersonation, and there is no user session (sid).
+    expect(decodeJwt(tokens.id_token ?? '')).toMatchObject({ amr: ['impersonation'] });
+    expect(decodeJwt(tokens.id_token ?? '')).not.toHaveProperty('sid');
     expect(access.exp).toBeLessThanOrEqual(Math.floor(impersonation.expiresAt / 1000));
     expect((await introspect(tokens.access_token)).act).toEqual({
       sub: supportId,
