@@ -223,6 +223,31 @@ describe.each(DATABASES)('the read cache on $kind', ({ kind, create }) => {
     });
   });
 
+  it(`(${kind}) the spa clients CORS preflights read follow another process's writes within a second`, async () => {
+    const spaUris = async () =>
+      (await one.clients.listOfType('development', 'spa')).flatMap((c) => c.redirectUris);
+    expect(await spaUris()).toEqual([]); // cached empty in the first process
+    await other.clients.create({
+      ...client('c-spa', ['https://spa.example/cb']),
+      type: 'spa',
+      secretHash: null,
+    });
+    await within(1_000, 'a new spa client reaches the other process', async () => {
+      const seen = await spaUris();
+      return { ok: seen.includes('https://spa.example/cb'), seen };
+    });
+    await other.clients.update(
+      'development',
+      'c-spa',
+      { redirectUris: ['https://moved.example/cb'] },
+      NOW,
+    );
+    await within(1_000, 'its changed origin reaches the other process', async () => {
+      const seen = await spaUris();
+      return { ok: seen.length === 1 && seen[0] === 'https://moved.example/cb', seen };
+    });
+  });
+
   it(`(${kind}) a session ends everywhere: signed out elsewhere, or past its expiry`, async () => {
     await other.users.create({
       id: 'u-session',
