@@ -13,7 +13,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setUserEmailVerified } from '../src/services/users.js';
+import { createUser, setUserEmailVerified } from '../src/services/users.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -186,6 +186,28 @@ describe.each(DATABASES)('ID token claims on $kind', ({ create }) => {
       'urn:gatehouse:acr:password',
       'urn:gatehouse:acr:impersonation',
     ]);
+    // Each listed and tested here (act: impersonation.test.ts; name: with the profile scope).
+    expect(metadata.id_token_signing_alg_values_supported).toEqual(['RS256', 'ES256']);
+    expect([...(metadata.claims_supported as string[])].sort()).toEqual(
+      [
+        'sub',
+        'iss',
+        'aud',
+        'azp',
+        'exp',
+        'iat',
+        'auth_time',
+        'nonce',
+        'sid',
+        'amr',
+        'acr',
+        'at_hash',
+        'act',
+        'email',
+        'email_verified',
+        'name',
+      ].sort(),
+    );
   });
 
   it('says email_verified as the operator set it, in the ID token and at userinfo', async () => {
@@ -203,6 +225,43 @@ describe.each(DATABASES)('ID token claims on $kind', ({ create }) => {
     expect(decodeJwt(after.id_token ?? '').email_verified).toBe(false);
     const entries = await t.ctx.stores.audit.tail({ type: 'user.email_verified' });
     expect(entries[0]?.userId).toBe(userId);
+  });
+
+  it('releases name with profile, email and email_verified only with email; exp, iat and auth_time always', async () => {
+    await createUser(t.ctx, {
+      environment: 'development',
+      email: 'named@example.com',
+      password: PASSWORD,
+      name: 'Named Person',
+    });
+    const { verifier, challenge } = pkce();
+    const location = await new FormBrowser(t.url).authorize(
+      {
+        response_type: 'code',
+        client_id: web.clientId,
+        redirect_uri: REDIRECT,
+        scope: 'openid profile',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      },
+      'named@example.com',
+      PASSWORD,
+    );
+    const tokens = await t.tokenRequest({
+      grant_type: 'authorization_code',
+      code: new URL(location).searchParams.get('code') ?? '',
+      code_verifier: verifier,
+      redirect_uri: REDIRECT,
+      client_id: web.clientId,
+      client_secret: web.clientSecret ?? '',
+    });
+    const claims = await verify(tokens.id_token ?? '', web.clientId);
+    expect(claims.name).toBe('Named Person');
+    expect(claims).not.toHaveProperty('email');
+    expect(claims).not.toHaveProperty('email_verified');
+    expect(claims).not.toHaveProperty('nonce');
+    expect(claims.exp).toBe((claims.iat ?? 0) + 600);
+    expect(claims.auth_time).toEqual(expect.any(Number));
   });
 
   it('gives the device flow’s ID token the approving session’s sid and amr', async () => {
