@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { activeRedirectUris, type Client } from '../storage/clients.js';
+import { ENVIRONMENT_NAME } from '../storage/environments.js';
 import type { AppDeps } from './deps.js';
 import { environmentContext } from './environment.js';
 
@@ -125,8 +126,10 @@ async function clientSpaOrigin(
   clientId: string,
   origin: string,
 ): Promise<boolean> {
-  const environment = (request.params as { env?: string }).env;
-  if (environment === undefined || clientId.length > 2048 || clientId.includes('\0')) return false;
+  // Only a well-formed name and id reach the store (the answer may be an unknown environment's 404).
+  const environment = (request.params as { env?: string }).env ?? '';
+  if (!ENVIRONMENT_NAME.test(environment) || clientId.length > 2048 || clientId.includes('\0'))
+    return false;
   const client = await deps.stores.clients.get(environment, clientId);
   return client !== undefined && spaOrigins(client, deps.clock()).has(origin);
 }
