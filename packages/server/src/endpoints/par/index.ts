@@ -90,6 +90,17 @@ export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
       .header('Cache-Control', 'no-store')
       .send({ request_uri: requestUri, expires_in: PUSHED_REQUEST_TTL_S });
   });
+  // RFC 9126 §2.3: "If the request did not use the POST method, the authorization server
+  // responds with an HTTP 405 (Method Not Allowed) status code." (OPTIONS is CORS's.)
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: '/e/:env/par',
+    handler: async (_request, reply) =>
+      reply.status(405).header('Allow', 'POST').header('Cache-Control', 'no-store').send({
+        error: 'invalid_request',
+        error_description: 'pushed authorization requests are POSTed (RFC 9126 §2.1)',
+      }),
+  });
 }
 
 /**
