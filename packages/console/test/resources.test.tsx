@@ -51,6 +51,7 @@ const RESOURCE = {
   name: 'API',
   scopes: ['read'],
   clientId: null,
+  accessTokenAlg: null,
   createdAt: 0,
 };
 
@@ -85,5 +86,31 @@ describe("a resource's client", () => {
     await userEvent.setup().selectOptions(select, 'cl_api');
     await expect.poll(() => calls).toContain('PATCH /environments/staging/resources');
     expect(patched).toEqual([{ uri: API, body: { clientId: 'cl_api' } }]);
+  });
+});
+
+describe("a resource's access-token algorithm", () => {
+  it('shows ES256 by default and asks for RS256 when chosen', async () => {
+    const patched: unknown[] = [];
+    const { calls } = api({
+      'GET /environments': () => json({ environments: [ENVIRONMENT] }),
+      'GET /environments/staging/clients': () => json({ clients: [] }),
+      'GET /environments/staging/users': () => json({ users: [] }),
+      'GET /environments/staging/impersonations': () => json({ impersonations: [] }),
+      'GET /environments/staging/resources': () => json({ resources: [RESOURCE] }),
+      'PATCH /environments/staging/resources': ({ query, body }) => {
+        patched.push({ uri: query.get('uri'), body });
+        return json({ resource: { ...RESOURCE, accessTokenAlg: 'RS256' } });
+      },
+    });
+    renderConsole('/environments/staging');
+    const section = await screen.findByTestId('resources');
+    const select = await within(section).findByRole('combobox', {
+      name: `Access token algorithm of ${API}`,
+    });
+    expect((select as HTMLSelectElement).value).toBe('ES256');
+    await userEvent.setup().selectOptions(select, 'RS256');
+    await expect.poll(() => calls).toContain('PATCH /environments/staging/resources');
+    expect(patched).toEqual([{ uri: API, body: { accessTokenAlg: 'RS256' } }]);
   });
 });

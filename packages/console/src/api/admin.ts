@@ -109,6 +109,18 @@ export async function setResourceClient(
     .resource;
 }
 
+/** The algorithm of the resource's access tokens: RS256, or null for the default, ES256. */
+export async function setResourceAccessTokenAlg(
+  env: string,
+  uri: string,
+  accessTokenAlg: 'ES256' | 'RS256' | null,
+): Promise<ProtectedResource> {
+  type A = Answer<'/environments/{env}/resources', 'patch'>;
+  const body: Body<'/environments/{env}/resources', 'patch'> = { accessTokenAlg };
+  return (await request<A>('PATCH', `${envPath(env)}/resources`, { query: { uri }, body }))
+    .resource;
+}
+
 export async function removeResource(env: string, uri: string): Promise<void> {
   await request('DELETE', `${envPath(env)}/resources`, { query: { uri } });
 }

@@ -1,5 +1,10 @@
 import { useId, useState } from 'react';
-import { registerResource, removeResource, setResourceClient } from '../../api/admin';
+import {
+  registerResource,
+  removeResource,
+  setResourceAccessTokenAlg,
+  setResourceClient,
+} from '../../api/admin';
 import { keys, useAction, useClients, useResources } from '../../api/queries';
 import type { Client, ProtectedResource } from '../../api/types';
 import { ConfirmButton } from '../../components/ConfirmButton';
@@ -47,6 +52,11 @@ export function ResourcesSection({ env }: { readonly env: string }) {
       setResourceClient(env, uri, clientId),
     invalidates: () => [keys.resources(env)],
   });
+  const setAlg = useAction({
+    run: ({ uri, alg }: { uri: string; alg: 'ES256' | 'RS256' | null }) =>
+      setResourceAccessTokenAlg(env, uri, alg),
+    invalidates: () => [keys.resources(env)],
+  });
   const clientName = (clientId: string) =>
     clients.data?.find((client) => client.clientId === clientId)?.name ?? clientId;
 
@@ -67,11 +77,14 @@ export function ResourcesSection({ env }: { readonly env: string }) {
       <ListState
         query={resources}
         what="resources"
-        error={remove.error ?? link.error}
+        error={remove.error ?? link.error ?? setAlg.error}
         empty={<p className="muted">No resources registered.</p>}
       >
         {(list) => (
-          <Table columns={['URI', 'Name', 'Scopes', 'Client']} actions={can.manage}>
+          <Table
+            columns={['URI', 'Name', 'Scopes', 'Client', 'Access tokens']}
+            actions={can.manage}
+          >
             {list.map((resource) => (
               <tr key={resource.uri} data-testid="resource-row">
                 <td className="break">
@@ -102,6 +115,23 @@ export function ResourcesSection({ env }: { readonly env: string }) {
                     <span className="muted">none</span>
                   ) : (
                     clientName(resource.clientId)
+                  )}
+                </td>
+                <td>
+                  {can.manage ? (
+                    <select
+                      aria-label={`Access token algorithm of ${resource.uri}`}
+                      value={resource.accessTokenAlg ?? 'ES256'}
+                      onChange={(event) => {
+                        const alg = event.target.value === 'RS256' ? 'RS256' : null;
+                        setAlg.mutate({ uri: resource.uri, alg });
+                      }}
+                    >
+                      <option value="ES256">ES256 (default)</option>
+                      <option value="RS256">RS256</option>
+                    </select>
+                  ) : (
+                    (resource.accessTokenAlg ?? 'ES256')
                   )}
                 </td>
                 {can.manage && (
