@@ -62,6 +62,22 @@ describe.each(DATABASES)('logout stores on $kind', ({ create }) => {
     expect(await stores.sessionClients.forSession('development', 's5')).toEqual([]);
   });
 
+  it('session clients: a later record or a session kept alive moves the expiry later, never earlier', async () => {
+    await stores.sessionClients.record(entry('s6', 'a', 'u4', now + 1000));
+    await stores.sessionClients.record(entry('s6', 'a', 'u4', now + 5000));
+    await stores.sessionClients.record(entry('s6', 'a', 'u4', now + 2000));
+    await stores.sessionClients.record(entry('s6', 'b', 'u4', now + 1000));
+    await stores.sessionClients.extend('development', 's6', now + 3000);
+    const expiries = (await stores.sessionClients.forSession('development', 's6')).map((e) => [
+      e.clientId,
+      e.expiresAt,
+    ]);
+    expect(expiries).toEqual([
+      ['a', now + 5000],
+      ['b', now + 3000],
+    ]);
+  });
+
   const delivery = (id: string) => ({
     id,
     environment: 'development',

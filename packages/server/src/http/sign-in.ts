@@ -102,6 +102,9 @@ export async function signIn(
     if (replaced.userId === user.id && replaced.sid !== null) {
       sid = replaced.sid;
       await deps.stores.sessions.delete(env, replaced.idHash);
+      // Its clients must still be told when it ends: their records live as long as it now does
+      // (Back-Channel Logout 1.0 §2.7; housekeeping drops records past their expiry).
+      await deps.stores.sessionClients.extend(env, sid, now + SESSION_TTL_MS);
     } else
       await endSession(
         { stores: deps.stores, clock: deps.clock, actor: `user:${replaced.userId}` },

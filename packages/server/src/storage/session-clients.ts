@@ -17,8 +17,16 @@ export interface SessionClient {
 }
 
 export interface SessionClientStore {
-  /** Records that the session signed in to the client; a second code for it changes nothing. */
+  /**
+   * Records that the session signed in to the client; a second code for it only moves the
+   * record's expiry later (never earlier).
+   */
   record(entry: SessionClient): Promise<void>;
+  /**
+   * The session lives on past its first lifetime (the same user signed in again and kept the
+   * sid): its records live as long, or housekeeping would drop clients that must still be told.
+   */
+  extend(environment: string, sid: string, expiresAt: number): Promise<void>;
   /** Takes (reads and removes) the clients of a session: each is told once. */
   takeForSession(environment: string, sid: string): Promise<SessionClient[]>;
   /** Takes the clients of every session of a user (disabled or deleted). */
@@ -51,7 +59,21 @@ export function sessionClientStore(db: Kysely<Database>): SessionClientStore {
           expires_at: entry.expiresAt,
           created_at: entry.createdAt,
         })
-        .onConflict((c) => c.columns(['environment', 'sid', 'client_id']).doNothing())
+        .onConflict((c) =>
+          c
+            .columns(['environment', 'sid', 'client_id'])
+            .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+            .where('session_clients.expires_at', '<', (eb) => eb.ref('excluded.expires_at')),
+        )
+        .execute();
+    },
+    async extend(environment, sid, expiresAt) {
+      await db
+        .updateTable('session_clients')
+        .set({ expires_at: expiresAt })
+        .where('environment', '=', environment)
+        .where('sid', '=', sid)
+        .where('expires_at', '<', expiresAt)
         .execute();
     },
     async takeForSession(environment, sid) {

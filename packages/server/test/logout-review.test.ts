@@ -1,0 +1,149 @@
+/**
+ * Sign-out under attack, from a security review of RP-Initiated Logout 1.0 and Back-Channel
+ * Logout 1.0 (issue #16): what a relying party is owed when a session outlives its first
+ * lifetime, and what a cross-site page, a forged hint or a hostile receiver can and cannot do.
+ * The protocol's own behaviour is tested in end-session.test.ts and backchannel-logout.test.ts.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
+import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
+
+const PASSWORD = 'correct horse battery';
+const HOUR = 3600_000;
+
+/** A relying party's back-channel endpoint: records the logout tokens it is sent. */
+class Receiver {
+  readonly tokens: string[] = [];
+  private server: Server | undefined;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        this.tokens.push(new URLSearchParams(body).get('logout_token') ?? '');
+        response.writeHead(200, { 'cache-control': 'no-store' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.server === undefined) resolve();
+      else
+        this.server.close(() => {
+          resolve();
+        });
+    });
+  }
+}
+
+const claimsOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
+
+describe('sign-out under attack', () => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+  let now = Date.now();
+  const receiver = new Receiver();
+
+  beforeAll(async () => {
+    db = await throwawaySqlite();
+    t = await startTestServer(db, {
+      clock: () => now,
+      logoutDeliveries: { intervalMs: 50, retryDelaysMs: [100] },
+    });
+    await receiver.start();
+    await t.user('erin@example.com', PASSWORD);
+  });
+  afterAll(async () => {
+    await t.close();
+    await receiver.close();
+    await db.drop();
+  });
+
+  async function webClient(name: string, backchannel?: string) {
+    const redirectUri = `https://${name}.example.com/cb`;
+    const registered = await t.client({
+      type: 'web',
+      name,
+      redirectUris: [redirectUri],
+      grantTypes: ['authorization_code'],
+      skipConsent: true,
+      ...(backchannel === undefined ? {} : { backchannelLogoutUri: backchannel }),
+    });
+    return { ...registered, redirectUri };
+  }
+
+  async function signInTo(
+    browser: FormBrowser,
+    client: { clientId: string; clientSecret?: string; redirectUri: string },
+    extra: Record<string, string> = {},
+  ): Promise<string> {
+    const { verifier, challenge } = pkce();
+    const location = await browser.authorize(
+      {
+        client_id: client.clientId,
+        redirect_uri: client.redirectUri,
+        response_type: 'code',
+        scope: 'openid',
+        nonce: 'n',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        ...extra,
+      },
+      'erin@example.com',
+      PASSWORD,
+    );
+    const tokens = await t.tokenRequest({
+      grant_type: 'authorization_code',
+      code: new URL(location).searchParams.get('code') ?? '',
+      redirect_uri: client.redirectUri,
+      client_id: client.clientId,
+      client_secret: client.clientSecret ?? '',
+      code_verifier: verifier,
+    });
+    expect(tokens.status).toBe(200);
+    return tokens.id_token ?? '';
+  }
+
+  it('a session kept alive by signing in again still tells its first client at sign-out (Back-Channel Logout §2.7)', async () => {
+    // Erin signs in to the mail app, which wants to be told of her sign-out.
+    const mail = await webClient('mail', `http://127.0.0.1:${receiver.port}/bcl`);
+    const docs = await webClient('docs');
+    const browser = new FormBrowser(t.url);
+    const first = claimsOf(await signInTo(browser, mail));
+    const start = now;
+    try {
+      // Seven hours later the docs app asks her to sign in again (prompt=login): the same
+      // session to the clients (same sid), good for another full lifetime from now.
+      now = start + 7 * HOUR;
+      const hint = await signInTo(browser, docs, { prompt: 'login' });
+      expect(claimsOf(hint).sid).toBe(first.sid);
+      // Past the first sign-in's lifetime, housekeeping runs; the session itself lives on.
+      now = start + 9 * HOUR;
+      await t.server.stores.expired.deleteExpired('session_clients', now, 100);
+      const out = await browser.get(
+        `/e/development/logout?${new URLSearchParams({ id_token_hint: hint }).toString()}`,
+      );
+      expect(out.status).toBe(200);
+      expect(await out.text()).toContain('You are signed out');
+      // The mail app still holds Erin's session: it must be told.
+      await expect.poll(() => receiver.tokens.length, { timeout: 10_000 }).toBe(1);
+      expect(claimsOf(receiver.tokens[0] ?? '')).toMatchObject({
+        aud: mail.clientId,
+        sid: first.sid,
+      });
+    } finally {
+      now = start;
+    }
+  });
+});
