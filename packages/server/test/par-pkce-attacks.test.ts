@@ -5,8 +5,11 @@
  * override a pushed code_challenge, nonce or prompt; another client's credentials behind a public
  * client's id; bodies that are not form-encoded; methods other than POST; and the exception
  * switched on or off between the authorization request and the token request (RFC 9700 §4.8.2:
- * a code keeps the PKCE binding it was issued with).
+ * a code keeps the PKCE binding it was issued with); a Client ID Metadata Document that requires
+ * PAR (RFC 9126 §6) served a plain front-channel request.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
@@ -229,6 +232,64 @@ describe('PAR and the no-PKCE exception under attack', () => {
       expect(noOpenid.body.request_uri).toBeUndefined();
     } finally {
       await setExempt(false);
+    }
+  });
+  it('a metadata-document client that requires PAR (RFC 9126 §6) is refused a front-channel request', async () => {
+    let base = '';
+    const documents = createServer((request, response) => {
+      const doc = {
+        client_id: `${base}${request.url ?? ''}`,
+        client_name: 'Strict Agent',
+        redirect_uris: ['http://127.0.0.1/callback'],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'none',
+        require_pushed_authorization_requests: request.url === '/odd.json' ? 'yes' : true,
+      };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+    });
+    await new Promise<void>((resolve) => documents.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(documents.address() as AddressInfo).port}`;
+    await t.server.stores.environments.update('development', { allowLoopbackDocuments: true });
+    try {
+      const clientId = `${base}/strict.json`;
+      const { challenge } = pkce();
+      const request = {
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: 'http://127.0.0.1:5124/callback',
+        scope: 'openid',
+        state: 'front',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      };
+      // An attacker's link for the client, never pushed: back to the client with an error.
+      const front = await new FormBrowser(t.url).get(
+        `/e/development/authorize?${new URLSearchParams(request).toString()}`,
+      );
+      expect(front.status).toBe(303);
+      const location = new URL(front.headers.get('location') ?? '', t.url);
+      expect(`${location.origin}${location.pathname}`).toBe('http://127.0.0.1:5124/callback');
+      expect(location.searchParams.get('error')).toBe('invalid_request');
+      expect(location.searchParams.get('code')).toBeNull();
+      // Pushed, it is served.
+      const pushed = await push(request, '');
+      expect(pushed.status).toBe(201);
+      const query = new URLSearchParams({
+        client_id: clientId,
+        request_uri: pushed.body.request_uri ?? '',
+      });
+      const served = await new FormBrowser(t.url).get(
+        `/e/development/authorize?${query.toString()}`,
+      );
+      expect(served.status).toBe(303);
+      expect(served.headers.get('location')).toMatch(/\/e\/development\/login/);
+      // A document that says it in a form RFC 9126 §6 does not define is no client.
+      const odd = await push({ ...request, client_id: `${base}/odd.json` }, '');
+      expect(odd.status).toBe(401);
+      expect(odd.body.error).toBe('invalid_client');
+    } finally {
+      await t.server.stores.environments.update('development', { allowLoopbackDocuments: false });
+      await new Promise((resolve) => documents.close(resolve));
     }
   });
 });

@@ -143,9 +143,20 @@ function parseDocument(
       typeof document.id_token_signed_response_alg === 'string'
         ? (document.id_token_signed_response_alg as ClientSettings['idTokenSignedResponseAlg'])
         : null,
+    // RFC 9126 §6: a client that says it starts authorization requests only by PAR is held to
+    // it (endpoints/authorize/steps/check-par-required.ts); ignoring it would serve the
+    // front-channel requests it asked to have refused.
+    requirePar: document.require_pushed_authorization_requests === true,
   });
   if (document.jwks_uri !== undefined && typeof document.jwks_uri !== 'string')
     throw new MetadataDocumentError("the document's jwks_uri is not a string");
+  if (
+    document.require_pushed_authorization_requests !== undefined &&
+    typeof document.require_pushed_authorization_requests !== 'boolean'
+  )
+    throw new MetadataDocumentError(
+      "the document's require_pushed_authorization_requests is not a boolean",
+    );
   try {
     checkClientSettings(environment, type, settings);
   } catch (error) {
