@@ -4,9 +4,10 @@
  * lifetime, and what a cross-site page, a forged hint or a hostile receiver can and cannot do.
  * The protocol's own behaviour is tested in end-session.test.ts and backchannel-logout.test.ts.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GuardedPostError, GuardedPoster } from '../src/net/guarded-post.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -145,5 +146,89 @@ describe('sign-out under attack', () => {
     } finally {
       now = start;
     }
+  });
+});
+
+describe('the back-channel poster against hostile receivers (RFC 9700 §4.16: SSRF)', () => {
+  const hits: string[] = [];
+  let server: Server;
+  let base = '';
+  const open = new Set<ServerResponse>();
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      hits.push(request.url ?? '');
+      request.resume();
+      if (request.url === '/redirect') {
+        response.writeHead(307, { location: '/inside' }).end();
+        return;
+      }
+      if (request.url === '/hang') {
+        open.add(response);
+        return;
+      }
+      if (request.url === '/trickle') {
+        // Headers at once, then a body that never ends.
+        open.add(response);
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.write('x');
+        return;
+      }
+      response.writeHead(200).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const response of open) response.destroy();
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
+  });
+
+  const poster = new GuardedPoster({ timeoutMs: 300 });
+  const outcome = async (url: string, allowLoopback: boolean) => {
+    try {
+      await poster.postForm(new URL(url), { logout_token: 'x' }, { allowLoopback });
+      return 'delivered';
+    } catch (error) {
+      return error instanceof GuardedPostError ? error.code : 'other';
+    }
+  };
+
+  it('never reaches this machine or an internal network outside development, however written', async () => {
+    const port = new URL(base).port;
+    for (const url of [
+      `https://localhost:${port}/bcl`,
+      `https://127.0.0.1:${port}/bcl`,
+      `https://[::1]:${port}/bcl`,
+      `https://[::ffff:127.0.0.1]:${port}/bcl`,
+      `https://[::ffff:7f00:1]:${port}/bcl`,
+      `https://0.0.0.0:${port}/bcl`,
+      `https://[::]:${port}/bcl`,
+      `https://2130706433:${port}/bcl`,
+      `https://0x7f.1:${port}/bcl`,
+      'https://[::ffff:a9fe:a9fe]/latest/meta-data/',
+      'https://[fd00::1]/bcl',
+      'https://[fe80::1]/bcl',
+      'https://100.64.0.1/bcl',
+    ])
+      expect(await outcome(url, false), url).toBe('internal_address');
+    // Plain http only to loopback, and only where development allows loopback.
+    expect(await outcome(`${base}/bcl`, false)).toBe('scheme');
+    expect(await outcome('http://rp.example.com/bcl', true)).toBe('scheme');
+    expect(hits).toEqual([]);
+  });
+
+  it('follows no redirect: a receiver cannot bounce the token elsewhere', async () => {
+    expect(await outcome(`${base}/redirect`, true)).toBe('redirect');
+    expect(hits).toEqual(['/redirect']);
+  });
+
+  it('gives up on a receiver that never answers, or never finishes answering', async () => {
+    expect(await outcome(`${base}/hang`, true)).toBe('timeout');
+    expect(await outcome(`${base}/trickle`, true)).toBe('timeout');
   });
 });

@@ -1,9 +1,7 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
-import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { classifyAddress } from './address-policy.js';
+import { guardedRequest, type FetchPolicy, type GuardRefusal } from './guarded-request.js';
+
+export type { FetchPolicy } from './guarded-request.js';
 
 /** Why a document could not be fetched; the message names the rule, never the content. */
 export class DocumentFetchError extends Error {
@@ -32,11 +30,6 @@ export interface FetchLimits {
   readonly maxBytes: number;
 }
 
-export interface FetchPolicy {
-  /** Development only: loopback addresses (http or https) may be fetched, for local tests. */
-  readonly allowLoopback: boolean;
-}
-
 export interface DocumentFetcherOptions {
   readonly limits?: Partial<FetchLimits>;
   /** PEM certificates trusted besides the system's (an internal CA; a test's own CA). */
@@ -62,23 +55,6 @@ export class DocumentFetcher {
   }
 
   async fetchJson(url: URL, policy: FetchPolicy): Promise<unknown> {
-    const loopbackHost =
-      url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-    if (
-      url.protocol !== 'https:' &&
-      !(url.protocol === 'http:' && policy.allowLoopback && loopbackHost)
-    )
-      throw new DocumentFetchError('scheme', 'the document URL must use https');
-    // An address written in the URL is connected to without a DNS lookup: judge it here.
-    const literal = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(literal) !== 0) {
-      const verdict = classifyAddress(literal);
-      if (verdict === 'internal' || (verdict === 'loopback' && !policy.allowLoopback))
-        throw new DocumentFetchError(
-          'internal_address',
-          `the document URL names ${verdict === 'loopback' ? 'this machine' : 'an internal address'}, which is never fetched`,
-        );
-    }
     const text = await this.get(url, policy);
     try {
       return JSON.parse(text) as unknown;
@@ -89,70 +65,18 @@ export class DocumentFetcher {
 
   private get(url: URL, policy: FetchPolicy): Promise<string> {
     const { timeoutMs, maxBytes } = this.limits;
-    return new Promise<string>((resolve, reject) => {
-      let settled = false;
-      const fail = (error: DocumentFetchError) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        request.destroy();
-        reject(error);
-      };
-      // Checked where the socket is made: the addresses connected to are the ones judged.
-      const lookup = (
-        hostname: string,
-        options: object,
-        callback: (
-          error: NodeJS.ErrnoException | null,
-          address: string | LookupAddress[],
-          family?: number,
-        ) => void,
-      ) => {
-        dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-          if (error !== null) {
-            callback(error, []);
-            return;
-          }
-          for (const { address } of addresses) {
-            const verdict = classifyAddress(address);
-            if (verdict === 'internal' || (verdict === 'loopback' && !policy.allowLoopback)) {
-              fail(
-                new DocumentFetchError(
-                  'internal_address',
-                  `the document's host resolves to ${verdict === 'loopback' ? 'this machine' : 'an internal address'}, which is never fetched`,
-                ),
-              );
-              callback(Object.assign(new Error('refused address'), { code: 'EREFUSED' }), []);
-              return;
-            }
-          }
-          callback(null, addresses);
-        });
-      };
-      const client = url.protocol === 'https:' ? https : http;
-      const request = client.request(url, {
+    return guardedRequest<string, DocumentFetchError>(
+      url,
+      {
         method: 'GET',
         headers: { accept: 'application/json', 'user-agent': 'Gatehouse' },
-        lookup,
-        ...(url.protocol === 'https:' && this.ca !== undefined ? { ca: this.ca } : {}),
-        agent: false,
-      });
-      const timer = setTimeout(() => {
-        fail(
-          new DocumentFetchError('timeout', `the document did not arrive within ${timeoutMs} ms`),
-        );
-      }, timeoutMs);
-      request.on('response', (response) => {
+        policy,
+        timeoutMs,
+        ca: this.ca,
+        refused: refusedDocument,
+      },
+      (response, { resolve, fail }) => {
         const status = response.statusCode ?? 0;
-        if (status >= 300 && status < 400) {
-          fail(
-            new DocumentFetchError(
-              'redirect',
-              'the document URL redirects; redirects are not followed',
-            ),
-          );
-          return;
-        }
         if (status !== 200) {
           fail(new DocumentFetchError('status', `the document URL answered ${status}`));
           return;
@@ -187,23 +111,41 @@ export class DocumentFetcher {
           chunks.push(chunk);
         });
         response.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
           resolve(Buffer.concat(chunks).toString('utf8'));
         });
         response.on('error', () => {
           fail(new DocumentFetchError('network', 'the document could not be read'));
         });
-      });
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        fail(
-          error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
-            ? new DocumentFetchError('dns', "the document's host does not resolve")
-            : new DocumentFetchError('network', 'the document could not be fetched'),
-        );
-      });
-      request.end();
-    });
+      },
+    );
+  }
+}
+
+/** The guard's refusals (net/guarded-request.ts), in a document fetch's words. */
+function refusedDocument(refusal: GuardRefusal): DocumentFetchError {
+  switch (refusal.code) {
+    case 'scheme':
+      return new DocumentFetchError('scheme', 'the document URL must use https');
+    case 'internal_address':
+      return new DocumentFetchError(
+        'internal_address',
+        refusal.via === 'names'
+          ? `the document URL names ${refusal.target}, which is never fetched`
+          : `the document's host resolves to ${refusal.target}, which is never fetched`,
+      );
+    case 'dns':
+      return new DocumentFetchError('dns', "the document's host does not resolve");
+    case 'timeout':
+      return new DocumentFetchError(
+        'timeout',
+        `the document did not arrive within ${refusal.timeoutMs} ms`,
+      );
+    case 'redirect':
+      return new DocumentFetchError(
+        'redirect',
+        'the document URL redirects; redirects are not followed',
+      );
+    case 'network':
+      return new DocumentFetchError('network', 'the document could not be fetched');
   }
 }
