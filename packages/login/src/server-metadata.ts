@@ -20,13 +20,15 @@ export class LoginError extends Error {
   }
 }
 
+const LOOPBACK_HOSTS = ['127.0.0.1', '[::1]', 'localhost'];
+
 export function httpOptions(
   issuer: URL,
   options: ServerOptions,
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- deliberate: plain http on loopback only
 ): { [oauth.allowInsecureRequests]?: boolean } {
   if (issuer.protocol === 'https:') return {};
-  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(issuer.hostname);
+  const loopback = LOOPBACK_HOSTS.includes(issuer.hostname);
   if (issuer.protocol === 'http:' && loopback && options.allowHttpLoopbackIssuer === true) {
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- deliberate: plain http on loopback only
     return { [oauth.allowInsecureRequests]: true };
@@ -37,13 +39,61 @@ export function httpOptions(
   );
 }
 
+/**
+ * Whether a request may go to `endpoint`: https anywhere, plain http only on a loopback host. The
+ * allowance for a plain-http loopback issuer (`allowInsecureRequests` in oauth4webapi) covers
+ * every endpoint its metadata names, so without this check a loopback server's metadata could
+ * send codes, refresh tokens and bearer tokens in clear to any host on the network.
+ */
+export function endpointAllowed(endpoint: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return false;
+  }
+  return (
+    url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.includes(url.hostname))
+  );
+}
+
+/** Every metadata member a request (or the browser) is sent to. */
+function endpointsOf(as: oauth.AuthorizationServer): [string, string][] {
+  const members = Object.entries(as).filter(
+    ([name, value]) =>
+      (name.endsWith('_endpoint') || name === 'jwks_uri') && typeof value === 'string',
+  ) as [string, string][];
+  const aliases = as.mtls_endpoint_aliases ?? {};
+  for (const [name, value] of Object.entries(aliases))
+    if (typeof value === 'string') members.push([`mtls_endpoint_aliases.${name}`, value]);
+  return members;
+}
+
 /** RFC 8414 / OpenID discovery through oauth4webapi, which checks that the issuer matches. */
 export async function discover(
   issuer: string | URL,
   options: ServerOptions = {},
 ): Promise<oauth.AuthorizationServer> {
   const url = new URL(issuer);
-  const http = httpOptions(url, options);
+  const as = await readMetadata(url, httpOptions(url, options));
+  // Plain http is allowed for a loopback issuer only, and so only for loopback endpoints. (A
+  // member that is no URL at all is refused by oauth4webapi if it is ever used.)
+  const insecure = endpointsOf(as).find(
+    ([, value]) =>
+      URL.canParse(value) && new URL(value).protocol === 'http:' && !endpointAllowed(value),
+  );
+  if (insecure !== undefined)
+    throw new LoginError(
+      `the metadata of ${url.href} names ${insecure[0]} ${insecure[1]}: plain http is accepted on a loopback host only, so tokens never cross the network in clear`,
+      'insecure_endpoint',
+    );
+  return as;
+}
+
+async function readMetadata(
+  url: URL,
+  http: ReturnType<typeof httpOptions>,
+): Promise<oauth.AuthorizationServer> {
   let response: Response;
   try {
     response = await oauth.discoveryRequest(url, { algorithm: 'oidc', ...http });
