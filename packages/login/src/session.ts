@@ -56,6 +56,17 @@ export async function validAccessToken(
         },
       );
       const result = await oauth.processRefreshTokenResponse(as, client, response);
+      // OIDC Core §12.2: an ID token from a refresh MUST name the same sub as the sign-in's. One
+      // naming somebody else is not kept, nor is the profile: it would show the sign-in's email
+      // next to another person's tokens.
+      const sub = oauth.getValidatedIdTokenClaims(result)?.sub;
+      if (sub !== undefined && latest.subject !== undefined && sub !== latest.subject) {
+        await store.delete(profile);
+        throw new LoginError(
+          'the server answered the refresh with an ID token for another person (its sub differs from the sign-in); run gatehouse login again',
+          'subject_mismatch',
+        );
+      }
       const refreshed = toStoredTokens(
         as,
         latest.clientId,
@@ -67,6 +78,7 @@ export async function validAccessToken(
       await store.set(profile, refreshed);
       return refreshed;
     } catch (error) {
+      if (error instanceof LoginError) throw error;
       if (error instanceof oauth.ResponseBodyError && error.error === 'invalid_grant') {
         await store.delete(profile);
         throw new LoginError(

@@ -18,6 +18,24 @@ export interface StoredTokens {
   readonly allowHttpLoopbackIssuer?: boolean;
 }
 
+/** RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its angle brackets. */
+const MAX_EMAIL_LENGTH = 254;
+
+/**
+ * The email claim if it is fit to keep and show: a string of sane length with no control
+ * characters (C0, DEL, C1: terminal escape sequences such as CSI or OSC 52, which writes the
+ * clipboard) and no bidirectional overrides (which make a printed name read as another). The
+ * server chooses this text, and `whoami` prints it; anything else is dropped, not repaired.
+ */
+export function displayableEmail(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_EMAIL_LENGTH)
+    return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  return /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/.test(value)
+    ? undefined
+    : value;
+}
+
 export function toStoredTokens(
   as: oauth.AuthorizationServer,
   clientId: string,
@@ -31,7 +49,7 @@ export function toStoredTokens(
   const idToken = response.id_token ?? previous?.idToken;
   const scope = response.scope ?? previous?.scope;
   const subject = claims?.sub ?? previous?.subject;
-  const email = typeof claims?.email === 'string' ? claims.email : previous?.email;
+  const email = displayableEmail(claims?.email) ?? previous?.email;
   return {
     issuer: as.issuer,
     clientId,

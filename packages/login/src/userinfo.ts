@@ -1,8 +1,50 @@
 import * as oauth from 'oauth4webapi';
-import { httpOptions, type ServerOptions } from './server-metadata.js';
-import type { StoredTokens } from './tokens.js';
+import { endpointAllowed, httpOptions, type ServerOptions } from './server-metadata.js';
+import { displayableEmail, type StoredTokens } from './tokens.js';
 
+/** Covers the whole exchange, body included: fetch's signal aborts a body still being read. */
 const USERINFO_TIMEOUT_MS = 10_000;
+/** A UserInfo answer is a handful of claims; anything larger is not read into memory. */
+const MAX_USERINFO_BYTES = 64 * 1024;
+
+/** HTTP statuses whose Response may not have a body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * fetch that reads at most `limit` bytes of the body (the declared length first, then what
+ * actually arrives) and hands oauth4webapi a buffered copy; a larger answer is an error.
+ */
+function boundedFetch(limit: number) {
+  return async (url: string, init: oauth.CustomFetchOptions<'GET'>) => {
+    const response = await fetch(url, {
+      method: init.method,
+      headers: init.headers,
+      redirect: init.redirect,
+      ...(init.signal === undefined ? {} : { signal: init.signal }),
+    });
+    const tooLarge = () => new RangeError(`the UserInfo answer is larger than ${limit} bytes`);
+    if (Number(response.headers.get('content-length') ?? '0') > limit) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = response.body?.getReader();
+    for (let read = await reader?.read(); read?.done === false; read = await reader?.read()) {
+      size += read.value.byteLength;
+      if (size > limit) {
+        await reader?.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(read.value);
+    }
+    return new Response(NULL_BODY_STATUSES.has(response.status) ? null : Buffer.concat(chunks), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
 
 /**
  * Fills in the email from the UserInfo endpoint where the ID token did not carry it. Servers may
@@ -21,6 +63,9 @@ export async function withUserInfoEmail(
 ): Promise<StoredTokens> {
   if (tokens.email !== undefined || tokens.subject === undefined) return tokens;
   if (as.userinfo_endpoint === undefined) return tokens;
+  // The bearer token goes to the issuer's own metadata's endpoint only, and in clear only on
+  // loopback (discover refuses such metadata already; this holds for any caller's metadata).
+  if (!endpointAllowed(as.userinfo_endpoint)) return tokens;
   // UserInfo is an OpenID Connect endpoint: without the openid scope it owes us nothing.
   if (tokens.scope !== undefined && !tokens.scope.split(' ').includes('openid')) return tokens;
   // A DPoP-bound token needs a proof this kit does not make; only bearer tokens are sent.
@@ -30,11 +75,11 @@ export async function withUserInfoEmail(
     const response = await oauth.userInfoRequest(as, client, tokens.accessToken, {
       ...httpOptions(new URL(as.issuer), options),
       signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS),
+      [oauth.customFetch]: boundedFetch(MAX_USERINFO_BYTES),
     });
     const claims = await oauth.processUserInfoResponse(as, client, tokens.subject, response);
-    return typeof claims.email === 'string' && claims.email !== ''
-      ? { ...tokens, email: claims.email }
-      : tokens;
+    const email = displayableEmail(claims.email);
+    return email === undefined ? tokens : { ...tokens, email };
   } catch {
     // A refusal, a mismatched sub or no answer: the sign-in itself succeeded; show the subject.
     return tokens;
