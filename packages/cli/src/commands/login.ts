@@ -124,6 +124,18 @@ function describe(tokens: StoredTokens): string {
   return `${printable(who)} at ${printable(tokens.issuer)}`;
 }
 
+/**
+ * JSON for a terminal: JSON.stringify leaves DEL, the C1 controls (8-bit CSI, OSC: a terminal may
+ * act on them) and bidirectional overrides raw, and the email and subject are the server's text.
+ * Escaped as \uXXXX they parse back to the same strings.
+ */
+function terminalJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** What became of the tokens at the server, in words: each reason is a different fact. */
 function logoutOutcome(result: LogoutResult): string {
   if (result.revoked) return 'the tokens are revoked at the server';
@@ -277,7 +289,7 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       const expiresIn = Math.round((tokens.expiresAt - Date.now()) / 1000);
       if (options.json === true) {
         io.stdout.write(
-          `${JSON.stringify({ profile: options.profile, issuer: tokens.issuer, client_id: tokens.clientId, subject: tokens.subject ?? null, email: tokens.email ?? null, expires_at: new Date(tokens.expiresAt).toISOString(), scope: tokens.scope ?? null }, null, 2)}\n`,
+          `${terminalJson({ profile: options.profile, issuer: tokens.issuer, client_id: tokens.clientId, subject: tokens.subject ?? null, email: tokens.email ?? null, expires_at: new Date(tokens.expiresAt).toISOString(), scope: tokens.scope ?? null })}\n`,
         );
         return;
       }
