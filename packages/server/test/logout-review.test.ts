@@ -232,3 +232,225 @@ describe('the back-channel poster against hostile receivers (RFC 9700 §4.16: SS
     expect(await outcome(`${base}/trickle`, true)).toBe('timeout');
   });
 });
+
+describe('RP-Initiated Logout under attack', () => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+  const REDIRECT = 'https://app.example.com/cb';
+  const AFTER = 'https://app.example.com/signed-out';
+  let app: { clientId: string; clientSecret?: string; redirectUri: string };
+  let spa: { clientId: string };
+  let native: { clientId: string };
+
+  beforeAll(async () => {
+    db = await throwawaySqlite();
+    t = await startTestServer(db);
+    app = {
+      ...(await t.client({
+        type: 'web',
+        name: '<img src=x onerror=alert(1)>',
+        redirectUris: [REDIRECT],
+        postLogoutRedirectUris: [AFTER],
+        grantTypes: ['authorization_code'],
+        skipConsent: true,
+      })),
+      redirectUri: REDIRECT,
+    };
+    spa = await t.client({
+      type: 'spa',
+      name: 'SPA',
+      redirectUris: ['https://spa.example.com/cb'],
+      postLogoutRedirectUris: ['https://spa.example.com/'],
+      grantTypes: ['authorization_code'],
+    });
+    native = await t.client({
+      type: 'native',
+      name: 'CLI',
+      redirectUris: ['http://127.0.0.1/cb'],
+      postLogoutRedirectUris: ['http://127.0.0.1/bye'],
+      grantTypes: ['authorization_code'],
+    });
+    await t.user('frank@example.com', PASSWORD);
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  async function signedIn(browser = new FormBrowser(t.url)) {
+    const { verifier, challenge } = pkce();
+    const location = await browser.authorize(
+      {
+        client_id: app.clientId,
+        redirect_uri: REDIRECT,
+        response_type: 'code',
+        scope: 'openid',
+        nonce: 'n',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      },
+      'frank@example.com',
+      PASSWORD,
+    );
+    const tokens = await t.tokenRequest({
+      grant_type: 'authorization_code',
+      code: new URL(location).searchParams.get('code') ?? '',
+      redirect_uri: REDIRECT,
+      client_id: app.clientId,
+      client_secret: app.clientSecret ?? '',
+      code_verifier: verifier,
+    });
+    expect(tokens.status).toBe(200);
+    return {
+      browser,
+      idToken: tokens.id_token ?? '',
+      accessToken: tokens.access_token ?? '',
+    };
+  }
+
+  const logout = (browser: FormBrowser, params: Record<string, string>, env = 'development') =>
+    browser.get(`/e/${env}/logout?${new URLSearchParams(params).toString()}`);
+
+  async function stillSignedIn(browser: FormBrowser): Promise<boolean> {
+    const { location } = await browser.follow(
+      await browser.get(
+        `/e/development/authorize?${new URLSearchParams({
+          client_id: app.clientId,
+          redirect_uri: REDIRECT,
+          response_type: 'code',
+          scope: 'openid',
+          code_challenge: pkce().challenge,
+          code_challenge_method: 'S256',
+        }).toString()}`,
+      ),
+    );
+    return location !== undefined && new URL(location).searchParams.has('code');
+  }
+
+  it('open redirect: no spelling of another address passes for the registered one', async () => {
+    const { browser, idToken } = await signedIn();
+    for (const evil of [
+      'https://APP.example.com/signed-out',
+      'https://app.example.com./signed-out',
+      'https://app.example.com:443/signed-out',
+      'https://app.example.com/signed-out#https://evil.example.com',
+      'https://app.example.com/signed-out%23x',
+      'https://app.example.com/Signed-out',
+      'https://app.example.com/x/../signed-out',
+      'https://app.example.com/signed-out/..%2F..%2Fevil',
+      'https://app.example.com@evil.example.com/signed-out',
+      'https://evil.example.com\\@app.example.com/signed-out',
+      '//evil.example.com/signed-out',
+      'https://*.example.com/signed-out',
+      ` ${AFTER}`,
+      `${AFTER}\t`,
+      // Registered as a redirect URI, not as a post-logout one.
+      REDIRECT,
+      'javascript:alert(1)//https://app.example.com/signed-out',
+    ]) {
+      const response = await logout(browser, {
+        id_token_hint: idToken,
+        post_logout_redirect_uri: evil,
+      });
+      expect(response.status, evil).toBe(400);
+      expect(response.headers.get('location'), evil).toBeNull();
+    }
+    expect(await stillSignedIn(browser)).toBe(true);
+  });
+
+  it('a spa’s post-logout URI matches exactly; a native app’s loopback one on any port, nowhere else', async () => {
+    const anonymous = new FormBrowser(t.url);
+    const spaRefused = await logout(anonymous, {
+      client_id: spa.clientId,
+      post_logout_redirect_uri: 'https://spa.example.com/?next=evil',
+    });
+    expect(spaRefused.status).toBe(400);
+    const spaBack = await logout(anonymous, {
+      client_id: spa.clientId,
+      post_logout_redirect_uri: 'https://spa.example.com/',
+    });
+    expect(spaBack.headers.get('location')).toBe('https://spa.example.com/');
+    // RFC 8252 §7.3: the port of a loopback redirect varies; host, path and scheme do not.
+    const port = await logout(anonymous, {
+      client_id: native.clientId,
+      post_logout_redirect_uri: 'http://127.0.0.1:53111/bye',
+    });
+    expect(port.headers.get('location')).toBe('http://127.0.0.1:53111/bye');
+    for (const evil of [
+      'http://localhost:53111/bye',
+      'http://127.0.0.1:53111/bye/../evil',
+      'http://127.0.0.2:53111/bye',
+      'http://127.0.0.1.evil.example.com/bye',
+    ]) {
+      const refused = await logout(anonymous, {
+        client_id: native.clientId,
+        post_logout_redirect_uri: evil,
+      });
+      expect(refused.status, evil).toBe(400);
+      expect(refused.headers.get('location'), evil).toBeNull();
+    }
+  });
+
+  it('CSRF: a hint that is not this session’s ID token never signs out silently', async () => {
+    const { idToken: elsewhere } = await signedIn();
+    const { browser, idToken, accessToken } = await signedIn();
+    const [header = '', payload = ''] = idToken.split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+    const hs256 = `${Buffer.from(
+      JSON.stringify({
+        ...(JSON.parse(Buffer.from(header, 'base64url').toString()) as object),
+        alg: 'HS256',
+      }),
+    ).toString('base64url')}.${payload}.${'A'.repeat(43)}`;
+    for (const hint of [
+      // The same user's ID token from another browser's session (another sid).
+      elsewhere,
+      // The access token: signed by the same keys, but not an ID token (typ at+jwt).
+      accessToken,
+      none,
+      hs256,
+    ]) {
+      const response = await logout(browser, { id_token_hint: hint });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('Sign out of Gatehouse?');
+    }
+    // An ID token of this environment is no hint in another one.
+    const production = await logout(
+      browser,
+      { id_token_hint: idToken, post_logout_redirect_uri: AFTER },
+      'production',
+    );
+    expect(production.status).toBe(400);
+    expect(production.headers.get('location')).toBeNull();
+    expect(await stillSignedIn(browser)).toBe(true);
+  });
+
+  it('XSS: state and the client’s name are text on the confirmation page, and state stays in the query', async () => {
+    const { browser } = await signedIn();
+    const state = '"><script>alert(1)</script>';
+    const page = await (
+      await logout(browser, { client_id: app.clientId, post_logout_redirect_uri: AFTER, state })
+    ).text();
+    expect(page).not.toContain('<script>alert(1)');
+    expect(page).not.toContain('<img src=x');
+    expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    // What a browser would submit: the hidden fields, their entities decoded.
+    const hidden = Object.fromEntries(
+      [...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [
+        m[1] ?? '',
+        (m[2] ?? '').replace(/&(lt|gt|quot|#39|#x27|amp);/g, (_, e: string) =>
+          e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'amp' ? '&' : "'",
+        ),
+      ]),
+    );
+    expect(hidden.state).toBe(state);
+    const confirmed = await browser.post('/e/development/logout/confirm', {
+      ...hidden,
+      decision: 'logout',
+    });
+    expect(confirmed.status).toBe(303);
+    const back = new URL(confirmed.headers.get('location') ?? '');
+    expect(`${back.origin}${back.pathname}`).toBe(AFTER);
+    expect(back.searchParams.get('state')).toBe(state);
+  });
+});
