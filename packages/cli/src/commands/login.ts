@@ -143,9 +143,9 @@ function logoutOutcome(result: LogoutResult): string {
     case 'not_offered':
       return 'the server offers no token revocation (its metadata has no revocation_endpoint), so the tokens were removed here only and stay valid at the server until they expire';
     case 'refused':
-      return `the server refused to revoke the tokens (${printable(result.error ?? 'error')}), so they were removed here only`;
+      return `the server refused to revoke the tokens (${printable((result.error ?? 'error').slice(0, 100))}), so they were removed here only and may stay valid at the server until they expire`;
     default:
-      return 'the server could not be reached to revoke the tokens, so they were removed here only';
+      return 'the server could not be reached to revoke the tokens, so they were removed here only and may stay valid at the server until they expire';
   }
 }
 
@@ -332,6 +332,9 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
         io.stdout.write(
           `Logged out (profile ${printable(options.profile)}); ${logoutOutcome(result)}.\n`,
         );
+        // A revocation the server offers but that did not happen is a failure a script must see
+        // (the tokens may still work there); a server that offers none leaves nothing undone.
+        if (!result.revoked && result.notRevoked !== 'not_offered') setExitCode(ExitCode.Failed);
       }),
     );
 
