@@ -304,7 +304,7 @@ describe('RP-Initiated Logout under attack', () => {
     return {
       browser,
       idToken: tokens.id_token ?? '',
-      accessToken: tokens.access_token ?? '',
+      accessToken: tokens.access_token,
     };
   }
 
