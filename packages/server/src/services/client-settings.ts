@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { isIP } from 'node:net';
 import type {
   Client,
   ClientType,
@@ -6,6 +7,7 @@ import type {
   TokenEndpointAuthMethod,
 } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
+import { classifyAddress } from '../net/address-policy.js';
 import { InputError } from './input-error.js';
 import { redirectPolicyFor, refusedUris } from './redirect-checks.js';
 
@@ -78,11 +80,25 @@ export function effectiveAuthMethod(
   return client.tokenEndpointAuthMethod ?? (client.type === 'web' ? 'client_secret_basic' : 'none');
 }
 
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+/**
+ * Where a URL's host points when the host says so itself, without asking DNS: a loopback name
+ * (RFC 6761 §6.3: localhost and its subdomains) or an address literal of this machine or an
+ * internal network (net/address-policy.ts, as the SSRF guard classifies resolved addresses).
+ */
+function literalHostVerdict(hostname: string): 'loopback' | 'internal' | undefined {
+  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  if (host === 'localhost' || host.endsWith('.localhost')) return 'loopback';
+  if (isIP(host) === 0) return undefined;
+  const verdict = classifyAddress(host);
+  return verdict === 'public' ? undefined : verdict;
+}
 
 /**
- * An https URL without a fragment; http only to a loopback host in a development environment
- * (a local test receiver). Returns a reason when refused.
+ * An https URL without a fragment, not aimed at this machine or an internal network; http, and
+ * loopback hosts, only in a development environment (a local test receiver). The fetcher and the
+ * poster refuse such addresses when they connect anyway (DNS may say otherwise later): this says
+ * so at registration, where an operator or a developer can still fix it, rather than leaving a
+ * client whose keys or logout URI can never be reached. Returns a reason when refused.
  */
 function serverUrlProblem(value: string, environment: Environment): string | undefined {
   if (value.length > 2048) return 'is longer than 2048 characters';
@@ -94,12 +110,16 @@ function serverUrlProblem(value: string, environment: Environment): string | und
   }
   if (value.includes('#')) return 'has a fragment';
   if (url.username !== '' || url.password !== '') return 'has credentials in it';
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use https';
+  const verdict = literalHostVerdict(url.hostname);
+  if (verdict === 'internal')
+    return 'points at an internal address (private, link-local or reserved network): use a public https URL';
+  if (verdict === 'loopback')
     return environment.tier === 'development'
       ? undefined
-      : 'uses http: only a development environment allows http, and only to a loopback host';
-  return 'must use https';
+      : 'points at a loopback address: only a development environment allows http or https to this machine';
+  if (url.protocol === 'https:') return undefined;
+  return 'must use https (a development environment allows http to a loopback host only)';
 }
 
 /** Members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
