@@ -3,12 +3,14 @@
  * Gatehouse's own hosted pages (the same computed styles as a Gatehouse error page), with its
  * inline stylesheet allowed by the listener's CSP and nothing else.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../server/test/support/browser.js';
 import { throwawaySqlite, type ThrowawayDatabase } from '../../server/test/support/databases.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { startListener } from '../src/index.js';
+import { loopbackLogin, startListener } from '../src/index.js';
 
 /** The computed styles that make a Gatehouse page look like one: selector → properties. */
 const LOOKS: Record<string, string[]> = {
@@ -125,5 +127,60 @@ describe('the login result page in Chromium', () => {
     });
     expect(failed.text).toContain('<script>alert(1)</script>');
     expect(failed.looks).toEqual(reference);
+  });
+
+  it('an error redirect carrying markup is shown as text: no element, no script, no style of its own', async () => {
+    // Any page can send the browser to the listener, but only with the right state; a hostile or
+    // compromised server has it, and chooses error and error_description (RFC 6749 §4.1.2.1).
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          issuer,
+          authorization_endpoint: `${issuer}/authorize`,
+          token_endpoint: `${issuer}/token`,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    const markup =
+      '"><img src=x onerror=alert(1)><script>alert(2)</script><style>body{display:none}</style>';
+    let landed: Promise<unknown> = Promise.resolve();
+    const error = await loopbackLogin({
+      issuer,
+      clientId: 'cli',
+      allowHttpLoopbackIssuer: true,
+      timeoutMs: 30_000,
+      openBrowser: (url) => {
+        const authorization = new URL(url);
+        const callback = new URL(authorization.searchParams.get('redirect_uri') ?? '');
+        callback.searchParams.set('state', authorization.searchParams.get('state') ?? '');
+        callback.searchParams.set('error', `access_denied${markup}`);
+        callback.searchParams.set('error_description', markup);
+        landed = page.goto(callback.href);
+        return Promise.resolve();
+      },
+    }).catch((e: unknown) => e);
+    await landed;
+    await page.waitForURL(/gatehouse-login-done$/);
+    expect(error).toMatchObject({ code: `access_denied${markup}` });
+    const detail = (await page.locator('#detail').textContent()) ?? '';
+    expect(detail).toContain(markup);
+    // The markup made no elements: the page has exactly its own.
+    expect(await page.locator('main img, main script, main style, body style').count()).toBe(0);
+    expect(await page.locator('main > *').count()).toBe(3);
+    expect(await page.locator('main').isVisible()).toBe(true);
+    expect(dialogs).toEqual([]);
+    await context.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   });
 });
