@@ -425,6 +425,39 @@ describe('RP-Initiated Logout under attack', () => {
     expect(await stillSignedIn(browser)).toBe(true);
   });
 
+  it('phishing: a self-registered client’s name is flagged as its own claim, and the page says where the browser goes', async () => {
+    const registered = await fetch(`${t.url}/e/development/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'Your Bank',
+        redirect_uris: ['https://bank-login.example.net/cb'],
+        post_logout_redirect_uris: ['https://bank-login.example.net/bye'],
+        token_endpoint_auth_method: 'none',
+      }),
+    });
+    expect(registered.status).toBe(201);
+    const { client_id: dynamicId } = (await registered.json()) as { client_id: string };
+    const { browser } = await signedIn();
+    const page = await (
+      await logout(browser, {
+        client_id: dynamicId,
+        post_logout_redirect_uri: 'https://bank-login.example.net/bye',
+      })
+    ).text();
+    expect(page).toContain('Sign out of Gatehouse?');
+    expect(page).toContain('id="unverified"');
+    expect(page).toContain(dynamicId);
+    expect(page).not.toContain('<strong>Your Bank</strong> asked');
+    expect(page).toMatch(/id="destination"[^]*bank-login\.example\.net/);
+    // A client an operator registered is named as such, and where it sends the browser too.
+    const own = await (
+      await logout(browser, { client_id: app.clientId, post_logout_redirect_uri: AFTER })
+    ).text();
+    expect(own).not.toContain('id="unverified"');
+    expect(own).toMatch(/id="destination"[^]*app\.example\.com/);
+  });
+
   it('XSS: state and the client’s name are text on the confirmation page, and state stays in the query', async () => {
     const { browser } = await signedIn();
     const state = '"><script>alert(1)</script>';

@@ -1,4 +1,6 @@
 import { html, page, raw, type Raw } from '../http/html.js';
+import { describeDestination } from './destination.js';
+import { unverifiedWarning } from './pages.js';
 
 /** What the sign-out request carries through the confirmation form, checked again on submit. */
 export interface LogoutFormFields {
@@ -18,24 +20,42 @@ export function logoutConfirmPage(options: {
   email: string;
   /** The application that asked, when it is known. */
   clientName: string | null;
+  /**
+   * A client that registered itself (RFC 7591) or is described by its own document: its name is
+   * its own claim, so it is not shown as Gatehouse's word (as on the consent page).
+   */
+  unverified?: { readonly kind: 'dynamic' | 'metadata_document'; readonly identity: string };
   fields: LogoutFormFields;
 }): string {
+  const { clientName, unverified, fields } = options;
+  const asker =
+    clientName === null
+      ? html`<p>An application asked to sign you out.</p>`
+      : unverified === undefined
+        ? html`<p><strong>${clientName}</strong> asked to sign you out.</p>`
+        : html`<p>An application calling itself “${clientName}” asked to sign you out.</p>
+            ${unverifiedWarning(unverified, 'Sign out')}`;
+  // Either button leads there (a link back when staying): the user can check it first.
+  const destination =
+    fields.post_logout_redirect_uri === undefined
+      ? raw('')
+      : html`<p id="destination">
+          Afterwards you will be sent to
+          <strong>${describeDestination(fields.post_logout_redirect_uri)}</strong>.
+        </p>`;
   return page(
     'Sign out?',
     html`<h1>Sign out of Gatehouse?</h1>
       <p id="account">You are signed in as <strong>${options.email}</strong>.</p>
-      ${
-        options.clientName === null
-          ? html`<p>An application asked to sign you out.</p>`
-          : html`<p><strong>${options.clientName}</strong> asked to sign you out.</p>`
-      }
+      ${asker}
       <p class="muted">
         Signing out ends your Gatehouse session in this browser; applications you signed in to with
         it may sign you out too.
       </p>
+      ${destination}
       <form method="post" action="/e/${options.environment}/logout/confirm">
         <input type="hidden" name="_csrf" value="${options.csrf}" />
-        ${hidden(options.fields)}
+        ${hidden(fields)}
         <button type="submit" name="decision" value="logout">Sign out</button>
         <button type="submit" name="decision" value="stay" class="secondary">Stay signed in</button>
       </form>`,

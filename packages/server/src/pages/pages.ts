@@ -142,9 +142,9 @@ export function consentPage(options: {
 }
 
 /** A self-registered client's name is its own claim: say so, and show what identifies it. */
-function unverifiedWarning(
+export function unverifiedWarning(
   unverified: { readonly kind: 'dynamic' | 'metadata_document'; readonly identity: string },
-  verb: 'Allow' | 'Continue',
+  verb: 'Allow' | 'Continue' | 'Sign out',
 ): Raw {
   return html`<p class="warning" id="unverified">
     Gatehouse has not verified this application: its name is its own description.

@@ -138,6 +138,9 @@ async function answer(
       csrf: reply.generateCsrf(),
       email: user?.email ?? 'an account that no longer exists',
       clientName: checked.client?.name ?? null,
+      ...(checked.client === undefined || checked.client.kind === 'registered'
+        ? {}
+        : { unverified: { kind: checked.client.kind, identity: checked.client.clientId } }),
       fields,
     }),
   );
