@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateEnvironmentSettings } from '../src/services/environments.js';
+import { createUser } from '../src/services/users.js';
 import { operatorSession } from './support/admin.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
@@ -48,11 +49,11 @@ const F = {
 const T = {
   auth: 'every advertised client authentication method and assertion algorithm authenticates at the token, revocation and introspection endpoints; a wrong credential does not',
   subject:
-    'subject type public: two clients are told the same sub for one user, in the ID token and at userinfo',
+    'subject type public: two clients are told the same sub for one user; ID tokens, refreshed ones and userinfo carry only claims that claims_supported lists',
   requestUri:
     'request_uri_parameter_supported false: a request object by reference is refused, never fetched',
   acrImpersonation:
-    'an impersonation asked for acr_values gets the impersonation class in its ID token',
+    'an impersonation asked for acr_values gets the impersonation class in its ID token, and only listed claims',
 } as const;
 
 const codeFlow: Evidence = [
@@ -336,6 +337,9 @@ describe('the discovery document advertises exactly what is implemented', () => 
   const issuer = () => t.issuer(ENVS.open);
   const doc = () => docs.open;
   const list = (key: string) => doc()[key] as string[];
+  /** The claims of an ID token or userinfo answer that claims_supported does not list. */
+  const unlisted = (claims: object) =>
+    Object.keys(claims).filter((claim) => !list('claims_supported').includes(claim));
 
   describe('the table', () => {
     it('has exactly the served keys, in an environment with registration and metadata documents and in one that requires PAR', () => {
@@ -682,16 +686,21 @@ describe('the discovery document advertises exactly what is implemented', () => 
       }
     });
 
-    it('subject type public: two clients are told the same sub for one user, in the ID token and at userinfo', async () => {
+    it('subject type public: two clients are told the same sub for one user; ID tokens, refreshed ones and userinfo carry only claims that claims_supported lists', async () => {
       const spec = {
         type: 'web' as const,
         redirectUris: [REDIRECT],
-        grantTypes: ['authorization_code' as const],
+        grantTypes: ['authorization_code' as const, 'refresh_token' as const],
         skipConsent: true,
       };
       const first = await t.client({ ...spec, name: 'Subject one' });
       const second = await t.client({ ...spec, name: 'Subject two' });
-      const userId = await t.user('subject@example.com', PASSWORD);
+      const { id: userId } = await createUser(t.ctx, {
+        environment: 'development',
+        email: 'subject@example.com',
+        password: PASSWORD,
+        name: 'Subject Person',
+      });
       const browser = new FormBrowser(t.url);
       const subs: unknown[] = [];
       for (const client of [first, second]) {
@@ -701,7 +710,10 @@ describe('the discovery document advertises exactly what is implemented', () => 
             response_type: 'code',
             client_id: client.clientId,
             redirect_uri: REDIRECT,
-            scope: 'openid',
+            // Everything an ID token may say: every scope, a nonce, an acr asked for.
+            scope: list('scopes_supported').join(' '),
+            nonce: 'n',
+            acr_values: 'urn:gatehouse:acr:password',
             code_challenge: challenge,
             code_challenge_method: 'S256',
           },
@@ -717,13 +729,25 @@ describe('the discovery document advertises exactly what is implemented', () => 
           client_secret: client.clientSecret ?? '',
         });
         expect(tokens.status).toBe(200);
-        subs.push(decodeJwt(tokens.id_token ?? '').sub);
+        const idToken = decodeJwt(tokens.id_token ?? '');
+        subs.push(idToken.sub);
         const info = (await (
           await fetch(doc().userinfo_endpoint as string, {
             headers: { authorization: `Bearer ${tokens.access_token}` },
           })
         ).json()) as { sub?: string };
         subs.push(info.sub);
+        const refreshed = await t.tokenRequest({
+          grant_type: 'refresh_token',
+          refresh_token: tokens.refresh_token ?? '',
+          client_id: client.clientId,
+          client_secret: client.clientSecret ?? '',
+        });
+        expect(refreshed.status).toBe(200);
+        for (const claims of [idToken, info, decodeJwt(refreshed.id_token ?? '')])
+          expect(unlisted(claims)).toEqual([]);
+        expect(idToken).toHaveProperty('name');
+        expect(idToken).toHaveProperty('acr');
       }
       expect(subs).toEqual([userId, userId, userId, userId]);
     });
@@ -771,7 +795,7 @@ describe('the discovery document advertises exactly what is implemented', () => 
       }
     });
 
-    it('an impersonation asked for acr_values gets the impersonation class in its ID token', async () => {
+    it('an impersonation asked for acr_values gets the impersonation class in its ID token, and only listed claims', async () => {
       const { session: admin } = await operatorSession(t, 'admin@ops.example', 'admin');
       expect(
         (await admin.call('PATCH', '/environments/development', { impersonationEnabled: true }))
@@ -803,7 +827,7 @@ describe('the discovery document advertises exactly what is implemented', () => 
             response_type: 'code',
             client_id: app.clientId,
             redirect_uri: REDIRECT,
-            scope: 'openid',
+            scope: 'openid profile email',
             nonce: 'n',
             code_challenge: challenge,
             code_challenge_method: 'S256',
@@ -828,11 +852,14 @@ describe('the discovery document advertises exactly what is implemented', () => 
         client_secret: app.clientSecret ?? '',
       });
       expect(tokens.status).toBe(200);
-      expect(decodeJwt(tokens.id_token ?? '')).toMatchObject({
+      const idToken = decodeJwt(tokens.id_token ?? '');
+      expect(idToken).toMatchObject({
         sub: userId,
         acr: 'urn:gatehouse:acr:impersonation',
         amr: ['impersonation'],
       });
+      expect(idToken).toHaveProperty('act');
+      expect(unlisted(idToken)).toEqual([]);
     });
   });
 });
