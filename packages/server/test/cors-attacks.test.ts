@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, updateClient } from '../src/services/clients.js';
 import { planState } from '../src/services/declarative/plan.js';
+import { promoteClient } from '../src/services/promote.js';
 import { parseDeclaredState } from '../src/services/declarative/schema.js';
 import { launchChromium } from './support/browser.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
@@ -459,6 +460,43 @@ describe('CORS attacks', () => {
           }),
           grant,
         ).rejects.toMatchObject({ code: 'invalid_grant_type' });
+    });
+  });
+
+  describe('a spa’s loopback origin: development only', () => {
+    it('attack: production refuses a spa’s loopback redirect URI, so its origin is never granted there', async () => {
+      await expect(
+        t.client({
+          environment: 'production',
+          type: 'spa',
+          name: 'Local build in production',
+          redirectUris: ['http://127.0.0.1:5173/callback'],
+        }),
+      ).rejects.toMatchObject({
+        code: 'redirect_uri_refused',
+        message: expect.stringContaining('only in the development environment') as unknown,
+      });
+    });
+
+    it('attack: promoting a development spa to production carries no loopback origin along', async () => {
+      const dev = await t.client({
+        type: 'spa',
+        name: 'Promoted spa',
+        redirectUris: ['https://promoted.example.com/callback', 'http://127.0.0.1:5174/callback'],
+      });
+      await expect(
+        promoteClient(t.ctx, 'development', dev.clientId, 'production'),
+      ).rejects.toMatchObject({ code: 'promotion_refused' });
+      const promoted = await promoteClient(t.ctx, 'development', dev.clientId, 'production', {
+        dropRefused: true,
+      });
+      expect(promoted.client.redirectUris).toEqual(['https://promoted.example.com/callback']);
+      const loopback = await preflight('/e/production/token', ['http://127.0.0.1:5174']);
+      expect(header(loopback.head, 'access-control-allow-origin')).toBeUndefined();
+      const https = await preflight('/e/production/token', ['https://promoted.example.com']);
+      expect(header(https.head, 'access-control-allow-origin')).toBe(
+        'https://promoted.example.com',
+      );
     });
   });
 });
