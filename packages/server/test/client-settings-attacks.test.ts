@@ -133,15 +133,58 @@ describe('client settings under attack', () => {
     },
   );
 
-  it('a development environment still takes loopback URLs for local receivers', async () => {
-    const answer = await register('development', {
+  it('an anonymous registrant in a development environment cannot aim the logout POST or the key fetch at this machine, unless the environment allows loopback documents', async () => {
+    const local = {
       client_name: 'Local',
       redirect_uris: ['http://localhost:3000/callback'],
       token_endpoint_auth_method: 'private_key_jwt',
-      jwks_uri: 'https://localhost:8443/jwks.json',
-      backchannel_logout_uri: 'http://127.0.0.1:3000/backchannel',
-    });
-    expect(answer.status).toBe(201);
+    };
+    const before = (await t.ctx.stores.clients.list('development')).length;
+    // Every server has a development environment, open to registration by default: a loopback
+    // back-channel URI there would make this server POST to any local port (SSRF).
+    for (const extra of [
+      { jwks: { keys: [publicJwk()] }, backchannel_logout_uri: 'http://127.0.0.1:6379/' },
+      { jwks: { keys: [publicJwk()] }, backchannel_logout_uri: 'http://localhost:2375/x' },
+      { jwks: { keys: [publicJwk()] }, backchannel_logout_uri: 'http://[::1]:9000/' },
+      { jwks_uri: 'http://localhost:8080/jwks.json' },
+    ]) {
+      const refused = await register('development', { ...local, ...extra });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toBe('invalid_client_metadata');
+      expect(refused.body.error_description).toMatch(/loopback/);
+    }
+    expect((await t.ctx.stores.clients.list('development')).length).toBe(before);
+    // An RFC 7592 update is held to the same rule.
+    const registered = await register('development', { ...local, jwks: { keys: [publicJwk()] } });
+    expect(registered.status).toBe(201);
+    const update = await call(
+      'PUT',
+      registered.body.registration_client_uri as string,
+      {
+        ...local,
+        client_id: registered.body.client_id,
+        jwks: { keys: [publicJwk()] },
+        backchannel_logout_uri: 'http://127.0.0.1:6379/',
+      },
+      registered.body.registration_access_token as string,
+    );
+    expect(update.status).toBe(400);
+    expect(
+      (await t.ctx.stores.clients.get('development', registered.body.client_id as string))
+        ?.backchannelLogoutUri,
+    ).toBeNull();
+
+    await updateEnvironmentSettings(t.ctx, 'development', { allowLoopbackDocuments: true });
+    try {
+      const allowed = await register('development', {
+        ...local,
+        jwks_uri: 'https://localhost:8443/jwks.json',
+        backchannel_logout_uri: 'http://127.0.0.1:3000/backchannel',
+      });
+      expect(allowed.status).toBe(201);
+    } finally {
+      await updateEnvironmentSettings(t.ctx, 'development', { allowLoopbackDocuments: false });
+    }
   });
 
   it('promotion does not carry a loopback jwks_uri into production, and writes nothing', async () => {

@@ -41,6 +41,9 @@ describe.each(DATABASES)('registration settings on $kind', ({ create }) => {
   beforeAll(async () => {
     db = await create();
     t = await startTestServer(db);
+    // The logout receiver below is on this machine: an anonymous registrant may name one only
+    // where the environment allows loopback documents (client-settings-attacks.test.ts).
+    await updateEnvironmentSettings(t.ctx, 'development', { allowLoopbackDocuments: true });
     docs = createServer((request, response) => {
       const body = documents.get(request.url ?? '');
       if (body === undefined) {

@@ -85,7 +85,7 @@ export function effectiveAuthMethod(
  * (RFC 6761 §6.3: localhost and its subdomains) or an address literal of this machine or an
  * internal network (net/address-policy.ts, as the SSRF guard classifies resolved addresses).
  */
-function literalHostVerdict(hostname: string): 'loopback' | 'internal' | undefined {
+export function literalHostVerdict(hostname: string): 'loopback' | 'internal' | undefined {
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   if (host === 'localhost' || host.endsWith('.localhost')) return 'loopback';
   if (isIP(host) === 0) return undefined;

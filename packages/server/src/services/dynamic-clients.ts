@@ -7,7 +7,7 @@ import { RegistrationError } from '../errors.js';
 import type { Client, GrantType } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
 import { createClient, deleteClient, updateClient } from './clients.js';
-import type { ClientSettings } from './client-settings.js';
+import { literalHostVerdict, type ClientSettings } from './client-settings.js';
 import type { ServiceContext } from './context.js';
 import { InputError, type InputErrorCode } from './input-error.js';
 
@@ -167,6 +167,7 @@ export function parseClientMetadata(
     // client registers; the answer says so (RFC 7591 §3.2.1: the server may replace values).
     requirePar: requirePar || environment.requirePar,
   };
+  refuseLoopbackServerUrls(settings, environment);
   return {
     redirectUris,
     grantTypes: grantTypes as GrantType[],
@@ -177,6 +178,33 @@ export function parseClientMetadata(
     scope: optionalString(body.scope, 'scope', 1000),
     settings,
   };
+}
+
+/**
+ * A URL this server will request (the back-channel logout POST, the JWK Set fetch) that an
+ * anonymous registrant aims at this machine: allowed only where the environment allows loopback
+ * documents (a development environment for local tests), as the JWK Set fetcher does. The
+ * development tier alone is not enough: every server has a development environment, open to
+ * registration by default, and a logout POST to a loopback port is a request to whatever listens
+ * there (SSRF). Operators may still register loopback URLs in development for their own receivers.
+ */
+function refuseLoopbackServerUrls(
+  settings: DynamicClientMetadata['settings'],
+  environment: Environment,
+): void {
+  if (environment.tier === 'development' && environment.allowLoopbackDocuments) return;
+  const named: [string, string | null][] = [
+    ['backchannel_logout_uri', settings.backchannelLogoutUri],
+    ['jwks_uri', settings.jwksUri],
+  ];
+  for (const [field, value] of named) {
+    if (value === null || !URL.canParse(value)) continue;
+    if (literalHostVerdict(new URL(value).hostname) === 'loopback')
+      throw new RegistrationError(
+        'invalid_client_metadata',
+        `${field} ${value} points at a loopback address: a client registering itself may do that only where the environment allows loopback documents`,
+      );
+  }
 }
 
 function metadataRecord(m: DynamicClientMetadata): Record<string, unknown> {
