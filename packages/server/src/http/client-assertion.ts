@@ -35,6 +35,12 @@ export const ASSERTION_CLOCK_TOLERANCE_S = 30;
  * expiry) and the window for a stolen assertion small. Libraries send 60 s.
  */
 export const MAX_ASSERTION_LIFETIME_S = 300;
+/**
+ * How long a jti is kept beyond the moment its assertion stops being accepted here. Processes'
+ * clocks differ a little: without a margin, a process whose clock is behind another's could
+ * still accept an assertion whose row the other process's housekeeping has just removed.
+ */
+export const JTI_RETENTION_MARGIN_MS = 60_000;
 /** A jti is stored: a client gets no more room than a reasonable unique identifier needs. */
 const MAX_JTI_LENGTH = 256;
 
@@ -121,15 +127,19 @@ export async function verifyClientAssertion(
   if (payload.iat !== undefined && payload.iat > nowS + ASSERTION_CLOCK_TOLERANCE_S)
     throw refused('iat is in the future');
   const jti = payload.jti;
-  if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH)
-    throw refused(`jti must be a string of 1 to ${MAX_JTI_LENGTH} characters`);
+  // Stored as text: a control character (PostgreSQL's text cannot hold NUL) is no identifier.
+  if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH || /\p{Cc}/u.test(jti))
+    throw refused(
+      `jti must be a string of 1 to ${MAX_JTI_LENGTH} characters, without control characters`,
+    );
   // RFC 7523 §3 item 7: used once. Remembered until the assertion could no longer be accepted
-  // anyway (its exp, with the tolerance), so a replay is refused here or as expired.
+  // anyway (its exp, with the tolerance), and a margin for other processes' clocks, so a replay
+  // is refused here or as expired.
   const first = await deps.stores.clientAssertionJtis.use(
     environment,
     client.clientId,
     jti,
-    (exp + ASSERTION_CLOCK_TOLERANCE_S) * 1000,
+    (exp + ASSERTION_CLOCK_TOLERANCE_S) * 1000 + JTI_RETENTION_MARGIN_MS,
     now,
   );
   if (!first) {

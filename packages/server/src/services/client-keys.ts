@@ -26,6 +26,38 @@ const MAX_ENTRIES = 1000;
 /** RFC 7517 §6.2.2, §6.3.2, RFC 8037 §2: members that only a private or symmetric key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const KEY_TYPES = ['RSA', 'EC', 'OKP'];
+/**
+ * RSA keys a verification may cost no more than it must. RFC 7518 §3.3 asks for 2048 bits at
+ * least; a modulus above 4096 bits or a public exponent longer than 32 bits is refused, because
+ * anyone who can register a client (dynamic registration, a metadata document, a jwks_uri) could
+ * otherwise hand this server keys whose every verification costs milliseconds (a 3072-bit key
+ * with a 3064-bit exponent: about 8 ms, 130 times an ordinary one), and an unauthenticated
+ * sender could then spend that for each key of the set with one small request. Every library
+ * makes keys of 2048 to 4096 bits with e = 65537.
+ */
+export const RSA_MIN_BITS = 2048;
+export const RSA_MAX_BITS = 4096;
+export const RSA_MAX_EXPONENT_BITS = 32;
+
+function bitLength(base64url: string): number {
+  const bytes = Buffer.from(base64url, 'base64url');
+  let i = 0;
+  while (i < bytes.length && bytes[i] === 0) i++;
+  const first = bytes[i];
+  return first === undefined ? 0 : (bytes.length - i - 1) * 8 + (32 - Math.clz32(first));
+}
+
+/** What is wrong with an RSA JWK's size (undefined when nothing is, or it is not RSA). */
+export function rsaKeyProblem(key: Record<string, unknown>): string | undefined {
+  if (key.kty !== 'RSA') return undefined;
+  const n = typeof key.n === 'string' ? bitLength(key.n) : 0;
+  if (n < RSA_MIN_BITS || n > RSA_MAX_BITS)
+    return `has a ${n}-bit modulus; RSA keys of ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits are accepted`;
+  const e = typeof key.e === 'string' ? bitLength(key.e) : 0;
+  if (e < 2 || e > RSA_MAX_EXPONENT_BITS)
+    return `has a ${e}-bit public exponent; at most ${RSA_MAX_EXPONENT_BITS} bits are accepted (65537 is usual)`;
+  return undefined;
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -49,6 +81,9 @@ export function publicKeySet(value: unknown, where: string): JSONWebKeySet {
       throw new ClientKeyError(`the client's ${where} holds a key that is not RSA, EC or OKP`);
     if (PRIVATE_MEMBERS.some((member) => member in key))
       throw new ClientKeyError(`the client's ${where} holds private key material`);
+    const rsa = rsaKeyProblem(key);
+    if (rsa !== undefined)
+      throw new ClientKeyError(`the client's ${where} holds an RSA key that ${rsa}`);
   }
   return { keys: keys as JSONWebKeySet['keys'] };
 }
@@ -105,7 +140,10 @@ export class ClientKeys {
     return async (header, token) => {
       const now = this.clock();
       let set = this.fetched.get(key);
-      if (set?.uri !== uri || now - set.fetchedAt >= JWKS_CACHE_TTL_MS)
+      // A failure stands only for the refetch interval: a client whose jwks_uri was down for a
+      // moment is not locked out for the whole cache life.
+      const life = set?.keys === undefined ? JWKS_REFETCH_INTERVAL_MS : JWKS_CACHE_TTL_MS;
+      if (set?.uri !== uri || now - set.fetchedAt >= life)
         set = await this.fetch(key, uri, allowLoopback);
       try {
         return await this.keysOf(set)(header, token);

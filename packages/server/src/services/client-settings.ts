@@ -8,6 +8,7 @@ import type {
 } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
 import { classifyAddress } from '../net/address-policy.js';
+import { rsaKeyProblem } from './client-keys.js';
 import { InputError } from './input-error.js';
 import { redirectPolicyFor, refusedUris } from './redirect-checks.js';
 
@@ -156,6 +157,8 @@ export function checkJwks(value: unknown): JwkSet {
     const secret = PRIVATE_MEMBERS.find((member) => member in key);
     if (secret !== undefined)
       return refuse(`${which} has the private member "${secret}": register public keys only`);
+    const rsa = rsaKeyProblem(key);
+    if (rsa !== undefined) return refuse(`${which}: an RSA key that ${rsa}`);
     if (key.use !== undefined && key.use !== 'sig')
       return refuse(`${which}: use must be sig (the keys sign client assertions)`);
     if (key.alg !== undefined && (typeof key.alg !== 'string' || /^(none|HS)/i.test(key.alg)))
