@@ -96,13 +96,20 @@ describe('CORS attacks', () => {
   });
 
   /** A real grant of spa A (its loopback redirect URI), signed in through the hosted pages. */
-  async function tokensOfA(): Promise<{ access_token: string; refresh_token: string }> {
+  function tokensOfA(): Promise<{ access_token: string; refresh_token: string }> {
+    return tokensOf(spaA, `${originA}/callback`);
+  }
+
+  /** A real grant of a spa client, signed in through the hosted pages. */
+  async function tokensOf(
+    clientId: string,
+    redirectUri: string,
+  ): Promise<{ access_token: string; refresh_token: string }> {
     const { verifier, challenge } = pkce();
-    const redirectUri = `${originA}/callback`;
     const location = await new FormBrowser(t.url).authorize(
       {
         response_type: 'code',
-        client_id: spaA,
+        client_id: clientId,
         redirect_uri: redirectUri,
         scope: 'openid email offline_access',
         code_challenge: challenge,
@@ -116,7 +123,7 @@ describe('CORS attacks', () => {
       grant_type: 'authorization_code',
       code: new URL(location).searchParams.get('code') ?? '',
       redirect_uri: redirectUri,
-      client_id: spaA,
+      client_id: clientId,
       code_verifier: verifier,
     });
     expect(tokens.status).toBe(200);
@@ -345,6 +352,50 @@ describe('CORS attacks', () => {
       const renamed = await openAt(`http://localhost:${pageA.port}`);
       expect(await readFrom(renamed.page, calls)).toEqual({ token: 'blocked: TypeError' });
       await renamed.close();
+    });
+
+    it('attack: an origin removed from the registration is refused at once, though the browser still holds its preflight', async () => {
+      const pageC = await startPage();
+      const originC = `http://127.0.0.1:${pageC.port}`;
+      try {
+        const spaC = (
+          await t.client({
+            type: 'spa',
+            name: 'Spa C',
+            redirectUris: ['https://c.example.com/callback', `${originC}/callback`],
+          })
+        ).clientId;
+        const { access_token } = await tokensOf(spaC, `${originC}/callback`);
+        const issuer = t.issuer('development');
+        const calls = {
+          userinfo: {
+            url: `${issuer}/userinfo`,
+            init: { headers: { authorization: `Bearer ${access_token}` } },
+          },
+          token: {
+            url: `${issuer}/token`,
+            init: form({ grant_type: 'refresh_token', refresh_token: 'x', client_id: spaC }),
+          },
+        };
+        const c = await openAt(originC);
+        // The preflight of the first call is cached by the browser for Max-Age (600 s).
+        expect(await readFrom(c.page, calls)).toEqual({
+          userinfo: 'status 200',
+          token: 'status 400',
+        });
+        // The operator drops the loopback build; the token endpoint's answer and userinfo's are
+        // checked against the registration as it is now (the client read is invalidated on write).
+        await updateClient(t.ctx, 'development', spaC, {
+          setRedirectUris: ['https://c.example.com/callback'],
+        });
+        expect(await readFrom(c.page, calls)).toEqual({
+          userinfo: 'blocked: TypeError',
+          token: 'blocked: TypeError',
+        });
+        await c.close();
+      } finally {
+        pageC.server.close();
+      }
     });
 
     it('attack: spa B’s page cannot read userinfo or refresh with spa A’s stolen tokens', async () => {
