@@ -8,6 +8,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedPostError, GuardedPoster } from '../src/net/guarded-post.js';
+import { setUserDisabled } from '../src/services/users.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -485,5 +486,49 @@ describe('RP-Initiated Logout under attack', () => {
     const back = new URL(confirmed.headers.get('location') ?? '');
     expect(`${back.origin}${back.pathname}`).toBe(AFTER);
     expect(back.searchParams.get('state')).toBe(state);
+  });
+});
+
+describe('back-channel logout for a user with very many sessions', () => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+
+  beforeAll(async () => {
+    db = await throwawaySqlite();
+    // The worker is not meant to run here: only what is queued is looked at.
+    t = await startTestServer(db, { logoutDeliveries: { intervalMs: 3_600_000 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  it('DoS: an account signed in thousands of times can still be disabled: revoked, and every client told', async () => {
+    // A hostile account signs in to a client with a back-channel URI again and again (each
+    // sign-in a session, each session a record) before an operator disables it.
+    const rp = await t.client({
+      type: 'web',
+      name: 'RP',
+      redirectUris: ['https://rp.example.com/cb'],
+      grantTypes: ['authorization_code'],
+      backchannelLogoutUri: 'https://rp.example.com/bcl',
+    });
+    const userId = await t.user('mallet@example.com', PASSWORD);
+    const sessions = 6000;
+    for (let i = 0; i < sessions; i++)
+      await t.server.stores.sessionClients.record({
+        environment: 'development',
+        sid: `sid-${i}`,
+        clientId: rp.clientId,
+        userId,
+        expiresAt: Date.now() + HOUR,
+        createdAt: Date.now(),
+      });
+    await setUserDisabled(t.ctx, 'development', userId, true);
+    // The user's access tokens are refused at resource servers by the event.
+    const events = await t.server.stores.revocationEvents.after('development', 0, 100);
+    expect(events.filter((e) => e.kind === 'user' && e.key === userId)).toHaveLength(1);
+    const queued = await t.server.stores.logoutDeliveries.due(Date.now(), sessions + 10);
+    expect(queued.filter((d) => d.sub === userId)).toHaveLength(sessions);
   });
 });

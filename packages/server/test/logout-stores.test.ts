@@ -142,4 +142,13 @@ describe.each(DATABASES)('logout stores on $kind', ({ create }) => {
       'd3',
     ]);
   });
+
+  it('deliveries: thousands queued at once (a user with that many sessions) fit every database’s parameter limit', async () => {
+    const many = Array.from({ length: 6000 }, (_, i) => ({
+      ...delivery(`many-${i}`),
+      environment: 'many',
+    }));
+    await stores.logoutDeliveries.enqueue(many, now);
+    expect(await stores.logoutDeliveries.list('many', 7000)).toHaveLength(6000);
+  });
 });

@@ -1,4 +1,5 @@
 import { randomToken } from '../crypto/random.js';
+import type { Client } from '../storage/clients.js';
 import type { Session } from '../storage/sessions.js';
 import type { SessionClient } from '../storage/session-clients.js';
 import type { ServiceContext } from './context.js';
@@ -107,8 +108,15 @@ async function queueBackchannelLogout(
   entries: readonly SessionClient[],
 ): Promise<string[]> {
   const deliveries = [];
+  // A user's many sessions name the same few clients: each is read once.
+  const clients = new Map<string, Promise<Client | undefined>>();
   for (const entry of entries) {
-    const client = await ctx.stores.clients.get(environment, entry.clientId);
+    let read = clients.get(entry.clientId);
+    if (read === undefined) {
+      read = ctx.stores.clients.get(environment, entry.clientId);
+      clients.set(entry.clientId, read);
+    }
+    const client = await read;
     const uri = client?.backchannelLogoutUri;
     if (uri === undefined || uri === null || uri === '') continue;
     deliveries.push({

@@ -113,9 +113,10 @@ export async function setUserDisabled(
   // is disabled, and at resource servers by the event; enabled again, it is issued new ones.
   if (disabled) {
     await ctx.stores.sessions.deleteForUser(environment, user.id);
-    // The clients of those sessions are told (Back-Channel Logout 1.0 §2.7).
-    await backchannelLogoutForUser(ctx, environment, user.id);
     await recordRevocation(ctx, environment, 'user', user.id);
+    // The clients of those sessions are told (Back-Channel Logout 1.0 §2.7). After the
+    // revocation: however many sessions the account piled up, it is cut off first.
+    await backchannelLogoutForUser(ctx, environment, user.id);
   }
   await ctx.stores.audit.append(
     {
@@ -136,10 +137,11 @@ export async function deleteUser(
 ): Promise<void> {
   const user = await requireUser(ctx, environment, idOrEmail);
   await ctx.stores.sessions.deleteForUser(environment, user.id);
-  await backchannelLogoutForUser(ctx, environment, user.id);
   await ctx.stores.users.delete(environment, user.id);
   // Its access tokens, wherever they are checked; a deleted user never comes back.
   await recordRevocation(ctx, environment, 'user', user.id, { final: true });
+  // Then the clients of its sessions are told (Back-Channel Logout 1.0 §2.7).
+  await backchannelLogoutForUser(ctx, environment, user.id);
   await ctx.stores.audit.append(
     {
       environment,

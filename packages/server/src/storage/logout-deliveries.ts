@@ -60,6 +60,9 @@ export interface LogoutDeliveryStore {
 
 type Row = Selectable<Database['logout_deliveries']>;
 
+/** Rows per INSERT: 12 parameters each, far below every database's limit. */
+const ENQUEUE_SLICE = 500;
+
 const toDelivery = (row: Row): LogoutDelivery => ({
   id: row.id,
   environment: row.environment,
@@ -76,28 +79,36 @@ const toDelivery = (row: Row): LogoutDelivery => ({
 });
 
 export function logoutDeliveryStore(db: Kysely<Database>): LogoutDeliveryStore {
+  const insert = async (
+    slice: Parameters<LogoutDeliveryStore['enqueue']>[0],
+    now: number,
+  ): Promise<void> => {
+    await db
+      .insertInto('logout_deliveries')
+      .values(
+        slice.map((d) => ({
+          id: d.id,
+          environment: d.environment,
+          client_id: d.clientId,
+          uri: d.uri,
+          sub: d.sub,
+          sid: d.sid,
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: now,
+          last_error: null,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
+  };
   return {
     async enqueue(deliveries, now) {
-      if (deliveries.length === 0) return;
-      await db
-        .insertInto('logout_deliveries')
-        .values(
-          deliveries.map((d) => ({
-            id: d.id,
-            environment: d.environment,
-            client_id: d.clientId,
-            uri: d.uri,
-            sub: d.sub,
-            sid: d.sid,
-            status: 'pending',
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: null,
-            created_at: now,
-            updated_at: now,
-          })),
-        )
-        .execute();
+      // In slices: one statement's bound parameters are limited (SQLite 32766, PostgreSQL 65535),
+      // and a user signed in thousands of times has that many deliveries at once.
+      for (let start = 0; start < deliveries.length; start += ENQUEUE_SLICE)
+        await insert(deliveries.slice(start, start + ENQUEUE_SLICE), now);
     },
     async due(now, limit) {
       const rows = await db
