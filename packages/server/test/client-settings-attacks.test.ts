@@ -187,6 +187,28 @@ describe('client settings under attack', () => {
     }
   });
 
+  it.each([
+    ['backchannelLogoutUri', 'https://app.example.com\t.evil.example/logout'],
+    ['backchannelLogoutUri', ' https://app.example.com/logout'],
+    ['jwksUri', 'https://keys.example.com/\njwks.json'],
+    ['jwksUri', 'https://keys.example.com/jwks.json\u0000'],
+  ])(
+    'refuses a %s that the URL parser would silently rewrite (%j): what is shown is what is requested',
+    async (field, uri) => {
+      await expect(
+        createClient(t.ctx, {
+          environment: 'production',
+          type: 'web',
+          name: 'Hidden',
+          redirectUris: ['https://app.example.com/callback'],
+          ...(field === 'jwksUri'
+            ? { jwksUri: uri, tokenEndpointAuthMethod: 'private_key_jwt' as const }
+            : { backchannelLogoutUri: uri }),
+        }),
+      ).rejects.toThrow(/spaces or control characters/);
+    },
+  );
+
   it('promotion does not carry a loopback jwks_uri into production, and writes nothing', async () => {
     for (const jwksUri of ['http://localhost:8443/jwks.json', 'https://localhost:8443/jwks.json']) {
       const { client } = await createClient(t.ctx, {

@@ -103,6 +103,10 @@ export function literalHostVerdict(hostname: string): 'loopback' | 'internal' | 
  */
 function serverUrlProblem(value: string, environment: Environment): string | undefined {
   if (value.length > 2048) return 'is longer than 2048 characters';
+  // The URL parser drops tabs and newlines and trims spaces and controls: the stored text would
+  // not be the address requested (https://a.example\t.b.example/ is a.example.b.example).
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (/[\x00-\x20\x7f]/.test(value)) return 'contains spaces or control characters';
   let url: URL;
   try {
     url = new URL(value);
