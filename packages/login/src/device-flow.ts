@@ -1,5 +1,11 @@
 import * as oauth from 'oauth4webapi';
-import { discover, httpOptions, LoginError, type ServerOptions } from './server-metadata.js';
+import {
+  discover,
+  httpOptions,
+  LoginError,
+  requestSignal,
+  type ServerOptions,
+} from './server-metadata.js';
 import { toStoredTokens, type StoredTokens } from './tokens.js';
 import { withUserInfoEmail } from './userinfo.js';
 
@@ -72,7 +78,10 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
     authorization = await oauth.processDeviceAuthorizationResponse(
       as,
       client,
-      await oauth.deviceAuthorizationRequest(as, client, oauth.None(), parameters, http),
+      await oauth.deviceAuthorizationRequest(as, client, oauth.None(), parameters, {
+        ...http,
+        signal: requestSignal(options.signal),
+      }),
     );
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError)
@@ -104,7 +113,7 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
         client,
         oauth.None(),
         authorization.device_code,
-        http,
+        { ...http, signal: requestSignal(options.signal) },
       );
       const result = await oauth.processDeviceCodeResponse(as, client, response);
       return await withUserInfoEmail(
@@ -120,6 +129,7 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
         options,
       );
     } catch (error) {
+      if (options.signal?.aborted === true) throw new LoginError('sign-in cancelled', 'cancelled');
       if (!(error instanceof oauth.ResponseBodyError))
         throw new LoginError(
           `polling for the token failed: ${error instanceof Error ? error.message : 'unknown error'}`,

@@ -1,7 +1,13 @@
 import * as oauth from 'oauth4webapi';
 import { openInBrowser } from './browser.js';
 import { startListener, type ListenerOptions } from './loopback-listener.js';
-import { discover, httpOptions, LoginError, type ServerOptions } from './server-metadata.js';
+import {
+  discover,
+  httpOptions,
+  LoginError,
+  requestSignal,
+  type ServerOptions,
+} from './server-metadata.js';
 import { toStoredTokens, type StoredTokens } from './tokens.js';
 import { withUserInfoEmail } from './userinfo.js';
 
@@ -193,6 +199,7 @@ async function complete(
       prepared.verifier,
       {
         ...http,
+        signal: requestSignal(options.signal),
         ...(options.resource === undefined
           ? {}
           : { additionalParameters: { resource: options.resource } }),
@@ -217,6 +224,7 @@ async function complete(
       options,
     );
   } catch (error) {
+    if (options.signal?.aborted === true) throw new LoginError('sign-in cancelled', 'cancelled');
     if (error instanceof oauth.ResponseBodyError)
       throw new LoginError(
         `the token request failed: ${error.error}${error.error_description === undefined ? '' : ` (${error.error_description})`}`,

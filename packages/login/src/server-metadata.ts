@@ -22,6 +22,19 @@ export class LoginError extends Error {
 
 const LOOPBACK_HOSTS = ['127.0.0.1', '[::1]', 'localhost'];
 
+/** How long one request to the server may take, its body included. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * The signal for one request to the server: bounded, so a server that takes the request and
+ * never answers cannot hold the command, and ended by the caller's signal too (the CLI's Ctrl-C
+ * handler aborts it instead of ending the process).
+ */
+export function requestSignal(signal?: AbortSignal, ms = REQUEST_TIMEOUT_MS): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+}
+
 export function httpOptions(
   issuer: URL,
   options: ServerOptions,
@@ -96,12 +109,20 @@ async function readMetadata(
 ): Promise<oauth.AuthorizationServer> {
   let response: Response;
   try {
-    response = await oauth.discoveryRequest(url, { algorithm: 'oidc', ...http });
+    response = await oauth.discoveryRequest(url, {
+      algorithm: 'oidc',
+      ...http,
+      signal: requestSignal(),
+    });
     return await oauth.processDiscoveryResponse(url, response);
   } catch (oidcError) {
     // Not every server publishes OpenID discovery: fall back to RFC 8414.
     try {
-      response = await oauth.discoveryRequest(url, { algorithm: 'oauth2', ...http });
+      response = await oauth.discoveryRequest(url, {
+        algorithm: 'oauth2',
+        ...http,
+        signal: requestSignal(),
+      });
       return await oauth.processDiscoveryResponse(url, response);
     } catch {
       throw new LoginError(

@@ -37,6 +37,7 @@ describe('the kit against a hostile or careless server', () => {
   let metadata: Record<string, unknown>;
   let userinfo: () => { body: string };
   let tokenAnswer: () => Record<string, unknown>;
+  let onTokenRequest: (() => void) | undefined;
 
   beforeAll(async () => {
     server = createServer((request, response) => {
@@ -49,6 +50,11 @@ describe('the kit against a hostile or careless server', () => {
       else if (url.pathname === '/userinfo') json(userinfo().body);
       else if (url.pathname === '/token') {
         request.resume();
+        if (onTokenRequest !== undefined) {
+          // A server that takes the request and never answers.
+          onTokenRequest();
+          return;
+        }
         request.on('end', () => {
           json(JSON.stringify(tokenAnswer()));
         });
@@ -74,6 +80,7 @@ describe('the kit against a hostile or careless server', () => {
     };
     userinfo = () => ({ body: JSON.stringify({ sub: 'olive', email: 'olive@example.com' }) });
     tokenAnswer = () => ({ access_token: 'at', token_type: 'Bearer', expires_in: 600 });
+    onTokenRequest = undefined;
   });
   afterEach(() => {
     vi.unstubAllGlobals();
@@ -167,6 +174,27 @@ describe('the kit against a hostile or careless server', () => {
         expect(await withUserInfoEmail(as(), signedIn(), http)).not.toHaveProperty('email');
       }
     });
+  });
+
+  it('a token endpoint that never answers does not hold the sign-in once it is cancelled (Ctrl-C)', async () => {
+    const controller = new AbortController();
+    onTokenRequest = () => {
+      controller.abort();
+    };
+    let authorization = new URL('http://unset.invalid');
+    const signIn = pasteLogin({
+      issuer,
+      clientId: 'cli',
+      redirectUri: 'http://127.0.0.1:1/callback',
+      ...http,
+      signal: controller.signal,
+      onAuthorizationUrl: (url) => (authorization = new URL(url)),
+      readPastedUrl: () =>
+        Promise.resolve(
+          `http://127.0.0.1:1/callback?code=c&state=${authorization.searchParams.get('state') ?? ''}`,
+        ),
+    });
+    await expect(signIn).rejects.toMatchObject({ code: 'cancelled' });
   });
 
   describe('a refresh', () => {
