@@ -14,7 +14,8 @@ import { hash } from '@node-rs/argon2';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARGON2_LIMITS, verifyPassword } from '../src/crypto/passwords.js';
-import { ensureKeysOfEveryAlg } from '../src/services/keys.js';
+import { createEnvironment } from '../src/services/environments.js';
+import { ensureKeysOfEveryAlg, listKeys } from '../src/services/keys.js';
 import { registerResource } from '../src/services/resources.js';
 import { importUsers, parseUserImport } from '../src/services/user-import.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
@@ -332,6 +333,32 @@ describe('R2: ID tokens, keys and users import under attack', () => {
     expect(secrets.length).toBeGreaterThan(0);
     const text = log.join('\n');
     for (const secret of secrets) expect(text).not.toContain(secret);
+  });
+
+  it('keeps a process of the version before RS256 keys signing with its EC key during a rolling upgrade', async () => {
+    // An environment from before 0013 (its RSA key retired away: only EC keys are live), then a
+    // new process starts a minute later and gives it an RSA key.
+    await createEnvironment(t.ctx, 'legacy', 'production');
+    for (const key of await t.ctx.stores.keys.listAll('legacy'))
+      if (key.alg === 'RS256') await t.ctx.stores.keys.retire('legacy', key.kid, Date.now());
+    const later = Date.now() + 60_000;
+    const added = await ensureKeysOfEveryAlg({ ...t.ctx, clock: () => later });
+    expect(added).toHaveLength(1);
+    // The old Signer (before 49028c5) signs, as ES256, with the newest active key whose time has
+    // come, of whatever algorithm: it must still be the EC key.
+    const oldChoice = (await t.ctx.stores.keys.listPublished('legacy'))
+      .filter((k) => k.status === 'active')
+      .map((k) => ({ alg: k.alg, from: k.activatesAt ?? k.createdAt }))
+      .sort((a, b) => b.from - a.from)
+      .find((k) => k.from <= later);
+    expect(oldChoice?.alg).toBe('ES256');
+    // This version signs with both at once.
+    const roles = await listKeys({ ...t.ctx, clock: () => later }, 'legacy');
+    expect(roles.map((k) => `${k.alg} ${k.role}`).sort()).toEqual([
+      'ES256 signing',
+      'RS256 retired',
+      'RS256 signing',
+    ]);
   });
 
   it('answers acr_values, however many and whatever they say, with a class Gatehouse reports', async () => {

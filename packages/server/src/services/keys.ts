@@ -134,6 +134,21 @@ export async function rotateKey(
 }
 
 /**
+ * When a key added beside the environment's live keys starts signing: now, unless a live key of
+ * another algorithm already signs, then just before the earliest of those. A process of the
+ * version before RS256 keys (still serving during a rolling upgrade, docs/deployment.md) signs
+ * with the newest active key whatever its algorithm, as ES256: an RSA key activating now would
+ * be its choice, and every token it issued until drained would be unverifiable. Activating in the
+ * past changes nothing here: it is the only key of its algorithm, so it signs from now anyway.
+ */
+function activationBeside(keys: readonly KeySummary[], alg: string, now: number): number | null {
+  const signingOthers = keys
+    .filter((k) => k.status === 'active' && k.alg !== alg && activation(k) <= now)
+    .map(activation);
+  return signingOthers.length === 0 ? null : Math.min(...signingOthers) - 1;
+}
+
+/**
  * Every environment has a live key of each algorithm: one from before RS256 keys existed
  * (migration 0013) gets its RSA key at start-up, signing at once (no token of it exists yet, so
  * nothing can have cached a JWKS without it and still need it). Returns the kids added.
@@ -146,12 +161,13 @@ export async function ensureKeysOfEveryAlg(ctx: ServiceContext): Promise<string[
       if (keys.some((k) => k.alg === alg && k.status !== 'retired')) continue;
       const now = ctx.clock();
       const key = generateSigningKey(alg);
+      const activatesAt = activationBeside(keys, alg, now);
       await ctx.stores.keys.add({
         ...key,
         environment: env.name,
         alg,
         status: 'active',
-        activatesAt: null,
+        activatesAt,
         retiredAt: null,
         createdAt: now,
       });
@@ -160,7 +176,7 @@ export async function ensureKeysOfEveryAlg(ctx: ServiceContext): Promise<string[
           environment: env.name,
           type: 'key.rotated',
           actor: ctx.actor,
-          data: { kid: key.kid, alg, activatesAt: now },
+          data: { kid: key.kid, alg, activatesAt: activatesAt ?? now },
         },
         now,
       );
