@@ -7,7 +7,13 @@
  * of one assertion on two endpoints, audiences of other environments, and a client switching
  * between a secret and keys.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+} from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
@@ -186,6 +192,46 @@ describe('private_key_jwt under attack (SQLite)', () => {
         expect(registered.body.error).toBe('invalid_client_metadata');
         expect(registered.body.error_description).toMatch(/RSA/);
       }
+    });
+
+    it('refuses an RSA key with e = 1, whose "signatures" anyone can make (and an even e)', async () => {
+      const rs = await newKey('RS256');
+      const { n } = rs.jwk;
+      for (const e of ['AQ', 'Ag', 'AQAA']) {
+        const registered = await post(
+          `${issuer}/register`,
+          {
+            client_name: 'Weak key',
+            redirect_uris: [CALLBACK],
+            grant_types: ['authorization_code'],
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: { keys: [{ kty: 'RSA', n, e, kid: 'weak' }] },
+          },
+          true,
+        );
+        expect(registered.status, e).toBe(400);
+        expect(registered.body.error_description).toMatch(/odd number of at least 3/);
+      }
+      // Stored anyway (from before the check): a forged RS256 signature with e = 1 is refused.
+      const id = await keyedClient({ keys: [{ kty: 'RSA', n, e: 'AQ', kid: 'weak' }] });
+      const [header, payload] = [{ alg: 'RS256', kid: 'weak' }, claims(id, issuer)].map((part) =>
+        Buffer.from(JSON.stringify(part)).toString('base64url'),
+      );
+      const input = `${header}.${payload}`;
+      const digestInfo = Buffer.concat([
+        Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+        createHash('sha256').update(input).digest(),
+      ]);
+      const size = Buffer.from(n ?? '', 'base64url').length;
+      const forged = Buffer.concat([
+        Buffer.from([0, 1]),
+        Buffer.alloc(size - digestInfo.length - 3, 0xff),
+        Buffer.from([0]),
+        digestInfo,
+      ]).toString('base64url');
+      const reply = await post(tokenUrl, form(`${input}.${forged}`));
+      expect(reply.status).toBe(401);
+      expect(reply.body.error_description).toMatch(/odd number of at least 3/);
     });
 
     it('a stored or fetched set with such a key is refused before any signature is checked', async () => {

@@ -53,9 +53,14 @@ export function rsaKeyProblem(key: Record<string, unknown>): string | undefined 
   const n = typeof key.n === 'string' ? bitLength(key.n) : 0;
   if (n < RSA_MIN_BITS || n > RSA_MAX_BITS)
     return `has a ${n}-bit modulus; RSA keys of ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits are accepted`;
-  const e = typeof key.e === 'string' ? bitLength(key.e) : 0;
-  if (e < 2 || e > RSA_MAX_EXPONENT_BITS)
-    return `has a ${e}-bit public exponent; at most ${RSA_MAX_EXPONENT_BITS} bits are accepted (65537 is usual)`;
+  const e = typeof key.e === 'string' ? Buffer.from(key.e, 'base64url') : Buffer.alloc(0);
+  const eBits = bitLength(typeof key.e === 'string' ? key.e : '');
+  // RFC 8017 §3.1: e is odd and at least 3. With e = 1 a "signature" is the padded hash itself:
+  // anyone could forge the client's assertions.
+  if (eBits < 2 || ((e.at(-1) ?? 0) & 1) === 0)
+    return 'has a public exponent that is not an odd number of at least 3 (RFC 8017 §3.1)';
+  if (eBits > RSA_MAX_EXPONENT_BITS)
+    return `has a ${eBits}-bit public exponent; at most ${RSA_MAX_EXPONENT_BITS} bits are accepted (65537 is usual)`;
   return undefined;
 }
 
