@@ -129,7 +129,7 @@ describe('gatehouse login, whoami, token, logout', () => {
     const whoami = await cli(['whoami']);
     expect(whoami.stdout).toMatch(
       new RegExp(
-        `^cli@example\\.com at ${t.issuer('development').replace(/[.]/g, '\\.')} \\(profile default\\); access token expires in 10 min, refreshable\\n$`,
+        `^cli@example\\.com at ${t.issuer('development').replace(/[.]/g, '\\.')} \\(profile default\\); access token expires in \\d+ min, refreshable\\n$`,
       ),
     );
     const token = await cli(['token']);
