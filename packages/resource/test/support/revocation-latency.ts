@@ -94,8 +94,7 @@ export class IntrospectionProxy {
           'content-type': req.headers['content-type'] ?? '',
           authorization: req.headers.authorization ?? '',
         },
-        // A Uint8Array copy: with DOM's lib loaded (Auth.js's preact types), BodyInit has no Buffer.
-        body: new Uint8Array(body),
+        body,
       });
       const text = await upstream.text();
       const token = new URLSearchParams(body.toString()).get('token') ?? '';
