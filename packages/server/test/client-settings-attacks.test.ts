@@ -4,11 +4,12 @@
  * checks that it is refused, or that it gains nothing.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient, updateClient } from '../src/services/clients.js';
 import { createInitialAccessToken } from '../src/services/dynamic-clients.js';
 import { updateEnvironmentSettings } from '../src/services/environments.js';
 import { promoteClient } from '../src/services/promote.js';
+import { limitAddress } from '../src/services/sign-in-limits.js';
 import { operatorSession, type AdminSession } from './support/admin.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -41,6 +42,10 @@ describe('client settings under attack', () => {
     });
     ({ session: admin } = await operatorSession(t, 'admin@ops.example', 'admin'));
     ({ session: viewer } = await operatorSession(t, 'viewer@ops.example', 'viewer'));
+  });
+  // Twenty registrations an hour per address: each test starts with the allowance whole.
+  beforeEach(async () => {
+    await t.ctx.stores.attempts.clear(`register:${limitAddress(new URL(t.url).hostname)}`);
   });
   afterAll(async () => {
     await t.close();
@@ -206,6 +211,28 @@ describe('client settings under attack', () => {
             : { backchannelLogoutUri: uri }),
         }),
       ).rejects.toThrow(/spaces or control characters/);
+    },
+  );
+
+  it.each([
+    ['web', 'javascript:alert(document.cookie)//'],
+    ['native', 'javascript:alert(document.cookie)//'],
+    ['native', 'data:text/html,<script>alert(1)</script>'],
+    ['web', 'https://app.example.com/bye"><script>alert(1)</script>'],
+  ])(
+    'a %s client cannot register a post-logout redirect URI that runs script (%s): the logout page links to it',
+    async (applicationType, uri) => {
+      const answer = await register('development', {
+        client_name: 'Scripted',
+        application_type: applicationType,
+        token_endpoint_auth_method: applicationType === 'native' ? 'none' : 'client_secret_basic',
+        redirect_uris: [
+          applicationType === 'native' ? 'http://127.0.0.1/callback' : 'https://app.example.com/cb',
+        ],
+        post_logout_redirect_uris: [uri],
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toBe('invalid_client_metadata');
     },
   );
 
