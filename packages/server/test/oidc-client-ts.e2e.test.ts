@@ -187,6 +187,43 @@ describe('oidc-client-ts in Chromium, from a page on another origin', () => {
     await context.close();
   });
 
+  it('attack: a refresh token lifted from the app’s storage dies when the app revokes it cross-origin (revokeTokens)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page);
+    // What a script injected into the app's origin could copy out of its storage.
+    const stolen = await page.evaluate(async () => {
+      const user = (await (globalThis as unknown as SpaWindow).mgr.getUser()) as {
+        access_token: string;
+        refresh_token?: string;
+      } | null;
+      return { access: user?.access_token ?? '', refresh: user?.refresh_token ?? '' };
+    });
+    expect(stolen.refresh).not.toBe('');
+    // The app revokes its tokens through the revocation endpoint, from its own origin (CORS).
+    const revoked = await page.evaluate(async () => {
+      try {
+        await (globalThis as unknown as SpaWindow).mgr.revokeTokens(['refresh_token']);
+        return 'revoked';
+      } catch (error) {
+        return `error: ${(error as Error).message}`;
+      }
+    });
+    expect(revoked).toBe('revoked');
+    // RFC 7009 §2.1: the refresh token and the grant's access tokens are dead for the thief too.
+    const refresh = await t.tokenRequest({
+      grant_type: 'refresh_token',
+      refresh_token: stolen.refresh,
+      client_id: clientId,
+    });
+    expect(refresh).toMatchObject({ status: 400, error: 'invalid_grant' });
+    const userinfo = await fetch(`${t.issuer('development')}/userinfo`, {
+      headers: { authorization: `Bearer ${stolen.access}` },
+    });
+    expect(userinfo.status).toBe(401);
+    await context.close();
+  });
+
   it('signs out with signoutRedirect: the Gatehouse session ends and the app gets its state back', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -261,6 +298,7 @@ interface SpaWindow {
     signinSilent(): Promise<{ access_token: string; profile: { email?: string } } | null>;
     signoutRedirect(args?: { state?: unknown }): Promise<void>;
     getUser(): Promise<unknown>;
+    revokeTokens(types?: ('access_token' | 'refresh_token')[]): Promise<void>;
   };
   signedIn: { sub: string; email: string; accessToken: string; hasRefresh: boolean };
   signedOutState: unknown;
