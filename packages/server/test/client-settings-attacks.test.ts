@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient, updateClient } from '../src/services/clients.js';
 import { createInitialAccessToken } from '../src/services/dynamic-clients.js';
 import { updateEnvironmentSettings } from '../src/services/environments.js';
-import { promoteClient } from '../src/services/promote.js';
+import { planPromotion, promoteClient } from '../src/services/promote.js';
 import { limitAddress } from '../src/services/sign-in-limits.js';
 import { operatorSession, type AdminSession } from './support/admin.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
@@ -247,6 +247,10 @@ describe('client settings under attack', () => {
         tokenEndpointAuthMethod: 'private_key_jwt',
       });
       const before = (await t.ctx.stores.clients.list('production')).length;
+      // The dry run (CLI --dry-run, admin API dryRun) says so already.
+      await expect(
+        planPromotion(t.ctx, 'development', client.clientId, 'production'),
+      ).rejects.toMatchObject({ code: 'invalid_jwks_uri' });
       await expect(
         promoteClient(t.ctx, 'development', client.clientId, 'production'),
       ).rejects.toMatchObject({ code: 'invalid_jwks_uri' });

@@ -7,6 +7,7 @@ import {
   updateClient,
   type RefusedUri,
 } from './clients.js';
+import { checkClientSettings, settingsOf } from './client-settings.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { InputError } from './input-error.js';
@@ -70,6 +71,9 @@ export async function planPromotion(
   const expiring = source.redirectUris.filter(
     (uri) => source.redirectUriExpiries[uri] !== undefined,
   );
+  // The settings that travel are held to the target's rules now, so that a dry run already says
+  // what the promotion would refuse (a loopback jwks_uri is a development environment's only).
+  checkClientSettings(target, source.type, settingsOf(promotedSettings(source)));
   const candidates = source.redirectUris.filter((uri) => !expiring.includes(uri));
   const refused = refusedUris(redirectPolicyFor(target, source.type), candidates);
   const existing = (await ctx.stores.clients.list(to)).find(
