@@ -145,6 +145,7 @@ describe('CORS', () => {
     it.each([
       ['/e/development/token', 'POST'],
       ['/e/development/revoke', 'POST'],
+      ['/e/development/par', 'POST'],
       ['/e/development/userinfo', 'GET, POST'],
     ])('%s: a preflight from a registered origin is allowed', async (path, methods) => {
       for (const origin of [APP, LOCAL_APP]) {
@@ -161,24 +162,26 @@ describe('CORS', () => {
       }
     });
 
-    it.each(['/e/development/token', '/e/development/revoke', '/e/development/userinfo'])(
-      'attack: %s: a preflight from an unregistered origin gets no CORS headers',
-      async (path) => {
-        for (const origin of [
-          EVIL,
-          'http://127.0.0.1:8080', // the registered loopback host on another port: another origin
-          'https://app.example.com:8443',
-          'http://app.example.com', // the registered host over http
-          'https://sub.app.example.com',
-          'null', // an opaque origin: a sandboxed frame, a file
-        ]) {
-          const response = await preflight(path, origin);
-          expect(response.headers.get('access-control-allow-origin'), origin).toBeNull();
-          expect(response.headers.get('access-control-allow-methods'), origin).toBeNull();
-          expect(response.headers.get('vary')).toContain('Origin');
-        }
-      },
-    );
+    it.each([
+      '/e/development/token',
+      '/e/development/revoke',
+      '/e/development/par',
+      '/e/development/userinfo',
+    ])('attack: %s: a preflight from an unregistered origin gets no CORS headers', async (path) => {
+      for (const origin of [
+        EVIL,
+        'http://127.0.0.1:8080', // the registered loopback host on another port: another origin
+        'https://app.example.com:8443',
+        'http://app.example.com', // the registered host over http
+        'https://sub.app.example.com',
+        'null', // an opaque origin: a sandboxed frame, a file
+      ]) {
+        const response = await preflight(path, origin);
+        expect(response.headers.get('access-control-allow-origin'), origin).toBeNull();
+        expect(response.headers.get('access-control-allow-methods'), origin).toBeNull();
+        expect(response.headers.get('vary')).toContain('Origin');
+      }
+    });
 
     it('attack: the origin of a web client’s redirect URI alone is not enough for a preflight', async () => {
       // The web client's only redirect URI is on APP too, but a preflight is allowed for spa
@@ -268,6 +271,29 @@ describe('CORS', () => {
       );
       expect(fromApp.status).toBe(200);
       expect(fromApp.headers.get('access-control-allow-origin')).toBe(APP);
+    });
+
+    it('PAR answers the spa client’s origin only, so a spa required to push can sign in', async () => {
+      const fromEvil = await postForm('/e/development/par', { client_id: spaId }, EVIL);
+      expect(fromEvil.status).toBe(400);
+      expect(fromEvil.headers.get('access-control-allow-origin')).toBeNull();
+      const fromApp = await postForm(
+        '/e/development/par',
+        {
+          client_id: spaId,
+          response_type: 'code',
+          redirect_uri: `${APP}/callback`,
+          scope: 'openid',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+        },
+        APP,
+      );
+      expect(fromApp.status).toBe(201);
+      expect(fromApp.headers.get('access-control-allow-origin')).toBe(APP);
+      expect(((await fromApp.json()) as { request_uri: string }).request_uri).toMatch(
+        /^urn:ietf:params:oauth:request_uri:/,
+      );
     });
 
     it('userinfo answers the origins of the client the access token was issued to', async () => {

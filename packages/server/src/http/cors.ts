@@ -12,7 +12,9 @@ import { environmentContext } from './environment.js';
  *
  * - Public documents (metadata in every form, JWKS): any origin (`*`). They are the same for
  *   everyone, carry no secret, and no credentials are ever allowed.
- * - Token, revocation, userinfo: only the exact origins of the requesting `spa` client's registered
+ * - Token, revocation, userinfo and pushed authorization requests (RFC 9126: a spa required to
+ *   push, by itself or by its environment, pushes from the browser with its client_id alone): only
+ *   the exact origins of the requesting `spa` client's registered
  *   redirect URIs (`https://app.example.com`, or `http://127.0.0.1:5173` in development, port
  *   included). The requesting client is the one the request names: `client_id` in the form (a
  *   public client sends it, RFC 6749 §2.3.1, §3.2.1), the `client_id` claim of the bearer token
@@ -51,6 +53,7 @@ const PUBLIC_DOCUMENTS = [
 const CLIENT_ENDPOINTS: ReadonlyMap<string, { methods: string; bearer: boolean }> = new Map([
   ['/e/:env/token', { methods: 'POST', bearer: false }],
   ['/e/:env/revoke', { methods: 'POST', bearer: false }],
+  ['/e/:env/par', { methods: 'POST', bearer: false }],
   ['/e/:env/userinfo', { methods: 'GET, POST', bearer: true }],
 ]);
 
