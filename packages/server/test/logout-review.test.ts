@@ -9,6 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedPostError, GuardedPoster } from '../src/net/guarded-post.js';
 import { setUserDisabled } from '../src/services/users.js';
+import { LogoutDeliveryWorker } from '../src/services/logout-deliveries.js';
+import type { FetchPolicy } from '../src/net/guarded-request.js';
+import { Signer } from '../src/tokens/signer.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -530,5 +533,92 @@ describe('back-channel logout for a user with very many sessions', () => {
     expect(events.filter((e) => e.kind === 'user' && e.key === userId)).toHaveLength(1);
     const queued = await t.server.stores.logoutDeliveries.due(Date.now(), sessions + 10);
     expect(queued.filter((d) => d.sub === userId)).toHaveLength(sessions);
+  });
+});
+
+describe('the delivery worker against a hostile relying party', () => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+  const receiver = new Receiver();
+
+  beforeAll(async () => {
+    db = await throwawaySqlite();
+    // The server's own worker stays out of the way: the test runs one by hand.
+    t = await startTestServer(db, { logoutDeliveries: { intervalMs: 3_600_000 } });
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await t.close();
+    await receiver.close();
+    await db.drop();
+  });
+
+  it('DoS: a client with a backlog of deliveries to a receiver that never answers does not hold up another client’s', async () => {
+    const hostile = await t.client({
+      type: 'web',
+      name: 'Hostile',
+      redirectUris: ['https://hostile.example.com/cb'],
+      grantTypes: ['authorization_code'],
+      backchannelLogoutUri: 'https://hostile.example.com/bcl',
+    });
+    const honest = await t.client({
+      type: 'web',
+      name: 'Honest',
+      redirectUris: ['https://honest.example.com/cb'],
+      grantTypes: ['authorization_code'],
+      backchannelLogoutUri: `http://127.0.0.1:${receiver.port}/bcl`,
+    });
+    const now = Date.now();
+    // The hostile client's sign-outs came first: hundreds of them are due before the honest one.
+    await t.server.stores.logoutDeliveries.enqueue(
+      Array.from({ length: 300 }, (_, i) => ({
+        id: `hostile-${i}`,
+        environment: 'development',
+        clientId: hostile.clientId,
+        uri: 'https://hostile.example.com/bcl',
+        sub: 'u',
+        sid: `s${i}`,
+      })),
+      now - 1000,
+    );
+    await t.server.stores.logoutDeliveries.enqueue(
+      [
+        {
+          id: 'honest-1',
+          environment: 'development',
+          clientId: honest.clientId,
+          uri: `http://127.0.0.1:${receiver.port}/bcl`,
+          sub: 'u',
+          sid: 's',
+        },
+      ],
+      now,
+    );
+    let hung = 0;
+    // The hostile receiver never answers: each of its attempts lasts until the timeout.
+    class HostileNeverAnswers extends GuardedPoster {
+      override postForm(
+        url: URL,
+        form: Readonly<Record<string, string>>,
+        policy: FetchPolicy,
+      ): Promise<number> {
+        if (url.hostname !== 'hostile.example.com') return super.postForm(url, form, policy);
+        hung++;
+        return Promise.reject(new GuardedPostError('timeout', 'no answer within 5000 ms'));
+      }
+    }
+    const worker = new LogoutDeliveryWorker({
+      stores: t.server.stores,
+      clock: Date.now,
+      signer: new Signer(t.server.stores.keys, Date.now),
+      poster: new HostileNeverAnswers(),
+      issuerOf: (environment) => t.issuer(environment),
+    });
+    // One run of the worker: the honest client's delivery is among those attempted.
+    await worker.runOnce();
+    expect(receiver.tokens).toHaveLength(1);
+    expect((await t.server.stores.logoutDeliveries.get('honest-1'))?.status).toBe('delivered');
+    // And the hostile receiver is not sent a crowd at once.
+    expect(hung).toBeLessThanOrEqual(10);
   });
 });

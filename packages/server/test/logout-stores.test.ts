@@ -151,4 +151,31 @@ describe.each(DATABASES)('logout stores on $kind', ({ create }) => {
     await stores.logoutDeliveries.enqueue(many, now);
     expect(await stores.logoutDeliveries.list('many', 7000)).toHaveLength(6000);
   });
+
+  it('deliveries: due at most a few per client, so one client’s backlog leaves room for the others', async () => {
+    const of = (clientId: string, count: number, at: number) =>
+      stores.logoutDeliveries.enqueue(
+        Array.from({ length: count }, (_, i) => ({
+          ...delivery(`${clientId}-${i}`),
+          environment: 'fair',
+          clientId,
+        })),
+        at,
+      );
+    // Due before anything the other tests left pending.
+    await of('backlog', 40, now - 2000);
+    await of('other', 2, now - 1000);
+    const due = await stores.logoutDeliveries.due(now, 10, 3);
+    expect(due.slice(0, 5).map((d) => d.clientId)).toEqual([
+      'backlog',
+      'backlog',
+      'backlog',
+      'other',
+      'other',
+    ]);
+    // Without the cap, the backlog alone fills the run.
+    expect(
+      (await stores.logoutDeliveries.due(now, 10)).every((d) => d.clientId === 'backlog'),
+    ).toBe(true);
+  });
 });

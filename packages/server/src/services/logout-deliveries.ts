@@ -27,6 +27,11 @@ export interface LogoutDeliveryOptions {
   readonly leaseMs?: number;
   /** Deliveries attempted per run at most. */
   readonly batch?: number;
+  /**
+   * Of those, one client's at most: a client whose receiver never answers, or that has a
+   * backlog, neither holds up the other clients' deliveries nor gets a crowd of POSTs at once.
+   */
+  readonly perClient?: number;
 }
 
 export interface LogoutDeliveryDeps {
@@ -49,6 +54,7 @@ export class LogoutDeliveryWorker {
   private readonly retryDelaysMs: readonly number[];
   private readonly leaseMs: number;
   private readonly batch: number;
+  private readonly perClient: number;
   private running: Promise<number> | undefined;
 
   constructor(
@@ -58,6 +64,7 @@ export class LogoutDeliveryWorker {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.batch = options.batch ?? 50;
+    this.perClient = options.perClient ?? 5;
   }
 
   /** Attempts every due delivery once; a run already under way is joined, not doubled. */
@@ -75,8 +82,9 @@ export class LogoutDeliveryWorker {
 
   private async run(): Promise<number> {
     const { stores, clock } = this.deps;
-    const due = await stores.logoutDeliveries.due(clock(), this.batch);
-    // Each to a different receiver, mostly: one slow receiver does not hold up the others.
+    const due = await stores.logoutDeliveries.due(clock(), this.batch, this.perClient);
+    // At most a few per client (perClient), all at once: a receiver that never answers costs the
+    // run the poster's timeout, and only its own client's few deliveries.
     const attempted = await Promise.all(due.map((delivery) => this.attempt(delivery)));
     return attempted.filter(Boolean).length;
   }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database } from './schema.js';
 
 export type LogoutDeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -32,8 +32,12 @@ export interface LogoutDeliveryStore {
     >[],
     now: number,
   ): Promise<void>;
-  /** Pending deliveries whose time has come, oldest first. */
-  due(now: number, limit: number): Promise<LogoutDelivery[]>;
+  /**
+   * Pending deliveries whose time has come, oldest first; with `perClient`, at most that many of
+   * any one client's, so a client with a backlog (a receiver that never answers, thousands of
+   * sessions) cannot fill every run and hold up the others' deliveries.
+   */
+  due(now: number, limit: number, perClient?: number): Promise<LogoutDelivery[]>;
   /**
    * Claims a due delivery for one attempt: one conditional update (still pending, still due, the
    * attempt count read), so of several processes exactly one wins. The winner holds it until
@@ -110,13 +114,32 @@ export function logoutDeliveryStore(db: Kysely<Database>): LogoutDeliveryStore {
       for (let start = 0; start < deliveries.length; start += ENQUEUE_SLICE)
         await insert(deliveries.slice(start, start + ENQUEUE_SLICE), now);
     },
-    async due(now, limit) {
-      const rows = await db
+    async due(now, limit, perClient) {
+      const pending = db
         .selectFrom('logout_deliveries')
-        .selectAll()
         .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
+        .where('next_attempt_at', '<=', now);
+      if (perClient === undefined) {
+        const rows = await pending.selectAll().orderBy('next_attempt_at').limit(limit).execute();
+        return rows.map(toDelivery);
+      }
+      // Each client's due deliveries ranked oldest first (a window function: SQLite and
+      // PostgreSQL alike); only the first `perClient` of each are candidates.
+      const rows = await db
+        .selectFrom(
+          pending
+            .selectAll()
+            .select(
+              sql<number>`row_number() over (partition by environment, client_id order by next_attempt_at, id)`.as(
+                'client_rank',
+              ),
+            )
+            .as('due'),
+        )
+        .selectAll()
+        .where('client_rank', '<=', perClient)
         .orderBy('next_attempt_at')
+        .orderBy('id')
         .limit(limit)
         .execute();
       return rows.map(toDelivery);
