@@ -152,6 +152,22 @@ describe('private_key_jwt under attack (SQLite)', () => {
     });
     jwksServer = createServer((request, response) => {
       fetched.push(request.url ?? '');
+      if (request.url === '/redirect') {
+        response.writeHead(302, { location: '/enc.json' }).end();
+        return;
+      }
+      if (request.url === '/html') {
+        response
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(JSON.stringify(documents.get('/ok.json')));
+        return;
+      }
+      if (request.url === '/silent') {
+        // Headers, then nothing: the set never arrives.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"keys":[');
+        return;
+      }
       const document = documents.get(request.url ?? '');
       if (document === undefined) {
         response.writeHead(404).end();
@@ -251,6 +267,63 @@ describe('private_key_jwt under attack (SQLite)', () => {
         expect(reply.body.error_description).toMatch(/RSA/);
       }
     });
+  });
+
+  it('a jwks_uri that redirects, is not JSON, or never finishes is refused, not followed or waited on', async () => {
+    const key = await newKey('ES256');
+    documents.set('/ok.json', { keys: [key.jwk] });
+    for (const [path, message] of [
+      ['/redirect', /redirects are not followed/],
+      ['/html', /not served as application\/json/],
+      ['/silent', /did not arrive within/],
+    ] as const) {
+      const id = await keyedClient(null, `${jwksBase}${path}`);
+      fetched = [];
+      const reply = await post(tokenUrl, form(await sign(key, claims(id, issuer))));
+      expect(reply.status, path).toBe(401);
+      expect(reply.body.error_description, path).toMatch(message);
+      expect(fetched, path).toEqual([path]);
+    }
+  });
+
+  it('a jwks_uri host name that resolves to this machine is refused when loopback is not allowed', async () => {
+    // /etc/hosts on the test machine names it vm; any name a DNS answer points at 127.0.0.1 is alike.
+    const { lookup } = await import('node:dns/promises');
+    const name = (await lookup('vm').catch(() => undefined)) === undefined ? 'localhost' : 'vm';
+    const key = await newKey('ES256');
+    documents.set('/ok.json', { keys: [key.jwk] });
+    await t.server.stores.environments.update(ENV, { allowLoopbackDocuments: false });
+    try {
+      const port = (jwksServer.address() as AddressInfo).port;
+      const id = await keyedClient(null, `https://${name}:${port}/ok.json`);
+      fetched = [];
+      const reply = await post(tokenUrl, form(await sign(key, claims(id, issuer))));
+      expect(reply.status).toBe(401);
+      expect(reply.body.error_description).toMatch(/this machine/);
+      expect(fetched).toEqual([]);
+    } finally {
+      await t.server.stores.environments.update(ENV, { allowLoopbackDocuments: true });
+    }
+  });
+
+  it('made-up kids on many clients sharing one jwks_uri: one fetch per client, however many requests', async () => {
+    const key = await newKey('ES256');
+    documents.set('/shared.json', { keys: [key.jwk] });
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push(await keyedClient(null, `${jwksBase}/shared.json`));
+    fetched = [];
+    for (let round = 0; round < 5; round++)
+      for (const id of ids) {
+        const madeUp = await newKey('ES256');
+        expect((await post(tokenUrl, form(await sign(madeUp, claims(id, issuer))))).status).toBe(
+          401,
+        );
+      }
+    expect(fetched).toHaveLength(ids.length);
+    // Each client's cache is its own: another client's fetch never stands for it.
+    expect((await post(tokenUrl, form(await sign(key, claims(ids[0] ?? '', issuer))))).status).toBe(
+      200,
+    );
   });
 
   describe('header injection: the client’s registered keys only', () => {
