@@ -143,6 +143,37 @@ describe.each(DATABASES)('logout stores on $kind', ({ create }) => {
     ]);
   });
 
+  it('deliveries: an attempt that outlived its lease does not reschedule the attempt under way', async () => {
+    await stores.logoutDeliveries.enqueue([{ ...delivery('lease-1'), environment: 'lease' }], now);
+    const first = await stores.logoutDeliveries.get('lease-1');
+    if (first === undefined) throw new Error('not queued');
+    const one = await stores.logoutDeliveries.claim(first, now, now + 60_000);
+    if (one === undefined) throw new Error('not claimed');
+    expect(one.attempts).toBe(1);
+    // The first process stalls past its lease; another claims the next attempt.
+    const two = await stores.logoutDeliveries.claim(one, now + 60_001, now + 120_001);
+    expect(two?.attempts).toBe(2);
+    // The stalled attempt's failure arrives late: it would have made the delivery due again at
+    // once, for a third process to POST while the second is still at it.
+    await stores.logoutDeliveries.attemptFailed('lease-1', 'late', now + 60_002, now + 60_010, 1);
+    expect(await stores.logoutDeliveries.get('lease-1')).toMatchObject({
+      attempts: 2,
+      nextAttemptAt: now + 120_001,
+      lastError: null,
+    });
+    await stores.logoutDeliveries.attemptFailed(
+      'lease-1',
+      'answered 503',
+      now + 60_003,
+      now + 70_000,
+      2,
+    );
+    expect(await stores.logoutDeliveries.get('lease-1')).toMatchObject({
+      nextAttemptAt: now + 70_000,
+      lastError: 'answered 503',
+    });
+  });
+
   it('deliveries: thousands queued at once (a user with that many sessions) fit every database’s parameter limit', async () => {
     const many = Array.from({ length: 6000 }, (_, i) => ({
       ...delivery(`many-${i}`),

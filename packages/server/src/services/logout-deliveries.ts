@@ -117,6 +117,7 @@ export class LogoutDeliveryWorker {
         'no backchannel_logout_uri',
         clock(),
         undefined,
+        delivery.attempts,
       );
       await audit('logout.backchannel_abandoned', {
         error: 'the client no longer has a backchannel_logout_uri',
@@ -156,6 +157,7 @@ export class LogoutDeliveryWorker {
         message,
         clock(),
         final ? undefined : clock() + delay,
+        delivery.attempts,
       );
       await audit(final ? 'logout.backchannel_abandoned' : 'logout.backchannel_failed', {
         host: hostOf(uri),

@@ -50,12 +50,17 @@ export interface LogoutDeliveryStore {
     leaseUntil: number,
   ): Promise<LogoutDelivery | undefined>;
   delivered(id: string, now: number): Promise<void>;
-  /** A failed attempt: tried again at `nextAttemptAt`, or given up (`failed`) when undefined. */
+  /**
+   * A failed attempt: tried again at `nextAttemptAt`, or given up (`failed`) when undefined. With
+   * `attempt` (the count its claim returned), only while no later attempt has been claimed: an
+   * attempt that outlived its lease must not reschedule the one under way now.
+   */
   attemptFailed(
     id: string,
     error: string,
     now: number,
     nextAttemptAt: number | undefined,
+    attempt?: number,
   ): Promise<void>;
   get(id: string): Promise<LogoutDelivery | undefined>;
   /** An environment's deliveries, newest first (tests, diagnosis). */
@@ -167,8 +172,8 @@ export function logoutDeliveryStore(db: Kysely<Database>): LogoutDeliveryStore {
         .where('id', '=', id)
         .execute();
     },
-    async attemptFailed(id, error, now, nextAttemptAt) {
-      await db
+    async attemptFailed(id, error, now, nextAttemptAt, attempt) {
+      let update = db
         .updateTable('logout_deliveries')
         .set({
           status: nextAttemptAt === undefined ? 'failed' : 'pending',
@@ -178,8 +183,9 @@ export function logoutDeliveryStore(db: Kysely<Database>): LogoutDeliveryStore {
         })
         .where('id', '=', id)
         // A slow attempt that lost its lease never takes back another process's delivery.
-        .where('status', '=', 'pending')
-        .execute();
+        .where('status', '=', 'pending');
+      if (attempt !== undefined) update = update.where('attempts', '=', attempt);
+      await update.execute();
     },
     async get(id) {
       const row = await db
