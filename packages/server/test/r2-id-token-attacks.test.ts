@@ -15,6 +15,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARGON2_LIMITS, verifyPassword } from '../src/crypto/passwords.js';
 import { createEnvironment } from '../src/services/environments.js';
+import { runHousekeeping } from '../src/services/housekeeping.js';
 import { ensureKeysOfEveryAlg, listKeys } from '../src/services/keys.js';
 import { registerResource } from '../src/services/resources.js';
 import { importUsers, parseUserImport } from '../src/services/user-import.js';
@@ -359,6 +360,26 @@ describe('R2: ID tokens, keys and users import under attack', () => {
       'RS256 retired',
       'RS256 signing',
     ]);
+  });
+
+  it('gives an environment left without its RSA key one at the next housekeeping, not the next restart', async () => {
+    // Made by a process of the version before RS256 keys, or a creation cut short between its
+    // two keys: ES256 only. Every process's /readyz is 503 while it lasts.
+    await createEnvironment(t.ctx, 'halfmade', 'staging');
+    for (const key of await t.ctx.stores.keys.listAll('halfmade'))
+      if (key.alg === 'RS256') await t.ctx.stores.keys.retire('halfmade', key.kid, Date.now());
+    const ready = async () => (await fetch(`${t.url}/readyz`)).status;
+    expect(await ready()).toBe(503);
+    const result = await runHousekeeping(t.ctx);
+    expect(result.keysAdded).toBe(1);
+    // Each process reloads an environment's keys within a second (tokens/signer.ts).
+    let status = await ready();
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await ready();
+    }
+    expect(status).toBe(200);
+    expect((await runHousekeeping(t.ctx)).keysAdded).toBe(0);
   });
 
   it('answers acr_values, however many and whatever they say, with a class Gatehouse reports', async () => {

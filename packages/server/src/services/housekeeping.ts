@@ -1,7 +1,7 @@
 import { applyAuditRetention, type AuditPruneResult } from './audit-retention.js';
 import type { ServiceContext } from './context.js';
 import { endExpiredImpersonations } from './impersonation.js';
-import { retireExpiredKeys } from './keys.js';
+import { ensureKeysOfEveryAlg, retireExpiredKeys } from './keys.js';
 import { removeExpiredRedirectUris } from './redirects.js';
 
 /**
@@ -30,6 +30,8 @@ export async function runHousekeeping(
   impersonationsEnded: number;
   redirectUrisRemoved: number;
   keysRetired: number;
+  /** Keys made for environments that lacked one of an algorithm (undefined: another process's turn). */
+  keysAdded: number | undefined;
   attemptWindowsForgotten: number;
   recordsRemoved: Partial<Record<string, number>> | undefined;
   auditPruned: AuditPruneResult | undefined;
@@ -40,6 +42,11 @@ export async function runHousekeeping(
   const now = ctx.clock();
   const { auditRetention } = options;
   const exclusive = await ctx.stores.expired.exclusively(async () => ({
+    // An environment left without a key of some algorithm (made by a process of the version
+    // before RS256 keys during a rolling upgrade, or by a creation cut short between its two
+    // keys) gets it here rather than at the next restart: until then /readyz is 503 in every
+    // process. One process at a time, so two never both add one.
+    keysAdded: (await ensureKeysOfEveryAlg(ctx)).length,
     recordsRemoved: await ctx.stores.expired.removeExpired(now),
     auditPruned:
       auditRetention === undefined
@@ -51,6 +58,7 @@ export async function runHousekeeping(
     impersonationsEnded,
     redirectUrisRemoved,
     keysRetired,
+    keysAdded: exclusive?.keysAdded,
     // Sign-in and guessing limits whose windows have closed count nothing any more.
     attemptWindowsForgotten: recordsRemoved?.attempt_counters ?? 0,
     recordsRemoved,
