@@ -4,9 +4,13 @@
  * checks that it is refused, or that it gains nothing.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient, updateClient } from '../src/services/clients.js';
 import { createInitialAccessToken } from '../src/services/dynamic-clients.js';
+import { DocumentFetcher } from '../src/net/document-fetcher.js';
+import { MetadataDocumentClients } from '../src/services/metadata-documents.js';
 import { updateEnvironmentSettings } from '../src/services/environments.js';
 import { planPromotion, promoteClient } from '../src/services/promote.js';
 import { limitAddress } from '../src/services/sign-in-limits.js';
@@ -339,6 +343,66 @@ describe('client settings under attack', () => {
     expect(audit).not.toContain(newSecret);
     expect(audit).not.toContain(oldSecret);
     expect(logLines.join('\n')).not.toContain(newSecret);
+  });
+
+  it('a metadata document whose publisher swaps its key (same kid) or its jwks_uri is audited with the change', async () => {
+    let document: Record<string, unknown> = {};
+    const docs = createServer((_, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
+    });
+    await new Promise<void>((resolve) => docs.listen(0, '127.0.0.1', resolve));
+    try {
+      const clientId = `http://127.0.0.1:${(docs.address() as AddressInfo).port}/agent.json`;
+      const development = await t.ctx.stores.environments.get('development');
+      if (development === undefined) throw new Error('no development environment');
+      const environment = {
+        ...development,
+        allowLoopbackDocuments: true,
+        metadataDocuments: true,
+      };
+      const publish = (extra: Record<string, unknown>) => {
+        document = {
+          client_id: clientId,
+          client_name: 'Agent',
+          redirect_uris: ['http://127.0.0.1/callback'],
+          token_endpoint_auth_method: 'private_key_jwt',
+          ...extra,
+        };
+      };
+      // A fresh resolver each time: nothing cached, the document is fetched again.
+      const resolve = () =>
+        new MetadataDocumentClients(new DocumentFetcher(), t.ctx.stores, Date.now).resolve(
+          environment,
+          clientId,
+        );
+      publish({ jwks: { keys: [publicJwk('k1')] } });
+      await resolve();
+      publish({ jwks: { keys: [publicJwk('k1')] } });
+      await resolve();
+      publish({ jwks_uri: 'https://keys.example.com/jwks.json' });
+      await resolve();
+      const changes = (await t.ctx.stores.audit.after(0, 10_000)).filter(
+        (e) => e.type === 'client.metadata_document_changed' && e.clientId === clientId,
+      );
+      expect(changes).toHaveLength(2);
+      const [swap, moved] = changes.map((e) => e.data as Record<string, Record<string, unknown>>);
+      const thumbprints = (side: Record<string, unknown> | undefined) =>
+        (side?.jwks as { thumbprints: string[] }).thumbprints;
+      expect(swap?.before?.jwks).toMatchObject({ kids: ['k1'] });
+      expect(swap?.after?.jwks).toMatchObject({ kids: ['k1'] });
+      expect(thumbprints(swap?.before)).not.toEqual(thumbprints(swap?.after));
+      expect(moved?.after).toMatchObject({
+        jwksUri: 'https://keys.example.com/jwks.json',
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        type: 'web',
+      });
+    } finally {
+      await new Promise<void>((resolve) =>
+        docs.close(() => {
+          resolve();
+        }),
+      );
+    }
   });
 
   it('admin API: a viewer changes no setting; partial updates cannot leave a key client without keys or a public client with a secret', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { lintRedirectUris, type LintWarning } from '@gatehouse/redirect-policy';
 import { newClientId, newClientSecret } from '../crypto/credentials.js';
 import {
@@ -430,11 +431,32 @@ function changedSettings(before: ClientSettings, after: ClientSettings): ClientS
   return changed;
 }
 
-/** The settings that differ from their defaults; the key set itself is not audited, its kids are. */
-function auditedSettings(settings: ClientSettings): Record<string, unknown> {
+/**
+ * RFC 7638 §3: a key's JWK thumbprint (SHA-256 over its required members, in order), so that a
+ * key replaced under the same kid still shows as a change in the audit log.
+ */
+function thumbprint(key: Readonly<Record<string, unknown>>): string {
+  const members =
+    key.kty === 'RSA'
+      ? ['e', 'kty', 'n']
+      : key.kty === 'EC'
+        ? ['crv', 'kty', 'x', 'y']
+        : ['crv', 'kty', 'x'];
+  const canonical = JSON.stringify(Object.fromEntries(members.map((m) => [m, key[m]])));
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/**
+ * The settings that differ from their defaults, as the audit log records them: the key set
+ * itself is not written out, its kids and key thumbprints are.
+ */
+export function auditedSettings(settings: ClientSettings): Record<string, unknown> {
   const changed = changedSettings(settingsOf({}), settings) as Record<string, unknown>;
   if (settings.jwks !== null)
-    changed.jwks = { kids: settings.jwks.keys.map((key) => key.kid ?? null) };
+    changed.jwks = {
+      kids: settings.jwks.keys.map((key) => key.kid ?? null),
+      thumbprints: settings.jwks.keys.map(thumbprint),
+    };
   return changed;
 }
 

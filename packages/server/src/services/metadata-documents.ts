@@ -7,6 +7,7 @@ import { AttemptLimiter } from './attempt-limiter.js';
 import { DocumentFetchError, type DocumentFetcher } from '../net/document-fetcher.js';
 import type { Client, ClientType, GrantType } from '../storage/clients.js';
 import { checkClientSettings, settingsOf, type ClientSettings } from './client-settings.js';
+import { auditedSettings } from './clients.js';
 import { InputError } from './input-error.js';
 import type { Environment } from '../storage/environments.js';
 import type { Stores } from '../storage/index.js';
@@ -339,7 +340,13 @@ export class MetadataDocumentClients {
         type: 'client.metadata_document_resolved',
         actor: 'system',
         clientId,
-        data: { kind: 'metadata_document', redirectUris: parsed.redirectUris, name: parsed.name },
+        data: {
+          kind: 'metadata_document',
+          redirectUris: parsed.redirectUris,
+          name: parsed.name,
+          type: parsed.type,
+          ...auditedSettings(parsed.settings),
+        },
       },
       now,
     );
@@ -374,9 +381,21 @@ export class MetadataDocumentClients {
           type: 'client.metadata_document_changed',
           actor: 'system',
           clientId: existing.clientId,
+          // The document's publisher changed it, not an operator: every change is recorded,
+          // its keys and how it authenticates included (a new jwks_uri is a new credential).
           data: {
-            before: { name: existing.name, redirectUris: existing.redirectUris },
-            after: { name: parsed.name, redirectUris: parsed.redirectUris },
+            before: {
+              name: existing.name,
+              redirectUris: existing.redirectUris,
+              type: existing.type,
+              ...auditedSettings(settingsOf(existing)),
+            },
+            after: {
+              name: parsed.name,
+              redirectUris: parsed.redirectUris,
+              type: parsed.type,
+              ...auditedSettings(parsed.settings),
+            },
           },
         },
         now,
