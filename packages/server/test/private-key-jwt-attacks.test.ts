@@ -690,4 +690,41 @@ describe('a jwks_uri that failed for a moment', () => {
     expect((await use()).status).toBe(200);
     expect(fetches).toBe(2);
   });
+
+  it('a refetch an attacker forces (a made-up kid) that fails does not drop the set in hand', async () => {
+    const key = await newKey('ES256');
+    served = { keys: [key.jwk] };
+    up = true;
+    const port = (jwksServer.address() as AddressInfo).port;
+    const created = await t.client({
+      type: 'web',
+      name: 'Steady',
+      redirectUris: [CALLBACK],
+      grantTypes: ['client_credentials'],
+      scopes: ['reports:read'],
+      jwksUri: `http://127.0.0.1:${port}/steady`,
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    });
+    const issuer = t.issuer(ENV);
+    const use = async (signing: Key) =>
+      post(`${issuer}/token`, {
+        grant_type: 'client_credentials',
+        scope: 'reports:read',
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: await sign(signing, claims(created.clientId, issuer, now)),
+      });
+    fetches = 0;
+    expect((await use(key)).status).toBe(200);
+    // The key server has a bad moment just as an attacker's made-up kid forces a refetch.
+    up = false;
+    now += 31_000;
+    expect((await use(await newKey('ES256'))).status).toBe(401);
+    expect(fetches).toBe(2);
+    // The client's own assertions still verify with the set fetched before.
+    expect((await use(key)).status).toBe(200);
+    // Not beyond the set's cache life, though: then the failure is the answer.
+    now += 5 * 60_000;
+    expect((await use(key)).body.error_description).toMatch(/503/);
+    up = true;
+  });
 });

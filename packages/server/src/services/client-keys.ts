@@ -95,9 +95,15 @@ export function publicKeySet(value: unknown, where: string): JSONWebKeySet {
 
 interface FetchedSet {
   readonly uri: string;
+  /** When it was last fetched, successfully or not (the refetch interval counts from here). */
   readonly fetchedAt: number;
-  /** Undefined when the last fetch failed: `failure` says why. */
+  /**
+   * Undefined when no set is at hand (the last fetch failed and no earlier set is still within
+   * its cache life): `failure` says why.
+   */
   readonly keys: JWTVerifyGetKey | undefined;
+  /** When `keys` were fetched (their cache life counts from here). */
+  readonly keysFetchedAt: number;
   readonly failure: string | undefined;
 }
 
@@ -147,9 +153,11 @@ export class ClientKeys {
       let set = this.fetched.get(key);
       // A failure stands only for the refetch interval: a client whose jwks_uri was down for a
       // moment is not locked out for the whole cache life.
-      const life = set?.keys === undefined ? JWKS_REFETCH_INTERVAL_MS : JWKS_CACHE_TTL_MS;
-      if (set?.uri !== uri || now - set.fetchedAt >= life)
-        set = await this.fetch(key, uri, allowLoopback);
+      const stale =
+        set?.keys === undefined
+          ? now - (set?.fetchedAt ?? 0) >= JWKS_REFETCH_INTERVAL_MS
+          : now - set.keysFetchedAt >= JWKS_CACHE_TTL_MS;
+      if (set?.uri !== uri || stale) set = await this.fetch(key, uri, allowLoopback);
       try {
         return await this.keysOf(set)(header, token);
       } catch (error) {
@@ -176,12 +184,28 @@ export class ClientKeys {
     // A set or failure younger than the interval stands: no request path refetches faster.
     if (previous?.uri === uri && now - previous.fetchedAt < JWKS_REFETCH_INTERVAL_MS)
       return previous;
+    // A refetch that fails keeps a set still within its cache life: anyone can make this server
+    // refetch (an assertion with a made-up kid, every 30 s), and a key server that fails that
+    // one time (a rate limit, a blip) must not lock the client out.
+    const kept =
+      previous?.uri === uri &&
+      previous.keys !== undefined &&
+      now - previous.keysFetchedAt < JWKS_CACHE_TTL_MS
+        ? previous
+        : undefined;
     const work = this.load(uri, allowLoopback)
-      .then((keys) => ({ uri, fetchedAt: now, keys, failure: undefined }))
-      .catch((error: unknown) => ({
+      .then((keys): FetchedSet => ({
         uri,
         fetchedAt: now,
-        keys: undefined,
+        keys,
+        keysFetchedAt: now,
+        failure: undefined,
+      }))
+      .catch((error: unknown): FetchedSet => ({
+        uri,
+        fetchedAt: now,
+        keys: kept?.keys,
+        keysFetchedAt: kept?.keysFetchedAt ?? now,
         failure:
           error instanceof DocumentFetchError || error instanceof ClientKeyError
             ? `the client's jwks_uri could not be used: ${error.message}`
