@@ -19,6 +19,7 @@ import { runHousekeeping } from '../src/services/housekeeping.js';
 import { ensureKeysOfEveryAlg, listKeys } from '../src/services/keys.js';
 import { registerResource } from '../src/services/resources.js';
 import { importUsers, parseUserImport } from '../src/services/user-import.js';
+import { operatorSession } from './support/admin.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -380,6 +381,79 @@ describe('R2: ID tokens, keys and users import under attack', () => {
     }
     expect(status).toBe(200);
     expect((await runHousekeeping(t.ctx)).keysAdded).toBe(0);
+  });
+
+  it('never lets an impersonation look like a password sign-in: amr, acr and no sid, after refresh too', async () => {
+    const { session: admin } = await operatorSession(t, 'r2-admin@ops.example', 'admin');
+    expect(
+      (await admin.call('PATCH', '/environments/staging', { impersonationEnabled: true })).status,
+    ).toBe(200);
+    const app = await t.client({
+      environment: 'staging',
+      type: 'web',
+      name: 'Support App',
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      skipConsent: true,
+    });
+    const dana = await t.user('dana@example.com', PASSWORD, 'staging');
+    const browser = new FormBrowser(t.url);
+    const { session } = await operatorSession(t, 'r2-helper@ops.example', 'support', browser.jar);
+    const started = await session.call('POST', '/environments/staging/impersonations', {
+      userId: dana,
+      clientId: app.clientId,
+      reason: 'ticket 1: R2 review',
+    });
+    expect(started.status).toBe(201);
+    const { verifier, challenge } = pkce();
+    // Asks for the password class, as an RP that wants a real sign-in would.
+    const location = await browser.authorize(
+      {
+        response_type: 'code',
+        client_id: app.clientId,
+        redirect_uri: REDIRECT,
+        scope: 'openid email offline_access',
+        state: 's',
+        nonce: 'n',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        acr_values: 'urn:gatehouse:acr:password',
+        prompt: 'login',
+      },
+      'unused@example.com',
+      'unused password',
+      'staging',
+    );
+    const form = {
+      client_id: app.clientId,
+      client_secret: app.clientSecret ?? '',
+    };
+    const tokens = await t.tokenRequest(
+      {
+        ...form,
+        grant_type: 'authorization_code',
+        code: new URL(location).searchParams.get('code') ?? '',
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+      },
+      'staging',
+    );
+    expect(tokens.status).toBe(200);
+    const refreshed = await t.tokenRequest(
+      { ...form, grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' },
+      'staging',
+    );
+    expect(refreshed.status).toBe(200);
+    for (const idToken of [tokens.id_token, refreshed.id_token]) {
+      const claims = decodeJwt(idToken ?? '');
+      expect(claims).toMatchObject({
+        sub: dana,
+        amr: ['impersonation'],
+        acr: 'urn:gatehouse:acr:impersonation',
+        act: { email: 'r2-helper@ops.example' },
+      });
+      expect(claims).not.toHaveProperty('sid');
+    }
   });
 
   it('answers acr_values, however many and whatever they say, with a class Gatehouse reports', async () => {
