@@ -31,6 +31,11 @@ export interface LoginOptions extends ServerOptions, ListenerOptions {
   readonly onAuthorizationUrl?: (url: string) => void;
   /** Open the system browser (default true). A function replaces the opener (tests drive a headless browser). */
   readonly openBrowser?: boolean | ((url: string) => Promise<unknown>);
+  /**
+   * Push the authorization request first (RFC 9126), even where the server does not require it.
+   * It is pushed anyway where the metadata says `require_pushed_authorization_requests`.
+   */
+  readonly pushAuthorizationRequest?: boolean;
 }
 
 interface PreparedAuthorization {
@@ -65,19 +70,81 @@ async function prepare(options: LoginOptions, redirectUri: string): Promise<Prep
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const nonce = openid ? oauth.generateRandomNonce() : undefined;
+  const client: oauth.Client = { client_id: options.clientId };
+  const params = new URLSearchParams();
+  params.set('client_id', options.clientId);
+  params.set('redirect_uri', redirectUri);
+  params.set('response_type', 'code');
+  if (scope.length > 0) params.set('scope', scope.join(' '));
+  params.set('state', state);
+  params.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+  params.set('code_challenge_method', 'S256');
+  if (nonce !== undefined) params.set('nonce', nonce);
+  if (asksConsent(as, scope)) params.set('prompt', 'consent');
+  if (options.resource !== undefined) params.set('resource', options.resource);
   const url = new URL(as.authorization_endpoint);
-  url.searchParams.set('client_id', options.clientId);
-  url.searchParams.set('redirect_uri', redirectUri);
-  url.searchParams.set('response_type', 'code');
-  if (scope.length > 0) url.searchParams.set('scope', scope.join(' '));
-  url.searchParams.set('state', state);
-  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
-  url.searchParams.set('code_challenge_method', 'S256');
-  if (nonce !== undefined) url.searchParams.set('nonce', nonce);
-  if (asksConsent(as, scope)) url.searchParams.set('prompt', 'consent');
-  if (options.resource !== undefined) url.searchParams.set('resource', options.resource);
-  await probeAuthorization(url);
-  return { as, client: { client_id: options.clientId }, url, state, nonce, verifier };
+  if (mustPush(as, options)) {
+    // RFC 9126 §4: the browser gets only client_id and the request_uri; the parameters (and so
+    // the PKCE challenge, state and nonce, checked below exactly as without PAR) went to the
+    // server directly. The push is itself the fail-fast check: a refused client or redirect URI
+    // is its error answer. Not probed afterwards: the request_uri is one-time.
+    const requestUri = await push(as, client, params, options);
+    url.searchParams.set('client_id', options.clientId);
+    url.searchParams.set('request_uri', requestUri);
+  } else {
+    for (const [name, value] of params) url.searchParams.set(name, value);
+    await probeAuthorization(url);
+  }
+  return { as, client, url, state, nonce, verifier };
+}
+
+/**
+ * Whether to push (RFC 9126): where the caller asks, and always where the server says it
+ * requires pushed requests (§5: it refuses any other request). A requirement the server cannot
+ * be met on, or a push it cannot take, is said plainly before any browser opens.
+ */
+function mustPush(as: oauth.AuthorizationServer, options: LoginOptions): boolean {
+  const required = as.require_pushed_authorization_requests === true;
+  if (!required && options.pushAuthorizationRequest !== true) return false;
+  if (typeof as.pushed_authorization_request_endpoint !== 'string')
+    throw new LoginError(
+      required
+        ? `${as.issuer} requires pushed authorization requests (require_pushed_authorization_requests) but its metadata names no pushed_authorization_request_endpoint`
+        : `${as.issuer} offers no pushed authorization requests (its metadata names no pushed_authorization_request_endpoint)`,
+      'unsupported_server',
+    );
+  return true;
+}
+
+/**
+ * The pushed authorization request, through oauth4webapi. A native client is public: it
+ * authenticates with its client_id alone (RFC 9126 §2, `none`), as at the token endpoint.
+ */
+async function push(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  params: URLSearchParams,
+  options: LoginOptions,
+): Promise<string> {
+  try {
+    const response = await oauth.pushedAuthorizationRequest(as, client, oauth.None(), params, {
+      ...httpOptions(new URL(as.issuer), options),
+      signal: requestSignal(options.signal),
+    });
+    return (await oauth.processPushedAuthorizationResponse(as, client, response)).request_uri;
+  } catch (error) {
+    if (error instanceof LoginError) throw error;
+    if (options.signal?.aborted === true) throw new LoginError('sign-in cancelled', 'cancelled');
+    if (error instanceof oauth.ResponseBodyError)
+      throw new LoginError(
+        `the server refused the pushed authorization request: ${error.error}${error.error_description === undefined ? '' : ` (${error.error_description})`}`,
+        'authorization_refused',
+      );
+    throw new LoginError(
+      `the pushed authorization request failed: ${error instanceof Error ? error.message : 'unknown error'}`,
+      'par_failed',
+    );
+  }
 }
 
 /**

@@ -77,6 +77,7 @@ interface LoginCliOptions extends ProfileOption {
   browser: boolean;
   open: boolean;
   allowHttpLoopback?: boolean;
+  par?: boolean;
   timeout: string;
 }
 
@@ -111,6 +112,9 @@ function explainLoginError(error: LoginError, options: LoginCliOptions): LoginEr
       error.code,
     );
   }
+  // A client can be required to push (RFC 9126 §6) where its server's metadata cannot say so.
+  if (error.code === 'invalid_request' && options.par !== true && /pushed/i.test(error.message))
+    return new LoginError(`${error.message}; run the command again with --par`, error.code);
   if (error.code === 'authorization_refused')
     return new LoginError(
       `${error.message}; check --client-id (a native client of this issuer's environment) and --issuer`,
@@ -183,6 +187,10 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       '--allow-http-loopback',
       'allow a plain-http issuer on a loopback host (local development)',
     )
+    .option(
+      '--par',
+      'push the authorization request first (RFC 9126), even where the server does not require it',
+    )
     .option('--timeout <seconds>', 'how long to wait for the browser', '300')
     .addOption(profileOption())
     .action((options: LoginCliOptions) =>
@@ -223,6 +231,7 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       ...(options.resource === undefined ? {} : { resource: options.resource }),
       ...(options.port === undefined ? {} : { port: Number(options.port) }),
       ...(options.allowHttpLoopback === true ? { allowHttpLoopbackIssuer: true } : {}),
+      ...(options.par === true ? { pushAuthorizationRequest: true } : {}),
     };
     // No browser here: the device flow where the server offers it, else paste mode. --no-browser
     // asks for paste mode, --device for the device flow.

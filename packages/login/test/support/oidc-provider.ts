@@ -25,7 +25,11 @@ export interface OidcProviderServer {
  * once an access token is issued (OIDC Core §5.4, its `conformIdTokenClaims`).
  */
 export async function startOidcProvider(
-  options: { revocation?: boolean } = {},
+  options: {
+    revocation?: boolean;
+    /** RFC 9126: every authorization request must be pushed (its metadata says so). */
+    requirePar?: boolean;
+  } = {},
 ): Promise<OidcProviderServer> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -42,7 +46,13 @@ export async function startOidcProvider(
         response_types: ['code'],
       },
     ],
-    features: { revocation: { enabled: options.revocation ?? true } },
+    features: {
+      revocation: { enabled: options.revocation ?? true },
+      pushedAuthorizationRequests: {
+        enabled: true,
+        requirePushedAuthorizationRequests: options.requirePar ?? false,
+      },
+    },
     pkce: { required: () => true },
     // Its in-memory store keeps an expired token this long; no grace, so expiry is prompt.
     clockTolerance: 0,
