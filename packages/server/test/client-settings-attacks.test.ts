@@ -38,6 +38,7 @@ describe('client settings under attack', () => {
   beforeAll(async () => {
     db = await throwawaySqlite();
     t = await startTestServer(db, {
+      logoutDeliveries: { intervalMs: 50 },
       logStream: {
         write: (line) => {
           logLines.push(line);
@@ -193,6 +194,57 @@ describe('client settings under attack', () => {
       expect(allowed.status).toBe(201);
     } finally {
       await updateEnvironmentSettings(t.ctx, 'development', { allowLoopbackDocuments: false });
+    }
+  });
+
+  it('the logout POST of a client that registered itself reaches this machine only while the environment allows loopback documents (a DNS name may resolve here whatever registration saw)', async () => {
+    const received: string[] = [];
+    const receiver = createServer((request, response) => {
+      received.push(request.url ?? '');
+      response.writeHead(200).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const uri = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/bc`;
+      await updateEnvironmentSettings(t.ctx, 'development', { allowLoopbackDocuments: true });
+      const answer = await register('development', {
+        client_name: 'Self-registered',
+        redirect_uris: ['http://localhost:3000/callback'],
+        backchannel_logout_uri: uri,
+      });
+      expect(answer.status).toBe(201);
+      // The environment stops allowing it: the stored URI is refused at delivery.
+      await updateEnvironmentSettings(t.ctx, 'development', { allowLoopbackDocuments: false });
+      await t.server.stores.logoutDeliveries.enqueue(
+        [
+          {
+            id: 'r1-loopback',
+            environment: 'development',
+            clientId: answer.body.client_id as string,
+            uri,
+            sub: 'user-1',
+            sid: 'sid-1',
+          },
+        ],
+        Date.now(),
+      );
+      await expect
+        .poll(async () => (await t.server.stores.logoutDeliveries.get('r1-loopback'))?.status, {
+          timeout: 10_000,
+        })
+        .toBe('failed');
+      // http is allowed only to a loopback host, and that only where loopback is allowed.
+      expect((await t.server.stores.logoutDeliveries.get('r1-loopback'))?.lastError).toMatch(
+        /must use https|this machine/,
+      );
+      expect(received).toEqual([]);
+    } finally {
+      await updateEnvironmentSettings(t.ctx, 'development', { allowLoopbackDocuments: false });
+      await new Promise<void>((resolve) =>
+        receiver.close(() => {
+          resolve();
+        }),
+      );
     }
   });
 

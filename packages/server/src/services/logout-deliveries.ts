@@ -135,11 +135,18 @@ export class LogoutDeliveryWorker {
         alg: client.idTokenSignedResponseAlg,
         now: clock(),
       });
-      // http to loopback only in development, as registration allows (services/clients.ts).
+      // Loopback only in development, as registration allows (services/client-settings.ts); for a
+      // client that registered itself (RFC 7591, a metadata document) only where the environment
+      // allows loopback documents too: a name can resolve to this machine whatever registration
+      // saw in the text, and every server has an open development environment (SSRF).
       await poster.postForm(
         new URL(uri),
         { logout_token: token },
-        { allowLoopback: env.tier === 'development' },
+        {
+          allowLoopback:
+            env.tier === 'development' &&
+            (client.kind === 'registered' || env.allowLoopbackDocuments),
+        },
       );
     } catch (error) {
       const message =
