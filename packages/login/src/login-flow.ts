@@ -137,7 +137,8 @@ async function push(
     if (options.signal?.aborted === true) throw new LoginError('sign-in cancelled', 'cancelled');
     if (error instanceof oauth.ResponseBodyError)
       throw new LoginError(
-        `the server refused the pushed authorization request: ${error.error}${error.error_description === undefined ? '' : ` (${error.error_description})`}`,
+        // Bounded as the probe's answer is: the server's text becomes one line for a person.
+        `the server refused the pushed authorization request: ${`${error.error}${error.error_description === undefined ? '' : ` (${error.error_description})`}`.slice(0, 500)}`,
         'authorization_refused',
       );
     throw new LoginError(

@@ -201,6 +201,13 @@ describe('the kit against what a server says of itself', () => {
       message:
         'the server refused the pushed authorization request: invalid_request (redirect_uri is not registered)',
     });
+    // The server's text is one bounded line.
+    parAnswer = {
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'x'.repeat(10_000) },
+    };
+    const long = await refusal();
+    expect((long.error as Error).message.length).toBeLessThan(600);
     // An answer without a request_uri is no pushed request.
     parAnswer = { status: 201, body: { expires_in: 60 } };
     expect(await refusal()).toMatchObject({ shown: false, error: { code: 'par_failed' } });
