@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARGON2_LIMITS, verifyPassword } from '../src/crypto/passwords.js';
 import { createEnvironment } from '../src/services/environments.js';
 import { runHousekeeping } from '../src/services/housekeeping.js';
-import { ensureKeysOfEveryAlg, listKeys } from '../src/services/keys.js';
+import { ensureKeysOfEveryAlg, listKeys, rotateKey } from '../src/services/keys.js';
 import { registerResource } from '../src/services/resources.js';
 import { importUsers, parseUserImport } from '../src/services/user-import.js';
 import { operatorSession } from './support/admin.js';
@@ -361,6 +361,24 @@ describe('R2: ID tokens, keys and users import under attack', () => {
       'RS256 retired',
       'RS256 signing',
     ]);
+  });
+
+  it('gives an RSA key that signs now to an environment from before 0013 rotated before the new server started', async () => {
+    await createEnvironment(t.ctx, 'rotated-early', 'staging');
+    for (const key of await t.ctx.stores.keys.listAll('rotated-early'))
+      if (key.alg === 'RS256') await t.ctx.stores.keys.retire('rotated-early', key.kid, Date.now());
+    // `gatehouse keys rotate` from the upgraded CLI: an ES256 and an RS256 key, both signing later.
+    await rotateKey(t.ctx, 'rotated-early', 3_600_000);
+    const rsaRoles = async () =>
+      (await listKeys(t.ctx, 'rotated-early'))
+        .filter((k) => k.alg === 'RS256')
+        .map((k) => k.role)
+        .sort();
+    expect(await rsaRoles()).toEqual(['next', 'retired']);
+    // The server's start (or housekeeping): an RS256 key signs from now until the next one does.
+    expect(await ensureKeysOfEveryAlg(t.ctx)).toHaveLength(1);
+    expect(await rsaRoles()).toEqual(['next', 'retired', 'signing']);
+    expect(await ensureKeysOfEveryAlg(t.ctx)).toHaveLength(0);
   });
 
   it('gives an environment left without its RSA key one at the next housekeeping, not the next restart', async () => {

@@ -133,6 +133,9 @@ export async function rotateKey(
   return { ...main, alongside: alongside.filter((k) => k !== undefined) };
 }
 
+/** How far apart the clocks of processes sharing a database may be. */
+const CLOCK_SKEW_MS = 5_000;
+
 /**
  * When a key added beside the environment's live keys starts signing: now, unless a live key of
  * another algorithm already signs, then just before the earliest of those. A process of the
@@ -158,8 +161,16 @@ export async function ensureKeysOfEveryAlg(ctx: ServiceContext): Promise<string[
   for (const env of await ctx.stores.environments.list()) {
     const keys = await ctx.stores.keys.listAll(env.name);
     for (const alg of KEY_ALGS) {
-      if (keys.some((k) => k.alg === alg && k.status !== 'retired')) continue;
       const now = ctx.clock();
+      // A key that signs now, not merely a live one: a rotation made before this (by an upgraded
+      // CLI on a database from before 0013) leaves only an RS256 key that signs later. Within a
+      // few seconds counts as now: another process's clock may be that far ahead of this one's.
+      if (
+        keys.some(
+          (k) => k.alg === alg && k.status === 'active' && activation(k) <= now + CLOCK_SKEW_MS,
+        )
+      )
+        continue;
       const key = generateSigningKey(alg);
       const activatesAt = activationBeside(keys, alg, now);
       await ctx.stores.keys.add({
