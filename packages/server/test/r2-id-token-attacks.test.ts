@@ -150,6 +150,39 @@ describe('R2: ID tokens, keys and users import under attack', () => {
       expect(result.created).toBe(2);
     });
 
+    it('refuses malformed lines and emails differing only in case, naming them; never audits a hash', async () => {
+      const before = await t.ctx.stores.users.count('development');
+      expect(() =>
+        parseUserImport('{"email":"ok1@example.com"}\n\n{"email":"ok2@example.com"\n'),
+      ).toThrow(/line 3: not a JSON object/);
+      expect(() => parseUserImport('[{"email":"a@example.com","__proto__":{"x":1}}]')).toThrow(
+        /unknown field "__proto__"/,
+      );
+      const twins = parseUserImport(
+        '{"email":"Twin@Example.com"}\n{"email":"twin@example.COM","email_verified":true}',
+      );
+      await expect(importUsers(t.ctx, 'development', twins)).rejects.toThrow(/is also user 1/);
+      expect(await t.ctx.stores.users.count('development')).toBe(before);
+      // Re-imported in another case, an existing user is the same user: only email_verified moves.
+      const hashed = phc(19_456, 2, 1);
+      await importUsers(
+        t.ctx,
+        'development',
+        parseUserImport(JSON.stringify([{ email: 'casey@example.com', password_hash: hashed }])),
+      );
+      const again = await importUsers(
+        t.ctx,
+        'development',
+        parseUserImport(JSON.stringify([{ email: 'CASEY@example.com', email_verified: true }])),
+      );
+      expect(again).toEqual({ created: 0, updated: 1, unchanged: 0 });
+      const audit = JSON.stringify(
+        await t.ctx.stores.audit.tail({ environment: 'development', limit: 1000 }),
+      );
+      expect(audit).toContain('casey@example.com');
+      expect(audit).not.toContain(TAG);
+    });
+
     it('never verifies a stored hash above the limits: the sign-in fails without computing it', async () => {
       // Above the memory cap (128 MiB), yet cheap enough to make here: the right password.
       const memoryCost = ARGON2_LIMITS.maxMemoryKiB * 2;
