@@ -125,6 +125,8 @@ describe('client settings under attack', () => {
     ['jwks_uri', 'https://192.168.1.10/jwks.json'],
     ['jwks_uri', 'https://[::ffff:169.254.169.254]/jwks.json'],
     ['jwks_uri', 'https://app.localhost/jwks.json'],
+    ['jwks_uri', 'https://localhost./jwks.json'],
+    ['backchannel_logout_uri', 'https://0x7f.1/logout'],
   ])(
     'production registration refuses %s on an internal address (%s), registering nothing',
     async (field, uri) => {

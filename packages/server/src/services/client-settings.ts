@@ -87,7 +87,8 @@ export function effectiveAuthMethod(
  * internal network (net/address-policy.ts, as the SSRF guard classifies resolved addresses).
  */
 export function literalHostVerdict(hostname: string): 'loopback' | 'internal' | undefined {
-  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  // A fully qualified name may end in a dot (localhost. is localhost to DNS).
+  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname.replace(/\.$/, '');
   if (host === 'localhost' || host.endsWith('.localhost')) return 'loopback';
   if (isIP(host) === 0) return undefined;
   const verdict = classifyAddress(host);
