@@ -61,10 +61,26 @@ export async function recordRefusedRedirect(
     requested.length <= MAX_REDIRECT_URI_LENGTH
       ? deps.stores.refusedRedirects.record(environment, clientId, requested, refusal.code, at)
       : Promise.resolve();
-  const audited = repeatedAudit(deps.stores.audit, deps.clock).record(
+  const audited = auditRefusedRedirect(deps, refused, address, 'redirect.refused');
+  await Promise.all([counted, audited]);
+}
+
+/**
+ * The audit entry of a refused redirect URI (or post-logout redirect URI, for sign-out), counted
+ * per (client, URI, address) window like every refusal an unauthenticated request can cause.
+ */
+export function auditRefusedRedirect(
+  deps: AppDeps,
+  refused: RedirectUriRefused,
+  /** request.ip */
+  address: string,
+  type: 'redirect.refused' | 'post_logout_redirect.refused',
+): Promise<void> {
+  const { environment, clientId, requested, refusal, at } = refused;
+  return repeatedAudit(deps.stores.audit, deps.clock).record(
     {
       environment,
-      type: 'redirect.refused',
+      type,
       actor: `client:${clientId}`,
       clientId,
       // The requested value is recorded for diagnosis; it is untrusted text, never a secret.
@@ -78,5 +94,4 @@ export async function recordRefusedRedirect(
     at,
     { subject: requested, address },
   );
-  await Promise.all([counted, audited]);
 }

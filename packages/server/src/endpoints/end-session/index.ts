@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RedirectUriRefused } from '../../authorization/refused-redirect.js';
+import { auditRefusedRedirect, RedirectUriRefused } from '../../authorization/refused-redirect.js';
 import { redirectWith } from '../../authorization/respond.js';
 import { sha256 } from '../../crypto/random.js';
 import { OAuthError, UnsafeAuthorizationRequest } from '../../errors.js';
@@ -10,7 +10,6 @@ import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
 import { allowFormRedirect } from '../../http/security-headers.js';
 import { endSession, type SessionEndReason } from '../../services/logout.js';
-import { repeatedAudit } from '../../services/repeated-audit.js';
 import { errorPage } from '../../pages/pages.js';
 import {
   logoutConfirmPage,
@@ -232,21 +231,5 @@ async function recordRefusal(
   refused: RedirectUriRefused,
   address: string,
 ): Promise<void> {
-  const { environment, clientId, requested, refusal, at } = refused;
-  await repeatedAudit(deps.stores.audit, deps.clock).record(
-    {
-      environment,
-      type: 'post_logout_redirect.refused',
-      actor: `client:${clientId}`,
-      clientId,
-      data: {
-        policyCode: refusal.code,
-        requested: requested.slice(0, 2048),
-        closest: refusal.closest ?? null,
-        kind: refusal.diff?.kind ?? null,
-      },
-    },
-    at,
-    { subject: requested, address },
-  );
+  await auditRefusedRedirect(deps, refused, address, 'post_logout_redirect.refused');
 }
