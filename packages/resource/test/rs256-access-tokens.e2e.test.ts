@@ -1,5 +1,5 @@
 /**
- * Review of issue #16 part 1 (R2): a Gatehouse resource may ask for RS256 access tokens. Against
+ * Review of issue #16 part 1: a Gatehouse resource may ask for RS256 access tokens. Against
  * a real server: such a token verifies at that resource only (its audience), a resource that
  * accepts only ES256 refuses it, and tokens forged with the published RSA key (HS256 keyed with
  * it, alg none, another key under its kid) are refused however the resource is configured.

@@ -42,7 +42,7 @@ interface Jwk {
   [member: string]: unknown;
 }
 
-describe('R2: ID tokens, keys and users import under attack', () => {
+describe('ID tokens, keys and users import under attack', () => {
   let db: ThrowawayDatabase;
   let t: TestServer;
   const log: string[] = [];
