@@ -31,12 +31,14 @@ function boundedFetch(limit: number) {
     let size = 0;
     const reader = response.body?.getReader();
     for (let read = await reader?.read(); read?.done === false; read = await reader?.read()) {
-      size += read.value.byteLength;
+      // A fetch body's chunks are bytes (Fetch standard §5.2); Node's types leave them untyped.
+      const chunk = read.value as Uint8Array;
+      size += chunk.byteLength;
       if (size > limit) {
         await reader?.cancel().catch(() => undefined);
         throw tooLarge();
       }
-      chunks.push(read.value);
+      chunks.push(chunk);
     }
     return new Response(NULL_BODY_STATUSES.has(response.status) ? null : Buffer.concat(chunks), {
       status: response.status,
