@@ -144,7 +144,7 @@ export function consentPage(options: {
 /** A self-registered client's name is its own claim: say so, and show what identifies it. */
 export function unverifiedWarning(
   unverified: { readonly kind: 'dynamic' | 'metadata_document'; readonly identity: string },
-  verb: 'Allow' | 'Continue' | 'Sign out',
+  verb: 'Allow' | 'Continue' | 'Sign out' | 'Follow the link',
 ): Raw {
   return html`<p class="warning" id="unverified">
     Gatehouse has not verified this application: its name is its own description.
@@ -153,7 +153,11 @@ export function unverifiedWarning(
         ? html`It identifies itself by <code>${unverified.identity}</code>.`
         : html`It registered itself (client ID <code>${unverified.identity}</code>).`
     }
-    ${verb} only if you started this sign-in yourself.
+    ${
+      verb === 'Follow the link'
+        ? 'Follow the link only if you expected to go back to this application.'
+        : `${verb} only if you started this sign-in yourself.`
+    }
   </p>`;
 }
 

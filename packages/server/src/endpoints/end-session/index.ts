@@ -16,9 +16,16 @@ import {
   signedOutPage,
   stillSignedInPage,
   type LogoutFormFields,
+  type ReturnLink,
 } from '../../pages/logout.js';
 import type { Session } from '../../storage/sessions.js';
-import { checkLogoutRequest, type CheckedLogout, type LogoutParams } from './request.js';
+import {
+  checkLogoutRequest,
+  MAX_STATE_LENGTH,
+  mayRedirect,
+  type CheckedLogout,
+  type LogoutParams,
+} from './request.js';
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply
@@ -66,22 +73,24 @@ export function endSessionEndpoint(app: FastifyInstance, deps: AppDeps): void {
     } catch (error) {
       return showError(deps, requestEnv, reply, error, request.ip);
     }
-    if (decision !== 'logout') {
-      const back =
-        checked.postLogoutRedirectUri === undefined
-          ? undefined
-          : returnAddress(checked.postLogoutRedirectUri, checked.state);
-      return html(reply, 200, stillSignedInPage(back));
-    }
+    if (decision !== 'logout') return html(reply, 200, stillSignedInPage(linkBack(checked)));
     const session = await browserSession(deps, requestEnv, request);
     if (session !== undefined) await end(deps, requestEnv, session, checked, 'confirmed');
     return signedOut(deps, requestEnv, reply, checked);
   });
 }
 
-/** Reads the parameters; a repeated one is refused (RFC 6749 §3.1, as at /authorize). */
+/**
+ * Reads the parameters; a repeated one is refused (RFC 6749 §3.1, as at /authorize). `state` is
+ * copied into a Location header: beyond MAX_STATE_LENGTH it is refused with a page rather than
+ * sent on (a POSTed form could otherwise make the redirect, and the RP's request line, any size).
+ */
 function readParams(input: unknown): LogoutParams {
   const all = singleParams(input);
+  if (all.state !== undefined && all.state.length > MAX_STATE_LENGTH)
+    throw new UnsafeAuthorizationRequest('This sign-out request is too large, so it was stopped.', {
+      message: `state is longer than ${MAX_STATE_LENGTH} characters`,
+    });
   const pick = (name: keyof LogoutParams) => (all[name] === undefined ? {} : { [name]: all[name] });
   return {
     ...pick('id_token_hint'),
@@ -120,7 +129,8 @@ async function answer(
   }
   const user = await deps.stores.users.get(requestEnv.environment.name, session.userId);
   // The form's 303 leads to the registered return address: CSP form-action must allow it.
-  if (checked.postLogoutRedirectUri !== undefined)
+  const byLink = !mayRedirect(checked);
+  if (checked.postLogoutRedirectUri !== undefined && !byLink)
     allowFormRedirect(request, checked.postLogoutRedirectUri);
   const fields: LogoutFormFields = {
     ...(checked.client === undefined ? {} : { client_id: checked.client.clientId }),
@@ -140,6 +150,7 @@ async function answer(
       ...(checked.client === undefined || checked.client.kind === 'registered'
         ? {}
         : { unverified: { kind: checked.client.kind, identity: checked.client.clientId } }),
+      returnByLink: byLink,
       fields,
     }),
   );
@@ -182,7 +193,27 @@ function returnAddress(uri: string, state: string | undefined): string {
   return state === undefined ? uri : redirectWith(uri, { state });
 }
 
-/** §3: to the registered post_logout_redirect_uri with `state`, or the signed-out page. */
+/**
+ * The return address as a link on a page, with the client's name and, for a self-registered
+ * client, the warning that both are its own claim.
+ */
+function linkBack(checked: CheckedLogout): ReturnLink | undefined {
+  const { client, postLogoutRedirectUri } = checked;
+  if (postLogoutRedirectUri === undefined) return undefined;
+  return {
+    href: returnAddress(postLogoutRedirectUri, checked.state),
+    ...(client === undefined ? {} : { clientName: client.name }),
+    ...(client === undefined || client.kind === 'registered'
+      ? {}
+      : { unverified: { kind: client.kind, identity: client.clientId } }),
+  };
+}
+
+/**
+ * §3: to the registered post_logout_redirect_uri with `state`, or the signed-out page. A return
+ * address the server may not follow on its own (request.ts `mayRedirect`) is a link on that page
+ * instead (§3: the OP may show a page; RFC 9700 §4.11.2).
+ */
 function signedOut(
   deps: AppDeps,
   requestEnv: EnvironmentContext,
@@ -190,9 +221,9 @@ function signedOut(
   checked: CheckedLogout,
 ): FastifyReply {
   reply.clearCookie(SESSION_COOKIE, cookieOptions(deps, requestEnv.environment.name, 0));
-  if (checked.postLogoutRedirectUri !== undefined)
+  if (checked.postLogoutRedirectUri !== undefined && mayRedirect(checked))
     return reply.redirect(returnAddress(checked.postLogoutRedirectUri, checked.state), 303);
-  return html(reply, 200, signedOutPage());
+  return html(reply, 200, signedOutPage(linkBack(checked)));
 }
 
 /**

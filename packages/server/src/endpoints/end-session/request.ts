@@ -23,6 +23,27 @@ export interface CheckedLogout {
   readonly state: string | undefined;
 }
 
+/**
+ * The longest `state` carried back to the RP. It is the RP's opaque value (§2), copied into the
+ * Location header and the URL of the page the RP serves: 2 KB is far more than a random value or
+ * a reference to stored state needs.
+ */
+export const MAX_STATE_LENGTH = 2048;
+
+/**
+ * Whether the server may send the browser to the return address on its own. A client an operator
+ * registered, yes. A client that registered itself (RFC 7591, open registration) or describes
+ * itself (a Client ID Metadata Document) could be anyone's, with any https URI: followed without
+ * a look, the logout endpoint would be an open redirector for whoever registers one (RFC 9700
+ * §4.11.2). Such a client's address is followed only with a valid id_token_hint, which names the
+ * client itself (its audience), so the request comes from an RP that had one of its users'
+ * ID tokens; otherwise the address is a link on a page (RP-Initiated Logout 1.0 §3 allows a page).
+ */
+export function mayRedirect(checked: CheckedLogout): boolean {
+  if (checked.client === undefined) return false;
+  return checked.client.kind === 'registered' || checked.hint !== undefined;
+}
+
 /** The operator-facing reason of a refusal, shown in development only. */
 const stop = (userMessage: string, operatorMessage: string) =>
   new UnsafeAuthorizationRequest(userMessage, { message: operatorMessage });
