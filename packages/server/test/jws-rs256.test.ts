@@ -36,7 +36,7 @@ describe('RS256', () => {
   });
 
   it('generates RSA 2048 keys as JWKs that jose imports and that sign', async () => {
-    const key = generateSigningKey('RS256');
+    const key = await generateSigningKey('RS256');
     const publicJwk = JSON.parse(key.publicJwk) as Record<string, unknown>;
     expect(publicJwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: key.kid });
     // Nothing private in the published half.

@@ -1,4 +1,5 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { JWK } from 'jose';
 import { randomToken } from './random.js';
 
@@ -21,19 +22,32 @@ export interface GeneratedKey {
   readonly publicJwk: string;
 }
 
+const generateKeyPairAsync = promisify(generateKeyPair);
+
 /**
  * A new key pair as JWKs: P-256 for ES256 (the default) or RSA 2048 for RS256. Private keys are
  * encrypted at rest with issue #7.
+ *
+ * Generated in libuv's thread pool, never on the event loop: an RSA 2048 key takes 40-700 ms of
+ * CPU (finding two large primes), and a serving process that creates an environment, rotates
+ * keys or repairs a missing key in housekeeping keeps answering requests meanwhile. The pool has
+ * 4 threads by default (UV_THREADPOOL_SIZE), shared with file I/O, DNS and scrypt/argon2:
+ * callers that make many keys bound how many they ask for at once (ensureKeysOfEveryAlg).
  */
-export function generateSigningKey(alg: KeyAlg = SIGNING_ALG): GeneratedKey {
+export async function generateSigningKey(alg: KeyAlg = SIGNING_ALG): Promise<GeneratedKey> {
   const { privateKey, publicKey } =
     alg === RSA_SIGNING_ALG
-      ? generateKeyPairSync('rsa', { modulusLength: RSA_MODULUS_BITS })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      ? await generateKeyPairAsync('rsa', { modulusLength: RSA_MODULUS_BITS })
+      : await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
   const kid = randomToken(12);
   const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
   const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid, alg };
   return { kid, privateJwk: JSON.stringify(privateJwk), publicJwk: JSON.stringify(publicJwk) };
+}
+
+/** One key of each algorithm (KEY_ALGS order), generated at the same time. */
+export function generateKeysOfEveryAlg(): Promise<GeneratedKey[]> {
+  return Promise.all(KEY_ALGS.map((alg) => generateSigningKey(alg)));
 }
 
 /** A node:crypto key: signing with it is far cheaper than through WebCrypto. */

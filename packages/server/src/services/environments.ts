@@ -1,4 +1,4 @@
-import { generateSigningKey, KEY_ALGS } from '../crypto/signing-keys.js';
+import { generateKeysOfEveryAlg, KEY_ALGS } from '../crypto/signing-keys.js';
 import {
   ENVIRONMENT_NAME,
   REGISTRATION_POLICIES,
@@ -37,6 +37,13 @@ export async function createEnvironment(
       'invalid_environment_name',
     );
   }
+  if ((await ctx.stores.environments.get(name)) !== undefined) {
+    throw new InputError(`environment "${name}" exists already`, 'environment_exists');
+  }
+  // A key per algorithm (ES256 for access tokens, RS256 for ID tokens by default), rotated
+  // together; generated before the environment is stored (off the event loop, which keeps
+  // serving meanwhile: crypto/signing-keys.ts), so it never exists without them for that long.
+  const keys = await generateKeysOfEveryAlg();
   const now = ctx.clock();
   const environment: Environment = {
     name,
@@ -53,10 +60,10 @@ export async function createEnvironment(
   if (!(await ctx.stores.environments.create(environment))) {
     throw new InputError(`environment "${name}" exists already`, 'environment_exists');
   }
-  // A key per algorithm (ES256 for access tokens, RS256 for ID tokens by default), rotated together.
   const kids: string[] = [];
-  for (const alg of KEY_ALGS) {
-    const key = generateSigningKey(alg);
+  for (const [i, alg] of KEY_ALGS.entries()) {
+    const key = keys[i];
+    if (key === undefined) throw new Error(`no ${alg} key was generated`);
     await ctx.stores.keys.add({
       ...key,
       environment: name,

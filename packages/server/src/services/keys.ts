@@ -1,4 +1,10 @@
-import { generateSigningKey, KEY_ALGS } from '../crypto/signing-keys.js';
+import {
+  generateKeysOfEveryAlg,
+  generateSigningKey,
+  KEY_ALGS,
+  type GeneratedKey,
+  type KeyAlg,
+} from '../crypto/signing-keys.js';
 import type { SigningKeyRecord } from '../storage/keys.js';
 import { ACCESS_TOKEN_TTL_S, ID_TOKEN_TTL_S } from '../tokens/issue.js';
 import type { ServiceContext } from './context.js';
@@ -95,16 +101,16 @@ export async function rotateKey(
   await requireEnvironment(ctx, environment);
   if (!Number.isFinite(overlapMs) || overlapMs < 0 || overlapMs > 7 * 86_400_000)
     throw new InputError('the overlap must be from 0 to 7 days', 'invalid_overlap');
+  await refuseIfWaiting(ctx, environment);
+  // Generated off the event loop (crypto/signing-keys.ts); a rotation that started meanwhile
+  // (another admin request or process) is looked for again before anything is written.
+  const keys = await generateKeysOfEveryAlg();
+  await refuseIfWaiting(ctx, environment);
   const now = ctx.clock();
-  const waiting = (await listKeys(ctx, environment)).find((k) => k.role === 'next');
-  if (waiting !== undefined)
-    throw new InputError(
-      `key ${waiting.kid} is already waiting to sign from ${new Date(waiting.activatesAt).toISOString()}; rotate again after that`,
-      'rotation_pending',
-    );
   const kids: string[] = [];
-  for (const alg of KEY_ALGS) {
-    const key = generateSigningKey(alg);
+  for (const [i, alg] of KEY_ALGS.entries()) {
+    const key = keys[i];
+    if (key === undefined) throw new Error(`no ${alg} key was generated`);
     await ctx.stores.keys.add({
       ...key,
       environment,
@@ -133,6 +139,16 @@ export async function rotateKey(
   return { ...main, alongside: alongside.filter((k) => k !== undefined) };
 }
 
+/** One rotation at a time: a second one while a key waits would leave two "next" keys. */
+async function refuseIfWaiting(ctx: ServiceContext, environment: string): Promise<void> {
+  const waiting = (await listKeys(ctx, environment)).find((k) => k.role === 'next');
+  if (waiting !== undefined)
+    throw new InputError(
+      `key ${waiting.kid} is already waiting to sign from ${new Date(waiting.activatesAt).toISOString()}; rotate again after that`,
+      'rotation_pending',
+    );
+}
+
 /** How far apart the clocks of processes sharing a database may be. */
 const CLOCK_SKEW_MS = 5_000;
 
@@ -152,12 +168,50 @@ function activationBeside(keys: readonly KeySummary[], alg: string, now: number)
 }
 
 /**
+ * How many keys start-up and housekeeping generate at once: as many as libuv's thread pool has
+ * threads by default, so a repair of hundreds of environments neither waits for one key at a time
+ * nor queues the pool's file, DNS and password-hashing work behind all of them.
+ */
+export const KEY_GENERATION_CONCURRENCY = 4;
+
+/** `work` for each item, at most `limit` at a time; the results in the items' order. */
+async function eachBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
  * Every environment has a live key of each algorithm: one from before RS256 keys existed
  * (migration 0013) gets its RSA key at start-up, signing at once (no token of it exists yet, so
  * nothing can have cached a JWKS without it and still need it). Returns the kids added.
+ *
+ * What is missing is found first, then generated `concurrency` keys at a time in the thread pool
+ * (an RSA key is 40-700 ms of CPU: one at a time, 200 environments from before 0013 held the
+ * first start for seconds), then written in the environments' order, each dated from when it was
+ * found missing.
  */
-export async function ensureKeysOfEveryAlg(ctx: ServiceContext): Promise<string[]> {
-  const added: string[] = [];
+export async function ensureKeysOfEveryAlg(
+  ctx: ServiceContext,
+  options: { readonly concurrency?: number } = {},
+): Promise<string[]> {
+  const missing: {
+    environment: string;
+    alg: KeyAlg;
+    activatesAt: number | null;
+    createdAt: number;
+  }[] = [];
   for (const env of await ctx.stores.environments.list()) {
     const keys = await ctx.stores.keys.listAll(env.name);
     for (const alg of KEY_ALGS) {
@@ -171,28 +225,42 @@ export async function ensureKeysOfEveryAlg(ctx: ServiceContext): Promise<string[
         )
       )
         continue;
-      const key = generateSigningKey(alg);
-      const activatesAt = activationBeside(keys, alg, now);
-      await ctx.stores.keys.add({
-        ...key,
+      missing.push({
         environment: env.name,
         alg,
-        status: 'active',
-        activatesAt,
-        retiredAt: null,
+        activatesAt: activationBeside(keys, alg, now),
         createdAt: now,
       });
-      await ctx.stores.audit.append(
-        {
-          environment: env.name,
-          type: 'key.rotated',
-          actor: ctx.actor,
-          data: { kid: key.kid, alg, activatesAt: activatesAt ?? now },
-        },
-        now,
-      );
-      added.push(key.kid);
     }
+  }
+  const generated: GeneratedKey[] = await eachBounded(
+    missing,
+    options.concurrency ?? KEY_GENERATION_CONCURRENCY,
+    (m) => generateSigningKey(m.alg),
+  );
+  const added: string[] = [];
+  for (const [i, m] of missing.entries()) {
+    const key = generated[i];
+    if (key === undefined) throw new Error(`no ${m.alg} key was generated for ${m.environment}`);
+    await ctx.stores.keys.add({
+      ...key,
+      environment: m.environment,
+      alg: m.alg,
+      status: 'active',
+      activatesAt: m.activatesAt,
+      retiredAt: null,
+      createdAt: m.createdAt,
+    });
+    await ctx.stores.audit.append(
+      {
+        environment: m.environment,
+        type: 'key.rotated',
+        actor: ctx.actor,
+        data: { kid: key.kid, alg: m.alg, activatesAt: m.activatesAt ?? m.createdAt },
+      },
+      ctx.clock(),
+    );
+    added.push(key.kid);
   }
   return added;
 }
