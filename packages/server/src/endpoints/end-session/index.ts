@@ -76,7 +76,7 @@ export function endSessionEndpoint(app: FastifyInstance, deps: AppDeps): void {
     if (decision !== 'logout') return html(reply, 200, stillSignedInPage(linkBack(checked)));
     const session = await browserSession(deps, requestEnv, request);
     if (session !== undefined) await end(deps, requestEnv, session, checked, 'confirmed');
-    return signedOut(deps, requestEnv, reply, checked);
+    return signedOut(deps, requestEnv, reply, checked, false);
   });
 }
 
@@ -115,7 +115,7 @@ async function answer(
   }
   const session = await browserSession(deps, requestEnv, request);
   // Nothing to end: straight to where the client asked to go (it is registered) or the page.
-  if (session === undefined) return signedOut(deps, requestEnv, reply, checked);
+  if (session === undefined) return signedOut(deps, requestEnv, reply, checked, false);
   // §2: a valid hint naming this browser's user (and, when it says, this very session) is the
   // client asking for its own user; anything else could be a cross-site page: ask first.
   const { hint } = checked;
@@ -125,11 +125,11 @@ async function answer(
     (hint.sid === undefined || hint.sid === session.sid)
   ) {
     await end(deps, requestEnv, session, checked, 'id_token_hint');
-    return signedOut(deps, requestEnv, reply, checked);
+    return signedOut(deps, requestEnv, reply, checked, true);
   }
   const user = await deps.stores.users.get(requestEnv.environment.name, session.userId);
   // The form's 303 leads to the registered return address: CSP form-action must allow it.
-  const byLink = !mayRedirect(checked);
+  const byLink = !mayRedirect(checked, false);
   if (checked.postLogoutRedirectUri !== undefined && !byLink)
     allowFormRedirect(request, checked.postLogoutRedirectUri);
   const fields: LogoutFormFields = {
@@ -219,9 +219,11 @@ function signedOut(
   requestEnv: EnvironmentContext,
   reply: FastifyReply,
   checked: CheckedLogout,
+  /** A valid hint ended this browser's own session (request.ts `mayRedirect`). */
+  hintEndedSession: boolean,
 ): FastifyReply {
   reply.clearCookie(SESSION_COOKIE, cookieOptions(deps, requestEnv.environment.name, 0));
-  if (checked.postLogoutRedirectUri !== undefined && mayRedirect(checked))
+  if (checked.postLogoutRedirectUri !== undefined && mayRedirect(checked, hintEndedSession))
     return reply.redirect(returnAddress(checked.postLogoutRedirectUri, checked.state), 303);
   return html(reply, 200, signedOutPage(linkBack(checked)));
 }

@@ -35,13 +35,15 @@ export const MAX_STATE_LENGTH = 2048;
  * registered, yes. A client that registered itself (RFC 7591, open registration) or describes
  * itself (a Client ID Metadata Document) could be anyone's, with any https URI: followed without
  * a look, the logout endpoint would be an open redirector for whoever registers one (RFC 9700
- * §4.11.2). Such a client's address is followed only with a valid id_token_hint, which names the
- * client itself (its audience), so the request comes from an RP that had one of its users'
- * ID tokens; otherwise the address is a link on a page (RP-Initiated Logout 1.0 §3 allows a page).
+ * §4.11.2). Such a client's address is followed only when a valid id_token_hint issued to it
+ * ended this very browser's session (`hintEndedSession`): a hint alone is no proof, since whoever
+ * registered the client can sign in once to it and keep the ID token (an expired hint is valid,
+ * §2) to send any other visitor anywhere. Otherwise the address is a link on a page
+ * (RP-Initiated Logout 1.0 §3 allows a page).
  */
-export function mayRedirect(checked: CheckedLogout): boolean {
+export function mayRedirect(checked: CheckedLogout, hintEndedSession: boolean): boolean {
   if (checked.client === undefined) return false;
-  return checked.client.kind === 'registered' || checked.hint !== undefined;
+  return checked.client.kind === 'registered' || hintEndedSession;
 }
 
 /** The operator-facing reason of a refusal, shown in development only. */
