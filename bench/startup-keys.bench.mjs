@@ -4,7 +4,7 @@
 // then starts the built server (packages/server/dist) on a fresh copy BENCH_RUNS times and
 // prints how long each start took and the longest the event loop was held. Figures only.
 //
-//   tsc -b packages/server && node bench/startup-keys.bench.mjs
+//   npm run bench:startup-keys
 //
 // Settings (environment): BENCH_ENVIRONMENTS (default 200), BENCH_RUNS (default 3),
 // BENCH_SERVER_DIST (another build of packages/server/dist, to compare two versions).
