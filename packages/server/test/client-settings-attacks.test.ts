@@ -1,5 +1,5 @@
 /**
- * Review of the issue #16 client settings (R1): attacks on a running server through dynamic
+ * Review of the issue #16 client settings: attacks on a running server through dynamic
  * registration (RFC 7591/7592), promotion and the admin API. Each test performs the attack and
  * checks that it is refused, or that it gains nothing.
  */
