@@ -6,7 +6,13 @@ import { createHmac, generateKeyPairSync, sign as signWith } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { generateSigningKey, privateKeyObject } from '../src/crypto/signing-keys.js';
-import { signES256, signRS256, verifyJws, type VerificationKey } from '../src/tokens/jws.js';
+import {
+  signES256,
+  signRS256,
+  signRS256Off,
+  verifyJws,
+  type VerificationKey,
+} from '../src/tokens/jws.js';
 
 const ISSUER = 'https://id.example.com/e/development';
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
@@ -33,6 +39,13 @@ describe('RS256', () => {
     });
     expect(payload).toEqual(claims);
     expect(verifyJws(token, options)).toEqual(claims);
+  });
+
+  it('signs in the thread pool the very token it signs inline (PKCS#1 v1.5 is deterministic)', async () => {
+    const header = { kid: 'rsa', typ: 'JWT' };
+    const pooled = await signRS256Off(rsa.privateKey, header, claims);
+    expect(pooled).toBe(signRS256(rsa.privateKey, header, claims));
+    expect(verifyJws(pooled, options)).toEqual(claims);
   });
 
   it('generates RSA 2048 keys as JWKs that jose imports and that sign', async () => {

@@ -6,8 +6,10 @@ import type { ChangeFeed } from '../storage/change-feed.js';
 import type { KeyStore } from '../storage/keys.js';
 import {
   ES256,
+  RS256,
   SIGNING_ALGS,
   signJws,
+  signRS256Off,
   verifyJws,
   type SigningAlg,
   type VerificationKey,
@@ -111,7 +113,10 @@ export class Signer {
     const signing = signers.find((k) => k.alg === alg && k.from <= now);
     if (signing === undefined)
       throw new Error(`environment ${environment} has no active ${alg} signing key`);
-    return signJws(alg, signing.key, { kid: signing.kid, typ }, claims);
+    const header = { kid: signing.kid, typ };
+    return alg === RS256
+      ? signRS256Off(signing.key, header, claims)
+      : signJws(alg, signing.key, header, claims);
   }
 
   /** Whether the environment's keys load and a key of each algorithm may sign now (/readyz). */
