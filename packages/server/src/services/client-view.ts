@@ -6,6 +6,7 @@ import type {
   TokenEndpointAuthMethod,
 } from '../storage/clients.js';
 import type { GrantType } from '../protocol.js';
+import { settingsOf } from './client-settings.js';
 
 /**
  * A client as the outside world sees it: the one serialisation of a client. The admin API answers
@@ -67,14 +68,8 @@ export function clientView(client: Client): ClientView {
     exchangeAudiences: client.exchangeAudiences,
     allowedResources: client.allowedResources,
     scopes: client.scopes,
-    idTokenSignedResponseAlg: client.idTokenSignedResponseAlg ?? null,
-    postLogoutRedirectUris: client.postLogoutRedirectUris ?? [],
-    backchannelLogoutUri: client.backchannelLogoutUri ?? null,
-    jwks: client.jwks ?? null,
-    jwksUri: client.jwksUri ?? null,
-    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod ?? null,
-    requirePar: client.requirePar ?? false,
-    pkceExemptWithNonce: client.pkceExemptWithNonce ?? false,
+    // The issue #16 settings with their defaults, as client-settings.ts reads them.
+    ...settingsOf(client),
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
   };
