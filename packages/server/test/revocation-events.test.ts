@@ -210,6 +210,7 @@ async function undoMigration0012(db: Kysely<Database>): Promise<void> {
 
 /** Removes what migration 0013 (issue #16) added: additive only, so dropping it is exact. */
 async function undoMigration0013(db: Kysely<Database>): Promise<void> {
+  await undoMigration0014(db);
   for (const table of [
     'session_clients',
     'logout_deliveries',
@@ -244,4 +245,22 @@ async function undoMigration0013(db: Kysely<Database>): Promise<void> {
     for (const name of names)
       await sql`alter table ${sql.table(table)} drop column ${sql.ref(name)}`.execute(db);
   await sql`delete from gatehouse_migrations where name = '0013-oidc-completeness'`.execute(db);
+}
+
+/**
+ * Removes what migration 0014 (issue #17) added: additive only, so dropping it is exact. A new
+ * column, table or index in 0014 must be dropped here too.
+ */
+async function undoMigration0014(db: Kysely<Database>): Promise<void> {
+  await sql`drop table dpop_proof_jtis`.execute(db);
+  const columns: [string, string[]][] = [
+    ['clients', ['require_dpop']],
+    ['environments', ['require_dpop', 'refresh_grace_seconds']],
+    ['authorization_codes', ['dpop_jkt']],
+    ['refresh_tokens', ['dpop_jkt', 'grace_successors']],
+  ];
+  for (const [table, names] of columns)
+    for (const name of names)
+      await sql`alter table ${sql.table(table)} drop column ${sql.ref(name)}`.execute(db);
+  await sql`delete from gatehouse_migrations where name = '0014-device-bound-tokens'`.execute(db);
 }

@@ -19,6 +19,13 @@ export interface EnvironmentContext {
   readonly issuer: string;
 }
 
+/**
+ * The refresh grace window of a new environment, as the migration gives existing ones: long
+ * enough for several windows of one app waking together, short enough that a token copied
+ * elsewhere is reused long after (issue #17).
+ */
+export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
+
 export const DEFAULT_ENVIRONMENTS: readonly { name: string; tier: Tier }[] = [
   { name: 'development', tier: 'development' },
   { name: 'staging', tier: 'staging' },
@@ -52,6 +59,8 @@ export async function createEnvironment(
     registration: tier === 'development' ? 'open' : 'token',
     allowLoopbackDocuments: false,
     requirePar: false,
+    requireDpop: false,
+    refreshGraceSeconds: DEFAULT_REFRESH_GRACE_SECONDS,
     // Clients that describe themselves: where the environment allows them explicitly; a new
     // development environment does, for local tests and MCP clients.
     metadataDocuments: tier === 'development',

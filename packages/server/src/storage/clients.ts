@@ -69,6 +69,8 @@ export interface Client {
   readonly requirePar?: boolean;
   /** OAuth 2.1 §7.5.1 exception: a confidential client sending `nonce` may omit PKCE. Default false. */
   readonly pkceExemptWithNonce?: boolean;
+  /** RFC 9449: token requests must carry a DPoP proof. Default false. */
+  readonly requireDpop?: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -115,6 +117,7 @@ export interface ClientChanges {
   readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod | null;
   readonly requirePar?: boolean;
   readonly pkceExemptWithNonce?: boolean;
+  readonly requireDpop?: boolean;
 }
 
 export interface ClientStore {
@@ -185,6 +188,7 @@ function toClient(row: Selectable<ClientTable>): Client {
     tokenEndpointAuthMethod: row.token_endpoint_auth_method as TokenEndpointAuthMethod | null,
     requirePar: row.require_par === 1,
     pkceExemptWithNonce: row.pkce_exempt_with_nonce === 1,
+    requireDpop: row.require_dpop === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -268,6 +272,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? null,
           require_par: client.requirePar === true ? 1 : 0,
           pkce_exempt_with_nonce: client.pkceExemptWithNonce === true ? 1 : 0,
+          require_dpop: client.requireDpop === true ? 1 : 0,
           created_at: client.createdAt,
           updated_at: client.updatedAt,
         })
@@ -327,6 +332,9 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           ...(changes.pkceExemptWithNonce === undefined
             ? {}
             : { pkce_exempt_with_nonce: changes.pkceExemptWithNonce ? 1 : 0 }),
+          ...(changes.requireDpop === undefined
+            ? {}
+            : { require_dpop: changes.requireDpop ? 1 : 0 }),
         })
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)

@@ -21,6 +21,13 @@ export interface Environment {
   readonly metadataDocuments: boolean;
   /** RFC 9126 §5: every client here must push its authorization requests. Off by default. */
   readonly requirePar: boolean;
+  /** RFC 9449: every token request here must carry a DPoP proof. Off by default. */
+  readonly requireDpop: boolean;
+  /**
+   * Seconds in which a just-rotated refresh token, presented again by the same client (with the
+   * same DPoP key when bound), gets a successor instead of revoking its grant. 0: no grace.
+   */
+  readonly refreshGraceSeconds: number;
   readonly createdAt: number;
 }
 
@@ -30,6 +37,8 @@ export interface EnvironmentSettings {
   readonly allowLoopbackDocuments?: boolean;
   readonly metadataDocuments?: boolean;
   readonly requirePar?: boolean;
+  readonly requireDpop?: boolean;
+  readonly refreshGraceSeconds?: number;
 }
 
 /** Lower-case letters, digits and dashes: it appears in URLs, client IDs and secrets. */
@@ -60,6 +69,8 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     allow_loopback_documents: number;
     metadata_documents: number;
     require_par: number;
+    require_dpop: number;
+    refresh_grace_seconds: number;
     created_at: number;
   }): Environment => ({
     name: row.name,
@@ -69,6 +80,8 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     allowLoopbackDocuments: row.allow_loopback_documents === 1,
     metadataDocuments: row.metadata_documents === 1,
     requirePar: row.require_par === 1,
+    requireDpop: row.require_dpop === 1,
+    refreshGraceSeconds: Number(row.refresh_grace_seconds),
     createdAt: row.created_at,
   });
   return {
@@ -122,6 +135,12 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
           ...(settings.requirePar === undefined
             ? {}
             : { require_par: settings.requirePar ? 1 : 0 }),
+          ...(settings.requireDpop === undefined
+            ? {}
+            : { require_dpop: settings.requireDpop ? 1 : 0 }),
+          ...(settings.refreshGraceSeconds === undefined
+            ? {}
+            : { refresh_grace_seconds: settings.refreshGraceSeconds }),
         })
         .where('name', '=', name)
         .executeTakeFirst();

@@ -118,6 +118,13 @@ const RULES: readonly ExpiryRule[] = [
     key: ['environment', 'client_id', 'jti'],
     dead: (now) => sql`expires_at <= ${now}`,
   },
+  // A DPoP proof whose `iat` has left the accepted window is refused for that alone, so its jti
+  // no longer needs remembering (RFC 9449 §11.1).
+  {
+    table: 'dpop_proof_jtis',
+    key: ['environment', 'jkt', 'jti'],
+    dead: (now) => sql`expires_at <= ${now}`,
+  },
 ];
 
 export type ExpiredTable = (typeof RULES)[number]['table'];

@@ -719,6 +719,51 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0014-device-bound-tokens': {
+    async up(db: Kysely<unknown>) {
+      // Issue #17. RFC 9449 (DPoP): a client or a whole environment may require proof-of-possession
+      // at the token endpoint; off unless set (the service turns it on for new public clients in
+      // production).
+      await db.schema
+        .alterTable('clients')
+        .addColumn('require_dpop', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('environments')
+        .addColumn('require_dpop', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // How long (seconds) a just-rotated refresh token still gets a successor for the same client
+      // (and DPoP key) instead of being treated as stolen; 0 turns the grace off.
+      await db.schema
+        .alterTable('environments')
+        .addColumn('refresh_grace_seconds', 'integer', (c) => c.notNull().defaultTo(5))
+        .execute();
+      // RFC 9449 §10: the JWK thumbprint a code is bound to (`dpop_jkt` at /authorize or PAR).
+      await db.schema.alterTable('authorization_codes').addColumn('dpop_jkt', 'text').execute();
+      // RFC 9449 §5: a public client's refresh tokens are bound to the key of the proof they were
+      // issued with; `grace_successors` counts the successors handed out in the grace window.
+      await db.schema.alterTable('refresh_tokens').addColumn('dpop_jkt', 'text').execute();
+      await db.schema
+        .alterTable('refresh_tokens')
+        .addColumn('grace_successors', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // RFC 9449 §11.1: a proof's `jti` is accepted once per key, across processes, for as long as
+      // its `iat` is inside the accepted window.
+      await db.schema
+        .createTable('dpop_proof_jtis')
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('jkt', 'text', (c) => c.notNull())
+        .addColumn('jti', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dpop_proof_jtis_pk', ['environment', 'jkt', 'jti'])
+        .execute();
+      await db.schema
+        .createIndex('dpop_proof_jtis_expires_at')
+        .on('dpop_proof_jtis')
+        .column('expires_at')
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -18,6 +18,10 @@ export interface EnvironmentTable {
   /** 0/1: Client ID Metadata Documents are accepted (only where allowed explicitly). */
   metadata_documents: Generated<number>;
   require_par: Generated<number>;
+  /** 0/1 (migration 0014): every token request here must carry a DPoP proof (RFC 9449). */
+  require_dpop: Generated<number>;
+  /** Seconds a just-rotated refresh token still gets a successor (migration 0014); 0: none. */
+  refresh_grace_seconds: Generated<number>;
   created_at: number;
 }
 
@@ -78,6 +82,8 @@ export interface ClientTable {
   token_endpoint_auth_method: string | null;
   require_par: Generated<number>;
   pkce_exempt_with_nonce: Generated<number>;
+  /** 0/1 (migration 0014): token requests must carry a DPoP proof (RFC 9449). */
+  require_dpop: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -146,6 +152,8 @@ export interface AuthorizationCodeTable {
   grant_id: string | null;
   /** JSON { sid?, amr?, acr? } for the ID tokens issued later (migration 0013). */
   session_claims: string | null;
+  /** RFC 9449 §10: the DPoP key thumbprint the code is bound to (migration 0014). */
+  dpop_jkt: Generated<string | null>;
   created_at: number;
 }
 
@@ -167,6 +175,10 @@ export interface RefreshTokenTable {
   impersonation_id: string | null;
   /** JSON { sid?, amr?, acr? } for the ID tokens issued later (migration 0013). */
   session_claims: string | null;
+  /** RFC 9449 §5: the DPoP key thumbprint a rotation must prove (migration 0014). */
+  dpop_jkt: Generated<string | null>;
+  /** Successors handed out for this token inside the refresh grace window (migration 0014). */
+  grace_successors: Generated<number>;
   created_at: number;
 }
 
@@ -391,6 +403,14 @@ export interface PushedAuthorizationRequestTable {
   created_at: number;
 }
 
+export interface DpopProofJtiTable {
+  environment: string;
+  /** RFC 7638 thumbprint of the proof's key. */
+  jkt: string;
+  jti: string;
+  expires_at: number;
+}
+
 export interface MigrationLockPlaceholder {
   id: Generated<number>;
 }
@@ -423,5 +443,6 @@ export interface Database {
   session_clients: SessionClientTable;
   logout_deliveries: LogoutDeliveryTable;
   client_assertion_jtis: ClientAssertionJtiTable;
+  dpop_proof_jtis: DpopProofJtiTable;
   pushed_authorization_requests: PushedAuthorizationRequestTable;
 }

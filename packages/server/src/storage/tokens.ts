@@ -27,6 +27,8 @@ export interface RefreshToken {
   readonly impersonationId: string | null;
   /** What the grant's ID tokens say of the sign-in (sid, amr, acr), carried on each rotation. */
   readonly sessionClaims?: SessionClaims;
+  /** RFC 9449 §5: the thumbprint of the DPoP key a rotation must prove; null when not bound. */
+  readonly dpopJkt?: string | null;
   readonly createdAt: number;
 }
 
@@ -165,6 +167,7 @@ function toRefresh(row: Selectable<RefreshTokenTable>): RefreshToken {
     expiresAt: row.expires_at,
     impersonationId: row.impersonation_id,
     sessionClaims: decodeSessionClaims(row.session_claims),
+    dpopJkt: row.dpop_jkt,
     createdAt: row.created_at,
   };
 }
@@ -185,6 +188,7 @@ function refreshRow(token: RefreshToken): Insertable<RefreshTokenTable> {
     revoked_at: null,
     impersonation_id: token.impersonationId,
     session_claims: encodeSessionClaims(token.sessionClaims),
+    dpop_jkt: token.dpopJkt ?? null,
     created_at: token.createdAt,
   };
 }
