@@ -14,7 +14,7 @@ import { redirectPolicyFor, refusedUris } from './redirect-checks.js';
 
 /**
  * The client settings of issue #16 (logout, key-based client authentication, PAR, the legacy
- * no-PKCE exception, the ID token algorithm), checked together: several depend on one another
+ * no-PKCE exception, the ID token algorithm) and of issue #17 (DPoP required), checked together: several depend on one another
  * and on the client's type. Protocol behaviour lives elsewhere; this module only decides what
  * may be registered.
  */
@@ -39,6 +39,11 @@ export interface ClientSettings {
   readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod | null;
   readonly requirePar: boolean;
   readonly pkceExemptWithNonce: boolean;
+  /**
+   * RFC 9449: its token requests must carry a DPoP proof, so its tokens are bound to a key it
+   * holds (RFC 9449 §5.2 client metadata `dpop_bound_access_tokens`). Issue #17.
+   */
+  readonly requireDpop: boolean;
 }
 
 /** The same settings as inputs: each absent one keeps its current value (or default). */
@@ -54,6 +59,7 @@ export function settingsOf(client: Partial<ClientSettingsInput>): ClientSettings
     tokenEndpointAuthMethod: client.tokenEndpointAuthMethod ?? null,
     requirePar: client.requirePar ?? false,
     pkceExemptWithNonce: client.pkceExemptWithNonce ?? false,
+    requireDpop: client.requireDpop ?? false,
   };
 }
 

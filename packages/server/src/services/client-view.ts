@@ -44,6 +44,8 @@ export interface ClientView {
   readonly requirePar: boolean;
   /** The OAuth 2.1 §7.5.1 exception: may omit PKCE when it sends a nonce. */
   readonly pkceExemptWithNonce: boolean;
+  /** RFC 9449: its token requests must carry a DPoP proof (issue #17). */
+  readonly requireDpop: boolean;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -68,7 +70,7 @@ export function clientView(client: Client): ClientView {
     exchangeAudiences: client.exchangeAudiences,
     allowedResources: client.allowedResources,
     scopes: client.scopes,
-    // The issue #16 settings with their defaults, as client-settings.ts reads them.
+    // The issue #16 and #17 settings with their defaults, as client-settings.ts reads them.
     ...settingsOf(client),
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,

@@ -26,9 +26,10 @@ import {
 } from './client-settings.js';
 
 /**
- * A client to create. The issue #16 settings (`ClientSettingsInput`: idTokenSignedResponseAlg,
- * postLogoutRedirectUris, backchannelLogoutUri, jwks, jwksUri, tokenEndpointAuthMethod,
- * requirePar, pkceExemptWithNonce) are checked by services/client-settings.ts.
+ * A client to create. The issue #16 and #17 settings (`ClientSettingsInput`:
+ * idTokenSignedResponseAlg, postLogoutRedirectUris, backchannelLogoutUri, jwks, jwksUri,
+ * tokenEndpointAuthMethod, requirePar, pkceExemptWithNonce, requireDpop) are checked by
+ * services/client-settings.ts; `registeredDefaults` gives the defaults that depend on where.
  */
 export interface ClientSpec extends ClientSettingsInput {
   readonly environment: string;
@@ -191,18 +192,30 @@ export function defaultGrantTypes(
 }
 
 /**
- * The default of require_pushed_authorization_requests (RFC 9126 §6) for a client that does not
- * say: on for a confidential (web) client an operator registers in (or promotes to) a production
- * environment, where the authorization request's parameters then never travel through the
- * browser (RFC 9126 §1: integrity and confidentiality of the request). Off elsewhere, and for
- * dynamically registered and metadata-document clients, whose software may not push.
+ * The defaults of a client an operator registers (or promotes) that does not say, for settings
+ * whose default depends on where it is registered. Dynamically registered and metadata-document
+ * clients get neither: their software may not push or send proofs, and they ask for each
+ * themselves (`require_pushed_authorization_requests`, `dpop_bound_access_tokens`).
+ *
+ * - `requirePar` (RFC 9126 §6): on for a confidential (web) client in a production environment,
+ *   where the authorization request's parameters then never travel through the browser (RFC 9126
+ *   §1: integrity and confidentiality of the request).
+ * - `requireDpop` (RFC 9449): on for a public (native or spa) client in a production
+ *   environment. It holds no secret, so a token copied from its token file or browser storage is
+ *   all a thief needs, unless the token is bound to a key that stays on the device (RFC 9449 §1).
+ *   Confidential clients authenticate every token request and are left to choose.
+ *
+ * Off elsewhere: development and staging stay easy to try. Existing clients keep what they have.
  */
-function requiresParByDefault(environment: Environment, spec: ClientSpec): boolean {
-  return (
-    environment.tier === 'production' &&
-    spec.type === 'web' &&
-    (spec.kind ?? 'registered') === 'registered'
-  );
+export function registeredDefaults(
+  environment: Environment,
+  type: ClientType,
+): Pick<ClientSettings, 'requirePar' | 'requireDpop'> {
+  const production = environment.tier === 'production';
+  return {
+    requirePar: production && type === 'web',
+    requireDpop: production && (type === 'native' || type === 'spa'),
+  };
 }
 
 export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promise<CreatedClient> {
@@ -214,9 +227,14 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
   const scopes = checkScopeList(spec.scopes ?? []);
   const warnings = await checkRedirectUris(ctx, spec.environment, spec.type, spec.redirectUris);
   const environment = await requireEnvironment(ctx, spec.environment);
+  const defaults =
+    (spec.kind ?? 'registered') === 'registered'
+      ? registeredDefaults(environment, spec.type)
+      : { requirePar: false, requireDpop: false };
   const settings = settingsOf({
     ...spec,
-    requirePar: spec.requirePar ?? requiresParByDefault(environment, spec),
+    requirePar: spec.requirePar ?? defaults.requirePar,
+    requireDpop: spec.requireDpop ?? defaults.requireDpop,
   });
   checkClientSettings(environment, spec.type, settings);
 

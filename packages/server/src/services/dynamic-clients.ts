@@ -143,6 +143,13 @@ export function parseClientMetadata(
       'invalid_client_metadata',
       'require_pushed_authorization_requests must be a boolean',
     );
+  // RFC 9449 §5.2: a client that will always send DPoP proofs says so, and is then held to it.
+  const dpopBound = body.dpop_bound_access_tokens ?? false;
+  if (typeof dpopBound !== 'boolean')
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'dpop_bound_access_tokens must be a boolean',
+    );
   if (body.jwks !== undefined && body.jwks !== null && !isObject(body.jwks))
     throw new RegistrationError('invalid_client_metadata', 'jwks must be a JWK Set object');
   // The values themselves are checked by the client service, like any client's.
@@ -166,6 +173,8 @@ export function parseClientMetadata(
     // RFC 9126 §6: an environment that requires PAR requires it of every client whatever the
     // client registers; the answer says so (RFC 7591 §3.2.1: the server may replace values).
     requirePar: requirePar || environment.requirePar,
+    // Likewise for DPoP: an environment that requires it requires it of every client.
+    requireDpop: dpopBound || environment.requireDpop,
   };
   refuseLoopbackServerUrls(settings, environment);
   return {
@@ -249,6 +258,7 @@ function registeredSettings(client: Client): Record<string, unknown> {
     ...(client.jwks == null ? {} : { jwks: client.jwks }),
     ...(client.jwksUri == null ? {} : { jwks_uri: client.jwksUri }),
     ...(client.requirePar === true ? { require_pushed_authorization_requests: true } : {}),
+    ...(client.requireDpop === true ? { dpop_bound_access_tokens: true } : {}),
   };
 }
 

@@ -148,6 +148,8 @@ function parseDocument(
     // it (endpoints/authorize/steps/check-par-required.ts); ignoring it would serve the
     // front-channel requests it asked to have refused.
     requirePar: document.require_pushed_authorization_requests === true,
+    // RFC 9449 §5.2: likewise a client that says it always sends DPoP proofs is held to it.
+    requireDpop: document.dpop_bound_access_tokens === true,
   });
   if (document.jwks_uri !== undefined && typeof document.jwks_uri !== 'string')
     throw new MetadataDocumentError("the document's jwks_uri is not a string");
@@ -158,6 +160,11 @@ function parseDocument(
     throw new MetadataDocumentError(
       "the document's require_pushed_authorization_requests is not a boolean",
     );
+  if (
+    document.dpop_bound_access_tokens !== undefined &&
+    typeof document.dpop_bound_access_tokens !== 'boolean'
+  )
+    throw new MetadataDocumentError("the document's dpop_bound_access_tokens is not a boolean");
   try {
     checkClientSettings(environment, type, settings);
   } catch (error) {
