@@ -46,6 +46,20 @@ const CLAIM_OF_KIND: Readonly<Record<string, string>> = {
   impersonation: 'impersonation_id',
 };
 
+/**
+ * Kinds matched against two claims at once: `user_client` (Gatehouse 0.x, issue #17: a user
+ * revoked one application or agent on their account page) covers every token whose `sub` and
+ * `client_id`, joined by one space, equal its key. A reader from before it skips the kind (below:
+ * "a kind this version cannot match"), so it refuses such tokens only by the `grant` events the
+ * server sends with it, not an agent's token from a token exchange: upgrade to refuse those too.
+ */
+const CLAIMS_OF_PAIR_KIND: Readonly<Record<string, readonly [string, string]>> = {
+  user_client: ['sub', 'client_id'],
+};
+
+const knownKind = (kind: string) =>
+  Object.hasOwn(CLAIM_OF_KIND, kind) || Object.hasOwn(CLAIMS_OF_PAIR_KIND, kind);
+
 /** One event, as kept: both times in seconds (NumericDate), as the feed sends them. */
 interface KeptEvent {
   readonly issuedBefore: number;
@@ -122,7 +136,8 @@ export class RevocationFeed {
    * event on its claims. A `token` event covers its `jti` whatever the `iat`: a jti names one
    * token, and its `iat` comes from the clock of the process that signed it, which may be ahead
    * of the clock of the process that revoked it (`issued_before`). A claim present but not a
-   * string (keys are strings) cannot be matched, so it is taken as revoked: fail closed.
+   * string (keys are strings) cannot be matched, so it is taken as revoked: fail closed. A pair
+   * kind (`user_client`) matches two claims joined by a space.
    */
   isRevoked(claims: JWTPayload): boolean {
     const iat = typeof claims.iat === 'number' ? claims.iat : Number.NEGATIVE_INFINITY;
@@ -133,6 +148,14 @@ export class RevocationFeed {
       const events = this.index.get(`${kind}:${value}`);
       if (events === undefined) continue;
       if (kind === 'token' || events.some((event) => iat <= event.issuedBefore)) return true;
+    }
+    for (const [kind, [first, second]] of Object.entries(CLAIMS_OF_PAIR_KIND)) {
+      const a = claims[first];
+      const b = claims[second];
+      if (a === undefined || b === undefined) continue;
+      if (typeof a !== 'string' || typeof b !== 'string') return true;
+      const events = this.index.get(`${kind}:${a} ${b}`);
+      if (events?.some((event) => iat <= event.issuedBefore) === true) return true;
     }
     return false;
   }
@@ -268,7 +291,7 @@ export class RevocationFeed {
     const now = this.options.clock();
     for (const event of page.events) {
       if (event.seq <= this.cursor) continue; // already kept
-      if (!Object.hasOwn(CLAIM_OF_KIND, event.kind)) continue; // a kind this version cannot match
+      if (!knownKind(event.kind)) continue; // a kind this version cannot match
       if (this.expired(event, now)) continue; // covers no token that is still accepted
       const key = `${event.kind}:${event.key}`;
       const kept = this.index.get(key);

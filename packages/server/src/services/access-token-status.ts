@@ -30,8 +30,8 @@ export interface ActiveAccessToken {
  * revocation share. An access token has no row (issue #15), so it is in force when:
  * - its signature verifies with a key of the environment, `iss` is the environment's issuer,
  *   `typ` is `at+jwt` (RFC 9068 §4) and it has not expired (`exp`);
- * - no revocation event covers it (its jti, grant, user, client or impersonation, issued before
- *   the event: storage/revocation-events.ts);
+ * - no revocation event covers it (its jti, grant, user, client, impersonation or user and
+ *   client together, issued before the event: storage/revocation-events.ts);
  * - the client it was issued to still exists;
  * - its user, if it has one, still exists and is not disabled.
  * Undefined otherwise, without saying which: callers answer "inactive" or "invalid" alike.

@@ -21,7 +21,12 @@ export const REVOCATION_EVENT_TTL_MS = ACCESS_TOKEN_TTL_S * 1000 + REVOCATION_CL
  * so it is covered for as long as it is valid. A deleted user or client is dead for good too
  * (the caller says so with `final`): a token request checked just before the deletion may be
  * signed a second later. A disabled user's event covers only what came before: the user may be
- * enabled again, and a token issued then is good.
+ * enabled again, and a token issued then is good. So is a `user_client` event (the user revoked
+ * a client on their account page): the user may sign in to that client again and consent anew,
+ * and the tokens issued then must not be covered, so its `issued_before` is its own time, not
+ * later. A token whose request was checked just before the revocation and signed just after it
+ * escapes the event; services/account.ts revokes the refresh families, codes and consent first,
+ * so such a token is an access token alone and lives no longer than its lifetime.
  */
 const DEAD_FOR_GOOD: ReadonlySet<RevocationKind> = new Set(['grant', 'impersonation']);
 

@@ -4,14 +4,23 @@ import type { DatabaseKind } from './database.js';
 import type { Database, RevocationEventTable } from './schema.js';
 
 /** Which claim of an access token a revocation event matches. */
-export const REVOCATION_KINDS = ['token', 'grant', 'user', 'client', 'impersonation'] as const;
+export const REVOCATION_KINDS = [
+  'token',
+  'grant',
+  'user',
+  'client',
+  'impersonation',
+  'user_client',
+] as const;
 export type RevocationKind = (typeof REVOCATION_KINDS)[number];
 
 /**
  * Every access token whose claim named by `kind` equals `key`, issued at or before
  * `issuedBefore`, is revoked: `token` matches `jti`, `grant` `grant_id`, `user` the user's `sub`,
- * `client` `client_id`, `impersonation` `impersonation_id`. Kept until `expiresAt`, after which
- * no token it covers can still be valid. Times in ms.
+ * `client` `client_id`, `impersonation` `impersonation_id`, `user_client` the pair `<sub>
+ * <client_id>` (`userClientKey`: every token of one user at one client, what the account page
+ * revokes). Kept until `expiresAt`, after which no token it covers can still be valid. Times in
+ * ms.
  */
 export interface RevocationEvent {
   /** Increasing, in commit order: the feed's cursor. */
@@ -56,6 +65,15 @@ export interface RevocationEventStore {
   ): Promise<RevocationEvent | undefined>;
   /** Whether an event that has not expired at `now` covers a token with these claims. */
   covering(environment: string, claims: RevocableClaims, now: number): Promise<boolean>;
+}
+
+/**
+ * The key of a `user_client` event: the user's id and the client's id, one space between. Neither
+ * holds a space (user ids are generated; a client id is generated or an https URL), so the pair
+ * is unambiguous, and a reader can match it by joining a token's `sub` and `client_id`.
+ */
+export function userClientKey(userId: string, clientId: string): string {
+  return `${userId} ${clientId}`;
 }
 
 /** Serialises appends on PostgreSQL (see `append`). */
@@ -138,6 +156,10 @@ export function revocationEventStore(
         ['user', claims.userId],
         ['client', claims.clientId],
         ['impersonation', claims.impersonationId],
+        [
+          'user_client',
+          claims.userId === null ? null : userClientKey(claims.userId, claims.clientId),
+        ],
       ];
       // iat <= floor(issued_before / 1000), for an integral iat: iat * 1000 <= issued_before.
       // A `token` event names exactly one token by its jti, so it covers it whatever its iat: a
