@@ -11,7 +11,9 @@ export type SessionEndReason =
   /** RP-Initiated Logout confirmed by the user on the confirmation page. */
   | 'confirmed'
   /** Another user signed in in the same browser (http/sign-in.ts). */
-  | 'replaced';
+  | 'replaced'
+  /** The user ended it on their account page (services/account.ts), from any browser. */
+  | 'account';
 
 /**
  * Records that a session signed in to a client (a code was issued under it), so that the client
