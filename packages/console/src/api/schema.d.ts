@@ -165,7 +165,7 @@ export interface paths {
     readonly delete?: never;
     readonly options?: never;
     readonly head?: never;
-    /** Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5) */
+    /** Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5), DPoP required (RFC 9449), the refresh grace window (seconds, 0 to 60; 0: none) */
     readonly patch: {
       readonly parameters: {
         readonly query?: never;
@@ -184,6 +184,9 @@ export interface paths {
             readonly allowLoopbackDocuments?: boolean;
             readonly metadataDocuments?: boolean;
             readonly requirePar?: boolean;
+            readonly requireDpop?: boolean;
+            /** @description seconds, a whole number from 0 (no grace) to 60 */
+            readonly refreshGraceSeconds?: number;
           };
         };
       };
@@ -348,6 +351,7 @@ export interface paths {
               'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none' | null;
             readonly requirePar?: boolean;
             readonly pkceExemptWithNonce?: boolean;
+            readonly requireDpop?: boolean;
           };
         };
       };
@@ -474,6 +478,7 @@ export interface paths {
               'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none' | null;
             readonly requirePar?: boolean;
             readonly pkceExemptWithNonce?: boolean;
+            readonly requireDpop?: boolean;
           };
         };
       };
@@ -1515,6 +1520,8 @@ export interface components {
       readonly allowLoopbackDocuments: boolean;
       readonly metadataDocuments: boolean;
       readonly requirePar: boolean;
+      readonly requireDpop: boolean;
+      readonly refreshGraceSeconds: number;
       readonly clientCount: number;
       readonly userCount: number;
       readonly createdAt: number;
@@ -1559,6 +1566,7 @@ export interface components {
         'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none' | null;
       readonly requirePar: boolean;
       readonly pkceExemptWithNonce: boolean;
+      readonly requireDpop: boolean;
       readonly createdAt: number;
       readonly updatedAt: number;
     };

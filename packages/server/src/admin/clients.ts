@@ -36,7 +36,7 @@ const SCOPE_LIST = {
 const nullableString = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const;
 
 /**
- * The issue #16 settings, named as in the `Client` answer; the service checks them
+ * The issue #16 and #17 settings, named as in the `Client` answer; the service checks them
  * (services/client-settings.ts). On PATCH, null clears a setting.
  */
 const SETTINGS_PROPERTIES = {
@@ -64,6 +64,8 @@ const SETTINGS_PROPERTIES = {
   requirePar: { type: 'boolean' },
   /** OAuth 2.1 §7.5.1: a confidential client sending nonce may omit PKCE. */
   pkceExemptWithNonce: { type: 'boolean' },
+  /** RFC 9449: its token requests must carry a DPoP proof. */
+  requireDpop: { type: 'boolean' },
 } as const;
 
 /** The settings a request body gives (the names are the service's). */

@@ -70,7 +70,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'admin',
     tag: 'environments',
     summary:
-      'Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5)',
+      'Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5), DPoP required (RFC 9449), the refresh grace window (seconds, 0 to 60; 0: none)',
     schema: {
       response: { 200: one('environment', 'Environment') },
       params: envParams,
@@ -84,6 +84,13 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
           allowLoopbackDocuments: { type: 'boolean' },
           metadataDocuments: { type: 'boolean' },
           requirePar: { type: 'boolean' },
+          /** RFC 9449: every token request here must carry a DPoP proof. */
+          requireDpop: { type: 'boolean' },
+          /** Checked by the service (a whole number from 0 to 60), one message for every entry. */
+          refreshGraceSeconds: {
+            type: 'number',
+            description: 'seconds, a whole number from 0 (no grace) to 60',
+          },
         },
       },
     },
@@ -95,6 +102,8 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
         allowLoopbackDocuments?: boolean;
         metadataDocuments?: boolean;
         requirePar?: boolean;
+        requireDpop?: boolean;
+        refreshGraceSeconds?: number;
       };
       const ctx = serviceContext(deps, request);
       let environment = await updateEnvironmentSettings(ctx, env, {
@@ -106,6 +115,10 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
           ? {}
           : { metadataDocuments: body.metadataDocuments }),
         ...(body.requirePar === undefined ? {} : { requirePar: body.requirePar }),
+        ...(body.requireDpop === undefined ? {} : { requireDpop: body.requireDpop }),
+        ...(body.refreshGraceSeconds === undefined
+          ? {}
+          : { refreshGraceSeconds: body.refreshGraceSeconds }),
       });
       if (body.impersonationEnabled !== undefined)
         environment = await setImpersonationEnabled(ctx, env, body.impersonationEnabled);

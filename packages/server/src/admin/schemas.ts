@@ -41,6 +41,10 @@ const SCHEMAS: Record<string, object> = {
     allowLoopbackDocuments: boolean,
     metadataDocuments: boolean,
     requirePar: boolean,
+    /** RFC 9449: every token request must carry a DPoP proof. */
+    requireDpop: boolean,
+    /** Seconds a just-rotated refresh token may be presented again by its client; 0: none. */
+    refreshGraceSeconds: integer,
     clientCount: integer,
     userCount: integer,
     createdAt: integer,
@@ -79,6 +83,8 @@ const SCHEMAS: Record<string, object> = {
     },
     requirePar: boolean,
     pkceExemptWithNonce: boolean,
+    /** RFC 9449: its token requests must carry a DPoP proof. */
+    requireDpop: boolean,
     createdAt: integer,
     updatedAt: integer,
   }),

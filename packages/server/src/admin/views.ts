@@ -34,6 +34,8 @@ export function environmentView(
     allowLoopbackDocuments: environment.allowLoopbackDocuments,
     metadataDocuments: environment.metadataDocuments,
     requirePar: environment.requirePar,
+    requireDpop: environment.requireDpop,
+    refreshGraceSeconds: environment.refreshGraceSeconds,
     ...counts,
     createdAt: environment.createdAt,
   };

@@ -25,6 +25,8 @@ export interface EnvironmentContext {
  * elsewhere is reused long after (issue #17).
  */
 export const DEFAULT_REFRESH_GRACE_SECONDS = 5;
+/** The longest grace window an environment may have: past a minute, reuse is not a race. */
+export const MAX_REFRESH_GRACE_SECONDS = 60;
 
 export const DEFAULT_ENVIRONMENTS: readonly { name: string; tier: Tier }[] = [
   { name: 'development', tier: 'development' },
@@ -106,21 +108,56 @@ export async function ensureDefaultEnvironments(ctx: ServiceContext): Promise<En
   return created;
 }
 
+/** The settings `updateEnvironmentSettings` changes; each absent one keeps its value. */
+export interface EnvironmentSettingsInput {
+  readonly registration?: RegistrationPolicy;
+  readonly allowLoopbackDocuments?: boolean;
+  readonly metadataDocuments?: boolean;
+  readonly requirePar?: boolean;
+  readonly requireDpop?: boolean;
+  readonly refreshGraceSeconds?: number;
+}
+
+/** The settings an audit entry records, before and after a change. */
+function auditedEnvironmentSettings(environment: Environment) {
+  return {
+    registration: environment.registration,
+    allowLoopbackDocuments: environment.allowLoopbackDocuments,
+    metadataDocuments: environment.metadataDocuments,
+    requirePar: environment.requirePar,
+    requireDpop: environment.requireDpop,
+    refreshGraceSeconds: environment.refreshGraceSeconds,
+  };
+}
+
+/** Refuses a refresh grace window that is not a whole number of seconds from 0 to 60. */
+export function checkRefreshGraceSeconds(value: unknown): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < 0 ||
+    value > MAX_REFRESH_GRACE_SECONDS
+  )
+    throw new InputError(
+      `the refresh grace must be a whole number of seconds from 0 (no grace) to ${MAX_REFRESH_GRACE_SECONDS}`,
+      'invalid_refresh_grace',
+    );
+  return value;
+}
+
 /**
  * Dynamic registration policy (RFC 7591), whether metadata-document clients are accepted,
- * (development only) loopback metadata documents, and whether every client must push its
- * authorization requests (RFC 9126 §5, `requirePar`). The policies are independent:
- * `registration` says nothing about metadata documents.
+ * (development only) loopback metadata documents, whether every client must push its
+ * authorization requests (RFC 9126 §5, `requirePar`) or send DPoP proofs with its token requests
+ * (RFC 9449, `requireDpop`), and the refresh grace window (issue #17: seconds in which a
+ * just-rotated refresh token presented again by its client gets a successor; 0 turns it off).
+ * The policies are independent: `registration` says nothing about metadata documents. Every
+ * setting is checked before anything is written.
  */
 export async function updateEnvironmentSettings(
   ctx: ServiceContext,
   name: string,
-  settings: {
-    readonly registration?: RegistrationPolicy;
-    readonly allowLoopbackDocuments?: boolean;
-    readonly metadataDocuments?: boolean;
-    readonly requirePar?: boolean;
-  },
+  settings: EnvironmentSettingsInput,
 ): Promise<Environment> {
   const current = await requireEnvironment(ctx, name);
   if (settings.registration !== undefined && !REGISTRATION_POLICIES.includes(settings.registration))
@@ -134,6 +171,8 @@ export async function updateEnvironmentSettings(
       'loopback metadata documents can be allowed in a development environment only',
       'development_only',
     );
+  if (settings.refreshGraceSeconds !== undefined)
+    checkRefreshGraceSeconds(settings.refreshGraceSeconds);
   const next: Environment = {
     ...current,
     ...(settings.registration === undefined ? {} : { registration: settings.registration }),
@@ -144,33 +183,21 @@ export async function updateEnvironmentSettings(
       ? {}
       : { metadataDocuments: settings.metadataDocuments }),
     ...(settings.requirePar === undefined ? {} : { requirePar: settings.requirePar }),
+    ...(settings.requireDpop === undefined ? {} : { requireDpop: settings.requireDpop }),
+    ...(settings.refreshGraceSeconds === undefined
+      ? {}
+      : { refreshGraceSeconds: settings.refreshGraceSeconds }),
   };
-  if (
-    next.registration !== current.registration ||
-    next.allowLoopbackDocuments !== current.allowLoopbackDocuments ||
-    next.metadataDocuments !== current.metadataDocuments ||
-    next.requirePar !== current.requirePar
-  ) {
+  const before = auditedEnvironmentSettings(current);
+  const after = auditedEnvironmentSettings(next);
+  if (JSON.stringify(before) !== JSON.stringify(after)) {
     await ctx.stores.environments.update(name, settings);
     await ctx.stores.audit.append(
       {
         environment: name,
         type: 'environment.settings_changed',
         actor: ctx.actor,
-        data: {
-          before: {
-            registration: current.registration,
-            allowLoopbackDocuments: current.allowLoopbackDocuments,
-            metadataDocuments: current.metadataDocuments,
-            requirePar: current.requirePar,
-          },
-          after: {
-            registration: next.registration,
-            allowLoopbackDocuments: next.allowLoopbackDocuments,
-            metadataDocuments: next.metadataDocuments,
-            requirePar: next.requirePar,
-          },
-        },
+        data: { before, after },
       },
       ctx.clock(),
     );
