@@ -23,6 +23,7 @@ import {
   type RefreshRefusal,
   type RefreshToken,
 } from '../src/storage/tokens.js';
+import { sameValues, spendConditions } from '../src/storage/spend-rules.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 
 const now = 1_800_000_000_000;
@@ -142,7 +143,11 @@ const codeCases: readonly {
   },
 ];
 
-const storedRefresh = (tokenHash: string): RefreshToken => ({
+/** RFC 7638 thumbprints (any string does for the rules). */
+const KEY = 'jkt-of-the-client-key';
+const OTHER_KEY = 'jkt-of-another-key';
+
+const storedRefresh = (tokenHash: string, dpopJkt: string | null): RefreshToken => ({
   tokenHash,
   familyId: `family-${tokenHash}`,
   environment: 'development',
@@ -154,11 +159,13 @@ const storedRefresh = (tokenHash: string): RefreshToken => ({
   codeHash: null,
   expiresAt: now + 86_400_000,
   impersonationId: null,
+  dpopJkt,
   createdAt: now,
 });
 
 const breakingRefresh: Record<RefreshRefusal, Partial<RefreshPresentation>> = {
   client: { clientId: 'other' },
+  dpop: { dpopJkt: OTHER_KEY },
   scope: { scope: ['openid', 'notes:write'] },
   resource: { resource: 'https://elsewhere.example/' },
 };
@@ -167,23 +174,54 @@ const refreshCases: readonly {
   readonly name: string;
   readonly presented: RefreshPresentation;
   readonly refusal: RefreshRefusal | undefined;
+  /** The DPoP key the token is bound to (KEY unless said; null: not bound). */
+  readonly boundTo?: string | null;
 }[] = [
-  { name: 'the client alone', presented: { clientId: 'c' }, refusal: undefined },
+  { name: 'the client alone', presented: { clientId: 'c', dpopJkt: KEY }, refusal: undefined },
   {
     name: 'the client and resource',
-    presented: { clientId: 'c', resource: 'https://api.example/' },
+    presented: { clientId: 'c', dpopJkt: KEY, resource: 'https://api.example/' },
     refusal: undefined,
   },
-  { name: 'a narrower scope', presented: { clientId: 'c', scope: ['openid'] }, refusal: undefined },
+  {
+    name: 'a narrower scope',
+    presented: { clientId: 'c', dpopJkt: KEY, scope: ['openid'] },
+    refusal: undefined,
+  },
   ...Object.entries(breakingRefresh).map(([reason, change]) => ({
     name: `breaking ${reason}`,
-    presented: { clientId: 'c', ...change },
+    presented: { clientId: 'c', dpopJkt: KEY, ...change },
     refusal: reason as RefreshRefusal,
   })),
   {
     name: 'another client asking a wider scope',
-    presented: { clientId: 'other', scope: ['admin'] },
+    presented: { clientId: 'other', dpopJkt: KEY, scope: ['admin'] },
     refusal: 'client',
+  },
+  // RFC 9449 §5: a bound token needs a proof of its key; an unbound one takes any or none.
+  { name: 'a bound token without a proof', presented: { clientId: 'c' }, refusal: 'dpop' },
+  {
+    name: 'a bound token, no proof, another resource',
+    presented: { clientId: 'c', resource: 'https://elsewhere.example/' },
+    refusal: 'dpop',
+  },
+  {
+    name: 'an unbound token without a proof',
+    presented: { clientId: 'c' },
+    refusal: undefined,
+    boundTo: null,
+  },
+  {
+    name: 'an unbound token with a proof',
+    presented: { clientId: 'c', dpopJkt: OTHER_KEY },
+    refusal: undefined,
+    boundTo: null,
+  },
+  {
+    name: 'an unbound token with a proof and a narrower scope',
+    presented: { clientId: 'c', dpopJkt: OTHER_KEY, scope: ['openid'] },
+    refusal: undefined,
+    boundTo: null,
   },
 ];
 
@@ -193,6 +231,19 @@ describe('the single-use rules', () => {
     expect(refreshRules.map((rule) => rule.reason).sort()).toEqual(
       Object.keys(breakingRefresh).sort(),
     );
+  });
+
+  it('write a binding as "unbound, or bound to what is presented"; equality-only callers read first', () => {
+    expect(spendConditions(refreshRules, { clientId: 'c', dpopJkt: KEY })).toEqual([
+      { column: 'client_id', is: 'equal', value: 'c' },
+      { column: 'dpop_jkt', is: 'unbound-or-equal', value: KEY },
+    ]);
+    expect(spendConditions(refreshRules, { clientId: 'c' })).toEqual([
+      { column: 'client_id', is: 'equal', value: 'c' },
+      { column: 'dpop_jkt', is: 'unbound' },
+    ]);
+    // A caller that writes only `column = value` must not drop the binding: it reads and checks.
+    expect(sameValues(refreshRules, { clientId: 'c', dpopJkt: KEY })).toBeUndefined();
   });
 });
 
@@ -248,8 +299,8 @@ describe.each(DATABASES)('single-use rules, both ways of spending, on $kind', ({
 
   it.each(refreshCases.map((c, i) => ({ ...c, i })))(
     'refresh token, $name: one statement rotates it only when the check refuses nothing',
-    async ({ presented, refusal, i }) => {
-      const token = storedRefresh(`refresh-${i}`);
+    async ({ presented, refusal, boundTo, i }) => {
+      const token = storedRefresh(`refresh-${i}`, boundTo === undefined ? KEY : boundTo);
       await stores.tokens.saveRefresh(token);
       const active = await stores.tokens.findActiveRefresh('development', token.tokenHash, now);
       expect(active).toBeDefined();

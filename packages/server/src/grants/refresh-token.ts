@@ -10,7 +10,9 @@ import {
   type RefreshToken,
 } from '../storage/tokens.js';
 import { recordRevocation } from '../services/revocation.js';
+import type { Environment } from '../storage/environments.js';
 import type { TokenDeps } from '../tokens/issue.js';
+import { graceSuccessor } from './refresh-grace.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
 export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client, params }) => {
@@ -27,9 +29,11 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client
   };
   // Rotated in one step when the refresh rules (storage/tokens.ts) fit in the rotating UPDATE,
   // that is without a scope to compare; otherwise the same rules, checked on the stored token.
-  const previous =
-    (await deps.stores.tokens.rotateRefreshOf(env, tokenHash, presented, now)) ??
-    (await rotateAfterChecks(deps, env, tokenHash, presented, now));
+  const rotatedAtOnce = await deps.stores.tokens.rotateRefreshOf(env, tokenHash, presented, now);
+  const { token: previous, grace } =
+    rotatedAtOnce === undefined
+      ? await rotateAfterChecks(deps, requestEnv.environment, tokenHash, presented, now)
+      : { token: rotatedAtOnce, grace: false };
   const scope = requested ?? previous.scope;
 
   const user = await deps.stores.users.get(env, previous.userId);
@@ -67,7 +71,8 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client
         actor: `client:${client.clientId}`,
         clientId: client.clientId,
         userId: user.id,
-        data: { jti: issued.jti, familyId: previous.familyId },
+        // A successor given in the grace window says so (grants/refresh-grace.ts).
+        data: { jti: issued.jti, familyId: previous.familyId, ...(grace ? { grace: true } : {}) },
       }),
     },
   );
@@ -79,22 +84,28 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client
 /** How each broken refresh rule is refused. */
 const REFUSALS: Readonly<Record<RefreshRefusal, () => Error>> = {
   client: () => new InvalidGrant('the refresh token was issued to another client'),
+  dpop: () =>
+    new InvalidGrant(
+      'the refresh token is bound to a DPoP key: a rotation needs a DPoP proof of that key',
+    ),
   scope: () => new InvalidScope('the requested scope is wider than the refresh token grants'),
   resource: () => new InvalidTarget('resource differs from the one granted'),
 };
 
 /**
- * Rotation with the refresh rules checked first, so a bad request (another client, a wider
- * scope, another resource) does not spend the token; a token used before is a reuse, and ends
- * its grant (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
+ * Rotation with the refresh rules checked first, so a bad request (another client, no proof of
+ * the DPoP key the token is bound to, a wider scope, another resource) does not spend the token.
+ * A token presented again after its rotation is a reuse, and ends its grant (OAuth 2.1 §4.3.1,
+ * RFC 9700 §4.14.2), unless the grace window gives its holder a successor (refresh-grace.ts).
  */
 async function rotateAfterChecks(
   deps: TokenDeps,
-  env: string,
+  environment: Environment,
   tokenHash: string,
   presented: RefreshPresentation,
   now: number,
-): Promise<RefreshToken> {
+): Promise<{ readonly token: RefreshToken; readonly grace: boolean }> {
+  const env = environment.name;
   const { clientId } = presented;
   const active = await deps.stores.tokens.findActiveRefresh(env, tokenHash, now);
   const refusal = active === undefined ? undefined : refreshRefusal(active, presented);
@@ -102,25 +113,33 @@ async function rotateAfterChecks(
 
   const result = await deps.stores.tokens.rotateRefresh(env, tokenHash, now);
   if (result.status === 'reused') {
-    if (result.token.clientId === clientId) {
-      await deps.stores.tokens.revokeFamily(env, result.token.familyId, now);
-      // The family is the grant: its access tokens carry it as grant_id.
-      await recordRevocation(deps, env, 'grant', result.token.familyId);
-      await deps.stores.audit.append(
-        {
-          environment: env,
-          type: 'refresh.reused',
-          actor: `client:${clientId}`,
-          clientId: clientId,
-          userId: result.token.userId,
-          data: { familyId: result.token.familyId },
-        },
-        now,
-      );
+    const reused = refreshRefusal(result.token, presented);
+    // Another client cannot end a grant it does not hold (nor learn more than that it failed).
+    if (reused === 'client') throw REUSED();
+    // RFC 9449 §5: a bound token without a proof of its key is useless, and so is its reuse:
+    // refused, with no successor and nothing revoked. Revoking here would let anyone holding an
+    // old copy of the token, without the key, end the user's grant at will (denial of service);
+    // a reuse with the key (after the window) still revokes.
+    if (reused === 'dpop') throw REFUSALS.dpop();
+    if (reused === undefined) {
+      const successor = await graceSuccessor(deps, environment, tokenHash, presented, now);
+      if (successor !== undefined) return { token: successor, grace: true };
     }
-    throw new InvalidGrant(
-      'the refresh token was already used; every token of its grant is revoked',
+    await deps.stores.tokens.revokeFamily(env, result.token.familyId, now);
+    // The family is the grant: its access tokens carry it as grant_id.
+    await recordRevocation(deps, env, 'grant', result.token.familyId);
+    await deps.stores.audit.append(
+      {
+        environment: env,
+        type: 'refresh.reused',
+        actor: `client:${clientId}`,
+        clientId: clientId,
+        userId: result.token.userId,
+        data: { familyId: result.token.familyId },
+      },
+      now,
     );
+    throw REUSED();
   }
   if (result.status === 'unknown')
     throw new InvalidGrant('the refresh token is invalid, expired or revoked');
@@ -128,5 +147,8 @@ async function rotateAfterChecks(
   // never becomes usable again once it is not), so this refuses nothing the check above let by.
   const rotatedRefusal = refreshRefusal(result.token, presented);
   if (rotatedRefusal !== undefined) throw REFUSALS[rotatedRefusal]();
-  return result.token;
+  return { token: result.token, grace: false };
 }
+
+const REUSED = (): Error =>
+  new InvalidGrant('the refresh token was already used; every token of its grant is revoked');

@@ -39,6 +39,19 @@ export type SpendRule<Stored, Presented, Reason, Column extends string> =
   | {
       readonly reason: Reason;
       /**
+       * A binding the credential may carry: where the stored value is set, the request must
+       * present the same one (and refuses without one); a stored null binds nothing, whatever is
+       * presented. In SQL, `column is null or column = value`, or `column is null` without a value.
+       * RFC 9449 §5: a refresh token bound to a DPoP key rotates only with a proof of that key.
+       */
+      readonly kind: 'bound';
+      readonly column: Column;
+      readonly stored: (stored: Stored) => string | null;
+      readonly presented: (presented: Presented) => string | undefined;
+    }
+  | {
+      readonly reason: Reason;
+      /**
        * Every presented item must be among the stored ones. Not written in SQL (items are stored
        * as one space-separated column), so a request it applies to is not spent in one statement.
        */
@@ -61,6 +74,10 @@ export function firstRefusal<Stored, Presented, Reason, Column extends string>(
       if (value !== undefined && (held === null || !safeEqual(value, held))) return rule.reason;
     } else if (rule.kind === 'required') {
       if (!rule.presented(presented) && rule.stored(stored)) return rule.reason;
+    } else if (rule.kind === 'bound') {
+      const value = rule.presented(presented);
+      const held = rule.stored(stored);
+      if (held !== null && (value === undefined || !safeEqual(value, held))) return rule.reason;
     } else {
       const items = rule.presented(presented);
       const held = rule.stored(stored);
@@ -70,23 +87,60 @@ export function firstRefusal<Stored, Presented, Reason, Column extends string>(
   return undefined;
 }
 
+/** One condition of a spending UPDATE's WHERE, written from one rule. */
+export type SpendCondition<Column extends string> =
+  /** `column = value` */
+  | { readonly column: Column; readonly is: 'equal'; readonly value: string | number }
+  /** `column is null`: the credential binds nothing (a `bound` rule, the request presents none) */
+  | { readonly column: Column; readonly is: 'unbound' }
+  /** `(column is null or column = value)`: unbound, or bound to what the request presents */
+  | { readonly column: Column; readonly is: 'unbound-or-equal'; readonly value: string };
+
 /**
- * The `column = value` conditions that make a spending UPDATE enforce the rules; undefined when a
- * rule that applies cannot be written so (then the request goes the read-and-check way).
+ * The conditions that make a spending UPDATE enforce the rules; undefined when a rule that
+ * applies cannot be written in SQL (then the request goes the read-and-check way).
+ */
+export function spendConditions<Stored, Presented, Reason, Column extends string>(
+  rules: readonly SpendRule<Stored, Presented, Reason, Column>[],
+  presented: Presented,
+): readonly SpendCondition<Column>[] | undefined {
+  const conditions: SpendCondition<Column>[] = [];
+  for (const rule of rules) {
+    if (rule.kind === 'same') {
+      const value = rule.presented(presented);
+      if (value !== undefined) conditions.push({ column: rule.column, is: 'equal', value });
+    } else if (rule.kind === 'required') {
+      // Booleans are 0/1 integers (schema.ts): without the value, only where it is not required.
+      if (!rule.presented(presented))
+        conditions.push({ column: rule.column, is: 'equal', value: 0 });
+    } else if (rule.kind === 'bound') {
+      const value = rule.presented(presented);
+      conditions.push(
+        value === undefined
+          ? { column: rule.column, is: 'unbound' }
+          : { column: rule.column, is: 'unbound-or-equal', value },
+      );
+    } else if (rule.presented(presented) !== undefined) return undefined;
+  }
+  return conditions;
+}
+
+/**
+ * The same as `column = value` pairs, for a statement that writes only equalities; undefined when
+ * a condition is not one (a `bound` rule, or a rule not written in SQL): then the request goes
+ * the read-and-check way.
  */
 export function sameValues<Stored, Presented, Reason, Column extends string>(
   rules: readonly SpendRule<Stored, Presented, Reason, Column>[],
   presented: Presented,
 ): readonly (readonly [Column, string | number])[] | undefined {
-  const conditions: (readonly [Column, string | number])[] = [];
-  for (const rule of rules) {
-    if (rule.kind === 'same') {
-      const value = rule.presented(presented);
-      if (value !== undefined) conditions.push([rule.column, value]);
-    } else if (rule.kind === 'required') {
-      // Booleans are 0/1 integers (schema.ts): without the value, only where it is not required.
-      if (!rule.presented(presented)) conditions.push([rule.column, 0]);
-    } else if (rule.presented(presented) !== undefined) return undefined;
+  const conditions = spendConditions(rules, presented);
+  if (conditions === undefined) return undefined;
+  const equalities: (readonly [Column, string | number])[] = [];
+  for (const condition of conditions) {
+    // A binding is not an equality: a caller that writes only equalities reads and checks.
+    if (condition.is !== 'equal') return undefined;
+    equalities.push([condition.column, condition.value]);
   }
-  return conditions;
+  return equalities;
 }

@@ -10,7 +10,12 @@ import {
 import { appendAudit, type AuditedInsert, type AuditEntry, type AuditRecord } from './audit.js';
 import type { Database, RefreshTokenTable } from './schema.js';
 import { decodeSessionClaims, encodeSessionClaims, type SessionClaims } from './session-claims.js';
-import { firstRefusal, sameValues, type SpendRule } from './spend-rules.js';
+import {
+  firstRefusal,
+  spendConditions,
+  type SpendCondition,
+  type SpendRule,
+} from './spend-rules.js';
 
 export interface RefreshToken {
   readonly tokenHash: string;
@@ -68,6 +73,21 @@ export interface TokenStore {
     presented: RefreshPresentation,
     now: number,
   ): Promise<RefreshToken | undefined>;
+  /**
+   * The grace window (grants/refresh-grace.ts): counts one more successor for a token rotated at
+   * or after `window.rotatedSince`, in one conditional UPDATE, while it has had fewer than
+   * `window.cap` and is neither revoked (by row, family, code or impersonation) nor expired, and
+   * only for a request that breaks none of `refreshRules` written in SQL (its client, its DPoP
+   * key; a scope is the caller's check). Returns the token as stored, or undefined and nothing
+   * counted. Of concurrent calls at most `cap` in all ever get a token.
+   */
+  countGraceSuccessor(
+    environment: string,
+    tokenHash: string,
+    presented: RefreshPresentation,
+    window: { readonly rotatedSince: number; readonly cap: number },
+    now: number,
+  ): Promise<RefreshToken | undefined>;
   /** A refresh token that is neither rotated, revoked nor expired. */
   findActiveRefresh(
     environment: string,
@@ -101,13 +121,15 @@ export interface TokenStore {
 /** What a refresh request presents to rotate a token. */
 export interface RefreshPresentation {
   readonly clientId: string;
+  /** RFC 7638 thumbprint of the key of the request's DPoP proof, when it carries one. */
+  readonly dpopJkt?: string;
   /** The scope asked for this access token, when the request names one. */
   readonly scope?: readonly string[];
   readonly resource?: string;
 }
 
 /** Which of `refreshRules` a refresh request breaks. */
-export type RefreshRefusal = 'client' | 'scope' | 'resource';
+export type RefreshRefusal = 'client' | 'dpop' | 'scope' | 'resource';
 
 /**
  * What a refresh request must match to rotate a token, in the order refusals are reported: the
@@ -127,6 +149,15 @@ export const refreshRules: readonly SpendRule<
     column: 'client_id',
     stored: (token) => token.clientId,
     presented: (request) => request.clientId,
+  },
+  // RFC 9449 §5: a refresh token bound to a DPoP key (a public client's, issued to a request
+  // with a proof) rotates only with a proof of that key; an unbound one with or without a proof.
+  {
+    reason: 'dpop',
+    kind: 'bound',
+    column: 'dpop_jkt',
+    stored: (token) => token.dpopJkt ?? null,
+    presented: (request) => request.dpopJkt,
   },
   // RFC 6749 §6: no scope not originally granted.
   {
@@ -201,6 +232,16 @@ function notRevoked(
   table: 'refresh_tokens' | 'access_tokens' = 'refresh_tokens',
 ): RawBuilder<SqlBool> {
   return sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = ${sql.ref(`${table}.family_id`)}) or (r.kind = 'code' and r.key = ${sql.ref(`${table}.code_hash`)}) or (r.kind = 'impersonation' and r.key = ${sql.ref(`${table}.impersonation_id`)}))`;
+}
+
+/** A spending statement's WHERE for one of `refreshRules` (spend-rules.ts). */
+function meets(condition: SpendCondition<keyof RefreshTokenTable>) {
+  return (eb: ExpressionBuilder<Database, 'refresh_tokens'>) => {
+    const { column } = condition;
+    if (condition.is === 'equal') return eb(column, '=', condition.value);
+    if (condition.is === 'unbound') return eb(column, 'is', null);
+    return eb.or([eb(column, 'is', null), eb(column, '=', condition.value)]);
+  };
 }
 
 export function tokenStore(db: Kysely<Database>): TokenStore {
@@ -285,13 +326,36 @@ export function tokenStore(db: Kysely<Database>): TokenStore {
         : { status: 'unknown' };
     },
     async rotateRefreshOf(environment, tokenHash, presented, now) {
-      const conditions = sameValues(refreshRules, presented);
-      // A rule that applies is not a column comparison (a scope): rotate after reading instead.
+      const conditions = spendConditions(refreshRules, presented);
+      // A rule that applies is not written in SQL (a scope): rotate after reading instead.
       if (conditions === undefined) return undefined;
       let update = rotate(environment, tokenHash, now);
-      for (const [column, value] of conditions) update = update.where(column, '=', value);
+      for (const condition of conditions) update = update.where(meets(condition));
       const rotated = await update.returningAll().executeTakeFirst();
       return rotated === undefined ? undefined : toRefresh(rotated);
+    },
+    async countGraceSuccessor(environment, tokenHash, presented, window, now) {
+      // The scope is compared by the caller on the stored token; the rest is written here.
+      const { clientId, dpopJkt, resource } = presented;
+      const conditions = spendConditions(refreshRules, {
+        clientId,
+        ...(dpopJkt === undefined ? {} : { dpopJkt }),
+        ...(resource === undefined ? {} : { resource }),
+      });
+      if (conditions === undefined) return undefined;
+      let update = db
+        .updateTable('refresh_tokens')
+        .set((eb) => ({ grace_successors: eb('grace_successors', '+', 1) }))
+        .where('environment', '=', environment)
+        .where('token_hash', '=', tokenHash)
+        .where('rotated_at', '>=', window.rotatedSince)
+        .where('grace_successors', '<', window.cap)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where(notRevoked());
+      for (const condition of conditions) update = update.where(meets(condition));
+      const counted = await update.returningAll().executeTakeFirst();
+      return counted === undefined ? undefined : toRefresh(counted);
     },
     async findActiveRefresh(environment, tokenHash, now) {
       const row = await db
