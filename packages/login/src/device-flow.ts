@@ -1,4 +1,7 @@
 import * as oauth from 'oauth4webapi';
+import type { DpopKey } from './dpop-key.js';
+import { serverTakesDpop } from './dpop.js';
+import { accumulate } from './login-flow.js';
 import {
   discover,
   httpOptions,
@@ -22,6 +25,10 @@ export interface DeviceLoginOptions extends ServerOptions {
   readonly scope?: string;
   readonly resource?: string;
   readonly signal?: AbortSignal;
+  /** The profile's DPoP key: the token requests carry proofs where the server takes DPoP. */
+  readonly dpopKey?: DpopKey;
+  /** Scopes already held (step-up): asked for together with `scope`. */
+  readonly heldScope?: string;
   /** Told the code and where to enter it: show both to the user. */
   readonly onUserCode: (display: DeviceCodeDisplay) => void;
 }
@@ -71,7 +78,12 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
   const defaultScope = ['openid', 'email', 'offline_access']
     .filter((s) => supported === undefined || supported.includes(s))
     .join(' ');
-  const parameters: Record<string, string> = { scope: options.scope ?? defaultScope };
+  const scope = accumulate(
+    (options.scope ?? defaultScope).split(' ').filter((s) => s !== ''),
+    options.heldScope,
+  ).join(' ');
+  const parameters: Record<string, string> = { scope };
+  const dpop = options.dpopKey !== undefined && serverTakesDpop(as) ? options.dpopKey : undefined;
   if (options.resource !== undefined) parameters.resource = options.resource;
   let authorization: oauth.DeviceAuthorizationResponse;
   try {
@@ -113,7 +125,11 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
         client,
         oauth.None(),
         authorization.device_code,
-        { ...http, signal: requestSignal(options.signal) },
+        {
+          ...http,
+          signal: requestSignal(options.signal),
+          ...(dpop === undefined ? {} : { DPoP: dpop.handle }),
+        },
       );
       const result = await oauth.processDeviceCodeResponse(as, client, response);
       return await withUserInfoEmail(
@@ -125,8 +141,10 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
           Date.now(),
           undefined,
           options.allowHttpLoopbackIssuer,
+          dpop?.jkt,
         ),
         options,
+        dpop,
       );
     } catch (error) {
       if (options.signal?.aborted === true) throw new LoginError('sign-in cancelled', 'cancelled');
@@ -135,7 +153,8 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<StoredTo
           `polling for the token failed: ${error instanceof Error ? error.message : 'unknown error'}`,
           'token_request_failed',
         );
-      if (error.error === 'authorization_pending') continue;
+      // RFC 9449 §8: the handle kept the nonce; the next poll's proof carries it.
+      if (error.error === 'authorization_pending' || oauth.isDPoPNonceError(error)) continue;
       if (error.error === 'slow_down') {
         interval += 5000;
         continue;

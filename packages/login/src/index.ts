@@ -1,4 +1,22 @@
 export { loopbackLogin, pasteLogin, type LoginOptions } from './login-flow.js';
+export { login, heldScope, type ProfileLoginOptions } from './profile-login.js';
+export {
+  authorizationHeaders,
+  fetchWithProfile,
+  type ApiRequestInit,
+  type ApiRequestTarget,
+  type AuthorizationHeaders,
+  type ProfileOptions,
+} from './api-request.js';
+export { bindingKey, profileDpopKey, serverTakesDpop } from './dpop.js';
+export {
+  generateDpopKey,
+  jwkThumbprint,
+  loadDpopKey,
+  type DpopKey,
+  type StoredDpopKey,
+} from './dpop-key.js';
+export { dpopProof, type ProofTarget } from './dpop-proof.js';
 export {
   startListener,
   type CallbackListener,
@@ -11,10 +29,12 @@ export {
   assertProfileName,
   configDir,
   FileTokenStore,
+  keepsDpopKeys,
   KeyringTokenStore,
   openTokenStore,
   PROFILE_NAME,
   withProfileLock,
+  type DpopKeyStore,
   type TokenStore,
 } from './token-store.js';
 export { validAccessToken, logout, type LogoutResult } from './session.js';

@@ -1,5 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { openInBrowser } from './browser.js';
+import type { DpopKey } from './dpop-key.js';
+import { serverTakesDpop, withNonceRetry } from './dpop.js';
 import { startListener, type ListenerOptions } from './loopback-listener.js';
 import {
   discover,
@@ -36,6 +38,18 @@ export interface LoginOptions extends ServerOptions, ListenerOptions {
    * It is pushed anyway where the metadata says `require_pushed_authorization_requests`.
    */
   readonly pushAuthorizationRequest?: boolean;
+  /**
+   * The profile's DPoP key (`profileDpopKey`). Where the server's metadata lists
+   * `dpop_signing_alg_values_supported` with ES256, the code is bound to it (`dpop_jkt`, or the
+   * proof on the pushed request: RFC 9449 §10) and every token request carries a proof, so the
+   * tokens are bound to the key. Servers without DPoP get bearer requests as before.
+   */
+  readonly dpopKey?: DpopKey;
+  /**
+   * Scopes already held (step-up): the request asks for these and `scope` together, so the new
+   * tokens keep what the old ones could do. `login({ accumulate: true })` fills it in.
+   */
+  readonly heldScope?: string;
 }
 
 interface PreparedAuthorization {
@@ -45,6 +59,8 @@ interface PreparedAuthorization {
   readonly state: string;
   readonly nonce: string | undefined;
   readonly verifier: string;
+  /** The key proofs are made with, where the server takes DPoP. */
+  readonly dpop: DpopKey | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
@@ -61,10 +77,13 @@ async function prepare(options: LoginOptions, redirectUri: string): Promise<Prep
   const wanted = (options.scope ?? 'openid email offline_access')
     .split(' ')
     .filter((s) => s !== '');
-  const scope =
+  const scope = accumulate(
     supported === undefined || options.scope !== undefined
       ? wanted
-      : wanted.filter((s) => supported.includes(s));
+      : wanted.filter((s) => supported.includes(s)),
+    options.heldScope,
+  );
+  const dpop = options.dpopKey !== undefined && serverTakesDpop(as) ? options.dpopKey : undefined;
   const openid = scope.includes('openid');
 
   const verifier = oauth.generateRandomCodeVerifier();
@@ -83,19 +102,30 @@ async function prepare(options: LoginOptions, redirectUri: string): Promise<Prep
   if (asksConsent(as, scope)) params.set('prompt', 'consent');
   if (options.resource !== undefined) params.set('resource', options.resource);
   const url = new URL(as.authorization_endpoint);
-  if (mustPush(as, options)) {
+  const pushed = mustPush(as, options);
+  // RFC 9449 §10: the code is bound to the key, so a code intercepted on its way back is useless
+  // without it. A pushed request binds it by its proof; a request through the browser names it.
+  if (dpop !== undefined && !pushed) params.set('dpop_jkt', dpop.jkt);
+  if (pushed) {
     // RFC 9126 §4: the browser gets only client_id and the request_uri; the parameters (and so
     // the PKCE challenge, state and nonce, checked below exactly as without PAR) went to the
     // server directly. The push is itself the fail-fast check: a refused client or redirect URI
     // is its error answer. Not probed afterwards: the request_uri is one-time.
-    const requestUri = await push(as, client, params, options);
+    const requestUri = await push(as, client, params, options, dpop);
     url.searchParams.set('client_id', options.clientId);
     url.searchParams.set('request_uri', requestUri);
   } else {
     for (const [name, value] of params) url.searchParams.set(name, value);
     await probeAuthorization(url);
   }
-  return { as, client, url, state, nonce, verifier };
+  return { as, client, url, state, nonce, verifier, dpop };
+}
+
+/** The scopes asked for, then the ones held that were not asked for again (in their order). */
+export function accumulate(wanted: readonly string[], held: string | undefined): string[] {
+  const scope = [...wanted];
+  for (const s of (held ?? '').split(' ')) if (s !== '' && !scope.includes(s)) scope.push(s);
+  return scope;
 }
 
 /**
@@ -125,13 +155,17 @@ async function push(
   client: oauth.Client,
   params: URLSearchParams,
   options: LoginOptions,
+  dpop: DpopKey | undefined,
 ): Promise<string> {
   try {
-    const response = await oauth.pushedAuthorizationRequest(as, client, oauth.None(), params, {
-      ...httpOptions(new URL(as.issuer), options),
-      signal: requestSignal(options.signal),
+    return await withNonceRetry(async () => {
+      const response = await oauth.pushedAuthorizationRequest(as, client, oauth.None(), params, {
+        ...httpOptions(new URL(as.issuer), options),
+        signal: requestSignal(options.signal),
+        ...(dpop === undefined ? {} : { DPoP: dpop.handle }),
+      });
+      return (await oauth.processPushedAuthorizationResponse(as, client, response)).request_uri;
     });
-    return (await oauth.processPushedAuthorizationResponse(as, client, response)).request_uri;
   } catch (error) {
     if (error instanceof LoginError) throw error;
     if (options.signal?.aborted === true) throw new LoginError('sign-in cancelled', 'cancelled');
@@ -257,28 +291,34 @@ async function complete(
     throw new LoginError(`invalid authorization response: ${message}`, 'invalid_response');
   }
   const http = httpOptions(new URL(as.issuer), options);
+  const { dpop } = prepared;
   try {
-    const response = await oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      oauth.None(),
-      params,
-      redirectUri,
-      prepared.verifier,
-      {
-        ...http,
-        signal: requestSignal(options.signal),
-        ...(options.resource === undefined
-          ? {}
-          : { additionalParameters: { resource: options.resource } }),
-      },
-    );
-    const result = await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      response,
-      prepared.nonce === undefined ? {} : { expectedNonce: prepared.nonce, requireIdToken: true },
-    );
+    // A nonce challenge (RFC 9449 §8) comes before the code is looked at, so the retry can
+    // still spend it.
+    const result = await withNonceRetry(async () => {
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        oauth.None(),
+        params,
+        redirectUri,
+        prepared.verifier,
+        {
+          ...http,
+          signal: requestSignal(options.signal),
+          ...(options.resource === undefined
+            ? {}
+            : { additionalParameters: { resource: options.resource } }),
+          ...(dpop === undefined ? {} : { DPoP: dpop.handle }),
+        },
+      );
+      return oauth.processAuthorizationCodeResponse(
+        as,
+        client,
+        response,
+        prepared.nonce === undefined ? {} : { expectedNonce: prepared.nonce, requireIdToken: true },
+      );
+    });
     return await withUserInfoEmail(
       as,
       toStoredTokens(
@@ -288,8 +328,10 @@ async function complete(
         Date.now(),
         undefined,
         options.allowHttpLoopbackIssuer,
+        dpop?.jkt,
       ),
       options,
+      dpop,
     );
   } catch (error) {
     if (options.signal?.aborted === true) throw new LoginError('sign-in cancelled', 'cancelled');

@@ -1,6 +1,9 @@
 import * as oauth from 'oauth4webapi';
+import type { DpopKey } from './dpop-key.js';
+import { dpopProof, rememberNonce } from './dpop-proof.js';
+import { bindingKey, withNonceRetry } from './dpop.js';
 import { discover, httpOptions, LoginError } from './server-metadata.js';
-import { configDir, withProfileLock, type TokenStore } from './token-store.js';
+import { configDir, keepsDpopKeys, withProfileLock, type TokenStore } from './token-store.js';
 import { toStoredTokens, type StoredTokens } from './tokens.js';
 
 /** Refresh this long before expiry, so a token handed to a script does not die in its hands. */
@@ -41,21 +44,29 @@ export async function validAccessToken(
       allowHttpLoopbackIssuer: latest.allowHttpLoopbackIssuer === true,
     });
     const client: oauth.Client = { client_id: latest.clientId };
+    // RFC 9449 §5: bound tokens are refreshed with a proof of the same key (a public client's
+    // refresh token is bound too). Unbound tokens from before stay bearer: their refresh is sent
+    // without a proof, as they were issued.
+    const dpop = await bindingKey(store, profile, latest);
+    const refreshToken = latest.refreshToken;
     try {
-      // Bounded, so a stalled refresh never outlives the lock that protects it.
-      const response = await oauth.refreshTokenGrantRequest(
-        as,
-        client,
-        oauth.None(),
-        latest.refreshToken,
-        {
-          ...httpOptions(new URL(as.issuer), {
-            allowHttpLoopbackIssuer: latest.allowHttpLoopbackIssuer === true,
-          }),
-          signal: AbortSignal.timeout(30_000),
-        },
-      );
-      const result = await oauth.processRefreshTokenResponse(as, client, response);
+      const result = await withNonceRetry(async () => {
+        // Bounded, so a stalled refresh never outlives the lock that protects it.
+        const response = await oauth.refreshTokenGrantRequest(
+          as,
+          client,
+          oauth.None(),
+          refreshToken,
+          {
+            ...httpOptions(new URL(as.issuer), {
+              allowHttpLoopbackIssuer: latest.allowHttpLoopbackIssuer === true,
+            }),
+            signal: AbortSignal.timeout(30_000),
+            ...(dpop === undefined ? {} : { DPoP: dpop.handle }),
+          },
+        );
+        return oauth.processRefreshTokenResponse(as, client, response);
+      });
       // OIDC Core §12.2: an ID token from a refresh MUST name the same sub as the sign-in's. One
       // naming somebody else is not kept, nor is the profile: it would show the sign-in's email
       // next to another person's tokens.
@@ -74,6 +85,7 @@ export async function validAccessToken(
         now(),
         latest,
         latest.allowHttpLoopbackIssuer,
+        dpop?.jkt,
       );
       await store.set(profile, refreshed);
       return refreshed;
@@ -118,13 +130,25 @@ const REVOCATION_TIMEOUT_MS = 10_000;
  */
 export async function logout(store: TokenStore, profile: string): Promise<LogoutResult> {
   const tokens = await store.get(profile);
-  if (tokens === undefined) return { revoked: false, known: false };
-  const result = await revoke(tokens);
+  // The key goes too: the next sign-in of this profile makes a new one.
+  const forgetKey = async () => {
+    if (keepsDpopKeys(store)) await store.deleteDpopKey(profile);
+  };
+  if (tokens === undefined) {
+    await forgetKey();
+    return { revoked: false, known: false };
+  }
+  const key = await bindingKey(store, profile, tokens).catch(() => undefined);
+  const result = await revoke(tokens, key);
   await store.delete(profile);
+  await forgetKey();
   return { known: true, ...result };
 }
 
-async function revoke(tokens: StoredTokens): Promise<Omit<LogoutResult, 'known'>> {
+async function revoke(
+  tokens: StoredTokens,
+  dpop: DpopKey | undefined,
+): Promise<Omit<LogoutResult, 'known'>> {
   const server = { allowHttpLoopbackIssuer: tokens.allowHttpLoopbackIssuer === true };
   let as: oauth.AuthorizationServer;
   try {
@@ -142,14 +166,24 @@ async function revoke(tokens: StoredTokens): Promise<Omit<LogoutResult, 'known'>
     ['access_token', tokens.accessToken],
   ] as const) {
     if (token === undefined) continue;
+    const endpoint = as.revocation_endpoint;
     try {
-      await oauth.processRevocationResponse(
-        await oauth.revocationRequest(as, client, oauth.None(), token, {
+      await withNonceRetry(async () => {
+        // RFC 7009 defines no proof; a bound token's revocation carries one anyway (the server may
+        // ask who holds the key before it acts on a bound token). oauth4webapi adds none here.
+        const headers =
+          dpop === undefined
+            ? undefined
+            : { dpop: await dpopProof(dpop, { method: 'POST', url: endpoint }) };
+        const response = await oauth.revocationRequest(as, client, oauth.None(), token, {
           ...httpOptions(new URL(as.issuer), server),
           signal: AbortSignal.timeout(REVOCATION_TIMEOUT_MS),
           additionalParameters: { token_type_hint: kind },
-        }),
-      );
+          ...(headers === undefined ? {} : { headers }),
+        });
+        if (dpop !== undefined) rememberNonce(dpop, endpoint, response);
+        await oauth.processRevocationResponse(response);
+      });
       if (kind === 'refresh_token') revokedRefreshToken = true;
     } catch (error) {
       // RFC 7009 §2.2.1: a server may revoke refresh tokens only; the grant is gone with the

@@ -2,10 +2,23 @@ import { chmod, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { StoredDpopKey } from './dpop-key.js';
 import type { StoredTokens } from './tokens.js';
 
+/**
+ * Each profile's DPoP private key (RFC 9449), in the same store as its tokens but in a record of
+ * its own (file `dpop-keys.json`, keyring entry `gatehouse/dpop-keys`): a copy of the token file
+ * alone carries no key, so its bound tokens are useless elsewhere.
+ */
+export interface DpopKeyStore {
+  getDpopKey(profile: string): Promise<StoredDpopKey | undefined>;
+  /** Stores `key` unless the profile has a key already; resolves with the profile's key either way. */
+  addDpopKey(profile: string, key: StoredDpopKey): Promise<StoredDpopKey>;
+  deleteDpopKey(profile: string): Promise<boolean>;
+}
+
 /** Where tokens live, per profile. Implementations keep them out of logs and out of other users' reach. */
-export interface TokenStore {
+export interface TokenStore extends Partial<DpopKeyStore> {
   /** `keyring` (the OS keyring) or `file` (unencrypted, owner-only file). */
   readonly kind: 'keyring' | 'file';
   get(profile: string): Promise<StoredTokens | undefined>;
@@ -14,7 +27,16 @@ export interface TokenStore {
   list(): Promise<string[]>;
 }
 
-type Profiles = Record<string, StoredTokens>;
+/** Whether a store keeps DPoP keys (both stores here do; one written elsewhere may not). */
+export function keepsDpopKeys(store: TokenStore): store is TokenStore & DpopKeyStore {
+  return (
+    typeof store.getDpopKey === 'function' &&
+    typeof store.addDpopKey === 'function' &&
+    typeof store.deleteDpopKey === 'function'
+  );
+}
+
+type Records<T> = Record<string, T>;
 
 /** Letters, digits, dot, dash and underscore: a profile name is also part of a lock file name. */
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -27,7 +49,7 @@ export function assertProfileName(profile: string): void {
 }
 
 /** Parses the stored profiles; a damaged file is reported without quoting it (it holds tokens). */
-function parseProfiles(text: string, where: string): Profiles {
+function parseProfiles<T = StoredTokens>(text: string, where: string): Records<T> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -36,7 +58,7 @@ function parseProfiles(text: string, where: string): Profiles {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new Error(`${where} is damaged (not an object); delete it and log in again`);
-  return Object.assign(Object.create(null) as Profiles, parsed);
+  return Object.assign(Object.create(null) as Records<T>, parsed);
 }
 
 /** `$GATEHOUSE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/gatehouse`, else `~/.config/gatehouse` (`%APPDATA%` on Windows). */
@@ -49,18 +71,17 @@ export function configDir(env: Readonly<Record<string, string | undefined>> = pr
 }
 
 /**
- * Tokens in one JSON file: directory 0700, file 0600, replaced atomically (write a temporary file,
- * then rename), so a crash never leaves half a file and no other user can read it.
+ * One JSON file of per-profile records: directory 0700, file 0600, replaced atomically (write a
+ * temporary file, then rename), so a crash never leaves half a file and no other user can read it.
  */
-export class FileTokenStore implements TokenStore {
-  readonly kind = 'file' as const;
-  private readonly file: string;
+class JsonRecordFile<T> {
+  constructor(
+    private readonly dir: string,
+    readonly file: string,
+    /** The lock file's name, serialising writers of this file across processes. */
+    private readonly lockName: string,
+  ) {}
 
-  constructor(private readonly dir: string) {
-    this.file = join(dir, 'tokens.json');
-  }
-
-  /** Whether the file exists yet: the CLI warns once, when it is first created. */
   async exists(): Promise<boolean> {
     return stat(this.file).then(
       () => true,
@@ -68,7 +89,7 @@ export class FileTokenStore implements TokenStore {
     );
   }
 
-  private async read(): Promise<Profiles> {
+  async read(): Promise<Records<T>> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -79,27 +100,27 @@ export class FileTokenStore implements TokenStore {
         { cause: error },
       );
     }
-    return parseProfiles(text, this.file);
+    return parseProfiles<T>(text, this.file);
   }
 
   /** Read, change and write under one lock, so concurrent writers of other profiles are not undone. */
-  private async update(change: (profiles: Profiles) => boolean): Promise<boolean> {
-    return withProfileLock(this.dir, '.tokens-file', async () => {
-      const profiles = await this.read();
-      const changed = change(profiles);
-      if (changed) await this.write(profiles);
-      return changed;
+  async update<R>(change: (records: Records<T>) => { changed: boolean; result: R }): Promise<R> {
+    return withProfileLock(this.dir, this.lockName, async () => {
+      const records = await this.read();
+      const { changed, result } = change(records);
+      if (changed) await this.write(records);
+      return result;
     });
   }
 
-  private async write(profiles: Profiles): Promise<void> {
+  private async write(records: Records<T>): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     // An existing directory may have been created looser; tighten it.
     await chmod(this.dir, 0o700);
     const temporary = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await open(temporary, 'wx', 0o600);
     try {
-      await handle.writeFile(JSON.stringify(profiles, null, 2));
+      await handle.writeFile(JSON.stringify(records, null, 2));
       await handle.sync();
     } finally {
       await handle.close();
@@ -107,48 +128,150 @@ export class FileTokenStore implements TokenStore {
     await rename(temporary, this.file);
   }
 
-  async get(profile: string): Promise<StoredTokens | undefined> {
+  async get(profile: string): Promise<T | undefined> {
     assertProfileName(profile);
-    const profiles = await this.read();
-    return Object.hasOwn(profiles, profile) ? profiles[profile] : undefined;
-  }
-
-  async set(profile: string, tokens: StoredTokens): Promise<void> {
-    assertProfileName(profile);
-    await this.update((profiles) => {
-      profiles[profile] = tokens;
-      return true;
-    });
+    const records = await this.read();
+    return Object.hasOwn(records, profile) ? records[profile] : undefined;
   }
 
   async delete(profile: string): Promise<boolean> {
     assertProfileName(profile);
-    return this.update((profiles) => {
-      if (!Object.hasOwn(profiles, profile)) return false;
+    return this.update((records) => {
+      if (!Object.hasOwn(records, profile)) return { changed: false, result: false };
       // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a checked profile name
-      delete profiles[profile];
-      return true;
+      delete records[profile];
+      return { changed: true, result: true };
     });
-  }
-
-  async list(): Promise<string[]> {
-    return Object.keys(await this.read()).sort();
   }
 }
 
-/** The OS keyring (Keychain, Credential Manager, Secret Service) through @napi-rs/keyring. */
-export class KeyringTokenStore implements TokenStore {
-  readonly kind = 'keyring' as const;
+/**
+ * Tokens in `tokens.json` and the profiles' DPoP keys in `dpop-keys.json`, both in `dir`, both
+ * owner-only files replaced atomically.
+ */
+export class FileTokenStore implements TokenStore, DpopKeyStore {
+  readonly kind = 'file' as const;
+  private readonly tokens: JsonRecordFile<StoredTokens>;
+  private readonly keys: JsonRecordFile<StoredDpopKey>;
 
-  private constructor(
-    private readonly entry: {
-      getPassword(): string | null | undefined;
-      setPassword(value: string): void;
-      deletePassword(): boolean;
-    },
-    /** Where the lock that serialises writers lives. */
+  constructor(dir: string) {
+    this.tokens = new JsonRecordFile(dir, join(dir, 'tokens.json'), '.tokens-file');
+    this.keys = new JsonRecordFile(dir, join(dir, 'dpop-keys.json'), '.dpop-keys-file');
+  }
+
+  /** Whether the token file exists yet: the CLI warns once, when it is first created. */
+  exists(): Promise<boolean> {
+    return this.tokens.exists();
+  }
+
+  get(profile: string): Promise<StoredTokens | undefined> {
+    return this.tokens.get(profile);
+  }
+
+  async set(profile: string, tokens: StoredTokens): Promise<void> {
+    assertProfileName(profile);
+    await this.tokens.update((profiles) => {
+      profiles[profile] = tokens;
+      return { changed: true, result: undefined };
+    });
+  }
+
+  delete(profile: string): Promise<boolean> {
+    return this.tokens.delete(profile);
+  }
+
+  async list(): Promise<string[]> {
+    return Object.keys(await this.tokens.read()).sort();
+  }
+
+  getDpopKey(profile: string): Promise<StoredDpopKey | undefined> {
+    return this.keys.get(profile);
+  }
+
+  addDpopKey(profile: string, key: StoredDpopKey): Promise<StoredDpopKey> {
+    assertProfileName(profile);
+    return this.keys.update((keys) => {
+      const existing = Object.hasOwn(keys, profile) ? keys[profile] : undefined;
+      if (existing !== undefined) return { changed: false, result: existing };
+      keys[profile] = key;
+      return { changed: true, result: key };
+    });
+  }
+
+  deleteDpopKey(profile: string): Promise<boolean> {
+    return this.keys.delete(profile);
+  }
+}
+
+interface KeyringEntry {
+  getPassword(): string | null | undefined;
+  setPassword(value: string): void;
+  deletePassword(): boolean;
+}
+
+/** One keyring entry holding a JSON object of per-profile records; writers serialised by a lock file. */
+class KeyringRecords<T> {
+  constructor(
+    private readonly entry: KeyringEntry,
+    private readonly where: string,
     private readonly lockDir: string,
+    private readonly lockName: string,
   ) {}
+
+  read(): Records<T> {
+    const raw = this.entry.getPassword();
+    return raw === null || raw === undefined || raw === '' ? {} : parseProfiles<T>(raw, this.where);
+  }
+
+  get(profile: string): Promise<T | undefined> {
+    assertProfileName(profile);
+    const records = this.read();
+    return Promise.resolve(Object.hasOwn(records, profile) ? records[profile] : undefined);
+  }
+
+  update<R>(change: (records: Records<T>) => { changed: boolean; result: R }): Promise<R> {
+    return withProfileLock(this.lockDir, this.lockName, () => {
+      const records = this.read();
+      const { changed, result } = change(records);
+      if (changed) this.entry.setPassword(JSON.stringify(records));
+      return Promise.resolve(result);
+    });
+  }
+
+  delete(profile: string): Promise<boolean> {
+    assertProfileName(profile);
+    return this.update((records) => {
+      if (!Object.hasOwn(records, profile)) return { changed: false, result: false };
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a checked profile name
+      delete records[profile];
+      return { changed: true, result: true };
+    });
+  }
+}
+
+/**
+ * The OS keyring (Keychain, Credential Manager, Secret Service) through @napi-rs/keyring: entry
+ * `gatehouse/tokens` for the tokens, `gatehouse/dpop-keys` for the profiles' DPoP keys.
+ */
+export class KeyringTokenStore implements TokenStore, DpopKeyStore {
+  readonly kind = 'keyring' as const;
+  private readonly tokens: KeyringRecords<StoredTokens>;
+  private readonly keys: KeyringRecords<StoredDpopKey>;
+
+  private constructor(tokens: KeyringEntry, keys: KeyringEntry, lockDir: string) {
+    this.tokens = new KeyringRecords(
+      tokens,
+      'the keyring entry gatehouse/tokens',
+      lockDir,
+      '.tokens-keyring',
+    );
+    this.keys = new KeyringRecords(
+      keys,
+      'the keyring entry gatehouse/dpop-keys',
+      lockDir,
+      '.dpop-keys-keyring',
+    );
+  }
 
   /** A keyring store if one works on this machine (it is probed), else undefined. */
   static async open(lockDir: string = configDir()): Promise<KeyringTokenStore | undefined> {
@@ -158,49 +281,54 @@ export class KeyringTokenStore implements TokenStore {
       probe.setPassword('probe');
       const works = probe.getPassword() === 'probe';
       probe.deletePassword();
-      return works ? new KeyringTokenStore(new Entry('gatehouse', 'tokens'), lockDir) : undefined;
+      return works
+        ? new KeyringTokenStore(
+            new Entry('gatehouse', 'tokens'),
+            new Entry('gatehouse', 'dpop-keys'),
+            lockDir,
+          )
+        : undefined;
     } catch {
       return undefined;
     }
   }
 
-  private read(): Profiles {
-    const raw = this.entry.getPassword();
-    return raw === null || raw === undefined || raw === ''
-      ? {}
-      : parseProfiles(raw, 'the keyring entry gatehouse/tokens');
-  }
-
   get(profile: string): Promise<StoredTokens | undefined> {
-    assertProfileName(profile);
-    const profiles = this.read();
-    return Promise.resolve(Object.hasOwn(profiles, profile) ? profiles[profile] : undefined);
+    return this.tokens.get(profile);
   }
 
   set(profile: string, tokens: StoredTokens): Promise<void> {
     assertProfileName(profile);
-    return withProfileLock(this.lockDir, '.tokens-keyring', () => {
-      this.entry.setPassword(JSON.stringify({ ...this.read(), [profile]: tokens }));
-      return Promise.resolve();
+    return this.tokens.update((profiles) => {
+      profiles[profile] = tokens;
+      return { changed: true, result: undefined };
     });
   }
 
   delete(profile: string): Promise<boolean> {
-    assertProfileName(profile);
-    return withProfileLock(this.lockDir, '.tokens-keyring', () => {
-      const profiles = this.read();
-      if (!Object.hasOwn(profiles, profile)) return Promise.resolve(false);
-      this.entry.setPassword(
-        JSON.stringify(
-          Object.fromEntries(Object.entries(profiles).filter(([name]) => name !== profile)),
-        ),
-      );
-      return Promise.resolve(true);
-    });
+    return this.tokens.delete(profile);
   }
 
   list(): Promise<string[]> {
-    return Promise.resolve(Object.keys(this.read()).sort());
+    return Promise.resolve(Object.keys(this.tokens.read()).sort());
+  }
+
+  getDpopKey(profile: string): Promise<StoredDpopKey | undefined> {
+    return this.keys.get(profile);
+  }
+
+  addDpopKey(profile: string, key: StoredDpopKey): Promise<StoredDpopKey> {
+    assertProfileName(profile);
+    return this.keys.update((keys) => {
+      const existing = Object.hasOwn(keys, profile) ? keys[profile] : undefined;
+      if (existing !== undefined) return { changed: false, result: existing };
+      keys[profile] = key;
+      return { changed: true, result: key };
+    });
+  }
+
+  deleteDpopKey(profile: string): Promise<boolean> {
+    return this.keys.delete(profile);
   }
 }
 

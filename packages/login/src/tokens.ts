@@ -16,6 +16,11 @@ export interface StoredTokens {
   readonly email?: string;
   /** The host the server was reached through with plain http, if allowed (loopback development). */
   readonly allowHttpLoopbackIssuer?: boolean;
+  /**
+   * Where the tokens are DPoP-bound (RFC 9449, `token_type` DPoP): the thumbprint of the profile's
+   * key they are bound to. Every use needs a proof with that key, which the store keeps apart.
+   */
+  readonly dpopJkt?: string;
 }
 
 /** RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its angle brackets. */
@@ -43,6 +48,8 @@ export function toStoredTokens(
   now: number,
   previous?: StoredTokens,
   allowHttpLoopbackIssuer?: boolean,
+  /** The thumbprint of the key whose proof went with the request, if one did. */
+  proofJkt?: string,
 ): StoredTokens {
   const claims = oauth.getValidatedIdTokenClaims(response);
   const refreshToken = response.refresh_token ?? previous?.refreshToken;
@@ -50,6 +57,9 @@ export function toStoredTokens(
   const scope = response.scope ?? previous?.scope;
   const subject = claims?.sub ?? previous?.subject;
   const email = displayableEmail(claims?.email) ?? previous?.email;
+  // RFC 9449 §5: token_type DPoP says the access token is bound to the proof's key. A server that
+  // answered Bearer to a proof issued an unbound token (it may not support DPoP for this client).
+  const dpopJkt = response.token_type.toLowerCase() === 'dpop' ? proofJkt : undefined;
   return {
     issuer: as.issuer,
     clientId,
@@ -63,5 +73,6 @@ export function toStoredTokens(
     ...(subject === undefined ? {} : { subject }),
     ...(email === undefined ? {} : { email }),
     ...(allowHttpLoopbackIssuer === true ? { allowHttpLoopbackIssuer } : {}),
+    ...(dpopJkt === undefined ? {} : { dpopJkt }),
   };
 }

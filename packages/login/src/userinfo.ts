@@ -1,4 +1,6 @@
 import * as oauth from 'oauth4webapi';
+import type { DpopKey } from './dpop-key.js';
+import { withNonceRetry } from './dpop.js';
 import { endpointAllowed, httpOptions, type ServerOptions } from './server-metadata.js';
 import { displayableEmail, type StoredTokens } from './tokens.js';
 
@@ -62,24 +64,32 @@ export async function withUserInfoEmail(
   as: oauth.AuthorizationServer,
   tokens: StoredTokens,
   options: ServerOptions,
+  /** The key a DPoP-bound token was bound to: UserInfo gets it with a proof (RFC 9449 §7). */
+  dpop?: DpopKey,
 ): Promise<StoredTokens> {
-  if (tokens.email !== undefined || tokens.subject === undefined) return tokens;
+  const subject = tokens.subject;
+  if (tokens.email !== undefined || subject === undefined) return tokens;
   if (as.userinfo_endpoint === undefined) return tokens;
   // The bearer token goes to the issuer's own metadata's endpoint only, and in clear only on
   // loopback (discover refuses such metadata already; this holds for any caller's metadata).
   if (!endpointAllowed(as.userinfo_endpoint)) return tokens;
   // UserInfo is an OpenID Connect endpoint: without the openid scope it owes us nothing.
   if (tokens.scope !== undefined && !tokens.scope.split(' ').includes('openid')) return tokens;
-  // A DPoP-bound token needs a proof this kit does not make; only bearer tokens are sent.
-  if (tokens.tokenType.toLowerCase() !== 'bearer') return tokens;
+  // A bound token goes with a proof of its key (the DPoP scheme, `ath`: RFC 9449 §7.1); a token
+  // of another type than these two is not sent at all.
+  const proofKey = tokens.dpopJkt !== undefined && dpop?.jkt === tokens.dpopJkt ? dpop : undefined;
+  if (tokens.tokenType.toLowerCase() !== 'bearer' && proofKey === undefined) return tokens;
   const client: oauth.Client = { client_id: tokens.clientId };
   try {
-    const response = await oauth.userInfoRequest(as, client, tokens.accessToken, {
-      ...httpOptions(new URL(as.issuer), options),
-      signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS),
-      [oauth.customFetch]: boundedFetch(MAX_USERINFO_BYTES),
+    const claims = await withNonceRetry(async () => {
+      const response = await oauth.userInfoRequest(as, client, tokens.accessToken, {
+        ...httpOptions(new URL(as.issuer), options),
+        signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS),
+        [oauth.customFetch]: boundedFetch(MAX_USERINFO_BYTES),
+        ...(proofKey === undefined ? {} : { DPoP: proofKey.handle }),
+      });
+      return oauth.processUserInfoResponse(as, client, subject, response);
     });
-    const claims = await oauth.processUserInfoResponse(as, client, tokens.subject, response);
     const email = displayableEmail(claims.email);
     return email === undefined ? tokens : { ...tokens, email };
   } catch {
