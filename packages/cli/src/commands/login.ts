@@ -1,5 +1,8 @@
 import {
+  authorizationHeaders,
   browserAvailable,
+  heldScope,
+  profileDpopKey,
   configDir,
   deviceLogin,
   supportsDeviceFlow,
@@ -66,6 +69,13 @@ async function storeFor(io: CliIo): Promise<{ store: TokenStore; warnIfNew: () =
   return { store, warnIfNew: () => Promise.resolve() };
 }
 
+interface TokenCliOptions extends ProfileOption {
+  url?: string;
+  method: string;
+  nonce?: string;
+  headers?: boolean;
+}
+
 interface LoginCliOptions extends ProfileOption {
   issuer: string;
   clientId: string;
@@ -78,6 +88,7 @@ interface LoginCliOptions extends ProfileOption {
   open: boolean;
   allowHttpLoopback?: boolean;
   par?: boolean;
+  accumulate: boolean;
   timeout: string;
 }
 
@@ -163,7 +174,14 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       '--client-id <id>',
       "this application's client_id, registered as a native client",
     )
-    .option('--scope <scopes>', 'space-separated scopes (default: openid email offline_access)')
+    .option(
+      '--scope <scopes>',
+      'space-separated scopes (default: openid email offline_access); added to those the profile already holds at this issuer and client',
+    )
+    .option(
+      '--no-accumulate',
+      'ask for --scope alone, not together with the scopes the profile already holds',
+    )
     .option('--resource <uri>', 'RFC 8707 resource the token is for')
     .option(
       '--port <port>',
@@ -216,6 +234,13 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       );
     }
     const { store, warnIfNew } = await storeFor(io);
+    // One DPoP key per profile, made at its first sign-in and kept with its tokens (RFC 9449):
+    // used where the server takes DPoP, so the tokens work only with this key.
+    const dpopKey = await profileDpopKey(store, options.profile);
+    // Step-up: a new sign-in asks again for what the profile holds, plus what --scope adds.
+    const held = options.accumulate
+      ? await heldScope(store, options.profile, issuerUrl, options.clientId)
+      : undefined;
     const controller = new AbortController();
     const onInterrupt = () => {
       controller.abort();
@@ -232,6 +257,8 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       ...(options.port === undefined ? {} : { port: Number(options.port) }),
       ...(options.allowHttpLoopback === true ? { allowHttpLoopbackIssuer: true } : {}),
       ...(options.par === true ? { pushAuthorizationRequest: true } : {}),
+      ...(dpopKey === undefined ? {} : { dpopKey }),
+      ...(held === undefined ? {} : { heldScope: held }),
     };
     // No browser here: the device flow where the server offers it, else paste mode. --no-browser
     // asks for paste mode, --device for the device flow.
@@ -298,34 +325,83 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       const expiresIn = Math.round((tokens.expiresAt - Date.now()) / 1000);
       if (options.json === true) {
         io.stdout.write(
-          `${terminalJson({ profile: options.profile, issuer: tokens.issuer, client_id: tokens.clientId, subject: tokens.subject ?? null, email: tokens.email ?? null, expires_at: new Date(tokens.expiresAt).toISOString(), scope: tokens.scope ?? null })}\n`,
+          `${terminalJson({ profile: options.profile, issuer: tokens.issuer, client_id: tokens.clientId, subject: tokens.subject ?? null, email: tokens.email ?? null, expires_at: new Date(tokens.expiresAt).toISOString(), scope: tokens.scope ?? null, dpop_bound: tokens.dpopJkt !== undefined })}\n`,
         );
         return;
       }
       io.stdout.write(
-        `${describe(tokens)} (profile ${printable(options.profile)}); access token ${expiresIn > 0 ? `expires in ${Math.ceil(expiresIn / 60)} min` : 'expired'}${tokens.refreshToken === undefined ? '' : ', refreshable'}\n`,
+        `${describe(tokens)} (profile ${printable(options.profile)}); access token ${expiresIn > 0 ? `expires in ${Math.ceil(expiresIn / 60)} min` : 'expired'}${tokens.refreshToken === undefined ? '' : ', refreshable'}${tokens.dpopJkt === undefined ? '' : ', bound to this device (DPoP)'}\n`,
       );
     });
 
   const token = new Command('token')
     .description(
-      'print a valid access token for scripts, refreshed if needed (GATEHOUSE_TOKEN overrides, for CI)',
+      'print a valid access token for scripts, refreshed if needed (GATEHOUSE_TOKEN overrides, for CI); with --url, the headers for one API call (a DPoP-bound token needs a proof per request)',
     )
     .addOption(profileOption())
-    .action((options: ProfileOption) =>
-      withProxy(io, async () => {
-        const fromEnv = io.env.GATEHOUSE_TOKEN;
-        if (fromEnv !== undefined && fromEnv !== '') {
-          io.stdout.write(`${fromEnv}\n`);
-          return;
-        }
-        const { store } = await storeFor(io);
-        const tokens = await validAccessToken(store, options.profile, {
-          lockDir: configDir(io.env),
-        });
-        io.stdout.write(`${tokens.accessToken}\n`);
-      }),
+    .option(
+      '--url <url>',
+      'print the Authorization (and DPoP proof) header lines for one request to this URL, for curl -H @-',
+    )
+    .option('--method <method>', 'the method of that request (the proof names it)', 'GET')
+    .option('--nonce <nonce>', 'a nonce the API asked for (its DPoP-Nonce response header)')
+    .option(
+      '--headers',
+      'print header lines instead of the bare token (--url is needed for a DPoP-bound token)',
+    )
+    .action((options: TokenCliOptions) => withProxy(io, () => tokenAction(options)));
+
+  async function tokenAction(options: TokenCliOptions): Promise<void> {
+    const headers = options.headers === true || options.url !== undefined;
+    if (options.url !== undefined && !/^https?:\/\/[^/]/i.test(options.url))
+      throw new UsageError(
+        `--url must be an http(s) URL, not "${printable(options.url.slice(0, 200))}"`,
+      );
+    if (!/^[A-Za-z]{1,20}$/.test(options.method))
+      throw new UsageError('--method must be an HTTP method such as GET or POST');
+    if (options.nonce !== undefined && !/^[\x21-\x7e]{1,1024}$/.test(options.nonce))
+      throw new UsageError('--nonce must be the DPoP-Nonce value the API sent');
+    const fromEnv = io.env.GATEHOUSE_TOKEN;
+    if (fromEnv !== undefined && fromEnv !== '') {
+      io.stdout.write(headers ? `Authorization: Bearer ${fromEnv}\n` : `${fromEnv}\n`);
+      return;
+    }
+    const { store } = await storeFor(io);
+    const lockDir = configDir(io.env);
+    if (!headers) {
+      const tokens = await validAccessToken(store, options.profile, { lockDir });
+      io.stdout.write(`${tokens.accessToken}\n`);
+      // The bare token still prints (scripts that read its claims keep working), but an API that
+      // checks DPoP refuses it without a proof (RFC 9449 §7.2): say what to use instead.
+      if (tokens.dpopJkt !== undefined)
+        io.stderr.write(
+          'note: this token is bound to this device (DPoP): an API needs a proof with each request; use gatehouse token --url URL [--method M] | curl -H @- URL\n',
+        );
+      return;
+    }
+    if (options.url === undefined) {
+      const tokens = await validAccessToken(store, options.profile, { lockDir });
+      if (tokens.dpopJkt !== undefined)
+        throw new UsageError(
+          "this profile's token is bound to this device (DPoP): a proof names the request, so give --url (and --method unless GET)",
+        );
+      io.stdout.write(`Authorization: Bearer ${tokens.accessToken}\n`);
+      return;
+    }
+    const lines = await authorizationHeaders(
+      store,
+      options.profile,
+      {
+        method: options.method.toUpperCase(),
+        url: options.url,
+        ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
+      },
+      { lockDir },
     );
+    io.stdout.write(
+      `Authorization: ${lines.authorization}\n${lines.dpop === undefined ? '' : `DPoP: ${lines.dpop}\n`}`,
+    );
+  }
 
   const logoutCommand = new Command('logout')
     .description('revoke the tokens at the server and forget them here')
