@@ -76,13 +76,18 @@ class MemoryProvider implements OAuthClientProvider {
     return this.callback;
   }
   get clientMetadata(): OAuthClientMetadata {
-    return {
+    // MCP authorization 2026-07-28: a client that registers dynamically MUST send
+    // application_type. The SDK (1.32.2) sends the provider's metadata as it is and adds none,
+    // and its OAuthClientMetadata type has no such field.
+    const metadata = {
       client_name: 'Notes MCP client',
       redirect_uris: [this.callback],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
+      application_type: 'native',
     };
+    return metadata;
   }
   clientInformation() {
     return this.information;

@@ -82,7 +82,14 @@ describe('client settings under attack', () => {
       environment === 'development'
         ? undefined
         : (await createInitialAccessToken(t.ctx, environment, 60_000)).token;
-    return call('POST', `${t.issuer(environment)}/register`, body, token);
+    // These registrations are web applications unless a body says otherwise: the MCP
+    // authorization specification (2026-07-28) has dynamic registrations name their type.
+    return call(
+      'POST',
+      `${t.issuer(environment)}/register`,
+      { application_type: 'web', ...(body as Record<string, unknown>) },
+      token,
+    );
   };
 
   it('registration cannot skip consent, drop PKCE, or turn PAR off where the environment requires it (RFC 7591 and RFC 7592)', async () => {
@@ -102,7 +109,7 @@ describe('client settings under attack', () => {
       const updated = await call(
         'PUT',
         uri,
-        { ...metadata, client_id: answer.body.client_id },
+        { ...metadata, client_id: answer.body.client_id, application_type: 'web' },
         token,
       );
       expect(updated.status).toBe(200);
@@ -174,6 +181,7 @@ describe('client settings under attack', () => {
       registered.body.registration_client_uri as string,
       {
         ...local,
+        application_type: 'web',
         client_id: registered.body.client_id,
         jwks: { keys: [publicJwk()] },
         backchannel_logout_uri: 'http://127.0.0.1:6379/',
@@ -346,6 +354,7 @@ describe('client settings under attack', () => {
       uri,
       {
         client_id: clientId,
+        application_type: 'web',
         client_name: 'Switcher',
         redirect_uris: ['http://localhost:3000/callback'],
         token_endpoint_auth_method: 'private_key_jwt',
@@ -364,6 +373,7 @@ describe('client settings under attack', () => {
       uri,
       {
         client_id: clientId,
+        application_type: 'web',
         client_name: 'Switcher',
         redirect_uris: ['http://localhost:3000/callback'],
         token_endpoint_auth_method: 'private_key_jwt',
@@ -378,6 +388,7 @@ describe('client settings under attack', () => {
       uri,
       {
         client_id: clientId,
+        application_type: 'web',
         client_name: 'Switcher',
         redirect_uris: ['http://localhost:3000/callback'],
         token_endpoint_auth_method: 'client_secret_basic',

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInitialAccessToken } from '../src/services/dynamic-clients.js';
+import { limitAddress } from '../src/services/sign-in-limits.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -105,6 +106,7 @@ describe.each(DATABASES)('dynamic client registration on $kind', ({ create }) =>
     const answer = await register('development', {
       redirect_uris: ['https://app.example.com/callback'],
       token_endpoint_auth_method: 'client_secret_basic',
+      application_type: 'web',
     });
     expect(answer.status).toBe(201);
     expect(answer.body.client_secret).toMatch(/^ghs_development_/);
@@ -129,10 +131,81 @@ describe.each(DATABASES)('dynamic client registration on $kind', ({ create }) =>
     expect((await t.ctx.stores.clients.list('development')).length).toBe(before);
   });
 
+  it.each([
+    // MCP authorization 2026-07-28 (Client Registration, Dynamic Client Registration): clients
+    // MUST send application_type; guessing `web` held desktop clients to the web policy.
+    [
+      'no application_type',
+      { ...nativeApp, application_type: undefined },
+      'invalid_client_metadata',
+      /application_type is required: native .* web /,
+    ],
+    [
+      'a null application_type',
+      { ...nativeApp, application_type: null },
+      'invalid_client_metadata',
+      /application_type is required/,
+    ],
+    [
+      'an application_type OpenID Connect does not define',
+      { ...nativeApp, application_type: 'spa' },
+      'invalid_client_metadata',
+      /application_type must be native or web/,
+    ],
+    // OpenID Connect Registration §2: a native client's redirects are http loopback or private-use
+    // schemes; private-use schemes are not a web client's.
+    [
+      'a native client with an https redirect URI',
+      { ...nativeApp, redirect_uris: ['https://app.example.com/callback'] },
+      'invalid_redirect_uri',
+      /not a redirect URI of a native application/,
+    ],
+    [
+      'a web client with a private-use scheme redirect URI',
+      { ...nativeApp, application_type: 'web', redirect_uris: ['com.example.app:/callback'] },
+      'invalid_redirect_uri',
+      /native clients only/,
+    ],
+  ])('refuses %s, naming the rule, and stores nothing', async (_, body, code, description) => {
+    await t.ctx.stores.attempts.clear(`register:${limitAddress(new URL(t.url).hostname)}`);
+    const before = (await t.ctx.stores.clients.list('development')).length;
+    const answer = await register('development', body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toBe(code);
+    expect(answer.body.error_description).toMatch(description);
+    expect((await t.ctx.stores.clients.list('development')).length).toBe(before);
+  });
+
+  it('an RFC 7592 update names application_type too, and a refused update changes nothing', async () => {
+    await t.ctx.stores.attempts.clear(`register:${limitAddress(new URL(t.url).hostname)}`);
+    const created = await register('development', nativeApp);
+    expect(created.status).toBe(201);
+    const uri = created.body.registration_client_uri as string;
+    const token = created.body.registration_access_token as string;
+    const refused = await call(
+      'PUT',
+      uri,
+      {
+        ...nativeApp,
+        application_type: undefined,
+        client_id: created.body.client_id,
+        client_name: 'Renamed',
+      },
+      token,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('invalid_client_metadata');
+    expect((await call('GET', uri, undefined, token)).body).toMatchObject({
+      client_name: 'CLI <script>',
+      application_type: 'native',
+    });
+  });
+
   it('refuses a wildcard redirect in production, and needs an initial access token there', async () => {
     const app = {
       redirect_uris: ['https://app.example.com/callback'],
       token_endpoint_auth_method: 'client_secret_post',
+      application_type: 'web',
     };
     const anonymous = await register('production', app);
     expect(anonymous.status).toBe(401);

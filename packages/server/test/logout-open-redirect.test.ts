@@ -44,6 +44,7 @@ describe('the logout endpoint is no open redirector for self-registered clients'
         redirect_uris: [EVIL_REDIRECT],
         post_logout_redirect_uris: [EVIL],
         token_endpoint_auth_method: 'none',
+        application_type: 'web',
       }),
     });
     expect(registered.status).toBe(201);

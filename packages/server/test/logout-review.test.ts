@@ -438,6 +438,7 @@ describe('RP-Initiated Logout under attack', () => {
         redirect_uris: ['https://bank-login.example.net/cb'],
         post_logout_redirect_uris: ['https://bank-login.example.net/bye'],
         token_endpoint_auth_method: 'none',
+        application_type: 'web',
       }),
     });
     expect(registered.status).toBe(201);

@@ -81,6 +81,7 @@ describe.each(DATABASES)('MCP review regressions on $kind', ({ create }) => {
       body: JSON.stringify({
         grant_types: ['client_credentials'],
         token_endpoint_auth_method: 'client_secret_post',
+        application_type: 'web',
       }),
     });
     expect(answer.status).toBe(400);
@@ -197,6 +198,7 @@ describe.each(DATABASES)('MCP review regressions on $kind', ({ create }) => {
         body: JSON.stringify({
           redirect_uris: ['https://app.example.com/cb'],
           token_endpoint_auth_method: 'client_secret_basic',
+          application_type: 'web',
         }),
       });
     const created = (await (await register(token)).json()) as Record<string, string>;
@@ -214,6 +216,7 @@ describe.each(DATABASES)('MCP review regressions on $kind', ({ create }) => {
         client_id: created.client_id,
         redirect_uris: ['https://elsewhere.example.com/cb'],
         token_endpoint_auth_method: 'client_secret_basic',
+        application_type: 'web',
       }),
     });
     expect(update.status).toBe(403);

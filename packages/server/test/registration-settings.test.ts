@@ -92,6 +92,7 @@ describe.each(DATABASES)('registration settings on $kind', ({ create }) => {
     grant_types: ['authorization_code'],
     token_endpoint_auth_method: 'private_key_jwt',
     jwks: { keys: [publicJwk()] },
+    application_type: 'web',
     ...extra,
   });
 
@@ -135,6 +136,7 @@ describe.each(DATABASES)('registration settings on $kind', ({ create }) => {
       uri,
       {
         client_id: answer.body.client_id,
+        application_type: 'web',
         client_name: 'Key app',
         redirect_uris: ['http://localhost:3000/callback'],
         token_endpoint_auth_method: 'client_secret_basic',

@@ -67,9 +67,46 @@ function optionalString(value: unknown, field: string, max: number): string | nu
 }
 
 /**
+ * The MCP authorization specification (2026-07-28, Client Registration §Dynamic Client
+ * Registration) requires clients that register dynamically to send `application_type`: its
+ * OpenID Connect Registration §2 default (`web`) silently held loopback redirects of desktop and
+ * CLI clients to the web policy. A registration without it is refused rather than guessed.
+ */
+function requiredApplicationType(value: unknown): PolicyClientType {
+  if (value === undefined || value === null)
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      "application_type is required: native for an application on the user's device (desktop, mobile, CLI, or a local web app reached through localhost), web for one served from a remote host (OpenID Connect Registration §2; MCP authorization 2026-07-28)",
+    );
+  if (value !== 'web' && value !== 'native')
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      'application_type must be native or web',
+    );
+  return value;
+}
+
+/**
+ * OpenID Connect Registration §2: a native client registers only private-use scheme or http
+ * loopback redirect URIs. An https redirect URI is a web client's; registered as native by anyone,
+ * it would be held to the native policy (loopback ports, no confidential secret expected).
+ */
+function refuseWebRedirectForNative(
+  applicationType: PolicyClientType,
+  uri: string,
+  kind: string,
+): void {
+  if (applicationType === 'native' && kind !== 'loopback' && kind !== 'private-use-scheme')
+    throw new RegistrationError(
+      'invalid_redirect_uri',
+      `${uri} is not a redirect URI of a native application: a native client registers http loopback (127.0.0.1, [::1], localhost) or private-use scheme redirect URIs (OpenID Connect Registration §2); register an https redirect URI with application_type web`,
+    );
+}
+
+/**
  * Reads RFC 7591 §2 client metadata and holds its redirect URIs to the same policy as any
- * client's, chosen by `application_type` (RFC 7591 defaults: `authorization_code`, `code`,
- * `client_secret_basic`; OpenID Connect Registration: `web`).
+ * client's, chosen by `application_type`, which is required (RFC 7591 defaults:
+ * `authorization_code`, `code`, `client_secret_basic`).
  */
 export function parseClientMetadata(
   body: unknown,
@@ -96,12 +133,7 @@ export function parseClientMetadata(
       `token_endpoint_auth_method may be ${AUTH_METHODS.join(', ')}`,
     );
 
-  const applicationType = body.application_type ?? 'web';
-  if (applicationType !== 'web' && applicationType !== 'native')
-    throw new RegistrationError(
-      'invalid_client_metadata',
-      'application_type must be web or native',
-    );
+  const applicationType = requiredApplicationType(body.application_type);
   const redirectUris = stringList(body.redirect_uris, 'redirect_uris') ?? [];
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0)
     throw new RegistrationError(
@@ -116,6 +148,7 @@ export function parseClientMetadata(
       clientType: applicationType,
     });
     if (!verdict.ok) throw new RegistrationError('invalid_redirect_uri', verdict.message);
+    refuseWebRedirectForNative(applicationType, uri, verdict.kind);
   }
   if (new Set(redirectUris).size !== redirectUris.length)
     throw new RegistrationError('invalid_redirect_uri', 'a redirect URI is listed twice');
