@@ -13,7 +13,7 @@ import { printable } from '../output/text.js';
 import { collect } from './data-options.js';
 
 /**
- * The issue #16 client settings as `clients create` and `clients update` flags. The server
+ * The issue #16 and #17 client settings as `clients create` and `clients update` flags. The server
  * checks them (services/client-settings.ts); here they are only read from the command line.
  */
 export interface SettingsOptions {
@@ -29,6 +29,8 @@ export interface SettingsOptions {
   authMethod?: NonNullable<ClientSettingsInput['tokenEndpointAuthMethod']>;
   requirePar?: boolean;
   pkceExemptWithNonce?: boolean;
+  /** true with --require-dpop, false with --no-require-dpop, absent: the default. */
+  requireDpop?: boolean;
 }
 
 export function withSettingsOptions(command: Command, mode: 'create' | 'update'): Command {
@@ -69,6 +71,18 @@ export function withSettingsOptions(command: Command, mode: 'create' | 'update')
     .option(
       '--pkce-exempt-with-nonce',
       'legacy exception (web clients only): may omit PKCE when it sends an OpenID nonce',
+    )
+    .option(
+      '--require-dpop',
+      'its token requests must carry a DPoP proof, binding its tokens to a key it holds (RFC 9449)' +
+        (mode === 'create' ? '; the default for native and spa clients in production' : ''),
+    )
+    // On create too: a public client in production requires DPoP unless told otherwise.
+    .option(
+      '--no-require-dpop',
+      mode === 'create'
+        ? 'DPoP not required (a native or spa client in production requires it by default)'
+        : 'DPoP proofs no longer required of it',
     );
   if (mode === 'update')
     command
@@ -139,6 +153,7 @@ export async function settingsFromOptions(
     ...(options.pkceExemptWithNonce === undefined
       ? {}
       : { pkceExemptWithNonce: options.pkceExemptWithNonce }),
+    ...(options.requireDpop === undefined ? {} : { requireDpop: options.requireDpop }),
   };
 }
 
@@ -153,6 +168,8 @@ export function settingsJson(client: Client): Record<string, unknown> {
     token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? null,
     require_pushed_authorization_requests: client.requirePar ?? false,
     pkce_exempt_with_nonce: client.pkceExemptWithNonce ?? false,
+    // RFC 9449 §5.2's client metadata name.
+    dpop_bound_access_tokens: client.requireDpop ?? false,
   };
 }
 
@@ -181,6 +198,7 @@ export function settingsLines(client: Client): string[] {
       ? []
       : [`logout hook   ${printable(client.backchannelLogoutUri)}`]),
     ...(client.requirePar === true ? ['require PAR   yes'] : []),
+    ...(client.requireDpop === true ? ['require DPoP  yes'] : []),
     ...(client.pkceExemptWithNonce === true
       ? ['WARNING       PKCE not required when it sends a nonce (legacy exception)']
       : []),
