@@ -67,4 +67,9 @@ button:focus-visible, input:focus-visible { outline: 3px solid #f5a623; outline-
 code, pre { font-family: ui-monospace, monospace; font-size: .85rem; }
 pre { overflow-x: auto; padding: .75rem; border: 1px solid #8884; border-radius: .4rem; }
 ul.scopes { padding-left: 1.2rem; }
+.badge { display: inline-block; padding: 0 .4rem; border: 1px solid #b06000; border-radius: .3rem; color: #b06000; font-size: .8rem; font-weight: 600; }
+ul.grants, ul.sessions { list-style: none; padding: 0; }
+ul.grants > li, ul.sessions > li { padding: .5rem 0 1rem; border-bottom: 1px solid #8884; }
+ul.grants > li p, ul.sessions > li p { margin: .25rem 0; }
+ul.grants button, ul.sessions button { margin-top: .5rem; }
 `;
