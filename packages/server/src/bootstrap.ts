@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { auditKeys } from './crypto/audit-keys.js';
 import { clientSecretHasher } from './crypto/client-secret-hash.js';
+import { dpopNonces, type DpopNonces } from './crypto/dpop-nonces.js';
 import { keyCipher, type KeyCipher } from './crypto/key-encryption.js';
 import { loadOrCreateSecretFile } from './crypto/secret-file.js';
 import { DatabaseAttemptLimiter } from './services/shared-attempt-limiter.js';
@@ -60,6 +62,8 @@ export async function openGatehouse(
   cipher: KeyCipher | undefined;
   /** For stores over a transaction of this handle (`withTransaction`). */
   storeOptions: StoreOptions;
+  /** DPoP nonces under a key derived from the secret; absent without one (admin commands). */
+  dpopNonces: DpopNonces | undefined;
 }> {
   const value =
     secret === undefined
@@ -78,7 +82,13 @@ export async function openGatehouse(
     const stores = createStores(handle, storeOptions);
     // Keys stored before encryption are sealed the first time a secret is there to seal them.
     await stores.keys.sealPlaintextKeys();
-    return { handle, stores, cipher, storeOptions };
+    return {
+      handle,
+      stores,
+      cipher,
+      storeOptions,
+      dpopNonces: value === undefined ? undefined : dpopNonces(value),
+    };
   } catch (error) {
     await handle.close();
     throw error;
@@ -157,9 +167,13 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const { handle, stores, storeOptions } = await openGatehouse(config.database, config.secret, {
-    backgroundCheckpoints: true,
-  });
+  const { handle, stores, storeOptions, ...opened } = await openGatehouse(
+    config.database,
+    config.secret,
+    { backgroundCheckpoints: true },
+  );
+  // `serve` always has a secret (config.ts); the fallback keeps a process's nonces its own.
+  const nonces = opened.dpopNonces ?? dpopNonces(randomBytes(32).toString('base64url'));
   let feed: ChangeFeed | undefined;
   let exporter: AuditExporter | undefined;
   let metricsServer: Server | undefined;
@@ -200,6 +214,7 @@ export async function startServer(
       clock,
       signer,
       config: runtime,
+      dpopNonces: nonces,
       // Five failures per (account, address) or twenty per address in fifteen minutes; past ten
       // per account from all addresses, slowed down (services/sign-in-limits.ts). In the
       // database, so the limits hold across every process behind a load balancer.

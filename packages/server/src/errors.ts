@@ -27,6 +27,14 @@ export {
   InvalidToken,
   type BearerErrorOptions,
 } from './errors/bearer.js';
+export {
+  AccessTokenRequired,
+  DpopResourceError,
+  InvalidDpopProof,
+  UseDpopNonce,
+  type DpopChallengeOptions,
+  type DpopResourceErrorCode,
+} from './errors/dpop.js';
 export { AuthorizationPending, ExpiredToken, SlowDown } from './errors/device-flow.js';
 export { RegistrationError, type RegistrationErrorCode } from './errors/registration.js';
 export { UnsafeAuthorizationRequest } from './errors/unsafe-authorization-request.js';

@@ -42,6 +42,7 @@ const F = {
   pkjwt: 'packages/server/test/private-key-jwt.test.ts',
   impersonation: 'packages/server/test/impersonation.test.ts',
   thirdParty: 'packages/server/test/third-party-clients.e2e.test.ts',
+  dpop: 'packages/server/test/dpop-token.test.ts',
 } as const;
 
 // Titles of the tests in this file that the table points to (each also written out in its it(),
@@ -181,6 +182,12 @@ const LISTS: Readonly<Record<string, Readonly<Record<string, Evidence>>>> = {
     ],
   },
   code_challenge_methods_supported: { S256: codeFlow },
+  dpop_signing_alg_values_supported: Object.fromEntries(
+    ['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519'].map((alg) => [
+      alg,
+      [F.dpop, 'binds the access token to a proof signed with %s'] as const,
+    ]),
+  ),
   token_endpoint_auth_methods_supported: authMethods(
     'client_secret_basic',
     'client_secret_post',

@@ -32,6 +32,7 @@ const storedCode = (
   codeHash: string,
   redirectUriSent = true,
   codeChallenge = 'challenge',
+  dpopJkt: string | null = null,
 ): AuthorizationCode => ({
   codeHash,
   environment: 'development',
@@ -47,8 +48,13 @@ const storedCode = (
   expiresAt: now + 60_000,
   impersonationId: null,
   grantId: null,
+  dpopJkt,
   createdAt: now,
 });
+
+/** The DPoP key a bound code names (RFC 9449 §10), and another. */
+const CODE_KEY = 'jkt-of-the-code-key';
+const OTHER_CODE_KEY = 'jkt-of-another-code-key';
 
 /** Everything a matching token request presents. */
 const matching: CodePresentation = {
@@ -73,6 +79,8 @@ const breakingCode: Record<CodeRefusal, (matching: CodePresentation) => CodePres
   }),
   code_verifier: (p) => ({ ...p, codeChallenge: 'another-challenge' }),
   resource: (p) => ({ ...p, resource: 'https://elsewhere.example/' }),
+  // RFC 9449 §10: a proof of another key than the code is bound to (the case binds the code).
+  dpop_jkt: (p) => ({ ...p, dpopJkt: OTHER_CODE_KEY }),
 };
 
 const codeCases: readonly {
@@ -83,6 +91,8 @@ const codeCases: readonly {
   readonly redirectUriSent?: boolean;
   /** The code's code_challenge ('challenge' unless said). */
   readonly storedChallenge?: string;
+  /** The DPoP key the code is bound to (none unless said). */
+  readonly boundTo?: string;
 }[] = [
   { name: 'everything matching', presented: matching, refusal: undefined },
   {
@@ -106,7 +116,26 @@ const codeCases: readonly {
     name: `breaking ${reason}`,
     presented: change(matching),
     refusal: reason as CodeRefusal,
+    ...(reason === 'dpop_jkt' ? { boundTo: CODE_KEY } : {}),
   })),
+  // RFC 9449 §10: a bound code needs a proof of its key; an unbound one takes any or none.
+  {
+    name: 'a bound code with a proof of its key',
+    presented: { ...matching, dpopJkt: CODE_KEY },
+    refusal: undefined,
+    boundTo: CODE_KEY,
+  },
+  {
+    name: 'a bound code without a proof',
+    presented: matching,
+    refusal: 'dpop_jkt',
+    boundTo: CODE_KEY,
+  },
+  {
+    name: 'an unbound code with a proof',
+    presented: { ...matching, dpopJkt: OTHER_CODE_KEY },
+    refusal: undefined,
+  },
   {
     name: 'no redirect_uri and a wrong verifier',
     presented: { clientId: 'c', codeChallenge: 'x' },
@@ -265,8 +294,8 @@ describe.each(DATABASES)('single-use rules, both ways of spending, on $kind', ({
 
   it.each(codeCases.map((c, i) => ({ ...c, i })))(
     'code, $name: one statement spends it exactly when the check refuses nothing',
-    async ({ presented, refusal, redirectUriSent, storedChallenge, i }) => {
-      const code = storedCode(`code-${i}`, redirectUriSent, storedChallenge);
+    async ({ presented, refusal, redirectUriSent, storedChallenge, boundTo, i }) => {
+      const code = storedCode(`code-${i}`, redirectUriSent, storedChallenge, boundTo ?? null);
       await stores.codes.issue(code, {
         at: now,
         event: { environment: 'development', type: 'code.issued', actor: 'user:u1' },

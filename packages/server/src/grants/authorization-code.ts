@@ -27,6 +27,7 @@ export const authorizationCodeGrant: GrantHandler = async ({
   requestEnv,
   client,
   params,
+  dpop,
 }) => {
   const env = requestEnv.environment.name;
   if (params.code === undefined) throw new InvalidRequest('code is required');
@@ -49,6 +50,7 @@ export const authorizationCodeGrant: GrantHandler = async ({
     codeChallenge: challenge,
     ...(params.redirect_uri === undefined ? {} : { redirectUri: params.redirect_uri }),
     ...(params.resource === undefined ? {} : { resource: params.resource }),
+    ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
   };
   // The grant the code is spent on: its tokens carry it as `grant_id`, and the code records it,
   // so a replay of the code revokes exactly this grant.
@@ -79,6 +81,7 @@ export const authorizationCodeGrant: GrantHandler = async ({
       grantId,
       refresh: refreshDue(client, code.scope),
       codeHash,
+      ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
     },
     {
       at: deps.clock(),
@@ -119,6 +122,10 @@ const REFUSALS: Readonly<Record<CodeRefusal, () => Error>> = {
     new InvalidGrant('redirect_uri is required: the authorization request carried it'),
   code_verifier: () => new InvalidGrant('code_verifier does not match the code_challenge'),
   resource: () => new InvalidTarget('resource differs from the one authorized'),
+  // RFC 9449 §10: the code is bound (dpop_jkt) to a key the request's proof is not of, or the
+  // request carried no proof at all.
+  dpop_jkt: () =>
+    new InvalidGrant('the code is bound to a DPoP key: send a DPoP proof made with that key'),
 };
 
 /**

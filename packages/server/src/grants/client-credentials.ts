@@ -3,7 +3,7 @@ import { OIDC_SCOPES, scopeList } from '../protocol.js';
 import { jtiBlocks } from '../services/jti-blocks.js';
 import { acceptedResource, decideResource } from '../services/resources.js';
 import { signAccessToken } from '../tokens/issue.js';
-import type { GrantHandler } from './context.js';
+import { tokenTypeOf, type GrantHandler } from './context.js';
 
 /** grant_type=client_credentials (RFC 6749 §4.4), confidential clients only. */
 export const clientCredentialsGrant: GrantHandler = async ({
@@ -11,6 +11,7 @@ export const clientCredentialsGrant: GrantHandler = async ({
   requestEnv,
   client,
   params,
+  dpop,
 }) => {
   if (client.type !== 'web')
     throw new UnauthorizedClient('client_credentials needs a confidential (web) client');
@@ -57,10 +58,12 @@ export const clientCredentialsGrant: GrantHandler = async ({
     jti,
     scope,
     resource,
+    // RFC 9449 §5: bound to the proof's key when the request carried one.
+    ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
   });
   return {
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: tokenTypeOf(dpop?.jkt),
     expires_in: access.expiresIn,
     scope: scope.join(' '),
   };

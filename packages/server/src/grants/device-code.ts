@@ -13,7 +13,7 @@ import { issueUserTokens, refreshDue } from './user-tokens.js';
 import type { GrantHandler } from './context.js';
 
 /** grant_type=urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4). */
-export const deviceCodeGrant: GrantHandler = async ({ deps, requestEnv, client, params }) => {
+export const deviceCodeGrant: GrantHandler = async ({ deps, requestEnv, client, params, dpop }) => {
   const env = requestEnv.environment.name;
   if (client.type !== 'native')
     throw new UnauthorizedClient('the device grant is for native clients');
@@ -50,6 +50,7 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, requestEnv, client, 
       grantId: randomUUID(),
       refresh: refreshDue(client, code.scope),
       codeHash: null,
+      ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
       ...(code.sessionClaims === undefined ? {} : { sessionClaims: code.sessionClaims }),
     },
     {

@@ -6,7 +6,8 @@ import { acceptedResource, consentItems, decideResource } from '../services/reso
 import type { Client } from '../storage/clients.js';
 import type { User } from '../storage/users.js';
 import { signAccessToken, type TokenDeps } from '../tokens/issue.js';
-import type { GrantHandler } from './context.js';
+import type { DpopProofResult } from '../tokens/dpop-proof.js';
+import { tokenTypeOf, type GrantHandler } from './context.js';
 
 /** RFC 8693 §3: the one token type this server takes and issues in an exchange. */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -39,12 +40,24 @@ type ActiveToken = ActiveAccessToken;
  * itself in `act`. Steps: check-client, check-request, check-audience, check-actor,
  * check-subject, check-agent, decide-scope, issue, audit.
  */
-export const tokenExchangeGrant: GrantHandler = async ({ deps, requestEnv, client, params }) => {
+export const tokenExchangeGrant: GrantHandler = async ({
+  deps,
+  requestEnv,
+  client,
+  params,
+  dpop,
+}) => {
   checkClient(client);
   const request = checkRequest(params);
   checkAudience(client, request.target);
   const actor = await checkActor(deps, requestEnv, client, request.actorToken);
+  checkKeyHeld(actor, dpop, 'actor_token');
   const { subject, user } = await checkSubject(deps, requestEnv, request.subjectToken);
+  // A bound subject token of another client is the user's token that reached this client (an
+  // API) with a proof the API checked; this client cannot prove that key, nor is it asked to: it
+  // authenticated, and check-agent decides whether it may act for the user. Its own bound token
+  // it can prove, and must.
+  if (subject.clientId === client.clientId) checkKeyHeld(subject, dpop, 'subject_token');
   // The target's registration and the client's allowed resources first (RFC 8707 invalid_target).
   acceptedResource(
     await decideResource(deps.stores, requestEnv.environment.name, client, request.target, [], {
@@ -81,6 +94,8 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, requestEnv, clien
       impersonationId: subject.impersonationId,
       notAfter: subject.exp * 1000,
     },
+    // RFC 9449 §5: the new token is bound to the key of this request's proof, if any.
+    ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
   });
   // No row of its own: the audit entry naming its jti is durable before the token is handed out.
   await deps.stores.tokens.saveIssued(
@@ -112,7 +127,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ deps, requestEnv, clien
   return {
     access_token: access.token,
     issued_token_type: ACCESS_TOKEN_TYPE,
-    token_type: 'Bearer',
+    token_type: tokenTypeOf(dpop?.jkt),
     expires_in: access.expiresIn,
     scope: scope.join(' '),
   };
@@ -194,6 +209,23 @@ async function checkActor(
       'actor_token must be an active access token this client obtained for itself',
     );
   return actor;
+}
+
+/**
+ * RFC 9449 §7.2 in spirit: a DPoP-bound token (`cnf.jkt`) is only used by whoever holds its key.
+ * Presented here by the client it was issued to, the request's proof must be made with that key.
+ */
+function checkKeyHeld(
+  token: ActiveToken,
+  dpop: DpopProofResult | undefined,
+  name: 'actor_token' | 'subject_token',
+): void {
+  const cnf = token.payload.cnf;
+  const jkt = isClaimSet(cnf) && typeof cnf.jkt === 'string' ? cnf.jkt : undefined;
+  if (jkt !== undefined && dpop?.jkt !== jkt)
+    throw new InvalidRequest(
+      `${name} is bound to a DPoP key: the request's DPoP proof must be made with that key`,
+    );
 }
 
 /** check-subject: an active access token of a user who may still sign in. */

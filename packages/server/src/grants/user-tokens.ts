@@ -1,5 +1,5 @@
 import type { EnvironmentContext } from '../services/environments.js';
-import type { Client } from '../storage/clients.js';
+import { isPublicClient, type Client } from '../storage/clients.js';
 import type { User } from '../storage/users.js';
 import type { AuditEvent } from '../storage/audit.js';
 import type { SessionClaims } from '../storage/session-claims.js';
@@ -14,7 +14,7 @@ import {
 import { InvalidGrant } from '../errors.js';
 import { actingOperator } from '../services/impersonation.js';
 import { limitSpaRefresh } from './spa-refresh.js';
-import type { TokenResponse } from './context.js';
+import { tokenTypeOf, type TokenResponse } from './context.js';
 
 /**
  * The operator acting for a grant made during an impersonation, or undefined for the user's own
@@ -67,6 +67,13 @@ export interface UserTokenRequest {
    * carried by every refresh token of the grant.
    */
   readonly sessionClaims?: SessionClaims;
+  /**
+   * The thumbprint of the DPoP key the request proved (RFC 9449 §5): the access token is bound to
+   * it (`cnf.jkt`, `token_type: DPoP`), and so is a public client's refresh token, which has no
+   * client authentication to constrain it otherwise. A confidential client's refresh token is
+   * not bound (RFC 9449 §5: its authentication already constrains it).
+   */
+  readonly dpopJkt?: string;
 }
 
 /** The audit entry that records a grant's tokens, written in the same transaction as they are. */
@@ -95,6 +102,7 @@ export async function issueUserTokens(
   const acting = request.acting === undefined ? {} : { acting: request.acting };
   const sessionClaims =
     request.sessionClaims === undefined ? {} : { sessionClaims: request.sessionClaims };
+  const { dpopJkt } = request;
   const access = await signAccessToken(deps, {
     environment: env,
     issuer: requestEnv.issuer,
@@ -106,6 +114,7 @@ export async function issueUserTokens(
     authTime,
     grantId,
     ...acting,
+    ...(dpopJkt === undefined ? {} : { dpopJkt }),
   });
   // After the access token: the ID token carries its at_hash (OIDC Core §3.1.3.6).
   const idToken = scope.includes('openid')
@@ -139,6 +148,7 @@ export async function issueUserTokens(
           codeHash,
           ...sessionClaims,
           ...acting,
+          ...(dpopJkt === undefined || !isPublicClient(client) ? {} : { dpopJkt }),
         }),
       );
   // The access token has no row: the grant's audit entry, naming its jti, is its record, durable
@@ -151,7 +161,7 @@ export async function issueUserTokens(
     jti: access.jti,
     response: {
       access_token: access.token,
-      token_type: 'Bearer',
+      token_type: tokenTypeOf(dpopJkt),
       expires_in: access.expiresIn,
       scope: scope.join(' '),
       ...(refresh === undefined ? {} : { refresh_token: refresh.token }),

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { DpopNonces } from '../crypto/dpop-nonces.js';
 import type { ServerConfig } from '../config.js';
 import type { Stores } from '../storage/index.js';
 import type { Signer } from '../tokens/signer.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   readonly documentClients: MetadataDocumentClients;
   /** The public keys of private_key_jwt clients: their jwks, or their jwks_uri fetched and cached. */
   readonly clientKeys: ClientKeys;
+  /** Server-provided DPoP nonces (RFC 9449 §8), stateless, the same in every process. */
+  readonly dpopNonces: DpopNonces;
   /** Prometheus counters (--metrics-port); absent when metrics are off. */
   readonly metrics?: Metrics;
   /** What /readyz reports (services/readiness.ts); absent: ready whenever it answers. */

@@ -5,11 +5,17 @@ import {
   type Insertable,
   type Kysely,
   type Selectable,
+  type UpdateQueryBuilder,
 } from 'kysely';
 import { appendAudit, type AuditEntry, type AuditRecord } from './audit.js';
 import type { AuthorizationCodeTable, Database } from './schema.js';
 import { decodeSessionClaims, encodeSessionClaims, type SessionClaims } from './session-claims.js';
-import { firstRefusal, sameValues, type SpendRule } from './spend-rules.js';
+import {
+  firstRefusal,
+  spendConditions,
+  type SpendCondition,
+  type SpendRule,
+} from './spend-rules.js';
 
 export interface AuthorizationCode {
   readonly codeHash: string;
@@ -32,6 +38,11 @@ export interface AuthorizationCode {
   readonly grantId: string | null;
   /** What its ID tokens say of the sign-in (sid, amr, acr); absent: nothing. */
   readonly sessionClaims?: SessionClaims;
+  /**
+   * RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (`dpop_jkt` at /authorize,
+   * or the key of the PAR request's proof, §10.1); null or absent: not bound.
+   */
+  readonly dpopJkt?: string | null;
   readonly createdAt: number;
 }
 
@@ -102,11 +113,13 @@ export interface CodePresentation {
   readonly codeChallenge: string;
   readonly redirectUri?: string;
   readonly resource?: string;
+  /** The thumbprint of the key of the request's DPoP proof, when it carried one. */
+  readonly dpopJkt?: string;
 }
 
 /** Which of `codeRules` a token request breaks. */
 export type CodeRefusal =
-  'client' | 'redirect_uri' | 'redirect_uri_missing' | 'code_verifier' | 'resource';
+  'client' | 'redirect_uri' | 'redirect_uri_missing' | 'code_verifier' | 'resource' | 'dpop_jkt';
 
 /**
  * What a token request must match to spend a code, in the order refusals are reported: the only
@@ -162,6 +175,15 @@ export const codeRules: readonly SpendRule<
     stored: (code) => code.resource,
     presented: (request) => request.resource,
   },
+  // RFC 9449 §10: a code bound to a DPoP key is redeemed only with a proof of that key; a code
+  // bound to none takes a proof of any key, or none.
+  {
+    reason: 'dpop_jkt',
+    kind: 'bound',
+    column: 'dpop_jkt',
+    stored: (code) => code.dpopJkt ?? null,
+    presented: (request) => request.dpopJkt,
+  },
 ];
 
 /** The first of `codeRules` the request breaks, or undefined: a pure check of a stored code. */
@@ -189,6 +211,7 @@ function toCode(row: Selectable<AuthorizationCodeTable>): AuthorizationCode {
     impersonationId: row.impersonation_id,
     grantId: row.grant_id,
     sessionClaims: decodeSessionClaims(row.session_claims),
+    dpopJkt: row.dpop_jkt,
     createdAt: row.created_at,
   };
 }
@@ -211,6 +234,7 @@ function codeRow(code: NewAuthorizationCode): Insertable<AuthorizationCodeTable>
     impersonation_id: code.impersonationId,
     grant_id: null,
     session_claims: encodeSessionClaims(code.sessionClaims),
+    dpop_jkt: code.dpopJkt ?? null,
     created_at: code.createdAt,
   };
 }
@@ -249,6 +273,17 @@ const RESOLVES_AT_COMMIT = { durable: false } as const;
 
 function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/** One rule's condition added to a spending UPDATE's WHERE (spend-rules.ts). */
+function withCondition<
+  U extends UpdateQueryBuilder<Database, 'authorization_codes', 'authorization_codes', object>,
+>(update: U, condition: SpendCondition<keyof AuthorizationCodeTable>): U {
+  const { column } = condition;
+  if (condition.is === 'equal') return update.where(column, '=', condition.value) as U;
+  if (condition.is === 'unbound') return update.where(column, 'is', null) as U;
+  const { value } = condition;
+  return update.where((eb) => eb.or([eb(column, 'is', null), eb(column, '=', value)])) as U;
 }
 
 export function codeStore(db: Kysely<Database>): CodeStore {
@@ -292,8 +327,8 @@ export function codeStore(db: Kysely<Database>): CodeStore {
       return row === undefined ? undefined : toCode(row);
     },
     async redeem(environment, codeHash, presented, grantId, now) {
-      const conditions = sameValues(codeRules, presented);
-      // A rule that applies but is not a column comparison: spend after reading instead.
+      const conditions = spendConditions(codeRules, presented);
+      // A rule that applies but is not written in SQL: spend after reading instead.
       if (conditions === undefined) return undefined;
       // In the order the statement below takes them: SET, the guard, then the rules.
       const parameters = [
@@ -302,13 +337,13 @@ export function codeStore(db: Kysely<Database>): CodeStore {
         environment,
         codeHash,
         now,
-        ...conditions.map(([, v]) => v),
+        ...conditions.flatMap((c) => (c.is === 'unbound' ? [] : [c.value])),
       ];
-      const shape = conditions.map(([column]) => column).join(' ');
+      const shape = conditions.map((c) => `${c.column}:${c.is}`).join(' ');
       let text = spendTexts.get(shape);
       if (text === undefined) {
         let update = spend(environment, codeHash, grantId, now);
-        for (const [column, value] of conditions) update = update.where(column, '=', value);
+        for (const condition of conditions) update = withCondition(update, condition);
         if (commitsWithoutWaiting) update = update.where(WITHOUT_WAITING_FOR_FLUSH);
         const compiled = update.returningAll().compile();
         // Kept only if the statement takes exactly these parameters in this order; otherwise

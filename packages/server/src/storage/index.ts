@@ -7,6 +7,7 @@ import {
 } from './authorization-requests.js';
 import { clientAssertionJtiStore, type ClientAssertionJtiStore } from './client-assertion-jtis.js';
 import { clientStore, type ClientStore } from './clients.js';
+import { dpopProofJtiStore, type DpopProofJtiStore } from './dpop-proof-jtis.js';
 import { codeStore, type CodeStore } from './codes.js';
 import { pushedRequestStore, type PushedRequestStore } from './pushed-requests.js';
 import { consentStore, type ConsentStore } from './consents.js';
@@ -59,6 +60,8 @@ export interface Stores {
   readonly logoutDeliveries: LogoutDeliveryStore;
   /** The jtis of private_key_jwt client assertions already used (RFC 7523 §3). */
   readonly clientAssertionJtis: ClientAssertionJtiStore;
+  /** The jtis of DPoP proofs already used, per key (RFC 9449 §11.1). */
+  readonly dpopProofJtis: DpopProofJtiStore;
   /** Housekeeping: what has expired, removed in batches. */
   readonly expired: ExpiredRecordStore;
   /** Not a table: how client secrets are hashed for the clients table. */
@@ -106,6 +109,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     sessionClients: sessionClientStore(db),
     logoutDeliveries: logoutDeliveryStore(db),
     clientAssertionJtis: clientAssertionJtiStore(db),
+    dpopProofJtis: dpopProofJtiStore(db),
     expired: expiredRecordStore(db, handle.kind),
     clientSecrets: options.clientSecrets ?? clientSecretHasher(undefined),
   };

@@ -71,6 +71,11 @@ export interface AccessTokenRequest {
     /** The token must not outlive this (ms). */
     readonly notAfter: number;
   };
+  /**
+   * RFC 9449 §6: the thumbprint of the DPoP key the token is bound to, carried as
+   * `cnf: { jkt }` (RFC 7800 §3.1); absent for a bearer token.
+   */
+  readonly dpopJkt?: string;
 }
 
 export interface SignedAccessToken {
@@ -118,6 +123,7 @@ export async function signAccessToken(
       // What ending the impersonation revokes (an `impersonation` revocation event).
       ...(impersonationId === null ? {} : { impersonation_id: impersonationId }),
       ...(delegation === undefined ? actClaim(acting) : { act: delegation.act }),
+      ...(request.dpopJkt === undefined ? {} : { cnf: { jkt: request.dpopJkt } }),
     },
     alg,
   );
@@ -153,6 +159,8 @@ export interface RefreshTokenRequest {
   readonly acting?: ActingOperator;
   /** What the grant's ID tokens say of the sign-in, kept for refreshed ID tokens. */
   readonly sessionClaims?: SessionClaims;
+  /** RFC 9449 §5: the DPoP key thumbprint a rotation must prove (a public client's token). */
+  readonly dpopJkt?: string;
 }
 
 /** Every refresh token starts with it: secret scanners can match it, and endpoints tell kinds apart. */
@@ -184,6 +192,7 @@ export function newRefreshToken(
       ),
       impersonationId: request.acting?.impersonationId ?? null,
       ...(request.sessionClaims === undefined ? {} : { sessionClaims: request.sessionClaims }),
+      ...(request.dpopJkt === undefined ? {} : { dpopJkt: request.dpopJkt }),
       createdAt: now,
     },
   };

@@ -4,6 +4,7 @@ import { ACR_VALUES_SUPPORTED } from '../../authorization/session-claims.js';
 import type { AppDeps } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { GRANT_TYPES, OIDC_SCOPES } from '../../protocol.js';
+import { DPOP_ALGS } from '../../tokens/dpop-proof.js';
 
 /** Exactly what this server supports: nothing listed that it does not do. */
 export function metadataFor(
@@ -35,6 +36,8 @@ export function metadataFor(
     response_modes_supported: ['query'],
     grant_types_supported: [...GRANT_TYPES],
     code_challenge_methods_supported: ['S256'],
+    // RFC 9449 §5.1: the algorithms a DPoP proof may be signed with (tokens/dpop-proof.ts).
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
     // private_key_jwt: RFC 7523 §2.2 client assertions (http/client-assertion.ts), signed with
     // exactly the algorithms listed (RFC 8414 §2).
     token_endpoint_auth_methods_supported: [
