@@ -621,7 +621,7 @@ describe('gatehouse plan / apply: bad input', () => {
       const result = await cli([command, '-f', 'typo.yaml']);
       expect(result.code).toBe(1);
       expect(result.stderr).toBe(
-        'gatehouse: error: clients[1]: unknown field "redirectUri" (allowed: key, name, type, grantTypes, skipConsent, scopes, idTokenSignedResponseAlg, tokenEndpointAuthMethod, jwks, jwksUri, requirePar, pkceExemptWithNonce, environments)\n',
+        'gatehouse: error: clients[1]: unknown field "redirectUri" (allowed: key, name, type, grantTypes, skipConsent, scopes, idTokenSignedResponseAlg, tokenEndpointAuthMethod, jwks, jwksUri, requirePar, pkceExemptWithNonce, requireDpop, environments)\n',
       );
     }
     await writeFileIn('typo.yaml', VALID.replace('redirectUris:', 'redirectURIs:'));

@@ -124,12 +124,14 @@ export {
   interpolate,
   type DeclaredState,
   type DeclaredClient,
+  type DeclaredEnvironmentSettings,
 } from './services/declarative/schema.js';
 export {
   planState,
   applyState,
   type StatePlan,
   type ClientChange,
+  type EnvironmentChange,
   type PlanProblem,
   type AppliedClient,
 } from './services/declarative/plan.js';

@@ -7,6 +7,7 @@ import {
   planState,
   type ClientChange,
   type DeclaredState,
+  type EnvironmentChange,
   type UserChange,
   type StatePlan,
 } from '@gatehouse/server';
@@ -118,8 +119,20 @@ function userLine(change: UserChange, style: Style): string {
   return style.dim(`= ${where}: no changes`);
 }
 
+function environmentLines(change: EnvironmentChange, style: Style): string[] {
+  const where = `${change.environment} (environment settings)`;
+  if (change.action === 'unchanged') return [style.dim(`= ${where}: no changes`)];
+  return [
+    style.yellow(`~ ${where}: update`),
+    ...Object.entries(change.settings).map(
+      ([name, { from, to }]) => `    ${name}: ${settingText(from)} -> ${settingText(to)}`,
+    ),
+  ];
+}
+
 function planLines(plan: StatePlan, style: Style): string[] {
   return [
+    ...plan.environments.flatMap((e) => environmentLines(e, style)),
     ...plan.changes.flatMap((c) => changeLines(c, style)),
     ...plan.users.map((u) => userLine(u, style)),
     ...plan.problems.map((p) =>
@@ -132,6 +145,14 @@ function planLines(plan: StatePlan, style: Style): string[] {
         `note: ${o.environment}/${o.clientId} is managed by "${printable(o.key)}", which the file no longer declares in ${o.environment}; it is kept`,
     ),
   ];
+}
+
+/** What a plan changes, for its summary line. */
+function changedKinds(plan: StatePlan): string {
+  const users = plan.users.some((u) => u.action !== 'unchanged');
+  const environments = plan.environments.some((e) => e.action !== 'unchanged');
+  if (!environments) return users ? 'client(s) or user(s)' : 'client(s)';
+  return users ? 'environment(s), client(s) or user(s)' : 'environment(s) or client(s)';
 }
 
 /** `gatehouse plan` and `gatehouse apply`: redirect registration as a reviewed release artefact. */
@@ -160,7 +181,7 @@ export function releaseCommands(io: CliIo, setExitCode: (code: ExitCode) => void
               ? `${result.problems.length} problem(s): apply would refuse this file and change nothing`
               : result.changeCount === 0
                 ? 'in sync: nothing to apply'
-                : `${result.changeCount} ${result.users.some((u) => u.action !== 'unchanged') ? 'client(s) or user(s)' : 'client(s)'} to change: run gatehouse apply -f ${options.file}`,
+                : `${result.changeCount} ${changedKinds(result)} to change: run gatehouse apply -f ${options.file}`,
           ].join('\n')}\n`,
         );
       }

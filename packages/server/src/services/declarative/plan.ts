@@ -5,6 +5,7 @@ import {
   createClient,
   defaultGrantTypes,
   redirectPolicyFor,
+  registeredDefaults,
   updateClient,
 } from '../clients.js';
 import {
@@ -15,9 +16,10 @@ import {
   type ClientSettingsInput,
 } from '../client-settings.js';
 import type { ServiceContext } from '../context.js';
+import { checkRefreshGraceSeconds, updateEnvironmentSettings } from '../environments.js';
 import { parseDuration } from '../duration.js';
 import { InputError } from '../input-error.js';
-import type { DeclaredClient, DeclaredState } from './schema.js';
+import type { DeclaredClient, DeclaredEnvironmentSettings, DeclaredState } from './schema.js';
 import { applyUserChanges, planUsers, type UserChange } from './users.js';
 
 export interface UriPair {
@@ -41,7 +43,10 @@ export interface ClientChange {
   };
   readonly skipConsent?: { readonly from: boolean | null; readonly to: boolean };
   readonly scopes?: { readonly from: readonly string[] | null; readonly to: readonly string[] };
-  /** The issue #16 settings that change, by name: each from (null: a new client) and to. */
+  /**
+   * The issue #16 and #17 settings that change, by name: each from (null: a new client) and to.
+   * A new client's include the defaults of where it is registered (`registeredDefaults`).
+   */
   readonly settings?: Readonly<Record<string, { readonly from: unknown; readonly to: unknown }>>;
   readonly addedUris: readonly { readonly uri: string; readonly expiresAt: number | null }[];
   readonly removedUris: readonly string[];
@@ -62,7 +67,17 @@ export type PlanProblem = {
   readonly message: string;
 };
 
+/** An environment's declared settings against what it has (issue #17). */
+export interface EnvironmentChange {
+  readonly environment: string;
+  readonly action: 'update' | 'unchanged';
+  /** The settings that change, by name. */
+  readonly settings: Readonly<Record<string, { readonly from: unknown; readonly to: unknown }>>;
+}
+
 export interface StatePlan {
+  /** The declared environment settings (the file's `environments`); absent: none declared. */
+  readonly environments: readonly EnvironmentChange[];
   readonly changes: readonly ClientChange[];
   /** The declared users: created, email_verified changed, or unchanged (declarative/users.ts). */
   readonly users: readonly UserChange[];
@@ -228,9 +243,12 @@ async function planClient(
     if (!(error instanceof InputError)) throw error;
     problems.push({ key: declared.key, environment, code: error.code, message: error.message });
   }
-  // The settings, checked as the service will check them, so that plan already refuses them.
+  // The settings, checked as the service will check them, so that plan already refuses them. A
+  // new client starts from the defaults of where it is registered, as the service creates it.
   const nextSettings = mergeSettings(
-    existing === undefined ? settingsOf({}) : settingsOf(existing),
+    existing === undefined
+      ? settingsOf(registeredDefaults(env, declared.type))
+      : settingsOf(existing),
     declaredSettings(declared, environment),
   );
   try {
@@ -324,10 +342,47 @@ async function planClient(
   return changed ? change : { ...change, action: 'unchanged' };
 }
 
+/** The settings an environment declares, against what it has; refusals go to `problems`. */
+async function planEnvironment(
+  ctx: ServiceContext,
+  name: string,
+  declared: DeclaredEnvironmentSettings,
+  problems: PlanProblem[],
+): Promise<EnvironmentChange | undefined> {
+  const env = await ctx.stores.environments.get(name);
+  const problem = (code: string, message: string) =>
+    problems.push({ key: 'environment settings', environment: name, code, message });
+  if (env === undefined) {
+    problem('unknown_environment', `no environment "${name}"`);
+    return undefined;
+  }
+  if (declared.refreshGraceSeconds !== undefined)
+    try {
+      checkRefreshGraceSeconds(declared.refreshGraceSeconds);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      problem(error.code, error.message);
+    }
+  const settings: Record<string, { from: unknown; to: unknown }> = {};
+  for (const key of Object.keys(declared) as (keyof DeclaredEnvironmentSettings)[])
+    if (declared[key] !== undefined && declared[key] !== env[key])
+      settings[key] = { from: env[key], to: declared[key] };
+  return {
+    environment: name,
+    action: Object.keys(settings).length === 0 ? 'unchanged' : 'update',
+    settings,
+  };
+}
+
 /** Compares a declared state with the server's, without writing anything. */
 export async function planState(ctx: ServiceContext, state: DeclaredState): Promise<StatePlan> {
   const now = ctx.clock();
   const problems: PlanProblem[] = [];
+  const environments: EnvironmentChange[] = [];
+  for (const [name, declared] of Object.entries(state.environments ?? {})) {
+    const change = await planEnvironment(ctx, name, declared, problems);
+    if (change !== undefined) environments.push(change);
+  }
   const changes: ClientChange[] = [];
   for (const declared of state.clients)
     for (const environment of Object.keys(declared.environments)) {
@@ -348,11 +403,13 @@ export async function planState(ctx: ServiceContext, state: DeclaredState): Prom
         orphans.push({ environment: env.name, clientId: client.clientId, key: client.managedBy });
   const users = await planUsers(ctx, state.users ?? [], problems);
   return {
+    environments,
     changes,
     users,
     problems,
     orphans,
     changeCount:
+      environments.filter((e) => e.action !== 'unchanged').length +
       changes.filter((c) => c.action !== 'unchanged').length +
       users.filter((u) => u.action !== 'unchanged').length,
   };
@@ -391,6 +448,15 @@ export async function applyState(
   const byKey = new Map(state.clients.map((c) => [c.key, c]));
   let appliedUsers: UserChange[] = [];
   const applied = await transaction(async (tx) => {
+    // Environment settings first (audited by the service like any change), in the same
+    // transaction as the clients: all or nothing.
+    for (const change of plan.environments)
+      if (change.action === 'update')
+        await updateEnvironmentSettings(
+          tx,
+          change.environment,
+          state.environments?.[change.environment] ?? {},
+        );
     // In the same transaction as the clients: all or nothing.
     appliedUsers = await applyUserChanges(tx, plan.users, state.users ?? []);
     const done: AppliedClient[] = [];

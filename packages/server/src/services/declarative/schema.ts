@@ -21,9 +21,9 @@ export interface DeclaredClient {
   /** Scopes it may be granted without a resource (client_credentials); absent: left as it is. */
   readonly scopes?: readonly string[];
   /**
-   * The issue #16 settings the client has in every environment (idTokenSignedResponseAlg,
-   * tokenEndpointAuthMethod, jwks, jwksUri, requirePar, pkceExemptWithNonce); each absent one is
-   * left as it is. Checked by the client service when planned.
+   * The issue #16 and #17 settings the client has in every environment (idTokenSignedResponseAlg,
+   * tokenEndpointAuthMethod, jwks, jwksUri, requirePar, pkceExemptWithNonce, requireDpop); each
+   * absent one is left as it is (a new client gets its default). Checked by the client service when planned.
    */
   readonly settings: ClientSettingsInput;
   readonly environments: Readonly<Record<string, DeclaredEnvironment>>;
@@ -46,12 +46,49 @@ const CLIENT_SETTINGS = {
   jwksUri: 'string',
   requirePar: 'boolean',
   pkceExemptWithNonce: 'boolean',
+  requireDpop: 'boolean',
+} as const;
+
+/**
+ * The environment settings a file may give (issue #17), each with its JSON type: whether every
+ * token request must carry a DPoP proof (RFC 9449) and the refresh grace window in seconds. The
+ * environments themselves are not declared: they must exist.
+ */
+export interface DeclaredEnvironmentSettings {
+  readonly requireDpop?: boolean;
+  readonly refreshGraceSeconds?: number;
+}
+const ENVIRONMENT_SETTINGS = {
+  requireDpop: 'boolean',
+  refreshGraceSeconds: 'number',
 } as const;
 
 export interface DeclaredState {
   readonly clients: readonly DeclaredClient[];
   /** Users per environment and their email_verified (declarative/users.ts); absent: none. */
   readonly users?: readonly DeclaredUser[];
+  /** Settings of existing environments, by name; absent ones are left as they are. */
+  readonly environments?: Readonly<Record<string, DeclaredEnvironmentSettings>>;
+}
+
+function parseEnvironmentSettings(value: unknown): Record<string, DeclaredEnvironmentSettings> {
+  if (!isObject(value)) fail('environments', 'maps environment names to their settings');
+  const environments: Record<string, DeclaredEnvironmentSettings> = {};
+  for (const [name, raw] of Object.entries(value)) {
+    const where = `environments.${name}`;
+    if (!isObject(raw)) fail(where, 'settings are an object');
+    onlyKeys(where, raw, Object.keys(ENVIRONMENT_SETTINGS));
+    const settings: Record<string, unknown> = {};
+    for (const [field, type] of Object.entries(ENVIRONMENT_SETTINGS)) {
+      const given = raw[field];
+      if (given === undefined) continue;
+      // The grace's range is the service's to check (plan reports it as a problem).
+      if (typeof given !== type) fail(where, `"${field}" must be a ${type}`);
+      settings[field] = given;
+    }
+    environments[name] = settings;
+  }
+  return environments;
 }
 
 const KEY = /^[a-z][a-z0-9-]{0,62}$/;
@@ -98,7 +135,7 @@ function redirectEntry(where: string, value: unknown): DeclaredRedirectUri {
 export function parseDeclaredState(document: unknown): DeclaredState {
   if (!isObject(document))
     fail('file', 'the top level must be an object with "version" and "clients"');
-  onlyKeys('file', document, ['version', 'clients', 'users']);
+  onlyKeys('file', document, ['version', 'environments', 'clients', 'users']);
   if (document.version !== 1) fail('file', '"version" must be 1');
   if (!Array.isArray(document.clients)) fail('file', '"clients" must be a list');
   const seen = new Set<string>();
@@ -189,6 +226,9 @@ export function parseDeclaredState(document: unknown): DeclaredState {
   return {
     clients,
     ...(document.users === undefined ? {} : { users: parseDeclaredUsers(document.users) }),
+    ...(document.environments === undefined
+      ? {}
+      : { environments: parseEnvironmentSettings(document.environments) }),
   };
 }
 
