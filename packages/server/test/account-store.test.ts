@@ -125,7 +125,6 @@ describe.each(DATABASES)('account stores on $kind', ({ create }) => {
           authTime: now,
           expiresAt: now + 60_000,
           impersonationId: null,
-          grantId: null,
           createdAt: now,
         },
         {
