@@ -40,14 +40,14 @@ export async function validAccessToken(
         'the access token expired and there is no refresh token; run gatehouse login again',
         'expired',
       );
+    // RFC 9449 §5: bound tokens are refreshed with a proof of the same key (a public client's
+    // refresh token is bound too); without that key nothing is sent. Unbound tokens from before
+    // stay bearer: their refresh goes without a proof, as they were issued.
+    const dpop = await bindingKey(store, profile, latest);
     const as = await discover(latest.issuer, {
       allowHttpLoopbackIssuer: latest.allowHttpLoopbackIssuer === true,
     });
     const client: oauth.Client = { client_id: latest.clientId };
-    // RFC 9449 §5: bound tokens are refreshed with a proof of the same key (a public client's
-    // refresh token is bound too). Unbound tokens from before stay bearer: their refresh is sent
-    // without a proof, as they were issued.
-    const dpop = await bindingKey(store, profile, latest);
     const refreshToken = latest.refreshToken;
     try {
       const result = await withNonceRetry(async () => {
