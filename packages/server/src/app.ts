@@ -3,6 +3,7 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { registerAdmin } from './admin/index.js';
+import { accountEndpoints } from './endpoints/account/index.js';
 import { registerImpersonationBanner } from './authorization/impersonation-banner.js';
 import { authorizeEndpoint } from './endpoints/authorize/index.js';
 import { deviceEndpoints } from './endpoints/device/index.js';
@@ -116,6 +117,7 @@ export async function createApp(
   revocationFeedEndpoint(app, deps);
   userinfoEndpoint(app, deps);
   endSessionEndpoint(app, deps);
+  accountEndpoints(app, deps);
   impersonationEndpoints(app, deps);
   dynamicClientRegistrationEndpoint(app, deps);
   await registerAdmin(app, deps, options.consoleDir);

@@ -1,3 +1,4 @@
+import { accountStore, type AccountStore } from './account.js';
 import { cacheStores } from './cached-stores.js';
 import { attemptStore, type AttemptStore } from './attempts.js';
 import { auditStore, type AuditStore } from './audit.js';
@@ -62,6 +63,8 @@ export interface Stores {
   readonly clientAssertionJtis: ClientAssertionJtiStore;
   /** The jtis of DPoP proofs already used, per key (RFC 9449 §11.1). */
   readonly dpopProofJtis: DpopProofJtiStore;
+  /** What a user's account page lists and ends of their own (sessions, grants, codes). */
+  readonly account: AccountStore;
   /** Housekeeping: what has expired, removed in batches. */
   readonly expired: ExpiredRecordStore;
   /** Not a table: how client secrets are hashed for the clients table. */
@@ -110,6 +113,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     logoutDeliveries: logoutDeliveryStore(db),
     clientAssertionJtis: clientAssertionJtiStore(db),
     dpopProofJtis: dpopProofJtiStore(db),
+    account: accountStore(db),
     expired: expiredRecordStore(db, handle.kind),
     clientSecrets: options.clientSecrets ?? clientSecretHasher(undefined),
   };
