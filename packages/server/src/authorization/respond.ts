@@ -81,6 +81,8 @@ export async function redirectWithCode(
         acting === undefined
           ? sessionClaimsOf(session ?? { sid: null }, acrRequested)
           : impersonationClaims(acrRequested),
+      // RFC 9449 §10: redeemed only with a proof of this key.
+      dpopJkt: request.dpopJkt ?? null,
       createdAt: now,
     },
     {

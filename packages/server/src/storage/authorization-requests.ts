@@ -17,6 +17,8 @@ export interface PendingAuthorization {
   readonly resource: string | null;
   /** OIDC Core §3.1.2.1 `acr_values`, in order; absent when not asked (the ID token then has no acr). */
   readonly acrValues?: readonly string[];
+  /** RFC 9449 §10: the DPoP key thumbprint the code is bound to; absent: not bound. */
+  readonly dpopJkt?: string;
 }
 
 export interface AuthorizationRequestStore {

@@ -1,5 +1,6 @@
 import type { AuthorizeStep } from './state.js';
 import { checkClient } from './steps/check-client.js';
+import { checkDpopJkt } from './steps/check-dpop-jkt.js';
 import { checkGrantType } from './steps/check-grant-type.js';
 import { checkMaxAge } from './steps/check-max-age.js';
 import { checkParRequired } from './steps/check-par-required.js';
@@ -28,6 +29,7 @@ export const REQUEST_CHECKS: readonly AuthorizeStep[] = [
   checkMaxAge, // OIDC Core §3.1.2.1
   checkGrantType, // RFC 6749 §4.1.2.1 unauthorized_client
   checkScopeAndResource, // RFC 8707 §2, RFC 6749 §3.3
+  checkDpopJkt, // RFC 9449 §10
 ];
 
 /** What the PAR endpoint checks of a pushed request, its client authenticated (RFC 9126 §2.1). */

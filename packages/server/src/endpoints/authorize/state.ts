@@ -28,6 +28,8 @@ export interface AuthorizeState {
   /** The scopes and RFC 8707 resource asked for (check-scope-and-resource). */
   scope: readonly string[];
   resource: string | null;
+  /** RFC 9449 §10: the DPoP key thumbprint the code is to be bound to (check-dpop-jkt). */
+  dpopJkt?: string;
 }
 
 /** One check of the pipeline: it throws to stop the request, or adds what it found to the state. */
@@ -75,6 +77,7 @@ export function pendingAuthorization(state: AuthorizeState): PendingAuthorizatio
     maxAge: state.maxAge,
     loginHint: params.login_hint ?? null,
     resource: state.resource,
+    ...(state.dpopJkt === undefined ? {} : { dpopJkt: state.dpopJkt }),
     // OIDC Core §3.1.2.1: voluntary; the ID token then says which class the sign-in reached.
     ...(params.acr_values === undefined
       ? {}

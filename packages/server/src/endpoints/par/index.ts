@@ -3,12 +3,14 @@ import { RedirectUriRefused, recordRefusedRedirect } from '../../authorization/r
 import { randomToken, sha256 } from '../../crypto/random.js';
 import {
   InvalidClient,
+  InvalidDpopProof,
   InvalidRequest,
   RequestTooLarge,
   UnsafeAuthorizationRequest,
 } from '../../errors.js';
 import { authenticateClient } from '../../http/client-auth.js';
 import type { AppDeps } from '../../http/deps.js';
+import { checkDpopProof, sendDpopNonce } from '../../http/dpop.js';
 import { environmentContext } from '../../http/environment.js';
 import { formParams } from '../../http/form.js';
 import { isDocumentClientId, MetadataDocumentError } from '../../services/metadata-documents.js';
@@ -47,6 +49,20 @@ export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
     // The authenticated client's (a Basic-authenticated client need not repeat it; a different
     // one was refused by authenticateClient).
     params.client_id = client.clientId;
+    // RFC 9449 §10.1: a DPoP proof on the push binds the code to its key, as dpop_jkt would (a
+    // nonce is required, as at the token endpoint); both sent must name the same key.
+    const dpop = await checkDpopProof(deps, request, requestEnv, {
+      endpoint: '/par',
+      answer: 'token-endpoint',
+      requireNonce: true,
+    });
+    if (dpop !== undefined) {
+      if (params.dpop_jkt !== undefined && params.dpop_jkt !== dpop.jkt)
+        throw new InvalidDpopProof(
+          'dpop_jkt is not the thumbprint of the DPoP proof key (RFC 9449 §10.1)',
+        );
+      params.dpop_jkt = dpop.jkt;
+    }
 
     const state = newState(deps, requestEnv, request);
     state.params = params;
@@ -84,6 +100,7 @@ export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
       now + PUSHED_REQUEST_TTL_S * 1000,
       now,
     );
+    if (dpop !== undefined) sendDpopNonce(deps, requestEnv, reply);
     // RFC 9126 §2.2: 201 Created with request_uri and expires_in.
     return reply
       .status(201)
