@@ -5,6 +5,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
+import { withoutRefreshGrace } from './support/refresh-grace.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
 const PASSWORD = 'correct horse battery';
@@ -329,38 +330,42 @@ describe('authorization code flow', () => {
   });
 
   it('rotates refresh tokens and revokes the family when a rotated one is reused', async () => {
-    const { code, verifier } = await codeFor(native.clientId, loopback);
-    const first = await token({
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: loopback,
-      client_id: native.clientId,
+    // With the grace window off: within it, this client's second use would get a successor
+    // (refresh-grace.test.ts); after it, or without it, a reuse ends the grant.
+    await withoutRefreshGrace(t.ctx, async () => {
+      const { code, verifier } = await codeFor(native.clientId, loopback);
+      const first = await token({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: loopback,
+        client_id: native.clientId,
+      });
+      const second = await token({
+        grant_type: 'refresh_token',
+        refresh_token: first.body.refresh_token ?? '',
+        client_id: native.clientId,
+      });
+      expect(second.status).toBe(200);
+      expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
+      const reuse = await token({
+        grant_type: 'refresh_token',
+        refresh_token: first.body.refresh_token ?? '',
+        client_id: native.clientId,
+      });
+      expect(reuse.body.error).toBe('invalid_grant');
+      // The family is gone: even the newest refresh token and access token no longer work.
+      const third = await token({
+        grant_type: 'refresh_token',
+        refresh_token: second.body.refresh_token ?? '',
+        client_id: native.clientId,
+      });
+      expect(third.body.error).toBe('invalid_grant');
+      const userinfo = await fetch(`${t.issuer('development')}/userinfo`, {
+        headers: { authorization: `Bearer ${second.body.access_token}` },
+      });
+      expect(userinfo.status).toBe(401);
     });
-    const second = await token({
-      grant_type: 'refresh_token',
-      refresh_token: first.body.refresh_token ?? '',
-      client_id: native.clientId,
-    });
-    expect(second.status).toBe(200);
-    expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
-    const reuse = await token({
-      grant_type: 'refresh_token',
-      refresh_token: first.body.refresh_token ?? '',
-      client_id: native.clientId,
-    });
-    expect(reuse.body.error).toBe('invalid_grant');
-    // The family is gone: even the newest refresh token and access token no longer work.
-    const third = await token({
-      grant_type: 'refresh_token',
-      refresh_token: second.body.refresh_token ?? '',
-      client_id: native.clientId,
-    });
-    expect(third.body.error).toBe('invalid_grant');
-    const userinfo = await fetch(`${t.issuer('development')}/userinfo`, {
-      headers: { authorization: `Bearer ${second.body.access_token}` },
-    });
-    expect(userinfo.status).toBe(401);
   });
 
   it('answers userinfo, and introspection and revocation for an authenticated client', async () => {

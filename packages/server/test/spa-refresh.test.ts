@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPA_REFRESH_ABSOLUTE_TTL_S } from '../src/grants/spa-refresh.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
+import { DEFAULT_REFRESH_GRACE_SECONDS } from '../src/services/environments.js';
 import { FormBrowser, pkce, startTestServer, type TestServer } from './support/server.js';
 
 const PASSWORD = 'a long enough password';
@@ -92,7 +93,9 @@ describe('spa refresh tokens', () => {
     expect(first.status).toBe(200);
     expect(first.refresh_token).toBeDefined();
     expect(first.refresh_token).not.toBe(app.refresh);
-    // The thief replays the old one: refused, and the legitimate app's new one dies with it.
+    // The thief replays the old one after the grace window (within it, the same client would get
+    // a successor: refresh-grace.test.ts): refused, and the legitimate app's new one dies with it.
+    now += (DEFAULT_REFRESH_GRACE_SECONDS + 1) * 1000;
     const replay = await refresh(app, app.refresh);
     expect(replay).toMatchObject({ status: 400, error: 'invalid_grant' });
     const afterReplay = await refresh(app, first.refresh_token ?? '');
