@@ -2,6 +2,7 @@
  * panva's oidc-provider as a second, independent authorization server for the login kit's tests
  * (and the CLI's): its own development sign-in pages, filled in by headless Chromium.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
@@ -13,8 +14,10 @@ export interface OidcProviderServer {
   readonly clientId: string;
   /** Lifetime in seconds of the access tokens issued from now on (default 600). */
   setAccessTokenTtl(seconds: number): void;
-  /** Whether an access token is still accepted, asked at the UserInfo endpoint. */
+  /** Whether an access token is still accepted as a bearer token, asked at the UserInfo endpoint. */
   accepts(accessToken: string): Promise<boolean>;
+  /** The DPoP key thumbprint an access token is bound to (its `cnf.jkt`), as the server keeps it. */
+  jktOf(accessToken: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,8 @@ export async function startOidcProvider(
     revocation?: boolean;
     /** RFC 9126: every authorization request must be pushed (its metadata says so). */
     requirePar?: boolean;
+    /** RFC 9449 §8: every DPoP proof must carry a nonce the server gave. */
+    dpopNonce?: boolean;
   } = {},
 ): Promise<OidcProviderServer> {
   const server = createServer();
@@ -48,6 +53,13 @@ export async function startOidcProvider(
     ],
     features: {
       revocation: { enabled: options.revocation ?? true },
+      // oidc-provider takes DPoP proofs by default; with a nonce secret it can also demand nonces.
+      dPoP: {
+        enabled: true,
+        ...(options.dpopNonce === true
+          ? { nonceSecret: randomBytes(32), requireNonce: () => true }
+          : {}),
+      },
       pushedAuthorizationRequests: {
         enabled: true,
         requirePushedAuthorizationRequests: options.requirePar ?? false,
@@ -82,6 +94,8 @@ export async function startOidcProvider(
     setAccessTokenTtl: (seconds) => {
       accessTokenTtl = seconds;
     },
+    jktOf: async (accessToken) =>
+      ((await provider.AccessToken.find(accessToken)) as { jkt?: string } | undefined)?.jkt,
     accepts: async (accessToken) =>
       (await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${accessToken}` } }))
         .status === 200,
