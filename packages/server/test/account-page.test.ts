@@ -13,6 +13,8 @@ import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { codeFrom, codeRequest, tokensOf, WebClient } from './support/oauth.js';
 import { FormBrowser, startTestServer, type TestServer } from './support/server.js';
 import { sha256 } from '../src/crypto/random.js';
+import { setImpersonationEnabled, startImpersonation } from '../src/services/impersonation.js';
+import { createOperator } from '../src/services/operators.js';
 
 const PASSWORD = 'account page pass phrase';
 const API = 'https://api.example.test/notes';
@@ -292,6 +294,70 @@ describe.each(DATABASES)('the account page on $kind', ({ create }) => {
     const shown = await (await browser.get(`${ACCOUNT}?done=%3Cscript%3E`)).text();
     expect(shown).not.toContain('<script>');
     expect(shown).not.toContain('role="status"');
+  });
+
+  it('a self-registered client is shown by its own claim, with an unverified badge and its id', async () => {
+    const registered = await fetch(`${t.issuer('development')}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        application_type: 'web',
+        client_name: 'Notes',
+        redirect_uris: [CALLBACK],
+        grant_types: ['authorization_code', 'refresh_token'],
+      }),
+    });
+    expect(registered.status).toBe(201);
+    const { client_id: clientId, client_secret: secret } = (await registered.json()) as {
+      client_id: string;
+      client_secret: string;
+    };
+    const browser = new FormBrowser(t.url);
+    await signInTo(browser, new WebClient(clientId, secret), 'ada@example.com');
+    const html = await accountHtml(browser);
+    const item =
+      new RegExp(`data-client-id="${clientId}"[\\s\\S]*?</li>\\s*</?(?:ul|li)`).exec(html)?.[0] ??
+      '';
+    expect(item).toContain('<strong>“Notes”</strong> <span class="badge">unverified</span>');
+    expect(item).toContain(`Identified by <code>${clientId}</code>`);
+  });
+
+  it('is refused while an operator impersonates in this browser: nothing shown, nothing ended', async () => {
+    await setImpersonationEnabled(t.ctx, 'development', true);
+    const operator = await createOperator(t.ctx, {
+      email: 'support@ops.example',
+      role: 'support',
+      password: PASSWORD,
+    });
+    const { cookie } = await startImpersonation(t.ctx, operator, {
+      environment: 'development',
+      userId: adaId,
+      clientId: notes.clientId,
+      reason: 'account page test',
+    });
+    // The operator's browser also holds a session of Ada's (the worst case): still refused.
+    const browser = new FormBrowser(t.url);
+    const tokens = await signInTo(browser, reports, 'ada@example.com');
+    const html = await accountHtml(browser);
+    const impersonating = async (path: string, form?: Record<string, string>) => {
+      const response = await fetch(new URL(path, t.url), {
+        method: form === undefined ? 'GET' : 'POST',
+        redirect: 'manual',
+        headers: {
+          cookie: `${browser.jar.header()}; gh_impersonation=${cookie}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        ...(form === undefined ? {} : { body: new URLSearchParams(form) }),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const page = await impersonating(ACCOUNT);
+    expect(page.status).toBe(403);
+    expect(page.text).not.toContain('ada@example.com</strong>.');
+    const revoke = await impersonating(`${ACCOUNT}/revoke`, revokeForm(html, reports.clientId));
+    expect(revoke.status).toBe(403);
+    expect(await apiClient.active(t.url, tokens.access_token)).toBe(true);
+    await setImpersonationEnabled(t.ctx, 'development', false);
   });
 
   it('a wrong password shows the form again; an unknown environment is 404', async () => {
