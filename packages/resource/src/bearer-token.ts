@@ -10,7 +10,28 @@ export interface BearerRequest {
   readonly url?: string;
   /** A body the framework has already parsed, to refuse a token sent in it. Never read otherwise. */
   readonly body?: unknown;
+  /** The request method, which a DPoP proof's `htm` must name (RFC 9449 §4.3). */
+  readonly method?: string;
+  /**
+   * Every `DPoP` header line, in order (`headerValues(req.rawHeaders, 'dpop')`): a proof is
+   * refused when there are two (RFC 9449 §4.3 step 1).
+   */
+  readonly dpop?: readonly string[];
 }
+
+/** The two schemes an access token may come with: RFC 6750 §2.1 and RFC 9449 §7.1. */
+export type TokenScheme = 'Bearer' | 'DPoP';
+
+export type AccessTokenExtraction =
+  | { readonly ok: true; readonly token: string; readonly scheme: TokenScheme }
+  | { readonly ok: false; readonly reason: 'missing' }
+  | {
+      readonly ok: false;
+      readonly reason: 'invalid_request';
+      readonly description: string;
+      /** The scheme the client used, when it was one of ours: the refusal answers in it. */
+      readonly scheme?: TokenScheme;
+    };
 
 export type TokenExtraction =
   | { readonly ok: true; readonly token: string }
@@ -23,13 +44,19 @@ const CREDENTIALS = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/;
 /** RFC 6750 §2.1 b64token. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-/** The values of the `Authorization` lines in Node's `rawHeaders` (name, value, name, ...). */
-export function authorizationHeaders(rawHeaders: readonly string[]): string[] {
+/** The values of every `name` line in Node's `rawHeaders` (name, value, name, ...), in order. */
+export function headerValues(rawHeaders: readonly string[], name: string): string[] {
+  const wanted = name.toLowerCase();
   const values: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === 'authorization') values.push(rawHeaders[i + 1] ?? '');
+    if (rawHeaders[i]?.toLowerCase() === wanted) values.push(rawHeaders[i + 1] ?? '');
   }
   return values;
+}
+
+/** The values of the `Authorization` lines in Node's `rawHeaders` (name, value, name, ...). */
+export function authorizationHeaders(rawHeaders: readonly string[]): string[] {
+  return headerValues(rawHeaders, 'authorization');
 }
 
 function queryHasToken(url: string | undefined): boolean {
@@ -44,9 +71,25 @@ function bodyHasToken(body: unknown): boolean {
 
 /**
  * The bearer token of a request, from the `Authorization` header only. Pure: it returns what is
- * wrong and never throws for what a client sent.
+ * wrong and never throws for what a client sent. A `DPoP` token counts as no bearer token; see
+ * `extractAccessToken` for both schemes.
  */
 export function extractBearerToken(request: BearerRequest): TokenExtraction {
+  const extracted = extractAccessToken(request);
+  if (!extracted.ok) {
+    return extracted.reason === 'missing'
+      ? extracted
+      : { ok: false, reason: 'invalid_request', description: extracted.description };
+  }
+  if (extracted.scheme !== 'Bearer') return { ok: false, reason: 'missing' };
+  return { ok: true, token: extracted.token };
+}
+
+/**
+ * The access token of a request and its scheme, `Bearer` (RFC 6750 §2.1) or `DPoP` (RFC 9449
+ * §7.1), from the `Authorization` header only. Pure, like `extractBearerToken`.
+ */
+export function extractAccessToken(request: BearerRequest): AccessTokenExtraction {
   // MCP authorization (Token Requirements): access tokens MUST NOT be in the URI query string; RFC
   // 6750 §5.3 warns against it too. A token in the URL is refused outright, not ignored, so the
   // client learns; §2 also forbids sending a token by more than one method.
@@ -61,15 +104,24 @@ export function extractBearerToken(request: BearerRequest): TokenExtraction {
   if (request.authorization.length > 1) return invalid('send exactly one Authorization header');
   const credentials = CREDENTIALS.exec((request.authorization[0] ?? '').trim());
   if (credentials === null) return invalid('the Authorization header is malformed');
-  // RFC 9110 §11.1: the scheme is case-insensitive. Another scheme (Basic, DPoP...) carries no
-  // bearer token: answered like no token, with the challenge saying what is expected.
-  if (credentials[1]?.toLowerCase() !== 'bearer') return { ok: false, reason: 'missing' };
+  // RFC 9110 §11.1: the scheme is case-insensitive. Another scheme (Basic...) carries no access
+  // token: answered like no token, with the challenge saying what is expected.
+  const given = credentials[1]?.toLowerCase();
+  const scheme: TokenScheme | undefined =
+    given === 'bearer' ? 'Bearer' : given === 'dpop' ? 'DPoP' : undefined;
+  if (scheme === undefined) return { ok: false, reason: 'missing' };
   const token = credentials[2] ?? '';
+  // RFC 9449 §7.1: the DPoP scheme carries the token as a token68, like Bearer's b64token.
   if (!B64TOKEN.test(token))
-    return invalid('the Authorization header must be "Bearer" followed by one token');
-  return { ok: true, token };
+    return invalid(`the Authorization header must be "${scheme}" followed by one token`, scheme);
+  return { ok: true, token, scheme };
 }
 
-function invalid(description: string): TokenExtraction {
-  return { ok: false, reason: 'invalid_request', description };
+function invalid(description: string, scheme?: TokenScheme): AccessTokenExtraction {
+  return {
+    ok: false,
+    reason: 'invalid_request',
+    description,
+    ...(scheme === undefined ? {} : { scheme }),
+  };
 }

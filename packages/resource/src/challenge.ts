@@ -3,6 +3,12 @@ import { isScopeToken } from './scopes.js';
 /** The error codes of RFC 6750 §3.1. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
+/**
+ * The error codes a `DPoP` challenge may carry: RFC 6750's, and RFC 9449's `invalid_dpop_proof`
+ * (§7.1) and `use_dpop_nonce` (§9).
+ */
+export type DpopErrorCode = BearerErrorCode | 'invalid_dpop_proof' | 'use_dpop_nonce';
+
 export interface BearerChallengeParams {
   /** RFC 9728 §5.1: where the client finds this resource's metadata (and so its issuer). */
   readonly resourceMetadata: string;
@@ -77,22 +83,61 @@ export function authChallenge(
   return parts.length === 0 ? scheme : `${scheme} ${parts.join(', ')}`;
 }
 
+function scopeParam(scope: readonly string[] | undefined): string | undefined {
+  if (scope === undefined || scope.length === 0) return undefined;
+  const bad = scope.find((s) => !isScopeToken(s));
+  if (bad !== undefined)
+    throw new TypeError(`scope must hold scope tokens (RFC 6749 §3.3): ${JSON.stringify(bad)}`);
+  return scope.join(' ');
+}
+
 /** The `WWW-Authenticate` value for a refused request (RFC 6750 §3, RFC 9728 §5.1). */
 export function bearerChallenge(params: BearerChallengeParams): string {
-  let scope: string | undefined;
-  if (params.scope !== undefined && params.scope.length > 0) {
-    const bad = params.scope.find((s) => !isScopeToken(s));
-    if (bad !== undefined)
-      throw new TypeError(`scope must hold scope tokens (RFC 6749 §3.3): ${JSON.stringify(bad)}`);
-    scope = params.scope.join(' ');
-  }
   return authChallenge('Bearer', {
     error: params.error,
     error_description:
       params.errorDescription === undefined
         ? undefined
         : sanitizeErrorDescription(params.errorDescription),
-    scope,
+    scope: scopeParam(params.scope),
     resource_metadata: params.resourceMetadata,
+  });
+}
+
+export interface DpopChallengeParams {
+  /**
+   * RFC 9449 §7.1 `algs`: the proof signature algorithms accepted, space-separated in the
+   * challenge.
+   */
+  readonly algs: readonly string[];
+  /** RFC 9728 §5.1; optional here because the authorization server's userinfo has none. */
+  readonly resourceMetadata?: string;
+  /** Left out when the request carried no token. */
+  readonly error?: DpopErrorCode;
+  readonly errorDescription?: string;
+  readonly scope?: readonly string[];
+  /** For the authorization server's own endpoints (userinfo), as in RFC 6750 §3. */
+  readonly realm?: string;
+}
+
+/**
+ * The `WWW-Authenticate` value asking for a DPoP-bound token and proof (RFC 9449 §7.1):
+ * `DPoP error="…", error_description="…", scope="…", resource_metadata="…", algs="ES256 …"`.
+ * A server nonce goes in the separate `DPoP-Nonce` header (§9), never here.
+ */
+export function dpopChallenge(params: DpopChallengeParams): string {
+  const bad = params.algs.find((alg) => !TOKEN.test(alg));
+  if (bad !== undefined || params.algs.length === 0)
+    throw new TypeError(`algs must be a non-empty list of algorithm names: ${JSON.stringify(bad)}`);
+  return authChallenge('DPoP', {
+    realm: params.realm,
+    error: params.error,
+    error_description:
+      params.errorDescription === undefined
+        ? undefined
+        : sanitizeErrorDescription(params.errorDescription),
+    scope: scopeParam(params.scope),
+    resource_metadata: params.resourceMetadata,
+    algs: params.algs.join(' '),
   });
 }

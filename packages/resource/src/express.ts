@@ -5,10 +5,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthInfo } from './auth-info.js';
 import { isMetadataRequest, metadataResponse } from './metadata-route.js';
-import { authorizationHeaders } from './bearer-token.js';
-import type { RequireBearerOptions } from './node.js';
+import { requestOf, scopesFor } from './adapter-request.js';
+import type { RequireBearerOptions as NodeOptions } from './node.js';
 import { logUnavailable, writeResponse } from './node-response.js';
-import { requiredScopesOption, type ResourceServer } from './resource-server.js';
+import type { ResourceServer } from './resource-server.js';
+
+/** `requiredScopes` (a list, or a function of the Express request), `onError`. */
+export type RequireBearerOptions = NodeOptions<Request>;
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -22,26 +25,25 @@ declare module 'express-serve-static-core' {
 
 /**
  * Middleware that lets a request through with `req.auth` set, or answers 401/403/400 (503 when
- * the authorization server is unavailable). A body a parser has already read is checked for an `access_token`
- * field, which is refused; nothing is read from it.
+ * the authorization server is unavailable). A `Bearer` token, or a `DPoP` one with its proof
+ * (RFC 9449 §7). A body a parser has already read is checked for an `access_token` field, which
+ * is refused; nothing is read from it.
  */
 export function requireBearer(
   resourceServer: ResourceServer,
   options: RequireBearerOptions = {},
 ): RequestHandler {
-  const authOptions = requiredScopesOption(options);
+  const authOptions = scopesFor(options.requiredScopes);
   const onError = options.onError ?? logUnavailable;
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const outcome = await resourceServer.authenticate(
-      {
-        authorization: authorizationHeaders(req.rawHeaders),
-        // originalUrl: the query is checked wherever the middleware is mounted.
-        url: req.originalUrl,
-        body: req.body as unknown,
-      },
-      authOptions,
+      // originalUrl: the query is checked, and the DPoP htu matched, wherever the middleware is
+      // mounted.
+      requestOf(req, req.originalUrl, req.body as unknown),
+      await authOptions(req),
     );
     if (outcome.ok) {
+      for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
       req.auth = outcome.auth;
       next();
       return;
@@ -62,5 +64,4 @@ export function metadataMiddleware(resourceServer: ResourceServer): RequestHandl
   };
 }
 
-export type { RequireBearerOptions } from './node.js';
 export type { AuthInfo } from './auth-info.js';

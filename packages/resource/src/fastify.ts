@@ -8,13 +8,9 @@ import type {
   RouteHandlerMethod,
 } from 'fastify';
 import type { AuthInfo } from './auth-info.js';
-import { authorizationHeaders } from './bearer-token.js';
+import { requestOf, scopesFor, type RequiredScopes } from './adapter-request.js';
 import { isMetadataRequest, metadataResponse } from './metadata-route.js';
-import {
-  requiredScopesOption,
-  type AuthenticateOptions,
-  type ResourceServer,
-} from './resource-server.js';
+import type { ResourceServer } from './resource-server.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +19,12 @@ declare module 'fastify' {
   }
 }
 
-export interface RequireBearerOptions extends AuthenticateOptions {
+export interface RequireBearerOptions {
+  /**
+   * Scopes every one of which the token must hold, or a 403 `insufficient_scope` names them all
+   * (RFC 6750 §3.1): a list, or a function of the request (in `preHandler`, the body is parsed).
+   */
+  readonly requiredScopes?: RequiredScopes<FastifyRequest>;
   /** Told why a request was answered 503. Default: the request's logger, at error level. */
   readonly onError?: (cause: unknown, request: FastifyRequest) => void;
 }
@@ -47,7 +48,7 @@ export function requireBearer(
   resourceServer: ResourceServer,
   options: RequireBearerOptions = {},
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
-  const authOptions = requiredScopesOption(options);
+  const authOptions = scopesFor(options.requiredScopes);
   const onError =
     options.onError ??
     ((cause: unknown, request: FastifyRequest) => {
@@ -55,14 +56,11 @@ export function requireBearer(
     });
   return async (request, reply) => {
     const outcome = await resourceServer.authenticate(
-      {
-        authorization: authorizationHeaders(request.raw.rawHeaders),
-        url: request.url,
-        body: request.body,
-      },
-      authOptions,
+      requestOf(request.raw, request.url, request.body),
+      await authOptions(request),
     );
     if (outcome.ok) {
+      void reply.headers(outcome.headers);
       request.auth = outcome.auth;
       return undefined;
     }

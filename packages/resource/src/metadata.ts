@@ -1,3 +1,4 @@
+import { checkDpopAlgorithms, DEFAULT_DPOP_ALGORITHMS } from './dpop.js';
 import { checkIssuer, checkResourceIdentifier } from './urls.js';
 import { checkScopes } from './scopes.js';
 
@@ -9,6 +10,10 @@ export interface ProtectedResourceMetadata {
   /** Only the `Authorization` header (RFC 6750 §2.1): no query or body tokens. */
   readonly bearer_methods_supported: readonly ['header'];
   readonly resource_name?: string;
+  /** RFC 9728 §2: the DPoP proof algorithms this resource accepts (RFC 9449). */
+  readonly dpop_signing_alg_values_supported: readonly string[];
+  /** RFC 9728 §2: whether only DPoP-bound access tokens are accepted. */
+  readonly dpop_bound_access_tokens_required: boolean;
 }
 
 export interface MetadataOptions {
@@ -20,6 +25,8 @@ export interface MetadataOptions {
   readonly scopesSupported?: readonly string[];
   /** A human-readable name (RFC 9728 §2 `resource_name`). */
   readonly resourceName?: string;
+  /** What the metadata says of DPoP: `algorithms` and `required` (see `DpopOptions`). */
+  readonly dpop?: { readonly algorithms?: readonly string[]; readonly required?: boolean };
 }
 
 export function protectedResourceMetadata(options: MetadataOptions): ProtectedResourceMetadata {
@@ -35,5 +42,9 @@ export function protectedResourceMetadata(options: MetadataOptions): ProtectedRe
       : { scopes_supported: checkScopes(options.scopesSupported, 'scopesSupported') }),
     bearer_methods_supported: Object.freeze(['header'] as const),
     ...(options.resourceName === undefined ? {} : { resource_name: options.resourceName }),
+    dpop_signing_alg_values_supported: checkDpopAlgorithms(
+      options.dpop?.algorithms ?? DEFAULT_DPOP_ALGORITHMS,
+    ),
+    dpop_bound_access_tokens_required: options.dpop?.required ?? false,
   });
 }

@@ -4,16 +4,17 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from './auth-info.js';
-import { authorizationHeaders } from './bearer-token.js';
+import { requestOf, scopesFor, type RequiredScopes } from './adapter-request.js';
 import { isMetadataRequest, metadataResponse } from './metadata-route.js';
 import { logUnavailable, writeResponse } from './node-response.js';
-import {
-  requiredScopesOption,
-  type AuthenticateOptions,
-  type ResourceServer,
-} from './resource-server.js';
+import type { ResourceServer } from './resource-server.js';
 
-export interface RequireBearerOptions extends AuthenticateOptions {
+export interface RequireBearerOptions<Request = IncomingMessage> {
+  /**
+   * Scopes every one of which the token must hold, or a 403 `insufficient_scope` names them all
+   * (RFC 6750 §3.1): a list, or a function of the request (its result is checked each time).
+   */
+  readonly requiredScopes?: RequiredScopes<Request>;
   /**
    * Told why a request was answered 503 (the authorization server's keys or metadata could not be
    * fetched, the revocation feed is stale, introspection failed).
@@ -24,24 +25,25 @@ export interface RequireBearerOptions extends AuthenticateOptions {
 
 /**
  * Returns `(req, res) => Promise<AuthInfo | undefined>`: the token's information, or undefined
- * after it has written the refusal (401/403/400, or 503 when the authorization server is unavailable) to `res`.
- * The body is never read: a token can only come in the `Authorization` header.
+ * after it has written the refusal (401/403/400, or 503 when the authorization server is
+ * unavailable) to `res`. A `Bearer` token, or a `DPoP` one with its proof (RFC 9449 §7). The body
+ * is never read: a token can only come in the `Authorization` header.
  */
 export function requireBearer(
   resourceServer: ResourceServer,
   options: RequireBearerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => Promise<AuthInfo | undefined> {
-  const authOptions = requiredScopesOption(options);
+  const authOptions = scopesFor(options.requiredScopes);
   const onError = options.onError ?? logUnavailable;
   return async (req, res) => {
     const outcome = await resourceServer.authenticate(
-      {
-        authorization: authorizationHeaders(req.rawHeaders),
-        ...(req.url === undefined ? {} : { url: req.url }),
-      },
-      authOptions,
+      requestOf(req, req.url),
+      await authOptions(req),
     );
-    if (outcome.ok) return outcome.auth;
+    if (outcome.ok) {
+      for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
+      return outcome.auth;
+    }
     if (outcome.failure.status === 503) onError(outcome.failure.cause);
     writeResponse(res, outcome.failure);
     return undefined;

@@ -1,8 +1,12 @@
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { AuthInfo } from './auth-info.js';
-import { extractBearerToken, type BearerRequest } from './bearer-token.js';
+import { extractAccessToken, type BearerRequest } from './bearer-token.js';
+import type { DpopErrorCode } from './challenge.js';
+import { dpopSettings, requestUri, tokenBinding, type DpopOptions } from './dpop.js';
+import { checkProof } from './dpop-proof.js';
 import {
   bearerFailure,
+  dpopFailure,
   missingTokenFailure,
   unavailableFailure,
   type AuthFailure,
@@ -25,6 +29,12 @@ import { checkSecureUrl, protectedResourceMetadataUrl } from './urls.js';
 import { verifyAccessToken, type VerifyResult } from './verify.js';
 
 export interface ResourceServerOptions extends MetadataOptions {
+  /**
+   * DPoP (RFC 9449 §7): always on for tokens bound to a key (`cnf.jkt`), which are accepted only
+   * with the `DPoP` scheme and a valid proof; these options tune it, require it for every token,
+   * or add server nonces.
+   */
+  readonly dpop?: DpopOptions;
   /**
    * Where the issuer's keys are. By default discovered from its RFC 8414 metadata (then OpenID
    * Connect Discovery); set it for a server that publishes neither.
@@ -68,7 +78,17 @@ export interface AuthenticateOptions {
 }
 
 export type AuthOutcome =
-  | { readonly ok: true; readonly auth: AuthInfo; readonly claims: JWTPayload }
+  | {
+      readonly ok: true;
+      /** `auth.extra.dpopJkt` is the key's thumbprint when the token is DPoP-bound. */
+      readonly auth: AuthInfo;
+      readonly claims: JWTPayload;
+      /**
+       * Headers for the response to the accepted request: `dpop-nonce`, the next nonce, when
+       * nonces are required (RFC 9449 §9). The adapters set them.
+       */
+      readonly headers: Readonly<Record<string, string>>;
+    }
   | { readonly ok: false; readonly failure: AuthFailure };
 
 export interface ResourceServer {
@@ -82,7 +102,8 @@ export interface ResourceServer {
   readonly metadataPath: string;
   /**
    * Checks a token's JWT alone: signature, type, issuer, audience, time. It does NOT check
-   * revocation; `checkAccessToken` and `authenticate` do.
+   * revocation, nor a DPoP proof for a bound token (`auth.extra.dpopJkt`); `authenticate` does
+   * both.
    */
   verifyAccessToken(token: string): Promise<VerifyResult>;
   /**
@@ -91,8 +112,9 @@ export interface ResourceServer {
    */
   checkAccessToken(token: string): Promise<VerifyResult>;
   /**
-   * Extracts the token of a request, checks it (`checkAccessToken`) and its scopes; says how to
-   * refuse it.
+   * Extracts the token of a request (`Bearer` or `DPoP`), checks it, its DPoP proof when it is
+   * bound or sent as `DPoP` (give `method`, `url` and `dpop`), its revocation and its scopes;
+   * says how to refuse it.
    */
   authenticate(request: BearerRequest, options?: AuthenticateOptions): Promise<AuthOutcome>;
   /** How revocation is checked, and for the feed how fresh it is: for a readiness probe. */
@@ -115,7 +137,12 @@ function nonNegative(value: number | undefined, fallback: number, option: string
 
 /** Everything is checked here, once: a mistake in the options throws a `TypeError` at start-up. */
 export function createResourceServer(options: ResourceServerOptions): ResourceServer {
-  const metadata = protectedResourceMetadata(options);
+  const clock = options.clock ?? Date.now;
+  const dpop = dpopSettings(options.dpop, options.resource, clock);
+  const metadata = protectedResourceMetadata({
+    ...options,
+    dpop: { algorithms: dpop.algorithms, required: dpop.required },
+  });
   const metadataUrl = protectedResourceMetadataUrl(options.resource);
   const parsedMetadataUrl = new URL(metadataUrl);
   if (options.jwksUri !== undefined) checkSecureUrl(options.jwksUri, 'jwksUri');
@@ -126,7 +153,6 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     if (alg === 'none' || alg.startsWith('HS'))
       throw new TypeError(`algorithms must be asymmetric signature algorithms, not ${alg}`);
   }
-  const clock = options.clock ?? Date.now;
   const timeoutMs = Math.round(nonNegative(options.timeoutMs, 5_000, 'timeoutMs'));
   const getKey: JWTVerifyGetKey = remoteKeySource({
     issuer: options.issuer,
@@ -176,41 +202,113 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       authOptions: AuthenticateOptions = {},
     ): Promise<AuthOutcome> {
       const requiredScopes = checkScopes(authOptions.requiredScopes ?? [], 'requiredScopes');
-      const context: FailureContext = { resourceMetadata: metadataUrl, requiredScopes };
-      const extracted = extractBearerToken(request);
+      const context: FailureContext = {
+        resourceMetadata: metadataUrl,
+        requiredScopes,
+        dpopAlgorithms: dpop.algorithms,
+        dpopRequired: dpop.required,
+      };
+      const refuse = (failure: AuthFailure): AuthOutcome => ({ ok: false, failure });
+      const extracted = extractAccessToken(request);
       if (!extracted.ok) {
-        return {
-          ok: false,
-          failure:
-            extracted.reason === 'missing'
-              ? missingTokenFailure(context)
-              : bearerFailure('invalid_request', extracted.description, context),
-        };
+        if (extracted.reason === 'missing')
+          return refuse(missingTokenFailure(context, await dpop.nonces?.issue()));
+        return refuse(
+          extracted.scheme === 'DPoP'
+            ? dpopFailure('invalid_request', extracted.description, context)
+            : bearerFailure('invalid_request', extracted.description, context),
+        );
       }
-      const verified = await check(extracted.token);
+      const { token, scheme } = extracted;
+      // RFC 9449 §7.1: a refusal answers in the scheme the token needs. A bearer token's refusals
+      // stay `Bearer` challenges, as for any RFC 6750 resource.
+      const inScheme = (error: DpopErrorCode, description: string, dpopScheme: boolean) =>
+        refuse(
+          dpopScheme || error === 'invalid_dpop_proof' || error === 'use_dpop_nonce'
+            ? dpopFailure(error, description, context)
+            : bearerFailure(error, description, context),
+        );
+
+      // The JWT first: a forged or expired token costs neither a proof check nor a request to
+      // the authorization server, and only verified claims say whether the token is bound.
+      const verified = await verify(token);
       if (!verified.ok) {
-        return {
-          ok: false,
-          failure:
-            verified.reason === 'unavailable'
-              ? unavailableFailure(verified.description, verified.cause)
-              : bearerFailure('invalid_token', verified.description, context),
-        };
+        return verified.reason === 'unavailable'
+          ? refuse(unavailableFailure(verified.description, verified.cause))
+          : inScheme('invalid_token', verified.description, scheme === 'DPoP');
       }
-      // RFC 6750 §3.1 insufficient_scope: 403, and the challenge names the scopes needed so the
-      // client can ask for them (MCP authorization, scope challenge handling).
-      const lacking = missingScopes(verified.auth.scopes, requiredScopes);
-      if (lacking.length > 0) {
-        return {
-          ok: false,
-          failure: bearerFailure(
-            'insufficient_scope',
-            'the access token lacks a scope this request needs',
-            context,
-          ),
-        };
+      const binding = tokenBinding(verified.claims);
+      if (binding.bound === 'unsupported')
+        return inScheme('invalid_token', binding.description, scheme === 'DPoP');
+      const headers: Record<string, string> = {};
+      let auth = verified.auth;
+      if (binding.bound) {
+        // RFC 9449 §7.2: a bound token presented as a bearer token is refused.
+        if (scheme !== 'DPoP')
+          return inScheme(
+            'invalid_token',
+            'the access token is bound to a key: send it with the DPoP scheme and a DPoP proof',
+            true,
+          );
+        if (request.method === undefined || request.url === undefined)
+          return inScheme(
+            'invalid_dpop_proof',
+            'the DPoP proof cannot be checked: the resource server lacks the request method or URL',
+            true,
+          );
+        const uri = requestUri(dpop.base, request.url);
+        if (uri === undefined)
+          return inScheme('invalid_request', 'the request target is not a valid path', true);
+        const proof = await checkProof(
+          {
+            proofs: request.dpop ?? [],
+            method: request.method,
+            uri,
+            accessToken: token,
+            jkt: binding.jkt,
+          },
+          dpop.proof,
+        );
+        if (!proof.ok) {
+          const nonce = proof.error === 'use_dpop_nonce' ? await dpop.nonces?.issue() : undefined;
+          return refuse(dpopFailure(proof.error, proof.description, context, nonce));
+        }
+        // RFC 9449 §9: a fresh nonce with every accepted request, so the client has one ready.
+        if (dpop.nonces !== undefined) headers['dpop-nonce'] = await dpop.nonces.issue();
+        auth = { ...auth, extra: { ...auth.extra, dpopJkt: binding.jkt } };
+      } else if (scheme === 'DPoP') {
+        // RFC 9449 §7.1: the DPoP scheme says the token is bound; an unbound one is not what it
+        // claims to be.
+        return inScheme(
+          'invalid_token',
+          'the access token sent as DPoP is not bound to a key',
+          true,
+        );
+      } else if (dpop.required) {
+        return inScheme(
+          'invalid_token',
+          'this resource accepts DPoP-bound access tokens only',
+          true,
+        );
       }
-      return verified;
+
+      const revoked = await revocation.check(token, verified.claims);
+      if (!revoked.ok) {
+        return revoked.reason === 'unavailable'
+          ? refuse(unavailableFailure(revoked.description, revoked.cause))
+          : inScheme('invalid_token', revoked.description, binding.bound);
+      }
+      // RFC 6750 §3.1 insufficient_scope: 403, and the challenge names every scope the request
+      // needs, not only the lacking ones, so a client that asks for exactly that set gets a token
+      // fit for the request (MCP authorization, step-up).
+      const lacking = missingScopes(auth.scopes, requiredScopes);
+      if (lacking.length > 0)
+        return inScheme(
+          'insufficient_scope',
+          'the access token lacks a scope this request needs',
+          binding.bound,
+        );
+      return { ok: true, auth, claims: verified.claims, headers };
     },
   });
 }

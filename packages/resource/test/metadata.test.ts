@@ -76,6 +76,9 @@ describe('protectedResourceMetadata', () => {
       resource: 'https://api.example.com',
       authorization_servers: ['https://auth.example.com/e/production'],
       bearer_methods_supported: ['header'],
+      // RFC 9728 §2: DPoP is always accepted for bound tokens; not required by default.
+      dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'],
+      dpop_bound_access_tokens_required: false,
     });
     expect(
       protectedResourceMetadata({
@@ -83,6 +86,7 @@ describe('protectedResourceMetadata', () => {
         issuer: 'https://auth.example.com/e/production',
         scopesSupported: ['mcp:tools', 'mcp:admin', 'mcp:tools'],
         resourceName: 'Example MCP',
+        dpop: { algorithms: ['ES256', 'EdDSA'], required: true },
       }),
     ).toStrictEqual({
       resource: 'https://api.example.com/mcp',
@@ -90,6 +94,8 @@ describe('protectedResourceMetadata', () => {
       scopes_supported: ['mcp:tools', 'mcp:admin'],
       bearer_methods_supported: ['header'],
       resource_name: 'Example MCP',
+      dpop_signing_alg_values_supported: ['ES256', 'EdDSA'],
+      dpop_bound_access_tokens_required: true,
     });
   });
 

@@ -11,7 +11,7 @@ import {
   type ResourceServer,
   type ResourceServerOptions,
 } from '../src/index.js';
-import { parseChallenge } from './support/challenge-parser.js';
+import { parseChallenges } from './support/challenge-parser.js';
 import { startGatehouse, type Gatehouse } from './support/gatehouse.js';
 import { deadUrl, KeyServer, type SigningKey } from './support/key-server.js';
 
@@ -30,8 +30,11 @@ function refusal(outcome: AuthOutcome) {
     status: failure.status,
     error: failure.error,
     description: failure.description,
+    // The first challenge: the only one, but for a missing token.
     params:
-      challenge === undefined ? undefined : Object.fromEntries(parseChallenge(challenge).params),
+      challenge === undefined
+        ? undefined
+        : Object.fromEntries(parseChallenges(challenge)[0]?.params ?? []),
     failure,
   };
 }
@@ -122,7 +125,23 @@ describe('against Gatehouse', () => {
     expect(outcome.status).toBe(401);
     expect(outcome.error).toBeUndefined();
     expect(outcome.failure.body).toBeUndefined();
-    expect(outcome.params).toStrictEqual({ scope: 'mcp:tools', resource_metadata: rs.metadataUrl });
+    // A Bearer challenge, then a DPoP one (RFC 9449 §7.1): either kind of token is welcome.
+    expect(
+      parseChallenges(outcome.failure.headers['www-authenticate'] ?? '').map((c) => [
+        c.scheme,
+        Object.fromEntries(c.params),
+      ]),
+    ).toStrictEqual([
+      ['Bearer', { scope: 'mcp:tools', resource_metadata: rs.metadataUrl }],
+      [
+        'DPoP',
+        {
+          scope: 'mcp:tools',
+          resource_metadata: rs.metadataUrl,
+          algs: 'ES256 ES384 EdDSA Ed25519 RS256 PS256',
+        },
+      ],
+    ]);
   });
 
   it('refuses a tampered token and garbage', async () => {

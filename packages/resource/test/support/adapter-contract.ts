@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { discoverOAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/client/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResourceServer, type AuthInfo, type ResourceServer } from '../../src/index.js';
-import { parseChallenge } from './challenge-parser.js';
+import { parseChallenge, parseChallenges } from './challenge-parser.js';
 import { startGatehouse, type Gatehouse } from './gatehouse.js';
 import { deadUrl } from './key-server.js';
 
@@ -119,8 +119,13 @@ export function adapterContract(
       fetch(`${origin}${path}`, {
         headers: authorization === undefined ? {} : { authorization },
       });
+    /** The first challenge's parameters: the Bearer one when a DPoP one follows. */
     const challengeOf = (response: Response) =>
-      Object.fromEntries(parseChallenge(response.headers.get('www-authenticate') ?? '').params);
+      Object.fromEntries(
+        parseChallenges(response.headers.get('www-authenticate') ?? '')[0]?.params ?? [],
+      );
+    const schemesOf = (response: Response) =>
+      parseChallenges(response.headers.get('www-authenticate') ?? '').map((c) => c.scheme);
 
     it('serves the RFC 9728 document at /.well-known/oauth-protected-resource/mcp', async () => {
       expect(rs.metadataUrl).toBe(`${origin}/.well-known/oauth-protected-resource/mcp`);
@@ -134,6 +139,8 @@ export function adapterContract(
         scopes_supported: ['mcp:tools', 'mcp:admin'],
         bearer_methods_supported: ['header'],
         resource_name: `${name} test server`,
+        dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'],
+        dpop_bound_access_tokens_required: false,
       });
       // What an MCP client does with a 401: the SDK's own discovery finds the same document.
       const discovered = await discoverOAuthProtectedResourceMetadata(resource);
@@ -177,14 +184,16 @@ export function adapterContract(
     it('no token: 401 with resource_metadata and no error code', async () => {
       const response = await get('/mcp');
       expect(response.status).toBe(401);
+      // Bearer first (MCP clients read the first challenge), then DPoP (RFC 9449 §7.1).
       expect(response.headers.get('www-authenticate')).toBe(
-        `Bearer resource_metadata="${rs.metadataUrl}"`,
+        `Bearer resource_metadata="${rs.metadataUrl}", DPoP resource_metadata="${rs.metadataUrl}", algs="ES256 ES384 EdDSA Ed25519 RS256 PS256"`,
       );
       expect(await response.text()).toBe('');
       // Another scheme carries no bearer token either.
       const basic = await get('/mcp', 'Basic dXNlcjpwYXNz');
       expect(basic.status).toBe(401);
       expect(challengeOf(basic)).toStrictEqual({ resource_metadata: rs.metadataUrl });
+      expect(schemesOf(basic)).toStrictEqual(['Bearer', 'DPoP']);
     });
 
     it('a bad token: 401 invalid_token with a description, in the header and the body', async () => {

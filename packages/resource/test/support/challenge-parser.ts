@@ -10,7 +10,20 @@ export interface Challenge {
   readonly params: ReadonlyMap<string, string>;
 }
 
+/** One challenge: the whole value must be exactly one. */
 export function parseChallenge(value: string): Challenge {
+  const challenges = parseChallenges(value);
+  if (challenges.length !== 1)
+    throw new Error(`expected one challenge, got ${challenges.length} in ${value}`);
+  return challenges[0] as Challenge;
+}
+
+/**
+ * A `WWW-Authenticate` value holding one or more challenges, comma-separated (RFC 9110 §11.6.1:
+ * `#challenge`). After a comma, a token followed by `=` is another parameter; a token followed by
+ * a space or the end starts the next challenge.
+ */
+export function parseChallenges(value: string): Challenge[] {
   let i = 0;
   const token = (): string => {
     const start = i;
@@ -49,23 +62,52 @@ export function parseChallenge(value: string): Challenge {
     }
   };
 
-  const scheme = token();
-  const params = new Map<string, string>();
-  if (i === value.length) return { scheme, params };
-  if (value.charAt(i) !== ' ') throw new Error(`expected SP after the scheme in ${value}`);
-  while (value.charAt(i) === ' ') i++;
+  const challenges: Challenge[] = [];
+  let scheme = token();
+  let params = new Map<string, string>();
+  const finish = () => {
+    challenges.push({ scheme, params });
+    return challenges;
+  };
+  if (i === value.length) return finish();
+  if (value.charAt(i) !== ' ') {
+    if (value.charAt(i) !== ',') throw new Error(`expected SP after the scheme in ${value}`);
+  } else while (value.charAt(i) === ' ') i++;
   for (;;) {
-    const name = token().toLowerCase();
+    if (value.charAt(i) === ',') {
+      // A challenge without parameters, followed by another.
+      i++;
+      ows();
+      challenges.push({ scheme, params });
+      scheme = token();
+      params = new Map();
+      if (i === value.length) return finish();
+      while (value.charAt(i) === ' ') i++;
+      continue;
+    }
+    const name = token();
+    const afterName = i;
     ows();
-    if (value.charAt(i) !== '=') throw new Error(`expected = at ${i} in ${value}`);
+    if (value.charAt(i) !== '=') {
+      // The token was the next challenge's scheme.
+      if (i !== afterName || i === value.length || value.charAt(i) === ',') {
+        challenges.push({ scheme, params });
+        scheme = name;
+        params = new Map();
+        if (i === value.length) return finish();
+        continue;
+      }
+      throw new Error(`expected = at ${i} in ${value}`);
+    }
     i++;
     ows();
     const paramValue = value.charAt(i) === '"' ? quoted() : token();
+    const key = name.toLowerCase();
     // RFC 9110 §11.2: each parameter name MUST only occur once per challenge.
-    if (params.has(name)) throw new Error(`parameter ${name} twice in ${value}`);
-    params.set(name, paramValue);
+    if (params.has(key)) throw new Error(`parameter ${key} twice in ${value}`);
+    params.set(key, paramValue);
     ows();
-    if (i === value.length) return { scheme, params };
+    if (i === value.length) return finish();
     if (value.charAt(i) !== ',') throw new Error(`expected , at ${i} in ${value}`);
     i++;
     ows();
