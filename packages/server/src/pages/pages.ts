@@ -92,6 +92,11 @@ export function consentPage(options: {
   resource?: { readonly uri: string; readonly name: string | null };
   /** A client that registered itself (RFC 7591) or is described by a document it serves. */
   unverified?: { readonly kind: 'dynamic' | 'metadata_document'; readonly identity: string };
+  /**
+   * Incremental authorization: scopes of this request the user allowed this client before; then
+   * `scopes` holds only the new ones (authorization/incremental-consent.ts).
+   */
+  alreadyGranted?: readonly string[];
 }): string {
   const describe: Record<string, string> = {
     openid: 'Confirm who you are',
@@ -100,6 +105,9 @@ export function consentPage(options: {
     offline_access: 'Stay signed in when you are not using it',
   };
   const items: Raw[] = options.scopes.map((s) => html`<li>${describe[s] ?? s}</li>`);
+  const granted: Raw[] = (options.alreadyGranted ?? []).map(
+    (s) => html`<li>${describe[s] ?? s}</li>`,
+  );
   // A self-registered client's name is its own claim: say so, and show what identifies it.
   const heading =
     options.unverified === undefined
@@ -122,11 +130,24 @@ export function consentPage(options: {
             </p>`
       }
       ${
+        granted.length === 0
+          ? raw('')
+          : html`<p id="more-access">It asks for more than you allowed it before. New:</p>`
+      }
+      ${
         items.length === 0
           ? html`<p>It asks for no particular permissions.</p>`
-          : html`<ul class="scopes">
+          : html`<ul class="scopes" id="asked-scopes">
               ${items}
             </ul>`
+      }
+      ${
+        granted.length === 0
+          ? raw('')
+          : html`<p class="muted">Already allowed, and kept:</p>
+              <ul class="scopes muted" id="granted-scopes">
+                ${granted}
+              </ul>`
       }
       <p>
         ${options.loopback ? html`After you decide, you will be sent back to <strong>an application on this computer</strong> (${options.redirectHost}).` : html`After you decide, you will be sent back to <strong>${options.redirectHost}</strong>.`}

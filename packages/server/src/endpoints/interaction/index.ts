@@ -11,6 +11,7 @@ import { describeDestination } from '../../pages/destination.js';
 import { confirmPage, consentPage, errorPage, loginPage } from '../../pages/pages.js';
 import { advance, confirmParked, needsSignIn } from '../../authorization/advance.js';
 import { currentImpersonation } from '../../authorization/impersonation.js';
+import { splitByConsent } from '../../authorization/incremental-consent.js';
 import { finishParked, parkedRequest, recordSignInFor } from '../../authorization/parked.js';
 import { currentSession } from '../../authorization/session.js';
 import { hostOf, redirectError, redirectWithCode } from '../../authorization/respond.js';
@@ -163,13 +164,22 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     const { pending, client, user } = state;
     if (state.acting === undefined && (await needsSignIn(deps, requestEnv, request, pending)))
       return reply.redirect(`/e/${requestEnv.environment.name}/login`, 303);
+    // Incremental authorization: only what is new is asked; an operator's view shows it all.
+    const split = splitByConsent(
+      pending.scope,
+      pending.resource,
+      state.acting === undefined
+        ? await deps.stores.consents.get(requestEnv.environment.name, user.id, client.clientId)
+        : undefined,
+    );
     return html(
       reply,
       200,
       consentPage({
         environment: requestEnv.environment.name,
         clientName: client.name,
-        scopes: pending.scope,
+        scopes: split.asked,
+        ...(split.granted.length === 0 ? {} : { alreadyGranted: split.granted }),
         redirectHost: hostOf(pending.redirectUri),
         loopback: /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(pending.redirectUri),
         csrf: reply.generateCsrf(),
