@@ -233,15 +233,15 @@ describe('on the wire', () => {
     await db.drop();
   });
 
-  it('userinfo without a token: 401, the realm only, the invalid_request body', async () => {
+  it('userinfo without a token: 401, the realm only (and DPoP algs, RFC 9449 §7.1), the invalid_request body', async () => {
     const response = await fetch(`${t.issuer('development')}/userinfo`);
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(
-      `Bearer realm="${t.issuer('development')}"`,
+      `Bearer realm="${t.issuer('development')}", DPoP realm="${t.issuer('development')}", algs="ES256 RS256 PS256 EdDSA Ed25519"`,
     );
     expect(await response.json()).toStrictEqual({
       error: 'invalid_request',
-      error_description: 'a Bearer access token is required',
+      error_description: 'an access token is required (Bearer or DPoP)',
     });
   });
 

@@ -88,11 +88,13 @@ function originOf(request: FastifyRequest): string | undefined {
 function namedClientId(request: FastifyRequest, bearer: boolean): string | undefined {
   if (bearer) {
     const header = request.headers.authorization;
-    if (header === undefined || !/^bearer /i.test(header)) return undefined;
+    // Bearer, or DPoP (RFC 9449 §7.1) for a token bound to a key.
+    const token = /^(?:bearer|dpop) +(\S+)/i.exec(header ?? '')?.[1];
+    if (token === undefined) return undefined;
     try {
       // Not verified here: the endpoint verifies the token and decides the answer; this only
       // picks whose registered origins may read it (see the module comment).
-      const claim = decodeJwt(header.slice(7).trim()).client_id;
+      const claim = decodeJwt(token).client_id;
       return typeof claim === 'string' ? claim : undefined;
     } catch {
       return undefined;

@@ -51,13 +51,18 @@ export function introspectEndpoint(app: FastifyInstance, deps: AppDeps): void {
         iss: requestEnv.issuer,
         exp: Math.floor(refresh.expiresAt / 1000),
         iat: Math.floor(refresh.createdAt / 1000),
+        // RFC 9449 §6.2: the key a bound refresh token must be rotated with.
+        ...(refresh.dpopJkt == null ? {} : { cnf: { jkt: refresh.dpopJkt } }),
       };
     }
     const access = await activeAccessToken(deps, env, requestEnv.issuer, token);
     if (access === undefined) return { active: false };
     if (access.clientId !== client.clientId && !(await actsForAudience(deps, env, client, access)))
       return { active: false };
-    return { active: true, token_type: 'Bearer', ...access.payload };
+    // RFC 9449 §6.2: a bound token's `cnf` (in its claims) and `token_type` DPoP (RFC 7662 §2.2).
+    const cnf = access.payload.cnf;
+    const bound = typeof cnf === 'object' && cnf !== null && 'jkt' in cnf;
+    return { active: true, token_type: bound ? 'DPoP' : 'Bearer', ...access.payload };
   });
 }
 
