@@ -15,7 +15,13 @@ import type { TokenDeps } from '../tokens/issue.js';
 import { graceSuccessor } from './refresh-grace.js';
 
 /** grant_type=refresh_token with rotation (RFC 6749 §6, RFC 9700 §4.14.2). */
-export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client, params }) => {
+export const refreshTokenGrant: GrantHandler = async ({
+  deps,
+  requestEnv,
+  client,
+  params,
+  dpop,
+}) => {
   const env = requestEnv.environment.name;
   if (params.refresh_token === undefined) throw new InvalidRequest('refresh_token is required');
   const tokenHash = sha256(params.refresh_token);
@@ -24,6 +30,8 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client
   const requested = params.scope === undefined ? undefined : scopeList(params.scope);
   const presented: RefreshPresentation = {
     clientId: client.clientId,
+    // RFC 9449 §5: the key the request proved, which a bound refresh token must be bound to.
+    ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
     ...(requested === undefined ? {} : { scope: requested }),
     ...(params.resource === undefined ? {} : { resource: params.resource }),
   };
@@ -62,6 +70,10 @@ export const refreshTokenGrant: GrantHandler = async ({ deps, requestEnv, client
       refreshScope: previous.scope,
       // The refreshed ID token says of the sign-in what the first one did (sid, amr, acr).
       ...(previous.sessionClaims === undefined ? {} : { sessionClaims: previous.sessionClaims }),
+      // The new access token is bound to the proof's key, and so is a public client's new refresh
+      // token (user-tokens.ts): a bound token's successor keeps the key it was bound to, which
+      // the refresh rules made sure is this one.
+      ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
     },
     {
       at: now,
