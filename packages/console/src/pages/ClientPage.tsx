@@ -104,6 +104,17 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
           </p>
         </div>
       )}
+      {environment.tier === 'production' &&
+        current.type !== 'web' &&
+        !current.requireDpop &&
+        !environment.requireDpop && (
+          <p className="alert alert-info" data-testid="dpop-note">
+            <strong>This public client’s tokens are not bound to a key.</strong> A token copied from
+            the device or the browser works anywhere. Public clients registered in production
+            require DPoP (RFC 9449) by default; turn on “Require DPoP” below once the application
+            sends DPoP proofs.
+          </p>
+        )}
       {current.managedBy !== null && (
         <p className="alert alert-info">
           This client is declared under the key <code>{current.managedBy}</code> in a file applied
@@ -227,6 +238,16 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
             {current.requirePar
               ? 'required'
               : environment.requirePar
+                ? 'required by the environment'
+                : 'optional'}
+          </dd>
+        </div>
+        <div>
+          <dt>DPoP (tokens bound to a key)</dt>
+          <dd data-testid="client-require-dpop">
+            {current.requireDpop
+              ? 'required'
+              : environment.requireDpop
                 ? 'required by the environment'
                 : 'optional'}
           </dd>

@@ -50,6 +50,7 @@ export function ProtocolSection({ client }: { readonly client: Client }) {
   const [jwksUri, setJwksUri] = useState(client.jwksUri ?? '');
   const [requirePar, setRequirePar] = useState(client.requirePar);
   const [pkceExempt, setPkceExempt] = useState(client.pkceExemptWithNonce);
+  const [requireDpop, setRequireDpop] = useState(client.requireDpop);
 
   let parsedJwks: NonNullable<ClientSettings['jwks']> | null | 'invalid' = null;
   if (jwks.trim() !== '') {
@@ -65,6 +66,7 @@ export function ProtocolSection({ client }: { readonly client: Client }) {
     postLogoutRedirectUris: lines(postLogout),
     backchannelLogoutUri: backchannel.trim() === '' ? null : backchannel.trim(),
     requirePar,
+    requireDpop,
     ...(confidential
       ? {
           tokenEndpointAuthMethod: auth === 'default' ? null : auth,
@@ -90,6 +92,7 @@ export function ProtocolSection({ client }: { readonly client: Client }) {
     postLogout !== client.postLogoutRedirectUris.join('\n') ||
     backchannel !== (client.backchannelLogoutUri ?? '') ||
     requirePar !== client.requirePar ||
+    requireDpop !== client.requireDpop ||
     (confidential &&
       (auth !==
         (client.tokenEndpointAuthMethod === null || client.tokenEndpointAuthMethod === 'none'
@@ -183,6 +186,11 @@ export function ProtocolSection({ client }: { readonly client: Client }) {
           label="Require pushed authorization requests (PAR)"
           checked={requirePar}
           onChange={edit(setRequirePar)}
+        />
+        <CheckboxField
+          label="Require DPoP: bind its tokens to a key the application holds (RFC 9449)"
+          checked={requireDpop}
+          onChange={edit(setRequireDpop)}
         />
         {confidential && (
           <CheckboxField

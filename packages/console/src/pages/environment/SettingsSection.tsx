@@ -7,7 +7,7 @@ import {
 import type { Environment, RegistrationPolicy, TokenLifetime } from '../../api/types';
 import { keys, useAction } from '../../api/queries';
 import { ErrorAlert } from '../../components/Feedback';
-import { ActionForm, SelectField } from '../../components/Form';
+import { ActionForm, SelectField, TextField } from '../../components/Form';
 import { SecretOnce } from '../../components/SecretOnce';
 import { Switch } from '../../components/Switch';
 import { DateTime } from '../../components/Values';
@@ -72,8 +72,8 @@ function SettingStatus({
 }
 
 /**
- * The environment's settings: impersonation, pushed authorization requests, dynamic registration
- * and metadata documents.
+ * The environment's settings: impersonation, pushed authorization requests, DPoP and the refresh
+ * grace window, dynamic registration and metadata documents.
  */
 export function SettingsSection({ environment }: { readonly environment: Environment }) {
   return (
@@ -81,6 +81,8 @@ export function SettingsSection({ environment }: { readonly environment: Environ
       <h2 id="settings-heading">Settings</h2>
       <ImpersonationSetting environment={environment} />
       <ParSetting environment={environment} />
+      <DpopSetting environment={environment} />
+      <RefreshGraceSetting key={environment.refreshGraceSeconds} environment={environment} />
       <RegistrationSettings environment={environment} />
     </section>
   );
@@ -119,6 +121,119 @@ function ParSetting({ environment }: { readonly environment: Environment }) {
           />
         ) : (
           <span aria-labelledby={ids.name}>{environment.requirePar ? 'On' : 'Off'}</span>
+        )}
+      </div>
+      <SettingStatus error={error} saved={saved} />
+    </>
+  );
+}
+
+function DpopSetting({ environment }: { readonly environment: Environment }) {
+  const { can } = useSession();
+  const ids = { name: useId(), hint: useId() };
+  const { error, saved, save } = useSettingSaver(environment.name);
+
+  return (
+    <>
+      <div className="setting" data-testid="dpop-setting">
+        <div>
+          <p className="setting-name" id={ids.name}>
+            Require DPoP
+          </p>
+          <p className="hint" id={ids.hint}>
+            Every token request must carry a DPoP proof (RFC 9449): tokens are bound to a key the
+            application holds, so a copied token is useless without it. Off: each client decides.
+          </p>
+        </div>
+        {can.manage ? (
+          <Switch
+            checked={environment.requireDpop}
+            label="Require DPoP"
+            describedBy={ids.hint}
+            onChange={(required) => {
+              save(
+                { requireDpop: required },
+                required
+                  ? 'Every token request must carry a DPoP proof.'
+                  : 'Each client decides whether it must send DPoP proofs.',
+              );
+            }}
+          />
+        ) : (
+          <span aria-labelledby={ids.name}>{environment.requireDpop ? 'On' : 'Off'}</span>
+        )}
+      </div>
+      <SettingStatus error={error} saved={saved} />
+    </>
+  );
+}
+
+/** Seconds in which a just-rotated refresh token, presented again, gets a successor (0 to 60). */
+function RefreshGraceSetting({ environment }: { readonly environment: Environment }) {
+  const { can } = useSession();
+  const ids = { name: useId(), hint: useId() };
+  const [seconds, setSeconds] = useState(String(environment.refreshGraceSeconds));
+  const { error, saved, save } = useSettingSaver(environment.name);
+  const hint =
+    'Several windows of one application refreshing at once: within this many seconds, the same client (with the same DPoP key, when bound) presenting a just-rotated refresh token gets a new one instead of having its sign-in revoked. 0 to 60; 0 turns it off.';
+
+  return (
+    <>
+      <div className="setting" data-testid="refresh-grace-setting">
+        <div>
+          <p className="setting-name" id={ids.name}>
+            Refresh grace window
+          </p>
+          {!can.manage && (
+            <p className="hint" id={ids.hint}>
+              {hint}
+            </p>
+          )}
+        </div>
+        {can.manage ? (
+          <form
+            className="form inline-form"
+            aria-labelledby={ids.name}
+            onSubmit={(event) => {
+              event.preventDefault();
+              // Out of range or not whole is sent as it is: the server refuses it with the
+              // message every entry point gives.
+              const value = Number(seconds);
+              save(
+                { refreshGraceSeconds: value },
+                value === 0
+                  ? 'No refresh grace: a rotated refresh token presented again revokes its sign-in.'
+                  : `Refresh grace window: ${String(value)} seconds.`,
+              );
+            }}
+          >
+            <TextField
+              label="Seconds"
+              type="number"
+              min={0}
+              max={60}
+              step={1}
+              inputMode="numeric"
+              value={seconds}
+              onChange={setSeconds}
+              hint={hint}
+            />
+            <button
+              type="submit"
+              className="button secondary"
+              disabled={
+                seconds.trim() === '' || seconds === String(environment.refreshGraceSeconds)
+              }
+            >
+              Save grace window
+            </button>
+          </form>
+        ) : (
+          <span aria-labelledby={ids.name}>
+            {environment.refreshGraceSeconds === 0
+              ? 'Off'
+              : `${String(environment.refreshGraceSeconds)} seconds`}
+          </span>
         )}
       </div>
       <SettingStatus error={error} saved={saved} />
