@@ -273,6 +273,42 @@ describe.each(DATABASES)('the account page on $kind', ({ create }) => {
     expect(signedOut).toContain('name="password"');
   });
 
+  it('ending a session there tells the clients it signed in to (Back-Channel Logout)', async () => {
+    const created = await t.client({
+      type: 'web',
+      name: 'Wiki',
+      redirectUris: [CALLBACK],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      backchannelLogoutUri: 'http://127.0.0.1:9/backchannel',
+    });
+    const wiki = new WebClient(created.clientId, created.clientSecret ?? '');
+    const elsewhere = new FormBrowser(t.url);
+    await signInTo(elsewhere, wiki, 'ada@example.com');
+    const here = new FormBrowser(t.url);
+    await signInTo(here, notes, 'ada@example.com');
+    const html = await accountHtml(here);
+    const handles = [...html.matchAll(/name="session" value="([^"]+)"/g)].map((m) => m[1] ?? '');
+    const current = /<li class="session current">[\s\S]*?name="session" value="([^"]+)"/.exec(
+      html,
+    )?.[1];
+    // Every other session of Ada's, the Wiki's among them.
+    for (const handle of handles.filter((h) => h !== current))
+      expect(
+        (
+          await here.post(`${ACCOUNT}/sessions/end`, {
+            _csrf: FormBrowser.csrf(html),
+            session: handle,
+          })
+        ).status,
+      ).toBe(303);
+    const deliveries = await t.ctx.stores.logoutDeliveries.list('development', 100);
+    expect(deliveries.filter((d) => d.clientId === wiki.clientId)).toMatchObject([
+      { sub: adaId, uri: 'http://127.0.0.1:9/backchannel' },
+    ]);
+    expect((await elsewhere.get(ACCOUNT)).status).toBe(200);
+    expect(await (await elsewhere.get(ACCOUNT)).text()).toContain('name="password"');
+  });
+
   it('takes no return address: the sign-in always comes back to the account page', async () => {
     const browser = new FormBrowser(t.url);
     const page = await browser.get(
