@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dpopProof, loadDpopKey, type StoredDpopKey } from '@gatehouse/login';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../server/test/support/browser.js';
@@ -129,15 +130,30 @@ describe('gatehouse login, whoami, token, logout', () => {
     const whoami = await cli(['whoami']);
     expect(whoami.stdout).toMatch(
       new RegExp(
-        `^cli@example\\.com at ${t.issuer('development').replace(/[.]/g, '\\.')} \\(profile default\\); access token expires in \\d+ min, refreshable\\n$`,
+        `^cli@example\\.com at ${t.issuer('development').replace(/[.]/g, '\\.')} \\(profile default\\); access token expires in \\d+ min, refreshable, bound to this device \\(DPoP\\)\\n$`,
       ),
     );
     const token = await cli(['token']);
     expect(token.stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    const userinfo = await fetch(`${t.issuer('development')}/userinfo`, {
-      headers: { authorization: `Bearer ${token.stdout.trim()}` },
-    });
+    // The server takes DPoP, so the token is bound to the profile's key: UserInfo wants a proof
+    // (login-dpop.e2e.test.ts has the API side).
+    const userinfoUrl = `${t.issuer('development')}/userinfo`;
+    const withProof = async () =>
+      Object.fromEntries(
+        (await cli(['token', '--url', userinfoUrl])).stdout
+          .trim()
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+      ) as Record<string, string>;
+    const userinfo = await fetch(userinfoUrl, { headers: await withProof() });
     expect(userinfo.status).toBe(200);
+    const key = await loadDpopKey(
+      (
+        JSON.parse(
+          await readFile(join(env.GATEHOUSE_CONFIG_DIR ?? '', 'dpop-keys.json'), 'utf8'),
+        ) as Record<string, StoredDpopKey>
+      ).default as StoredDpopKey,
+    );
     expect((await cli(['token'], { GATEHOUSE_TOKEN: 'from-ci' })).stdout).toBe('from-ci\n');
 
     // As if the access token had expired: `token` refreshes it (rotating the refresh token).
@@ -162,13 +178,18 @@ describe('gatehouse login, whoami, token, logout', () => {
     expect(out.stdout).toBe(
       'Logged out (profile default); the tokens are revoked at the server.\n',
     );
-    expect(
-      (
-        await fetch(`${t.issuer('development')}/userinfo`, {
-          headers: { authorization: `Bearer ${token.stdout.trim()}` },
-        })
-      ).status,
-    ).toBe(401);
+    // Revoked at the server: even with a proof of its key the token is refused.
+    const revoked = await fetch(userinfoUrl, {
+      headers: {
+        authorization: `DPoP ${refreshed.stdout.trim()}`,
+        dpop: await dpopProof(key, {
+          method: 'GET',
+          url: userinfoUrl,
+          accessToken: refreshed.stdout.trim(),
+        }),
+      },
+    });
+    expect(revoked.status).toBe(401);
     const gone = await cli(['whoami']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('not logged in');
