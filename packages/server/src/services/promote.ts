@@ -43,7 +43,9 @@ const origin = (environment: string, clientId: string): string => `${environment
 /**
  * The settings that travel with a promotion: how the client authenticates (its keys are the same
  * software's in every environment) and signs its ID tokens. Logout URIs name the environment's
- * hosts, and PAR and the no-PKCE exception are each environment's decision: they are set there.
+ * hosts, and PAR, DPoP and the no-PKCE exception are each environment's decision: they are set
+ * there (a first promotion gets the target's defaults, `registeredDefaults` in clients.ts: a
+ * public client promoted to production requires DPoP), and a later one keeps the target's.
  */
 function promotedSettings(source: Client) {
   return {
