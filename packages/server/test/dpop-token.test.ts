@@ -377,6 +377,40 @@ describe.each(DATABASES)('DPoP at the token endpoint on $kind', ({ create }) => 
     expect(refresh?.dpopJkt ?? null).toBeNull();
   });
 
+  it('does not bind a confidential client’s refresh token (RFC 9449 §5), only its access token', async () => {
+    const key = await DpopKey.generate();
+    const { verifier, challenge } = pkce();
+    const location = await new FormBrowser(t.url).authorize(
+      {
+        client_id: web.clientId,
+        redirect_uri: 'https://app.example.com/cb',
+        response_type: 'code',
+        scope: 'openid email offline_access',
+        state: 'st',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      },
+      'alice@example.com',
+      PASSWORD,
+    );
+    const reply = await dpopTokenRequest(tokenUrl, key, {
+      grant_type: 'authorization_code',
+      code: new URL(location).searchParams.get('code') ?? '',
+      code_verifier: verifier,
+      redirect_uri: 'https://app.example.com/cb',
+      ...credentials(web),
+    });
+    expect(reply.status).toBe(200);
+    expect(decodeJwt(String(reply.body.access_token)).cnf).toEqual({ jkt: key.jkt });
+    const refresh = await t.server.stores.tokens.findActiveRefresh(
+      ENV,
+      sha256(String(reply.body.refresh_token)),
+      Date.now(),
+    );
+    expect(refresh).toBeDefined();
+    expect(refresh?.dpopJkt ?? null).toBeNull();
+  });
+
   it('refuses a client that requires DPoP without a proof, and takes it with one', async () => {
     expectRefused(
       await postWithDpop(tokenUrl, clientCredentials(strict), undefined),
