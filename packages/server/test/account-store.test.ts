@@ -62,7 +62,7 @@ describe.each(DATABASES)('account stores on $kind', ({ create }) => {
     expect(await stores.revocationEvents.covering(ENV, claims({}), now + 660_000)).toBe(false);
   });
 
-  it('lists one user’s sessions, refresh families (device binding) and spent codes; deletes only their unspent codes', async () => {
+  it('lists one user’s sessions, refresh families (device binding) and spent codes; deletes only their unspent codes, denies only their approved device codes', async () => {
     const session = (id: string, userId: string) =>
       stores.sessions.create({
         idHash: id,
@@ -138,5 +138,32 @@ describe.each(DATABASES)('account stores on $kind', ({ create }) => {
     expect(await stores.account.deleteUnspentCodes(ENV, 'usr_ada', 'cl_app')).toBe(1);
     expect(await stores.codes.find(ENV, 'c-ada')).toBeUndefined();
     expect(await stores.codes.find(ENV, 'c-bob')).toBeDefined();
+
+    const device = (hash: string, userId: string) =>
+      stores.deviceCodes.create({
+        deviceCodeHash: hash,
+        userCode: hash
+          .toUpperCase()
+          .replace(/[^A-Z]/g, '')
+          .padEnd(8, 'X')
+          .slice(0, 8),
+        environment: ENV,
+        clientId: 'cl_app',
+        scope: ['openid'],
+        resource: null,
+        status: 'approved',
+        userId,
+        authTime: now,
+        intervalS: 5,
+        lastPolledAt: null,
+        expiresAt: now + 600_000,
+        createdAt: now,
+      });
+    await device('d-ada', 'usr_ada');
+    await device('d-bob', 'usr_bob');
+    expect(await stores.account.denyApprovedDeviceCodes(ENV, 'usr_ada', 'cl_other')).toBe(0);
+    expect(await stores.account.denyApprovedDeviceCodes(ENV, 'usr_ada', 'cl_app')).toBe(1);
+    expect((await stores.deviceCodes.findByDeviceCode(ENV, 'd-ada'))?.status).toBe('denied');
+    expect((await stores.deviceCodes.findByDeviceCode(ENV, 'd-bob'))?.status).toBe('approved');
   });
 });

@@ -161,7 +161,7 @@ function newestItems(held: readonly HeldGrant[]): string[] {
 /**
  * Everything the user gave one client ends now (the page's "Revoke"): the consent (the next
  * authorization asks again; as an agent it may no longer exchange the user's tokens), the codes
- * not yet spent, every refresh-token family, and every access token, at the server (introspection,
+ * not yet spent, device codes approved and not yet picked up, every refresh-token family, and every access token, at the server (introspection,
  * userinfo, token exchange) and at the APIs following the revocation feed:
  * - a `grant` event per grant (family or spent code) it holds: what resource servers of every
  *   version match, and, as a grant never issues again, reaching past its own time to tokens a
@@ -186,6 +186,7 @@ export async function revokeClientAccess(
   await recordRevocation(ctx, environment, 'user_client', userClientKey(userId, clientId));
   if (consent !== undefined) await ctx.stores.consents.revoke(environment, userId, clientId);
   const codes = await ctx.stores.account.deleteUnspentCodes(environment, userId, clientId);
+  const devices = await ctx.stores.account.denyApprovedDeviceCodes(environment, userId, clientId);
   const now = ctx.clock();
   for (const grant of held) {
     await ctx.stores.tokens.revokeFamily(environment, grant.grantId, now);
@@ -202,6 +203,7 @@ export async function revokeClientAccess(
         clientId,
         grants: held.map((g) => g.grantId),
         unspentCodes: codes,
+        deviceCodesDenied: devices,
         ...(consent === undefined ? {} : { scope: consent.join(' ') }),
       },
     },

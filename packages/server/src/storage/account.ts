@@ -40,6 +40,11 @@ export interface AccountStore {
    * redeem them any more. Returns how many.
    */
   deleteUnspentCodes(environment: string, userId: string, clientId: string): Promise<number>;
+  /**
+   * Turns the user's device codes for a client that were approved and not yet picked up into
+   * denied ones (RFC 8628 §3.5: the device's next poll gets `access_denied`). Returns how many.
+   */
+  denyApprovedDeviceCodes(environment: string, userId: string, clientId: string): Promise<number>;
 }
 
 const scopeOf = (scope: string) => scope.split(' ').filter((s) => s !== '');
@@ -137,6 +142,17 @@ export function accountStore(db: Kysely<Database>): AccountStore {
         .where('consumed_at', 'is', null)
         .executeTakeFirst();
       return Number(result.numDeletedRows);
+    },
+    async denyApprovedDeviceCodes(environment, userId, clientId) {
+      const result = await db
+        .updateTable('device_codes')
+        .set({ status: 'denied' })
+        .where('environment', '=', environment)
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .where('status', '=', 'approved')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
   };
 }
