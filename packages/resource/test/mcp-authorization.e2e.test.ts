@@ -229,7 +229,8 @@ describe('MCP authorization with the MCP TypeScript SDK, Gatehouse and @gatehous
     });
     mcpHttp.on('request', app);
     browser = await launchChromium();
-  });
+    // Three servers, a certificate and a browser: more than the default 10 s on a busy machine.
+  }, 60_000);
 
   afterAll(async () => {
     await browser.close();

@@ -330,7 +330,8 @@ describe('MCP authorization 2026-07-28: Gatehouse and @gatehouse/resource, state
     );
     mcpHttp.on('request', app);
     browser = await launchChromium();
-  });
+    // Three servers, a certificate and a browser: more than the default 10 s on a busy machine.
+  }, 60_000);
 
   afterAll(async () => {
     await browser.close();
