@@ -82,7 +82,7 @@ export function SettingsSection({ environment }: { readonly environment: Environ
       <ImpersonationSetting environment={environment} />
       <ParSetting environment={environment} />
       <DpopSetting environment={environment} />
-      <RefreshGraceSetting key={environment.refreshGraceSeconds} environment={environment} />
+      <RefreshGraceSetting environment={environment} />
       <RegistrationSettings environment={environment} />
     </section>
   );
