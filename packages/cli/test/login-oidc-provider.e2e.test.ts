@@ -101,7 +101,7 @@ describe('gatehouse login against oidc-provider', () => {
       const whoami = await cli(['whoami']);
       expect(whoami.stdout).toMatch(
         new RegExp(
-          `^olive@example\\.com at ${escaped(op.issuer)} \\(profile default\\); access token (expires in 1 min|expired), refreshable\\n$`,
+          `^olive@example\\.com at ${escaped(op.issuer)} \\(profile default\\); access token (expires in 1 min|expired), refreshable, bound to this device \\(DPoP\\)\\n$`,
         ),
       );
       const json = JSON.parse((await cli(['whoami', '--json'])).stdout) as Record<string, unknown>;
@@ -113,26 +113,32 @@ describe('gatehouse login against oidc-provider', () => {
       });
       expect(String(json.scope).split(' ')).toContain('offline_access');
 
-      // The access token from the sign-in, as the server sees it: wait until it is refused.
+      // oidc-provider takes DPoP: the tokens are bound to the profile's key, in the server's own
+      // record, and refused as bearer tokens.
       const stored = JSON.parse(
         await readFile(join(env.GATEHOUSE_CONFIG_DIR ?? '', 'tokens.json'), 'utf8'),
-      ) as Record<string, { accessToken: string }>;
+      ) as Record<string, { accessToken: string; dpopJkt?: string }>;
       const first = stored.default?.accessToken ?? '';
-      while (await op.accepts(first)) await new Promise((resolve) => setTimeout(resolve, 100));
+      const jkt = stored.default?.dpopJkt;
+      expect(jkt).toMatch(/^[\w-]{43}$/);
+      expect(await op.accepts(first)).toBe(false);
+      // The access token from the sign-in, as the server sees it: wait until it has expired.
+      while ((await op.jktOf(first)) !== undefined)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       const token = await cli(['token']);
       expect(token.code).toBe(0);
       const refreshed = token.stdout.trim();
       expect(refreshed).not.toBe(first);
-      expect(await op.accepts(refreshed)).toBe(true);
+      expect(await op.jktOf(refreshed)).toBe(jkt);
       expect((await cli(['whoami'])).stdout).toMatch(
         // Fresh (not "expired"); the minutes left depend on how long the machine took, not asserted.
-        /^olive@example\.com at .* \(profile default\); access token expires in \d+ min, refreshable\n$/,
+        /^olive@example\.com at .* \(profile default\); access token expires in \d+ min, refreshable, bound to this device \(DPoP\)\n$/,
       );
 
       expect((await cli(['logout'])).stdout).toBe(
         'Logged out (profile default); the tokens are revoked at the server.\n',
       );
-      expect(await op.accepts(refreshed)).toBe(false);
+      expect(await op.jktOf(refreshed)).toBeUndefined();
       expect((await cli(['whoami'])).code).toBe(1);
     });
   });

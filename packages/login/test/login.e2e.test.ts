@@ -180,7 +180,8 @@ describe('@gatehouse/login against Gatehouse', () => {
         state = authorization.searchParams.get('state') ?? '';
       },
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The URL is told once discovery and the fail-fast probe are done (a loaded machine is slow).
+    while (callbackBase === '') await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await get(`${callbackBase}?error=access_denied&state=wrong`)).toBe(400);
     expect(await get(`${callbackBase}?code=abc`)).toBe(400);
     const iss = encodeURIComponent(t.issuer('development'));
