@@ -94,14 +94,15 @@ describe('the account page in Chromium, with an API following the revocation fee
       revocation: { ...linked, clientSecret: linked.clientSecret ?? '', pollIntervalMs: 50 },
     });
     browser = await launchChromium();
-  });
+    // Hooks share a loaded machine with Chromium and other suites: more than the 10 s default.
+  }, 60_000);
   afterAll(async () => {
     for (const context of contexts) await context.close();
     await browser.close();
     await api.close();
     await t.close();
     await db.drop();
-  });
+  }, 60_000);
 
   async function newPage(): Promise<Page> {
     const context = await browser.newContext();

@@ -60,7 +60,8 @@ describe.each(DATABASES)('the account page on $kind', ({ create }) => {
     }
     adaId = await t.user('ada@example.com', PASSWORD);
     bobId = await t.user('bob@example.com', PASSWORD);
-  });
+    // Hooks share a loaded machine with Chromium and other suites: more than the 10 s default.
+  }, 60_000);
   afterAll(async () => {
     await t.close();
     await db.drop();

@@ -22,7 +22,8 @@ describe.each(DATABASES)('account stores on $kind', ({ create }) => {
     handle = await openDatabase(db.target);
     stores = createStores(handle);
     await stores.environments.create({ name: ENV, tier: 'development', createdAt: now });
-  });
+    // Hooks share a loaded machine with Chromium and other suites: more than the 10 s default.
+  }, 60_000);
   afterAll(async () => {
     await handle.close();
     await db.drop();
