@@ -237,6 +237,13 @@ describe.each(DATABASES)('DPoP at the token endpoint on $kind', ({ create }) => 
       const proof = await key.proof('POST', tokenUrl, { nonce, claims: { jti } });
       expect((await send(proof)).status).toBe(200);
       expectRefused(await send(proof), 'invalid_dpop_proof', /used before/);
+      // The replay is audited, naming the key and the jti (never the proof).
+      const [entry] = await t.server.stores.audit.tail({
+        environment: ENV,
+        type: 'dpop.proof_replayed',
+        limit: 1,
+      });
+      expect(entry?.data).toMatchObject({ jkt: key.jkt, jti, endpoint: '/token' });
       const other = await DpopKey.generate();
       const otherNonce = await serverNonce(tokenUrl, other, clientCredentials());
       const reply = await send(

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DpopResourceError, InvalidDpopProof, UseDpopNonce, type OAuthError } from '../errors.js';
 import type { EnvironmentContext } from '../services/environments.js';
+import { repeatedAudit } from '../services/repeated-audit.js';
 import {
   DPOP_ALGS,
   DPOP_IAT_PAST_S,
@@ -33,6 +34,8 @@ export interface DpopCheck {
   readonly requireNonce: boolean;
   /** At a protected resource: the access token the proof goes with (`ath`, RFC 9449 §4.3). */
   readonly accessToken?: string;
+  /** The authenticated client (token, PAR), for the audit of a replayed proof. */
+  readonly clientId?: string;
 }
 
 /**
@@ -96,7 +99,23 @@ export async function checkDpopProof(
     (proof.iat + DPOP_IAT_PAST_S) * 1000 + DPOP_JTI_RETENTION_MARGIN_MS,
     now,
   );
-  if (!first) throw refuse.invalid('DPoP proof refused: this proof (its jti) was used before');
+  if (!first) {
+    // A proof seen twice was copied: the key's holder should know. One entry per proof and
+    // address a window, repeats counted (services/repeated-audit.ts), so a replay loop does not
+    // grow the log. The thumbprint names the key, never anything secret.
+    await repeatedAudit(deps.stores.audit, deps.clock).record(
+      {
+        environment: env,
+        type: 'dpop.proof_replayed',
+        actor: check.clientId === undefined ? 'anonymous' : `client:${check.clientId}`,
+        ...(check.clientId === undefined ? {} : { clientId: check.clientId }),
+        data: { jkt: proof.jkt, jti: proof.jti, endpoint: check.endpoint },
+      },
+      now,
+      { subject: `${proof.jkt} ${proof.jti}`, address: request.ip },
+    );
+    throw refuse.invalid('DPoP proof refused: this proof (its jti) was used before');
+  }
   return proof;
 }
 

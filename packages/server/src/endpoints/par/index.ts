@@ -55,6 +55,7 @@ export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
       endpoint: '/par',
       answer: 'token-endpoint',
       requireNonce: true,
+      clientId: client.clientId,
     });
     if (dpop !== undefined) {
       if (params.dpop_jkt !== undefined && params.dpop_jkt !== dpop.jkt)

@@ -35,6 +35,7 @@ export function tokenEndpoint(app: FastifyInstance, deps: AppDeps): void {
       endpoint: '/token',
       answer: 'token-endpoint',
       requireNonce: true,
+      clientId: client.clientId,
     });
     // RFC 9449 §5.2 (dpop_bound_access_tokens): a client that must use DPoP, by its own setting
     // or its environment's, is refused a token request without a proof.
