@@ -70,7 +70,8 @@ describe('gatehouse login with DPoP, and an API behind @gatehouse/resource', () 
     });
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
     apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}/notes`;
-  });
+    // A server, a database and Chromium: slow to start on a loaded machine.
+  }, 60_000);
   afterAll(async () => {
     api.close();
     await browser.close();

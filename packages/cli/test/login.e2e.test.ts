@@ -38,7 +38,8 @@ describe('gatehouse login, whoami, token, logout', () => {
     browser = await launchChromium();
     const config = join(await mkdtemp(join(tmpdir(), 'gatehouse-cli-login-')), 'config');
     env = { GATEHOUSE_CONFIG_DIR: config, GATEHOUSE_TOKEN_STORE: 'file', DISPLAY: ':0' };
-  });
+    // A server, a database and Chromium: slow to start on a loaded machine.
+  }, 60_000);
   afterAll(async () => {
     await browser.close();
     await t.close();
