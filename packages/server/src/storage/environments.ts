@@ -81,7 +81,7 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     metadataDocuments: row.metadata_documents === 1,
     requirePar: row.require_par === 1,
     requireDpop: row.require_dpop === 1,
-    refreshGraceSeconds: Number(row.refresh_grace_seconds),
+    refreshGraceSeconds: row.refresh_grace_seconds,
     createdAt: row.created_at,
   });
   return {
