@@ -253,6 +253,13 @@ async function undoMigration0013(db: Kysely<Database>): Promise<void> {
  */
 async function undoMigration0014(db: Kysely<Database>): Promise<void> {
   await sql`drop table dpop_proof_jtis`.execute(db);
+  for (const index of [
+    'sessions_user',
+    'refresh_tokens_user',
+    'authorization_codes_user',
+    'audit_log_client_user',
+  ])
+    await sql`drop index ${sql.ref(index)}`.execute(db);
   const columns: [string, string[]][] = [
     ['clients', ['require_dpop']],
     ['environments', ['require_dpop', 'refresh_grace_seconds']],

@@ -762,6 +762,20 @@ const migrations: Record<string, Migration> = {
         .on('dpop_proof_jtis')
         .column('expires_at')
         .execute();
+      // The account page (/e/<env>/account) reads one user's sessions, refresh tokens and codes,
+      // and an agent's newest `token.exchanged` entry for the user, on every visit: seeks on the
+      // user (and client), never a walk of tables a long-running server grows large.
+      const byUser: [string, string[]][] = [
+        ['sessions_user', ['sessions', 'environment', 'user_id']],
+        ['refresh_tokens_user', ['refresh_tokens', 'environment', 'user_id']],
+        ['authorization_codes_user', ['authorization_codes', 'environment', 'user_id']],
+        [
+          'audit_log_client_user',
+          ['audit_log', 'environment', 'client_id', 'user_id', 'type', 'seq'],
+        ],
+      ];
+      for (const [name, [table = '', ...columns]] of byUser)
+        await db.schema.createIndex(name).on(table).columns(columns).execute();
     },
   },
 };
