@@ -180,17 +180,30 @@ export async function revokeClientAccess(
   clientId: string,
 ): Promise<{ readonly grants: number; readonly consent: boolean } | undefined> {
   const consent = await ctx.stores.consents.get(environment, userId, clientId);
-  const held = (await heldGrants(ctx, environment, userId)).get(clientId) ?? [];
-  if (consent === undefined && held.length === 0) return undefined;
+  const grantsOf = async () => {
+    const now = ctx.clock();
+    const [held, families] = await Promise.all([
+      heldGrants(ctx, environment, userId),
+      ctx.stores.account.clientFamilies(environment, userId, clientId, now),
+    ]);
+    return new Set([...(held.get(clientId) ?? []).map((g) => g.grantId), ...families]);
+  };
+  if (consent === undefined && (await grantsOf()).size === 0) return undefined;
   // APIs first: from the event on, every token of the user at this client is refused.
   await recordRevocation(ctx, environment, 'user_client', userClientKey(userId, clientId));
   if (consent !== undefined) await ctx.stores.consents.revoke(environment, userId, clientId);
   const codes = await ctx.stores.account.deleteUnspentCodes(environment, userId, clientId);
   const devices = await ctx.stores.account.denyApprovedDeviceCodes(environment, userId, clientId);
+  // The grants are read only now, after no code of the client is left unspent: a code redeemed
+  // concurrently was spent before the delete, and records its grant with the spend
+  // (storage/codes.ts), so it is read here, and its refresh tokens, stored after this, are dead
+  // by the family revocation (storage/tokens.ts notRevoked). Read before, it was missed: the
+  // client kept a live grant. A family in mid-rotation is read by its rotated token.
+  const grants = [...(await grantsOf())];
   const now = ctx.clock();
-  for (const grant of held) {
-    await ctx.stores.tokens.revokeFamily(environment, grant.grantId, now);
-    await recordRevocation(ctx, environment, 'grant', grant.grantId);
+  for (const grantId of grants) {
+    await ctx.stores.tokens.revokeFamily(environment, grantId, now);
+    await recordRevocation(ctx, environment, 'grant', grantId);
   }
   await ctx.stores.audit.append(
     {
@@ -201,7 +214,7 @@ export async function revokeClientAccess(
       userId,
       data: {
         clientId,
-        grants: held.map((g) => g.grantId),
+        grants,
         unspentCodes: codes,
         deviceCodesDenied: devices,
         ...(consent === undefined ? {} : { scope: consent.join(' ') }),
@@ -209,7 +222,7 @@ export async function revokeClientAccess(
     },
     ctx.clock(),
   );
-  return { grants: held.length, consent: consent !== undefined };
+  return { grants: grants.length, consent: consent !== undefined };
 }
 
 /**

@@ -36,6 +36,18 @@ export interface AccountStore {
    */
   spentCodeGrants(environment: string, userId: string, since: number): Promise<HeldGrant[]>;
   /**
+   * Every refresh-token family of the user at one client that is not revoked and has a token not
+   * yet expired, rotated tokens included: a family in the middle of a rotation (its token just
+   * rotated, the successor not stored yet) has no usable token to list, yet its successor is
+   * about to be. What a revocation must end, where `refreshGrants` is what the page shows.
+   */
+  clientFamilies(
+    environment: string,
+    userId: string,
+    clientId: string,
+    now: number,
+  ): Promise<string[]>;
+  /**
    * Deletes the user's codes for a client that were issued and not yet spent: the client cannot
    * redeem them any more. Returns how many.
    */
@@ -132,6 +144,25 @@ export function accountStore(db: Kysely<Database>): AccountStore {
         lastUsedAt: row.consumed_at ?? 0,
         deviceBound: row.dpop_jkt !== null,
       }));
+    },
+    async clientFamilies(environment, userId, clientId, now) {
+      const rows = await db
+        .selectFrom('refresh_tokens')
+        .select('family_id')
+        .distinct()
+        .where('environment', '=', environment)
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        // A token stored after its family was revoked (a rotation that lost the race) is dead
+        // already: its family is not the user's any more.
+        .where(
+          sql<SqlBool>`not exists (select 1 from revocations r where (r.kind = 'family' and r.key = refresh_tokens.family_id) or (r.kind = 'code' and r.key = refresh_tokens.code_hash) or (r.kind = 'impersonation' and r.key = refresh_tokens.impersonation_id))`,
+        )
+        .orderBy('family_id')
+        .execute();
+      return rows.map((row) => row.family_id);
     },
     async deleteUnspentCodes(environment, userId, clientId) {
       const result = await db
