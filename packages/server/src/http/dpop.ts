@@ -96,7 +96,8 @@ export async function checkDpopProof(
     env,
     proof.jkt,
     proof.jti,
-    (proof.iat + DPOP_IAT_PAST_S) * 1000 + DPOP_JTI_RETENTION_MARGIN_MS,
+    // Whole milliseconds: a NumericDate may be fractional (RFC 7519 §2), the column is an integer.
+    Math.ceil((proof.iat + DPOP_IAT_PAST_S) * 1000) + DPOP_JTI_RETENTION_MARGIN_MS,
     now,
   );
   if (!first) {

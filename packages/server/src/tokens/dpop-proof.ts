@@ -120,6 +120,8 @@ export async function verifyDpopProof(
   // RFC 9449 §4.3 item 7: "the jwk JOSE Header Parameter does not contain a private key".
   if (PRIVATE_MEMBERS.some((member) => Object.hasOwn(jwk, member)))
     throw refused('its jwk must be a public key: it holds private or symmetric key material');
+  if (weakRsaExponent(jwk))
+    throw refused('its RSA key must have an odd public exponent above 65536 (such as 65537)');
 
   let payload: JWTPayload;
   try {
@@ -157,6 +159,22 @@ export async function verifyDpopProof(
 
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
   return { jkt, jti, iat, ...(nonce === undefined ? {} : { nonce }) };
+}
+
+/**
+ * An RSA public exponent no proof key may have: even, or not above 2^16, or 2^256 and beyond
+ * (FIPS 186-5 §5.4 item e; every library makes 65537). With e = 1 the "signature" is the padded
+ * message itself, which anyone who has seen the jwk (it rides in every proof) can write, so a
+ * token bound to such a key is bound to nothing (RFC 9449 §11.1); the signature check alone
+ * does not see it. An exponent that is no base64url number is refused too.
+ */
+function weakRsaExponent(jwk: Record<string, unknown>): boolean {
+  if (jwk.kty !== 'RSA') return false;
+  if (typeof jwk.e !== 'string' || !/^[A-Za-z0-9_-]{1,44}$/.test(jwk.e)) return true;
+  const hex = Buffer.from(jwk.e, 'base64url').toString('hex');
+  if (hex === '') return true;
+  const e = BigInt(`0x${hex}`);
+  return e % 2n === 0n || e <= 0x10000n || e >= 1n << 256n;
 }
 
 /** What went wrong with the signature or the key, without echoing either. */
