@@ -66,14 +66,20 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
       return row === undefined ? undefined : (JSON.parse(row.params) as PendingAuthorization);
     },
     async update(environment, idHash, now, facts) {
-      // Read and rewrite in one transaction: the parameters are one JSON text.
+      // Read and rewrite in one transaction: the parameters are one JSON text. The read is a
+      // no-op write, so the transaction takes the write lock (SQLite) or the row's lock
+      // (PostgreSQL) before it reads. A plain read first would, on SQLite, fail at once with
+      // SQLITE_BUSY whenever another connection (the WAL checkpointer's) held the lock when it
+      // came to write, since the busy timeout does not apply to a lock upgrade; on PostgreSQL two
+      // updates that both read before either wrote would lose one's facts.
       await db.transaction().execute(async (trx) => {
         const row = await trx
-          .selectFrom('authorization_requests')
-          .select('params')
+          .updateTable('authorization_requests')
+          .set((eb) => ({ params: eb.ref('params') }))
           .where('environment', '=', environment)
           .where('id_hash', '=', idHash)
           .where('expires_at', '>', now)
+          .returning('params')
           .executeTakeFirst();
         if (row === undefined) return;
         const params = { ...(JSON.parse(row.params) as Record<string, unknown>), ...facts };
