@@ -162,11 +162,11 @@ export async function verifyDpopProof(
 }
 
 /**
- * An RSA public exponent no proof key may have: even, or not above 2^16, or 2^256 and beyond
- * (FIPS 186-5 §5.4 item e; every library makes 65537). With e = 1 the "signature" is the padded
+ * An RSA public exponent no proof key may have: outside the bounds FIPS 186 sets for RSA keys
+ * (odd, 2^16 < e < 2^256; every library makes 65537). With e = 1 the "signature" is the padded
  * message itself, which anyone who has seen the jwk (it rides in every proof) can write, so a
- * token bound to such a key is bound to nothing (RFC 9449 §11.1); the signature check alone
- * does not see it. An exponent that is no base64url number is refused too.
+ * token bound to such a key is bound to nothing (RFC 9449 §11.1); the signature check alone does
+ * not see it. An exponent that is no base64url number is refused too.
  */
 function weakRsaExponent(jwk: Record<string, unknown>): boolean {
   if (jwk.kty !== 'RSA') return false;
