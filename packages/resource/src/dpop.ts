@@ -180,8 +180,12 @@ export function tokenBinding(claims: JWTPayload): TokenBinding {
   if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf))
     return { bound: 'unsupported', description: 'the cnf claim of the access token is invalid' };
   const { jkt } = cnf as Record<string, unknown>;
-  if (typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt)) return { bound: true, jkt };
-  if (jkt !== undefined)
+  // RFC 7800 §3: every cnf member is a confirmation method. One this resource cannot check (an
+  // RFC 8705 `x5t#S256` beside `jkt`) is not dropped because the other one is checked.
+  const onlyJkt = Object.keys(cnf).every((member) => member === 'jkt');
+  if (onlyJkt && typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt))
+    return { bound: true, jkt };
+  if (jkt !== undefined && onlyJkt)
     return { bound: 'unsupported', description: 'the cnf claim of the access token is invalid' };
   return {
     bound: 'unsupported',
@@ -189,9 +193,18 @@ export function tokenBinding(claims: JWTPayload): TokenBinding {
   };
 }
 
+/** An absolute-form request target (RFC 9112 §3.2.2): its scheme and authority, then the path. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
 /**
  * The URI the client addressed (RFC 9449 §4.3 step 9): the configured base and the request
  * target's path. Only the path of an absolute-form target is used; the query is dropped.
+ *
+ * Undefined when the target's path is not already in normal form: WHATWG parsing would remove
+ * dot segments (`/files/../admin`, `%2e%2e` too) and read `\` as `/`, so the URI checked would
+ * name another resource than the raw path the application's router matches, and a proof made for
+ * `/admin` would be taken at a route under `/files/`. Clients normalise before they send (RFC 3986
+ * §5.2.4, fetch does), so a target that is not normal is refused, not rewritten.
  */
 export function requestUri(
   base: { readonly origin: string; readonly path: string },
@@ -199,11 +212,16 @@ export function requestUri(
 ): URL | undefined {
   let path = target;
   if (!path.startsWith('/')) {
-    if (!URL.canParse(path)) return undefined;
-    path = new URL(path).pathname;
+    const prefix = ABSOLUTE_FORM.exec(path);
+    if (prefix === null) return undefined;
+    path = path.slice(prefix[0].length);
+    if (path === '' || path.startsWith('?') || path.startsWith('#')) path = `/${path}`;
   }
   const mark = path.search(/[?#]/);
   if (mark !== -1) path = path.slice(0, mark);
-  const joined = `${base.origin}${base.path}${path}`;
-  return URL.canParse(joined) ? new URL(joined) : undefined;
+  const raw = `${base.path}${path}`;
+  const joined = `${base.origin}${raw}`;
+  if (!URL.canParse(joined)) return undefined;
+  const uri = new URL(joined);
+  return uri.pathname === raw ? uri : undefined;
 }

@@ -36,11 +36,21 @@ export function requireBearer(
   const authOptions = scopesFor(options.requiredScopes);
   const onError = options.onError ?? logUnavailable;
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    // A requiredScopes function of the application may throw: handed to Express's error
+    // handling. Express 4 ignores the promise a middleware returns, so a rejection would go
+    // unhandled (and end the process).
+    let scopes: Awaited<ReturnType<typeof authOptions>>;
+    try {
+      scopes = await authOptions(req);
+    } catch (error) {
+      next(error);
+      return;
+    }
     const outcome = await resourceServer.authenticate(
       // originalUrl: the query is checked, and the DPoP htu matched, wherever the middleware is
       // mounted.
       requestOf(req, req.originalUrl, req.body as unknown),
-      await authOptions(req),
+      scopes,
     );
     if (outcome.ok) {
       for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);

@@ -6,7 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo } from './auth-info.js';
 import { requestOf, scopesFor, type RequiredScopes } from './adapter-request.js';
 import { isMetadataRequest, metadataResponse } from './metadata-route.js';
-import { logUnavailable, writeResponse } from './node-response.js';
+import {
+  logScopesFailure,
+  logUnavailable,
+  scopesUndecided,
+  writeResponse,
+} from './node-response.js';
 import type { ResourceServer } from './resource-server.js';
 
 export interface RequireBearerOptions<Request = IncomingMessage> {
@@ -17,8 +22,9 @@ export interface RequireBearerOptions<Request = IncomingMessage> {
   readonly requiredScopes?: RequiredScopes<Request>;
   /**
    * Told why a request was answered 503 (the authorization server's keys or metadata could not be
-   * fetched, the revocation feed is stale, introspection failed).
-   * Default: `console.error`.
+   * fetched, the revocation feed is stale, introspection failed, the DPoP replay store or nonce
+   * source failed), or 500 (the `requiredScopes` function threw; node:http only, Express gets
+   * that through `next(error)`). Default: `console.error`.
    */
   readonly onError?: (cause: unknown) => void;
 }
@@ -36,10 +42,17 @@ export function requireBearer(
   const authOptions = scopesFor(options.requiredScopes);
   const onError = options.onError ?? logUnavailable;
   return async (req, res) => {
-    const outcome = await resourceServer.authenticate(
-      requestOf(req, req.url),
-      await authOptions(req),
-    );
+    // A requiredScopes function of the application may throw: answered 500 here, since the caller
+    // of this guard is often a `(req, res) => void` handler where a rejection goes unhandled.
+    let scopes: Awaited<ReturnType<typeof authOptions>>;
+    try {
+      scopes = await authOptions(req);
+    } catch (error) {
+      (options.onError ?? logScopesFailure)(error);
+      writeResponse(res, scopesUndecided);
+      return undefined;
+    }
+    const outcome = await resourceServer.authenticate(requestOf(req, req.url), scopes);
     if (outcome.ok) {
       for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
       return outcome.auth;

@@ -128,6 +128,32 @@ export interface ResourceServer {
 
 const DEFAULT_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 
+/** A replay store or nonce source that threw: see `fromDpopStores`. */
+class DpopStoreFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * The replay store and the nonce source may be the application's (a shared database): one that
+ * fails is not the client's doing, so the request is answered 503 and the cause logged (fail
+ * closed, like keys that cannot be fetched), never left to an exception that no framework answers
+ * (Express 4 leaves a rejected middleware promise unhandled, which ends a Node process).
+ */
+async function fromDpopStores<T>(step: () => T | Promise<T>): Promise<T | DpopStoreFailure> {
+  try {
+    return await step();
+  } catch (error) {
+    return new DpopStoreFailure(error);
+  }
+}
+
+function storeFailure(failed: DpopStoreFailure): AuthFailure {
+  return unavailableFailure(
+    'the DPoP proof could not be checked: the replay store or nonce source failed',
+    failed.cause,
+  );
+}
+
 function nonNegative(value: number | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < 0)
@@ -183,6 +209,15 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     // authorization server, and only its verified claims are matched against revocations.
     const verified = await verify(token);
     if (!verified.ok) return verified;
+    // RFC 9449 §7.2: no proof comes this way, so a token bound to a key (or by a method this
+    // resource cannot check) is refused: taken here, a copied token would work without its key.
+    if (verified.claims.cnf !== undefined)
+      return {
+        ok: false,
+        reason: 'invalid_token',
+        description:
+          'the access token is bound to a key: it is accepted only with a DPoP proof (authenticate)',
+      };
     const outcome = await revocation.check(token, verified.claims);
     return outcome.ok ? verified : outcome;
   };
@@ -211,8 +246,14 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       const refuse = (failure: AuthFailure): AuthOutcome => ({ ok: false, failure });
       const extracted = extractAccessToken(request);
       if (!extracted.ok) {
-        if (extracted.reason === 'missing')
-          return refuse(missingTokenFailure(context, await dpop.nonces?.issue()));
+        if (extracted.reason === 'missing') {
+          const nonce = await fromDpopStores(() => dpop.nonces?.issue());
+          return refuse(
+            nonce instanceof DpopStoreFailure
+              ? storeFailure(nonce)
+              : missingTokenFailure(context, nonce),
+          );
+        }
         return refuse(
           extracted.scheme === 'DPoP'
             ? dpopFailure('invalid_request', extracted.description, context)
@@ -258,23 +299,25 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
           );
         const uri = requestUri(dpop.base, request.url);
         if (uri === undefined)
-          return inScheme('invalid_request', 'the request target is not a valid path', true);
-        const proof = await checkProof(
-          {
-            proofs: request.dpop ?? [],
-            method: request.method,
-            uri,
-            accessToken: token,
-            jkt: binding.jkt,
-          },
-          dpop.proof,
+          return inScheme(
+            'invalid_request',
+            'the request target is not a valid path in normal form',
+            true,
+          );
+        const { method, dpop: proofs = [] } = request;
+        const proof = await fromDpopStores(() =>
+          checkProof({ proofs, method, uri, accessToken: token, jkt: binding.jkt }, dpop.proof),
         );
-        if (!proof.ok) {
-          const nonce = proof.error === 'use_dpop_nonce' ? await dpop.nonces?.issue() : undefined;
-          return refuse(dpopFailure(proof.error, proof.description, context, nonce));
-        }
-        // RFC 9449 §9: a fresh nonce with every accepted request, so the client has one ready.
-        if (dpop.nonces !== undefined) headers['dpop-nonce'] = await dpop.nonces.issue();
+        if (proof instanceof DpopStoreFailure) return refuse(storeFailure(proof));
+        // RFC 9449 §9: a nonce with use_dpop_nonce, and a fresh one with every accepted request,
+        // so the client has one ready.
+        const nonce =
+          dpop.nonces !== undefined && (proof.ok || proof.error === 'use_dpop_nonce')
+            ? await fromDpopStores(() => dpop.nonces?.issue())
+            : undefined;
+        if (nonce instanceof DpopStoreFailure) return refuse(storeFailure(nonce));
+        if (!proof.ok) return refuse(dpopFailure(proof.error, proof.description, context, nonce));
+        if (nonce !== undefined) headers['dpop-nonce'] = nonce;
         auth = { ...auth, extra: { ...auth.extra, dpopJkt: binding.jkt } };
       } else if (scheme === 'DPoP') {
         // RFC 9449 §7.1: the DPoP scheme says the token is bound; an unbound one is not what it
