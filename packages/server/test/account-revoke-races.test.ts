@@ -7,6 +7,8 @@
  *   (and, for a client without a stored consent, the revocation found nothing and ended nothing).
  * - A code redeemed between the revocation reading the grants and deleting the unspent codes: its
  *   grant was read too early, and the refresh token stored from it lived on.
+ * - A device code spent by a poll whose tokens are stored a moment later: its grant was recorded
+ *   nowhere the revocation could read.
  * In both, the refresh token stored afterwards must be dead, and the access token signed
  * afterwards (its grant_id is the family) refused.
  */
@@ -147,5 +149,29 @@ describe.each(DATABASES)('revoking a client racing its own use, on $kind', ({ cr
     const revoked = await revokeClientAccess(ctx({ account }), ENV, ADA, CLIENT);
     expect(revoked).toMatchObject({ consent: true, grants: 1 });
     await deadAfterwards({ ...refresh('r-from-code', 'grant-racing'), codeHash: 'c-racing' });
+  });
+
+  it('a device’s poll that spent its approved code, its tokens not yet stored: its grant is revoked', async () => {
+    await stores.deviceCodes.create({
+      deviceCodeHash: 'd-racing',
+      userCode: 'RACINGXX',
+      environment: ENV,
+      clientId: CLIENT,
+      scope: ['openid', 'offline_access'],
+      resource: null,
+      status: 'approved',
+      userId: ADA,
+      authTime: now,
+      intervalS: 5,
+      lastPolledAt: null,
+      expiresAt: now + 600_000,
+      createdAt: now,
+    });
+    // The poll (grants/device-code.ts) spends the code, then signs and stores its tokens.
+    expect(await stores.deviceCodes.consume(ENV, 'd-racing', now, 'grant-device')).toBe(true);
+    const revoked = await revokeClientAccess(ctx(), ENV, ADA, CLIENT);
+    expect(revoked).toMatchObject({ grants: 1 });
+    await deadAfterwards(refresh('r-from-device', 'grant-device'));
+    expect(await revokeClientAccess(ctx(), ENV, ADA, CLIENT)).toBeUndefined();
   });
 });

@@ -265,6 +265,7 @@ async function undoMigration0014(db: Kysely<Database>): Promise<void> {
     ['environments', ['require_dpop', 'refresh_grace_seconds']],
     ['authorization_codes', ['dpop_jkt']],
     ['refresh_tokens', ['dpop_jkt', 'grace_successors']],
+    ['device_codes', ['grant_id']],
   ];
   for (const [table, names] of columns)
     for (const name of names)

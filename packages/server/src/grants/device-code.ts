@@ -31,7 +31,9 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, requestEnv, client, 
     await deps.stores.deviceCodes.poll(env, hash, now, tooFast);
     throw tooFast ? new SlowDown() : new AuthorizationPending();
   }
-  if (!(await deps.stores.deviceCodes.consume(env, hash, now)))
+  // Recorded with the spend: a revocation on the account page reads it (services/account.ts).
+  const grantId = randomUUID();
+  if (!(await deps.stores.deviceCodes.consume(env, hash, now, grantId)))
     throw new InvalidGrant('the device code was already used');
 
   const user = code.userId === null ? undefined : await deps.stores.users.get(env, code.userId);
@@ -47,7 +49,7 @@ export const deviceCodeGrant: GrantHandler = async ({ deps, requestEnv, client, 
       resource: code.resource,
       authTime: code.authTime,
       nonce: null,
-      grantId: randomUUID(),
+      grantId,
       refresh: refreshDue(client, code.scope),
       codeHash: null,
       ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),

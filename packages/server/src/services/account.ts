@@ -182,11 +182,12 @@ export async function revokeClientAccess(
   const consent = await ctx.stores.consents.get(environment, userId, clientId);
   const grantsOf = async () => {
     const now = ctx.clock();
-    const [held, families] = await Promise.all([
+    const [held, families, devices] = await Promise.all([
       heldGrants(ctx, environment, userId),
       ctx.stores.account.clientFamilies(environment, userId, clientId, now),
+      ctx.stores.account.spentDeviceGrants(environment, userId, clientId),
     ]);
-    return new Set([...(held.get(clientId) ?? []).map((g) => g.grantId), ...families]);
+    return new Set([...(held.get(clientId) ?? []).map((g) => g.grantId), ...families, ...devices]);
   };
   if (consent === undefined && (await grantsOf()).size === 0) return undefined;
   // APIs first: from the event on, every token of the user at this client is refused.
@@ -194,9 +195,9 @@ export async function revokeClientAccess(
   if (consent !== undefined) await ctx.stores.consents.revoke(environment, userId, clientId);
   const codes = await ctx.stores.account.deleteUnspentCodes(environment, userId, clientId);
   const devices = await ctx.stores.account.denyApprovedDeviceCodes(environment, userId, clientId);
-  // The grants are read only now, after no code of the client is left unspent: a code redeemed
-  // concurrently was spent before the delete, and records its grant with the spend
-  // (storage/codes.ts), so it is read here, and its refresh tokens, stored after this, are dead
+  // The grants are read only now, after no code of the client is left unspent: a code (or an
+  // approved device code) redeemed concurrently was spent before, and records its grant with the
+  // spend (storage/codes.ts, storage/device-codes.ts), so it is read here, and its refresh tokens, stored after this, are dead
   // by the family revocation (storage/tokens.ts notRevoked). Read before, it was missed: the
   // client kept a live grant. A family in mid-rotation is read by its rotated token.
   const grants = [...(await grantsOf())];

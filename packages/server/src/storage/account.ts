@@ -48,6 +48,11 @@ export interface AccountStore {
     now: number,
   ): Promise<string[]>;
   /**
+   * The grants of the user's device codes for a client that were spent (and are still kept) and
+   * not revoked since: a poll's tokens may be stored a moment after it was spent.
+   */
+  spentDeviceGrants(environment: string, userId: string, clientId: string): Promise<string[]>;
+  /**
    * Deletes the user's codes for a client that were issued and not yet spent: the client cannot
    * redeem them any more. Returns how many.
    */
@@ -163,6 +168,21 @@ export function accountStore(db: Kysely<Database>): AccountStore {
         .orderBy('family_id')
         .execute();
       return rows.map((row) => row.family_id);
+    },
+    async spentDeviceGrants(environment, userId, clientId) {
+      const rows = await db
+        .selectFrom('device_codes')
+        .select('grant_id')
+        .where('environment', '=', environment)
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .where('status', '=', 'consumed')
+        .where('grant_id', 'is not', null)
+        .where(
+          sql<SqlBool>`not exists (select 1 from revocations r where r.kind = 'family' and r.key = device_codes.grant_id)`,
+        )
+        .execute();
+      return rows.flatMap((row) => (row.grant_id === null ? [] : [row.grant_id]));
     },
     async deleteUnspentCodes(environment, userId, clientId) {
       const result = await db

@@ -45,8 +45,16 @@ export interface DeviceCodeStore {
   ): Promise<boolean>;
   /** Notes a poll; returns the poll before it, for slow_down (RFC 8628 §3.5). */
   poll(environment: string, deviceCodeHash: string, now: number, slowDown: boolean): Promise<void>;
-  /** Approved → consumed, atomically: exactly one poll gets the tokens. */
-  consume(environment: string, deviceCodeHash: string, now: number): Promise<boolean>;
+  /**
+   * Approved → consumed, atomically: exactly one poll gets the tokens. Records `grantId`, the
+   * grant the tokens carry, with the spend (what revoking the user's grants at the client reads).
+   */
+  consume(
+    environment: string,
+    deviceCodeHash: string,
+    now: number,
+    grantId: string,
+  ): Promise<boolean>;
 }
 
 function toDeviceCode(row: Selectable<DeviceCodeTable>): DeviceCode {
@@ -145,10 +153,10 @@ export function deviceCodeStore(db: Kysely<Database>): DeviceCodeStore {
         .where('device_code_hash', '=', deviceCodeHash)
         .execute();
     },
-    async consume(environment, deviceCodeHash, now) {
+    async consume(environment, deviceCodeHash, now, grantId) {
       const result = await db
         .updateTable('device_codes')
-        .set({ status: 'consumed' })
+        .set({ status: 'consumed', grant_id: grantId })
         .where('environment', '=', environment)
         .where('device_code_hash', '=', deviceCodeHash)
         .where('status', '=', 'approved')

@@ -774,6 +774,10 @@ const migrations: Record<string, Migration> = {
           ['audit_log', 'environment', 'client_id', 'user_id', 'type', 'seq'],
         ],
       ];
+      // The grant a device code was spent on, recorded with the spend (as a code's grant_id): the
+      // account page's revocation reads it, so a poll whose tokens are stored a moment after the
+      // revocation has its grant revoked too.
+      await db.schema.alterTable('device_codes').addColumn('grant_id', 'text').execute();
       for (const [name, [table = '', ...columns]] of byUser)
         await db.schema.createIndex(name).on(table).columns(columns).execute();
     },

@@ -274,6 +274,8 @@ export interface DeviceCodeTable {
   expires_at: number;
   /** JSON { sid?, amr?, acr? } for the ID tokens issued later (migration 0013). */
   session_claims: string | null;
+  /** The grant it was spent on, set with `consumed` (migration 0014). */
+  grant_id: Generated<string | null>;
   created_at: number;
 }
 
