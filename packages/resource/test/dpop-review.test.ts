@@ -13,13 +13,16 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
+import { calculateJwkThumbprint } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as expressAdapter from '../src/express.js';
 import * as fastifyAdapter from '../src/fastify.js';
 import {
+  accessTokenHash,
   createResourceServer,
   type AuthOutcome,
   type BearerRequest,
@@ -358,3 +361,132 @@ for (const [name, wire] of wires) {
     });
   });
 }
+
+/** A JWS signed with node:crypto, for keys and algorithm pairings jose will not sign with. */
+function rawProof(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  sign: (input: Buffer) => Buffer,
+): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${part(header)}.${part(claims)}`;
+  return `${input}.${sign(Buffer.from(input)).toString('base64url')}`;
+}
+
+describe('DPoP review: what holds (regressions)', () => {
+  let issuer: KeyServer;
+  let signing: SigningKey;
+  let key: ProofKey;
+  let rs: ResourceServer;
+  let bound: (jkt: string, extra?: Record<string, unknown>) => Promise<string>;
+
+  beforeAll(async () => {
+    issuer = await KeyServer.start();
+    signing = await issuer.addKey();
+    key = await proofKey();
+    rs = createResourceServer({
+      resource: RESOURCE,
+      issuer: issuer.issuer,
+      jwksUri: issuer.jwksUri,
+    });
+    bound = (jkt, extra = {}) =>
+      KeyServer.sign(signing, issuer.claims(RESOURCE, { cnf: { jkt }, ...extra }));
+  });
+  afterAll(async () => {
+    await issuer.close();
+  });
+
+  const claimsFor = (token: string) => ({
+    jti: crypto.randomUUID(),
+    htm: 'POST',
+    htu: RESOURCE,
+    iat: Math.floor(Date.now() / 1000),
+    ath: accessTokenHash(token),
+  });
+  const attempt = (token: string, proof: string) =>
+    rs.authenticate({
+      authorization: [`DPoP ${token}`],
+      dpop: [proof],
+      method: 'POST',
+      url: '/mcp',
+    });
+
+  it('refuses a 1024-bit RSA proof key, and an alg that does not fit the key', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const weakJwk = weak.publicKey.export({ format: 'jwk' });
+    const weakToken = await bound(await calculateJwkThumbprint(weakJwk, 'sha256'));
+    const weakProof = rawProof(
+      { typ: 'dpop+jwt', alg: 'RS256', jwk: weakJwk },
+      claimsFor(weakToken),
+      (input) => cryptoSign('sha256', input, weak.privateKey),
+    );
+    expect(failure(await attempt(weakToken, weakProof)).error).toBe('invalid_dpop_proof');
+
+    // ES256 named, a P-384 key signing with SHA-256: the curve does not fit the algorithm.
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const p384Jwk = p384.publicKey.export({ format: 'jwk' });
+    const p384Token = await bound(await calculateJwkThumbprint(p384Jwk, 'sha256'));
+    const confused = rawProof(
+      { typ: 'dpop+jwt', alg: 'ES256', jwk: p384Jwk },
+      claimsFor(p384Token),
+      (input) => cryptoSign('sha256', input, { key: p384.privateKey, dsaEncoding: 'ieee-p1363' }),
+    );
+    expect(failure(await attempt(p384Token, confused)).error).toBe('invalid_dpop_proof');
+
+    // An X25519 (key agreement) key named as an EdDSA proof key.
+    const x25519 = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' });
+    const xToken = await bound(await calculateJwkThumbprint(x25519, 'sha256'));
+    const ed = generateKeyPairSync('ed25519');
+    const xProof = rawProof(
+      { typ: 'dpop+jwt', alg: 'EdDSA', jwk: x25519 },
+      claimsFor(xToken),
+      (input) => cryptoSign(null, input, ed.privateKey),
+    );
+    expect(failure(await attempt(xToken, xProof)).error).toBe('invalid_dpop_proof');
+  });
+
+  it('htu: default port and host case are one URL; query and fragment are ignored', async () => {
+    const token = await bound(key.jkt);
+    for (const htu of [
+      'https://MCP.example.test:443/mcp',
+      'https://mcp.example.test/mcp?x=1',
+      'https://mcp.example.test/mcp#f',
+    ]) {
+      const proof = await makeProof(key, { htm: 'POST', htu, accessToken: token });
+      expect({ htu, ok: (await attempt(token, proof)).ok }).toStrictEqual({ htu, ok: true });
+    }
+    for (const htu of [
+      'https://mcp.example.test/mcp/',
+      'https://mcp.example.test/MCP',
+      'https://mcp.example.test:8443/mcp',
+      'https://user@mcp.example.test/mcp',
+    ]) {
+      const proof = await makeProof(key, { htm: 'POST', htu, accessToken: token });
+      expect({ htu, error: failure(await attempt(token, proof)).error }).toStrictEqual({
+        htu,
+        error: 'invalid_dpop_proof',
+      });
+    }
+  });
+
+  it('a token with no scope claim gets 403 naming every required scope; nothing else leaks', async () => {
+    const token = await bound(key.jkt);
+    const proof = await makeProof(key, { htm: 'POST', htu: RESOURCE, accessToken: token });
+    const refused = failure(
+      await rs.authenticate(
+        { authorization: [`DPoP ${token}`], dpop: [proof], method: 'POST', url: '/mcp' },
+        { requiredScopes: ['mcp:tools', 'mcp:admin'] },
+      ),
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.body).toBe(
+      JSON.stringify({
+        error: 'insufficient_scope',
+        error_description: 'the access token lacks a scope this request needs',
+      }),
+    );
+    expect(refused.headers['www-authenticate']).toBe(
+      `DPoP error="insufficient_scope", error_description="the access token lacks a scope this request needs", scope="mcp:tools mcp:admin", resource_metadata="${rs.metadataUrl}", algs="ES256 ES384 EdDSA Ed25519 RS256 PS256"`,
+    );
+  });
+});
