@@ -490,3 +490,88 @@ describe('DPoP review: what holds (regressions)', () => {
     );
   });
 });
+
+describe('DPoP review: htu under a mounted Express router and a Fastify prefix', () => {
+  let issuer: KeyServer;
+  let signing: SigningKey;
+  let key: ProofKey;
+  const servers: Server[] = [];
+  const closers: (() => Promise<void>)[] = [];
+
+  const listen = async (server: Server) => {
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  };
+
+  beforeAll(async () => {
+    issuer = await KeyServer.start();
+    signing = await issuer.addKey();
+    key = await proofKey();
+  });
+  afterAll(async () => {
+    for (const close of closers) await close();
+    for (const server of servers) {
+      server.closeAllConnections();
+      if (server.listening) await new Promise((resolve) => server.close(resolve));
+    }
+    await issuer.close();
+  });
+
+  it('the proof names the full path (prefix included), not the path the router sees', async () => {
+    const expressServer = createServer();
+    const expressOrigin = await listen(expressServer);
+    const fastifyServer = createServer();
+    const fastifyOrigin = await listen(fastifyServer);
+
+    const expressRs = createResourceServer({
+      resource: `${expressOrigin.origin}/api`,
+      issuer: issuer.issuer,
+      jwksUri: issuer.jwksUri,
+    });
+    const app = express();
+    const router = express.Router();
+    router.post('/thing', expressAdapter.requireBearer(expressRs), (_req, res) => {
+      res.send('thing');
+    });
+    app.use('/api', router);
+    expressServer.on('request', app);
+
+    const fastifyRs = createResourceServer({
+      resource: `${fastifyOrigin.origin}/api`,
+      issuer: issuer.issuer,
+      jwksUri: issuer.jwksUri,
+    });
+    const fastify = Fastify({
+      serverFactory: (handler) => {
+        fastifyServer.on('request', handler);
+        return fastifyServer;
+      },
+    });
+    await fastify.register(
+      (scope, _options, done) => {
+        scope.post('/thing', { onRequest: fastifyAdapter.requireBearer(fastifyRs) }, () => 'thing');
+        done();
+      },
+      { prefix: '/api' },
+    );
+    await fastify.ready();
+    closers.push(() => fastify.close());
+
+    for (const origin of [expressOrigin, fastifyOrigin]) {
+      const token = await KeyServer.sign(
+        signing,
+        issuer.claims(`${origin.origin}/api`, { cnf: { jkt: key.jkt } }),
+      );
+      const headers = async (htu: string) => ({
+        authorization: `DPoP ${token}`,
+        'content-type': 'application/json',
+        dpop: await makeProof(key, { htm: 'POST', htu, accessToken: token }),
+      });
+      const full = await send(origin, '/api/thing', await headers(`${origin.origin}/api/thing`));
+      expect(full).toStrictEqual({ status: 200, body: 'thing' });
+      const stripped = await send(origin, '/api/thing', await headers(`${origin.origin}/thing`));
+      expect(stripped.status).toBe(401);
+    }
+  });
+});
