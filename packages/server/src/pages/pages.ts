@@ -104,10 +104,11 @@ export function consentPage(options: {
     email: 'See your email address',
     offline_access: 'Stay signed in when you are not using it',
   };
-  const items: Raw[] = options.scopes.map((s) => html`<li>${describe[s] ?? s}</li>`);
-  const granted: Raw[] = (options.alreadyGranted ?? []).map(
-    (s) => html`<li>${describe[s] ?? s}</li>`,
-  );
+  // Own words only: a resource's scope may be named `constructor` or `toString`, which every
+  // object inherits (the page failed on the function it found).
+  const words = (s: string): string => (Object.hasOwn(describe, s) ? (describe[s] ?? s) : s);
+  const items: Raw[] = options.scopes.map((s) => html`<li>${words(s)}</li>`);
+  const granted: Raw[] = (options.alreadyGranted ?? []).map((s) => html`<li>${words(s)}</li>`);
   // A self-registered client's name is its own claim: say so, and show what identifies it.
   const heading =
     options.unverified === undefined
