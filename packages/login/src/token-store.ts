@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,9 @@ export function keepsDpopKeys(store: TokenStore): store is TokenStore & DpopKeyS
 }
 
 type Records<T> = Record<string, T>;
+
+/** O_NOFOLLOW where the platform has it (not on Windows, whose types say otherwise). */
+const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
 
 /** Letters, digits, dot, dash and underscore: a profile name is also part of a lock file name. */
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -89,18 +93,64 @@ class JsonRecordFile<T> {
     );
   }
 
+  /**
+   * The records, read only from a regular file of this user's (or root's) in a directory no other
+   * user can write: a file another local user planted there (their own key file, whose private key
+   * they know, or a symbolic link to one) would bind this user's tokens to a key that is not theirs
+   * alone. A file or directory of this user's left group- or world-accessible (an older version, a
+   * restored backup, `cp -r`) is tightened before it is read, as `write` tightens the directory.
+   */
   async read(): Promise<Records<T>> {
+    const uid = process.getuid?.();
+    if (uid !== undefined) await this.checkDir(uid);
     let text: string;
+    let handle;
     try {
-      text = await readFile(this.file, 'utf8');
+      // O_NOFOLLOW: a symbolic link in place of the file is refused (ELOOP), not followed.
+      handle = await open(this.file, constants.O_RDONLY | NOFOLLOW);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw new Error(
-        `cannot read ${this.file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
-        { cause: error },
-      );
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return {};
+      if (code === 'ELOOP')
+        throw new Error(
+          `${this.file} is a symbolic link, not a file of your own; delete it and log in again`,
+          { cause: error },
+        );
+      throw new Error(`cannot read ${this.file}: ${code ?? 'unreadable'}`, { cause: error });
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile())
+        throw new Error(`${this.file} is not a regular file; delete it and log in again`);
+      if (uid !== undefined && info.uid !== uid && info.uid !== 0)
+        throw new Error(
+          `${this.file} belongs to another user (uid ${info.uid}), so what it holds is not yours alone; delete it and log in again`,
+        );
+      if (uid !== undefined && (info.mode & 0o077) !== 0) await handle.chmod(0o600);
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
     }
     return parseProfiles<T>(text, this.file);
+  }
+
+  /** The store's directory: this user's (or root's), and nobody else's to write into or read. */
+  private async checkDir(uid: number): Promise<void> {
+    let info;
+    try {
+      info = await stat(this.dir);
+    } catch {
+      return; // Not there yet: `write` makes it 0700.
+    }
+    if (info.uid !== uid && info.uid !== 0)
+      throw new Error(
+        `${this.dir} belongs to another user (uid ${info.uid}); use a directory of your own (GATEHOUSE_CONFIG_DIR)`,
+      );
+    if (info.uid === uid && (info.mode & 0o077) !== 0) await chmod(this.dir, 0o700);
+    else if (info.uid !== uid && (info.mode & 0o022) !== 0)
+      throw new Error(
+        `${this.dir} can be written by other users; use a directory of your own (GATEHOUSE_CONFIG_DIR)`,
+      );
   }
 
   /** Read, change and write under one lock, so concurrent writers of other profiles are not undone. */
