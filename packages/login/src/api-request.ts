@@ -1,6 +1,7 @@
 import { asksForNonce, dpopProof, rememberNonce } from './dpop-proof.js';
 import type { DpopKey } from './dpop-key.js';
 import { bindingKey } from './dpop.js';
+import { LoginError } from './server-metadata.js';
 import { validAccessToken } from './session.js';
 import type { TokenStore } from './token-store.js';
 
@@ -18,6 +19,23 @@ export interface AuthorizationHeaders {
   readonly authorization: string;
   /** The proof, for a bound token: one request, this method and URL, about a minute. */
   readonly dpop?: string;
+}
+
+/** RFC 9110 §11.2 token68, the syntax of a `Bearer` (RFC 6750 §2.1) or `DPoP` (RFC 9449 §7.1) credential. */
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * The access token as an Authorization credential. The server chose this text; one with a line
+ * break or a space would end the header line it is printed on (`gatehouse token --url … | curl
+ * -H @-`) and add headers of the server's choosing to a request to another party's API.
+ */
+export function credential(accessToken: string): string {
+  if (!TOKEN68.test(accessToken))
+    throw new LoginError(
+      'the access token is not a valid credential (RFC 6750 §2.1: letters, digits and -._~+/ only); it is not sent; run gatehouse login again',
+      'invalid_token',
+    );
+  return accessToken;
 }
 
 export interface ProfileOptions {
@@ -48,14 +66,15 @@ async function headersAndKey(
 ): Promise<{ headers: AuthorizationHeaders; key: DpopKey | undefined }> {
   const tokens = await validAccessToken(store, profile, options);
   const key = await bindingKey(store, profile, tokens);
-  if (key === undefined) return { headers: { authorization: `Bearer ${tokens.accessToken}` }, key };
+  const token = credential(tokens.accessToken);
+  if (key === undefined) return { headers: { authorization: `Bearer ${token}` }, key };
   const dpop = await dpopProof(key, {
     method: target.method ?? 'GET',
     url: target.url,
     accessToken: tokens.accessToken,
     ...(target.nonce === undefined ? {} : { nonce: target.nonce }),
   });
-  return { headers: { authorization: `DPoP ${tokens.accessToken}`, dpop }, key };
+  return { headers: { authorization: `DPoP ${token}`, dpop }, key };
 }
 
 export interface ApiRequestInit {

@@ -2,6 +2,7 @@ export { loopbackLogin, pasteLogin, type LoginOptions } from './login-flow.js';
 export { login, heldScope, type ProfileLoginOptions } from './profile-login.js';
 export {
   authorizationHeaders,
+  credential,
   fetchWithProfile,
   type ApiRequestInit,
   type ApiRequestTarget,

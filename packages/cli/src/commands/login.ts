@@ -1,6 +1,7 @@
 import {
   authorizationHeaders,
   browserAvailable,
+  credential,
   heldScope,
   profileDpopKey,
   configDir,
@@ -363,7 +364,7 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
       throw new UsageError('--nonce must be the DPoP-Nonce value the API sent');
     const fromEnv = io.env.GATEHOUSE_TOKEN;
     if (fromEnv !== undefined && fromEnv !== '') {
-      io.stdout.write(headers ? `Authorization: Bearer ${fromEnv}\n` : `${fromEnv}\n`);
+      io.stdout.write(headers ? `Authorization: Bearer ${credential(fromEnv)}\n` : `${fromEnv}\n`);
       return;
     }
     const { store } = await storeFor(io);
@@ -385,7 +386,7 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
         throw new UsageError(
           "this profile's token is bound to this device (DPoP): a proof names the request, so give --url (and --method unless GET)",
         );
-      io.stdout.write(`Authorization: Bearer ${tokens.accessToken}\n`);
+      io.stdout.write(`Authorization: Bearer ${credential(tokens.accessToken)}\n`);
       return;
     }
     const lines = await authorizationHeaders(
