@@ -29,10 +29,12 @@ export async function bindingKey(
   store: TokenStore,
   profile: string,
   tokens: StoredTokens,
+  /** The thumbprint needed: the access token's binding, unless the caller names another (refresh). */
+  jkt: string | undefined = tokens.dpopJkt,
 ): Promise<DpopKey | undefined> {
-  if (tokens.dpopJkt === undefined) return undefined;
+  if (jkt === undefined) return undefined;
   const stored = keepsDpopKeys(store) ? await store.getDpopKey(profile) : undefined;
-  if (stored?.jkt !== tokens.dpopJkt)
+  if (stored?.jkt !== jkt)
     throw new LoginError(
       `the tokens of profile ${profile} are bound to a DPoP key that is not in this token store (copied without it, or the key was removed); run gatehouse login again`,
       'dpop_key_missing',

@@ -43,7 +43,8 @@ export async function validAccessToken(
     // RFC 9449 §5: bound tokens are refreshed with a proof of the same key (a public client's
     // refresh token is bound too); without that key nothing is sent. Unbound tokens from before
     // stay bearer: their refresh goes without a proof, as they were issued.
-    const dpop = await bindingKey(store, profile, latest);
+    // A refresh token bound where the access token came back Bearer (RFC 9449 §5) needs one too.
+    const dpop = await bindingKey(store, profile, latest, latest.refreshJkt ?? latest.dpopJkt);
     const as = await discover(latest.issuer, {
       allowHttpLoopbackIssuer: latest.allowHttpLoopbackIssuer === true,
     });
@@ -138,7 +139,9 @@ export async function logout(store: TokenStore, profile: string): Promise<Logout
     await forgetKey();
     return { revoked: false, known: false };
   }
-  const key = await bindingKey(store, profile, tokens).catch(() => undefined);
+  const key = await bindingKey(store, profile, tokens, tokens.dpopJkt ?? tokens.refreshJkt).catch(
+    () => undefined,
+  );
   const result = await revoke(tokens, key);
   await store.delete(profile);
   await forgetKey();

@@ -21,6 +21,12 @@ export interface StoredTokens {
    * key they are bound to. Every use needs a proof with that key, which the store keeps apart.
    */
   readonly dpopJkt?: string;
+  /**
+   * The thumbprint of the key whose proof went with the request that issued the refresh token: a
+   * public client's refresh token is bound to it even where the access token came back Bearer
+   * (RFC 9449 §5), so every refresh carries a proof of it.
+   */
+  readonly refreshJkt?: string;
 }
 
 /** RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its angle brackets. */
@@ -60,6 +66,10 @@ export function toStoredTokens(
   // RFC 9449 §5: token_type DPoP says the access token is bound to the proof's key. A server that
   // answered Bearer to a proof issued an unbound token (it may not support DPoP for this client).
   const dpopJkt = response.token_type.toLowerCase() === 'dpop' ? proofJkt : undefined;
+  // RFC 9449 §5: the refresh token of a public client is bound to the proof's key whatever the
+  // access token's type; one kept from before keeps the key it was bound to.
+  const refreshJkt =
+    response.refresh_token !== undefined ? proofJkt : (previous?.refreshJkt ?? previous?.dpopJkt);
   return {
     issuer: as.issuer,
     clientId,
@@ -74,5 +84,6 @@ export function toStoredTokens(
     ...(email === undefined ? {} : { email }),
     ...(allowHttpLoopbackIssuer === true ? { allowHttpLoopbackIssuer } : {}),
     ...(dpopJkt === undefined ? {} : { dpopJkt }),
+    ...(refreshJkt === undefined || refreshToken === undefined ? {} : { refreshJkt }),
   };
 }

@@ -5,6 +5,8 @@
  * headers to a script's request to an API.
  */
 import { chmod, chown, mkdir, mkdtemp, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,8 +15,10 @@ import {
   FileTokenStore,
   generateDpopKey,
   profileDpopKey,
+  validAccessToken,
   type StoredTokens,
 } from '../src/index.js';
+import { toStoredTokens } from '../src/tokens.js';
 
 const dir = async () => join(await mkdtemp(join(tmpdir(), 'gatehouse-dpop-rd-')), 'config');
 
@@ -108,5 +112,78 @@ describe('the access token is sent only as a well-formed credential', () => {
     expect(
       await authorizationHeaders(store, 'ok', { url: 'https://api.example/' }, { lockDir: where }),
     ).toEqual({ authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln' });
+  });
+});
+
+describe('a refresh token bound where the access token came back Bearer', () => {
+  it('is refreshed with a proof of the key (RFC 9449 §5: a public client’s refresh token is bound)', async () => {
+    const where = await dir();
+    const store = new FileTokenStore(where);
+    const key = await profileDpopKey(store, 'default');
+    if (key === undefined) throw new Error('no key');
+    const proofs: (string | undefined)[] = [];
+    const server = createServer((request, response) => {
+      const json = (status: number, body: unknown) => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      };
+      if (request.url === '/.well-known/openid-configuration') {
+        json(200, {
+          issuer,
+          authorization_endpoint: `${issuer}/authorize`,
+          token_endpoint: `${issuer}/token`,
+          dpop_signing_alg_values_supported: ['ES256'],
+        });
+        return;
+      }
+      const proof = request.headers.dpop;
+      proofs.push(typeof proof === 'string' ? proof : undefined);
+      request.resume();
+      // The refresh token is bound to the sign-in's key: without its proof, invalid_grant.
+      if (typeof proof !== 'string') {
+        json(400, { error: 'invalid_grant' });
+        return;
+      }
+      json(200, { access_token: 'at-2', token_type: 'Bearer', expires_in: 600 });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      // What the sign-in stored: a proof went with the code, the access token came back Bearer.
+      const signedIn = toStoredTokens(
+        { issuer, token_endpoint: `${issuer}/token` },
+        'ghc_cli',
+        {
+          access_token: 'at-1',
+          token_type: 'bearer',
+          expires_in: 0,
+          refresh_token: 'rt-bound',
+        },
+        Date.now() - 1000,
+        undefined,
+        true,
+        key.jkt,
+      );
+      expect(signedIn.dpopJkt).toBeUndefined();
+      await store.set('default', signedIn);
+      const refreshed = await validAccessToken(store, 'default', { lockDir: where });
+      expect(refreshed.accessToken).toBe('at-2');
+      expect(proofs).toHaveLength(1);
+      const header = JSON.parse(
+        Buffer.from((proofs[0] ?? '').split('.')[0] ?? '', 'base64url').toString(),
+      ) as { jwk: Record<string, string> };
+      const { jwkThumbprint } = await import('../src/dpop-key.js');
+      expect(await jwkThumbprint(header.jwk as never)).toBe(key.jkt);
+      // A copy of the token file without the key cannot refresh either.
+      const attacker = await dir();
+      const stolen = new FileTokenStore(attacker);
+      await stolen.set('default', { ...signedIn, expiresAt: 0 });
+      await expect(
+        validAccessToken(stolen, 'default', { lockDir: attacker }),
+      ).rejects.toMatchObject({ code: 'dpop_key_missing' });
+      expect(proofs).toHaveLength(1);
+    } finally {
+      server.close();
+    }
   });
 });
