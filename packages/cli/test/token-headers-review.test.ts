@@ -25,6 +25,8 @@ describe('gatehouse token header lines', () => {
     for (const argv of [
       ['token', '--url', 'https://api.example/orders'],
       ['token', '--headers'],
+      // The bare token too: scripts build the header line from it.
+      ['token'],
     ]) {
       let stdout = '';
       let stderr = '';

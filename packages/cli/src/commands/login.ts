@@ -371,7 +371,8 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
     const lockDir = configDir(io.env);
     if (!headers) {
       const tokens = await validAccessToken(store, options.profile, { lockDir });
-      io.stdout.write(`${tokens.accessToken}\n`);
+      // Scripts put it on a header line themselves (curl -H "Authorization: Bearer $(…)").
+      io.stdout.write(`${credential(tokens.accessToken)}\n`);
       // The bare token still prints (scripts that read its claims keep working), but an API that
       // checks DPoP refuses it without a proof (RFC 9449 §7.2): say what to use instead.
       if (tokens.dpopJkt !== undefined)
