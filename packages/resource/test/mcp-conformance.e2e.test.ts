@@ -192,6 +192,8 @@ describe('MCP authorization 2026-07-28: Gatehouse and @gatehouse/resource, state
   let documentBase: string;
   let documentUrl: string;
   const documentFetches = new Map<string, number>();
+  /** How far the MCP server's clock is ahead of the machine's (TH-1 moves it past a token's exp). */
+  let resourceClockAheadMs = 0;
   let callbackServer: Server;
   let callbackUrl: string;
   let nextCallback: (query: URLSearchParams) => void = () => undefined;
@@ -292,7 +294,12 @@ describe('MCP authorization 2026-07-28: Gatehouse and @gatehouse/resource, state
       name: 'Notes MCP server',
       scopes: ['mcp:tools', 'notes:write', 'notes:admin'],
     });
-    rs = createResourceServer({ resource, issuer, scopesSupported: ['mcp:tools'] });
+    rs = createResourceServer({
+      resource,
+      issuer,
+      scopesSupported: ['mcp:tools'],
+      clock: () => Date.now() + resourceClockAheadMs,
+    });
     const app = express();
     app.use(metadataMiddleware(rs));
     app.use(express.json());
@@ -560,13 +567,58 @@ describe('MCP authorization 2026-07-28: Gatehouse and @gatehouse/resource, state
       party: 'AS',
       text: 'implement OAuth 2.1 with appropriate security measures for both confidential and public clients',
       async check() {
-        // OAuth 2.1 §4.1.1: PKCE; a public client's request without it gets no code.
-        const withoutPkce: Record<string, string> = codeRequest();
-        delete withoutPkce.code_challenge;
-        delete withoutPkce.code_challenge_method;
-        const answer = await authorize(withoutPkce);
-        expect(answer.location?.searchParams.get('code') ?? null).toBeNull();
-        expect(answer.location?.searchParams.get('error')).toBe('invalid_request');
+        // OAuth 2.1 §4.1.1: PKCE from every client, public (the SDK's, by its metadata document)
+        // and confidential (an operator's web application with a secret): with it the request
+        // goes on to sign-in; without it the client is sent an error and no code.
+        const webApp = await createClient(ctx(), {
+          environment: 'development',
+          type: 'web',
+          name: 'Conformance web application',
+          redirectUris: ['https://app.example.com/callback'],
+        });
+        const secret = webApp.clientSecret ?? '';
+        expect(secret).not.toBe('');
+        const clients = [
+          { client_id: documentUrl, redirect_uri: 'http://127.0.0.1:4567/callback' },
+          { client_id: webApp.client.clientId, redirect_uri: 'https://app.example.com/callback' },
+        ];
+        for (const client of clients) {
+          toLogin(await authorize(codeRequest(client)));
+          const withoutPkce: Record<string, string> = codeRequest(client);
+          delete withoutPkce.code_challenge;
+          delete withoutPkce.code_challenge_method;
+          const answer = await authorize(withoutPkce);
+          expect(answer.status, client.client_id).toBe(303);
+          expect(`${answer.location?.origin}${answer.location?.pathname}`).toBe(
+            client.redirect_uri,
+          );
+          expect(answer.location?.searchParams.get('code') ?? null).toBeNull();
+          expect(answer.location?.searchParams.get('error')).toBe('invalid_request');
+        }
+        // OAuth 2.1 §3.2.1: a confidential client authenticates at the token endpoint. With its
+        // secret, a made-up code is merely not a grant; without it, or with another, the client
+        // itself is refused.
+        const redeem = (credentials: Record<string, string>) =>
+          fetch(`${issuer}/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              grant_type: 'authorization_code',
+              client_id: webApp.client.clientId,
+              code: 'not-a-code',
+              redirect_uri: 'https://app.example.com/callback',
+              code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+              ...credentials,
+            }),
+          });
+        const authenticated = await redeem({ client_secret: secret });
+        expect(authenticated.status).toBe(400);
+        expect(((await authenticated.json()) as { error: string }).error).toBe('invalid_grant');
+        for (const credentials of [{}, { client_secret: `${secret}x` }]) {
+          const refused = await redeem(credentials);
+          expect(refused.status).toBe(401);
+          expect(((await refused.json()) as { error: string }).error).toBe('invalid_client');
+        }
       },
     },
     {
@@ -585,7 +637,8 @@ describe('MCP authorization 2026-07-28: Gatehouse and @gatehouse/resource, state
           `${base}/.well-known/oauth-authorization-server/e/production`,
         );
         expect(production.client_id_metadata_document_supported).toBe(false);
-        expect(seen.firstTokens).toBeDefined();
+        // The SDK's flow identified itself by its document's URL, and its token names that client.
+        expect(decodeJwt(seen.firstTokens?.access_token ?? '').client_id).toBe(documentUrl);
       },
     },
     {
@@ -718,6 +771,21 @@ describe('MCP authorization 2026-07-28: Gatehouse and @gatehouse/resource, state
           const response = await mcpPost({ authorization: `Bearer ${bad}` }, { method: 'ping' });
           expect(response.status).toBe(401);
           expect(extractWWWAuthenticateParams(response).error).toBe('invalid_token');
+        }
+        // Expired: a token Gatehouse signed, accepted now, then presented once the MCP server's
+        // clock is past its exp and the 30 s leeway (RFC 9068 §4, RFC 7519 §4.1.4).
+        const auth = { authorization: `Bearer ${token}` };
+        expect((await mcpPost(auth, { method: 'ping' })).status).toBe(200);
+        const exp = decodeJwt(token).exp ?? 0;
+        resourceClockAheadMs = (exp + 31) * 1000 - Date.now();
+        try {
+          const response = await mcpPost(auth, { method: 'ping' });
+          expect(response.status).toBe(401);
+          const challenge = response.headers.get('www-authenticate') ?? '';
+          expect(extractWWWAuthenticateParams(response).error).toBe('invalid_token');
+          expect(challenge).toContain('error_description="the access token has expired"');
+        } finally {
+          resourceClockAheadMs = 0;
         }
       },
     },
