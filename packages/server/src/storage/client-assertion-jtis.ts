@@ -1,5 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { useOnce } from './used-once.js';
 
 /**
  * The `jti`s of client assertions already accepted (RFC 7523 §3 item 7: the server may ensure a
@@ -25,15 +26,15 @@ export interface ClientAssertionJtiStore {
 
 export function clientAssertionJtiStore(db: Kysely<Database>): ClientAssertionJtiStore {
   return {
-    async use(environment, clientId, jti, expiresAt, now) {
-      // Inserted, or an expired row taken over; a live row leaves the statement without a row.
-      const { rows } = await sql<{ jti: string }>`
-        insert into client_assertion_jtis (environment, client_id, jti, expires_at)
-        values (${environment}, ${clientId}, ${jti}, ${expiresAt})
-        on conflict (environment, client_id, jti) do update set expires_at = excluded.expires_at
-          where client_assertion_jtis.expires_at <= ${now}
-        returning jti`.execute(db);
-      return rows.length === 1;
-    },
+    use: (environment, clientId, jti, expiresAt, now) =>
+      useOnce(
+        db,
+        { table: 'client_assertion_jtis', scopeColumn: 'client_id' },
+        environment,
+        clientId,
+        jti,
+        expiresAt,
+        now,
+      ),
   };
 }

@@ -1,5 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { useOnce } from './used-once.js';
 
 /**
  * The `jti`s of DPoP proofs already accepted (RFC 9449 §11.1: a proof is used once; §4.3 item
@@ -26,15 +27,15 @@ export interface DpopProofJtiStore {
 
 export function dpopProofJtiStore(db: Kysely<Database>): DpopProofJtiStore {
   return {
-    async use(environment, jkt, jti, expiresAt, now) {
-      // Inserted, or an expired row taken over; a live row leaves the statement without a row.
-      const { rows } = await sql<{ jti: string }>`
-        insert into dpop_proof_jtis (environment, jkt, jti, expires_at)
-        values (${environment}, ${jkt}, ${jti}, ${expiresAt})
-        on conflict (environment, jkt, jti) do update set expires_at = excluded.expires_at
-          where dpop_proof_jtis.expires_at <= ${now}
-        returning jti`.execute(db);
-      return rows.length === 1;
-    },
+    use: (environment, jkt, jti, expiresAt, now) =>
+      useOnce(
+        db,
+        { table: 'dpop_proof_jtis', scopeColumn: 'jkt' },
+        environment,
+        jkt,
+        jti,
+        expiresAt,
+        now,
+      ),
   };
 }
