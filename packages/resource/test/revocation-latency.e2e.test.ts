@@ -399,7 +399,12 @@ async function startSite(
     scopes: [SCOPE],
     clientId,
   });
-  await admin.call('PATCH', `/environments/${ENV}`, { impersonationEnabled: true });
+  // The reuse case presents the rotated token at once: with the refresh grace window (issue #17)
+  // that would get a successor instead of ending the grant, so the window is off here.
+  await admin.call('PATCH', `/environments/${ENV}`, {
+    impersonationEnabled: true,
+    refreshGraceSeconds: 0,
+  });
   return {
     database,
     deployment,
