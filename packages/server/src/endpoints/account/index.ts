@@ -6,6 +6,7 @@ import { csrfChecked } from '../../http/csrf.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
+import { sendNoStorePage } from '../../http/no-store-page.js';
 import { signIn } from '../../http/sign-in.js';
 import { accountPage, type AccountNotice } from '../../pages/account.js';
 import { errorPage, loginPage } from '../../pages/pages.js';
@@ -67,7 +68,7 @@ export function accountEndpoints(app: FastifyInstance, deps: AppDeps): void {
       deps.clock(),
     );
     if (!allowed.granted)
-      return html(
+      return sendNoStorePage(
         reply.header('Retry-After', String(Math.ceil(allowed.retryAfterMs / 1000))),
         429,
         errorPage('Too many revocations', 'Too many revocations for now. Try again later.'),
@@ -107,7 +108,7 @@ export function accountEndpoints(app: FastifyInstance, deps: AppDeps): void {
     status: number,
     fields: { email?: string; error?: string },
   ) =>
-    html(
+    sendNoStorePage(
       reply,
       status,
       loginPage({
@@ -125,14 +126,6 @@ export function accountEndpoints(app: FastifyInstance, deps: AppDeps): void {
 const MAX_FIELD_LENGTH = 4096;
 
 const accountPath = (requestEnv: EnvironmentContext) => `/e/${requestEnv.environment.name}/account`;
-
-function html(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply
-    .status(status)
-    .type('text/html; charset=utf-8')
-    .header('Cache-Control', 'no-store')
-    .send(body);
-}
 
 function serviceContext(deps: AppDeps, user: User): ServiceContext {
   return { stores: deps.stores, clock: deps.clock, actor: `user:${user.id}` };
@@ -152,7 +145,7 @@ async function impersonating(
 }
 
 function refuseImpersonation(reply: FastifyReply): FastifyReply {
-  return html(
+  return sendNoStorePage(
     reply,
     403,
     errorPage(
@@ -164,7 +157,7 @@ function refuseImpersonation(reply: FastifyReply): FastifyReply {
 
 /** Neither the user's grant nor their session: the same answer for both, naming nothing. */
 function notYours(reply: FastifyReply): FastifyReply {
-  return html(
+  return sendNoStorePage(
     reply,
     404,
     errorPage(
@@ -207,7 +200,7 @@ async function showAccount(
     signedIn.user.id,
     signedIn.session,
   );
-  return html(
+  return sendNoStorePage(
     reply,
     200,
     accountPage({

@@ -8,6 +8,7 @@ import { csrfChecked } from '../../http/csrf.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
 import { environmentContext } from '../../http/environment.js';
 import { singleParams } from '../../http/form.js';
+import { sendNoStorePage } from '../../http/no-store-page.js';
 import { allowFormRedirect } from '../../http/security-headers.js';
 import { endSession, type SessionEndReason } from '../../services/logout.js';
 import { errorPage } from '../../pages/pages.js';
@@ -26,14 +27,6 @@ import {
   type CheckedLogout,
   type LogoutParams,
 } from './request.js';
-
-function html(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply
-    .status(status)
-    .type('text/html; charset=utf-8')
-    .header('Cache-Control', 'no-store')
-    .send(body);
-}
 
 /**
  * The end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0): GET and POST
@@ -73,7 +66,8 @@ export function endSessionEndpoint(app: FastifyInstance, deps: AppDeps): void {
     } catch (error) {
       return showError(deps, requestEnv, reply, error, request.ip);
     }
-    if (decision !== 'logout') return html(reply, 200, stillSignedInPage(linkBack(checked)));
+    if (decision !== 'logout')
+      return sendNoStorePage(reply, 200, stillSignedInPage(linkBack(checked)));
     const session = await browserSession(deps, requestEnv, request);
     if (session !== undefined) await end(deps, requestEnv, session, checked, 'confirmed');
     return signedOut(deps, requestEnv, reply, checked, false);
@@ -139,7 +133,7 @@ async function answer(
       : { post_logout_redirect_uri: checked.postLogoutRedirectUri }),
     ...(checked.state === undefined ? {} : { state: checked.state }),
   };
-  return html(
+  return sendNoStorePage(
     reply,
     200,
     logoutConfirmPage({
@@ -225,7 +219,7 @@ function signedOut(
   reply.clearCookie(SESSION_COOKIE, cookieOptions(deps, requestEnv.environment.name, 0));
   if (checked.postLogoutRedirectUri !== undefined && mayRedirect(checked, hintEndedSession))
     return reply.redirect(returnAddress(checked.postLogoutRedirectUri, checked.state), 303);
-  return html(reply, 200, signedOutPage(linkBack(checked)));
+  return sendNoStorePage(reply, 200, signedOutPage(linkBack(checked)));
 }
 
 /**
@@ -251,7 +245,11 @@ async function showError(
     requestEnv.environment.tier === 'development' && shown instanceof UnsafeAuthorizationRequest
       ? shown.operatorDetail
       : undefined;
-  return html(reply, shown.status, errorPage('Sign-out stopped', shown.description, detail));
+  return sendNoStorePage(
+    reply,
+    shown.status,
+    errorPage('Sign-out stopped', shown.description, detail),
+  );
 }
 
 /**
