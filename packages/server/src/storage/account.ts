@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Database } from './schema.js';
-import type { Session } from './sessions.js';
+import { liveSessions, toSession, type Session } from './sessions.js';
 
 /** A grant a client holds for the user: a refresh-token family, or a code spent on tokens. */
 export interface HeldGrant {
@@ -69,24 +69,12 @@ const scopeOf = (scope: string) => scope.split(' ').filter((s) => s !== '');
 export function accountStore(db: Kysely<Database>): AccountStore {
   return {
     async sessions(environment, userId, now) {
-      const rows = await db
-        .selectFrom('sessions')
-        .selectAll()
-        .where('environment', '=', environment)
+      const rows = await liveSessions(db, environment, now)
         .where('user_id', '=', userId)
-        .where('expires_at', '>', now)
         .orderBy('created_at', 'desc')
         .orderBy('id_hash')
         .execute();
-      return rows.map((row) => ({
-        idHash: row.id_hash,
-        environment: row.environment,
-        userId: row.user_id,
-        sid: row.sid,
-        authTime: row.auth_time,
-        expiresAt: row.expires_at,
-        createdAt: row.created_at,
-      }));
+      return rows.map(toSession);
     },
     async refreshGrants(environment, userId, now) {
       const rows = await db

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, SessionTable } from './schema.js';
 
 export interface Session {
   readonly idHash: string;
@@ -23,6 +23,27 @@ export interface SessionStore {
   deleteForUser(environment: string, userId: string): Promise<void>;
 }
 
+/** The sessions of `environment` that have not expired at `now`; callers narrow and order it. */
+export function liveSessions(db: Kysely<Database>, environment: string, now: number) {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('environment', '=', environment)
+    .where('expires_at', '>', now);
+}
+
+export function toSession(row: Selectable<SessionTable>): Session {
+  return {
+    idHash: row.id_hash,
+    environment: row.environment,
+    userId: row.user_id,
+    sid: row.sid,
+    authTime: row.auth_time,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+  };
+}
+
 export function sessionStore(db: Kysely<Database>): SessionStore {
   return {
     async create(session) {
@@ -40,24 +61,10 @@ export function sessionStore(db: Kysely<Database>): SessionStore {
         .execute();
     },
     async find(environment, idHash, now) {
-      const row = await db
-        .selectFrom('sessions')
-        .selectAll()
-        .where('environment', '=', environment)
+      const row = await liveSessions(db, environment, now)
         .where('id_hash', '=', idHash)
-        .where('expires_at', '>', now)
         .executeTakeFirst();
-      return row === undefined
-        ? undefined
-        : {
-            idHash: row.id_hash,
-            environment: row.environment,
-            userId: row.user_id,
-            sid: row.sid,
-            authTime: row.auth_time,
-            expiresAt: row.expires_at,
-            createdAt: row.created_at,
-          };
+      return row === undefined ? undefined : toSession(row);
     },
     async delete(environment, idHash) {
       await db
