@@ -3,7 +3,7 @@ import {
   ENVIRONMENT_NAME,
   REGISTRATION_POLICIES,
   type Environment,
-  type RegistrationPolicy,
+  type EnvironmentSettings,
   type Tier,
 } from '../storage/environments.js';
 import type { ServiceContext } from './context.js';
@@ -108,15 +108,11 @@ export async function ensureDefaultEnvironments(ctx: ServiceContext): Promise<En
   return created;
 }
 
-/** The settings `updateEnvironmentSettings` changes; each absent one keeps its value. */
-export interface EnvironmentSettingsInput {
-  readonly registration?: RegistrationPolicy;
-  readonly allowLoopbackDocuments?: boolean;
-  readonly metadataDocuments?: boolean;
-  readonly requirePar?: boolean;
-  readonly requireDpop?: boolean;
-  readonly refreshGraceSeconds?: number;
-}
+/**
+ * The settings `updateEnvironmentSettings` changes; each absent one keeps its value. Impersonation
+ * is switched on its own, audited as such (services/impersonation.ts).
+ */
+export type EnvironmentSettingsInput = Omit<EnvironmentSettings, 'impersonationEnabled'>;
 
 /** The settings an audit entry records, before and after a change. */
 function auditedEnvironmentSettings(environment: Environment) {
