@@ -75,16 +75,45 @@ export function configDir(env: Readonly<Record<string, string | undefined>> = pr
 }
 
 /**
+ * Per-profile records kept in one place (a JSON file, a keyring entry): how each reads and
+ * updates its records under a lock is its own; looking up and removing a profile are shared.
+ */
+abstract class ProfileRecords<T> {
+  abstract read(): Records<T> | Promise<Records<T>>;
+
+  /** Read, change and write under one lock, so concurrent writers of other profiles are not undone. */
+  abstract update<R>(change: (records: Records<T>) => { changed: boolean; result: R }): Promise<R>;
+
+  async get(profile: string): Promise<T | undefined> {
+    assertProfileName(profile);
+    const records = await this.read();
+    return Object.hasOwn(records, profile) ? records[profile] : undefined;
+  }
+
+  async delete(profile: string): Promise<boolean> {
+    assertProfileName(profile);
+    return this.update((records) => {
+      if (!Object.hasOwn(records, profile)) return { changed: false, result: false };
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a checked profile name
+      delete records[profile];
+      return { changed: true, result: true };
+    });
+  }
+}
+
+/**
  * One JSON file of per-profile records: directory 0700, file 0600, replaced atomically (write a
  * temporary file, then rename), so a crash never leaves half a file and no other user can read it.
  */
-class JsonRecordFile<T> {
+class JsonRecordFile<T> extends ProfileRecords<T> {
   constructor(
     private readonly dir: string,
     readonly file: string,
     /** The lock file's name, serialising writers of this file across processes. */
     private readonly lockName: string,
-  ) {}
+  ) {
+    super();
+  }
 
   async exists(): Promise<boolean> {
     return stat(this.file).then(
@@ -177,22 +206,6 @@ class JsonRecordFile<T> {
     }
     await rename(temporary, this.file);
   }
-
-  async get(profile: string): Promise<T | undefined> {
-    assertProfileName(profile);
-    const records = await this.read();
-    return Object.hasOwn(records, profile) ? records[profile] : undefined;
-  }
-
-  async delete(profile: string): Promise<boolean> {
-    assertProfileName(profile);
-    return this.update((records) => {
-      if (!Object.hasOwn(records, profile)) return { changed: false, result: false };
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a checked profile name
-      delete records[profile];
-      return { changed: true, result: true };
-    });
-  }
 }
 
 /**
@@ -260,23 +273,19 @@ interface KeyringEntry {
 }
 
 /** One keyring entry holding a JSON object of per-profile records; writers serialised by a lock file. */
-class KeyringRecords<T> {
+class KeyringRecords<T> extends ProfileRecords<T> {
   constructor(
     private readonly entry: KeyringEntry,
     private readonly where: string,
     private readonly lockDir: string,
     private readonly lockName: string,
-  ) {}
+  ) {
+    super();
+  }
 
   read(): Records<T> {
     const raw = this.entry.getPassword();
     return raw === null || raw === undefined || raw === '' ? {} : parseProfiles<T>(raw, this.where);
-  }
-
-  get(profile: string): Promise<T | undefined> {
-    assertProfileName(profile);
-    const records = this.read();
-    return Promise.resolve(Object.hasOwn(records, profile) ? records[profile] : undefined);
   }
 
   update<R>(change: (records: Records<T>) => { changed: boolean; result: R }): Promise<R> {
@@ -285,16 +294,6 @@ class KeyringRecords<T> {
       const { changed, result } = change(records);
       if (changed) this.entry.setPassword(JSON.stringify(records));
       return Promise.resolve(result);
-    });
-  }
-
-  delete(profile: string): Promise<boolean> {
-    assertProfileName(profile);
-    return this.update((records) => {
-      if (!Object.hasOwn(records, profile)) return { changed: false, result: false };
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a checked profile name
-      delete records[profile];
-      return { changed: true, result: true };
     });
   }
 }
