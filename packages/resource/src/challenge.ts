@@ -91,9 +91,17 @@ function scopeParam(scope: readonly string[] | undefined): string | undefined {
   return scope.join(' ');
 }
 
-/** The `WWW-Authenticate` value for a refused request (RFC 6750 §3, RFC 9728 §5.1). */
-export function bearerChallenge(params: BearerChallengeParams): string {
-  return authChallenge('Bearer', {
+/**
+ * The parameters a Bearer and a DPoP challenge share (RFC 6750 §3, RFC 9449 §7.1 takes them over,
+ * RFC 9728 §5.1), in the order sent.
+ */
+function refusalParams(params: {
+  readonly error?: string;
+  readonly errorDescription?: string;
+  readonly scope?: readonly string[];
+  readonly resourceMetadata?: string;
+}) {
+  return {
     error: params.error,
     error_description:
       params.errorDescription === undefined
@@ -101,7 +109,12 @@ export function bearerChallenge(params: BearerChallengeParams): string {
         : sanitizeErrorDescription(params.errorDescription),
     scope: scopeParam(params.scope),
     resource_metadata: params.resourceMetadata,
-  });
+  };
+}
+
+/** The `WWW-Authenticate` value for a refused request (RFC 6750 §3, RFC 9728 §5.1). */
+export function bearerChallenge(params: BearerChallengeParams): string {
+  return authChallenge('Bearer', refusalParams(params));
 }
 
 export interface DpopChallengeParams {
@@ -131,13 +144,7 @@ export function dpopChallenge(params: DpopChallengeParams): string {
     throw new TypeError(`algs must be a non-empty list of algorithm names: ${JSON.stringify(bad)}`);
   return authChallenge('DPoP', {
     realm: params.realm,
-    error: params.error,
-    error_description:
-      params.errorDescription === undefined
-        ? undefined
-        : sanitizeErrorDescription(params.errorDescription),
-    scope: scopeParam(params.scope),
-    resource_metadata: params.resourceMetadata,
+    ...refusalParams(params),
     algs: params.algs.join(' '),
   });
 }
