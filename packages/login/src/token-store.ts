@@ -90,6 +90,17 @@ abstract class ProfileRecords<T> {
     return Object.hasOwn(records, profile) ? records[profile] : undefined;
   }
 
+  /** Stores `record` unless the profile has one already; returns the one kept. */
+  async addIfAbsent(profile: string, record: T): Promise<T> {
+    assertProfileName(profile);
+    return this.update((records) => {
+      const existing = Object.hasOwn(records, profile) ? records[profile] : undefined;
+      if (existing !== undefined) return { changed: false, result: existing };
+      records[profile] = record;
+      return { changed: true, result: record };
+    });
+  }
+
   async delete(profile: string): Promise<boolean> {
     assertProfileName(profile);
     return this.update((records) => {
@@ -252,13 +263,7 @@ export class FileTokenStore implements TokenStore, DpopKeyStore {
   }
 
   addDpopKey(profile: string, key: StoredDpopKey): Promise<StoredDpopKey> {
-    assertProfileName(profile);
-    return this.keys.update((keys) => {
-      const existing = Object.hasOwn(keys, profile) ? keys[profile] : undefined;
-      if (existing !== undefined) return { changed: false, result: existing };
-      keys[profile] = key;
-      return { changed: true, result: key };
-    });
+    return this.keys.addIfAbsent(profile, key);
   }
 
   deleteDpopKey(profile: string): Promise<boolean> {
@@ -367,13 +372,7 @@ export class KeyringTokenStore implements TokenStore, DpopKeyStore {
   }
 
   addDpopKey(profile: string, key: StoredDpopKey): Promise<StoredDpopKey> {
-    assertProfileName(profile);
-    return this.keys.update((keys) => {
-      const existing = Object.hasOwn(keys, profile) ? keys[profile] : undefined;
-      if (existing !== undefined) return { changed: false, result: existing };
-      keys[profile] = key;
-      return { changed: true, result: key };
-    });
+    return this.keys.addIfAbsent(profile, key);
   }
 
   deleteDpopKey(profile: string): Promise<boolean> {
