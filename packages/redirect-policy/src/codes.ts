@@ -39,6 +39,8 @@ export const ValidationCode = {
   HttpNotLoopback: 'http_not_loopback',
   /** A loopback address spelled other than `127.0.0.1`, `[::1]` or `localhost` (`127.0.0.2`, `[::ffff:7f00:1]`, `app.localhost`, `0.0.0.0`). */
   NonstandardLoopback: 'nonstandard_loopback',
+  /** A loopback host the environment's policy does not allow (an operator refused `localhost`). */
+  LoopbackHostNotAllowed: 'loopback_host_not_allowed',
   /** A loopback redirect URI for a web client outside the development environment. */
   LoopbackForWebClient: 'loopback_for_web_client',
   /** A private-use scheme for a web (confidential) client. */

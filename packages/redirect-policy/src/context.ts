@@ -1,3 +1,5 @@
+import type { LoopbackHost } from './uri-text.js';
+
 /**
  * The policy context: which environment a client lives in and what kind of client it is.
  * A caller passing something else is a programming error, so it throws a TypeError; untrusted
@@ -18,6 +20,11 @@ export type ClientType = 'web' | 'native' | 'spa';
 export interface PolicyContext {
   readonly environment: Environment;
   readonly clientType: ClientType;
+  /**
+   * Which loopback hosts may be registered; unset: all three. An operator may refuse `localhost`
+   * (RFC 8252 §8.3 calls it NOT RECOMMENDED: the name can resolve to something else).
+   */
+  readonly loopbackHosts?: readonly LoopbackHost[];
 }
 
 /** How strict an environment is. Unknown names are production: failing closed is the safe default. */

@@ -9,6 +9,7 @@ import {
   isWildcardLabel,
   skipDigits,
   splitLoopbackHttp,
+  type LoopbackHost,
 } from './uri-text.js';
 
 /** How a request matched: the exact string, the loopback port exception or the wildcard label exception. */
@@ -39,6 +40,11 @@ export interface MatchOptions {
    * its requests come from and CORS is granted to) and no wildcard, whatever was stored.
    */
   readonly clientType?: ClientType;
+  /**
+   * The environment's loopback hosts (see PolicyContext); unset: all three. A request naming a
+   * loopback host outside the list does not match, even a registration made before the policy.
+   */
+  readonly loopbackHosts?: readonly LoopbackHost[];
 }
 
 /**

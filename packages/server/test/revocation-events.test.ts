@@ -252,6 +252,7 @@ async function undoMigration0013(db: Kysely<Database>): Promise<void> {
  * column, table or index in 0014 must be dropped here too.
  */
 async function undoMigration0014(db: Kysely<Database>): Promise<void> {
+  await undoMigration0015(db);
   await sql`drop table dpop_proof_jtis`.execute(db);
   for (const index of [
     'sessions_user',
@@ -271,4 +272,14 @@ async function undoMigration0014(db: Kysely<Database>): Promise<void> {
     for (const name of names)
       await sql`alter table ${sql.table(table)} drop column ${sql.ref(name)}`.execute(db);
   await sql`delete from gatehouse_migrations where name = '0014-device-bound-tokens'`.execute(db);
+}
+
+/**
+ * Removes what migration 0015 (issue #18) added: additive only, so dropping it is exact. A new
+ * column, table or index in 0015 must be dropped here too.
+ */
+async function undoMigration0015(db: Kysely<Database>): Promise<void> {
+  await sql`drop table redirect_registrations`.execute(db);
+  await sql`alter table environments drop column loopback_hosts`.execute(db);
+  await sql`delete from gatehouse_migrations where name = '0015-redirect-governance'`.execute(db);
 }

@@ -9,7 +9,7 @@ import {
   type GrantType,
 } from '../protocol.js';
 import type { Client, ClientKind, ClientType } from '../storage/clients.js';
-import type { ServiceContext } from './context.js';
+import { provenanceOf, type ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import type { Environment } from '../storage/environments.js';
 import { InputError } from './input-error.js';
@@ -266,7 +266,7 @@ export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promi
     createdAt: now,
     updatedAt: now,
   };
-  await ctx.stores.clients.create(client);
+  await ctx.stores.clients.create(client, provenanceOf(ctx));
   await ctx.stores.audit.append(
     {
       environment: spec.environment,
@@ -414,6 +414,7 @@ export async function updateClient(
       ...(secretHash === undefined ? {} : { secretHash }),
     },
     now,
+    provenanceOf(ctx),
   );
   if (client === undefined)
     throw new InputError(`no client ${clientId} in environment ${environment}`, 'unknown_client');

@@ -1,3 +1,4 @@
+import { LOOPBACK_HOSTS } from '@gatehouse/redirect-policy';
 import { generateKeysOfEveryAlg, KEY_ALGS } from '../crypto/signing-keys.js';
 import {
   ENVIRONMENT_NAME,
@@ -63,6 +64,7 @@ export async function createEnvironment(
     requirePar: false,
     requireDpop: false,
     refreshGraceSeconds: DEFAULT_REFRESH_GRACE_SECONDS,
+    loopbackHosts: LOOPBACK_HOSTS,
     // Clients that describe themselves: where the environment allows them explicitly; a new
     // development environment does, for local tests and MCP clients.
     metadataDocuments: tier === 'development',

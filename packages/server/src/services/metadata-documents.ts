@@ -11,6 +11,7 @@ import { auditedSettings } from './clients.js';
 import { InputError } from './input-error.js';
 import type { Environment } from '../storage/environments.js';
 import type { Stores } from '../storage/index.js';
+import type { Provenance } from '../storage/redirect-registrations.js';
 
 /** Why a metadata-document client cannot be used: one line for an operator, no document text. */
 export class MetadataDocumentError extends Error {
@@ -25,6 +26,8 @@ export function isDocumentClientId(clientId: string): boolean {
 const CACHE_TTL_MS = 5 * 60_000;
 const REFUSAL_TTL_MS = 60_000;
 const CACHE_ENTRIES = 500;
+/** Its publisher registers a document client's redirect URIs, by publishing them. */
+const METADATA_DOCUMENT: Provenance = { actor: 'system', channel: 'metadata_document' };
 const DOCUMENT_GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token'];
 
 /**
@@ -334,7 +337,7 @@ export class MetadataDocumentClients {
       updatedAt: now,
     };
     try {
-      await this.stores.clients.create(client);
+      await this.stores.clients.create(client, METADATA_DOCUMENT);
     } catch (error) {
       // Another process stored it first: theirs is as good as ours.
       const stored = await this.stores.clients.get(environment.name, clientId);
@@ -380,6 +383,7 @@ export class MetadataDocumentClients {
         fetchedAt: now,
       },
       now,
+      METADATA_DOCUMENT,
     );
     if (changed)
       await this.stores.audit.append(

@@ -1,10 +1,31 @@
-import { validateRedirectUri, type PolicyContext } from '@gatehouse/redirect-policy';
+import {
+  validateRedirectUri,
+  type MatchOptions,
+  type PolicyContext,
+} from '@gatehouse/redirect-policy';
 import type { ClientType } from '../storage/clients.js';
 import type { Environment } from '../storage/environments.js';
 
-/** The redirect policy that applies to a client type in an environment. */
+/**
+ * The redirect policy that applies to a client type in an environment: every place a redirect or
+ * post-logout URI enters (operators, the declarative file, promotion, dynamic registration,
+ * metadata documents) judges it by this, so the environment's loopback hosts hold everywhere.
+ */
 export function redirectPolicyFor(environment: Environment, type: ClientType): PolicyContext {
-  return { environment: environment.tier, clientType: type };
+  return {
+    environment: environment.tier,
+    clientType: type,
+    loopbackHosts: environment.loopbackHosts,
+  };
+}
+
+/** How a request's redirect URI is matched against a client's in an environment (/authorize). */
+export function redirectMatchOptions(environment: Environment, type: ClientType): MatchOptions {
+  return {
+    environment: environment.tier,
+    clientType: type,
+    loopbackHosts: environment.loopbackHosts,
+  };
 }
 
 /** A redirect URI the policy refuses, with its reason. */

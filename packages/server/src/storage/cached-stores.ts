@@ -78,10 +78,11 @@ export function cacheStores(
           : cache.read(`${topics.clients(environment)}:types`, type, () =>
               clients.listOfType(environment, type),
             ),
-      create: (client) => changed(topics.clients(client.environment), () => clients.create(client)),
-      update: (environment, clientId, changes, at) =>
+      create: (client, provenance) =>
+        changed(topics.clients(client.environment), () => clients.create(client, provenance)),
+      update: (environment, clientId, changes, at, provenance) =>
         changed(topics.clients(environment), () =>
-          clients.update(environment, clientId, changes, at),
+          clients.update(environment, clientId, changes, at, provenance),
         ),
       replaceRedirectUrisIf: (environment, clientId, expected, next, expiries, at) =>
         changed(topics.clients(environment), () =>

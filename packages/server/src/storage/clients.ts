@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { GrantType } from '../protocol.js';
+import { redirectRegistrationStore, type Provenance } from './redirect-registrations.js';
 import type { ClientTable, Database } from './schema.js';
 
 // A client's grant types are named in the protocol module; re-exported with the Client that holds them.
@@ -129,13 +130,18 @@ export interface ClientStore {
   listWithExpiringRedirectUris(environment: string): Promise<Client[]>;
   /** The clients of one type (the spa clients, whose origins CORS serves): few, read alone. */
   listOfType(environment: string, type: ClientType): Promise<Client[]>;
-  create(client: Client): Promise<void>;
+  /**
+   * `provenance` says who registers the client's redirect and post-logout URIs, and how: the
+   * redirect inventory (redirect_registrations) follows every write of those lists.
+   */
+  create(client: Client, provenance?: Provenance): Promise<void>;
   /** Returns the updated client, or undefined when it does not exist. */
   update(
     environment: string,
     clientId: string,
     changes: ClientChanges,
     at: number,
+    provenance?: Provenance,
   ): Promise<Client | undefined>;
   delete(environment: string, clientId: string): Promise<boolean>;
   /**
@@ -151,6 +157,9 @@ export interface ClientStore {
     at: number,
   ): Promise<boolean>;
 }
+
+/** For a write whose caller did not say who registers: shown as "unknown" in the inventory. */
+export const UNKNOWN_PROVENANCE: Provenance = { actor: 'system', channel: 'unknown' };
 
 function jsonList(text: string | null): string[] | null {
   return text === null ? null : (JSON.parse(text) as string[]);
@@ -195,6 +204,34 @@ function toClient(row: Selectable<ClientTable>): Client {
 }
 
 export function clientStore(db: Kysely<Database>): ClientStore {
+  const registrations = redirectRegistrationStore(db);
+  /** The inventory's rows follow the lists just written (a statement each; see sync). */
+  const syncRegistrations = async (
+    environment: string,
+    clientId: string,
+    lists: { redirectUris?: readonly string[]; postLogoutRedirectUris?: readonly string[] },
+    provenance: Provenance,
+    at: number,
+  ): Promise<void> => {
+    if (lists.redirectUris !== undefined)
+      await registrations.sync(
+        environment,
+        clientId,
+        'redirect',
+        lists.redirectUris,
+        provenance,
+        at,
+      );
+    if (lists.postLogoutRedirectUris !== undefined)
+      await registrations.sync(
+        environment,
+        clientId,
+        'post_logout',
+        lists.postLogoutRedirectUris,
+        provenance,
+        at,
+      );
+  };
   const get = async (environment: string, clientId: string): Promise<Client | undefined> => {
     const row = await db
       .selectFrom('clients')
@@ -242,7 +279,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         .execute();
       return rows.map(toClient);
     },
-    async create(client) {
+    async create(client, provenance = UNKNOWN_PROVENANCE) {
       await db
         .insertInto('clients')
         .values({
@@ -277,8 +314,18 @@ export function clientStore(db: Kysely<Database>): ClientStore {
           updated_at: client.updatedAt,
         })
         .execute();
+      await syncRegistrations(
+        client.environment,
+        client.clientId,
+        {
+          redirectUris: client.redirectUris,
+          postLogoutRedirectUris: client.postLogoutRedirectUris ?? [],
+        },
+        provenance,
+        client.createdAt,
+      );
     },
-    async update(environment, clientId, changes, at) {
+    async update(environment, clientId, changes, at, provenance = UNKNOWN_PROVENANCE) {
       const result = await db
         .updateTable('clients')
         .set({
@@ -339,7 +386,9 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)
         .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1 ? get(environment, clientId) : undefined;
+      if (Number(result.numUpdatedRows) !== 1) return undefined;
+      await syncRegistrations(environment, clientId, changes, provenance, at);
+      return get(environment, clientId);
     },
     async replaceRedirectUrisIf(environment, clientId, expected, next, expiries, at) {
       const result = await db
@@ -353,7 +402,16 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         .where('client_id', '=', clientId)
         .where('redirect_uris', '=', JSON.stringify(expected))
         .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      // Only removals happen here (expiry), so the provenance is never written.
+      await syncRegistrations(
+        environment,
+        clientId,
+        { redirectUris: next },
+        UNKNOWN_PROVENANCE,
+        at,
+      );
+      return true;
     },
     async delete(environment, clientId) {
       const result = await db
@@ -361,6 +419,7 @@ export function clientStore(db: Kysely<Database>): ClientStore {
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)
         .executeTakeFirst();
+      await registrations.forgetClient(environment, clientId);
       return Number(result.numDeletedRows) === 1;
     },
   };

@@ -1,3 +1,4 @@
+import { LOOPBACK_HOSTS, type LoopbackHost } from '@gatehouse/redirect-policy';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
@@ -5,6 +6,8 @@ export type Tier = 'development' | 'staging' | 'production';
 /** Who may register clients dynamically (RFC 7591). */
 export type RegistrationPolicy = 'open' | 'token' | 'off';
 export const REGISTRATION_POLICIES: readonly RegistrationPolicy[] = ['open', 'token', 'off'];
+
+export { LOOPBACK_HOSTS, type LoopbackHost } from '@gatehouse/redirect-policy';
 
 export interface Environment {
   readonly name: string;
@@ -28,6 +31,11 @@ export interface Environment {
    * same DPoP key when bound), gets a successor instead of revoking its grant. 0: no grace.
    */
   readonly refreshGraceSeconds: number;
+  /**
+   * The loopback hosts redirect URIs may name here (issue #18): all three by default; an operator
+   * may refuse `localhost` (RFC 8252 §8.3: the name can resolve elsewhere).
+   */
+  readonly loopbackHosts: readonly LoopbackHost[];
   readonly createdAt: number;
 }
 
@@ -39,6 +47,8 @@ export interface EnvironmentSettings {
   readonly requirePar?: boolean;
   readonly requireDpop?: boolean;
   readonly refreshGraceSeconds?: number;
+  /** Null: back to the default (all three). */
+  readonly loopbackHosts?: readonly LoopbackHost[] | null;
 }
 
 /** Lower-case letters, digits and dashes: it appears in URLs, client IDs and secrets. */
@@ -71,6 +81,7 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     require_par: number;
     require_dpop: number;
     refresh_grace_seconds: number;
+    loopback_hosts: string | null;
     created_at: number;
   }): Environment => ({
     name: row.name,
@@ -82,6 +93,10 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
     requirePar: row.require_par === 1,
     requireDpop: row.require_dpop === 1,
     refreshGraceSeconds: row.refresh_grace_seconds,
+    loopbackHosts:
+      row.loopback_hosts === null
+        ? LOOPBACK_HOSTS
+        : (JSON.parse(row.loopback_hosts) as LoopbackHost[]),
     createdAt: row.created_at,
   });
   return {
@@ -141,6 +156,12 @@ export function environmentStore(db: Kysely<Database>): EnvironmentStore {
           ...(settings.refreshGraceSeconds === undefined
             ? {}
             : { refresh_grace_seconds: settings.refreshGraceSeconds }),
+          ...(settings.loopbackHosts === undefined
+            ? {}
+            : {
+                loopback_hosts:
+                  settings.loopbackHosts === null ? null : JSON.stringify(settings.loopbackHosts),
+              }),
         })
         .where('name', '=', name)
         .executeTakeFirst();

@@ -25,6 +25,10 @@ import { keyStore, type KeyStore } from './keys.js';
 import { resourceStore, type ResourceStore } from './resources.js';
 import { operatorStore, type OperatorStore } from './operators.js';
 import { refusedRedirectStore, type RefusedRedirectStore } from './refused-redirects.js';
+import {
+  redirectRegistrationStore,
+  type RedirectRegistrationStore,
+} from './redirect-registrations.js';
 import { revocationEventStore, type RevocationEventStore } from './revocation-events.js';
 import { sessionStore, type SessionStore } from './sessions.js';
 import { sessionClientStore, type SessionClientStore } from './session-clients.js';
@@ -52,6 +56,8 @@ export interface Stores {
   readonly operators: OperatorStore;
   readonly impersonations: ImpersonationStore;
   readonly refusedRedirects: RefusedRedirectStore;
+  /** The redirect inventory: provenance and use of each registered URI (issue #18). */
+  readonly redirectRegistrations: RedirectRegistrationStore;
   readonly resources: ResourceStore;
   readonly initialAccessTokens: InitialAccessTokenStore;
   readonly attempts: AttemptStore;
@@ -107,6 +113,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     operators: operatorStore(db),
     impersonations: impersonationStore(db),
     refusedRedirects: refusedRedirectStore(db),
+    redirectRegistrations: redirectRegistrationStore(db),
     initialAccessTokens: initialAccessTokenStore(db),
     attempts: attemptStore(db),
     sessionClients: sessionClientStore(db),

@@ -782,6 +782,69 @@ const migrations: Record<string, Migration> = {
         await db.schema.createIndex(name).on(table).columns(columns).execute();
     },
   },
+  '0015-redirect-governance': {
+    async up(db: Kysely<unknown>) {
+      // Issue #18. Which loopback hosts redirect URIs may name in an environment (JSON list);
+      // null keeps today's rule: 127.0.0.1, [::1] and localhost.
+      await db.schema.alterTable('environments').addColumn('loopback_hosts', 'text').execute();
+      // The redirect inventory: one row per registered redirect or post-logout URI, with who
+      // registered it and how, and its use, counted in memory and added here in batches.
+      await db.schema
+        .createTable('redirect_registrations')
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('uri', 'text', (c) => c.notNull())
+        .addColumn('registered_at', 'bigint', (c) => c.notNull())
+        .addColumn('registered_by', 'text')
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('use_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('request_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('redirect_registrations_pk', [
+          'environment',
+          'client_id',
+          'kind',
+          'uri',
+        ])
+        .execute();
+      // What is registered already gets a row: when is the client's creation (the best known),
+      // who is unknown, how follows from the kind of client.
+      const clients = await sql<{
+        environment: string;
+        client_id: string;
+        kind: string;
+        managed_by: string | null;
+        promoted_from: string | null;
+        redirect_uris: string;
+        post_logout_redirect_uris: string;
+        created_at: number | string;
+      }>`select environment, client_id, kind, managed_by, promoted_from, redirect_uris, post_logout_redirect_uris, created_at from clients`.execute(
+        db,
+      );
+      for (const client of clients.rows) {
+        const channel =
+          client.kind === 'dynamic' || client.kind === 'metadata_document'
+            ? client.kind
+            : client.managed_by !== null
+              ? 'declarative'
+              : client.promoted_from !== null
+                ? 'promotion'
+                : 'unknown';
+        const lists: [string, string][] = [
+          ['redirect', client.redirect_uris],
+          ['post_logout', client.post_logout_redirect_uris],
+        ];
+        for (const [kind, text] of lists) {
+          const uris = [...new Set(JSON.parse(text) as string[])];
+          for (const uri of uris)
+            await sql`insert into redirect_registrations (environment, client_id, kind, uri, registered_at, registered_by, channel) values (${client.environment}, ${client.client_id}, ${kind}, ${uri}, ${Number(client.created_at)}, ${null}, ${channel})`.execute(
+              db,
+            );
+        }
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = {

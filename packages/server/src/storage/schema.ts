@@ -22,6 +22,11 @@ export interface EnvironmentTable {
   require_dpop: Generated<number>;
   /** Seconds a just-rotated refresh token still gets a successor (migration 0014); 0: none. */
   refresh_grace_seconds: Generated<number>;
+  /**
+   * JSON list of the loopback hosts redirect URIs may name here (migration 0015): a subset of
+   * `127.0.0.1`, `[::1]`, `localhost`. Null: all three (the default).
+   */
+  loopback_hosts: string | null;
   created_at: number;
 }
 
@@ -310,6 +315,30 @@ export interface RefusedRedirectTable {
   last_seen_at: number;
 }
 
+/**
+ * One registered redirect URI (or post-logout URI) of a client (migration 0015): who registered it,
+ * how and when, and how it has been used. Rows follow the client's lists (storage/clients.ts);
+ * the counters are added to in batches (services/redirect-usage.ts), never set.
+ */
+export interface RedirectRegistrationTable {
+  environment: string;
+  client_id: string;
+  /** `redirect` or `post_logout`. */
+  kind: string;
+  uri: string;
+  registered_at: number;
+  /** The audit actor (`operator:<id>`, `admin:cli`, `system`); null when registered before 0015. */
+  registered_by: string | null;
+  /** How: console, cli, declarative, dynamic, metadata_document, promotion, system, unknown. */
+  channel: string;
+  /** The last successful authorization (a code issued) or logout return to it. */
+  last_used_at: number | null;
+  /** Successful authorizations (codes issued) or logout returns. */
+  use_count: Generated<number>;
+  /** Authorization requests that matched it. */
+  request_count: Generated<number>;
+}
+
 export interface ImpersonationTable {
   id: string;
   environment: string;
@@ -437,6 +466,7 @@ export interface Database {
   operators: OperatorTable;
   operator_sessions: OperatorSessionTable;
   refused_redirects: RefusedRedirectTable;
+  redirect_registrations: RedirectRegistrationTable;
   impersonations: ImpersonationTable;
   resources: ResourceTable;
   initial_access_tokens: InitialAccessTokenTable;

@@ -19,6 +19,8 @@ export interface AuthorizeState {
   pushed: boolean;
   /** Set once the redirect URI is trusted (check-redirect-uri): from then on errors go there. */
   redirectUri?: string;
+  /** The registration `redirectUri` matched (for a loopback or wildcard match, the entry). */
+  registeredRedirectUri?: string;
   /** The S256 challenge (check-pkce). */
   codeChallenge?: string;
   /** The values of `prompt`, none when absent (check-prompt). */

@@ -2,6 +2,7 @@ import { matchRedirectUri } from '@gatehouse/redirect-policy';
 import { UnsafeAuthorizationRequest } from '../../../errors.js';
 import { activeRedirectUris } from '../../../storage/clients.js';
 import { RedirectUriRefused } from '../../../authorization/refused-redirect.js';
+import { redirectMatchOptions } from '../../../services/redirect-checks.js';
 import { clientOf, type AuthorizeState } from '../state.js';
 
 /**
@@ -17,13 +18,15 @@ export function checkRedirectUri(state: AuthorizeState): void {
   const registered = activeRedirectUris(client, now);
   if (requested === undefined) {
     state.redirectUri = onlyRedirectUri(registered);
+    state.registeredRedirectUri = state.redirectUri;
     return;
   }
   // A spa client's registrations match exactly, port included (its origin; redirect-policy).
-  const result = matchRedirectUri(requested, registered, {
-    environment: requestEnv.environment.tier,
-    clientType: client.type,
-  });
+  const result = matchRedirectUri(
+    requested,
+    registered,
+    redirectMatchOptions(requestEnv.environment, client.type),
+  );
   if (!result.ok)
     throw new RedirectUriRefused(
       requestEnv.environment.name,
@@ -33,6 +36,7 @@ export function checkRedirectUri(state: AuthorizeState): void {
       now,
     );
   state.redirectUri = requested;
+  state.registeredRedirectUri = result.registered;
 }
 
 /**
