@@ -312,6 +312,11 @@ function translate(error: unknown): never {
   throw error;
 }
 
+/** The inventory records what a client registers for itself as dynamic registration. */
+function asDynamic(ctx: ServiceContext): ServiceContext {
+  return { ...ctx, channel: 'dynamic' };
+}
+
 /** RFC 7591: registers a client; the secret and registration access token are shown once. */
 export async function registerDynamicClient(
   ctx: ServiceContext,
@@ -321,7 +326,7 @@ export async function registerDynamicClient(
   const metadata = parseClientMetadata(body, environment);
   const registrationAccessToken = `ghrat_${randomToken(32)}`;
   try {
-    const created = await createClient(ctx, {
+    const created = await createClient(asDynamic(ctx), {
       environment: environment.name,
       type: metadata.authMethod === 'none' ? 'native' : 'web',
       name: metadata.clientName ?? 'Unnamed application',
@@ -363,7 +368,7 @@ export async function updateDynamicClient(
     // RFC 7592 §2.2: the request replaces the registration; absent settings go back to defaults.
     // A switch to or from private_key_jwt ends the secret or issues one (answered once).
     const { client: updated, clientSecret } = await updateClient(
-      ctx,
+      asDynamic(ctx),
       environment.name,
       client.clientId,
       {

@@ -115,8 +115,10 @@ export async function promoteClient(
     );
   }
   const source = await requireClient(ctx, from, clientId);
+  // The inventory records the copied URIs as registered by promotion (and by whom).
+  const promotion: ServiceContext = { ...ctx, channel: 'promotion' };
   if (plan.targetClientId !== null) {
-    const { client, clientSecret } = await updateClient(ctx, to, plan.targetClientId, {
+    const { client, clientSecret } = await updateClient(promotion, to, plan.targetClientId, {
       name: source.name,
       setRedirectUris: plan.accepted,
       grantTypes: source.grantTypes,
@@ -127,7 +129,7 @@ export async function promoteClient(
     // A target that stops using private_key_jwt is issued a secret, shown once.
     return clientSecret === undefined ? { plan, client } : { plan, client, clientSecret };
   }
-  const created = await createClient(ctx, {
+  const created = await createClient(promotion, {
     environment: to,
     type: source.type,
     name: source.name,

@@ -447,7 +447,9 @@ export async function applyState(
   }
   const byKey = new Map(state.clients.map((c) => [c.key, c]));
   let appliedUsers: UserChange[] = [];
-  const applied = await transaction(async (tx) => {
+  const applied = await transaction(async (transactionCtx) => {
+    // The inventory records what the file registers as registered by the declarative file.
+    const tx: ServiceContext = { ...transactionCtx, channel: 'declarative' };
     // Environment settings first (audited by the service like any change), in the same
     // transaction as the clients: all or nothing.
     for (const change of plan.environments)
