@@ -11,6 +11,7 @@ import { listenForChanges, type ChangeFeed } from './storage/change-feed.js';
 import { runHousekeeping } from './services/housekeeping.js';
 import { AuditExporter, fileSink, stdoutSink } from './services/audit-export.js';
 import { flushRepeatedAudit } from './services/repeated-audit.js';
+import { RedirectUsage, type RedirectUsageOptions } from './services/redirect-usage.js';
 import { closeJtiBlocks, jtiBlocks } from './services/jti-blocks.js';
 import { REVOCATION_EVENT_TTL_MS } from './services/revocation.js';
 import { MetadataDocumentClients } from './services/metadata-documents.js';
@@ -164,6 +165,8 @@ export async function startServer(
     housekeepingIntervalMs?: number;
     /** Back-Channel Logout deliveries: how often the queue is looked at, the retry delays. */
     logoutDeliveries?: LogoutDeliveryOptions & { readonly intervalMs?: number };
+    /** Redirect URI usage counts: how often they are flushed (default 10 s), at how many keys. */
+    redirectUsage?: Omit<RedirectUsageOptions, 'warn'>;
   } = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
@@ -209,6 +212,14 @@ export async function startServer(
             ...(handle.pool === undefined ? {} : { pool: handle.pool }),
           });
     const signer = new Signer(stores.keys, clock, feed);
+    // Told of a failed flush once the app (and its logger) exists; none can fail before.
+    let usageWarn: (message: string, error: unknown) => void = () => undefined;
+    const redirectUsage = new RedirectUsage(stores.redirectRegistrations, {
+      ...options.redirectUsage,
+      warn: (message, error) => {
+        usageWarn(message, error);
+      },
+    });
     const deps: AppDeps = {
       stores,
       clock,
@@ -241,6 +252,7 @@ export async function startServer(
         metrics,
         'token_revocation',
       ),
+      redirectUsage,
       ...(metrics === undefined ? {} : { metrics }),
       // Migrated to the code's latest by openDatabase just now: what the database must stay at.
       readiness: readinessProbe({
@@ -270,6 +282,10 @@ export async function startServer(
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
     });
+    usageWarn = (message, error) => {
+      app.log.error({ err: error }, message);
+    };
+    redirectUsage.start();
     // Expired impersonations and redirect URIs stop working on their own; this records it.
     const housekeepingCtx = { stores, clock, actor: 'system' };
     let housekeepingRunning = false;
@@ -368,6 +384,8 @@ export async function startServer(
           }
         });
         await app.close();
+        // After the last request: what this process counted is added to the inventory.
+        await redirectUsage.close();
         // After the last token: each open jti block is closed with the count it used.
         await closeJtiBlocks(stores.audit);
         // Repeated refusals counted but not yet audited are written now.

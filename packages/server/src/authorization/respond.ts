@@ -103,6 +103,16 @@ export async function redirectWithCode(
       },
     },
   );
+  // The inventory's last use, against the registration matched (counted in memory, flushed later).
+  deps.redirectUsage.countUse(
+    {
+      environment: requestEnv.environment.name,
+      clientId: request.clientId,
+      kind: 'redirect',
+      uri: request.registeredRedirectUri ?? request.redirectUri,
+    },
+    now,
+  );
   // Back-Channel Logout 1.0 §2.7: the client is told when this session ends. The session expires
   // at most a session lifetime from now: the record is kept that long (housekeeping).
   if (acting === undefined && session !== undefined)

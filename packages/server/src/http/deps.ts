@@ -8,6 +8,7 @@ import type { ClientKeys } from '../services/client-keys.js';
 import type { SharedLimiter } from '../services/shared-attempt-limiter.js';
 import type { SignInLimits } from '../services/sign-in-limits.js';
 import type { ReadinessReport } from '../services/readiness.js';
+import type { RedirectUsage } from '../services/redirect-usage.js';
 import type { Metrics } from './metrics.js';
 
 /** Everything handlers use, built once at start-up. */
@@ -40,6 +41,11 @@ export interface AppDeps {
   readonly clientKeys: ClientKeys;
   /** Server-provided DPoP nonces (RFC 9449 §8), stateless, the same in every process. */
   readonly dpopNonces: DpopNonces;
+  /**
+   * Requests and uses of each registered redirect and post-logout URI, counted in memory and
+   * added to the inventory in batches (services/redirect-usage.ts): never a write per request.
+   */
+  readonly redirectUsage: RedirectUsage;
   /** Prometheus counters (--metrics-port); absent when metrics are off. */
   readonly metrics?: Metrics;
   /** What /readyz reports (services/readiness.ts); absent: ready whenever it answers. */

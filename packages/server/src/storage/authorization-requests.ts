@@ -7,6 +7,12 @@ export interface PendingAuthorization {
   readonly redirectUri: string;
   /** Whether the request carried redirect_uri; a request parked before this was known: absent. */
   readonly redirectUriSent?: boolean;
+  /**
+   * The registration `redirectUri` matched (for a loopback or wildcard match, the entry), which
+   * the code's use is counted against (services/redirect-usage.ts); absent in a request parked
+   * before it was kept: `redirectUri` is counted then.
+   */
+  readonly registeredRedirectUri?: string;
   readonly scope: readonly string[];
   readonly state: string | null;
   readonly codeChallenge: string;

@@ -6,7 +6,7 @@ import { checkMaxAge } from './steps/check-max-age.js';
 import { checkParRequired } from './steps/check-par-required.js';
 import { checkPkce } from './steps/check-pkce.js';
 import { checkPrompt } from './steps/check-prompt.js';
-import { checkRedirectUri } from './steps/check-redirect-uri.js';
+import { checkRedirectUri, countRedirectRequest } from './steps/check-redirect-uri.js';
 import { checkRequestObject } from './steps/check-request-object.js';
 import { checkResponseMode } from './steps/check-response-mode.js';
 import { checkResponseType } from './steps/check-response-type.js';
@@ -48,6 +48,7 @@ export const AUTHORIZE_STEPS: readonly AuthorizeStep[] = [
   checkClient, // RFC 6749 §4.1.1, §4.1.2.1
   usePushedRequest, // RFC 9126 §4
   checkRedirectUri, // RFC 6749 §4.1.2.1, OAuth 2.1 §2.3
+  countRedirectRequest, // issue #18: the inventory's request count (once, PAR or not)
   checkParRequired, // RFC 9126 §5, §6
   ...REQUEST_CHECKS,
 ];

@@ -71,6 +71,9 @@ export function pendingAuthorization(state: AuthorizeState): PendingAuthorizatio
     clientId: clientOf(state).clientId,
     redirectUri,
     redirectUriSent: params.redirect_uri !== undefined,
+    ...(state.registeredRedirectUri === undefined
+      ? {}
+      : { registeredRedirectUri: state.registeredRedirectUri }),
     scope: state.scope,
     state: params.state ?? null,
     codeChallenge,

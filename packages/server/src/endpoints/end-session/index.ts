@@ -107,6 +107,7 @@ async function answer(
   } catch (error) {
     return showError(deps, requestEnv, reply, error, request.ip);
   }
+  countLogoutUsage(deps, requestEnv, checked, 'request');
   const session = await browserSession(deps, requestEnv, request);
   // Nothing to end: straight to where the client asked to go (it is registered) or the page.
   if (session === undefined) return signedOut(deps, requestEnv, reply, checked, false);
@@ -217,9 +218,34 @@ function signedOut(
   hintEndedSession: boolean,
 ): FastifyReply {
   reply.clearCookie(SESSION_COOKIE, cookieOptions(deps, requestEnv.environment.name, 0));
+  // Sent back, or given the link back: the registered address served this sign-out.
+  countLogoutUsage(deps, requestEnv, checked, 'use');
   if (checked.postLogoutRedirectUri !== undefined && mayRedirect(checked, hintEndedSession))
     return reply.redirect(returnAddress(checked.postLogoutRedirectUri, checked.state), 303);
   return sendNoStorePage(reply, 200, signedOutPage(linkBack(checked)));
+}
+
+/**
+ * The inventory's counts of a post-logout URI (services/redirect-usage.ts), in memory: a sign-out
+ * request that matched it (GET /logout, once; the confirmation form's POST is the same request),
+ * and a use when the user is signed out and sent or linked back to it.
+ */
+function countLogoutUsage(
+  deps: AppDeps,
+  requestEnv: EnvironmentContext,
+  checked: CheckedLogout,
+  what: 'request' | 'use',
+): void {
+  const uri = checked.registeredPostLogoutRedirectUri;
+  if (uri === undefined || checked.client === undefined) return;
+  const entry = {
+    environment: requestEnv.environment.name,
+    clientId: checked.client.clientId,
+    kind: 'post_logout' as const,
+    uri,
+  };
+  if (what === 'request') deps.redirectUsage.countRequest(entry);
+  else deps.redirectUsage.countUse(entry, deps.clock());
 }
 
 /**

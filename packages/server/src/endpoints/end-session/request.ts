@@ -20,6 +20,8 @@ export interface CheckedLogout {
   readonly hint: { readonly sub: string; readonly sid: string | undefined } | undefined;
   /** Where to send the browser afterwards: registered for the client (§3), or undefined. */
   readonly postLogoutRedirectUri: string | undefined;
+  /** The registration it matched (for a loopback match, the entry): what its use counts against. */
+  readonly registeredPostLogoutRedirectUri: string | undefined;
   readonly state: string | undefined;
 }
 
@@ -86,6 +88,7 @@ export async function checkLogoutRequest(
     );
   const requested = params.post_logout_redirect_uri;
   let postLogoutRedirectUri: string | undefined;
+  let registeredPostLogoutRedirectUri: string | undefined;
   if (requested !== undefined && requested !== '') {
     // §3: the URI must have been registered by the client, so the client must be known.
     if (client === undefined)
@@ -100,11 +103,13 @@ export async function checkLogoutRequest(
     if (!result.ok)
       throw new RedirectUriRefused(env, client.clientId, requested, result, deps.clock());
     postLogoutRedirectUri = requested;
+    registeredPostLogoutRedirectUri = result.registered;
   }
   return {
     client,
     hint: hint === undefined ? undefined : { sub: hint.sub, sid: hint.sid },
     postLogoutRedirectUri,
+    registeredPostLogoutRedirectUri,
     state: params.state === '' ? undefined : params.state,
   };
 }

@@ -40,6 +40,22 @@ export function checkRedirectUri(state: AuthorizeState): void {
 }
 
 /**
+ * count-redirect-request: the request is counted against the registration it matched, in memory
+ * (services/redirect-usage.ts). A step of /authorize only: a pushed request is checked at the PAR
+ * endpoint and again here when the browser brings its request_uri, and is one request.
+ */
+export function countRedirectRequest(state: AuthorizeState): void {
+  const registered = state.registeredRedirectUri;
+  if (registered === undefined) throw new Error('check-redirect-uri has not run');
+  state.deps.redirectUsage.countRequest({
+    environment: state.requestEnv.environment.name,
+    clientId: clientOf(state).clientId,
+    kind: 'redirect',
+    uri: registered,
+  });
+}
+
+/**
  * OAuth 2.1 §2.3.2: redirect_uri may be omitted only when exactly one URI is registered and
  * nothing in it can vary at request time (no loopback port, no wildcard label).
  */
