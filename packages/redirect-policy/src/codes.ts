@@ -67,6 +67,11 @@ export const MatchCode = {
   NoRegisteredRedirectUris: 'no_registered_redirect_uris',
   /** The request matches none of the registered redirect URIs. */
   RedirectUriMismatch: 'redirect_uri_mismatch',
+  /**
+   * The request names a loopback host the environment's policy does not allow (an operator
+   * refused `localhost`): refused even when a registration made before the policy names it.
+   */
+  LoopbackHostNotAllowed: 'loopback_host_not_allowed',
 } as const;
 export type MatchCode = (typeof MatchCode)[keyof typeof MatchCode];
 

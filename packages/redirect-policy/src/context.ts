@@ -1,4 +1,4 @@
-import type { LoopbackHost } from './uri-text.js';
+import { LOOPBACK_HOSTS, type LoopbackHost } from './uri-text.js';
 
 /**
  * The policy context: which environment a client lives in and what kind of client it is.
@@ -22,7 +22,9 @@ export interface PolicyContext {
   readonly clientType: ClientType;
   /**
    * Which loopback hosts may be registered; unset: all three. An operator may refuse `localhost`
-   * (RFC 8252 §8.3 calls it NOT RECOMMENDED: the name can resolve to something else).
+   * (RFC 8252 §8.3 calls it NOT RECOMMENDED: the name can resolve to something else). When given,
+   * it is a non-empty list of `LOOPBACK_HOSTS` entries: refusing loopback altogether is not a
+   * loopback-host policy (a native app has no other redirect it can listen on, RFC 8252 §7.3).
    */
   readonly loopbackHosts?: readonly LoopbackHost[];
 }
@@ -56,6 +58,32 @@ export function assertPolicyContext(
   if (clientType !== 'web' && clientType !== 'native' && clientType !== 'spa') {
     throw new TypeError(`${where}: clientType must be 'web', 'native' or 'spa'`);
   }
+  assertLoopbackHosts((context as Record<string, unknown>).loopbackHosts, where);
+}
+
+/** Unset, or a non-empty list of the standard loopback hosts (a caller's mistake otherwise). */
+export function assertLoopbackHosts(
+  hosts: unknown,
+  where: string,
+): asserts hosts is readonly LoopbackHost[] | undefined {
+  if (hosts === undefined) return;
+  if (
+    !Array.isArray(hosts) ||
+    hosts.length === 0 ||
+    !hosts.every((host) => (LOOPBACK_HOSTS as readonly unknown[]).includes(host))
+  ) {
+    throw new TypeError(
+      `${where}: loopbackHosts must be a non-empty list of ${LOOPBACK_HOSTS.join(', ')}`,
+    );
+  }
+}
+
+/** Whether `host` (one of LOOPBACK_HOSTS) is allowed by the list; unset allows all three. */
+export function loopbackHostAllowed(
+  host: string,
+  allowed: readonly LoopbackHost[] | undefined,
+): boolean {
+  return allowed === undefined || (allowed as readonly string[]).includes(host);
 }
 
 export function isStringArray(value: unknown): value is readonly string[] {

@@ -1,5 +1,5 @@
 import { MatchCode } from './codes.js';
-import { environmentTier } from './context.js';
+import { environmentTier, loopbackHostAllowed } from './context.js';
 import type { MatchResult } from './match.js';
 import {
   LOOPBACK_HOSTS,
@@ -13,6 +13,7 @@ import {
   rawScheme,
   skipDigits,
   splitLoopbackHttp,
+  type LoopbackHost,
   type UriComponent,
 } from './uri-text.js';
 
@@ -60,6 +61,7 @@ export function explainMismatch(
   registered: readonly string[],
   environment: string | undefined,
   exactOnly = false,
+  loopbackHosts?: readonly LoopbackHost[],
 ): Extract<MatchResult, { ok: false }> {
   const wildcards =
     !exactOnly && (environment === undefined || environmentTier(environment) !== 'production');
@@ -80,7 +82,7 @@ export function explainMismatch(
   }
   // `registered` is non-empty here, so `best` is set.
   const { entry, expected } = best as NonNullable<typeof best>;
-  const diff = describeDiff(requested, entry, expected, wildcards, exactOnly);
+  const diff = describeDiff(requested, entry, expected, wildcards, exactOnly, loopbackHosts);
   return {
     ok: false,
     code: MatchCode.RedirectUriMismatch,
@@ -189,6 +191,7 @@ function describeDiff(
   expected: string,
   wildcards: boolean,
   exactOnly: boolean,
+  loopbackHosts: readonly LoopbackHost[] | undefined,
 ): RedirectUriDiff {
   const index = commonPrefixLength(requested, expected);
 
@@ -218,7 +221,14 @@ function describeDiff(
       : index >= requested.length
         ? componentAt(expected, index)
         : earlierComponent(componentAt(requested, index), componentAt(expected, index));
-  const { kind, description } = classify(requested, entry, expected, component, exactOnly);
+  const { kind, description } = classify(
+    requested,
+    entry,
+    expected,
+    component,
+    exactOnly,
+    loopbackHosts,
+  );
   if (kind === 'wildcard-label') {
     // Point at the `*` of the pattern itself: the label the request put there is the problem.
     return { index: WILDCARD_PREFIX.length - 2, expected: entry, component, kind, description };
@@ -232,6 +242,7 @@ function classify(
   expected: string,
   component: UriComponent,
   exactOnly: boolean,
+  loopbackHosts: readonly LoopbackHost[] | undefined,
 ): { kind: DiffKind; description: string } {
   if (requested.toLowerCase() === expected.toLowerCase()) {
     return {
@@ -272,7 +283,7 @@ function classify(
     case 'userinfo':
       return { kind: 'userinfo', description: 'carries user information (user@) before the host' };
     case 'host':
-      return classifyHost(requested, entry, expected);
+      return classifyHost(requested, entry, expected, loopbackHosts);
     case 'port':
       if (exactOnly && splitLoopbackHttp(entry) !== undefined) {
         return {
@@ -305,14 +316,20 @@ function classifyHost(
   requested: string,
   entry: string,
   expected: string,
+  loopbackHosts: readonly LoopbackHost[] | undefined,
 ): { kind: DiffKind; description: string } {
   const requestedHost = rawHost(requested) ?? '';
   const expectedHost = rawHost(expected) ?? '';
   const loopback = LOOPBACK_HOSTS as readonly string[];
   if (loopback.includes(requestedHost) && loopback.includes(expectedHost)) {
+    // A registration made before the environment refused its host matches nothing any more: say
+    // so, or the operator would be told to make the request use a host that is refused too.
+    const stale = loopbackHostAllowed(expectedHost, loopbackHosts)
+      ? ''
+      : `; ${expectedHost} is no longer allowed in this environment, so register the ${requestedHost} form`;
     return {
       kind: 'loopback-host',
-      description: `uses the loopback host ${requestedHost} where ${expectedHost} is registered, and the loopback host names are not interchangeable`,
+      description: `uses the loopback host ${requestedHost} where ${expectedHost} is registered, and the loopback host names are not interchangeable${stale}`,
     };
   }
   if (entry.startsWith(WILDCARD_PREFIX)) {
@@ -375,4 +392,40 @@ function decodeUnreserved(href: string): string {
     const c = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9._~-]/.test(c) ? c : escape.toUpperCase();
   });
+}
+
+/** The loopback host a raw URI names (`http://localhost:8080/cb`: localhost), if any. */
+export function loopbackHostIn(uri: string): LoopbackHost | undefined {
+  const authority = uri.startsWith('http://') ? 7 : uri.startsWith('https://') ? 8 : -1;
+  if (authority === -1) return undefined;
+  return LOOPBACK_HOSTS.find((host) => {
+    if (!uri.startsWith(host, authority)) return false;
+    const next = uri.charCodeAt(authority + host.length);
+    // `http://localhost.evil.com/` names another host altogether.
+    return Number.isNaN(next) || next === 0x3a || next === 0x2f || next === 0x3f || next === 0x23;
+  });
+}
+
+/** The loopback host to use instead of a refused one: 127.0.0.1 first (RFC 8252 §8.3). */
+export function preferredLoopbackHost(allowed: readonly LoopbackHost[]): LoopbackHost {
+  return LOOPBACK_HOSTS.find((host) => allowed.includes(host)) ?? '127.0.0.1';
+}
+
+/**
+ * Why a loopback host is refused by the environment's policy, as one clause for people: for
+ * `localhost`, RFC 8252 §8.3 (NOT RECOMMENDED: the name is looked up, and can resolve to another
+ * address or interface than the one the app listens on, or be intercepted on the way).
+ */
+export function loopbackHostReason(
+  host: LoopbackHost,
+  allowed: readonly LoopbackHost[],
+  environment: string | undefined,
+): string {
+  const where = environment === undefined ? 'this environment' : `the ${environment} environment`;
+  const instead = preferredLoopbackHost(allowed);
+  const why =
+    host === 'localhost'
+      ? 'RFC 8252 §8.3 calls localhost NOT RECOMMENDED, since the name is looked up (hosts file, resolver, proxy) and can lead elsewhere than the interface the app listens on'
+      : `its operator allows only ${allowed.join(', ')}`;
+  return `${where} does not allow the loopback host ${host}: ${why}; use ${instead}${instead === 'localhost' ? '' : ', an address the app binds to itself'}`;
 }

@@ -1,6 +1,17 @@
 import { MatchCode } from './codes.js';
-import { assertEnvironment, environmentTier, type ClientType } from './context.js';
-import { explainMismatch, type RedirectUriDiff } from './explain.js';
+import {
+  assertEnvironment,
+  assertLoopbackHosts,
+  environmentTier,
+  loopbackHostAllowed,
+  type ClientType,
+} from './context.js';
+import {
+  explainMismatch,
+  loopbackHostIn,
+  loopbackHostReason,
+  type RedirectUriDiff,
+} from './explain.js';
 import {
   WILDCARD_PREFIX,
   hasPrefix,
@@ -75,6 +86,8 @@ export function matchRedirectUri(
   )
     throw new TypeError("matchRedirectUri: clientType must be 'web', 'native' or 'spa'");
   const exactOnly = clientType === 'spa';
+  const loopbackHosts: unknown = (options as MatchOptions | undefined)?.loopbackHosts;
+  assertLoopbackHosts(loopbackHosts, 'matchRedirectUri');
 
   if (registered.length === 0) {
     return {
@@ -83,6 +96,16 @@ export function matchRedirectUri(
       message: 'The client has no registered redirect URIs, so no redirect URI can match.',
     };
   }
+
+  // The environment's loopback policy holds at every request, not only at registration: a
+  // registration made before an operator refused its host stops matching at once.
+  const host = loopbackHostIn(requested);
+  if (
+    host !== undefined &&
+    loopbackHosts !== undefined &&
+    !loopbackHostAllowed(host, loopbackHosts)
+  )
+    return refuseLoopbackHost(requested, registered, options, host, loopbackHosts);
 
   // A request that still contains `*` is a pattern, not a place: it can match nothing, and must
   // not match a registered pattern by plain string equality.
@@ -106,7 +129,35 @@ export function matchRedirectUri(
       }
     }
   }
-  return explainMismatch(requested, registered, environment, exactOnly);
+  return explainMismatch(requested, registered, environment, exactOnly, loopbackHosts);
+}
+
+/**
+ * The refusal of a request naming a loopback host the environment does not allow. `closest` is the
+ * registration it would have matched without the policy (the one to replace), if any.
+ */
+function refuseLoopbackHost(
+  requested: string,
+  registered: readonly string[],
+  options: MatchOptions,
+  host: LoopbackHost,
+  allowed: readonly LoopbackHost[],
+): Extract<MatchResult, { ok: false }> {
+  const withoutPolicy: MatchOptions = {
+    ...(options.environment === undefined ? {} : { environment: options.environment }),
+    ...(options.clientType === undefined ? {} : { clientType: options.clientType }),
+  };
+  const unrestricted = matchRedirectUri(requested, registered, withoutPolicy);
+  const reason = loopbackHostReason(host, allowed, options.environment);
+  const registration = unrestricted.ok
+    ? `; the registration ${unrestricted.registered} it would match was made before and is refused now`
+    : '';
+  return {
+    ok: false,
+    code: MatchCode.LoopbackHostNotAllowed,
+    message: `The redirect_uri is refused: ${reason}${registration}.`,
+    ...(unrestricted.ok ? { closest: unrestricted.registered } : {}),
+  };
 }
 
 /**

@@ -1,8 +1,20 @@
 import { parse as parseHost } from 'tldts';
 import { MAX_REDIRECT_URI_LENGTH, ValidationCode } from './codes.js';
-import { assertPolicyContext, environmentTier, type PolicyContext } from './context.js';
+import {
+  assertPolicyContext,
+  environmentTier,
+  loopbackHostAllowed,
+  type PolicyContext,
+} from './context.js';
+import { loopbackHostReason, preferredLoopbackHost } from './explain.js';
 import { parseUri, type ParsedUri } from './parse.js';
-import { LOOPBACK_HOSTS, WILDCARD_PREFIX, rawHost, rawScheme } from './uri-text.js';
+import {
+  LOOPBACK_HOSTS,
+  WILDCARD_PREFIX,
+  rawHost,
+  rawScheme,
+  type LoopbackHost,
+} from './uri-text.js';
 
 /** What a valid redirect URI is, which decides how it may be matched. */
 export type RedirectUriKind = 'https' | 'loopback' | 'private-use-scheme' | 'wildcard';
@@ -303,13 +315,13 @@ function checkSchemeAndHost(
       );
     }
     if (wildcard) return checkWildcardHost(url, tier);
-    if (isLoopbackHost(url.hostname)) return checkLoopback(context, tier);
+    if (isLoopbackHost(url.hostname)) return checkLoopback(url, context, tier);
     const other = nonstandardLoopback(url.hostname);
     if (other !== undefined) return other;
     return { ok: true, kind: 'https' };
   }
   if (scheme === 'http') {
-    if (isLoopbackHost(url.hostname)) return checkLoopback(context, tier);
+    if (isLoopbackHost(url.hostname)) return checkLoopback(url, context, tier);
     const other = nonstandardLoopback(url.hostname);
     if (other !== undefined) return other;
     const secure = acceptedFix(`https${url.href.slice('http'.length)}`, context);
@@ -385,6 +397,7 @@ function nonstandardLoopback(hostname: string): ValidationResult | undefined {
 }
 
 function checkLoopback(
+  url: ParsedUri,
   context: PolicyContext,
   tier: ReturnType<typeof environmentTier>,
 ): ValidationResult {
@@ -397,6 +410,24 @@ function checkLoopback(
     return fail(
       ValidationCode.LoopbackForWebClient,
       `${context.clientType === 'spa' ? 'Single-page app' : 'Web'} clients may use loopback redirect URIs only in the development environment, not in ${context.environment}; register the application's https URI.`,
+    );
+  }
+  // The environment's loopback policy (issue #18): an operator may refuse a host, typically
+  // localhost in production (RFC 8252 §8.3).
+  const host = url.hostname as LoopbackHost;
+  const allowed = context.loopbackHosts;
+  if (allowed !== undefined && !loopbackHostAllowed(host, allowed)) {
+    const instead = preferredLoopbackHost(allowed);
+    const authority = `${url.protocol}//${host}`;
+    const fix = acceptedFix(
+      `${url.protocol}//${instead}${url.href.slice(authority.length)}`,
+      context,
+    );
+    const reason = loopbackHostReason(host, allowed, context.environment);
+    return fail(
+      ValidationCode.LoopbackHostNotAllowed,
+      `${reason.charAt(0).toUpperCase()}${reason.slice(1)}${fix === undefined ? '' : ` (${fix})`}.`,
+      fix,
     );
   }
   return { ok: true, kind: 'loopback' };
