@@ -43,6 +43,8 @@ export async function startTestServer(
     pause?: (ms: number) => Promise<void>;
     /** Back-Channel Logout delivery: how often the queue is read, the retry delays. */
     logoutDeliveries?: { intervalMs?: number; retryDelaysMs?: readonly number[] };
+    /** Redirect URI usage counts: between flushes, and the size that flushes at once. */
+    redirectUsage?: { intervalMs?: number; maxKeys?: number };
   } = {},
 ): Promise<TestServer> {
   const target = database.target;
@@ -62,6 +64,7 @@ export async function startTestServer(
     ...(options.logoutDeliveries === undefined
       ? {}
       : { logoutDeliveries: options.logoutDeliveries }),
+    ...(options.redirectUsage === undefined ? {} : { redirectUsage: options.redirectUsage }),
   });
   const ctx: ServiceContext = {
     stores: server.stores,
