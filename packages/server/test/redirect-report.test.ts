@@ -1,0 +1,285 @@
+/**
+ * The redirect inventory report (issue #18) after a scripted history: clients registered through
+ * the CLI, the console and promotion, used (counts set as the usage flush would), refused
+ * near misses, a temporary URI about to expire, a URI from an older policy, promotion drift. Each
+ * reviewer flag is asserted where it must be and absent where it must not.
+ */
+import { validateRedirectUri } from '@gatehouse/redirect-policy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../src/services/clients.js';
+import type { ServiceContext } from '../src/services/context.js';
+import { createOperator } from '../src/services/operators.js';
+import { promoteClient } from '../src/services/promote.js';
+import { redirectPolicyFor } from '../src/services/redirect-checks.js';
+import {
+  redirectReport,
+  type InventoryEntry,
+  type RedirectReport,
+} from '../src/services/redirect-report.js';
+import { addRedirectUri } from '../src/services/redirects.js';
+import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const T = Date.UTC(2026, 5, 1, 12);
+
+describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
+  let db: ThrowawayDatabase;
+  let t: TestServer;
+  let now = T - 120 * DAY;
+  let shop = '';
+  let shopProd = '';
+  let cli = '';
+  let legacy = '';
+  let operatorEmail = '';
+
+  beforeAll(async () => {
+    db = await create();
+    t = await startTestServer(db, { clock: () => now });
+    const ctx = t.ctx;
+    // 120 days ago, by the CLI: a staging web app with a wildcard for review apps, and a CLI.
+    shop = (
+      await createClient(ctx, {
+        environment: 'staging',
+        type: 'web',
+        name: 'Shop',
+        redirectUris: [
+          'https://shop.example.com/callback',
+          'https://*.review.shop.example.com/callback',
+        ],
+        postLogoutRedirectUris: ['https://shop.example.com/bye'],
+      })
+    ).client.clientId;
+    cli = (
+      await createClient(ctx, {
+        environment: 'staging',
+        type: 'native',
+        name: 'Deploy CLI',
+        redirectUris: ['http://localhost/callback', 'http://127.0.0.1/callback'],
+      })
+    ).client.clientId;
+    legacy = (
+      await createClient(ctx, {
+        environment: 'development',
+        type: 'web',
+        name: 'Legacy admin',
+        redirectUris: ['http://127.0.0.1:8080/callback'],
+      })
+    ).client.clientId;
+    // A URI from before today's policy, written straight to the store as an old release did.
+    await ctx.stores.clients.update(
+      'development',
+      legacy,
+      { redirectUris: ['http://127.0.0.1:8080/callback', 'http://legacy.example.com/callback'] },
+      now,
+    );
+
+    // 10 days ago: promoted to production (the wildcard dropped), then a URI added there by hand
+    // through the console.
+    now = T - 10 * DAY;
+    shopProd = (await promoteClient(ctx, 'staging', shop, 'production', { dropRefused: true }))
+      .client.clientId;
+    const operator = await createOperator(ctx, {
+      email: 'rita@ops.example',
+      password: 'rita operator pass 1',
+      role: 'admin',
+    });
+    operatorEmail = operator.email;
+    const console: ServiceContext = { ...ctx, actor: `operator:${operator.id}` };
+    await addRedirectUri(console, 'production', shopProd, 'https://shop.example.com/extra');
+
+    // Yesterday: a temporary URI for three days.
+    now = T - DAY;
+    await addRedirectUri(ctx, 'staging', cli, 'http://127.0.0.1:9000/review', {
+      expiresIn: '3d',
+    });
+
+    now = T;
+    await ctx.stores.redirectRegistrations.addUsage([
+      {
+        environment: 'production',
+        clientId: shopProd,
+        kind: 'redirect',
+        uri: 'https://shop.example.com/callback',
+        requests: 7,
+        uses: 5,
+        lastUsedAt: T - DAY,
+      },
+      {
+        environment: 'staging',
+        clientId: cli,
+        kind: 'redirect',
+        uri: 'http://127.0.0.1/callback',
+        requests: 2,
+        uses: 1,
+        lastUsedAt: T - 100 * DAY,
+      },
+    ]);
+    // Near misses in production: a typo of the callback three times, something unrelated once.
+    for (let i = 0; i < 3; i++)
+      await ctx.stores.refusedRedirects.record(
+        'production',
+        shopProd,
+        'https://shop.example.com/callbak',
+        'no_match',
+        T - 2 * DAY,
+      );
+    await ctx.stores.refusedRedirects.record(
+      'production',
+      shopProd,
+      'com.attacker.app:/x',
+      'no_match',
+      T - 2 * DAY,
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+    await db.drop();
+  });
+
+  const entry = (report: RedirectReport, clientId: string, uri: string): InventoryEntry => {
+    const found = report.clients
+      .find((c) => c.clientId === clientId)
+      ?.entries.find((e) => e.uri === uri);
+    if (found === undefined) throw new Error(`no entry ${uri}`);
+    return found;
+  };
+  const codes = (e: InventoryEntry) => e.flags.map((f) => f.code).sort();
+
+  it('lists every client and every redirect and post-logout URI with class, provenance and usage', async () => {
+    const report = await redirectReport(t.ctx, 'staging');
+    expect(report.clients.map((c) => c.name)).toEqual(['Deploy CLI', 'Shop']);
+    expect(report.summary).toMatchObject({ clients: 2, redirectUris: 5, postLogoutUris: 1 });
+    const bye = entry(report, shop, 'https://shop.example.com/bye');
+    expect(bye).toMatchObject({ kind: 'post_logout', class: 'https', channel: 'cli' });
+    expect(entry(report, cli, 'http://localhost/callback')).toMatchObject({
+      class: 'loopback',
+      loopbackHost: 'localhost',
+      registeredAt: T - 120 * DAY,
+      registeredBy: 'admin:test',
+      channel: 'cli',
+      lastUsedAt: null,
+      uses: 0,
+    });
+    expect(entry(report, cli, 'http://127.0.0.1/callback')).toMatchObject({
+      loopbackHost: '127.0.0.1',
+      uses: 1,
+      requests: 2,
+      lastUsedAt: T - 100 * DAY,
+    });
+    expect(entry(report, shop, 'https://*.review.shop.example.com/callback').class).toBe(
+      'wildcard',
+    );
+
+    const prod = await redirectReport(t.ctx, 'production');
+    expect(entry(prod, shopProd, 'https://shop.example.com/callback')).toMatchObject({
+      channel: 'promotion',
+      registeredAt: T - 10 * DAY,
+      uses: 5,
+      requests: 7,
+      lastUsedAt: T - DAY,
+      nearMisses: 3,
+    });
+    const extra = entry(prod, shopProd, 'https://shop.example.com/extra');
+    expect(extra).toMatchObject({ channel: 'console', nearMisses: 0 });
+    expect(extra.registeredBy).toMatch(/^operator:/);
+    expect(extra.registeredByLabel).toBe(operatorEmail);
+    // The private-use URI differs from every registered one in its scheme: near none of them.
+    expect(prod.clients[0]?.otherRefusals).toBe(1);
+  });
+
+  it('flags unused URIs, localhost loopback and wildcards, each with its reason', async () => {
+    const report = await redirectReport(t.ctx, 'staging');
+    const localhost = entry(report, cli, 'http://localhost/callback');
+    expect(codes(localhost)).toEqual(['localhost_loopback', 'unused']);
+    expect(localhost.flags.find((f) => f.code === 'localhost_loopback')?.reason).toContain(
+      'http://127.0.0.1/callback',
+    );
+    expect(localhost.flags.find((f) => f.code === 'unused')?.reason).toContain('never used');
+    // Used once, 100 days ago: unused for 90, not for 120.
+    expect(codes(entry(report, cli, 'http://127.0.0.1/callback'))).toEqual(['unused']);
+    const wider = await redirectReport(t.ctx, 'staging', { unusedDays: 120 });
+    expect(codes(entry(wider, cli, 'http://127.0.0.1/callback'))).toEqual([]);
+    expect(codes(entry(report, shop, 'https://*.review.shop.example.com/callback'))).toEqual([
+      'unused',
+      'wildcard',
+    ]);
+    expect(report.summary.flags).toMatchObject({ unused: 5, localhost_loopback: 1, wildcard: 1 });
+  });
+
+  it('flags a temporary URI expiring within the window, and not outside it', async () => {
+    const report = await redirectReport(t.ctx, 'staging');
+    const temporary = entry(report, cli, 'http://127.0.0.1:9000/review');
+    expect(temporary.expiresAt).toBe(T + 2 * DAY);
+    expect(codes(temporary)).toEqual(['expiring_soon']);
+    const narrow = await redirectReport(t.ctx, 'staging', { expiringDays: 1 });
+    expect(codes(entry(narrow, cli, 'http://127.0.0.1:9000/review'))).toEqual([]);
+  });
+
+  it('flags http that is not loopback, loopback for a web client, and what today’s policy refuses', async () => {
+    const report = await redirectReport(t.ctx, 'development', { unusedDays: 365 });
+    const http = entry(report, legacy, 'http://legacy.example.com/callback');
+    expect(http.class).toBe('http');
+    expect(codes(http)).toEqual(['http_not_loopback', 'violates_policy']);
+    expect(http.flags.find((f) => f.code === 'violates_policy')?.reason).toContain(
+      '[http_not_loopback]',
+    );
+    // Development allows a web client's loopback URI, but a reviewer still sees it.
+    expect(codes(entry(report, legacy, 'http://127.0.0.1:8080/callback'))).toEqual([
+      'loopback_for_web_client',
+    ]);
+  });
+
+  it('judges "violates today’s policy" by the environment’s own redirect policy (its loopback hosts)', async () => {
+    const production = await t.ctx.stores.environments.get('production');
+    if (production === undefined) throw new Error('no production');
+    const native = (
+      await createClient(t.ctx, {
+        environment: 'production',
+        type: 'native',
+        name: 'Ops CLI',
+        redirectUris: ['http://localhost/callback'],
+      })
+    ).client.clientId;
+    await t.ctx.stores.environments.update('production', { loopbackHosts: ['127.0.0.1'] });
+    const restricted = await t.ctx.stores.environments.get('production');
+    if (restricted === undefined) throw new Error('no production');
+    const verdict = validateRedirectUri(
+      'http://localhost/callback',
+      redirectPolicyFor(restricted, 'native'),
+    );
+    const report = await redirectReport(t.ctx, 'production');
+    expect(report.loopbackHosts).toEqual(['127.0.0.1']);
+    const flags = codes(entry(report, native, 'http://localhost/callback'));
+    expect(flags.includes('violates_policy')).toBe(!verdict.ok);
+    expect(flags).toContain('localhost_loopback');
+    await t.ctx.stores.environments.update('production', { loopbackHosts: null });
+  });
+
+  it('flags promotion drift: source URIs the target refuses, target URIs the source lacks', async () => {
+    const report = await redirectReport(t.ctx, 'production');
+    const client = report.clients.find((c) => c.clientId === shopProd);
+    expect(client?.promotedFrom).toBe(`staging/${shop}`);
+    expect(client?.flags).toEqual([
+      {
+        code: 'promotion_drift',
+        reason: expect.stringContaining(
+          'https://*.review.shop.example.com/callback, which production refuses [wildcard_in_production]',
+        ) as string,
+      },
+    ]);
+    expect(codes(entry(report, shopProd, 'https://shop.example.com/extra'))).toEqual([
+      'promotion_drift',
+    ]);
+    expect(codes(entry(report, shopProd, 'https://shop.example.com/callback'))).toEqual([]);
+    // Post-logout URIs do not travel with a promotion: not drift.
+    expect(client?.entries.filter((e) => e.kind === 'post_logout')).toEqual([]);
+    expect(report.summary.flags.promotion_drift).toBe(2);
+  });
+
+  it('refuses an unknown environment, naming the known ones', async () => {
+    await expect(redirectReport(t.ctx, 'prod')).rejects.toThrow(
+      'no environment "prod" (known: development, production, staging)',
+    );
+  });
+});
