@@ -162,3 +162,15 @@ export {
   type KeyView,
   type KeyRole,
 } from './services/keys.js';
+export {
+  redirectReport,
+  DEFAULT_EXPIRING_DAYS,
+  DEFAULT_UNUSED_DAYS,
+  type RedirectReport,
+  type ReportOptions,
+} from './services/redirect-report.js';
+export {
+  formatRedirectReport,
+  REPORT_FORMATS,
+  type ReportFormat,
+} from './services/redirect-report-format.js';
