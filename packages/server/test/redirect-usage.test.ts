@@ -1,0 +1,322 @@
+/**
+ * Issue #18: the inventory's last use and counts are recorded without a write per request. A
+ * process counts in memory per registered URI (services/redirect-usage.ts) and adds its counts
+ * to `redirect_registrations` in one batch: on an interval, when it holds many entries, at
+ * shutdown. Here: the counter over the real store (batches, a failed flush, the size trigger, the
+ * interval and close, two counters adding at once on PostgreSQL), then the figures after a load
+ * through a real server: N authorizations, nothing in the rows until the flush, exactly N after.
+ */
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openGatehouse } from '../src/bootstrap.js';
+import type { ServerConfig } from '../src/config.js';
+import { createClient } from '../src/services/clients.js';
+import type { ServiceContext } from '../src/services/context.js';
+import { ensureDefaultEnvironments } from '../src/services/environments.js';
+import { RedirectUsage, type RegisteredEntry } from '../src/services/redirect-usage.js';
+import type {
+  RedirectRegistration,
+  RedirectUsageDelta,
+} from '../src/storage/redirect-registrations.js';
+import {
+  DATABASES,
+  throwawayPostgres,
+  throwawaySqlite,
+  type ThrowawayDatabase,
+} from './support/databases.js';
+import { codeFrom, codeRequest } from './support/oauth.js';
+import { FormBrowser, startTestServer, TEST_SECRET_KEY } from './support/server.js';
+
+const LOOPBACK = 'http://127.0.0.1/callback';
+const WEB = 'https://app.example.com/cb';
+
+function databaseOf(database: ThrowawayDatabase): ServerConfig['database'] {
+  const target = database.target;
+  return target.kind === 'postgres'
+    ? { kind: 'postgres', url: target.url }
+    : { kind: 'sqlite', dataDir: dirname(target.file) };
+}
+
+/** The data layer of `database`, as an admin command opens it. */
+function open(database: ThrowawayDatabase) {
+  return openGatehouse(
+    databaseOf(database),
+    database.target.kind === 'postgres' ? { value: TEST_SECRET_KEY } : undefined,
+  );
+}
+
+/** A client with a loopback and an https redirect URI in development, on a fresh database. */
+async function seeded(database: ThrowawayDatabase) {
+  const opened = await open(database);
+  const ctx: ServiceContext = { stores: opened.stores, clock: Date.now, actor: 'admin:test' };
+  await ensureDefaultEnvironments(ctx);
+  const { client } = await createClient(ctx, {
+    environment: 'development',
+    type: 'native',
+    name: 'Counted',
+    redirectUris: [LOOPBACK, WEB],
+  });
+  const entry = (uri: string): RegisteredEntry => ({
+    environment: 'development',
+    clientId: client.clientId,
+    kind: 'redirect',
+    uri,
+  });
+  const rows = async () =>
+    Object.fromEntries(
+      (await opened.stores.redirectRegistrations.listClient('development', client.clientId)).map(
+        (r) => [r.uri, { requests: r.requestCount, uses: r.useCount, lastUsedAt: r.lastUsedAt }],
+      ),
+    );
+  return { opened, ctx, client, entry, rows };
+}
+
+const untouched = { requests: 0, uses: 0, lastUsedAt: null };
+
+describe('the redirect usage counter over the real store (SQLite)', () => {
+  let database: ThrowawayDatabase;
+  let setup: Awaited<ReturnType<typeof seeded>>;
+  /** Every batch handed to the store: one addUsage call is one flush. */
+  let batches: RedirectUsageDelta[][];
+  let failNext: number;
+
+  const store = () => ({
+    addUsage: async (deltas: readonly RedirectUsageDelta[]) => {
+      if (failNext > 0) {
+        failNext--;
+        throw new Error('database unavailable');
+      }
+      batches.push([...deltas]);
+      await setup.opened.stores.redirectRegistrations.addUsage(deltas);
+    },
+  });
+
+  beforeAll(async () => {
+    database = await throwawaySqlite();
+    setup = await seeded(database);
+  });
+  afterAll(async () => {
+    await setup.opened.handle.close();
+    await database.drop();
+  });
+
+  it('counts in memory: the rows are unchanged until a flush adds one batch, one entry each', async () => {
+    batches = [];
+    failNext = 0;
+    const usage = new RedirectUsage(store());
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 100; i++) usage.countRequest(setup.entry(LOOPBACK));
+    for (let i = 0; i < 60; i++) usage.countUse(setup.entry(LOOPBACK), t0 + i);
+    usage.countRequest(setup.entry(WEB));
+    usage.countUse(setup.entry(WEB), t0 - 5);
+    // 162 counts and not one write.
+    expect(batches).toHaveLength(0);
+    expect(await setup.rows()).toEqual({ [LOOPBACK]: untouched, [WEB]: untouched });
+    expect(usage.pending).toBe(2);
+
+    await usage.flush();
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toHaveLength(2);
+    expect(await setup.rows()).toEqual({
+      [LOOPBACK]: { requests: 100, uses: 60, lastUsedAt: t0 + 59 },
+      [WEB]: { requests: 1, uses: 1, lastUsedAt: t0 - 5 },
+    });
+    // Nothing counted since: no write at all.
+    await usage.flush();
+    expect(batches).toHaveLength(1);
+
+    // Added to, never overwritten; an earlier use does not move last use back.
+    usage.countRequest(setup.entry(WEB));
+    usage.countUse(setup.entry(WEB), t0 - 100);
+    await usage.close();
+    expect(batches).toHaveLength(2);
+    expect((await setup.rows())[WEB]).toEqual({ requests: 2, uses: 2, lastUsedAt: t0 - 5 });
+  });
+
+  it('a failed flush neither throws nor loses counts: they go with the next one', async () => {
+    batches = [];
+    failNext = 1;
+    const warnings: string[] = [];
+    const before = (await setup.rows())[LOOPBACK];
+    const usage = new RedirectUsage(store(), {
+      warn: (message, error) => warnings.push(`${message}: ${String(error)}`),
+    });
+    for (let i = 0; i < 5; i++) usage.countRequest(setup.entry(LOOPBACK));
+    usage.countUse(setup.entry(LOOPBACK), 1_800_000_000_000);
+    await expect(usage.flush()).resolves.toBeUndefined();
+    expect(batches).toHaveLength(0);
+    expect(warnings).toHaveLength(1);
+    // The log line says what failed, not which URI.
+    expect(warnings[0]).not.toContain('127.0.0.1');
+    expect((await setup.rows())[LOOPBACK]).toEqual(before);
+
+    usage.countRequest(setup.entry(LOOPBACK));
+    await usage.flush();
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toHaveLength(1);
+    expect((await setup.rows())[LOOPBACK]).toEqual({
+      requests: (before?.requests ?? 0) + 6,
+      uses: (before?.uses ?? 0) + 1,
+      lastUsedAt: 1_800_000_000_000,
+    });
+  });
+
+  it('flushes by itself once it holds maxKeys entries, and on its interval', async () => {
+    batches = [];
+    failNext = 0;
+    const bySize = new RedirectUsage(store(), { maxKeys: 2 });
+    bySize.countRequest(setup.entry(LOOPBACK));
+    bySize.countRequest(setup.entry(LOOPBACK));
+    expect(batches).toHaveLength(0);
+    bySize.countRequest(setup.entry(WEB));
+    await vi.waitFor(() => {
+      expect(batches).toHaveLength(1);
+    });
+    expect(bySize.pending).toBe(0);
+    await bySize.close();
+    expect(batches).toHaveLength(1);
+
+    const byTime = new RedirectUsage(store(), { intervalMs: 25 });
+    byTime.start();
+    byTime.countUse(setup.entry(WEB), 1_900_000_000_000);
+    await vi.waitFor(() => {
+      expect(batches).toHaveLength(2);
+    });
+    expect((await setup.rows())[WEB]?.lastUsedAt).toBe(1_900_000_000_000);
+    await byTime.close();
+  });
+});
+
+describe('two counters flushing at once on one PostgreSQL add up', () => {
+  let database: ThrowawayDatabase;
+  let setup: Awaited<ReturnType<typeof seeded>>;
+  let other: Awaited<ReturnType<typeof open>>;
+
+  beforeAll(async () => {
+    database = await throwawayPostgres();
+    setup = await seeded(database);
+    // A second pool, as a second process has.
+    other = await open(database);
+  });
+  afterAll(async () => {
+    await other.handle.close();
+    await setup.opened.handle.close();
+    await database.drop();
+  });
+
+  it('each adds its own counts; last use is the later of the two', async () => {
+    const a = new RedirectUsage(setup.opened.stores.redirectRegistrations);
+    const b = new RedirectUsage(other.stores.redirectRegistrations);
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 40; i++) {
+        a.countRequest(setup.entry(LOOPBACK));
+        b.countRequest(setup.entry(LOOPBACK));
+      }
+      a.countUse(setup.entry(LOOPBACK), 2_000_000_000_000 + round);
+      b.countUse(setup.entry(LOOPBACK), 2_000_000_000_100 - round);
+      await Promise.all([a.flush(), b.flush()]);
+    }
+    expect((await setup.rows())[LOOPBACK]).toEqual({
+      requests: 400,
+      uses: 10,
+      lastUsedAt: 2_000_000_000_100,
+    });
+  });
+});
+
+describe.each(DATABASES)('the figures after a load ($kind)', ({ create }) => {
+  const N = 20;
+  const PASSWORD = 'correct horse battery';
+  let database: ThrowawayDatabase;
+
+  beforeAll(async () => {
+    database = await create();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it(`${N} authorizations: nothing written before the flush, exactly ${N} after`, async () => {
+    let now = Date.now();
+    // The flush is the shutdown's: the interval never comes during the test.
+    const t = await startTestServer(database, {
+      clock: () => now,
+      redirectUsage: { intervalMs: 3_600_000 },
+    });
+    let closed = false;
+    try {
+      const { clientId } = await t.client({
+        type: 'native',
+        name: 'Loaded CLI',
+        redirectUris: [LOOPBACK, WEB],
+      });
+      await t.user('load@example.com', PASSWORD);
+      const browser = new FormBrowser(t.url);
+      let lastCode = 0;
+      for (let i = 0; i < N; i++) {
+        now += 1000;
+        // A loopback redirect on a port of the moment: counted against the registered entry.
+        const request = codeRequest(clientId, `http://127.0.0.1:${50_000 + i}/callback`);
+        const location = await browser.authorize(request.query, 'load@example.com', PASSWORD);
+        expect(codeFrom(location).state).toBe(request.state);
+        lastCode = now;
+      }
+      // Refused (not registered): no count for any registration.
+      const refused = await browser.get(
+        `/e/development/authorize?${new URLSearchParams(codeRequest(clientId, 'http://127.0.0.1:5000/elsewhere').query).toString()}`,
+      );
+      expect(refused.status).toBe(400);
+      // Matched, then refused for the missing PKCE challenge: a request, not a use.
+      const noPkce = { ...codeRequest(clientId, WEB).query };
+      delete noPkce.code_challenge;
+      delete noPkce.code_challenge_method;
+      const sentBack = await browser.get(
+        `/e/development/authorize?${new URLSearchParams(noPkce).toString()}`,
+      );
+      expect(sentBack.headers.get('location')).toMatch(/^https:\/\/app\.example\.com\/cb\?error=/);
+      // Pushed (checked at the PAR endpoint), then taken at /authorize: one request, one use.
+      const pushedRequest = codeRequest(clientId, WEB);
+      const pushed = await fetch(`${t.issuer('development')}/par`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(pushedRequest.query),
+      });
+      expect(pushed.status).toBe(201);
+      const { request_uri: requestUri } = (await pushed.json()) as { request_uri: string };
+      now += 1000;
+      const viaPar = await browser.authorize(
+        { client_id: clientId, request_uri: requestUri },
+        'load@example.com',
+        PASSWORD,
+      );
+      expect(codeFrom(viaPar).state).toBe(pushedRequest.state);
+      const parAt = now;
+
+      // Everything above was counted in memory only: not one row has changed.
+      const before = await t.server.stores.redirectRegistrations.listClient(
+        'development',
+        clientId,
+      );
+      expect(before.map((r) => [r.uri, r.requestCount, r.useCount, r.lastUsedAt])).toEqual([
+        [LOOPBACK, 0, 0, null],
+        [WEB, 0, 0, null],
+      ]);
+
+      await t.close();
+      closed = true;
+      const reopened = await open(database);
+      let after: RedirectRegistration[];
+      try {
+        after = await reopened.stores.redirectRegistrations.listClient('development', clientId);
+      } finally {
+        await reopened.handle.close();
+      }
+      expect(after.map((r) => [r.uri, r.requestCount, r.useCount, r.lastUsedAt])).toEqual([
+        [LOOPBACK, N, N, lastCode],
+        [WEB, 2, 1, parAt],
+      ]);
+    } finally {
+      if (!closed) await t.close();
+    }
+  });
+});
