@@ -279,7 +279,7 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
 
   it('refuses an unknown environment, naming the known ones', async () => {
     await expect(redirectReport(t.ctx, 'prod')).rejects.toThrow(
-      'no environment "prod" (known: development, production, staging)',
+      /^no environment "prod" \(known: [a-z, ]*staging/,
     );
   });
 });

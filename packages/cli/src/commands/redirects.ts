@@ -14,6 +14,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { renderDiff } from '../output/diff.js';
 import { printable, styleFor } from '../output/text.js';
+import { reportCommand } from './redirects-report.js';
 
 const BUILT_IN_ENVIRONMENTS = ['development', 'staging', 'production'];
 
@@ -28,11 +29,12 @@ export type SetExitCode = (code: ExitCode) => void;
 
 export function redirectsCommand(io: CliIo, setExitCode: SetExitCode): Command {
   const redirects = new Command('redirects').description(
-    'check redirect URIs against the Gatehouse redirect policy (no server needed)',
+    'check redirect URIs against the Gatehouse redirect policy (no server needed), and report the redirect inventory of an environment',
   );
   redirects.addCommand(validateCommand(io, setExitCode));
   redirects.addCommand(matchCommand(io, setExitCode));
   redirects.addCommand(lintCommand(io, setExitCode));
+  redirects.addCommand(reportCommand(io));
   return redirects;
 }
 

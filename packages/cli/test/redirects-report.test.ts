@@ -1,0 +1,175 @@
+/**
+ * `gatehouse redirects report`: the redirect inventory read from the database, in each format,
+ * to standard output or a file; usage as the server's flush would have recorded it.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openGatehouse, resolveServerConfig } from '@gatehouse/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatehouse, initData, type CliRun } from './harness.js';
+
+interface ReportJson {
+  environment: string;
+  clients: {
+    clientId: string;
+    name: string;
+    entries: {
+      uri: string;
+      channel: string;
+      registeredBy: string | null;
+      uses: number;
+      requests: number;
+      lastUsedAt: number | null;
+      flags: { code: string; reason: string }[];
+    }[];
+  }[];
+}
+
+let workDir: string;
+let clientId = '';
+const USED_AT = Date.UTC(2026, 0, 15, 9, 30);
+
+const data = (): string[] => ['--data-dir', join(workDir, 'data')];
+const cli = (argv: string[]): Promise<CliRun> => gatehouse([...argv, ...data()], { cwd: workDir });
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'gatehouse-report-'));
+  await initData(data());
+  const created = await cli([
+    'clients',
+    'create',
+    '--env',
+    'staging',
+    '--type',
+    'native',
+    '--name',
+    'Deploy CLI',
+    '--redirect-uri',
+    'http://localhost/callback',
+    '--redirect-uri',
+    'http://127.0.0.1/callback',
+    '--json',
+  ]);
+  expect(created.code).toBe(0);
+  clientId = (JSON.parse(created.stdout) as { client_id: string }).client_id;
+  const added = await cli([
+    'clients',
+    'add-redirect',
+    '--env',
+    'staging',
+    '--client',
+    clientId,
+    '--uri',
+    'http://127.0.0.1:9000/review',
+    '--expires-in',
+    '7d',
+  ]);
+  expect(added.code).toBe(0);
+  // What the server's usage flush would have written after sign-ins.
+  const config = resolveServerConfig({ dataDir: join(workDir, 'data') }, workDir);
+  const opened = await openGatehouse(config.database, config.secret);
+  try {
+    await opened.stores.redirectRegistrations.addUsage([
+      {
+        environment: 'staging',
+        clientId,
+        kind: 'redirect',
+        uri: 'http://127.0.0.1/callback',
+        requests: 4,
+        uses: 3,
+        lastUsedAt: USED_AT,
+      },
+    ]);
+  } finally {
+    await opened.handle.close();
+  }
+});
+afterAll(async () => {
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('gatehouse redirects report', () => {
+  it('prints the Markdown inventory by default, with the flags and their reasons', async () => {
+    const result = await cli(['redirects', 'report', '--env', 'staging']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('# Redirect inventory: staging');
+    expect(result.stdout).toContain(`## Deploy CLI (\`${clientId}\`)`);
+    expect(result.stdout).toMatch(
+      /\| redirect \| `http:\/\/127\.0\.0\.1\/callback` \| loopback 127\.0\.0\.1 \| cli by admin:cli, [^|]+ \| 2026-01-15T09:30:00\.000Z \| 3 \| 4 \| 0 \|/,
+    );
+    expect(result.stdout).toContain(
+      '- `http://localhost/callback`: **Loopback "localhost"**: "localhost" may resolve to something other than this machine (RFC 8252 §8.3: NOT RECOMMENDED); register http://127.0.0.1/callback',
+    );
+    expect(result.stdout).toContain('**Expiring soon**: expires on');
+  });
+
+  it('answers JSON with usage and provenance, and honours --unused-days and --expiring-days', async () => {
+    const strict = await cli([
+      'redirects',
+      'report',
+      '--env',
+      'staging',
+      '--format',
+      'json',
+      '--unused-days',
+      '0',
+      '--expiring-days',
+      '1',
+    ]);
+    expect(strict.code).toBe(0);
+    const report = JSON.parse(strict.stdout) as ReportJson;
+    const entries = report.clients.find((c) => c.clientId === clientId)?.entries ?? [];
+    const used = entries.find((e) => e.uri === 'http://127.0.0.1/callback');
+    expect(used).toMatchObject({
+      channel: 'cli',
+      registeredBy: 'admin:cli',
+      uses: 3,
+      requests: 4,
+      lastUsedAt: USED_AT,
+    });
+    // Unused for 0 days: everything, used or not; nothing expires within a day.
+    expect(entries.every((e) => e.flags.some((f) => f.code === 'unused'))).toBe(true);
+    expect(entries.some((e) => e.flags.some((f) => f.code === 'expiring_soon'))).toBe(false);
+  });
+
+  it('writes CSV to a file with --output and says what it wrote', async () => {
+    const result = await cli([
+      'redirects',
+      'report',
+      '--env',
+      'staging',
+      '--format',
+      'csv',
+      '--output',
+      'inventory.csv',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^wrote inventory\.csv: 1 clients, 3 redirect and 0 post-logout URIs, \d+ flags\n$/,
+    );
+    const csv = await readFile(join(workDir, 'inventory.csv'), 'utf8');
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines[0]).toMatch(/^environment,client_id,client_name,/);
+    expect(lines.length).toBe(4);
+    expect(
+      lines.some((line) => line.includes(',http://localhost/callback,loopback,localhost,')),
+    ).toBe(true);
+  });
+
+  it('refuses an unknown environment, a bad number of days and an unknown format in one line', async () => {
+    const unknown = await cli(['redirects', 'report', '--env', 'prod']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(
+      /^gatehouse: error: no environment "prod" \(known: (development|staging|production)(, (development|staging|production)){2}\)\n$/,
+    );
+    const days = await cli(['redirects', 'report', '--env', 'staging', '--unused-days', '-3']);
+    expect(days.code).toBe(2);
+    expect(days.stderr).toContain('--unused-days must be a whole number of days from 0 to 3650');
+    const format = await cli(['redirects', 'report', '--env', 'staging', '--format', 'xlsx']);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain("'xlsx' is invalid");
+  });
+});
