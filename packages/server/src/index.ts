@@ -146,6 +146,12 @@ export {
 } from './services/resources.js';
 export type { Resource } from './storage/resources.js';
 export { updateEnvironmentSettings } from './services/environments.js';
+export {
+  checkLoopbackHosts,
+  loopbackViolations,
+  type LoopbackViolation,
+} from './services/loopback-policy.js';
+export { LOOPBACK_HOSTS, type LoopbackHost } from './storage/environments.js';
 export { REGISTRATION_POLICIES, type RegistrationPolicy } from './storage/environments.js';
 export {
   createInitialAccessToken,

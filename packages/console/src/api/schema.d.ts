@@ -165,7 +165,7 @@ export interface paths {
     readonly delete?: never;
     readonly options?: never;
     readonly head?: never;
-    /** Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5), DPoP required (RFC 9449), the refresh grace window (seconds, 0 to 60; 0: none) */
+    /** Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5), DPoP required (RFC 9449), the refresh grace window (seconds, 0 to 60; 0: none), the loopback hosts redirect URIs may name (null: all three). With loopbackHosts, the answer lists the registrations the policy now refuses (they no longer match) */
     readonly patch: {
       readonly parameters: {
         readonly query?: never;
@@ -187,6 +187,8 @@ export interface paths {
             readonly requireDpop?: boolean;
             /** @description seconds, a whole number from 0 (no grace) to 60 */
             readonly refreshGraceSeconds?: number;
+            /** @description a non-empty list of 127.0.0.1, [::1], localhost; null: all three */
+            readonly loopbackHosts?: readonly string[] | null;
           };
         };
       };
@@ -199,6 +201,7 @@ export interface paths {
           content: {
             readonly 'application/json': {
               readonly environment: components['schemas']['Environment'];
+              readonly loopbackViolations?: readonly components['schemas']['LoopbackViolation'][];
             };
           };
         };
@@ -1503,6 +1506,17 @@ export interface components {
     readonly ClientType: 'web' | 'native' | 'spa';
     /** @enum {string} */
     readonly RegistrationPolicy: 'open' | 'token' | 'off';
+    /** @enum {string} */
+    readonly LoopbackHost: '127.0.0.1' | '[::1]' | 'localhost';
+    readonly LoopbackViolation: {
+      readonly clientId: string;
+      readonly clientName: string;
+      /** @enum {string} */
+      readonly kind: 'redirect' | 'post_logout';
+      readonly uri: string;
+      readonly message: string;
+      readonly suggestion?: string;
+    };
     readonly Session: {
       readonly operator: {
         readonly id: string;
@@ -1522,6 +1536,7 @@ export interface components {
       readonly requirePar: boolean;
       readonly requireDpop: boolean;
       readonly refreshGraceSeconds: number;
+      readonly loopbackHosts: readonly components['schemas']['LoopbackHost'][];
       readonly clientCount: number;
       readonly userCount: number;
       readonly createdAt: number;

@@ -11,9 +11,10 @@ import {
   updateEnvironmentSettings,
 } from '../services/environments.js';
 import { setImpersonationEnabled } from '../services/impersonation.js';
+import { loopbackViolations } from '../services/loopback-policy.js';
 import type { Environment, RegistrationPolicy, Tier } from '../storage/environments.js';
 import { adminRoute, envParams, serviceContext } from './route.js';
-import { answer, many, one } from './schemas.js';
+import { answer, many, one, ref } from './schemas.js';
 import { environmentView } from './views.js';
 
 export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
@@ -70,9 +71,17 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
     access: 'admin',
     tag: 'environments',
     summary:
-      'Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5), DPoP required (RFC 9449), the refresh grace window (seconds, 0 to 60; 0: none)',
+      'Change environment settings: impersonation, dynamic registration, metadata-document clients, loopback metadata documents, pushed authorization requests required (RFC 9126 §5), DPoP required (RFC 9449), the refresh grace window (seconds, 0 to 60; 0: none), the loopback hosts redirect URIs may name (null: all three). With loopbackHosts, the answer lists the registrations the policy now refuses (they no longer match)',
     schema: {
-      response: { 200: one('environment', 'Environment') },
+      response: {
+        200: answer(
+          {
+            environment: ref('Environment'),
+            loopbackViolations: { type: 'array', items: ref('LoopbackViolation') },
+          },
+          ['loopbackViolations'],
+        ),
+      },
       params: envParams,
       body: {
         type: 'object',
@@ -91,6 +100,17 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
             type: 'number',
             description: 'seconds, a whole number from 0 (no grace) to 60',
           },
+          /**
+           * Issue #18: e.g. ["127.0.0.1", "[::1]"] refuses localhost (RFC 8252 §8.3); null: all
+           * three. The service checks the list (non-empty, known hosts, no repeats).
+           */
+          loopbackHosts: {
+            type: 'array',
+            items: { type: 'string', maxLength: 16 },
+            maxItems: 8,
+            nullable: true,
+            description: 'a non-empty list of 127.0.0.1, [::1], localhost; null: all three',
+          },
         },
       },
     },
@@ -104,6 +124,7 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
         requirePar?: boolean;
         requireDpop?: boolean;
         refreshGraceSeconds?: number;
+        loopbackHosts?: string[] | null;
       };
       const ctx = serviceContext(deps, request);
       let environment = await updateEnvironmentSettings(ctx, env, {
@@ -119,10 +140,19 @@ export function environmentRoutes(api: FastifyInstance, deps: AppDeps): void {
         ...(body.refreshGraceSeconds === undefined
           ? {}
           : { refreshGraceSeconds: body.refreshGraceSeconds }),
+        // Checked by the service (services/loopback-policy.ts), as from every entry point.
+        ...(body.loopbackHosts === undefined
+          ? {}
+          : { loopbackHosts: body.loopbackHosts as Environment['loopbackHosts'] | null }),
       });
       if (body.impersonationEnabled !== undefined)
         environment = await setImpersonationEnabled(ctx, env, body.impersonationEnabled);
-      return { environment: await view(environment) };
+      return {
+        environment: await view(environment),
+        ...(body.loopbackHosts === undefined
+          ? {}
+          : { loopbackViolations: await loopbackViolations(ctx, environment) }),
+      };
     },
   });
 

@@ -28,6 +28,20 @@ const SCHEMAS: Record<string, object> = {
   Tier: { type: 'string', enum: ['development', 'staging', 'production'] },
   ClientType: { type: 'string', enum: ['web', 'native', 'spa'] },
   RegistrationPolicy: { type: 'string', enum: ['open', 'token', 'off'] },
+  /** A loopback host a redirect URI may name (RFC 8252 §7.3, §8.3). */
+  LoopbackHost: { type: 'string', enum: ['127.0.0.1', '[::1]', 'localhost'] },
+  /** A registration the environment's loopback policy refuses: it matches nothing any more. */
+  LoopbackViolation: object(
+    {
+      clientId: string,
+      clientName: string,
+      kind: { type: 'string', enum: ['redirect', 'post_logout'] },
+      uri: string,
+      message: string,
+      suggestion: string,
+    },
+    ['suggestion'],
+  ),
   Session: object({
     operator: object({ id: string, email: string, role: ref('Role') }),
     csrfToken: string,
@@ -45,6 +59,8 @@ const SCHEMAS: Record<string, object> = {
     requireDpop: boolean,
     /** Seconds a just-rotated refresh token may be presented again by its client; 0: none. */
     refreshGraceSeconds: integer,
+    /** The loopback hosts redirect URIs may name here (issue #18); all three by default. */
+    loopbackHosts: { type: 'array', items: ref('LoopbackHost') },
     clientCount: integer,
     userCount: integer,
     createdAt: integer,

@@ -36,6 +36,7 @@ export function environmentView(
     requirePar: environment.requirePar,
     requireDpop: environment.requireDpop,
     refreshGraceSeconds: environment.refreshGraceSeconds,
+    loopbackHosts: [...environment.loopbackHosts],
     ...counts,
     createdAt: environment.createdAt,
   };

@@ -10,6 +10,7 @@ import { createClient, deleteClient, updateClient } from './clients.js';
 import { literalHostVerdict, type ClientSettings } from './client-settings.js';
 import type { ServiceContext } from './context.js';
 import { InputError, type InputErrorCode } from './input-error.js';
+import { redirectPolicyFor } from './redirect-checks.js';
 
 // The registration errors are in the one catalogue; exported here too for existing importers.
 export { RegistrationError, type RegistrationErrorCode } from '../errors.js';
@@ -142,11 +143,11 @@ export function parseClientMetadata(
     );
   if (redirectUris.length > 20)
     throw new RegistrationError('invalid_redirect_uri', 'at most 20 redirect_uris');
+  // The environment's policy, its loopback hosts included (issue #18), as for every other
+  // entry point (redirect-checks.ts).
+  const policy = redirectPolicyFor(environment, applicationType);
   for (const uri of redirectUris) {
-    const verdict = validateRedirectUri(uri, {
-      environment: environment.tier,
-      clientType: applicationType,
-    });
+    const verdict = validateRedirectUri(uri, policy);
     if (!verdict.ok) throw new RegistrationError('invalid_redirect_uri', verdict.message);
     refuseWebRedirectForNative(applicationType, uri, verdict.kind);
   }
@@ -157,10 +158,7 @@ export function parseClientMetadata(
   // RP-Initiated Logout §3.1: held to the policy of the application type, as redirect URIs are
   // (the client service then checks them for the client's own type too).
   for (const uri of postLogoutRedirectUris) {
-    const verdict = validateRedirectUri(uri, {
-      environment: environment.tier,
-      clientType: applicationType,
-    });
+    const verdict = validateRedirectUri(uri, policy);
     if (!verdict.ok)
       throw new RegistrationError(
         'invalid_client_metadata',

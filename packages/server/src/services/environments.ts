@@ -9,6 +9,7 @@ import {
 } from '../storage/environments.js';
 import type { ServiceContext } from './context.js';
 import { InputError } from './input-error.js';
+import { checkLoopbackHosts, loopbackViolations } from './loopback-policy.js';
 
 /**
  * The environment a request is for, and its issuer. Handlers get it from the HTTP layer (which
@@ -125,6 +126,7 @@ function auditedEnvironmentSettings(environment: Environment) {
     requirePar: environment.requirePar,
     requireDpop: environment.requireDpop,
     refreshGraceSeconds: environment.refreshGraceSeconds,
+    loopbackHosts: [...environment.loopbackHosts],
   };
 }
 
@@ -148,7 +150,10 @@ export function checkRefreshGraceSeconds(value: unknown): number {
  * (development only) loopback metadata documents, whether every client must push its
  * authorization requests (RFC 9126 §5, `requirePar`) or send DPoP proofs with its token requests
  * (RFC 9449, `requireDpop`), and the refresh grace window (issue #17: seconds in which a
- * just-rotated refresh token presented again by its client gets a successor; 0 turns it off).
+ * just-rotated refresh token presented again by its client gets a successor; 0 turns it off),
+ * and the loopback hosts redirect URIs may name (issue #18, services/loopback-policy.ts; null:
+ * all three). A loopback policy that existing registrations violate is still set: they stop
+ * matching at once, the audit entry counts them and `loopbackViolations` lists them.
  * The policies are independent: `registration` says nothing about metadata documents. Every
  * setting is checked before anything is written.
  */
@@ -171,6 +176,8 @@ export async function updateEnvironmentSettings(
     );
   if (settings.refreshGraceSeconds !== undefined)
     checkRefreshGraceSeconds(settings.refreshGraceSeconds);
+  const loopbackHosts =
+    settings.loopbackHosts === undefined ? undefined : checkLoopbackHosts(settings.loopbackHosts);
   const next: Environment = {
     ...current,
     ...(settings.registration === undefined ? {} : { registration: settings.registration }),
@@ -185,17 +192,26 @@ export async function updateEnvironmentSettings(
     ...(settings.refreshGraceSeconds === undefined
       ? {}
       : { refreshGraceSeconds: settings.refreshGraceSeconds }),
+    ...(loopbackHosts === undefined ? {} : { loopbackHosts: loopbackHosts ?? LOOPBACK_HOSTS }),
   };
   const before = auditedEnvironmentSettings(current);
   const after = auditedEnvironmentSettings(next);
   if (JSON.stringify(before) !== JSON.stringify(after)) {
-    await ctx.stores.environments.update(name, settings);
+    await ctx.stores.environments.update(name, {
+      ...settings,
+      ...(loopbackHosts === undefined ? {} : { loopbackHosts }),
+    });
+    // Registrations the new loopback policy refuses stop matching now: the record says how many.
+    const refused =
+      JSON.stringify(before.loopbackHosts) === JSON.stringify(after.loopbackHosts)
+        ? {}
+        : { refusedLoopbackRegistrations: (await loopbackViolations(ctx, next)).length };
     await ctx.stores.audit.append(
       {
         environment: name,
         type: 'environment.settings_changed',
         actor: ctx.actor,
-        data: { before, after },
+        data: { before, after, ...refused },
       },
       ctx.clock(),
     );

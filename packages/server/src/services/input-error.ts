@@ -44,6 +44,7 @@ const STATUS_OF_CODE = {
   invalid_token_endpoint_auth_method: 400,
   invalid_overlap: 400,
   invalid_refresh_grace: 400,
+  invalid_loopback_hosts: 400,
   invalid_reason: 400,
   invalid_registration_policy: 400,
   invalid_resource: 400,

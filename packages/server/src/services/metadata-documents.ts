@@ -9,6 +9,7 @@ import type { Client, ClientType, GrantType } from '../storage/clients.js';
 import { checkClientSettings, settingsOf, type ClientSettings } from './client-settings.js';
 import { auditedSettings } from './clients.js';
 import { InputError } from './input-error.js';
+import { redirectPolicyFor } from './redirect-checks.js';
 import type { Environment } from '../storage/environments.js';
 import type { Stores } from '../storage/index.js';
 import type { Provenance } from '../storage/redirect-registrations.js';
@@ -115,11 +116,11 @@ function parseDocument(
       : looksNative(redirectUris)
         ? 'native'
         : 'web';
+  // The environment's policy, its loopback hosts included (issue #18), as for every other
+  // entry point (redirect-checks.ts).
+  const policy = redirectPolicyFor(environment, applicationType);
   for (const uri of redirectUris) {
-    const verdict = validateRedirectUri(uri, {
-      environment: environment.tier,
-      clientType: applicationType,
-    });
+    const verdict = validateRedirectUri(uri, policy);
     if (!verdict.ok)
       throw new MetadataDocumentError(
         `the document's redirect URI ${uri} is refused: ${verdict.message}`,
@@ -128,10 +129,7 @@ function parseDocument(
   const postLogoutRedirectUris = stringList(document.post_logout_redirect_uris) ?? [];
   // Post-logout redirects are held to the policy of the document's redirect URIs too.
   for (const uri of postLogoutRedirectUris) {
-    const verdict = validateRedirectUri(uri, {
-      environment: environment.tier,
-      clientType: applicationType,
-    });
+    const verdict = validateRedirectUri(uri, policy);
     if (!verdict.ok)
       throw new MetadataDocumentError(
         `the document's post-logout redirect URI ${uri} is refused: ${verdict.message}`,

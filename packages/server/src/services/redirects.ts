@@ -5,6 +5,7 @@ import {
 } from '@gatehouse/redirect-policy';
 import { activeRedirectUris, type Client } from '../storage/clients.js';
 import { redirectPolicyFor, requireClient, updateClient } from './clients.js';
+import { redirectMatchOptions } from './redirect-checks.js';
 import type { ServiceContext } from './context.js';
 import { parseDuration } from './duration.js';
 import { requireEnvironment } from './environments.js';
@@ -115,10 +116,11 @@ export async function refusedRedirectsOf(
   const policy = redirectPolicyFor(env, client.type);
   const views: RefusedRedirectView[] = [];
   for (const refused of await ctx.stores.refusedRedirects.list(environment, clientId)) {
-    const match = matchRedirectUri(refused.redirectUri, registered, {
-      environment: env.tier,
-      clientType: client.type,
-    });
+    const match = matchRedirectUri(
+      refused.redirectUri,
+      registered,
+      redirectMatchOptions(env, client.type),
+    );
     if (match.ok) continue;
     const validation = validateRedirectUri(refused.redirectUri, policy);
     const expiredAt = client.redirectUriExpiries[refused.redirectUri];

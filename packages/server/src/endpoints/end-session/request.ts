@@ -1,4 +1,5 @@
 import { matchRedirectUri } from '@gatehouse/redirect-policy';
+import { redirectMatchOptions } from '../../services/redirect-checks.js';
 import { RedirectUriRefused } from '../../authorization/refused-redirect.js';
 import { UnsafeAuthorizationRequest } from '../../errors.js';
 import type { AppDeps, EnvironmentContext } from '../../http/deps.js';
@@ -96,10 +97,12 @@ export async function checkLogoutRequest(
         'This sign-out request does not say which application it is for, so it cannot send you back.',
         'post_logout_redirect_uri needs client_id or a valid id_token_hint (RP-Initiated Logout §3)',
       );
-    const result = matchRedirectUri(requested, client.postLogoutRedirectUris ?? [], {
-      environment: requestEnv.environment.tier,
-      clientType: client.type,
-    });
+    // The environment's policy, its loopback hosts included (issue #18), as at /authorize.
+    const result = matchRedirectUri(
+      requested,
+      client.postLogoutRedirectUris ?? [],
+      redirectMatchOptions(requestEnv.environment, client.type),
+    );
     if (!result.ok)
       throw new RedirectUriRefused(env, client.clientId, requested, result, deps.clock());
     postLogoutRedirectUri = requested;

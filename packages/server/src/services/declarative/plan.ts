@@ -1,6 +1,12 @@
 import { matchRedirectUri, validateRedirectUri } from '@gatehouse/redirect-policy';
 import type { Client, GrantType } from '../../storage/clients.js';
 import {
+  LOOPBACK_HOSTS,
+  type Environment,
+  type EnvironmentSettings,
+  type LoopbackHost,
+} from '../../storage/environments.js';
+import {
   checkGrants,
   createClient,
   defaultGrantTypes,
@@ -17,6 +23,11 @@ import {
 } from '../client-settings.js';
 import type { ServiceContext } from '../context.js';
 import { checkRefreshGraceSeconds, updateEnvironmentSettings } from '../environments.js';
+import {
+  checkLoopbackHosts,
+  loopbackViolations,
+  type LoopbackViolation,
+} from '../loopback-policy.js';
 import { parseDuration } from '../duration.js';
 import { InputError } from '../input-error.js';
 import type { DeclaredClient, DeclaredEnvironmentSettings, DeclaredState } from './schema.js';
@@ -73,6 +84,11 @@ export interface EnvironmentChange {
   readonly action: 'update' | 'unchanged';
   /** The settings that change, by name. */
   readonly settings: Readonly<Record<string, { readonly from: unknown; readonly to: unknown }>>;
+  /**
+   * Registrations the declared loopback policy refuses (issue #18), of clients the file does not
+   * declare there: applied, the policy is set anyway and they stop matching at once.
+   */
+  readonly loopbackViolations?: readonly LoopbackViolation[];
 }
 
 export interface StatePlan {
@@ -161,8 +177,15 @@ async function planClient(
   environment: string,
   now: number,
   problems: PlanProblem[],
+  loopbackHosts: ReadonlyMap<string, readonly LoopbackHost[]>,
 ): Promise<ClientChange | undefined> {
-  const env = await ctx.stores.environments.get(environment);
+  const stored = await ctx.stores.environments.get(environment);
+  // The file's own loopback policy for the environment, if it declares one, judges its URIs.
+  const declaredHosts = loopbackHosts.get(environment);
+  const env =
+    stored === undefined || declaredHosts === undefined
+      ? stored
+      : { ...stored, loopbackHosts: declaredHosts };
   if (env === undefined) {
     problems.push({
       key: declared.key,
@@ -348,6 +371,7 @@ async function planEnvironment(
   name: string,
   declared: DeclaredEnvironmentSettings,
   problems: PlanProblem[],
+  loopbackHosts: Map<string, readonly LoopbackHost[]>,
 ): Promise<EnvironmentChange | undefined> {
   const env = await ctx.stores.environments.get(name);
   const problem = (code: string, message: string) =>
@@ -364,9 +388,19 @@ async function planEnvironment(
       problem(error.code, error.message);
     }
   const settings: Record<string, { from: unknown; to: unknown }> = {};
-  for (const key of Object.keys(declared) as (keyof DeclaredEnvironmentSettings)[])
+  for (const key of ['requireDpop', 'refreshGraceSeconds'] as const)
     if (declared[key] !== undefined && declared[key] !== env[key])
       settings[key] = { from: env[key], to: declared[key] };
+  if (declared.loopbackHosts !== undefined)
+    try {
+      const hosts = checkLoopbackHosts(declared.loopbackHosts) ?? LOOPBACK_HOSTS;
+      loopbackHosts.set(name, hosts);
+      if (JSON.stringify(hosts) !== JSON.stringify(env.loopbackHosts))
+        settings.loopbackHosts = { from: env.loopbackHosts, to: hosts };
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      problem(error.code, error.message);
+    }
   return {
     environment: name,
     action: Object.keys(settings).length === 0 ? 'unchanged' : 'update',
@@ -374,19 +408,52 @@ async function planEnvironment(
   };
 }
 
+/**
+ * The registrations a declared loopback policy refuses, of the clients the file does not declare
+ * in that environment (the file's own clients have their declared URIs judged as problems).
+ */
+async function undeclaredViolations(
+  ctx: ServiceContext,
+  state: DeclaredState,
+  name: string,
+  loopbackHosts: ReadonlyMap<string, readonly LoopbackHost[]>,
+): Promise<LoopbackViolation[]> {
+  const env = (await ctx.stores.environments.get(name)) as Environment;
+  const hosts = loopbackHosts.get(name) ?? env.loopbackHosts;
+  const declaredHere = new Set(
+    state.clients.filter((c) => c.environments[name] !== undefined).map((c) => c.key),
+  );
+  const managed = new Map(
+    (await ctx.stores.clients.list(name)).map((c) => [c.clientId, c.managedBy]),
+  );
+  return (await loopbackViolations(ctx, { ...env, loopbackHosts: hosts })).filter((v) => {
+    const key = managed.get(v.clientId);
+    return key === null || key === undefined || !declaredHere.has(key);
+  });
+}
+
 /** Compares a declared state with the server's, without writing anything. */
 export async function planState(ctx: ServiceContext, state: DeclaredState): Promise<StatePlan> {
   const now = ctx.clock();
   const problems: PlanProblem[] = [];
   const environments: EnvironmentChange[] = [];
+  const loopbackHosts = new Map<string, readonly LoopbackHost[]>();
   for (const [name, declared] of Object.entries(state.environments ?? {})) {
-    const change = await planEnvironment(ctx, name, declared, problems);
-    if (change !== undefined) environments.push(change);
+    const change = await planEnvironment(ctx, name, declared, problems, loopbackHosts);
+    if (change === undefined) continue;
+    environments.push(
+      change.settings.loopbackHosts === undefined
+        ? change
+        : {
+            ...change,
+            loopbackViolations: await undeclaredViolations(ctx, state, name, loopbackHosts),
+          },
+    );
   }
   const changes: ClientChange[] = [];
   for (const declared of state.clients)
     for (const environment of Object.keys(declared.environments)) {
-      const change = await planClient(ctx, declared, environment, now, problems);
+      const change = await planClient(ctx, declared, environment, now, problems, loopbackHosts);
       if (change !== undefined) changes.push(change);
     }
   // A managed client is orphaned when the file drops its key, or only its environment.
@@ -457,7 +524,8 @@ export async function applyState(
         await updateEnvironmentSettings(
           tx,
           change.environment,
-          state.environments?.[change.environment] ?? {},
+          // The loopback hosts were checked by plan; the service checks them again.
+          (state.environments?.[change.environment] ?? {}) as EnvironmentSettings,
         );
     // In the same transaction as the clients: all or nothing.
     appliedUsers = await applyUserChanges(tx, plan.users, state.users ?? []);

@@ -57,10 +57,16 @@ const CLIENT_SETTINGS = {
 export interface DeclaredEnvironmentSettings {
   readonly requireDpop?: boolean;
   readonly refreshGraceSeconds?: number;
+  /**
+   * Issue #18: the loopback hosts redirect URIs may name, e.g. [127.0.0.1, "[::1]"] to refuse
+   * localhost (RFC 8252 §8.3); null: all three. Its hosts are the service's to check.
+   */
+  readonly loopbackHosts?: readonly string[] | null;
 }
 const ENVIRONMENT_SETTINGS = {
   requireDpop: 'boolean',
   refreshGraceSeconds: 'number',
+  loopbackHosts: 'list of strings',
 } as const;
 
 export interface DeclaredState {
@@ -82,8 +88,11 @@ function parseEnvironmentSettings(value: unknown): Record<string, DeclaredEnviro
     for (const [field, type] of Object.entries(ENVIRONMENT_SETTINGS)) {
       const given = raw[field];
       if (given === undefined) continue;
-      // The grace's range is the service's to check (plan reports it as a problem).
-      if (typeof given !== type) fail(where, `"${field}" must be a ${type}`);
+      // The grace's range and the loopback hosts are the service's to check (plan reports them).
+      if (type === 'list of strings') {
+        if (given !== null && !(Array.isArray(given) && given.every((h) => typeof h === 'string')))
+          fail(where, `"${field}" must be a list of strings, or null for the default`);
+      } else if (typeof given !== type) fail(where, `"${field}" must be a ${type}`);
       settings[field] = given;
     }
     environments[name] = settings;
