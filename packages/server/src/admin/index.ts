@@ -11,6 +11,7 @@ import { environmentRoutes } from './environments.js';
 import { AdminError, fromInputError } from './errors.js';
 import { impersonationRoutes } from './impersonations.js';
 import { operatorRoutes } from './operators.js';
+import { redirectReportRoutes } from './redirect-report.js';
 import { resourceRoutes } from './resources.js';
 import { adminRoute } from './route.js';
 import { ref, refResolver, registerAnswerSchemas } from './schemas.js';
@@ -156,6 +157,7 @@ async function adminApi(api: FastifyInstance, deps: AppDeps): Promise<void> {
 
   environmentRoutes(api, deps);
   clientRoutes(api, deps);
+  redirectReportRoutes(api, deps);
   userRoutes(api, deps);
   impersonationRoutes(api, deps);
   auditRoutes(api, deps);
