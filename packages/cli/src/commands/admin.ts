@@ -1,6 +1,7 @@
 import {
   GRANT_TYPES,
   InputError,
+  LOOPBACK_HOSTS,
   accountForJti,
   addRedirectUri,
   latestCheckpoint,
@@ -25,8 +26,11 @@ import {
   parseUserImport,
   updateClient,
   updateEnvironmentSettings,
+  loopbackViolations,
   type AuditEntry,
   type AuditVerification,
+  type LoopbackHost,
+  type LoopbackViolation,
   type Checkpoint,
   type TokenAccount,
   type Client,
@@ -203,7 +207,7 @@ export function envCommand(io: CliIo): Command {
     withDataOptions(
       new Command('settings')
         .description(
-          "show an environment's settings; --require-par makes every client push its authorization requests (RFC 9126), --require-dpop makes every token request carry a DPoP proof (RFC 9449), --refresh-grace sets the refresh grace window",
+          "show an environment's settings; --require-par makes every client push its authorization requests (RFC 9126), --require-dpop makes every token request carry a DPoP proof (RFC 9449), --refresh-grace sets the refresh grace window, --loopback-hosts the loopback hosts redirect URIs may name",
         )
         .argument('<name>')
         .option('--require-par', 'every client must use pushed authorization requests')
@@ -217,12 +221,21 @@ export function envCommand(io: CliIo): Command {
           '--refresh-grace <seconds>',
           'seconds in which a just-rotated refresh token, presented again by its client, gets a successor instead of revoking its grant (0 to 60; 0 turns it off)',
         )
+        .option(
+          '--loopback-hosts <hosts>',
+          'the loopback hosts redirect URIs may name, comma-separated from 127.0.0.1, [::1], localhost (127.0.0.1,[::1] refuses localhost, RFC 8252 §8.3); default: all three. Registrations it refuses are listed and stop matching at once',
+        )
         .option('--json', 'JSON output'),
     ).action(
       (
         name: string,
         options: DataOptions &
-          JsonOption & { requirePar?: boolean; requireDpop?: boolean; refreshGrace?: string },
+          JsonOption & {
+            requirePar?: boolean;
+            requireDpop?: boolean;
+            refreshGrace?: string;
+            loopbackHosts?: string;
+          },
       ) =>
         withStores(options, io, async (ctx) => {
           const settings = {
@@ -237,11 +250,18 @@ export function envCommand(io: CliIo): Command {
                     ? Number(options.refreshGrace.trim())
                     : Number.NaN,
                 }),
+            // The service checks the hosts, with the one message every entry point gives.
+            ...(options.loopbackHosts === undefined
+              ? {}
+              : { loopbackHosts: loopbackHostList(options.loopbackHosts) }),
           };
           const e =
             Object.keys(settings).length === 0
               ? await requireEnvironment(ctx, name)
               : await updateEnvironmentSettings(ctx, name, settings);
+          // A new loopback policy applies at once: registrations it refuses no longer match.
+          const violations =
+            options.loopbackHosts === undefined ? undefined : await loopbackViolations(ctx, e);
           if (options.json === true) {
             writeJson(io, {
               name: e.name,
@@ -253,6 +273,19 @@ export function envCommand(io: CliIo): Command {
               require_pushed_authorization_requests: e.requirePar,
               require_dpop: e.requireDpop,
               refresh_grace_seconds: e.refreshGraceSeconds,
+              loopback_hosts: e.loopbackHosts,
+              ...(violations === undefined
+                ? {}
+                : {
+                    loopback_violations: violations.map((v) => ({
+                      client_id: v.clientId,
+                      client_name: v.clientName,
+                      kind: v.kind,
+                      uri: v.uri,
+                      message: v.message,
+                      ...(v.suggestion === undefined ? {} : { suggestion: v.suggestion }),
+                    })),
+                  }),
             });
             return;
           }
@@ -264,11 +297,42 @@ export function envCommand(io: CliIo): Command {
             `require PAR         ${e.requirePar ? 'yes, for every client' : 'no (per client)'}`,
             `require DPoP        ${e.requireDpop ? 'yes, for every client' : 'no (per client)'}`,
             `refresh grace       ${e.refreshGraceSeconds === 0 ? 'off' : `${e.refreshGraceSeconds} s`}`,
+            `loopback hosts      ${loopbackHostsText(e.loopbackHosts)}`,
+            ...(violations === undefined ? [] : violationLines(violations)),
           ]);
         }),
     ),
   );
   return env;
+}
+
+/** `127.0.0.1,[::1]` as a list; `default` (or `all`): back to all three. */
+function loopbackHostList(text: string): LoopbackHost[] | null {
+  const trimmed = text.trim();
+  if (trimmed === 'default' || trimmed === 'all') return null;
+  // Unchecked here: the service refuses an unknown host with the message every entry point gives.
+  return trimmed === '' ? [] : (trimmed.split(',').map((host) => host.trim()) as LoopbackHost[]);
+}
+
+function loopbackHostsText(hosts: readonly string[]): string {
+  const refused = LOOPBACK_HOSTS.filter((host) => !hosts.includes(host));
+  return refused.length === 0
+    ? `${hosts.join(', ')} (all three, the default)`
+    : `${hosts.join(', ')} (refused: ${refused.join(', ')})`;
+}
+
+/** The registrations a new loopback policy refuses, each with what to register instead. */
+function violationLines(violations: readonly LoopbackViolation[]): string[] {
+  if (violations.length === 0) return ['no registration uses a refused loopback host'];
+  const first = violations[0] as LoopbackViolation;
+  return [
+    `${violations.length} registration(s) use a loopback host this environment now refuses; they no longer match:`,
+    ...violations.map(
+      (v) =>
+        `  ${v.clientId} (${printable(v.clientName)}) ${v.kind === 'redirect' ? 'redirect' : 'post-logout'} ${printable(v.uri)}${v.suggestion === undefined ? '' : ` -> register ${printable(v.suggestion)}`}`,
+    ),
+    `why: ${first.message}`,
+  ];
 }
 
 interface ClientCreateOptions extends DataOptions, JsonOption, SettingsOptions {

@@ -127,6 +127,11 @@ function environmentLines(change: EnvironmentChange, style: Style): string[] {
     ...Object.entries(change.settings).map(
       ([name, { from, to }]) => `    ${name}: ${settingText(from)} -> ${settingText(to)}`,
     ),
+    // Issue #18: registrations of other clients the declared loopback policy refuses.
+    ...(change.loopbackViolations ?? []).map(
+      (v) =>
+        `    note: ${v.clientId} ${v.kind === 'redirect' ? 'redirect' : 'post-logout'} ${printable(v.uri)} uses a loopback host the policy refuses; it will no longer match${v.suggestion === undefined ? '' : ` (register ${printable(v.suggestion)})`}`,
+    ),
   ];
 }
 

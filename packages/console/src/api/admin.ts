@@ -17,6 +17,8 @@ import type {
   Impersonation,
   IssuedInitialAccessToken,
   LintWarning,
+  LoopbackHost,
+  LoopbackViolation,
   Operator,
   PromotionResult,
   ProtectedResource,
@@ -70,6 +72,20 @@ export async function updateEnvironment(
     body: settings,
   });
   return answer.environment;
+}
+
+/**
+ * Sets the loopback hosts redirect URIs may name (null: all three); the answer lists the
+ * registrations the policy now refuses, which no longer match.
+ */
+export async function updateLoopbackHosts(
+  env: string,
+  loopbackHosts: readonly LoopbackHost[] | null,
+): Promise<{ environment: Environment; violations: readonly LoopbackViolation[] }> {
+  const answer = await request<Answer<'/environments/{env}', 'patch'>>('PATCH', envPath(env), {
+    body: { loopbackHosts: loopbackHosts === null ? null : [...loopbackHosts] },
+  });
+  return { environment: answer.environment, violations: answer.loopbackViolations ?? [] };
 }
 
 /** A token for dynamic registration when it needs one; shown once. */

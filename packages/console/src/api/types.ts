@@ -16,6 +16,10 @@ export type RegistrationPolicy = Schemas['RegistrationPolicy'];
 export type Session = Schemas['Session'];
 export type SessionOperator = Session['operator'];
 export type Environment = Schemas['Environment'];
+/** A loopback host a redirect URI may name: 127.0.0.1, [::1] or localhost (issue #18). */
+export type LoopbackHost = Schemas['LoopbackHost'];
+/** A registration the environment's loopback policy refuses: it no longer matches. */
+export type LoopbackViolation = Schemas['LoopbackViolation'];
 export type Client = Schemas['Client'];
 export type ClientKind = Client['kind'];
 export type GrantType = Client['grantTypes'][number];

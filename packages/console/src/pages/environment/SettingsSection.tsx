@@ -2,9 +2,10 @@ import { useId, useState } from 'react';
 import {
   issueInitialAccessToken,
   updateEnvironment,
+  updateLoopbackHosts,
   type EnvironmentSettings,
 } from '../../api/admin';
-import type { Environment, RegistrationPolicy, TokenLifetime } from '../../api/types';
+import type { Environment, LoopbackHost, RegistrationPolicy, TokenLifetime } from '../../api/types';
 import { keys, useAction } from '../../api/queries';
 import { ErrorAlert } from '../../components/Feedback';
 import { ActionForm, SelectField, TextField } from '../../components/Form';
@@ -73,7 +74,8 @@ function SettingStatus({
 
 /**
  * The environment's settings: impersonation, pushed authorization requests, DPoP and the refresh
- * grace window, dynamic registration and metadata documents.
+ * grace window, the loopback hosts redirect URIs may name, dynamic registration and metadata
+ * documents.
  */
 export function SettingsSection({ environment }: { readonly environment: Environment }) {
   return (
@@ -83,6 +85,7 @@ export function SettingsSection({ environment }: { readonly environment: Environ
       <ParSetting environment={environment} />
       <DpopSetting environment={environment} />
       <RefreshGraceSetting environment={environment} />
+      <LoopbackHostsSetting environment={environment} />
       <RegistrationSettings environment={environment} />
     </section>
   );
@@ -237,6 +240,111 @@ function RefreshGraceSetting({ environment }: { readonly environment: Environmen
         )}
       </div>
       <SettingStatus error={error} saved={saved} />
+    </>
+  );
+}
+
+const LOOPBACK_HOST_CHOICES: readonly LoopbackHost[] = ['127.0.0.1', '[::1]', 'localhost'];
+
+/**
+ * Which loopback hosts redirect URIs may name (issue #18). Refusing localhost is what RFC 8252
+ * §8.3 recommends; registrations made before stop matching at once, and are listed after saving.
+ */
+function LoopbackHostsSetting({ environment }: { readonly environment: Environment }) {
+  const { can } = useSession();
+  const ids = { name: useId(), hint: useId() };
+  const [chosen, setChosen] = useState<readonly LoopbackHost[]>(environment.loopbackHosts);
+  const action = useAction({
+    run: (hosts: readonly LoopbackHost[]) =>
+      // All three is the default: stored as such, so that a later default follows.
+      updateLoopbackHosts(environment.name, hosts.length === 3 ? null : hosts),
+    invalidates: () => [keys.environments],
+  });
+  const hint =
+    'Which loopback hosts native apps may register as redirect URIs. RFC 8252 §8.3 calls localhost NOT RECOMMENDED: the name is looked up and can lead elsewhere than the interface the app listens on, so production environments often allow only 127.0.0.1 and [::1]. Registrations using a refused host stop matching at once.';
+  const unchanged =
+    chosen.length === environment.loopbackHosts.length &&
+    chosen.every((host) => environment.loopbackHosts.includes(host));
+  const result = action.isSuccess ? action.data : undefined;
+
+  return (
+    <>
+      <div className="setting" data-testid="loopback-hosts-setting">
+        <div>
+          <p className="setting-name" id={ids.name}>
+            Loopback hosts
+          </p>
+          <p className="hint" id={ids.hint}>
+            {hint}
+          </p>
+        </div>
+        {can.manage ? (
+          <form
+            className="form inline-form"
+            aria-labelledby={ids.name}
+            aria-describedby={ids.hint}
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (action.isPending) return;
+              // An empty choice is sent as it is: the server refuses it with its reason.
+              action.mutate(LOOPBACK_HOST_CHOICES.filter((host) => chosen.includes(host)));
+            }}
+          >
+            {LOOPBACK_HOST_CHOICES.map((host) => (
+              <label key={host} className="checkbox">
+                <input
+                  type="checkbox"
+                  checked={chosen.includes(host)}
+                  onChange={(event) => {
+                    const on = event.target.checked;
+                    setChosen((current) =>
+                      on ? [...current, host] : current.filter((h) => h !== host),
+                    );
+                  }}
+                />{' '}
+                {host}
+              </label>
+            ))}
+            <button type="submit" className="button secondary" disabled={unchanged}>
+              Save loopback hosts
+            </button>
+          </form>
+        ) : (
+          <span aria-labelledby={ids.name}>{environment.loopbackHosts.join(', ')}</span>
+        )}
+      </div>
+      <ErrorAlert error={action.error} />
+      {result !== undefined && (
+        <div role="status" data-testid="loopback-hosts-result">
+          <p className="alert alert-success">
+            Loopback hosts: {result.environment.loopbackHosts.join(', ')}.
+          </p>
+          {result.violations.length > 0 && (
+            <div className="alert alert-warning" data-testid="loopback-violations">
+              <p>
+                {result.violations.length === 1
+                  ? '1 registration uses'
+                  : `${String(result.violations.length)} registrations use`}{' '}
+                a loopback host this environment now refuses; they no longer match:
+              </p>
+              <ul>
+                {result.violations.map((v) => (
+                  <li key={`${v.clientId} ${v.kind} ${v.uri}`}>
+                    <code>{v.uri}</code> ({v.kind === 'redirect' ? 'redirect' : 'post-logout'}) of{' '}
+                    {v.clientName} <code>{v.clientId}</code>
+                    {v.suggestion !== undefined && (
+                      <>
+                        : register <code>{v.suggestion}</code>
+                      </>
+                    )}
+                  </li>
+                ))}
+              </ul>
+              <p className="hint">{result.violations[0]?.message}</p>
+            </div>
+          )}
+        </div>
+      )}
     </>
   );
 }
