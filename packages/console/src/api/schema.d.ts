@@ -714,6 +714,48 @@ export interface paths {
     readonly patch?: never;
     readonly trace?: never;
   };
+  readonly '/environments/{env}/redirect-report': {
+    readonly parameters: {
+      readonly query?: never;
+      readonly header?: never;
+      readonly path?: never;
+      readonly cookie?: never;
+    };
+    /** The redirect inventory: every registered redirect and post-logout URI, its provenance, last use, counts and reviewer flags (JSON, or Markdown / CSV as a download) */
+    readonly get: {
+      readonly parameters: {
+        readonly query?: {
+          readonly format?: 'md' | 'json' | 'csv';
+          readonly unusedDays?: number;
+          readonly expiringDays?: number;
+        };
+        readonly header?: never;
+        readonly path: {
+          readonly env: string;
+        };
+        readonly cookie?: never;
+      };
+      readonly requestBody?: never;
+      readonly responses: {
+        /** @description Default Response */
+        readonly 200: {
+          headers: {
+            readonly [name: string]: unknown;
+          };
+          content: {
+            readonly 'application/json': components['schemas']['RedirectReport'];
+          };
+        };
+      };
+    };
+    readonly put?: never;
+    readonly post?: never;
+    readonly delete?: never;
+    readonly options?: never;
+    readonly head?: never;
+    readonly patch?: never;
+    readonly trace?: never;
+  };
   readonly '/environments/{env}/users': {
     readonly parameters: {
       readonly query?: never;
@@ -1719,6 +1761,74 @@ export interface components {
         | 'urn:ietf:params:oauth:grant-type:device_code'
         | 'urn:ietf:params:oauth:grant-type:token-exchange'
       )[];
+    };
+    readonly RedirectReportFlag: {
+      /** @enum {string} */
+      readonly code:
+        | 'unused'
+        | 'localhost_loopback'
+        | 'wildcard'
+        | 'http_not_loopback'
+        | 'loopback_for_web_client'
+        | 'violates_policy'
+        | 'expiring_soon'
+        | 'promotion_drift';
+      readonly reason: string;
+    };
+    readonly RedirectInventoryEntry: {
+      /** @enum {string} */
+      readonly kind: 'redirect' | 'post_logout';
+      readonly uri: string;
+      /** @enum {string} */
+      readonly class:
+        'https' | 'loopback' | 'private-use-scheme' | 'wildcard' | 'http' | 'unparsable';
+      readonly loopbackHost: string | null;
+      readonly expiresAt: number | null;
+      readonly registeredAt: number | null;
+      readonly registeredBy: string | null;
+      readonly registeredByLabel: string | null;
+      readonly channel: string;
+      readonly lastUsedAt: number | null;
+      readonly uses: number;
+      readonly requests: number;
+      readonly nearMisses: number;
+      readonly flags: readonly components['schemas']['RedirectReportFlag'][];
+    };
+    readonly RedirectInventoryClient: {
+      readonly clientId: string;
+      readonly name: string;
+      readonly type: components['schemas']['ClientType'];
+      /** @enum {string} */
+      readonly kind: 'registered' | 'dynamic' | 'metadata_document';
+      readonly managedBy: string | null;
+      readonly promotedFrom: string | null;
+      readonly entries: readonly components['schemas']['RedirectInventoryEntry'][];
+      readonly flags: readonly components['schemas']['RedirectReportFlag'][];
+      readonly otherRefusals: number;
+    };
+    readonly RedirectReport: {
+      readonly environment: string;
+      readonly tier: components['schemas']['Tier'];
+      readonly loopbackHosts: readonly string[];
+      readonly generatedAt: number;
+      readonly unusedDays: number;
+      readonly expiringDays: number;
+      readonly clients: readonly components['schemas']['RedirectInventoryClient'][];
+      readonly summary: {
+        readonly clients: number;
+        readonly redirectUris: number;
+        readonly postLogoutUris: number;
+        readonly flags: {
+          readonly unused: number;
+          readonly localhost_loopback: number;
+          readonly wildcard: number;
+          readonly http_not_loopback: number;
+          readonly loopback_for_web_client: number;
+          readonly violates_policy: number;
+          readonly expiring_soon: number;
+          readonly promotion_drift: number;
+        };
+      };
     };
   };
   responses: never;
