@@ -79,7 +79,10 @@ describe('the redirect inventory after a scripted history on two processes (Post
     await deployment?.stopAll();
     await new Promise<void>((resolve) => {
       if (documents === undefined) resolve();
-      else documents.close(() => resolve());
+      else
+        documents.close(() => {
+          resolve();
+        });
     });
     await database?.drop();
   });
