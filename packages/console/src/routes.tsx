@@ -10,11 +10,17 @@ import { EnvironmentPage } from './pages/EnvironmentPage';
 import { EnvironmentsPage } from './pages/EnvironmentsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { OperatorsPage } from './pages/OperatorsPage';
+import { RedirectInventoryPage } from './pages/RedirectInventoryPage';
 
 /** A page per environment (and client): its state starts afresh when the URL names another. */
 function EnvironmentRoute() {
   const { env = '' } = useParams();
   return <EnvironmentPage key={env} env={env} />;
+}
+
+function RedirectInventoryRoute() {
+  const { env = '' } = useParams();
+  return <RedirectInventoryPage key={env} env={env} />;
 }
 
 function ClientRoute() {
@@ -30,6 +36,7 @@ export const routes: RouteObject[] = [
       { index: true, element: <EnvironmentsPage /> },
       { path: 'environments', element: <EnvironmentsPage /> },
       { path: 'environments/:env', element: <EnvironmentRoute /> },
+      { path: 'environments/:env/redirects', element: <RedirectInventoryRoute /> },
       { path: 'environments/:env/clients/:clientId', element: <ClientRoute /> },
       { path: 'audit', element: <AuditPage /> },
       { path: 'operators', element: <OperatorsPage /> },

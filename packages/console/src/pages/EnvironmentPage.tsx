@@ -56,6 +56,7 @@ export function EnvironmentPage({ env }: { readonly env: string }) {
         <a href="#resources">Resources</a>
         <a href="#settings">Settings</a>
         <a href="#impersonations">Active impersonations</a>
+        <Link to={paths.redirectInventory(env)}>Redirect inventory</Link>
       </nav>
 
       <ClientsSection env={env} />
