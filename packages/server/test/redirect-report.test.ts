@@ -4,13 +4,11 @@
  * near misses, a temporary URI about to expire, a URI from an older policy, promotion drift. Each
  * reviewer flag is asserted where it must be and absent where it must not.
  */
-import { validateRedirectUri } from '@gatehouse/redirect-policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
 import type { ServiceContext } from '../src/services/context.js';
 import { createOperator } from '../src/services/operators.js';
 import { promoteClient } from '../src/services/promote.js';
-import { redirectPolicyFor } from '../src/services/redirect-checks.js';
 import {
   redirectReport,
   type InventoryEntry,
@@ -230,9 +228,7 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     ]);
   });
 
-  it('judges "violates today’s policy" by the environment’s own redirect policy (its loopback hosts)', async () => {
-    const production = await t.ctx.stores.environments.get('production');
-    if (production === undefined) throw new Error('no production');
+  it('flags what the environment’s policy refuses today: localhost once production refuses it', async () => {
     const native = (
       await createClient(t.ctx, {
         environment: 'production',
@@ -241,19 +237,22 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
         redirectUris: ['http://localhost/callback'],
       })
     ).client.clientId;
-    await t.ctx.stores.environments.update('production', { loopbackHosts: ['127.0.0.1'] });
-    const restricted = await t.ctx.stores.environments.get('production');
-    if (restricted === undefined) throw new Error('no production');
-    const verdict = validateRedirectUri(
-      'http://localhost/callback',
-      redirectPolicyFor(restricted, 'native'),
+    const before = await redirectReport(t.ctx, 'production');
+    expect(codes(entry(before, native, 'http://localhost/callback'))).toEqual([
+      'localhost_loopback',
+    ]);
+    // The operator refuses localhost in production (the store, as the settings service writes it).
+    await t.ctx.stores.environments.update('production', { loopbackHosts: ['127.0.0.1', '[::1]'] });
+    const after = await redirectReport(t.ctx, 'production');
+    expect(after.loopbackHosts).toEqual(['127.0.0.1', '[::1]']);
+    const localhost = entry(after, native, 'http://localhost/callback');
+    expect(codes(localhost)).toEqual(['localhost_loopback', 'violates_policy']);
+    expect(localhost.flags.find((f) => f.code === 'violates_policy')?.reason).toMatch(
+      /^production's policy refuses it today \[loopback_host_not_allowed\]: /,
     );
-    const report = await redirectReport(t.ctx, 'production');
-    expect(report.loopbackHosts).toEqual(['127.0.0.1']);
-    const flags = codes(entry(report, native, 'http://localhost/callback'));
-    expect(flags.includes('violates_policy')).toBe(!verdict.ok);
-    expect(flags).toContain('localhost_loopback');
+    expect(after.summary.flags.violates_policy).toBe(1);
     await t.ctx.stores.environments.update('production', { loopbackHosts: null });
+    await t.ctx.stores.clients.delete('production', native);
   });
 
   it('flags promotion drift: source URIs the target refuses, target URIs the source lacks', async () => {

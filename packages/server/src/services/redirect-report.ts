@@ -182,7 +182,7 @@ function entryFlags(
   if (entry.class === 'wildcard')
     flags.push({
       code: 'wildcard',
-      reason: `matches every host named by its leftmost label; prefer exact or expiring registrations`,
+      reason: `matches any host directly under ${entry.uri.slice('https://*.'.length).split('/')[0] ?? ''} (never in production); prefer exact registrations, or expiring ones for review apps`,
     });
   if (entry.class === 'http')
     flags.push({
