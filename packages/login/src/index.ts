@@ -25,7 +25,7 @@ export {
   type LoopbackHost,
 } from './loopback-listener.js';
 export { discover, LoginError, type ServerOptions } from './server-metadata.js';
-export { browserAvailable, openInBrowser } from './browser.js';
+export { browserAvailable, browserUnavailableReason, openInBrowser } from './browser.js';
 export {
   assertProfileName,
   configDir,
@@ -47,3 +47,17 @@ export {
   type DeviceLoginOptions,
 } from './device-flow.js';
 export { useProxyFromEnvironment } from './proxy.js';
+export {
+  formatDoctorReport,
+  listenersOn,
+  noProxyExempts,
+  runDoctor,
+  type Check,
+  type CheckGroup,
+  type CheckStatus,
+  type DoctorOptions,
+  type DoctorReport,
+  type DoctorVerdict,
+  type Fallback,
+  type PortListener,
+} from './doctor/index.js';

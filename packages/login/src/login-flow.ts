@@ -226,7 +226,7 @@ async function probeAuthorization(url: URL): Promise<void> {
 }
 
 /** The error an authorization endpoint answered with, as one line: JSON or an HTML page. */
-function errorText(contentType: string, body: string): string {
+export function errorText(contentType: string, body: string): string {
   if (contentType.includes('json')) {
     try {
       const json = JSON.parse(body) as { error?: unknown; error_description?: unknown };

@@ -119,6 +119,7 @@ export async function startListener(options: ListenerOptions = {}): Promise<Call
         throw new LoginError(
           `port ${port} on ${bindHost} is in use; choose another with --port, or leave the port out to use any free one`,
           'port_in_use',
+          { cause: error },
         );
       }
       if (
@@ -133,6 +134,7 @@ export async function startListener(options: ListenerOptions = {}): Promise<Call
       throw new LoginError(
         `cannot listen on ${bindHost}:${port}: ${code ?? 'unknown error'}`,
         'listen_failed',
+        { cause: error },
       );
     }
     servers.push(server);

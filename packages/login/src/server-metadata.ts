@@ -15,8 +15,10 @@ export class LoginError extends Error {
     message: string,
     /** A stable code for programs: `timeout`, `port_in_use`, `state_mismatch`, `iss_mismatch`, ... */
     readonly code: string,
+    /** What underlay it (the socket error of a failed bind), for a diagnosis such as the doctor's. */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

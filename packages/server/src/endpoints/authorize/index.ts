@@ -7,6 +7,11 @@ import { environmentContext } from '../../http/environment.js';
 import { sendErrorPage } from '../../http/error-handler.js';
 import { AUTHORIZE_STEPS } from './checks.js';
 import { RedirectUriRefused, recordRefusedRedirect } from '../../authorization/refused-redirect.js';
+import {
+  REFUSAL_HEADER,
+  refusalHeaderValue,
+  refusalSignal,
+} from '../../authorization/refusal-signal.js';
 import { newState, pendingAuthorization, type AuthorizeState } from './state.js';
 
 /**
@@ -38,6 +43,9 @@ async function answerError(
   const { deps, requestEnv, redirectUri } = state;
   if (error instanceof RedirectUriRefused) {
     await recordRefusedRedirect(deps, error, state.request.ip);
+    // For programs that check a registration before anyone signs in (gatehouse login doctor).
+    const development = requestEnv.environment.tier === 'development';
+    reply.header(REFUSAL_HEADER, refusalHeaderValue(refusalSignal(error.refusal, development)));
     return showPage(state, reply, error.page());
   }
   if (error instanceof UnsafeAuthorizationRequest) return showPage(state, reply, error);
