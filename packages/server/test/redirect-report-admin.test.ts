@@ -67,7 +67,7 @@ describe('admin API: redirect inventory report', () => {
     expect(md.status).toBe(200);
     expect(md.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
     expect(md.headers.get('content-disposition')).toMatch(/^attachment; filename=".+\.md"$/);
-    expect(await md.text()).toContain('expiring soon means within 3 days');
+    expect(await md.text()).toContain('expiring soon: within 3 days');
   });
 
   it('refuses callers without a session, unknown environments and bad parameters', async () => {

@@ -133,20 +133,23 @@ function reportCsv(report: RedirectReport): string {
 // ---- Markdown (CommonMark + GFM tables) ----
 
 /**
- * Text in a table cell or a line: what Markdown or HTML would read as syntax (emphasis, links,
- * code, tags, entities, table pipes; a list or heading marker at the start) escaped, one line.
+ * Text inside a line (a table cell, after a list marker or heading marker): what Markdown or HTML
+ * would read as syntax there escaped (emphasis, code, strikethrough, inline links and images,
+ * tags and autolinks, entities, table pipes), on one line. Intraword underscores are left as they
+ * are: CommonMark never reads them as emphasis, and client IDs are full of them.
  */
 export function mdText(text: string): string {
-  const escaped = text
-    // eslint-disable-next-line no-control-regex -- control characters would break the line
-    .replace(/[\x00-\x1f\x7f]+/g, ' ')
-    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
-  return /^[#+\-=]/.test(escaped)
-    ? `\\${escaped}`
-    : escaped.replace(/^(\d+)([.)])/, '$1\\$2');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- control characters would break the line
+      .replace(/[\x00-\x1f\x7f]+/g, ' ')
+      .replace(/[\\`*|~]/g, (c) => `\\${c}`)
+      .replace(/(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, '\\_')
+      .replace(/\]\(/g, '\\](')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+  );
 }
 
 /** A URI as code in a table cell: a fence longer than any backtick run inside, `|` escaped. */
@@ -179,7 +182,7 @@ function reportMarkdown(report: RedirectReport): string {
   const lines: string[] = [
     `# Redirect inventory: ${mdText(report.environment)}`,
     '',
-    `Generated ${iso(report.generatedAt)} for the ${report.tier} environment ${mdText(report.environment)}; loopback hosts allowed: ${mdText(report.loopbackHosts.join(', '))}. Unused means no use for ${report.unusedDays} days; expiring soon means within ${report.expiringDays} days.`,
+    `Environment ${mdText(report.environment)} (${report.tier} tier), generated ${iso(report.generatedAt)}. Loopback hosts allowed: ${mdText(report.loopbackHosts.join(', '))}. Unused: no use for ${report.unusedDays} days; expiring soon: within ${report.expiringDays} days.`,
     '',
     `${report.summary.clients} ${report.summary.clients === 1 ? 'client' : 'clients'}, ${report.summary.redirectUris} redirect URIs, ${report.summary.postLogoutUris} post-logout URIs.`,
     '',
