@@ -10,12 +10,23 @@ import {
   type RedirectUriKind,
   type ValidationResult,
 } from '@gatehouse/redirect-policy';
-import type { ClientType, Tier } from './api/types';
+import type { ClientType, Environment } from './api/types';
 
 export type { LintWarning, ValidationResult };
 
-export function policyContext(tier: Tier, clientType: ClientType): PolicyContext {
-  return { environment: tier, clientType };
+/**
+ * The policy of a client type in an environment, as the server's `redirectPolicyFor`: its tier's
+ * rules and its loopback hosts (issue #18: an operator may refuse localhost).
+ */
+export function policyContext(
+  environment: Pick<Environment, 'tier' | 'loopbackHosts'>,
+  clientType: ClientType,
+): PolicyContext {
+  return {
+    environment: environment.tier,
+    clientType,
+    loopbackHosts: environment.loopbackHosts,
+  };
 }
 
 export function validate(uri: string, context: PolicyContext): ValidationResult {

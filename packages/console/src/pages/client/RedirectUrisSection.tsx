@@ -29,7 +29,7 @@ export function RedirectUrisSection({
   const { can } = useSession();
   const now = useNow();
   const registered = client.redirectUris.map((entry) => entry.uri);
-  const registeredWarnings = lint(registered, policyContext(environment.tier, client.type));
+  const registeredWarnings = lint(registered, policyContext(environment, client.type));
 
   const remove = useAction({
     run: (uri: string) => removeRedirectUri(client.environment, client.clientId, uri),
@@ -107,7 +107,7 @@ function AddRedirectUriForm({
     },
   });
 
-  const context = policyContext(environment.tier, client.type);
+  const context = policyContext(environment, client.type);
   const result = uri === '' ? null : validate(uri, context);
   const registered = client.redirectUris.map((entry) => entry.uri);
   const warnings = result?.ok === true ? lintWith(registered, uri, context) : [];

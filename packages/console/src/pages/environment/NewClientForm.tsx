@@ -24,7 +24,7 @@ export function NewClientForm({ environment }: { readonly environment: Environme
   const [grants, setGrants] = useState<readonly GrantType[]>([]);
   const [skipConsent, setSkipConsent] = useState(false);
 
-  const context = policyContext(environment.tier, type);
+  const context = policyContext(environment, type);
   const uris = lines(urisText);
   const checked = uris.map((uri, index) => ({ uri, index, result: validate(uri, context) }));
   const refusedCount = checked.filter((line) => !line.result.ok).length;
