@@ -7,6 +7,7 @@
  * through a real server: N authorizations, nothing in the rows until the flush, exactly N after.
  */
 import { dirname } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openGatehouse } from '../src/bootstrap.js';
 import type { ServerConfig } from '../src/config.js';
@@ -221,6 +222,59 @@ describe('two counters flushing at once on one PostgreSQL add up', () => {
       uses: 10,
       lastUsedAt: 2_000_000_000_100,
     });
+  });
+});
+
+describe.each(DATABASES)('a flush that fails part way ($kind)', ({ create }) => {
+  let database: ThrowawayDatabase;
+  let setup: Awaited<ReturnType<typeof seeded>>;
+
+  beforeAll(async () => {
+    database = await create();
+    setup = await seeded(database);
+  });
+  afterAll(async () => {
+    await setup.opened.handle.close();
+    await database.drop();
+  });
+
+  /** The database refuses to update WEB's row (a lost connection, a lock timeout, …). */
+  async function refuseWebRow(on: boolean) {
+    const { db, kind } = setup.opened.handle;
+    if (kind === 'sqlite') {
+      await sql`drop trigger if exists refuse_web_usage`.execute(db);
+      if (on)
+        await sql`create trigger refuse_web_usage before update on redirect_registrations
+          when old.uri = ${sql.lit(WEB)} begin select raise(abort, 'refused'); end`.execute(db);
+      return;
+    }
+    await sql`drop trigger if exists refuse_web_usage on redirect_registrations`.execute(db);
+    await sql`create or replace function refuse_web_usage() returns trigger language plpgsql as
+      $$ begin raise exception 'refused'; end $$`.execute(db);
+    if (on)
+      await sql`create trigger refuse_web_usage before update on redirect_registrations for each row
+        when (old.uri = ${sql.lit(WEB)}) execute function refuse_web_usage()`.execute(db);
+  }
+
+  it('adds each count once: what the store took is not added again with the retry', async () => {
+    const warnings: unknown[] = [];
+    const usage = new RedirectUsage(setup.opened.stores.redirectRegistrations, {
+      warn: (_message, error) => warnings.push(error),
+    });
+    // The loopback entry comes first in the batch, the refused one after it.
+    for (let i = 0; i < 3; i++) usage.countRequest(setup.entry(LOOPBACK));
+    usage.countUse(setup.entry(LOOPBACK), 2_100_000_000_000);
+    usage.countRequest(setup.entry(WEB));
+    await refuseWebRow(true);
+    await usage.flush();
+    expect(warnings).toHaveLength(1);
+    await refuseWebRow(false);
+    await usage.flush();
+    expect(await setup.rows()).toEqual({
+      [LOOPBACK]: { requests: 3, uses: 1, lastUsedAt: 2_100_000_000_000 },
+      [WEB]: { requests: 1, uses: 0, lastUsedAt: null },
+    });
+    expect(usage.pending).toBe(0);
   });
 });
 

@@ -117,12 +117,17 @@ export class RedirectUsage {
       const { entry, requests, uses, lastUsedAt } = batch.get(key) as Tally;
       return { ...entry, requests, uses, lastUsedAt };
     });
+    // What the store has committed; a batch failing part way keeps only the rest (each count once).
+    const added = new Set<RedirectUsageDelta>();
     try {
-      await this.store.addUsage(deltas);
+      await this.store.addUsage(deltas, (delta) => added.add(delta));
       this.failing = false;
     } catch (error) {
       this.failing = true;
-      for (const [key, kept] of batch) {
+      for (const delta of deltas) {
+        if (added.has(delta)) continue;
+        const key = keyOf(delta);
+        const kept = batch.get(key) as Tally;
         const tally = this.tally(kept.entry, key);
         tally.requests += kept.requests;
         tally.uses += kept.uses;

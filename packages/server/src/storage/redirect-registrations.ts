@@ -66,9 +66,14 @@ export interface RedirectRegistrationStore {
   forgetClient(environment: string, clientId: string): Promise<void>;
   /**
    * Adds counts: `count + n`, and the later of the two last-use times, so processes flushing
-   * at once on one PostgreSQL each add their own. A URI removed meanwhile is skipped.
+   * at once on one PostgreSQL each add their own. A URI removed meanwhile is skipped. One short
+   * statement per delta, each committed on its own (no lock held across the batch); `added` is
+   * told of each one committed, so that a caller whose batch fails part way retries only the rest.
    */
-  addUsage(deltas: readonly RedirectUsageDelta[]): Promise<void>;
+  addUsage(
+    deltas: readonly RedirectUsageDelta[],
+    added?: (delta: RedirectUsageDelta) => void,
+  ): Promise<void>;
   list(environment: string): Promise<RedirectRegistration[]>;
   listClient(environment: string, clientId: string): Promise<RedirectRegistration[]>;
 }
@@ -128,7 +133,7 @@ export function redirectRegistrationStore(db: Kysely<Database>): RedirectRegistr
         .where('client_id', '=', clientId)
         .execute();
     },
-    async addUsage(deltas) {
+    async addUsage(deltas, added) {
       for (const delta of deltas) {
         await db
           .updateTable('redirect_registrations')
@@ -146,6 +151,7 @@ export function redirectRegistrationStore(db: Kysely<Database>): RedirectRegistr
           .where('kind', '=', delta.kind)
           .where('uri', '=', delta.uri)
           .execute();
+        added?.(delta);
       }
     },
     async list(environment) {
