@@ -44,6 +44,9 @@ export function buildProgram(io: CliIo, setExitCode: (code: ExitCode) => void): 
     )
     .version(version, '-v, --version')
     .showSuggestionAfterError(true)
+    // Each command reads its own options: `login doctor --issuer X` gives --issuer to the doctor,
+    // not to `login` (which needs the root to stop at `login` too, not only `login` at `doctor`).
+    .enablePositionalOptions()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),

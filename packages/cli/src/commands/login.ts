@@ -26,6 +26,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
+import { loginDoctorCommand } from './login-doctor.js';
 
 /** Server calls honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY for the length of one command. */
 async function withProxy<T>(io: CliIo, work: () => Promise<T>): Promise<T> {
@@ -170,10 +171,12 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
     .description(
       'sign in through the browser (RFC 8252 loopback flow), or by pasting the final URL where no browser can reach this machine',
     )
-    .requiredOption('--issuer <url>', 'the authorization server (issuer URL)')
-    .requiredOption(
+    // Required, but checked in the action: commander would ask for them before `login doctor`
+    // too, which has its own.
+    .option('--issuer <url>', 'the authorization server (issuer URL; required)')
+    .option(
       '--client-id <id>',
-      "this application's client_id, registered as a native client",
+      "this application's client_id, registered as a native client (required)",
     )
     .option(
       '--scope <scopes>',
@@ -212,11 +215,17 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
     )
     .option('--timeout <seconds>', 'how long to wait for the browser', '300')
     .addOption(profileOption())
-    .action((options: LoginCliOptions) =>
-      withProxy(io, () => loginAction(options)).catch((error: unknown) => {
+    .action((options: LoginCliOptions) => {
+      for (const [flag, value] of [
+        ['--issuer <url>', options.issuer],
+        ['--client-id <id>', options.clientId],
+      ] as const)
+        if ((value as string | undefined) === undefined)
+          throw new UsageError(`required option '${flag}' not specified`);
+      return withProxy(io, () => loginAction(options)).catch((error: unknown) => {
         throw error instanceof LoginError ? explainLoginError(error, options) : error;
-      }),
-    );
+      });
+    });
 
   async function loginAction(options: LoginCliOptions): Promise<void> {
     if (!/^\d{1,5}$/.test(options.timeout) || Number(options.timeout) < 1)
@@ -424,6 +433,10 @@ export function loginCommands(io: CliIo, setExitCode: (code: ExitCode) => void):
         if (!result.revoked && result.notRevoked !== 'not_offered') setExitCode(ExitCode.Failed);
       }),
     );
+
+  // `login doctor`: login's own options stop at the subcommand's name, so the doctor's --issuer,
+  // --host and --port are its own and login's required options are not asked for.
+  login.enablePositionalOptions().addCommand(loginDoctorCommand(io, setExitCode));
 
   return [login, whoami, token, logoutCommand];
 }

@@ -10,7 +10,7 @@ import {
 import type { Check } from './types.js';
 
 /** The header a Gatehouse refused-redirect page carries (server: authorization/refusal-signal.ts). */
-export const GATEHOUSE_REFUSAL_HEADER = 'gatehouse-redirect-refusal';
+export const REFUSAL_SIGNAL_HEADER = 'gatehouse-redirect-refusal';
 
 export interface ServerFindings {
   readonly checks: Check[];
@@ -168,7 +168,7 @@ async function checkRegistration(
     };
   }
   const location = response.headers.get('location');
-  const signal = response.headers.get(GATEHOUSE_REFUSAL_HEADER);
+  const signal = response.headers.get(REFUSAL_SIGNAL_HEADER);
   const body = response.status >= 400 ? await response.text() : '';
   await response.body?.cancel().catch(() => undefined);
   if (response.status < 400) {
