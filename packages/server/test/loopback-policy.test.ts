@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../src/services/clients.js';
+import { createClient, updateClient } from '../src/services/clients.js';
 import { refusedRedirectsOf } from '../src/services/redirects.js';
 import { operatorSession, type AdminSession } from './support/admin.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
@@ -132,6 +132,31 @@ describe.each(DATABASES)('the loopback policy on $kind', ({ create }) => {
     const allowed = await authorize('production', clientId, 'http://127.0.0.1:49152/callback');
     expect(allowed.status).not.toBe(400);
     expect(allowed.headers.get('location')).toMatch(/\/e\/production\/login/);
+  });
+
+  it('a client with a registration made before can still be changed; a new localhost URI cannot', async () => {
+    const added = await admin.call(
+      'POST',
+      `/environments/production/clients/${clientId}/redirect-uris`,
+      { uri: 'http://127.0.0.1/added' },
+    );
+    expect(added.status).toBe(201);
+    const renamed = await updateClient(t.ctx, 'production', clientId, { name: 'Desk CLI 2' });
+    expect(renamed.client.redirectUris).toContain('http://localhost/callback');
+    expect(renamed.client.postLogoutRedirectUris).toEqual(['http://localhost/signed-out']);
+    const refused = await admin.call(
+      'POST',
+      `/environments/production/clients/${clientId}/redirect-uris`,
+      { uri: 'http://localhost/new' },
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(RFC_8252_REASON);
+    await expect(
+      updateClient(t.ctx, 'production', clientId, {
+        postLogoutRedirectUris: ['http://localhost/signed-out', 'http://localhost/other'],
+      }),
+    ).rejects.toThrow(/post-logout redirect URI http:\/\/localhost\/other refused/);
+    await updateClient(t.ctx, 'production', clientId, { name: 'Desk CLI' });
   });
 
   it('the end-session endpoint refuses the localhost post-logout URI registered before', async () => {

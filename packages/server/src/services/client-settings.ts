@@ -198,6 +198,11 @@ export function checkClientSettings(
   environment: Environment,
   type: ClientType,
   settings: ClientSettings,
+  /**
+   * The post-logout URIs the client has registered already: one only the environment's loopback
+   * policy refuses is kept (it no longer matches), so other changes to the client still go through.
+   */
+  keptPostLogout: readonly string[] = [],
 ): void {
   const confidential = type === 'web';
   if (
@@ -217,7 +222,7 @@ export function checkClientSettings(
       'at most 20 post-logout redirect URIs',
       'post_logout_redirect_uri_refused',
     );
-  const refused = refusedUris(redirectPolicyFor(environment, type), postLogout);
+  const refused = refusedUris(redirectPolicyFor(environment, type), postLogout, keptPostLogout);
   if (refused.length > 0) {
     const first = refused[0] as (typeof refused)[number];
     throw new InputError(

@@ -71,10 +71,12 @@ async function checkRedirectUris(
   environment: string,
   type: ClientType,
   uris: readonly string[],
+  /** Already registered and kept: tolerated when only the loopback policy refuses them. */
+  kept: readonly string[] = [],
 ): Promise<LintWarning[]> {
   const env = await requireEnvironment(ctx, environment);
   const policy = redirectPolicyFor(env, type);
-  const refused = refusedUris(policy, uris);
+  const refused = refusedUris(policy, uris, kept);
   if (refused.length > 0) {
     const first = refused[0] as (typeof refused)[number];
     throw new InputError(
@@ -357,7 +359,13 @@ export async function updateClient(
   }
   const grantTypes = update.grantTypes ?? current.grantTypes;
   checkGrants(current.type, grantTypes, uris);
-  const warnings = await checkRedirectUris(ctx, environment, current.type, uris);
+  const warnings = await checkRedirectUris(
+    ctx,
+    environment,
+    current.type,
+    uris,
+    current.redirectUris,
+  );
   const name = update.name?.trim();
   if (name !== undefined && (name === '' || name.length > 100))
     throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
@@ -372,7 +380,12 @@ export async function updateClient(
       : checkResourceList(update.allowedResources, 'allowed resource');
   const scopes = update.scopes === undefined ? undefined : checkScopeList(update.scopes);
   const settings = mergeSettings(settingsOf(current), update);
-  checkClientSettings(await requireEnvironment(ctx, environment), current.type, settings);
+  checkClientSettings(
+    await requireEnvironment(ctx, environment),
+    current.type,
+    settings,
+    current.postLogoutRedirectUris ?? [],
+  );
   // Switching to private_key_jwt ends the secret (it must no longer authenticate the client);
   // switching back from it issues a new one, shown once.
   const hadSecret = current.secretHash !== null;

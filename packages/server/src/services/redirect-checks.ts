@@ -1,4 +1,5 @@
 import {
+  ValidationCode,
   validateRedirectUri,
   type MatchOptions,
   type PolicyContext,
@@ -36,11 +37,21 @@ export type RefusedUri = {
   readonly suggestion?: string;
 };
 
-export function refusedUris(policy: PolicyContext, uris: readonly string[]): RefusedUri[] {
+/**
+ * The URIs the policy refuses. `kept`: URIs the client has registered already and keeps. One of
+ * them that only the environment's loopback policy refuses (a host an operator refused after it
+ * was registered) is let through: it no longer matches anyway (redirectMatchOptions), and
+ * refusing it here would block every other change to the client until it is removed.
+ */
+export function refusedUris(
+  policy: PolicyContext,
+  uris: readonly string[],
+  kept: readonly string[] = [],
+): RefusedUri[] {
   return uris
     .map((uri) => ({ uri, result: validateRedirectUri(uri, policy) }))
     .flatMap(({ uri, result }) =>
-      result.ok
+      result.ok || (result.code === ValidationCode.LoopbackHostNotAllowed && kept.includes(uri))
         ? []
         : [
             {
