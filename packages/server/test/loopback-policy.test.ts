@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, updateClient } from '../src/services/clients.js';
+import { planPromotion } from '../src/services/promote.js';
 import { refusedRedirectsOf } from '../src/services/redirects.js';
 import { operatorSession, type AdminSession } from './support/admin.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
@@ -209,6 +210,25 @@ describe.each(DATABASES)('the loopback policy on $kind', ({ create }) => {
     );
     expect((await register(['http://127.0.0.1/callback'])).status).toBe(201);
     await t.ctx.stores.environments.update('production', { registration: 'token' });
+  });
+
+  it('promotion to production refuses the localhost URI of a staging client, with the reason', async () => {
+    const { client } = await createClient(t.ctx, {
+      environment: 'staging',
+      type: 'native',
+      name: 'Staged CLI',
+      redirectUris: ['http://localhost/callback', 'http://127.0.0.1/callback'],
+    });
+    const plan = await planPromotion(t.ctx, 'staging', client.clientId, 'production');
+    expect(plan.accepted).toEqual(['http://127.0.0.1/callback']);
+    expect(plan.refused).toMatchObject([
+      {
+        uri: 'http://localhost/callback',
+        code: 'loopback_host_not_allowed',
+        suggestion: 'http://127.0.0.1/callback',
+      },
+    ]);
+    expect(plan.refused[0]?.message).toMatch(RFC_8252_REASON);
   });
 
   it('going back to the default lets localhost match again', async () => {
