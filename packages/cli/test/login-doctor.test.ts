@@ -4,6 +4,7 @@
  * network namespace, the built CLI run inside it), and its browser round trip in Chromium.
  */
 import { execFile } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +184,54 @@ describe('gatehouse login doctor', () => {
     expect(declined.stdout).toContain('--    browser.round_trip');
     const piped = await gatehouse(['login', 'doctor'], { env: DESKTOP });
     expect(piped.stdout).toContain('needs your consent (--browser-test)');
+  });
+
+  it("never writes a hostile server's terminal controls, in the report or in --json", async () => {
+    // A server whose refusal page carries a C1 CSI (\u009b: recolours or rewrites the terminal)
+    // and a right-to-left override (\u202e: makes text read backwards).
+    const hostile = createHttpServer((request, response) => {
+      const issuer = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+      if (request.url?.startsWith('/.well-known/')) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({
+            issuer,
+            authorization_endpoint: `${issuer}/authorize`,
+            token_endpoint: `${issuer}/token`,
+            code_challenge_methods_supported: ['S256'],
+          }),
+        );
+        return;
+      }
+      response.writeHead(400, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({ error: 'invalid_request', error_description: 'x\u009b2J\u202eevil' }),
+      );
+    });
+    await new Promise<void>((resolve) => hostile.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const issuer = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    try {
+      for (const extra of [[], ['--json']]) {
+        const result = await gatehouse(
+          [
+            'login',
+            'doctor',
+            '--issuer',
+            issuer,
+            '--client-id',
+            'c',
+            '--allow-http-loopback',
+            ...extra,
+          ],
+          { env: DESKTOP },
+        );
+        expect(result.code).toBe(1);
+        expect(result.stdout).toContain('invalid_request');
+        expect(result.stdout).not.toMatch(/[\u009b\u202e]/);
+      }
+    } finally {
+      await new Promise((resolve) => hostile.close(resolve));
+    }
   });
 
   it('refuses --client-id without --issuer, and login still needs --issuer', async () => {

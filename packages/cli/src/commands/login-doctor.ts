@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
+import { terminalJson } from '../output/terminal-json.js';
 
 interface DoctorCliOptions {
   issuer?: string;
@@ -110,7 +111,7 @@ export function loginDoctorCommand(io: CliIo, setExitCode: (code: ExitCode) => v
       }
       io.stdout.write(
         options.json === true
-          ? `${JSON.stringify(report, null, 2)}\n`
+          ? `${terminalJson(report)}\n`
           : formatDoctorReport(report, 'gatehouse login'),
       );
       if (!report.verdict.loopbackWorks) setExitCode(ExitCode.Failed);

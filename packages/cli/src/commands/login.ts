@@ -26,6 +26,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { printable } from '../output/text.js';
+import { terminalJson } from '../output/terminal-json.js';
 import { loginDoctorCommand } from './login-doctor.js';
 
 /** Server calls honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY for the length of one command. */
@@ -139,18 +140,6 @@ function explainLoginError(error: LoginError, options: LoginCliOptions): LoginEr
 function describe(tokens: StoredTokens): string {
   const who = tokens.email ?? tokens.subject ?? 'an account';
   return `${printable(who)} at ${printable(tokens.issuer)}`;
-}
-
-/**
- * JSON for a terminal: JSON.stringify leaves DEL, the C1 controls (8-bit CSI, OSC: a terminal may
- * act on them) and bidirectional overrides raw, and the email and subject are the server's text.
- * Escaped as \uXXXX they parse back to the same strings.
- */
-function terminalJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 /** What became of the tokens at the server, in words: each reason is a different fact. */

@@ -119,7 +119,7 @@ function describeListener(listener: PortListener): string {
       : listener.scope === 'loopback'
         ? `a loopback-only listener (${listener.address})`
         : `a listener on ${listener.address}`;
-  return `${where}${listener.process === undefined ? '' : ` held by ${listener.process.command} (pid ${listener.process.pid})`}`;
+  return `${where}${listener.process === undefined ? '' : `${listener.scope === 'all' ? ',' : ''} held by ${listener.process.command} (pid ${listener.process.pid})`}`;
 }
 
 /**
