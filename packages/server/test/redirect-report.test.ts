@@ -11,6 +11,7 @@ import { createOperator } from '../src/services/operators.js';
 import { promoteClient } from '../src/services/promote.js';
 import {
   redirectReport,
+  unusedFlag,
   type InventoryEntry,
   type RedirectReport,
 } from '../src/services/redirect-report.js';
@@ -203,6 +204,18 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
       'wildcard',
     ]);
     expect(report.summary.flags).toMatchObject({ unused: 5, localhost_loopback: 1, wildcard: 1 });
+  });
+
+  it('says when a URI never used was registered before use was recorded (backfilled rows)', () => {
+    const old = { lastUsedAt: null, registeredAt: T - 200 * DAY, registeredBy: null };
+    expect(unusedFlag(old, T - 200 * DAY, T, 90)?.reason).toBe(
+      'no use recorded; registered by 2025-11-13 (more than 90 days), before Gatehouse recorded use, so use before the upgrade to the inventory is unknown',
+    );
+    expect(unusedFlag({ ...old, registeredBy: 'admin:cli' }, 0, T, 90)?.reason).toBe(
+      'never used since it was registered on 2025-11-13 (more than 90 days)',
+    );
+    expect(unusedFlag(old, 0, T, 365)).toBeUndefined();
+    expect(unusedFlag({ ...old, lastUsedAt: T - 10 * DAY }, 0, T, 90)).toBeUndefined();
   });
 
   it('flags a temporary URI expiring within the window, and not outside it', async () => {

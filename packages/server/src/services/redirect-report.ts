@@ -149,6 +149,37 @@ export function classifyRedirectUri(uri: string): {
 
 const day = (at: number): string => new Date(at).toISOString().slice(0, 10);
 
+/**
+ * Unused for `days`: last used that long ago, or never used and registered that long ago. A URI
+ * registered before Gatehouse recorded registrations and use (migration 0015 backfilled it, with no
+ * `registeredBy`, dated at its client's creation) may have been used before then: the reason says
+ * so, for the reviewer to weigh.
+ */
+export function unusedFlag(
+  entry: Pick<InventoryEntry, 'lastUsedAt' | 'registeredAt' | 'registeredBy'>,
+  clientCreatedAt: number,
+  now: number,
+  days: number,
+): ReportFlag | undefined {
+  const threshold = now - days * DAY;
+  if (entry.lastUsedAt !== null)
+    return entry.lastUsedAt <= threshold
+      ? {
+          code: 'unused',
+          reason: `last used on ${day(entry.lastUsedAt)}, more than ${days} days ago`,
+        }
+      : undefined;
+  const since = entry.registeredAt ?? clientCreatedAt;
+  if (since > threshold) return undefined;
+  const backfilled = entry.registeredBy === null;
+  return {
+    code: 'unused',
+    reason: backfilled
+      ? `no use recorded; registered by ${day(since)} (more than ${days} days), before Gatehouse recorded use, so use before the upgrade to the inventory is unknown`
+      : `never used since it was registered on ${day(since)} (more than ${days} days)`,
+  };
+}
+
 /** The flags of one registered URI, each with its one-line reason. */
 function entryFlags(
   entry: Omit<InventoryEntry, 'flags' | 'registeredByLabel'>,
@@ -158,20 +189,8 @@ function entryFlags(
   options: Required<ReportOptions>,
 ): ReportFlag[] {
   const flags: ReportFlag[] = [];
-  const unusedSince = now - options.unusedDays * DAY;
-  if (entry.lastUsedAt === null) {
-    const since = entry.registeredAt ?? client.createdAt;
-    if (since <= unusedSince)
-      flags.push({
-        code: 'unused',
-        reason: `never used since it was registered on ${day(since)} (more than ${options.unusedDays} days)`,
-      });
-  } else if (entry.lastUsedAt <= unusedSince) {
-    flags.push({
-      code: 'unused',
-      reason: `last used on ${day(entry.lastUsedAt)}, more than ${options.unusedDays} days ago`,
-    });
-  }
+  const unused = unusedFlag(entry, client.createdAt, now, options.unusedDays);
+  if (unused !== undefined) flags.push(unused);
   if (entry.loopbackHost === 'localhost') {
     const instead = entry.uri.replace('://localhost', '://127.0.0.1');
     flags.push({
