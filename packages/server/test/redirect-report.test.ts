@@ -15,6 +15,7 @@ import {
   type InventoryEntry,
   type RedirectReport,
 } from '../src/services/redirect-report.js';
+import { formatRedirectReport } from '../src/services/redirect-report-format.js';
 import { addRedirectUri } from '../src/services/redirects.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -185,6 +186,11 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     expect(extra.registeredByLabel).toBe(operatorEmail);
     // The private-use URI differs from every registered one in its scheme: near none of them.
     expect(prod.clients[0]?.otherRefusals).toBe(1);
+    // In CSV, on the client's own row with its client-wide findings.
+    const clientRow = formatRedirectReport(prod, 'csv')
+      .split('\r\n')
+      .find((line) => line.includes(`,${shopProd},`) && line.includes(',client,'));
+    expect(clientRow).toMatch(/ \| 1 refused requests close to none of its URIs"$/);
   });
 
   it('flags unused URIs, localhost loopback and wildcards, each with its reason', async () => {

@@ -112,9 +112,15 @@ function csvRow(
     iso(entry?.lastUsedAt ?? null),
     entry?.uses ?? '',
     entry?.requests ?? '',
-    entry?.nearMisses ?? (client.otherRefusals > 0 ? client.otherRefusals : ''),
+    entry?.nearMisses ?? '',
     flags.map((f) => f.code).join(' '),
-    flags.map((f) => f.reason).join(' | '),
+    [
+      ...flags.map((f) => f.reason),
+      // The client's row: refused requests that point at none of its URIs.
+      ...(entry === undefined && client.otherRefusals > 0
+        ? [`${client.otherRefusals} refused requests close to none of its URIs`]
+        : []),
+    ].join(' | '),
   ];
   return cells.map(csvCell).join(',');
 }
