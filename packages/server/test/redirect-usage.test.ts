@@ -278,6 +278,83 @@ describe.each(DATABASES)('a flush that fails part way ($kind)', ({ create }) => 
   });
 });
 
+describe('a post-logout URI is used by a sign-out, not by anyone asking for one (SQLite)', () => {
+  const PASSWORD = 'correct horse battery';
+  const BYE = 'https://app.example.com/signed-out';
+  let database: ThrowawayDatabase;
+
+  beforeAll(async () => {
+    database = await throwawaySqlite();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('requests without a session or a hint, and replayed confirmations, are no use of it', async () => {
+    let now = Date.now();
+    const t = await startTestServer(database, {
+      clock: () => now,
+      redirectUsage: { intervalMs: 3_600_000 },
+    });
+    let closed = false;
+    try {
+      const { clientId } = await t.client({
+        type: 'web',
+        name: 'Signed out',
+        redirectUris: [WEB],
+        postLogoutRedirectUris: [BYE],
+        skipConsent: true,
+      });
+      await t.user('bye@example.com', PASSWORD);
+      const logout = `/e/development/logout?${new URLSearchParams({ client_id: clientId, post_logout_redirect_uri: BYE }).toString()}`;
+      // Anyone, signed in nowhere: sent on to the registered address, which no sign-out used.
+      const stranger = new FormBrowser(t.url);
+      for (let i = 0; i < 25; i++) {
+        now += 1000;
+        const bounced = await stranger.get(logout);
+        expect(bounced.headers.get('location')).toBe(BYE);
+      }
+      // A real sign-out: asked, confirmed, the session ended.
+      const user = new FormBrowser(t.url);
+      await user.authorize(codeRequest(clientId, WEB).query, 'bye@example.com', PASSWORD);
+      now += 1000;
+      const asked = await user.get(logout);
+      expect(asked.status).toBe(200);
+      const confirmation = {
+        _csrf: FormBrowser.csrf(await asked.text()),
+        client_id: clientId,
+        post_logout_redirect_uri: BYE,
+        decision: 'logout',
+      };
+      const confirmed = await user.post('/e/development/logout/confirm', confirmation);
+      expect(confirmed.headers.get('location')).toBe(BYE);
+      const signedOutAt = now;
+      // The same confirmation posted again: its session is gone, nothing is signed out.
+      for (let i = 0; i < 10; i++) {
+        now += 1000;
+        const replayed = await user.post('/e/development/logout/confirm', confirmation);
+        expect(replayed.headers.get('location')).toBe(BYE);
+      }
+
+      await t.close();
+      closed = true;
+      const reopened = await open(database);
+      try {
+        const rows = await reopened.stores.redirectRegistrations.listClient(
+          'development',
+          clientId,
+        );
+        const bye = rows.find((r) => r.kind === 'post_logout');
+        expect([bye?.requestCount, bye?.useCount, bye?.lastUsedAt]).toEqual([26, 1, signedOutAt]);
+      } finally {
+        await reopened.handle.close();
+      }
+    } finally {
+      if (!closed) await t.close();
+    }
+  });
+});
+
 describe.each(DATABASES)('the figures after a load ($kind)', ({ create }) => {
   const N = 20;
   const PASSWORD = 'correct horse battery';

@@ -70,7 +70,7 @@ export function endSessionEndpoint(app: FastifyInstance, deps: AppDeps): void {
       return sendNoStorePage(reply, 200, stillSignedInPage(linkBack(checked)));
     const session = await browserSession(deps, requestEnv, request);
     if (session !== undefined) await end(deps, requestEnv, session, checked, 'confirmed');
-    return signedOut(deps, requestEnv, reply, checked, false);
+    return signedOut(deps, requestEnv, reply, checked, false, session !== undefined);
   });
 }
 
@@ -110,7 +110,7 @@ async function answer(
   countLogoutUsage(deps, requestEnv, checked, 'request');
   const session = await browserSession(deps, requestEnv, request);
   // Nothing to end: straight to where the client asked to go (it is registered) or the page.
-  if (session === undefined) return signedOut(deps, requestEnv, reply, checked, false);
+  if (session === undefined) return signedOut(deps, requestEnv, reply, checked, false, false);
   // §2: a valid hint naming this browser's user (and, when it says, this very session) is the
   // client asking for its own user; anything else could be a cross-site page: ask first.
   const { hint } = checked;
@@ -120,7 +120,7 @@ async function answer(
     (hint.sid === undefined || hint.sid === session.sid)
   ) {
     await end(deps, requestEnv, session, checked, 'id_token_hint');
-    return signedOut(deps, requestEnv, reply, checked, true);
+    return signedOut(deps, requestEnv, reply, checked, true, true);
   }
   const user = await deps.stores.users.get(requestEnv.environment.name, session.userId);
   // The form's 303 leads to the registered return address: CSP form-action must allow it.
@@ -216,10 +216,15 @@ function signedOut(
   checked: CheckedLogout,
   /** A valid hint ended this browser's own session (request.ts `mayRedirect`). */
   hintEndedSession: boolean,
+  /** A session was ended by this request. */
+  ended: boolean,
 ): FastifyReply {
   reply.clearCookie(SESSION_COOKIE, cookieOptions(deps, requestEnv.environment.name, 0));
-  // Sent back, or given the link back: the registered address served this sign-out.
-  countLogoutUsage(deps, requestEnv, checked, 'use');
+  // Sent back, or given the link back: the registered address served this sign-out — when it
+  // is one: a session ended here, or the client's own ID token as hint. A request anybody can
+  // send (no session, no hint; a confirmation posted again) must not keep an address looking
+  // used in the inventory's review.
+  if (ended || checked.hint !== undefined) countLogoutUsage(deps, requestEnv, checked, 'use');
   if (checked.postLogoutRedirectUri !== undefined && mayRedirect(checked, hintEndedSession))
     return reply.redirect(returnAddress(checked.postLogoutRedirectUri, checked.state), 303);
   return sendNoStorePage(reply, 200, signedOutPage(linkBack(checked)));
@@ -228,7 +233,8 @@ function signedOut(
 /**
  * The inventory's counts of a post-logout URI (services/redirect-usage.ts), in memory: a sign-out
  * request that matched it (GET /logout, once; the confirmation form's POST is the same request),
- * and a use when the user is signed out and sent or linked back to it.
+ * and a use when a sign-out (a session ended, or the client's own ID token as hint) is sent or
+ * linked back to it.
  */
 function countLogoutUsage(
   deps: AppDeps,
