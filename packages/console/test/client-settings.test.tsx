@@ -20,6 +20,7 @@ const ENVIRONMENT = {
   requirePar: true,
   requireDpop: false,
   refreshGraceSeconds: 5,
+  loopbackHosts: ['127.0.0.1', '[::1]', 'localhost'],
   clientCount: 1,
   userCount: 0,
   createdAt: 0,

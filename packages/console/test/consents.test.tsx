@@ -12,6 +12,7 @@ const ENVIRONMENT = {
   impersonationEnabled: true,
   registration: 'off',
   allowLoopbackDocuments: false,
+  loopbackHosts: ['127.0.0.1', '[::1]', 'localhost'],
   metadataDocuments: true,
   clientCount: 0,
   userCount: 1,

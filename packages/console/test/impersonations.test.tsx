@@ -11,6 +11,7 @@ const ENVIRONMENT = {
   impersonationEnabled: true,
   registration: 'off',
   allowLoopbackDocuments: false,
+  loopbackHosts: ['127.0.0.1', '[::1]', 'localhost'],
   metadataDocuments: true,
   clientCount: 1,
   userCount: 2,

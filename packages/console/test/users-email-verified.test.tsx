@@ -11,6 +11,7 @@ const ENVIRONMENT = {
   impersonationEnabled: false,
   registration: 'off',
   allowLoopbackDocuments: false,
+  loopbackHosts: ['127.0.0.1', '[::1]', 'localhost'],
   metadataDocuments: true,
   clientCount: 0,
   userCount: 1,
