@@ -278,6 +278,95 @@ describe.each(DATABASES)('a flush that fails part way ($kind)', ({ create }) => 
   });
 });
 
+describe('what anybody sends cannot grow the counter: it holds registered entries only (SQLite)', () => {
+  let database: ThrowawayDatabase;
+
+  beforeAll(async () => {
+    database = await throwawaySqlite();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('distinct loopback ports, wildcard hosts, post-logout ports, refused URIs and client_ids', async () => {
+    const N = 40;
+    const BYE = 'http://127.0.0.1/bye';
+    const PREVIEW = 'https://*.preview.example.com/cb';
+    // A size flush would start at 4 entries: three registered entries are all it ever holds.
+    const t = await startTestServer(database, {
+      redirectUsage: { maxKeys: 4, intervalMs: 3_600_000 },
+    });
+    let closed = false;
+    try {
+      const cli = await t.client({
+        type: 'native',
+        name: 'Ports',
+        redirectUris: [LOOPBACK],
+        postLogoutRedirectUris: [BYE],
+      });
+      const previews = await t.client({ type: 'web', name: 'Previews', redirectUris: [PREVIEW] });
+      const get = (path: string, params: Record<string, string>) =>
+        fetch(`${t.issuer('development')}${path}?${new URLSearchParams(params).toString()}`, {
+          redirect: 'manual',
+        });
+      for (let i = 0; i < N; i++) {
+        const port = 40_000 + i;
+        const loopback = await get(
+          '/authorize',
+          codeRequest(cli.clientId, `http://127.0.0.1:${port}/callback`).query,
+        );
+        expect(loopback.status).toBe(303);
+        const wildcard = await get(
+          '/authorize',
+          codeRequest(previews.clientId, `https://pr-${i}.preview.example.com/cb`).query,
+        );
+        expect(wildcard.status).toBe(303);
+        const bye = await get('/logout', {
+          client_id: cli.clientId,
+          post_logout_redirect_uri: `http://127.0.0.1:${port}/bye`,
+        });
+        expect(bye.headers.get('location')).toBe(`http://127.0.0.1:${port}/bye`);
+        const refused = await get(
+          '/authorize',
+          codeRequest(cli.clientId, `http://127.0.0.1:${port}/elsewhere-${i}`).query,
+        );
+        expect(refused.status).toBe(400);
+        const unknown = await get('/authorize', codeRequest(`nobody-${i}`, LOOPBACK).query);
+        expect(unknown.status).toBe(400);
+      }
+      const rowsOf = async (clientId: string) =>
+        (await t.server.stores.redirectRegistrations.listClient('development', clientId)).map(
+          (r) => [r.kind, r.uri, r.requestCount, r.useCount],
+        );
+      // No flush for size came: the counter never held four entries.
+      expect(await rowsOf(cli.clientId)).toEqual([
+        ['post_logout', BYE, 0, 0],
+        ['redirect', LOOPBACK, 0, 0],
+      ]);
+      expect(await rowsOf(previews.clientId)).toEqual([['redirect', PREVIEW, 0, 0]]);
+
+      await t.close();
+      closed = true;
+      const reopened = await open(database);
+      try {
+        const after = async (clientId: string) =>
+          (await reopened.stores.redirectRegistrations.listClient('development', clientId)).map(
+            (r) => [r.kind, r.uri, r.requestCount, r.useCount],
+          );
+        expect(await after(cli.clientId)).toEqual([
+          ['post_logout', BYE, N, 0],
+          ['redirect', LOOPBACK, N, 0],
+        ]);
+        expect(await after(previews.clientId)).toEqual([['redirect', PREVIEW, N, 0]]);
+      } finally {
+        await reopened.handle.close();
+      }
+    } finally {
+      if (!closed) await t.close();
+    }
+  });
+});
+
 describe('a post-logout URI is used by a sign-out, not by anyone asking for one (SQLite)', () => {
   const PASSWORD = 'correct horse battery';
   const BYE = 'https://app.example.com/signed-out';
