@@ -44,6 +44,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 
   const listeners = await checkListeners(host, options.port);
   checks.push(...listeners.checks);
+  // Where the listener cannot bind, the registration is still checked with the URI login would
+  // send: a server matches a loopback redirect URI on any port (RFC 8252 §7.3), so any port does.
   const redirectUri = listeners.redirectUri ?? `http://${host}:${options.port ?? 49152}/callback`;
 
   checks.push(checkProxy(env, host));
