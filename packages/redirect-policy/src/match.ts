@@ -13,6 +13,7 @@ import {
   type RedirectUriDiff,
 } from './explain.js';
 import {
+  LOOPBACK_HOSTS,
   WILDCARD_PREFIX,
   hasPrefix,
   hasSuffix,
@@ -99,7 +100,10 @@ export function matchRedirectUri(
 
   // The environment's loopback policy holds at every request, not only at registration: a
   // registration made before an operator refused its host stops matching at once.
-  const host = loopbackHostIn(requested);
+  // (Only read when the list leaves a host out: the usual request pays nothing for it.)
+  const restricted =
+    loopbackHosts !== undefined && !LOOPBACK_HOSTS.every((h) => loopbackHosts.includes(h));
+  const host = restricted ? loopbackHostIn(requested) : undefined;
   if (
     host !== undefined &&
     loopbackHosts !== undefined &&
