@@ -149,6 +149,13 @@ describe('matchRedirectUri with a loopback policy', () => {
     );
   });
 
+  it('refuses a host left out of a list that repeats another', () => {
+    const result = matchRedirectUri('http://[::1]:5000/cb', ['http://[::1]/cb'], {
+      loopbackHosts: ['localhost', 'localhost', '127.0.0.1'],
+    });
+    expect(result).toMatchObject({ ok: false, code: MatchCode.LoopbackHostNotAllowed });
+  });
+
   it('throws for a malformed host list', () => {
     expect(() => matchRedirectUri('http://127.0.0.1/', registered, { loopbackHosts: [] })).toThrow(
       TypeError,
