@@ -303,6 +303,45 @@ describe('login doctor against Gatehouse', () => {
     expect(JSON.stringify(report)).not.toContain('oauth/done');
   });
 
+  it("outside development says the environment's loopback policy refused the host, and only that", async () => {
+    const ctx = t.ctx;
+    const { updateEnvironmentSettings } = await import('../../server/src/services/environments.js');
+    const policyClient = (
+      await t.client({
+        type: 'native',
+        name: 'Policy CLI',
+        environment: 'staging',
+        redirectUris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
+      })
+    ).clientId;
+    await updateEnvironmentSettings(ctx, 'staging', { loopbackHosts: ['127.0.0.1', '[::1]'] });
+    const report = await runDoctor({
+      env: DESKTOP,
+      platform: 'linux',
+      host: 'localhost',
+      issuer: t.issuer('staging'),
+      clientId: policyClient,
+      allowHttpLoopbackIssuer: true,
+    });
+    const registration = check(report, 'client.redirect_uri');
+    expect(registration.data?.gatehouse).toMatchObject({
+      code: 'loopback_host_not_allowed',
+      detailed: false,
+    });
+    expect(registration.summary).toContain("The environment's loopback policy does not accept");
+    // The registration it would have matched is the explainer's detail: not outside development.
+    expect(JSON.stringify(report)).not.toContain('localhost/callback');
+    // 127.0.0.1 is allowed and registered: login with its default host works.
+    const fine = await runDoctor({
+      env: DESKTOP,
+      platform: 'linux',
+      issuer: t.issuer('staging'),
+      clientId: policyClient,
+      allowHttpLoopbackIssuer: true,
+    });
+    expect(check(fine, 'client.redirect_uri').status).toBe('ok');
+  });
+
   it('says plainly when the client does not exist', async () => {
     const report = await runDoctor({
       env: DESKTOP,

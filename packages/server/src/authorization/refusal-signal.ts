@@ -15,6 +15,19 @@ export interface RefusalSignal {
   readonly detailed: boolean;
 }
 
+const MISMATCH =
+  'The redirect_uri is not one this client registered; the explanation is shown to operators in the console, and on this page in development environments.';
+
+/**
+ * Sentences that name no registration. The loopback-host refusal comes from the environment's
+ * policy before any registration is looked at, so saying so reveals nothing about them.
+ */
+const PLAIN_REASONS: Readonly<Record<string, string>> = {
+  no_registered_redirect_uris: 'The client has no registered redirect URIs.',
+  loopback_host_not_allowed:
+    "The environment's loopback policy does not accept this loopback host in redirect URIs (RFC 8252 §8.3: a name such as localhost can resolve elsewhere; 127.0.0.1 is recommended); ask its operator which loopback hosts it allows.",
+};
+
 /**
  * What the header says. Outside development only the code and a fixed sentence: the explainer
  * names the closest registered URI, and even the kind of difference (trailing slash, letter case,
@@ -23,14 +36,7 @@ export interface RefusalSignal {
  */
 export function refusalSignal(refusal: Refusal, development: boolean): RefusalSignal {
   if (development) return { code: refusal.code, reason: refusal.message, detailed: true };
-  return {
-    code: refusal.code,
-    reason:
-      refusal.code === 'no_registered_redirect_uris'
-        ? 'The client has no registered redirect URIs.'
-        : 'The redirect_uri is not one this client registered (or the environment allows); the explanation is shown to operators in the console, and on this page in development environments.',
-    detailed: false,
-  };
+  return { code: refusal.code, reason: PLAIN_REASONS[refusal.code] ?? MISMATCH, detailed: false };
 }
 
 /**
