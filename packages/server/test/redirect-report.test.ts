@@ -4,6 +4,7 @@
  * near misses, a temporary URI about to expire, a URI from an older policy, promotion drift. Each
  * reviewer flag is asserted where it must be and absent where it must not.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
 import type { ServiceContext } from '../src/services/context.js';
@@ -17,6 +18,7 @@ import {
 } from '../src/services/redirect-report.js';
 import { formatRedirectReport } from '../src/services/redirect-report-format.js';
 import { addRedirectUri } from '../src/services/redirects.js';
+import { openDatabase } from '../src/storage/database.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -214,6 +216,7 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
 
   it('says when a URI never used was registered before use was recorded (backfilled rows)', () => {
     const old = { lastUsedAt: null, registeredAt: T - 200 * DAY, registeredBy: null };
+    // The migration table does not say when counting began: the caveat in the reason.
     expect(unusedFlag(old, T - 200 * DAY, T, 90)?.reason).toBe(
       'no use recorded; registered by 2025-11-13 (more than 90 days), before Gatehouse recorded use, so use before the upgrade to the inventory is unknown',
     );
@@ -222,6 +225,56 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     );
     expect(unusedFlag(old, 0, T, 365)).toBeUndefined();
     expect(unusedFlag({ ...old, lastUsedAt: T - 10 * DAY }, 0, T, 90)).toBeUndefined();
+    // Counting began 30 days ago: not unused for 90 days, unused for 20, said as such.
+    expect(unusedFlag(old, 0, T, 90, T - 30 * DAY)).toBeUndefined();
+    expect(unusedFlag(old, 0, T, 20, T - 30 * DAY)?.reason).toBe(
+      'no use recorded since Gatehouse began recording use on 2026-05-02 (more than 20 days); registered by 2025-11-13, use before then is unknown',
+    );
+    // A URI registered since counting began is judged from its registration, as before.
+    expect(unusedFlag({ ...old, registeredBy: 'admin:cli' }, 0, T, 90, T - 30 * DAY)?.code).toBe(
+      'unused',
+    );
+  });
+
+  it('counts the unused window of a backfilled row from when migration 0015 was applied', async () => {
+    // A client from long before the upgrade; its rows as migration 0015 backfilled them (no
+    // registeredBy), and the migration applied 30 days ago.
+    now = T - 200 * DAY;
+    const old = (
+      await createClient(t.ctx, {
+        environment: 'development',
+        type: 'native',
+        name: 'Pre-upgrade tool',
+        redirectUris: ['http://127.0.0.1/old-callback'],
+      })
+    ).client.clientId;
+    now = T;
+    const handle = await openDatabase(db.target);
+    try {
+      await sql`update redirect_registrations set registered_by = ${null}, channel = 'unknown' where environment = 'development' and client_id = ${old}`.execute(
+        handle.db,
+      );
+      await sql`update gatehouse_migrations set timestamp = ${new Date(T - 30 * DAY).toISOString()} where name = '0015-redirect-governance'`.execute(
+        handle.db,
+      );
+    } finally {
+      await handle.close();
+    }
+    expect(await t.ctx.stores.redirectRegistrations.countingSince()).toBe(T - 30 * DAY);
+    const report = await redirectReport(t.ctx, 'development');
+    const row = entry(report, old, 'http://127.0.0.1/old-callback');
+    expect(row.registeredBy).toBeNull();
+    // Registered 200 days ago, but use has been counted for 30 only: not "unused for 90 days".
+    expect(codes(row)).toEqual([]);
+    const narrow = await redirectReport(t.ctx, 'development', { unusedDays: 20 });
+    expect(entry(narrow, old, 'http://127.0.0.1/old-callback').flags).toEqual([
+      {
+        code: 'unused',
+        reason:
+          'no use recorded since Gatehouse began recording use on 2026-05-02 (more than 20 days); registered by 2025-11-13, use before then is unknown',
+      },
+    ]);
+    await t.ctx.stores.clients.delete('development', old);
   });
 
   it('flags a temporary URI expiring within the window, and not outside it', async () => {
@@ -293,6 +346,62 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     // Post-logout URIs do not travel with a promotion: not drift.
     expect(client?.entries.filter((e) => e.kind === 'post_logout')).toEqual([]);
     expect(report.summary.flags.promotion_drift).toBe(2);
+  });
+
+  it('reads the stores a fixed number of times, however many clients the environment has', async () => {
+    const calls: string[] = [];
+    const stores = new Proxy(t.ctx.stores, {
+      get(target, name: string) {
+        const store: unknown = target[name as keyof typeof target];
+        if (typeof store !== 'object' || store === null) return store;
+        return new Proxy(store, {
+          get(inner: Record<string, unknown>, method: string) {
+            const value = inner[method];
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]): unknown => {
+              calls.push(`${name}.${method}`);
+              return (value as (...a: unknown[]) => unknown).apply(inner, args);
+            };
+          },
+        });
+      },
+    });
+    const counted: ServiceContext = { ...t.ctx, stores };
+    const reads = async (): Promise<string[]> => {
+      calls.length = 0;
+      await redirectReport(counted, 'production');
+      return [...calls].sort();
+    };
+    const before = await reads();
+    // Twenty more clients, promoted from staging, each with refused requests recorded.
+    const added: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const source = (
+        await createClient(t.ctx, {
+          environment: 'staging',
+          type: 'web',
+          name: `Batch ${i}`,
+          redirectUris: [`https://batch${i}.example.com/callback`],
+        })
+      ).client.clientId;
+      const promoted = (await promoteClient(t.ctx, 'staging', source, 'production')).client
+        .clientId;
+      added.push(promoted);
+      await t.ctx.stores.refusedRedirects.record(
+        'production',
+        promoted,
+        `https://batch${i}.example.com/callbak`,
+        'no_match',
+        T,
+      );
+    }
+    const after = await reads();
+    expect(after).toEqual(before);
+    const report = await redirectReport(t.ctx, 'production');
+    expect(
+      report.clients.filter((c) => added.includes(c.clientId)).map((c) => c.entries[0]?.nearMisses),
+    ).toEqual(added.map(() => 1));
+    for (const clientId of added) await t.ctx.stores.clients.delete('production', clientId);
   });
 
   it('refuses an unknown environment, naming the known ones', async () => {

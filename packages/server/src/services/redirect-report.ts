@@ -16,6 +16,7 @@ import type {
   RedirectRegistration,
   RegistrationChannel,
 } from '../storage/redirect-registrations.js';
+import type { RefusedRedirect } from '../storage/refused-redirects.js';
 import type { ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import { redirectMatchOptions, redirectPolicyFor, refusedUris } from './redirect-checks.js';
@@ -152,14 +153,16 @@ const day = (at: number): string => new Date(at).toISOString().slice(0, 10);
 /**
  * Unused for `days`: last used that long ago, or never used and registered that long ago. A URI
  * registered before Gatehouse recorded registrations and use (migration 0015 backfilled it, with no
- * `registeredBy`, dated at its client's creation) may have been used before then: the reason says
- * so, for the reviewer to weigh.
+ * `registeredBy`, dated at its client's creation) may have been used before then, so its window
+ * opens when use began to be counted (`countingSince`, the migration's applied time): flagged
+ * only once nothing has been recorded for `days` since then, and the reason says so.
  */
 export function unusedFlag(
   entry: Pick<InventoryEntry, 'lastUsedAt' | 'registeredAt' | 'registeredBy'>,
   clientCreatedAt: number,
   now: number,
   days: number,
+  countingSince: number | null = null,
 ): ReportFlag | undefined {
   const threshold = now - days * DAY;
   if (entry.lastUsedAt !== null)
@@ -170,8 +173,15 @@ export function unusedFlag(
         }
       : undefined;
   const since = entry.registeredAt ?? clientCreatedAt;
-  if (since > threshold) return undefined;
   const backfilled = entry.registeredBy === null;
+  if (backfilled && countingSince !== null && countingSince > since)
+    return countingSince > threshold
+      ? undefined
+      : {
+          code: 'unused',
+          reason: `no use recorded since Gatehouse began recording use on ${day(countingSince)} (more than ${days} days); registered by ${day(since)}, use before then is unknown`,
+        };
+  if (since > threshold) return undefined;
   return {
     code: 'unused',
     reason: backfilled
@@ -186,10 +196,16 @@ function entryFlags(
   client: Client,
   environment: Environment,
   now: number,
-  options: Required<ReportOptions>,
+  options: Required<ReportOptions> & { readonly countingSince: number | null },
 ): ReportFlag[] {
   const flags: ReportFlag[] = [];
-  const unused = unusedFlag(entry, client.createdAt, now, options.unusedDays);
+  const unused = unusedFlag(
+    entry,
+    client.createdAt,
+    now,
+    options.unusedDays,
+    options.countingSince,
+  );
   if (unused !== undefined) flags.push(unused);
   if (entry.loopbackHost === 'localhost') {
     const instead = entry.uri.replace('://localhost', '://127.0.0.1');
@@ -239,17 +255,14 @@ function entryFlags(
  * target's policy refuses (promoting again is refused), and target URIs the source lacks (promoting
  * again removes them). Temporary source URIs are never promoted, so they are left out.
  */
-async function promotionDrift(
-  ctx: ServiceContext,
+function promotionDrift(
   client: Client,
   environment: Environment,
-): Promise<{ clientFlags: ReportFlag[]; targetOnly: ReadonlySet<string> }> {
+  sources: ReadonlyMap<string, Client>,
+): { clientFlags: ReportFlag[]; targetOnly: ReadonlySet<string> } {
   const none = { clientFlags: [], targetOnly: new Set<string>() };
   if (client.promotedFrom === null) return none;
-  const slash = client.promotedFrom.indexOf('/');
-  const fromEnv = client.promotedFrom.slice(0, slash);
-  const fromId = client.promotedFrom.slice(slash + 1);
-  const source = slash < 0 ? undefined : await ctx.stores.clients.get(fromEnv, fromId);
+  const source = sources.get(client.promotedFrom);
   if (source === undefined)
     return {
       clientFlags: [
@@ -278,17 +291,17 @@ async function promotionDrift(
  * a path that moved). One that differs already in its scheme is near none of them: it is counted
  * apart, as is anything when the client has no URI left to be near.
  */
-async function nearMisses(
-  ctx: ServiceContext,
+function nearMisses(
   client: Client,
   environment: Environment,
   now: number,
-): Promise<{ byUri: Map<string, number>; other: number }> {
+  refusals: readonly RefusedRedirect[],
+): { byUri: Map<string, number>; other: number } {
   const byUri = new Map<string, number>();
   let other = 0;
   const registered = activeRedirectUris(client, now);
   const options = redirectMatchOptions(environment, client.type);
-  for (const refused of await ctx.stores.refusedRedirects.list(environment.name, client.clientId)) {
+  for (const refused of refusals) {
     const match = matchRedirectUri(refused.redirectUri, registered, options);
     // Registered since it was refused: no longer a near miss.
     if (match.ok) continue;
@@ -298,19 +311,48 @@ async function nearMisses(
   return { byUri, other };
 }
 
+/** `operator:<id>` as the operator's email; other actors as they are. One read of the operators. */
 async function actorLabels(
   ctx: ServiceContext,
   registrations: readonly RedirectRegistration[],
 ): Promise<Map<string, string>> {
+  const actors = new Set(registrations.map((r) => r.registeredBy));
+  const byOperator = [...actors].some((actor) => actor?.startsWith('operator:') === true)
+    ? new Map((await ctx.stores.operators.list()).map((o) => [`operator:${o.id}`, o.email]))
+    : new Map<string, string>();
   const labels = new Map<string, string>();
-  for (const actor of new Set(registrations.map((r) => r.registeredBy))) {
-    if (actor === null || labels.has(actor)) continue;
-    const operator = actor.startsWith('operator:')
-      ? await ctx.stores.operators.get(actor.slice('operator:'.length))
-      : undefined;
-    labels.set(actor, operator?.email ?? actor);
-  }
+  for (const actor of actors) if (actor !== null) labels.set(actor, byOperator.get(actor) ?? actor);
   return labels;
+}
+
+/**
+ * The clients promoted clients came from, keyed `env/clientId` as `promotedFrom` names them: one
+ * read per source environment, however many clients there are.
+ */
+async function promotionSources(
+  ctx: ServiceContext,
+  clients: readonly Client[],
+): Promise<Map<string, Client>> {
+  const sourceEnvs = new Set<string>();
+  for (const client of clients) {
+    const slash = client.promotedFrom?.indexOf('/') ?? -1;
+    if (slash > 0) sourceEnvs.add((client.promotedFrom ?? '').slice(0, slash));
+  }
+  const sources = new Map<string, Client>();
+  for (const env of sourceEnvs)
+    for (const source of await ctx.stores.clients.list(env))
+      sources.set(`${env}/${source.clientId}`, source);
+  return sources;
+}
+
+function byClient(refusals: readonly RefusedRedirect[]): Map<string, RefusedRedirect[]> {
+  const grouped = new Map<string, RefusedRedirect[]>();
+  for (const refused of refusals) {
+    const list = grouped.get(refused.clientId);
+    if (list === undefined) grouped.set(refused.clientId, [refused]);
+    else list.push(refused);
+  }
+  return grouped;
 }
 
 export async function redirectReport(
@@ -318,12 +360,15 @@ export async function redirectReport(
   environmentName: string,
   options: ReportOptions = {},
 ): Promise<RedirectReport> {
+  const environment = await requireEnvironment(ctx, environmentName);
   const settings = {
     unusedDays: options.unusedDays ?? DEFAULT_UNUSED_DAYS,
     expiringDays: options.expiringDays ?? DEFAULT_EXPIRING_DAYS,
+    countingSince: await ctx.stores.redirectRegistrations.countingSince(),
   };
-  const environment = await requireEnvironment(ctx, environmentName);
   const now = ctx.clock();
+  // A fixed number of reads whatever the number of clients: each table once for the
+  // environment (and the clients of each environment promoted from), joined here.
   const registrations = await ctx.stores.redirectRegistrations.list(environment.name);
   const rowOf = new Map(registrations.map((r) => [`${r.clientId}\n${r.kind}\n${r.uri}`, r]));
   const labels = await actorLabels(ctx, registrations);
@@ -331,10 +376,13 @@ export async function redirectReport(
     (a, b) => a.name.localeCompare(b.name) || a.clientId.localeCompare(b.clientId),
   );
 
+  const refusals = byClient(await ctx.stores.refusedRedirects.listEnvironment(environment.name));
+  const sources = await promotionSources(ctx, clients);
+
   const inventory: InventoryClient[] = [];
   for (const client of clients) {
-    const misses = await nearMisses(ctx, client, environment, now);
-    const drift = await promotionDrift(ctx, client, environment);
+    const misses = nearMisses(client, environment, now, refusals.get(client.clientId) ?? []);
+    const drift = promotionDrift(client, environment, sources);
     const listed: [RedirectKind, readonly string[]][] = [
       ['redirect', client.redirectUris],
       ['post_logout', client.postLogoutRedirectUris ?? []],

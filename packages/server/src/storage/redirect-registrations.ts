@@ -76,7 +76,16 @@ export interface RedirectRegistrationStore {
   ): Promise<void>;
   list(environment: string): Promise<RedirectRegistration[]>;
   listClient(environment: string, clientId: string): Promise<RedirectRegistration[]>;
+  /**
+   * When Gatehouse began recording registrations and use: the time migration 0015 was applied.
+   * Rows it backfilled (registeredBy null) have no record of use before then. Null when the
+   * migration table does not say (a database migrated by other means).
+   */
+  countingSince(): Promise<number | null>;
 }
+
+/** The migration that created the inventory and backfilled what was already registered. */
+export const INVENTORY_MIGRATION = '0015-redirect-governance';
 
 type Row = Database['redirect_registrations'];
 
@@ -175,6 +184,16 @@ export function redirectRegistrationStore(db: Kysely<Database>): RedirectRegistr
         .orderBy('uri')
         .execute();
       return rows.map(toRegistration);
+    },
+    async countingSince() {
+      // Kysely's migrator keeps the applied time as an ISO 8601 string in `timestamp`.
+      const rows = await sql<{
+        timestamp: string;
+      }>`select timestamp from gatehouse_migrations where name = ${INVENTORY_MIGRATION}`.execute(
+        db,
+      );
+      const at = Date.parse(rows.rows[0]?.timestamp ?? '');
+      return Number.isNaN(at) ? null : at;
     },
   };
 }

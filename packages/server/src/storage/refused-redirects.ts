@@ -27,9 +27,23 @@ export interface RefusedRedirectStore {
     at: number,
   ): Promise<void>;
   list(environment: string, clientId: string): Promise<RefusedRedirect[]>;
+  /** Every client's, in one read (the redirect inventory of a whole environment). */
+  listEnvironment(environment: string): Promise<RefusedRedirect[]>;
   /** Forgets a URI once it is registered, so the list shows only what is still refused. */
   forget(environment: string, clientId: string, redirectUri: string): Promise<void>;
   forgetClient(environment: string, clientId: string): Promise<void>;
+}
+
+function toRefused(row: Database['refused_redirects']): RefusedRedirect {
+  return {
+    environment: row.environment,
+    clientId: row.client_id,
+    redirectUri: row.redirect_uri,
+    policyCode: row.policy_code,
+    count: row.count,
+    firstSeenAt: row.first_seen_at,
+    lastSeenAt: row.last_seen_at,
+  };
 }
 
 export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore {
@@ -76,15 +90,17 @@ export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore
         .where('client_id', '=', clientId)
         .orderBy('last_seen_at', 'desc')
         .execute();
-      return rows.map((row) => ({
-        environment: row.environment,
-        clientId: row.client_id,
-        redirectUri: row.redirect_uri,
-        policyCode: row.policy_code,
-        count: row.count,
-        firstSeenAt: row.first_seen_at,
-        lastSeenAt: row.last_seen_at,
-      }));
+      return rows.map(toRefused);
+    },
+    async listEnvironment(environment) {
+      const rows = await db
+        .selectFrom('refused_redirects')
+        .selectAll()
+        .where('environment', '=', environment)
+        .orderBy('client_id')
+        .orderBy('last_seen_at', 'desc')
+        .execute();
+      return rows.map(toRefused);
     },
     async forget(environment, clientId, redirectUri) {
       await db
