@@ -444,6 +444,63 @@ describe('a post-logout URI is used by a sign-out, not by anyone asking for one 
   });
 });
 
+describe.each(DATABASES)('a decision sent several times at once ($kind)', ({ create }) => {
+  const PASSWORD = 'correct horse battery';
+  let database: ThrowawayDatabase;
+
+  beforeAll(async () => {
+    database = await create();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('answers the parked request once: one code, one use', async () => {
+    const t = await startTestServer(database, { redirectUsage: { intervalMs: 3_600_000 } });
+    let closed = false;
+    try {
+      // A web client asks for consent: the consent page's Allow is the decision sent again.
+      const { clientId } = await t.client({ type: 'web', name: 'Twice', redirectUris: [WEB] });
+      await t.user('twice@example.com', PASSWORD);
+      const browser = new FormBrowser(t.url);
+      const started = await browser.follow(
+        await browser.get(
+          `/e/development/authorize?${new URLSearchParams(codeRequest(clientId, WEB).query).toString()}`,
+        ),
+      );
+      const signedIn = await browser.follow(
+        await browser.post('/e/development/login', {
+          ...FormBrowser.fields(await started.last.text()),
+          email: 'twice@example.com',
+          password: PASSWORD,
+        }),
+      );
+      const page = await signedIn.last.text();
+      const decision = { ...FormBrowser.fields(page), decision: 'allow' };
+      const replies = await Promise.all(
+        Array.from({ length: 6 }, () => browser.post(FormBrowser.action(page), decision)),
+      );
+      const codes = replies.filter((r) => r.headers.get('location')?.includes('code=') === true);
+      expect(codes).toHaveLength(1);
+
+      await t.close();
+      closed = true;
+      const reopened = await open(database);
+      try {
+        const rows = await reopened.stores.redirectRegistrations.listClient(
+          'development',
+          clientId,
+        );
+        expect(rows.map((r) => [r.uri, r.requestCount, r.useCount])).toEqual([[WEB, 1, 1]]);
+      } finally {
+        await reopened.handle.close();
+      }
+    } finally {
+      if (!closed) await t.close();
+    }
+  });
+});
+
 describe.each(DATABASES)('the figures after a load ($kind)', ({ create }) => {
   const N = 20;
   const PASSWORD = 'correct horse battery';

@@ -3,7 +3,7 @@ import type { AppDeps, EnvironmentContext } from '../http/deps.js';
 import { errorPage } from '../pages/pages.js';
 import { decideNext, type NextStep, type SignInFacts } from './decide.js';
 import { currentImpersonation } from './impersonation.js';
-import { finishParked, parkRequest, type StoredAuthorization } from './parked.js';
+import { answeredAlready, finishParked, parkRequest, type StoredAuthorization } from './parked.js';
 import { redirectError, redirectWithCode } from './respond.js';
 import { currentSession } from './session.js';
 
@@ -41,7 +41,7 @@ export async function confirmParked(
   const next = decideNext(facts);
   if (next.kind !== 'confirm')
     return carryOut(deps, requestEnv, reply, pending, parkedId, next, facts.session);
-  await finishParked(deps, requestEnv, reply, parkedId);
+  if (!(await finishParked(deps, requestEnv, reply, parkedId))) return answeredAlready(reply);
   return redirectWithCode(
     deps,
     reply,
@@ -129,7 +129,8 @@ async function carryOut(
       if (parkedId === undefined) await parkRequest(deps, requestEnv, reply, pending);
       return reply.redirect(`/e/${requestEnv.environment.name}/${next.kind}`, 303);
     case 'code':
-      if (parkedId !== undefined) await finishParked(deps, requestEnv, reply, parkedId);
+      if (parkedId !== undefined && !(await finishParked(deps, requestEnv, reply, parkedId)))
+        return answeredAlready(reply);
       return redirectWithCode(
         deps,
         reply,

@@ -6,7 +6,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken, sha256 } from '../crypto/random.js';
 import { cookieOptions, INTERACTION_COOKIE, INTERACTION_TTL_MS } from '../http/cookies.js';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import { sendNoStorePage } from '../http/no-store-page.js';
 import { allowFormRedirect } from '../http/security-headers.js';
+import { errorPage } from '../pages/pages.js';
 import type { PendingAuthorization } from '../storage/authorization-requests.js';
 
 /** A pending request as stored, with when it was made (to tell a fresh sign-in from an old one). */
@@ -82,13 +84,33 @@ export async function recordSignInFor(
   );
 }
 
-/** Forgets a parked request once it is answered, so it cannot be answered twice. */
+/**
+ * Forgets a parked request once it is answered, so it cannot be answered twice. False when another
+ * request answered it first (the same form sent twice at once: both read it before either
+ * deleted it): that one must then answer nothing — no second code, no second redirect.
+ */
 export async function finishParked(
   deps: AppDeps,
   requestEnv: EnvironmentContext,
   reply: FastifyReply,
   id: string,
-): Promise<void> {
-  await deps.stores.authorizationRequests.delete(requestEnv.environment.name, sha256(id));
+): Promise<boolean> {
+  const finished = await deps.stores.authorizationRequests.delete(
+    requestEnv.environment.name,
+    sha256(id),
+  );
   reply.clearCookie(INTERACTION_COOKIE, { path: `/e/${requestEnv.environment.name}` });
+  return finished;
+}
+
+/** The page for a request whose parked authorization another request has just answered. */
+export function answeredAlready(reply: FastifyReply): FastifyReply {
+  return sendNoStorePage(
+    reply,
+    400,
+    errorPage(
+      'Sign-in already answered',
+      'This sign-in was answered already (the form was sent more than once). Go back to the application.',
+    ),
+  );
 }

@@ -43,7 +43,8 @@ export interface AuthorizationRequestStore {
     now: number,
     facts: Readonly<Record<string, string | number | boolean>>,
   ): Promise<void>;
-  delete(environment: string, idHash: string): Promise<void>;
+  /** Whether this call deleted it: of two deleting it at once, one only (answered once). */
+  delete(environment: string, idHash: string): Promise<boolean>;
 }
 
 export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRequestStore {
@@ -98,11 +99,12 @@ export function authorizationRequestStore(db: Kysely<Database>): AuthorizationRe
       });
     },
     async delete(environment, idHash) {
-      await db
+      const result = await db
         .deleteFrom('authorization_requests')
         .where('environment', '=', environment)
         .where('id_hash', '=', idHash)
-        .execute();
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
     },
   };
 }

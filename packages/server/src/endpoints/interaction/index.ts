@@ -12,7 +12,12 @@ import { confirmPage, consentPage, errorPage, loginPage } from '../../pages/page
 import { advance, confirmParked, needsSignIn } from '../../authorization/advance.js';
 import { currentImpersonation } from '../../authorization/impersonation.js';
 import { splitByConsent } from '../../authorization/incremental-consent.js';
-import { finishParked, parkedRequest, recordSignInFor } from '../../authorization/parked.js';
+import {
+  answeredAlready,
+  finishParked,
+  parkedRequest,
+  recordSignInFor,
+} from '../../authorization/parked.js';
 import { currentSession } from '../../authorization/session.js';
 import { hostOf, redirectError, redirectWithCode } from '../../authorization/respond.js';
 
@@ -141,7 +146,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     const body = singleParams(request.body);
     if (body.interaction !== sha256(parked.id)) return replaced(reply);
     if (body.decision !== 'allow') {
-      await finishParked(deps, requestEnv, reply, parked.id);
+      if (!(await finishParked(deps, requestEnv, reply, parked.id))) return answeredAlready(reply);
       const current = await currentSession(deps, requestEnv, request);
       await audit(deps, requestEnv, 'authorization.cancelled', current?.user.id ?? null, {
         clientId: parked.pending.clientId,
@@ -213,7 +218,7 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     if (acting === undefined && (await needsSignIn(deps, requestEnv, request, pending)))
       return reply.redirect(`/e/${requestEnv.environment.name}/login`, 303);
     const decision = body.decision;
-    await finishParked(deps, requestEnv, reply, parkedId);
+    if (!(await finishParked(deps, requestEnv, reply, parkedId))) return answeredAlready(reply);
     if (acting !== undefined) {
       // An operator's decision is never stored as the user's consent.
       if (decision !== 'allow')
