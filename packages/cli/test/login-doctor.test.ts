@@ -301,7 +301,9 @@ describe('gatehouse login doctor with IPv6 loopback off', () => {
       execFile(
         'unshare',
         [
-          '-n',
+          // A user namespace too (-r): root in it may configure its own network namespace, so
+          // this runs unprivileged as well (CI runners), not only as root.
+          '-rn',
           'sh',
           '-c',
           `ip link set lo up && sysctl -qw net.ipv6.conf.lo.disable_ipv6=1 && exec '${process.execPath}' '${launcher}' ${quoted}`,
