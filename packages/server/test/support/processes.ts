@@ -131,7 +131,9 @@ export class GatehouseProcess {
     const started = new GatehouseProcess(options.name, options.port, child);
     children.add(started);
     void started.exited.then(() => children.delete(started));
-    const deadline = Date.now() + 30_000;
+    // Generous: with test files running side by side on a 2-core machine, several processes
+    // start at once. This only ends a start that hangs; nothing here measures speed.
+    const deadline = Date.now() + 90_000;
     while (!started.log.includes('Gatehouse is listening on')) {
       if (!started.running)
         throw new Error(
@@ -139,7 +141,7 @@ export class GatehouseProcess {
         );
       if (Date.now() > deadline) {
         await started.kill('SIGKILL');
-        throw new Error(`gatehouse serve (${options.name}) did not start in 30 s:\n${started.log}`);
+        throw new Error(`gatehouse serve (${options.name}) did not start in 90 s:\n${started.log}`);
       }
       await sleep(20);
     }
@@ -251,7 +253,7 @@ export function runGatehouse(
     const child = execFile(
       process.execPath,
       [LAUNCHER, ...argv],
-      { env: options.env, timeout: 30_000 },
+      { env: options.env, timeout: 90_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });
