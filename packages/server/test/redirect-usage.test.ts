@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openGatehouse } from '../src/bootstrap.js';
 import type { ServerConfig } from '../src/config.js';
-import { createClient } from '../src/services/clients.js';
+import { createClient, updateClient } from '../src/services/clients.js';
 import type { ServiceContext } from '../src/services/context.js';
 import { ensureDefaultEnvironments } from '../src/services/environments.js';
 import { RedirectUsage, type RegisteredEntry } from '../src/services/redirect-usage.js';
@@ -492,6 +492,96 @@ describe.each(DATABASES)('a decision sent several times at once ($kind)', ({ cre
           clientId,
         );
         expect(rows.map((r) => [r.uri, r.requestCount, r.useCount])).toEqual([[WEB, 1, 1]]);
+      } finally {
+        await reopened.handle.close();
+      }
+    } finally {
+      if (!closed) await t.close();
+    }
+  });
+});
+
+describe('a request parked before its redirect URI went away (SQLite)', () => {
+  const PASSWORD = 'correct horse battery';
+  const REVIEW = 'https://pr-7.review.example.com/cb';
+  let database: ThrowawayDatabase;
+
+  beforeAll(async () => {
+    database = await throwawaySqlite();
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('is sent no code once the URI is removed or has expired: nor counted as a use', async () => {
+    let now = Date.now();
+    const t = await startTestServer(database, {
+      clock: () => now,
+      redirectUsage: { intervalMs: 3_600_000 },
+    });
+    let closed = false;
+    try {
+      const { clientId } = await t.client({
+        type: 'web',
+        name: 'Gone',
+        redirectUris: [WEB, REVIEW],
+        skipConsent: true,
+      });
+      // A review URI for the next minute (issue #18), as `--expires-in` registers it.
+      await updateClient(t.ctx, 'development', clientId, {
+        redirectUriExpiries: { [REVIEW]: now + 60_000 },
+      });
+      await t.user('gone@example.com', PASSWORD);
+      /** Starts a request (checked and parked: the sign-in page), signs in after `meanwhile`. */
+      const signIn = async (redirectUri: string, meanwhile: () => Promise<void>) => {
+        const browser = new FormBrowser(t.url);
+        const started = await browser.follow(
+          await browser.get(
+            `/e/development/authorize?${new URLSearchParams(codeRequest(clientId, redirectUri).query).toString()}`,
+          ),
+        );
+        const fields = FormBrowser.fields(await started.last.text());
+        await meanwhile();
+        return browser.follow(
+          await browser.post('/e/development/login', {
+            ...fields,
+            email: 'gone@example.com',
+            password: PASSWORD,
+          }),
+        );
+      };
+      // The review URI expires while its user types the password (two minutes, within the
+      // parked request's ten).
+      const expired = await signIn(REVIEW, () => {
+        now += 120_000;
+        return Promise.resolve();
+      });
+      // Not sent there (with a code or anything else): a page.
+      expect(expired.location).toBeUndefined();
+      expect(expired.last.status).toBe(400);
+      expect(await expired.last.text()).toContain('no longer has this address registered');
+      // The operator removes a URI (say its domain lapsed) while a request for it is parked.
+      const removed = await signIn(WEB, async () => {
+        await updateClient(t.ctx, 'development', clientId, {
+          addRedirectUris: ['https://new.example.com/cb'],
+          removeRedirectUris: [WEB],
+        });
+      });
+      expect(removed.location).toBeUndefined();
+      expect(removed.last.status).toBe(400);
+
+      await t.close();
+      closed = true;
+      const reopened = await open(database);
+      try {
+        const rows = await reopened.stores.redirectRegistrations.listClient(
+          'development',
+          clientId,
+        );
+        expect(rows.map((r) => [r.uri, r.requestCount, r.useCount])).toEqual([
+          ['https://new.example.com/cb', 0, 0],
+          [REVIEW, 1, 0],
+        ]);
       } finally {
         await reopened.handle.close();
       }

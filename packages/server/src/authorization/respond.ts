@@ -1,10 +1,15 @@
 import type { FastifyReply } from 'fastify';
+import { matchRedirectUri } from '@gatehouse/redirect-policy';
 import type { OAuthError } from '../errors.js';
 import { randomToken, sha256 } from '../crypto/random.js';
 import { SESSION_TTL_MS } from '../http/cookies.js';
 import type { AppDeps, EnvironmentContext } from '../http/deps.js';
+import { sendNoStorePage } from '../http/no-store-page.js';
+import { errorPage } from '../pages/pages.js';
+import { redirectMatchOptions } from '../services/redirect-checks.js';
 import { recordSessionClient } from '../services/logout.js';
 import type { PendingAuthorization } from '../storage/authorization-requests.js';
+import { activeRedirectUris } from '../storage/clients.js';
 import { NO_CODE_CHALLENGE } from '../storage/codes.js';
 import type { Session } from '../storage/sessions.js';
 import type { ActingOperator } from '../tokens/issue.js';
@@ -56,8 +61,20 @@ export async function redirectWithCode(
   /** The browser session the code is issued under (its sid goes into the ID tokens). */
   session?: Pick<Session, 'sid'>,
 ): Promise<FastifyReply> {
-  const code = `ghac_${randomToken(32)}`;
   const now = deps.clock();
+  // RFC 6749 §4.1.2.1: the redirect URI was matched when the request was checked, but sign-in and
+  // consent can come minutes later. A registration removed or expired meanwhile (issue #18's
+  // review URIs) is sent no code; nor anything else: it is not trusted any more, so a page.
+  if (!(await stillRegistered(deps, requestEnv, request, now)))
+    return sendNoStorePage(
+      reply,
+      400,
+      errorPage(
+        'Return address no longer registered',
+        'The application this sign-in would return to no longer has this address registered, so it was stopped. Start again from the application.',
+      ),
+    );
+  const code = `ghac_${randomToken(32)}`;
   // OIDC Core §3.1.2.1 acr_values: a voluntary request, answered with the class reached.
   const acrRequested = (request.acrValues?.length ?? 0) > 0;
   // The code and its audit entry are committed together (storage/codes.ts).
@@ -136,4 +153,20 @@ export function hostOf(uri: string): string {
   } catch {
     return uri;
   }
+}
+
+/** Whether the request's redirect URI still matches one of its client's active registrations. */
+async function stillRegistered(
+  deps: AppDeps,
+  requestEnv: EnvironmentContext,
+  request: PendingAuthorization,
+  now: number,
+): Promise<boolean> {
+  const client = await deps.stores.clients.get(requestEnv.environment.name, request.clientId);
+  if (client === undefined) return false;
+  return matchRedirectUri(
+    request.redirectUri,
+    activeRedirectUris(client, now),
+    redirectMatchOptions(requestEnv.environment, client.type),
+  ).ok;
 }
