@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openGatehouse, resolveServerConfig } from '@gatehouse/server';
+import { openGatehouse, registerDynamicClient, resolveServerConfig } from '@gatehouse/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatehouse, initData, type CliRun } from './harness.js';
 
@@ -156,6 +156,49 @@ describe('gatehouse redirects report', () => {
     expect(
       lines.some((line) => line.includes(',http://localhost/callback,loopback,localhost,')),
     ).toBe(true);
+  });
+
+  it('never lets a client name from open registration drive the terminal, in any format', async () => {
+    // OSC (window title), ESC [2J (clear screen), the 8-bit CSI, a right-to-left override that
+    // would show "exe.jpg" as "gpj.exe": all allowed in a client_name (RFC 7591 sets no charset).
+    const hostile = 'Evil\u001b]0;owned\u0007\u001b[2J\u009b31m\u202egpj.exe';
+    const config = resolveServerConfig({ dataDir: join(workDir, 'data') }, workDir);
+    const opened = await openGatehouse(config.database, config.secret);
+    try {
+      const development = await opened.stores.environments.get('development');
+      if (development === undefined) throw new Error('no development environment');
+      await registerDynamicClient(
+        { stores: opened.stores, clock: Date.now, actor: 'dynamic:anonymous' },
+        development,
+        {
+          client_name: hostile,
+          redirect_uris: ['http://127.0.0.1/callback'],
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          application_type: 'native',
+        },
+      );
+    } finally {
+      await opened.handle.close();
+    }
+    for (const format of ['md', 'csv', 'json'] as const) {
+      const result = await cli(['redirects', 'report', '--env', 'development', '--format', format]);
+      expect(result.code, format).toBe(0);
+      expect(result.stdout, format).not.toMatch(
+        // eslint-disable-next-line no-control-regex -- the characters that must not be written raw
+        /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e]/,
+      );
+      expect(result.stdout, format).toContain(
+        { md: 'Evil\\\\x1b]0;owned', csv: 'Evil\\x1b]0;owned', json: 'Evil\\u001b]0;owned' }[
+          format
+        ],
+      );
+      if (format === 'json') {
+        // Escaped, not altered: the name parses back exactly.
+        const report = JSON.parse(result.stdout) as ReportJson;
+        expect(report.clients.map((c) => c.name)).toContain(hostile);
+      }
+    }
   });
 
   it('refuses an unknown environment, a bad number of days and an unknown format in one line', async () => {

