@@ -300,6 +300,38 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     ]);
   });
 
+  it('classes loopback in another spelling as loopback, not as http to another host', async () => {
+    const tool = (
+      await createClient(t.ctx, {
+        environment: 'development',
+        type: 'native',
+        name: 'Spellings',
+        redirectUris: ['http://127.0.0.1/cb'],
+      })
+    ).client.clientId;
+    // Registered by an older release, before the policy refused these spellings.
+    const spellings = [
+      'http://[::ffff:7f00:1]/cb',
+      'http://app.localhost/cb',
+      'http://127.0.0.2/cb',
+      'http://LOCALHOST:8080/cb',
+    ];
+    await t.ctx.stores.clients.update('development', tool, { redirectUris: spellings }, now);
+    const report = await redirectReport(t.ctx, 'development');
+    for (const uri of spellings.slice(0, 3)) {
+      const found = entry(report, tool, uri);
+      expect(found.class, uri).toBe('loopback');
+      expect(codes(found), uri).toEqual(['violates_policy']);
+      expect(found.flags[0]?.reason, uri).toContain('[nonstandard_loopback]');
+    }
+    const upper = entry(report, tool, 'http://LOCALHOST:8080/cb');
+    expect(upper).toMatchObject({ class: 'loopback', loopbackHost: 'localhost' });
+    expect(upper.flags.find((f) => f.code === 'localhost_loopback')?.reason).toMatch(
+      /register http:\/\/127\.0\.0\.1:8080\/cb$/,
+    );
+    await t.ctx.stores.clients.delete('development', tool);
+  });
+
   it('flags what the environment’s policy refuses today: localhost once production refuses it', async () => {
     const native = (
       await createClient(t.ctx, {

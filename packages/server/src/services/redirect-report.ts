@@ -2,6 +2,7 @@ import {
   LOOPBACK_HOSTS,
   matchRedirectUri,
   validateRedirectUri,
+  ValidationCode,
   type LoopbackHost,
 } from '@gatehouse/redirect-policy';
 import {
@@ -143,9 +144,20 @@ export function classifyRedirectUri(uri: string): {
     ? (url.hostname as LoopbackHost)
     : null;
   if (web && host !== null) return { class: 'loopback', loopbackHost: host };
+  // 127.0.0.2, [::ffff:7f00:1], app.localhost, localhost., 0.0.0.0: loopback in another spelling,
+  // as the policy reads it (refused in every tier, so the policy flag says why); not "http to a
+  // host other than loopback".
+  if (web && nonstandardLoopback(uri)) return { class: 'loopback', loopbackHost: null };
   if (url.protocol === 'https:') return { class: 'https', loopbackHost: null };
   if (url.protocol === 'http:') return { class: 'http', loopbackHost: null };
   return { class: 'private-use-scheme', loopbackHost: null };
+}
+
+/** Whether the policy refuses a URI as a loopback address in a non-standard spelling. */
+function nonstandardLoopback(uri: string): boolean {
+  // The verdict on the host does not depend on the tier or the client type.
+  const verdict = validateRedirectUri(uri, { environment: 'development', clientType: 'native' });
+  return !verdict.ok && verdict.code === ValidationCode.NonstandardLoopback;
 }
 
 const day = (at: number): string => new Date(at).toISOString().slice(0, 10);
@@ -208,7 +220,8 @@ function entryFlags(
   );
   if (unused !== undefined) flags.push(unused);
   if (entry.loopbackHost === 'localhost') {
-    const instead = entry.uri.replace('://localhost', '://127.0.0.1');
+    // Any case: a registration from before the canonical-form rule may say LOCALHOST.
+    const instead = entry.uri.replace(/:\/\/localhost(?=[:/?#]|$)/i, '://127.0.0.1');
     flags.push({
       code: 'localhost_loopback',
       reason: `"localhost" may resolve to something other than this machine (RFC 8252 §8.3: NOT RECOMMENDED); register ${instead}`,
