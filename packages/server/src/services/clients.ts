@@ -359,12 +359,16 @@ export async function updateClient(
   }
   const grantTypes = update.grantTypes ?? current.grantTypes;
   checkGrants(current.type, grantTypes, uris);
+  // A URI named in addRedirectUris is judged as new even when the client still has it: the
+  // tolerance for a registration made before the loopback policy covers keeping it, not adding
+  // it again (which would also clear an expired one's expiry and revive it).
+  const added = update.addRedirectUris ?? [];
   const warnings = await checkRedirectUris(
     ctx,
     environment,
     current.type,
     uris,
-    current.redirectUris,
+    current.redirectUris.filter((uri) => !added.includes(uri)),
   );
   const name = update.name?.trim();
   if (name !== undefined && (name === '' || name.length > 100))

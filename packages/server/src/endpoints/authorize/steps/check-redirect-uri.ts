@@ -16,14 +16,13 @@ export function checkRedirectUri(state: AuthorizeState): void {
   const requested = state.params.redirect_uri;
   const now = deps.clock();
   const registered = activeRedirectUris(client, now);
-  if (requested === undefined) {
-    state.redirectUri = onlyRedirectUri(registered);
-    state.registeredRedirectUri = state.redirectUri;
-    return;
-  }
+  // Omitted, the one registration stands for it, and is held to the same policy: an https
+  // loopback registration (no port to vary) made before the environment refused its host
+  // (issue #18) must not receive even an error response (RFC 6749 §4.1.2.1).
+  const redirectUri = requested ?? onlyRedirectUri(registered);
   // A spa client's registrations match exactly, port included (its origin; redirect-policy).
   const result = matchRedirectUri(
-    requested,
+    redirectUri,
     registered,
     redirectMatchOptions(requestEnv.environment, client.type),
   );
@@ -31,11 +30,11 @@ export function checkRedirectUri(state: AuthorizeState): void {
     throw new RedirectUriRefused(
       requestEnv.environment.name,
       client.clientId,
-      requested,
+      redirectUri,
       result,
       now,
     );
-  state.redirectUri = requested;
+  state.redirectUri = redirectUri;
   state.registeredRedirectUri = result.registered;
 }
 
