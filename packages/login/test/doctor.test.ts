@@ -305,7 +305,7 @@ describe('login doctor against Gatehouse', () => {
 
   it("outside development says the environment's loopback policy refused the host, and only that", async () => {
     const ctx = t.ctx;
-    const { updateEnvironmentSettings } = await import('../../server/src/services/environments.js');
+    const { updateEnvironmentSettings } = await import('@gatehouse/server');
     const policyClient = (
       await t.client({
         type: 'native',
