@@ -380,6 +380,34 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     expect(report.summary.flags.promotion_drift).toBe(2);
   });
 
+  it('flags promotion drift the other way: a source URI the target lacks, which promoting again adds back', async () => {
+    const source = (
+      await createClient(t.ctx, {
+        environment: 'staging',
+        type: 'web',
+        name: 'Billing',
+        redirectUris: ['https://billing.example.com/callback', 'https://billing.example.com/old'],
+      })
+    ).client.clientId;
+    const target = (await promoteClient(t.ctx, 'staging', source, 'production')).client.clientId;
+    // Someone removes the old callback in production by hand.
+    await t.ctx.stores.clients.update(
+      'production',
+      target,
+      { redirectUris: ['https://billing.example.com/callback'] },
+      now,
+    );
+    const report = await redirectReport(t.ctx, 'production');
+    expect(report.clients.find((c) => c.clientId === target)?.flags).toEqual([
+      {
+        code: 'promotion_drift',
+        reason: `staging/${source} has https://billing.example.com/old, which production lacks: promoting again would add it`,
+      },
+    ]);
+    await t.ctx.stores.clients.delete('production', target);
+    await t.ctx.stores.clients.delete('staging', source);
+  });
+
   it('reads the stores a fixed number of times, however many clients the environment has', async () => {
     const calls: string[] = [];
     const stores = new Proxy(t.ctx.stores, {

@@ -264,9 +264,10 @@ function entryFlags(
 }
 
 /**
- * How a promoted client differs from its source in ways promotion would refuse: source URIs the
- * target's policy refuses (promoting again is refused), and target URIs the source lacks (promoting
- * again removes them). Temporary source URIs are never promoted, so they are left out.
+ * How a promoted client differs from its source in ways promoting again would show: source URIs
+ * the target's policy refuses (promoting again is refused), source URIs the target lacks (promoting
+ * again adds them back), and target URIs the source lacks (promoting again removes them).
+ * Temporary source URIs are never promoted, so they are left out.
  */
 function promotionDrift(
   client: Client,
@@ -289,12 +290,18 @@ function promotionDrift(
   const promotable = source.redirectUris.filter(
     (uri) => source.redirectUriExpiries[uri] === undefined,
   );
-  const clientFlags = refusedUris(redirectPolicyFor(environment, source.type), promotable).map(
-    (refused): ReportFlag => ({
-      code: 'promotion_drift',
-      reason: `${client.promotedFrom} has ${refused.uri}, which ${environment.name} refuses [${refused.code}]: promoting again would be refused`,
-    }),
-  );
+  const refused = refusedUris(redirectPolicyFor(environment, source.type), promotable);
+  const clientFlags = refused.map((r): ReportFlag => ({
+    code: 'promotion_drift',
+    reason: `${client.promotedFrom} has ${r.uri}, which ${environment.name} refuses [${r.code}]: promoting again would be refused`,
+  }));
+  // The other way: a URI removed here (perhaps on purpose) that promoting again would put back.
+  for (const uri of promotable)
+    if (!client.redirectUris.includes(uri) && !refused.some((r) => r.uri === uri))
+      clientFlags.push({
+        code: 'promotion_drift',
+        reason: `${client.promotedFrom} has ${uri}, which ${environment.name} lacks: promoting again would add it`,
+      });
   const targetOnly = new Set(client.redirectUris.filter((uri) => !promotable.includes(uri)));
   return { clientFlags, targetOnly };
 }
