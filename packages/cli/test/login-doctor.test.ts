@@ -320,7 +320,7 @@ describe('gatehouse login doctor with IPv6 loopback off', () => {
     });
   }
 
-  it('says ::1 is not available, that localhost cannot be bound, and that 127.0.0.1 still works', async () => {
+  it('says ::1 is not available, that localhost binds 127.0.0.1 alone, and that 127.0.0.1 works', async () => {
     const result = await inNamespace(['login', 'doctor', '--json']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -328,10 +328,24 @@ describe('gatehouse login doctor with IPv6 loopback off', () => {
     const v6 = report.checks.find((c) => c.id === 'listener.[::1]');
     expect(v6).toMatchObject({ status: 'warn', data: { errno: 'EADDRNOTAVAIL' } });
     expect(v6?.summary).toContain('IPv6 loopback (::1) is not available');
-    expect(report.checks.find((c) => c.id === 'listener.localhost')?.summary).toContain(
-      'login binds both 127.0.0.1 and ::1 for localhost, and ::1 is not available',
+    const localhost = report.checks.find((c) => c.id === 'listener.localhost');
+    expect(localhost).toMatchObject({ status: 'ok', data: { addresses: ['127.0.0.1'] } });
+    expect(localhost?.summary).toContain(
+      'login binds 127.0.0.1 alone: IPv6 loopback (::1) is off here',
     );
     expect(statusOf(report, 'listener.127.0.0.1')).toBe('ok');
+  });
+
+  it('exits 0 where login would use localhost: it binds 127.0.0.1 alone', async () => {
+    const result = await inNamespace(['login', 'doctor', '--host', 'localhost', '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as DoctorReport;
+    expect(report.verdict.loopbackWorks).toBe(true);
+    expect(report.checks.find((c) => c.id === 'listener.localhost')).toMatchObject({
+      status: 'ok',
+      data: { usedByLogin: true, addresses: ['127.0.0.1'] },
+    });
   });
 
   it('exits 1 where login would use [::1], naming paste mode', async () => {

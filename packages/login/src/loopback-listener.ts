@@ -6,7 +6,10 @@ import { FRAMING_HEADERS, PAGE_HEADERS, resultPage, strayPage } from './pages.js
 export type LoopbackHost = '127.0.0.1' | '[::1]' | 'localhost';
 
 export interface ListenerOptions {
-  /** Default `127.0.0.1` (RFC 8252 §8.3). `localhost` binds both 127.0.0.1 and [::1]. */
+  /**
+   * Default `127.0.0.1` (RFC 8252 §8.3). `localhost` binds both 127.0.0.1 and [::1], or the one
+   * of them this machine has (IPv6 loopback off, or no IPv4 loopback).
+   */
   readonly host?: LoopbackHost;
   /** Default 0: an ephemeral port chosen by the OS. */
   readonly port?: number;
@@ -17,6 +20,8 @@ export interface ListenerOptions {
 /** What the listener hands over: the callback URL with the expected state, once. */
 export interface CallbackListener {
   readonly redirectUri: string;
+  /** The addresses bound: one, or for `localhost` 127.0.0.1 and ::1 where both exist. */
+  readonly addresses: readonly string[];
   /**
    * Resolves with the first callback whose `state` equals `expectedState`. The browser is held
    * until `finish` is called, then sent (303) to a clean result page.
@@ -100,7 +105,9 @@ export async function startListener(options: ListenerOptions = {}): Promise<Call
   };
 
   const servers: Server[] = [];
+  const addresses: string[] = [];
   let port = options.port ?? 0;
+  let missing: { error: unknown } | undefined;
   for (const bindHost of bindHosts) {
     const server = createServer(handler);
     server.keepAliveTimeout = 1000;
@@ -113,8 +120,17 @@ export async function startListener(options: ListenerOptions = {}): Promise<Call
         });
       });
     } catch (error) {
-      await Promise.all(servers.map((s) => closeServer(s)));
       const code = (error as NodeJS.ErrnoException).code;
+      // localhost where one loopback family is missing (IPv6 off: EADDRNOTAVAIL on ::1, or a
+      // kernel without IPv6): the other one alone. The browser resolves localhost to the
+      // addresses this machine has and falls back between them. Only an address that exists is
+      // ever skipped: a port taken on either family still fails below (whoever holds it there
+      // would get the callback of a browser that tries that family first).
+      if (requestedHost === 'localhost' && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
+        missing = { error };
+        continue;
+      }
+      await Promise.all(servers.map((s) => closeServer(s)));
       if (code === 'EADDRINUSE') {
         throw new LoginError(
           `port ${port} on ${bindHost} is in use; choose another with --port, or leave the port out to use any free one`,
@@ -138,12 +154,23 @@ export async function startListener(options: ListenerOptions = {}): Promise<Call
       );
     }
     servers.push(server);
+    addresses.push(bindHost);
     port = (server.address() as AddressInfo).port;
+  }
+  if (servers.length === 0 && missing !== undefined) {
+    // Neither 127.0.0.1 nor ::1 exists here.
+    const code = (missing.error as NodeJS.ErrnoException).code;
+    throw new LoginError(
+      `cannot listen on localhost${port === 0 ? '' : `:${port}`}: neither 127.0.0.1 nor ::1 is available (${code ?? 'unknown error'})`,
+      'listen_failed',
+      { cause: missing.error },
+    );
   }
   allowedHost = `${requestedHost}:${port}`;
 
   return {
     redirectUri: `http://${allowedHost}${path}`,
+    addresses,
     waitForCallback(expectedState, signal) {
       expected = expectedState;
       return new Promise<URL>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { browserAvailable, openInBrowser, startListener, LoginError } from '../src/index.js';
@@ -144,5 +145,79 @@ describe('opening the browser', () => {
     expect(browserAvailable({ CI: 'true' }, 'darwin')).toBe(false);
     expect(browserAvailable({ container: 'podman' }, 'darwin')).toBe(false);
     expect(browserAvailable({}, 'darwin')).toBe(true);
+  });
+});
+
+/**
+ * localhost where one loopback family is missing: the listener (built kit) runs in a network
+ * namespace of its own (`unshare -rn`: a user namespace too, so this runs unprivileged), where
+ * the loopback interface is set up as the case needs. It binds localhost, takes one callback on
+ * whichever address exists, and prints what it bound.
+ */
+describe('the loopback listener for localhost with one loopback family missing', () => {
+  const kit = new URL('../dist/index.js', import.meta.url).href;
+  const script = `
+    import { request } from 'node:http';
+    const { startListener } = await import(${JSON.stringify(kit)});
+    try {
+      const listener = await startListener({ host: 'localhost' });
+      const port = new URL(listener.redirectUri).port;
+      const waiting = listener.waitForCallback('s1', AbortSignal.timeout(20000));
+      const status = await new Promise((resolve, reject) => {
+        const req = request({ host: listener.addresses[0], port, path: '/callback?state=s1',
+          headers: { host: 'localhost:' + port }, agent: false }, (res) => { res.resume(); resolve(res.statusCode); });
+        req.on('error', reject);
+        req.end();
+        setTimeout(() => listener.finish(true, 'done'), 50);
+      });
+      const got = await waiting;
+      await listener.close();
+      console.log(JSON.stringify({ redirectUri: listener.redirectUri, addresses: listener.addresses, state: got.searchParams.get('state'), status }));
+    } catch (error) {
+      console.log(JSON.stringify({ error: error.code, message: error.message }));
+    }
+  `;
+
+  function inNamespace(setup: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        'unshare',
+        [
+          '-rn',
+          'sh',
+          '-c',
+          `${setup} exec "$0" --input-type=module -e "$1"`,
+          process.execPath,
+          script,
+        ],
+        { env: { PATH: process.env.PATH ?? '' } },
+        (error, stdout, stderr) => {
+          if (error !== null) reject(new Error(`${error.message}\n${stderr}`));
+          else resolve(JSON.parse(stdout) as Record<string, unknown>);
+        },
+      );
+    });
+  }
+
+  it('binds 127.0.0.1 alone where IPv6 loopback is off, and takes the callback there', async () => {
+    const result = await inNamespace(
+      'ip link set lo up && sysctl -qw net.ipv6.conf.lo.disable_ipv6=1 &&',
+    );
+    expect(result).toMatchObject({ addresses: ['127.0.0.1'], state: 's1', status: 303 });
+    expect(result.redirectUri).toMatch(/^http:\/\/localhost:\d+\/callback$/);
+  });
+
+  it('binds ::1 alone where there is no IPv4 loopback', async () => {
+    const result = await inNamespace('ip link set lo up && ip addr del 127.0.0.1/8 dev lo &&');
+    expect(result).toMatchObject({ addresses: ['::1'], state: 's1', status: 303 });
+    expect(result.redirectUri).toMatch(/^http:\/\/localhost:\d+\/callback$/);
+  });
+
+  it('fails, naming both, where neither exists', async () => {
+    const result = await inNamespace(
+      'ip link set lo up && ip addr del 127.0.0.1/8 dev lo && sysctl -qw net.ipv6.conf.lo.disable_ipv6=1 &&',
+    );
+    expect(result).toMatchObject({ error: 'listen_failed' });
+    expect(result.message).toContain('neither 127.0.0.1 nor ::1 is available');
   });
 });

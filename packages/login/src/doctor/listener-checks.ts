@@ -37,10 +37,11 @@ export async function checkListeners(
         status: moved ? 'warn' : 'ok',
         summary: moved
           ? `no IPv4 loopback here: login moved to ${outcome.redirectUri}, which the client must have registered`
-          : `bound ${outcome.redirectUri}${candidate === 'localhost' ? ` (localhost resolves to ${resolved.join(', ') || 'nothing'}; login binds 127.0.0.1 and ::1)` : ''}${used ? ' — the redirect URI login would use' : ''}`,
+          : `bound ${outcome.redirectUri}${candidate === 'localhost' ? ` (localhost resolves to ${resolved.join(', ') || 'nothing'}; ${localhostBinding(outcome.addresses)})` : ''}${used ? ' — the redirect URI login would use' : ''}`,
         data: {
           host: candidate,
           redirectUri: outcome.redirectUri,
+          addresses: outcome.addresses,
           usedByLogin: used,
           ...(candidate === 'localhost' ? { resolvesTo: resolved } : {}),
         },
@@ -68,17 +69,28 @@ export async function checkListeners(
 async function tryBind(
   host: LoopbackHost,
   port: number | undefined,
-): Promise<{ ok: true; redirectUri: string } | { ok: false; errno: string | undefined }> {
+): Promise<
+  | { ok: true; redirectUri: string; addresses: readonly string[] }
+  | { ok: false; errno: string | undefined }
+> {
   try {
     const listener = await startListener({ host, ...(port === undefined ? {} : { port }) });
-    const { redirectUri } = listener;
+    const { redirectUri, addresses } = listener;
     await listener.close();
-    return { ok: true, redirectUri };
+    return { ok: true, redirectUri, addresses };
   } catch (error) {
     if (!(error instanceof LoginError)) throw error;
     const cause = error.cause as NodeJS.ErrnoException | undefined;
     return { ok: false, errno: cause?.code };
   }
+}
+
+/** How login binds localhost: both loopbacks, or the one this machine has. */
+function localhostBinding(addresses: readonly string[]): string {
+  if (addresses.length > 1) return 'login binds 127.0.0.1 and ::1';
+  return addresses[0] === '::1'
+    ? 'login binds ::1 alone: there is no IPv4 loopback (127.0.0.1) here'
+    : 'login binds 127.0.0.1 alone: IPv6 loopback (::1) is off here';
 }
 
 /** What `localhost` resolves to here: login does not ask (it binds both loopbacks), the browser does. */
@@ -99,7 +111,7 @@ async function whyNot(
   if (errno === 'EADDRNOTAVAIL') {
     if (host === '127.0.0.1') return 'EADDRNOTAVAIL: this machine has no IPv4 loopback address';
     return host === 'localhost'
-      ? `EADDRNOTAVAIL: login binds both 127.0.0.1 and ::1 for localhost, and ::1 is not available (IPv6 is off or the loopback interface has no ::1); localhost resolves to ${resolved.join(', ') || 'nothing'}`
+      ? `EADDRNOTAVAIL: login binds 127.0.0.1 or ::1 for localhost, and neither is available (is the loopback interface down?); localhost resolves to ${resolved.join(', ') || 'nothing'}`
       : 'EADDRNOTAVAIL: IPv6 loopback (::1) is not available: IPv6 is off, or the loopback interface has no ::1';
   }
   if (errno === 'EAFNOSUPPORT') return 'EAFNOSUPPORT: IPv6 is not supported by this kernel';
