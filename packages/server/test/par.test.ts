@@ -232,6 +232,64 @@ describe('pushed authorization requests (RFC 9126)', () => {
     expect(recorded.map((r) => r.redirectUri)).toContain(evil);
   });
 
+  it('outside development a refused push names no registration, as /authorize does: anyone with a public client_id probes near misses', async () => {
+    const registered = 'http://127.0.0.1/cli/callback';
+    const { challenge } = pkce();
+    const probes = [
+      'http://127.0.0.1:5000/cli/callback/', // trailing slash
+      'http://127.0.0.1:5000/CLI/callback', // letter case
+      'http://localhost:5000/cli/callback', // loopback host
+      'http://127.0.0.1:5000/cli/callbacks', // path
+      'https://127.0.0.1/cli/callback', // scheme
+    ];
+    const attempt = (clientId: string, environment: string, redirectUri: string) =>
+      push(
+        {
+          client_id: clientId,
+          response_type: 'code',
+          redirect_uri: redirectUri,
+          scope: 'openid',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        },
+        undefined,
+        environment,
+      );
+    for (const environment of ['production', 'staging']) {
+      const cli = await t.client({
+        environment,
+        type: 'native',
+        name: `Near-miss CLI ${environment}`,
+        redirectUris: [registered],
+      });
+      const answers = new Set<string>();
+      for (const probe of probes) {
+        const refused = await attempt(cli.clientId, environment, probe);
+        expect(refused.status).toBe(400);
+        expect(refused.body.error).toBe('invalid_request');
+        const description = refused.body.error_description ?? '';
+        expect(description).toMatch(/^redirect_uri refused: /);
+        expect(description).not.toContain('/cli/callback');
+        expect(description).not.toMatch(/closest|trailing|letter case|port|loopback host 127/);
+        answers.add(description);
+      }
+      // One sentence for every near miss: not even the kind of difference is told.
+      expect(answers.size).toBe(1);
+      // The operator still sees each one, with the explanation, in the refused redirects.
+      const recorded = await t.server.stores.refusedRedirects.list(environment, cli.clientId);
+      expect(recorded.map((r) => r.redirectUri).sort()).toEqual([...probes].sort());
+    }
+    // In development the client's developer is told exactly what to fix.
+    const dev = await t.client({
+      type: 'native',
+      name: 'Near-miss CLI',
+      redirectUris: [registered],
+    });
+    const explained = await attempt(dev.clientId, 'development', probes[0] ?? '');
+    expect(explained.body.error_description).toContain(`the closest is ${registered}`);
+    expect(explained.body.error_description).toContain('trailing slash');
+  });
+
   it('the pushed request is checked as /authorize would: PKCE, response_type, request objects', async () => {
     const { challenge } = pkce();
     const noPkce = await push(

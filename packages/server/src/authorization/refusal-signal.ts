@@ -25,11 +25,12 @@ const MISMATCH =
 const PLAIN_REASONS: Readonly<Record<string, string>> = {
   no_registered_redirect_uris: 'The client has no registered redirect URIs.',
   loopback_host_not_allowed:
-    "The environment's loopback policy does not accept this loopback host in redirect URIs (RFC 8252 §8.3: a name such as localhost can resolve elsewhere; 127.0.0.1 is recommended); ask its operator which loopback hosts it allows.",
+    "The environment's loopback policy does not accept this loopback host in redirect URIs (RFC 8252 §8.3 calls localhost NOT RECOMMENDED: the name is looked up and can resolve elsewhere; 127.0.0.1 is recommended); ask its operator which loopback hosts it allows.",
 };
 
 /**
- * What the header says. Outside development only the code and a fixed sentence: the explainer
+ * What the header (and the PAR endpoint's error_description) says. Outside development only the
+ * code and a fixed sentence: the explainer
  * names the closest registered URI, and even the kind of difference (trailing slash, letter case,
  * port) would let anyone holding the client_id guess the registrations one request at a time.
  * Operators see the full explanation in the console's refused redirects in every environment.

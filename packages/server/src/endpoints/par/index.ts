@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { RedirectUriRefused, recordRefusedRedirect } from '../../authorization/refused-redirect.js';
+import { refusalSignal } from '../../authorization/refusal-signal.js';
 import { randomToken, sha256 } from '../../crypto/random.js';
 import {
   InvalidClient,
@@ -72,11 +73,17 @@ export function parEndpoint(app: FastifyInstance, deps: AppDeps): void {
       for (const check of PUSH_CHECKS) await check(state);
     } catch (error) {
       // RFC 9126 §2.1: the redirect policy applies at push time; a refused URI is recorded like
-      // one refused at /authorize, and the client is told why (it authenticated, or is public and
-      // its registrations are no secret: they are in every authorization URL it sends).
+      // one refused at /authorize, and told as /authorize's page and header tell it: the
+      // explainer (the closest registration, the kind of difference) in development only. A
+      // public client's push needs nothing but its client_id, so elsewhere anyone could read the
+      // registrations off near-miss pushes one request at a time. Operators see the explanation
+      // in the console's refused redirects in every environment.
       if (error instanceof RedirectUriRefused) {
         await recordRefusedRedirect(deps, error, request.ip);
-        throw new InvalidRequest(`redirect_uri refused: ${error.refusal.message}`);
+        const development = requestEnv.environment.tier === 'development';
+        throw new InvalidRequest(
+          `redirect_uri refused: ${refusalSignal(error.refusal, development).reason}`,
+        );
       }
       // Errors that /authorize shows as a page (a missing redirect_uri) are plain JSON here.
       if (error instanceof UnsafeAuthorizationRequest)
