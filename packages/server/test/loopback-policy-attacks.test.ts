@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, updateClient } from '../src/services/clients.js';
+import { promoteClient } from '../src/services/promote.js';
 import { operatorSession, type AdminSession } from './support/admin.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { Browser, codeRequest } from './support/oauth.js';
@@ -183,5 +184,130 @@ describe.each(DATABASES)('the loopback policy under attack on $kind', ({ create 
     expect((await t.ctx.stores.clients.get('production', keptId))?.redirectUris).not.toContain(
       'http://localhost/cb',
     );
+  });
+  /** Sets the production policy straight in the store (null: all three). */
+  const policy = (loopbackHosts: string[] | null) =>
+    t.ctx.stores.environments.update('production', {
+      loopbackHosts: loopbackHosts as ['127.0.0.1'] | null,
+    });
+
+  it('no spelling of a refused host gets in as a redirect or post-logout URI', async () => {
+    const spellings: [string[], string[]][] = [
+      [
+        ['127.0.0.1', '[::1]'],
+        [
+          'http://LOCALHOST/cb',
+          'HTTP://localhost/cb',
+          'http://localhost./cb',
+          'http://a.localhost/cb',
+          'http://%6Cocalhost/cb',
+          'http://user@localhost/cb',
+          'http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/cb',
+          'https://localhost/cb',
+          'http:localhost/cb',
+          'http://localhost:8080/cb',
+        ],
+      ],
+      [
+        ['127.0.0.1', 'localhost'],
+        [
+          'http://[::1]/cb',
+          'http://[0:0:0:0:0:0:0:1]/cb',
+          'https://[::1]/cb',
+          'http://[::ffff:127.0.0.1]/cb',
+        ],
+      ],
+      [
+        ['[::1]', 'localhost'],
+        ['http://127.0.0.1/cb', 'http://127.1/cb', 'http://0x7f000001/cb', 'http://2130706433/cb'],
+      ],
+    ];
+    for (const [hosts, uris] of spellings) {
+      await policy(hosts);
+      for (const uri of uris) {
+        const created = await admin.call('POST', '/environments/production/clients', {
+          name: 'Spelled',
+          type: 'native',
+          redirectUris: [uri],
+        });
+        expect([uri, created.status, created.body.error]).toEqual([
+          uri,
+          400,
+          'redirect_uri_refused',
+        ]);
+        const postLogout = await admin.call('PATCH', `/environments/production/clients/${keptId}`, {
+          postLogoutRedirectUris: [uri],
+        });
+        expect([uri, postLogout.status]).toEqual([uri, 400]);
+      }
+    }
+    await policy(['127.0.0.1', '[::1]']);
+    const names = (await t.ctx.stores.clients.list('production')).map((c) => c.name);
+    expect(names).not.toContain('Spelled');
+    expect(
+      (await t.ctx.stores.clients.get('production', keptId))?.postLogoutRedirectUris ?? [],
+    ).toEqual([]);
+  });
+
+  it('promotion does not copy localhost into production because the target already has it', async () => {
+    await policy(null);
+    const staged = await createClient(t.ctx, {
+      environment: 'staging',
+      type: 'native',
+      name: 'Staged',
+      redirectUris: ['http://localhost/cb', 'http://127.0.0.1/cb'],
+    });
+    const first = await promoteClient(t.ctx, 'staging', staged.client.clientId, 'production');
+    expect(first.client.redirectUris).toContain('http://localhost/cb');
+    await policy(['127.0.0.1', '[::1]']);
+    await expect(
+      promoteClient(t.ctx, 'staging', staged.client.clientId, 'production'),
+    ).rejects.toThrow(/refuses 1 of the client's redirect URIs; nothing was promoted/);
+    const dropped = await promoteClient(t.ctx, 'staging', staged.client.clientId, 'production', {
+      dropRefused: true,
+    });
+    expect(dropped.client.redirectUris).toEqual(['http://127.0.0.1/cb']);
+  });
+
+  it('a dynamic client cannot keep its localhost URI by sending it again (RFC 7592)', async () => {
+    await policy(null);
+    await t.ctx.stores.environments.update('production', { registration: 'open' });
+    const metadata = {
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: ['http://localhost/cb', 'http://127.0.0.1/cb'],
+    };
+    const registered = await fetch(`${t.issuer('production')}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(metadata),
+    });
+    expect(registered.status).toBe(201);
+    const answer = (await registered.json()) as Record<string, string>;
+    await policy(['127.0.0.1', '[::1]']);
+    const update = (body: Record<string, unknown>) =>
+      fetch(answer.registration_client_uri as string, {
+        method: 'PUT',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${answer.registration_access_token as string}`,
+        },
+        body: JSON.stringify({ client_id: answer.client_id, ...body }),
+      });
+    const resent = await update(metadata);
+    expect(resent.status).toBe(400);
+    const refusal = (await resent.json()) as Record<string, string>;
+    expect(refusal.error).toBe('invalid_redirect_uri');
+    expect(refusal.error_description).toMatch(RFC_8252_REASON);
+    const postLogout = await update({
+      ...metadata,
+      redirect_uris: ['http://127.0.0.1/cb'],
+      post_logout_redirect_uris: ['http://localhost/bye'],
+    });
+    expect(postLogout.status).toBe(400);
+    expect(
+      (await t.ctx.stores.clients.get('production', answer.client_id as string))?.redirectUris,
+    ).toEqual(['http://localhost/cb', 'http://127.0.0.1/cb']);
+    await t.ctx.stores.environments.update('production', { registration: 'token' });
   });
 });
