@@ -3,6 +3,7 @@
  * protected by an initial access token elsewhere, redirect URIs held to the policy, rate-limited.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../src/services/clients.js';
 import { createInitialAccessToken } from '../src/services/dynamic-clients.js';
 import { limitAddress } from '../src/services/sign-in-limits.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
@@ -100,6 +101,43 @@ describe.each(DATABASES)('dynamic client registration on $kind', ({ create }) =>
     const consent = await last.text();
     expect(consent).toContain('calling itself “CLI &lt;script&gt;”');
     expect(consent).toContain('It registered itself');
+  });
+
+  it('refuses a client name that would read as another (bidirectional override, controls)', async () => {
+    // "\u202emoc.elgoog" renders as "google.com" on the consent page; a control sequence can drive
+    // an operator's terminal through `redirects report` or `clients list`.
+    for (const client_name of [
+      '\u202emoc.elgoog',
+      'Shop\u2066 Admin\u2069',
+      'CLI\u001b]8;;x\u0007',
+      'A\u0085B',
+    ]) {
+      const refused = await register('development', { ...nativeApp, client_name });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: 'invalid_client_metadata' });
+      expect(String(refused.body.error_description)).toContain('bidirectional');
+    }
+    // An update (RFC 7592) may not bring one in either, and leaves the registration as it was.
+    const created = await register('development', nativeApp);
+    const clientId = created.body.client_id as string;
+    const token = created.body.registration_access_token as string;
+    const update = await call(
+      'PUT',
+      `${t.issuer('development')}/register/${clientId}`,
+      { ...nativeApp, client_id: clientId, client_name: '\u202emoc.elgoog' },
+      token,
+    );
+    expect(update.status).toBe(400);
+    expect((await t.ctx.stores.clients.get('development', clientId))?.name).toBe('CLI <script>');
+    // Operators are held to the same rule.
+    await expect(
+      createClient(t.ctx, {
+        environment: 'development',
+        type: 'native',
+        name: 'Deploy\u202e',
+        redirectUris: ['http://127.0.0.1/callback'],
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_client_name' });
   });
 
   it('gives a confidential client a secret once', async () => {

@@ -9,6 +9,7 @@ import {
   type GrantType,
 } from '../protocol.js';
 import type { Client, ClientKind, ClientType } from '../storage/clients.js';
+import { checkClientName } from './client-name.js';
 import { provenanceOf, type ServiceContext } from './context.js';
 import { requireEnvironment } from './environments.js';
 import type { Environment } from '../storage/environments.js';
@@ -221,9 +222,7 @@ export function registeredDefaults(
 }
 
 export async function createClient(ctx: ServiceContext, spec: ClientSpec): Promise<CreatedClient> {
-  const name = spec.name.trim();
-  if (name === '' || name.length > 100)
-    throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
+  const name = checkClientName(spec.name);
   const grantTypes = spec.grantTypes ?? defaultGrantTypes(spec.type, spec.redirectUris);
   checkGrants(spec.type, grantTypes, spec.redirectUris);
   const scopes = checkScopeList(spec.scopes ?? []);
@@ -370,9 +369,7 @@ export async function updateClient(
     uris,
     current.redirectUris.filter((uri) => !added.includes(uri)),
   );
-  const name = update.name?.trim();
-  if (name !== undefined && (name === '' || name.length > 100))
-    throw new InputError('the client name must have 1 to 100 characters', 'invalid_client_name');
+  const name = update.name === undefined ? undefined : checkClientName(update.name);
 
   const exchangeAudiences =
     update.exchangeAudiences === undefined

@@ -8,6 +8,7 @@ import { DocumentFetchError, type DocumentFetcher } from '../net/document-fetche
 import type { Client, ClientType, GrantType } from '../storage/clients.js';
 import { checkClientSettings, settingsOf, type ClientSettings } from './client-settings.js';
 import { auditedSettings } from './clients.js';
+import { checkClientName } from './client-name.js';
 import { InputError } from './input-error.js';
 import { redirectPolicyFor } from './redirect-checks.js';
 import type { Environment } from '../storage/environments.js';
@@ -174,7 +175,14 @@ function parseDocument(
     throw error;
   }
   const rawName = typeof document.client_name === 'string' ? document.client_name.trim() : '';
-  const name = rawName === '' ? new URL(clientId).hostname : rawName.slice(0, 100);
+  let name: string;
+  try {
+    name = rawName === '' ? new URL(clientId).hostname : checkClientName(rawName.slice(0, 100));
+  } catch (error) {
+    if (error instanceof InputError)
+      throw new MetadataDocumentError(`the metadata document is refused: ${error.message}`);
+    throw error;
+  }
   const clientUri =
     typeof document.client_uri === 'string' && document.client_uri.startsWith('https://')
       ? document.client_uri.slice(0, 2048)
@@ -189,7 +197,7 @@ function parseDocument(
     metadata: {
       application_type: applicationType,
       token_endpoint_auth_method: method,
-      ...(rawName === '' ? {} : { client_name: rawName.slice(0, 100) }),
+      ...(rawName === '' ? {} : { client_name: name }),
       ...(clientUri === undefined ? {} : { client_uri: clientUri }),
     },
   };
