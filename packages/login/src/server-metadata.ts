@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { boundedFetch } from './bounded-fetch.js';
 
 export interface ServerOptions {
   /**
@@ -105,15 +106,20 @@ export async function discover(
   return as;
 }
 
+/** A metadata document is a few kilobytes; one larger than this is not read into memory. */
+const MAX_METADATA_BYTES = 256 * 1024;
+
 async function readMetadata(
   url: URL,
   http: ReturnType<typeof httpOptions>,
 ): Promise<oauth.AuthorizationServer> {
   let response: Response;
+  const bounded = { [oauth.customFetch]: boundedFetch(MAX_METADATA_BYTES, 'the metadata') };
   try {
     response = await oauth.discoveryRequest(url, {
       algorithm: 'oidc',
       ...http,
+      ...bounded,
       signal: requestSignal(),
     });
     return await oauth.processDiscoveryResponse(url, response);
@@ -123,6 +129,7 @@ async function readMetadata(
       response = await oauth.discoveryRequest(url, {
         algorithm: 'oauth2',
         ...http,
+        ...bounded,
         signal: requestSignal(),
       });
       return await oauth.processDiscoveryResponse(url, response);

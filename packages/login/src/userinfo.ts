@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { boundedFetch } from './bounded-fetch.js';
 import type { DpopKey } from './dpop-key.js';
 import { withNonceRetry } from './dpop.js';
 import { endpointAllowed, httpOptions, type ServerOptions } from './server-metadata.js';
@@ -8,47 +9,6 @@ import { displayableEmail, type StoredTokens } from './tokens.js';
 const USERINFO_TIMEOUT_MS = 10_000;
 /** A UserInfo answer is a handful of claims; anything larger is not read into memory. */
 const MAX_USERINFO_BYTES = 64 * 1024;
-
-/** HTTP statuses whose Response may not have a body. */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
-
-/**
- * fetch that reads at most `limit` bytes of the body (the declared length first, then what
- * actually arrives) and hands oauth4webapi a buffered copy; a larger answer is an error.
- */
-function boundedFetch(limit: number) {
-  return async (url: string, init: oauth.CustomFetchOptions<'GET'>) => {
-    const response = await fetch(url, {
-      method: init.method,
-      headers: init.headers,
-      redirect: init.redirect,
-      ...(init.signal === undefined ? {} : { signal: init.signal }),
-    });
-    const tooLarge = () => new RangeError(`the UserInfo answer is larger than ${limit} bytes`);
-    if (Number(response.headers.get('content-length') ?? '0') > limit) {
-      await response.body?.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = response.body?.getReader();
-    for (let read = await reader?.read(); read?.done === false; read = await reader?.read()) {
-      // A fetch body's chunks are bytes (Fetch standard §5.2); Node's types leave them untyped.
-      const chunk = read.value as Uint8Array;
-      size += chunk.byteLength;
-      if (size > limit) {
-        await reader?.cancel().catch(() => undefined);
-        throw tooLarge();
-      }
-      chunks.push(chunk);
-    }
-    return new Response(NULL_BODY_STATUSES.has(response.status) ? null : Buffer.concat(chunks), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-  };
-}
 
 /**
  * Fills in the email from the UserInfo endpoint where the ID token did not carry it. Servers may
@@ -85,7 +45,7 @@ export async function withUserInfoEmail(
       const response = await oauth.userInfoRequest(as, client, tokens.accessToken, {
         ...httpOptions(new URL(as.issuer), options),
         signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS),
-        [oauth.customFetch]: boundedFetch(MAX_USERINFO_BYTES),
+        [oauth.customFetch]: boundedFetch(MAX_USERINFO_BYTES, 'the UserInfo answer'),
         ...(proofKey === undefined ? {} : { DPoP: proofKey.handle }),
       });
       return oauth.processUserInfoResponse(as, client, subject, response);

@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { boundedFetch } from '../bounded-fetch.js';
 import { errorText } from '../login-flow.js';
 import {
   discover,
@@ -169,7 +170,21 @@ async function checkRegistration(
   }
   const location = response.headers.get('location');
   const signal = response.headers.get(REFUSAL_SIGNAL_HEADER);
-  const body = response.status >= 400 ? await response.text() : '';
+  let body = '';
+  if (response.status >= 400) {
+    try {
+      body = await readCapped(response, MAX_ERROR_PAGE_BYTES);
+    } catch (error) {
+      // The page stopped half way and the time ran out (or the caller gave up).
+      return {
+        id,
+        group: 'server',
+        status: 'warn',
+        summary: `the authorization endpoint's answer (HTTP ${response.status}) did not finish (${error instanceof Error ? error.message : 'unknown error'}), so the registration could not be checked`,
+        data: { status: response.status },
+      };
+    }
+  }
   await response.body?.cancel().catch(() => undefined);
   if (response.status < 400) {
     const back = location !== null && sameEndpoint(location, redirectUri, url);
@@ -224,6 +239,7 @@ async function pushProbe(
   try {
     const response = await oauth.pushedAuthorizationRequest(as, client, oauth.None(), params, {
       ...httpOptions(new URL(as.issuer), options),
+      [oauth.customFetch]: boundedFetch(MAX_ERROR_PAGE_BYTES, 'the answer to the push'),
       signal: requestSignal(options.signal),
     });
     await oauth.processPushedAuthorizationResponse(as, client, response);
@@ -250,6 +266,33 @@ async function pushProbe(
       summary: `the pushed request failed (${error instanceof Error ? error.message : 'unknown error'}), so the registration could not be checked`,
     };
   }
+}
+
+/** An error page is a few kilobytes; a server that sends more is not read further. */
+const MAX_ERROR_PAGE_BYTES = 64 * 1024;
+
+/**
+ * The first `max` bytes of the body as text, then the connection is let go: a hostile or broken
+ * server's endless page can neither fill memory nor hold the doctor until the timeout.
+ */
+async function readCapped(response: Response, max: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const read = await reader.read();
+      if (read.done) break;
+      // A fetch body's chunks are bytes (Fetch standard §5.2); Node's types leave them untyped.
+      const chunk = read.value as Uint8Array;
+      chunks.push(chunk);
+      size += chunk.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, max));
 }
 
 /** Whether `location` is our callback (any query): the server sent the browser back to us. */
