@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { browserAvailable, openInBrowser, startListener, LoginError } from '../src/index.js';
+import { BUILT_KIT, inNetworkNamespace } from './support/namespace.js';
 
 interface Reply {
   status: number;
@@ -155,10 +155,9 @@ describe('opening the browser', () => {
  * whichever address exists, and prints what it bound.
  */
 describe('the loopback listener for localhost with one loopback family missing', () => {
-  const kit = new URL('../dist/index.js', import.meta.url).href;
   const script = `
     import { request } from 'node:http';
-    const { startListener } = await import(${JSON.stringify(kit)});
+    const { startListener } = await import(${JSON.stringify(BUILT_KIT)});
     try {
       const listener = await startListener({ host: 'localhost' });
       const port = new URL(listener.redirectUri).port;
@@ -178,26 +177,7 @@ describe('the loopback listener for localhost with one loopback family missing',
     }
   `;
 
-  function inNamespace(setup: string): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        'unshare',
-        [
-          '-rn',
-          'sh',
-          '-c',
-          `${setup} exec "$0" --input-type=module -e "$1"`,
-          process.execPath,
-          script,
-        ],
-        { env: { PATH: process.env.PATH ?? '' } },
-        (error, stdout, stderr) => {
-          if (error !== null) reject(new Error(`${error.message}\n${stderr}`));
-          else resolve(JSON.parse(stdout) as Record<string, unknown>);
-        },
-      );
-    });
-  }
+  const inNamespace = (setup: string) => inNetworkNamespace(setup, script);
 
   it('binds 127.0.0.1 alone where IPv6 loopback is off, and takes the callback there', async () => {
     const result = await inNamespace(

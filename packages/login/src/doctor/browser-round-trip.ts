@@ -48,18 +48,24 @@ export async function checkBrowserRoundTrip(options: RoundTripOptions): Promise<
     response.end();
   });
   standIn.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    standIn.once('error', reject);
-    standIn.listen({ host: '127.0.0.1', port: 0 }, resolve);
-  });
-  const page = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}/gatehouse-doctor/${state}`;
+  // On the address family the listener got (where IPv4 loopback is missing, ::1): the stand-in
+  // must bind wherever the listener could.
+  const standInHost = listener.addresses[0] ?? '127.0.0.1';
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
   // Waiting before the browser opens: an opener may return only once the page has loaded.
   const cameBack = listener.waitForCallback(state, signal);
   cameBack.catch(() => undefined);
-  const started = performance.now();
+  let started: number;
   try {
+    // Inside the try: whatever fails, the listener is closed (an open one keeps the CLI running).
+    await new Promise<void>((resolve, reject) => {
+      standIn.once('error', reject);
+      standIn.listen({ host: standInHost, port: 0 }, resolve);
+    });
+    const port = (standIn.address() as AddressInfo).port;
+    const page = `http://${standInHost.includes(':') ? `[${standInHost}]` : standInHost}:${port}/gatehouse-doctor/${state}`;
+    started = performance.now();
     // The opener may resolve only once the page loaded, which is after the callback is answered:
     // whichever comes first.
     const opening = Promise.resolve(options.openBrowser(page));
@@ -92,7 +98,14 @@ export async function checkBrowserRoundTrip(options: RoundTripOptions): Promise<
         pageMs: pageReachedAt === undefined ? null : Math.round(pageReachedAt - started),
       },
     };
-  } catch {
+  } catch (error) {
+    if (!standIn.listening)
+      return {
+        id: 'browser.round_trip',
+        group: 'interception',
+        status: 'skip',
+        summary: `not run: the local test page could not be served on ${standInHost} (${error instanceof Error ? error.message : 'unknown error'})`,
+      };
     const reached = pageReachedAt !== undefined;
     return {
       id: 'browser.round_trip',
@@ -105,11 +118,12 @@ export async function checkBrowserRoundTrip(options: RoundTripOptions): Promise<
     };
   } finally {
     await listener.close();
-    await new Promise<void>((resolve) => {
-      standIn.close(() => {
-        resolve();
+    if (standIn.listening)
+      await new Promise<void>((resolve) => {
+        standIn.close(() => {
+          resolve();
+        });
+        standIn.closeAllConnections();
       });
-      standIn.closeAllConnections();
-    });
   }
 }

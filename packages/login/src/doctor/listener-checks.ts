@@ -30,14 +30,21 @@ export async function checkListeners(
     if (outcome.ok) {
       // startListener moves to [::1] by itself where 127.0.0.1 is missing (RFC 8252 §7.3).
       const moved = candidate === '127.0.0.1' && !outcome.redirectUri.startsWith('http://127.');
+      // localhost bound on one family only, and the system resolves the name to the other: a
+      // browser that asks the system (rather than mapping localhost to loopback itself, as
+      // Chromium and Firefox do) would find nothing listening.
+      const unreachable =
+        candidate === 'localhost' &&
+        resolved.length > 0 &&
+        !resolved.some((address) => outcome.addresses.includes(address));
       if (used) redirectUri = outcome.redirectUri;
       checks.push({
         id: `listener.${candidate}`,
         group: 'listener',
-        status: moved ? 'warn' : 'ok',
+        status: moved || unreachable ? 'warn' : 'ok',
         summary: moved
           ? `no IPv4 loopback here: login moved to ${outcome.redirectUri}, which the client must have registered`
-          : `bound ${outcome.redirectUri}${candidate === 'localhost' ? ` (localhost resolves to ${resolved.join(', ') || 'nothing'}; ${localhostBinding(outcome.addresses)})` : ''}${used ? ' — the redirect URI login would use' : ''}`,
+          : `bound ${outcome.redirectUri}${candidate === 'localhost' ? ` (localhost resolves to ${resolved.join(', ') || 'nothing'}; ${localhostBinding(outcome.addresses)})` : ''}${unreachable ? ': a browser that resolves localhost through the system would find nothing there (Chromium and Firefox map localhost to loopback themselves)' : ''}${used ? ' — the redirect URI login would use' : ''}`,
         data: {
           host: candidate,
           redirectUri: outcome.redirectUri,
