@@ -85,8 +85,10 @@ describe('gatehouse login against oidc-provider', () => {
     });
 
     it('shows the email (from UserInfo) in whoami, refreshes after the access token expired, and revokes on logout', async () => {
-      // Access tokens that expire at once: `token` below must refresh.
-      op.setAccessTokenTtl(1);
+      // Access tokens that expire soon: `token` below must refresh (within the kit's 60 s margin
+      // anyway). 10 s, not 1 s: the sign-in asks UserInfo for the email with the new token, and on
+      // a loaded machine 1 s could pass before that call (the email then went missing).
+      op.setAccessTokenTtl(10);
       let signedIn;
       try {
         signedIn = await login(op);

@@ -70,7 +70,10 @@ describe('@gatehouse/login against oidc-provider', () => {
   });
 
   it('refreshes once the access token has expired at the server, and logs out with revocation', async () => {
-    op.setAccessTokenTtl(1);
+    // Short-lived (within the kit's 60 s refresh margin, so it refreshes), yet long enough for
+    // the sign-in's own UserInfo call with the new token on a loaded machine: with 1 s it could
+    // expire before that call and the sign-in ended without the email.
+    op.setAccessTokenTtl(10);
     let signedIn: Awaited<ReturnType<typeof login>>;
     try {
       signedIn = await login();
