@@ -167,6 +167,21 @@ describe('gatehouse login doctor', () => {
     expect(desktop.stdout).toContain('WARN  proxy');
   });
 
+  it('refuses a proxy variable that is no URL by its name, never repeating it (it may hold a password)', async () => {
+    const env = { ...DESKTOP, HTTPS_PROXY: 'http://user:s3cret pw@proxy host:3128' };
+    for (const args of [
+      ['login', 'doctor', '--issuer', t.issuer('development'), '--allow-http-loopback', '--json'],
+      ['login', '--issuer', t.issuer('development'), '--client-id', nativeClient],
+    ]) {
+      const result = await gatehouse(args, { env });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        'gatehouse: error: HTTPS_PROXY is not a URL such as http://proxy.example:3128; fix or unset it\n',
+      );
+    }
+  });
+
   it('opens no browser without consent: asks on a terminal, never in a pipe', async () => {
     const asked: string[] = [];
     const declined = await gatehouse(['login', 'doctor'], {
