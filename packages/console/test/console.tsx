@@ -3,12 +3,16 @@
  * only `fetch` replaced: each test answers the admin API requests it expects.
  */
 import { QueryClientProvider } from '@tanstack/react-query';
-import { cleanup, render } from '@testing-library/react';
+import { cleanup, configure, render } from '@testing-library/react';
 import { createMemoryRouter, RouterProvider } from 'react-router';
 import { afterEach, vi } from 'vitest';
 import { createQueryClient } from '../src/api/queryClient';
 import { BASENAME } from '../src/paths';
 import { routes } from '../src/routes';
+
+// findBy* and waitFor wait for the page to settle, not a deadline: Testing Library's 1 s default
+// ran out on a loaded machine with test files side by side (the page came, later).
+configure({ asyncUtilTimeout: 10_000 });
 
 export type Handler = (request: {
   readonly method: string;
