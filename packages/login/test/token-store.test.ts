@@ -53,8 +53,10 @@ describe('withProfileLock', () => {
       await new Promise((resolve) => setTimeout(resolve, 1200));
       inside--;
     };
+    // The work takes three stale limits. 400 ms, not 100: the holder's heartbeat (every quarter
+    // of the limit) must get its turn in time, and on a loaded machine a 100 ms gap happened.
     await Promise.all(
-      [0, 1, 2].map(() => withProfileLock(where, 'p', work, { staleMs: 100, waitMs: 5000 })),
+      [0, 1, 2].map(() => withProfileLock(where, 'p', work, { staleMs: 400, waitMs: 8000 })),
     );
     expect(overlapped).toBe(false);
   });
