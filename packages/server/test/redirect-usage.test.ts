@@ -26,7 +26,12 @@ import {
   type ThrowawayDatabase,
 } from './support/databases.js';
 import { codeFrom, codeRequest } from './support/oauth.js';
-import { FormBrowser, startTestServer, TEST_SECRET_KEY } from './support/server.js';
+import {
+  FormBrowser,
+  startTestServer,
+  TEST_SECRET_KEY,
+  type TestServer,
+} from './support/server.js';
 
 const LOOPBACK = 'http://127.0.0.1/callback';
 const WEB = 'https://app.example.com/cb';
@@ -44,6 +49,40 @@ function open(database: ThrowawayDatabase) {
     databaseOf(database),
     database.target.kind === 'postgres' ? { value: TEST_SECRET_KEY } : undefined,
   );
+}
+
+/**
+ * Runs `scenario` on a server of its own and shuts the server down however it ends: the
+ * shutdown is what flushes the usage counter.
+ */
+async function served<T>(
+  database: ThrowawayDatabase,
+  options: Parameters<typeof startTestServer>[1],
+  scenario: (t: TestServer) => Promise<T>,
+): Promise<T> {
+  const t = await startTestServer(database, options);
+  try {
+    return await scenario(t);
+  } finally {
+    await t.close();
+  }
+}
+
+/** The registrations of each of `clientIds` in development, as an admin command reads them. */
+async function registrationsOf(
+  database: ThrowawayDatabase,
+  ...clientIds: string[]
+): Promise<RedirectRegistration[][]> {
+  const reopened = await open(database);
+  try {
+    const lists: RedirectRegistration[][] = [];
+    for (const clientId of clientIds) {
+      lists.push(await reopened.stores.redirectRegistrations.listClient('development', clientId));
+    }
+    return lists;
+  } finally {
+    await reopened.handle.close();
+  }
 }
 
 /** A client with a loopback and an https redirect URI in development, on a fresh database. */
@@ -293,77 +332,67 @@ describe('what anybody sends cannot grow the counter: it holds registered entrie
     const BYE = 'http://127.0.0.1/bye';
     const PREVIEW = 'https://*.preview.example.com/cb';
     // A size flush would start at 4 entries: three registered entries are all it ever holds.
-    const t = await startTestServer(database, {
-      redirectUsage: { maxKeys: 4, intervalMs: 3_600_000 },
-    });
-    let closed = false;
-    try {
-      const cli = await t.client({
-        type: 'native',
-        name: 'Ports',
-        redirectUris: [LOOPBACK],
-        postLogoutRedirectUris: [BYE],
-      });
-      const previews = await t.client({ type: 'web', name: 'Previews', redirectUris: [PREVIEW] });
-      const get = (path: string, params: Record<string, string>) =>
-        fetch(`${t.issuer('development')}${path}?${new URLSearchParams(params).toString()}`, {
-          redirect: 'manual',
+    const { cli, previews } = await served(
+      database,
+      { redirectUsage: { maxKeys: 4, intervalMs: 3_600_000 } },
+      async (t) => {
+        const cli = await t.client({
+          type: 'native',
+          name: 'Ports',
+          redirectUris: [LOOPBACK],
+          postLogoutRedirectUris: [BYE],
         });
-      for (let i = 0; i < N; i++) {
-        const port = 40_000 + i;
-        const loopback = await get(
-          '/authorize',
-          codeRequest(cli.clientId, `http://127.0.0.1:${port}/callback`).query,
-        );
-        expect(loopback.status).toBe(303);
-        const wildcard = await get(
-          '/authorize',
-          codeRequest(previews.clientId, `https://pr-${i}.preview.example.com/cb`).query,
-        );
-        expect(wildcard.status).toBe(303);
-        const bye = await get('/logout', {
-          client_id: cli.clientId,
-          post_logout_redirect_uri: `http://127.0.0.1:${port}/bye`,
-        });
-        expect(bye.headers.get('location')).toBe(`http://127.0.0.1:${port}/bye`);
-        const refused = await get(
-          '/authorize',
-          codeRequest(cli.clientId, `http://127.0.0.1:${port}/elsewhere-${i}`).query,
-        );
-        expect(refused.status).toBe(400);
-        const unknown = await get('/authorize', codeRequest(`nobody-${i}`, LOOPBACK).query);
-        expect(unknown.status).toBe(400);
-      }
-      const rowsOf = async (clientId: string) =>
-        (await t.server.stores.redirectRegistrations.listClient('development', clientId)).map(
-          (r) => [r.kind, r.uri, r.requestCount, r.useCount],
-        );
-      // No flush for size came: the counter never held four entries.
-      expect(await rowsOf(cli.clientId)).toEqual([
-        ['post_logout', BYE, 0, 0],
-        ['redirect', LOOPBACK, 0, 0],
-      ]);
-      expect(await rowsOf(previews.clientId)).toEqual([['redirect', PREVIEW, 0, 0]]);
-
-      await t.close();
-      closed = true;
-      const reopened = await open(database);
-      try {
-        const after = async (clientId: string) =>
-          (await reopened.stores.redirectRegistrations.listClient('development', clientId)).map(
+        const previews = await t.client({ type: 'web', name: 'Previews', redirectUris: [PREVIEW] });
+        const get = (path: string, params: Record<string, string>) =>
+          fetch(`${t.issuer('development')}${path}?${new URLSearchParams(params).toString()}`, {
+            redirect: 'manual',
+          });
+        for (let i = 0; i < N; i++) {
+          const port = 40_000 + i;
+          const loopback = await get(
+            '/authorize',
+            codeRequest(cli.clientId, `http://127.0.0.1:${port}/callback`).query,
+          );
+          expect(loopback.status).toBe(303);
+          const wildcard = await get(
+            '/authorize',
+            codeRequest(previews.clientId, `https://pr-${i}.preview.example.com/cb`).query,
+          );
+          expect(wildcard.status).toBe(303);
+          const bye = await get('/logout', {
+            client_id: cli.clientId,
+            post_logout_redirect_uri: `http://127.0.0.1:${port}/bye`,
+          });
+          expect(bye.headers.get('location')).toBe(`http://127.0.0.1:${port}/bye`);
+          const refused = await get(
+            '/authorize',
+            codeRequest(cli.clientId, `http://127.0.0.1:${port}/elsewhere-${i}`).query,
+          );
+          expect(refused.status).toBe(400);
+          const unknown = await get('/authorize', codeRequest(`nobody-${i}`, LOOPBACK).query);
+          expect(unknown.status).toBe(400);
+        }
+        const rowsOf = async (clientId: string) =>
+          (await t.server.stores.redirectRegistrations.listClient('development', clientId)).map(
             (r) => [r.kind, r.uri, r.requestCount, r.useCount],
           );
-        expect(await after(cli.clientId)).toEqual([
-          ['post_logout', BYE, N, 0],
-          ['redirect', LOOPBACK, N, 0],
+        // No flush for size came: the counter never held four entries.
+        expect(await rowsOf(cli.clientId)).toEqual([
+          ['post_logout', BYE, 0, 0],
+          ['redirect', LOOPBACK, 0, 0],
         ]);
-        expect(await after(previews.clientId)).toEqual([['redirect', PREVIEW, N, 0]]);
-      } finally {
-        await reopened.handle.close();
-      }
-    } finally {
-      if (!closed) await t.close();
-    }
+        expect(await rowsOf(previews.clientId)).toEqual([['redirect', PREVIEW, 0, 0]]);
+        return { cli, previews };
+      },
+    );
+    const [cliRows, previewRows] = await registrationsOf(database, cli.clientId, previews.clientId);
+    const figures = (rows: RedirectRegistration[] | undefined) =>
+      rows?.map((r) => [r.kind, r.uri, r.requestCount, r.useCount]);
+    expect(figures(cliRows)).toEqual([
+      ['post_logout', BYE, N, 0],
+      ['redirect', LOOPBACK, N, 0],
+    ]);
+    expect(figures(previewRows)).toEqual([['redirect', PREVIEW, N, 0]]);
   });
 });
 
@@ -381,12 +410,8 @@ describe('a post-logout URI is used by a sign-out, not by anyone asking for one 
 
   it('requests without a session or a hint, and replayed confirmations, are no use of it', async () => {
     let now = Date.now();
-    const t = await startTestServer(database, {
-      clock: () => now,
-      redirectUsage: { intervalMs: 3_600_000 },
-    });
-    let closed = false;
-    try {
+    const options = { clock: () => now, redirectUsage: { intervalMs: 3_600_000 } };
+    const { clientId, signedOutAt } = await served(database, options, async (t) => {
       const { clientId } = await t.client({
         type: 'web',
         name: 'Signed out',
@@ -424,23 +449,11 @@ describe('a post-logout URI is used by a sign-out, not by anyone asking for one 
         const replayed = await user.post('/e/development/logout/confirm', confirmation);
         expect(replayed.headers.get('location')).toBe(BYE);
       }
-
-      await t.close();
-      closed = true;
-      const reopened = await open(database);
-      try {
-        const rows = await reopened.stores.redirectRegistrations.listClient(
-          'development',
-          clientId,
-        );
-        const bye = rows.find((r) => r.kind === 'post_logout');
-        expect([bye?.requestCount, bye?.useCount, bye?.lastUsedAt]).toEqual([26, 1, signedOutAt]);
-      } finally {
-        await reopened.handle.close();
-      }
-    } finally {
-      if (!closed) await t.close();
-    }
+      return { clientId, signedOutAt };
+    });
+    const [rows] = await registrationsOf(database, clientId);
+    const bye = rows?.find((r) => r.kind === 'post_logout');
+    expect([bye?.requestCount, bye?.useCount, bye?.lastUsedAt]).toEqual([26, 1, signedOutAt]);
   });
 });
 
@@ -456,9 +469,8 @@ describe.each(DATABASES)('a decision sent several times at once ($kind)', ({ cre
   });
 
   it('answers the parked request once: one code, one use', async () => {
-    const t = await startTestServer(database, { redirectUsage: { intervalMs: 3_600_000 } });
-    let closed = false;
-    try {
+    const options = { redirectUsage: { intervalMs: 3_600_000 } };
+    const clientId = await served(database, options, async (t) => {
       // A web client asks for consent: the consent page's Allow is the decision sent again.
       const { clientId } = await t.client({ type: 'web', name: 'Twice', redirectUris: [WEB] });
       await t.user('twice@example.com', PASSWORD);
@@ -482,22 +494,10 @@ describe.each(DATABASES)('a decision sent several times at once ($kind)', ({ cre
       );
       const codes = replies.filter((r) => r.headers.get('location')?.includes('code=') === true);
       expect(codes).toHaveLength(1);
-
-      await t.close();
-      closed = true;
-      const reopened = await open(database);
-      try {
-        const rows = await reopened.stores.redirectRegistrations.listClient(
-          'development',
-          clientId,
-        );
-        expect(rows.map((r) => [r.uri, r.requestCount, r.useCount])).toEqual([[WEB, 1, 1]]);
-      } finally {
-        await reopened.handle.close();
-      }
-    } finally {
-      if (!closed) await t.close();
-    }
+      return clientId;
+    });
+    const [rows] = await registrationsOf(database, clientId);
+    expect(rows?.map((r) => [r.uri, r.requestCount, r.useCount])).toEqual([[WEB, 1, 1]]);
   });
 });
 
@@ -515,12 +515,8 @@ describe('a request parked before its redirect URI went away (SQLite)', () => {
 
   it('is sent no code once the URI is removed or has expired: nor counted as a use', async () => {
     let now = Date.now();
-    const t = await startTestServer(database, {
-      clock: () => now,
-      redirectUsage: { intervalMs: 3_600_000 },
-    });
-    let closed = false;
-    try {
+    const options = { clock: () => now, redirectUsage: { intervalMs: 3_600_000 } };
+    const clientId = await served(database, options, async (t) => {
       const { clientId } = await t.client({
         type: 'web',
         name: 'Gone',
@@ -569,25 +565,13 @@ describe('a request parked before its redirect URI went away (SQLite)', () => {
       });
       expect(removed.location).toBeUndefined();
       expect(removed.last.status).toBe(400);
-
-      await t.close();
-      closed = true;
-      const reopened = await open(database);
-      try {
-        const rows = await reopened.stores.redirectRegistrations.listClient(
-          'development',
-          clientId,
-        );
-        expect(rows.map((r) => [r.uri, r.requestCount, r.useCount])).toEqual([
-          ['https://new.example.com/cb', 0, 0],
-          [REVIEW, 1, 0],
-        ]);
-      } finally {
-        await reopened.handle.close();
-      }
-    } finally {
-      if (!closed) await t.close();
-    }
+      return clientId;
+    });
+    const [rows] = await registrationsOf(database, clientId);
+    expect(rows?.map((r) => [r.uri, r.requestCount, r.useCount])).toEqual([
+      ['https://new.example.com/cb', 0, 0],
+      [REVIEW, 1, 0],
+    ]);
   });
 });
 
@@ -606,12 +590,8 @@ describe.each(DATABASES)('the figures after a load ($kind)', ({ create }) => {
   it(`${N} authorizations: nothing written before the flush, exactly ${N} after`, async () => {
     let now = Date.now();
     // The flush is the shutdown's: the interval never comes during the test.
-    const t = await startTestServer(database, {
-      clock: () => now,
-      redirectUsage: { intervalMs: 3_600_000 },
-    });
-    let closed = false;
-    try {
+    const options = { clock: () => now, redirectUsage: { intervalMs: 3_600_000 } };
+    const { clientId, lastCode, parAt } = await served(database, options, async (t) => {
       const { clientId } = await t.client({
         type: 'native',
         name: 'Loaded CLI',
@@ -668,22 +648,12 @@ describe.each(DATABASES)('the figures after a load ($kind)', ({ create }) => {
         [LOOPBACK, 0, 0, null],
         [WEB, 0, 0, null],
       ]);
-
-      await t.close();
-      closed = true;
-      const reopened = await open(database);
-      let after: RedirectRegistration[];
-      try {
-        after = await reopened.stores.redirectRegistrations.listClient('development', clientId);
-      } finally {
-        await reopened.handle.close();
-      }
-      expect(after.map((r) => [r.uri, r.requestCount, r.useCount, r.lastUsedAt])).toEqual([
-        [LOOPBACK, N, N, lastCode],
-        [WEB, 2, 1, parAt],
-      ]);
-    } finally {
-      if (!closed) await t.close();
-    }
+      return { clientId, lastCode, parAt };
+    });
+    const [after] = await registrationsOf(database, clientId);
+    expect(after?.map((r) => [r.uri, r.requestCount, r.useCount, r.lastUsedAt])).toEqual([
+      [LOOPBACK, N, N, lastCode],
+      [WEB, 2, 1, parAt],
+    ]);
   });
 });
