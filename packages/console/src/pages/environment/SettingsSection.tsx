@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import {
   issueInitialAccessToken,
   updateEnvironment,
@@ -53,6 +53,28 @@ function useSettingSaver(env: string) {
   };
 }
 
+/** A setting's name and what it does, under the ids its control is labelled and described by. */
+function SettingText({
+  ids,
+  name,
+  children,
+}: {
+  readonly ids: { readonly name: string; readonly hint: string };
+  readonly name: string;
+  readonly children: ReactNode;
+}) {
+  return (
+    <div>
+      <p className="setting-name" id={ids.name}>
+        {name}
+      </p>
+      <p className="hint" id={ids.hint}>
+        {children}
+      </p>
+    </div>
+  );
+}
+
 function SettingStatus({
   error,
   saved,
@@ -99,15 +121,10 @@ function ParSetting({ environment }: { readonly environment: Environment }) {
   return (
     <>
       <div className="setting" data-testid="par-setting">
-        <div>
-          <p className="setting-name" id={ids.name}>
-            Require pushed authorization requests
-          </p>
-          <p className="hint" id={ids.hint}>
-            Every client must send its authorization request to the server first (RFC 9126), so its
-            parameters never travel through the browser. Off: each client decides.
-          </p>
-        </div>
+        <SettingText ids={ids} name="Require pushed authorization requests">
+          Every client must send its authorization request to the server first (RFC 9126), so its
+          parameters never travel through the browser. Off: each client decides.
+        </SettingText>
         {can.manage ? (
           <Switch
             checked={environment.requirePar}
@@ -139,15 +156,10 @@ function DpopSetting({ environment }: { readonly environment: Environment }) {
   return (
     <>
       <div className="setting" data-testid="dpop-setting">
-        <div>
-          <p className="setting-name" id={ids.name}>
-            Require DPoP
-          </p>
-          <p className="hint" id={ids.hint}>
-            Every token request must carry a DPoP proof (RFC 9449): tokens are bound to a key the
-            application holds, so a copied token is useless without it. Off: each client decides.
-          </p>
-        </div>
+        <SettingText ids={ids} name="Require DPoP">
+          Every token request must carry a DPoP proof (RFC 9449): tokens are bound to a key the
+          application holds, so a copied token is useless without it. Off: each client decides.
+        </SettingText>
         {can.manage ? (
           <Switch
             checked={environment.requireDpop}
@@ -270,14 +282,9 @@ function LoopbackHostsSetting({ environment }: { readonly environment: Environme
   return (
     <>
       <div className="setting" data-testid="loopback-hosts-setting">
-        <div>
-          <p className="setting-name" id={ids.name}>
-            Loopback hosts
-          </p>
-          <p className="hint" id={ids.hint}>
-            {hint}
-          </p>
-        </div>
+        <SettingText ids={ids} name="Loopback hosts">
+          {hint}
+        </SettingText>
         {can.manage ? (
           <form
             className="form inline-form"
@@ -357,15 +364,10 @@ function ImpersonationSetting({ environment }: { readonly environment: Environme
   return (
     <>
       <div className="setting">
-        <div>
-          <p className="setting-name" id={ids.name}>
-            Allow impersonation
-          </p>
-          <p className="hint" id={ids.hint}>
-            Lets support and admin operators sign in to this environment&apos;s applications as one
-            of its users, for a limited time and with a recorded reason.
-          </p>
-        </div>
+        <SettingText ids={ids} name="Allow impersonation">
+          Lets support and admin operators sign in to this environment&apos;s applications as one of
+          its users, for a limited time and with a recorded reason.
+        </SettingText>
         {can.manage ? (
           <Switch
             checked={environment.impersonationEnabled}
@@ -516,16 +518,11 @@ function DocumentsSetting({ environment }: { readonly environment: Environment }
   return (
     <div className="setting-detail" data-testid="documents-setting">
       <div className="setting">
-        <div>
-          <p className="setting-name" id={ids.name}>
-            Allow metadata-document clients
-          </p>
-          <p className="hint" id={ids.hint}>
-            Lets an application use an https URL as its client ID and describe itself in a Client ID
-            Metadata Document, without being registered. Independent of dynamic registration; on by
-            default in development only.
-          </p>
-        </div>
+        <SettingText ids={ids} name="Allow metadata-document clients">
+          Lets an application use an https URL as its client ID and describe itself in a Client ID
+          Metadata Document, without being registered. Independent of dynamic registration; on by
+          default in development only.
+        </SettingText>
         {can.manage ? (
           <Switch
             checked={environment.metadataDocuments}
@@ -557,16 +554,11 @@ function LoopbackSetting({ environment }: { readonly environment: Environment })
   return (
     <div className="setting-detail" data-testid="loopback-setting">
       <div className="setting">
-        <div>
-          <p className="setting-name" id={ids.name}>
-            Allow loopback metadata documents
-          </p>
-          <p className="hint" id={ids.hint}>
-            Off by default, for local tests only: lets Client ID Metadata Documents be fetched from
-            this machine. Elsewhere Gatehouse refuses loopback addresses, so that a client ID cannot
-            make it fetch from its own network.
-          </p>
-        </div>
+        <SettingText ids={ids} name="Allow loopback metadata documents">
+          Off by default, for local tests only: lets Client ID Metadata Documents be fetched from
+          this machine. Elsewhere Gatehouse refuses loopback addresses, so that a client ID cannot
+          make it fetch from its own network.
+        </SettingText>
         {can.manage ? (
           <Switch
             checked={environment.allowLoopbackDocuments}
