@@ -12,7 +12,7 @@ import { decodeJwt } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOperator } from '../src/services/operators.js';
-import { launchChromium } from './support/browser.js';
+import { consolePage, launchChromium } from './support/browser.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { pkce, startTestServer, type TestServer } from './support/server.js';
 
@@ -36,7 +36,7 @@ describe('admin console in Chromium', () => {
     await createOperator(t.ctx, { ...OPERATOR, role: 'admin' });
     await t.user('dana@example.com', 'dana password 123', 'staging');
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page = await consolePage(browser);
   });
   afterAll(async () => {
     await browser.close();

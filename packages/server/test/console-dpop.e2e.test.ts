@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
 import { createOperator } from '../src/services/operators.js';
-import { launchChromium } from './support/browser.js';
+import { consolePage, launchChromium, signInToConsole } from './support/browser.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -35,7 +35,7 @@ describe('DPoP settings in the console (Chromium)', () => {
     });
     clientId = client.clientId;
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page = await consolePage(browser);
   }, 60_000);
   afterAll(async () => {
     await browser.close();
@@ -44,11 +44,7 @@ describe('DPoP settings in the console (Chromium)', () => {
   });
 
   it('notes a production public client without DPoP, and turns it on', async () => {
-    await page.goto(`${t.url}/admin/`);
-    await page.getByLabel('Email').fill(OPERATOR.email);
-    await page.getByLabel('Password').fill(OPERATOR.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Environments' }).waitFor();
+    await signInToConsole(page, t.url, OPERATOR);
     await page.goto(`${t.url}/admin/environments/production/clients/${clientId}`);
     await page.getByTestId('dpop-note').waitFor();
     expect(await page.getByTestId('client-require-dpop').textContent()).toBe('optional');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
 import { createOperator } from '../src/services/operators.js';
 import { AdminSession } from './support/admin.js';
-import { launchChromium } from './support/browser.js';
+import { consolePage, launchChromium, signInToConsole } from './support/browser.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -37,12 +37,8 @@ describe('the loopback policy in the console (Chromium)', () => {
     });
     clientId = client.clientId;
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await page.goto(`${t.url}/admin/`);
-    await page.getByLabel('Email').fill(OPERATOR.email);
-    await page.getByLabel('Password').fill(OPERATOR.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Environments' }).waitFor();
+    page = await consolePage(browser);
+    await signInToConsole(page, t.url, OPERATOR);
   }, 60_000);
   afterAll(async () => {
     await browser.close();

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
 import { createOperator } from '../src/services/operators.js';
-import { launchChromium } from './support/browser.js';
+import { launchChromium, signInToConsole } from './support/browser.js';
 import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -88,11 +88,7 @@ describe('redirect inventory in the console (Chromium)', () => {
   };
 
   it('opens from the environment page and shows every URI with its flags and reasons', async () => {
-    await page.goto(`${t.url}/admin/`);
-    await page.getByLabel('Email').fill(VIEWER.email);
-    await page.getByLabel('Password').fill(VIEWER.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Environments' }).waitFor();
+    await signInToConsole(page, t.url, VIEWER);
     await page.goto(`${t.url}/admin/environments/staging`);
     await page.getByRole('link', { name: 'Redirect inventory' }).click();
     await page.getByRole('heading', { level: 1, name: 'Redirect inventory' }).waitFor();
