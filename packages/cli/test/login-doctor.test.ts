@@ -22,6 +22,23 @@ import { gatehouse } from './harness.js';
 
 const DESKTOP = { DISPLAY: ':0' };
 
+/** `gatehouse login doctor` for `clientId` at `issuer` (plain http on loopback), on a desktop. */
+function doctorOf(issuer: string, clientId: string, ...extra: string[]) {
+  return gatehouse(
+    [
+      'login',
+      'doctor',
+      '--issuer',
+      issuer,
+      '--client-id',
+      clientId,
+      '--allow-http-loopback',
+      ...extra,
+    ],
+    { env: DESKTOP },
+  );
+}
+
 function statusOf(report: DoctorReport, id: string): string | undefined {
   return report.checks.find((c) => c.id === id)?.status;
 }
@@ -51,18 +68,7 @@ describe('gatehouse login doctor', () => {
   });
 
   it('reports a machine and a Gatehouse client where the loopback sign-in works, exit 0', async () => {
-    const result = await gatehouse(
-      [
-        'login',
-        'doctor',
-        '--issuer',
-        t.issuer('development'),
-        '--client-id',
-        nativeClient,
-        '--allow-http-loopback',
-      ],
-      { env: DESKTOP },
-    );
+    const result = await doctorOf(t.issuer('development'), nativeClient);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^ {2}ok {4}client\.redirect_uri +the registration of /m);
@@ -73,19 +79,7 @@ describe('gatehouse login doctor', () => {
   });
 
   it('exits 1 on a registration Gatehouse refuses, with its reason and the --device fallback', async () => {
-    const result = await gatehouse(
-      [
-        'login',
-        'doctor',
-        '--issuer',
-        t.issuer('development'),
-        '--client-id',
-        localhostClient,
-        '--allow-http-loopback',
-        '--json',
-      ],
-      { env: DESKTOP },
-    );
+    const result = await doctorOf(t.issuer('development'), localhostClient, '--json');
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as DoctorReport;
     expect(report.format).toBe('gatehouse-login-doctor/1');
@@ -96,34 +90,10 @@ describe('gatehouse login doctor', () => {
   });
 
   it('checks a server that is not Gatehouse: oidc-provider', async () => {
-    const ok = await gatehouse(
-      [
-        'login',
-        'doctor',
-        '--issuer',
-        op.issuer,
-        '--client-id',
-        op.clientId,
-        '--allow-http-loopback',
-      ],
-      { env: DESKTOP },
-    );
+    const ok = await doctorOf(op.issuer, op.clientId);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('--    server.device');
-    const refused = await gatehouse(
-      [
-        'login',
-        'doctor',
-        '--issuer',
-        op.issuer,
-        '--client-id',
-        op.clientId,
-        '--allow-http-loopback',
-        '--host',
-        'localhost',
-      ],
-      { env: DESKTOP },
-    );
+    const refused = await doctorOf(op.issuer, op.clientId, '--host', 'localhost');
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/FAIL {2}client\.redirect_uri .*invalid_redirect_uri/);
     expect(refused.stdout).toContain('No fallback would: fix the failures above first.');
@@ -227,19 +197,7 @@ describe('gatehouse login doctor', () => {
     const issuer = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
     try {
       for (const extra of [[], ['--json']]) {
-        const result = await gatehouse(
-          [
-            'login',
-            'doctor',
-            '--issuer',
-            issuer,
-            '--client-id',
-            'c',
-            '--allow-http-loopback',
-            ...extra,
-          ],
-          { env: DESKTOP },
-        );
+        const result = await doctorOf(issuer, 'c', ...extra);
         expect(result.code).toBe(1);
         expect(result.stdout).toContain('invalid_request');
         expect(result.stdout).not.toMatch(/[\u009b\u202e]/);
