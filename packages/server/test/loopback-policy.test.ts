@@ -18,6 +18,21 @@ import { FormBrowser, pkce, startTestServer, type TestServer } from './support/s
 
 const RFC_8252_REASON = /RFC 8252 §8\.3 calls localhost NOT RECOMMENDED/;
 
+/** The answer to a browser's code request (PKCE, openid) for `redirectUri` in `env`. */
+function authorizePage(t: TestServer, env: string, clientId: string, redirectUri: string) {
+  return new FormBrowser(t.url).get(
+    `/e/${env}/authorize?${new URLSearchParams({
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      state: 's',
+    }).toString()}`,
+  );
+}
+
 describe.each(DATABASES)('the loopback policy on $kind', ({ create }) => {
   let db: ThrowawayDatabase;
   let t: TestServer;
@@ -38,17 +53,7 @@ describe.each(DATABASES)('the loopback policy on $kind', ({ create }) => {
   });
 
   const authorize = (env: string, id: string, redirectUri: string) =>
-    new FormBrowser(t.url).get(
-      `/e/${env}/authorize?${new URLSearchParams({
-        client_id: id,
-        redirect_uri: redirectUri,
-        response_type: 'code',
-        scope: 'openid',
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-        state: 's',
-      }).toString()}`,
-    );
+    authorizePage(t, env, id, redirectUri);
 
   it('allows all three loopback hosts by default, as before', async () => {
     const production = await t.ctx.stores.environments.get('production');
@@ -298,17 +303,7 @@ describe('a metadata document naming a refused loopback host', () => {
   });
 
   const authorize = (clientId: string, redirectUri: string) =>
-    new FormBrowser(t.url).get(
-      `/e/development/authorize?${new URLSearchParams({
-        client_id: clientId,
-        redirect_uri: redirectUri,
-        response_type: 'code',
-        scope: 'openid',
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-        state: 's',
-      }).toString()}`,
-    );
+    authorizePage(t, 'development', clientId, redirectUri);
 
   it('refuses the document with the explainer’s reason, and stores no client', async () => {
     const page = await authorize(`${base}/localhost.json`, 'http://localhost:5123/callback');
