@@ -213,24 +213,13 @@ export function clientStore(db: Kysely<Database>): ClientStore {
     provenance: Provenance,
     at: number,
   ): Promise<void> => {
-    if (lists.redirectUris !== undefined)
-      await registrations.sync(
-        environment,
-        clientId,
-        'redirect',
-        lists.redirectUris,
-        provenance,
-        at,
-      );
-    if (lists.postLogoutRedirectUris !== undefined)
-      await registrations.sync(
-        environment,
-        clientId,
-        'post_logout',
-        lists.postLogoutRedirectUris,
-        provenance,
-        at,
-      );
+    const written = [
+      ['redirect', lists.redirectUris],
+      ['post_logout', lists.postLogoutRedirectUris],
+    ] as const;
+    for (const [kind, uris] of written)
+      if (uris !== undefined)
+        await registrations.sync(environment, clientId, kind, uris, provenance, at);
   };
   const get = async (environment: string, clientId: string): Promise<Client | undefined> => {
     const row = await db
