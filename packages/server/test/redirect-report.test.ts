@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../src/services/clients.js';
+import { createClient, type ClientSpec } from '../src/services/clients.js';
 import type { ServiceContext } from '../src/services/context.js';
 import { createOperator } from '../src/services/operators.js';
 import { promoteClient } from '../src/services/promote.js';
@@ -40,34 +40,20 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     t = await startTestServer(db, { clock: () => now });
     const ctx = t.ctx;
     // 120 days ago, by the CLI: a staging web app with a wildcard for review apps, and a CLI.
-    shop = (
-      await createClient(ctx, {
-        environment: 'staging',
-        type: 'web',
-        name: 'Shop',
-        redirectUris: [
-          'https://shop.example.com/callback',
-          'https://*.review.shop.example.com/callback',
-        ],
-        postLogoutRedirectUris: ['https://shop.example.com/bye'],
-      })
-    ).client.clientId;
-    cli = (
-      await createClient(ctx, {
-        environment: 'staging',
-        type: 'native',
-        name: 'Deploy CLI',
-        redirectUris: ['http://localhost/callback', 'http://127.0.0.1/callback'],
-      })
-    ).client.clientId;
-    legacy = (
-      await createClient(ctx, {
-        environment: 'development',
-        type: 'web',
-        name: 'Legacy admin',
-        redirectUris: ['http://127.0.0.1:8080/callback'],
-      })
-    ).client.clientId;
+    shop = await created(
+      'staging',
+      'web',
+      'Shop',
+      ['https://shop.example.com/callback', 'https://*.review.shop.example.com/callback'],
+      { postLogoutRedirectUris: ['https://shop.example.com/bye'] },
+    );
+    cli = await created('staging', 'native', 'Deploy CLI', [
+      'http://localhost/callback',
+      'http://127.0.0.1/callback',
+    ]);
+    legacy = await created('development', 'web', 'Legacy admin', [
+      'http://127.0.0.1:8080/callback',
+    ]);
     // A URI from before today's policy, written straight to the store as an old release did.
     await ctx.stores.clients.update(
       'development',
@@ -138,6 +124,16 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     await t.close();
     await db.drop();
   });
+
+  /** A client created as the CLI and the console create one; its id. */
+  const created = async (
+    environment: string,
+    type: ClientSpec['type'],
+    name: string,
+    redirectUris: string[],
+    more: Partial<ClientSpec> = {},
+  ) =>
+    (await createClient(t.ctx, { environment, type, name, redirectUris, ...more })).client.clientId;
 
   const entry = (report: RedirectReport, clientId: string, uri: string): InventoryEntry => {
     const found = report.clients
@@ -240,14 +236,9 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     // A client from long before the upgrade; its rows as migration 0015 backfilled them (no
     // registeredBy), and the migration applied 30 days ago.
     now = T - 200 * DAY;
-    const old = (
-      await createClient(t.ctx, {
-        environment: 'development',
-        type: 'native',
-        name: 'Pre-upgrade tool',
-        redirectUris: ['http://127.0.0.1/old-callback'],
-      })
-    ).client.clientId;
+    const old = await created('development', 'native', 'Pre-upgrade tool', [
+      'http://127.0.0.1/old-callback',
+    ]);
     now = T;
     const handle = await openDatabase(db.target);
     try {
@@ -301,14 +292,7 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
   });
 
   it('classes loopback in another spelling as loopback, not as http to another host', async () => {
-    const tool = (
-      await createClient(t.ctx, {
-        environment: 'development',
-        type: 'native',
-        name: 'Spellings',
-        redirectUris: ['http://127.0.0.1/cb'],
-      })
-    ).client.clientId;
+    const tool = await created('development', 'native', 'Spellings', ['http://127.0.0.1/cb']);
     // Registered by an older release, before the policy refused these spellings.
     const spellings = [
       'http://[::ffff:7f00:1]/cb',
@@ -333,14 +317,7 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
   });
 
   it('flags what the environment’s policy refuses today: localhost once production refuses it', async () => {
-    const native = (
-      await createClient(t.ctx, {
-        environment: 'production',
-        type: 'native',
-        name: 'Ops CLI',
-        redirectUris: ['http://localhost/callback'],
-      })
-    ).client.clientId;
+    const native = await created('production', 'native', 'Ops CLI', ['http://localhost/callback']);
     const before = await redirectReport(t.ctx, 'production');
     expect(codes(entry(before, native, 'http://localhost/callback'))).toEqual([
       'localhost_loopback',
@@ -381,14 +358,10 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
   });
 
   it('flags promotion drift the other way: a source URI the target lacks, which promoting again adds back', async () => {
-    const source = (
-      await createClient(t.ctx, {
-        environment: 'staging',
-        type: 'web',
-        name: 'Billing',
-        redirectUris: ['https://billing.example.com/callback', 'https://billing.example.com/old'],
-      })
-    ).client.clientId;
+    const source = await created('staging', 'web', 'Billing', [
+      'https://billing.example.com/callback',
+      'https://billing.example.com/old',
+    ]);
     const target = (await promoteClient(t.ctx, 'staging', source, 'production')).client.clientId;
     // Someone removes the old callback in production by hand.
     await t.ctx.stores.clients.update(
@@ -436,14 +409,9 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     // Twenty more clients, promoted from staging, each with refused requests recorded.
     const added: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const source = (
-        await createClient(t.ctx, {
-          environment: 'staging',
-          type: 'web',
-          name: `Batch ${i}`,
-          redirectUris: [`https://batch${i}.example.com/callback`],
-        })
-      ).client.clientId;
+      const source = await created('staging', 'web', `Batch ${i}`, [
+        `https://batch${i}.example.com/callback`,
+      ]);
       const promoted = (await promoteClient(t.ctx, 'staging', source, 'production')).client
         .clientId;
       added.push(promoted);
