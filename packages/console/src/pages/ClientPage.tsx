@@ -4,6 +4,7 @@ import { useClient, useEnvironments } from '../api/queries';
 import { Badge, KindBadge, TierBadge } from '../components/Badges';
 import { ErrorAlert, Loading } from '../components/Feedback';
 import { DateTime } from '../components/Values';
+import { Breadcrumb } from '../components/Breadcrumb';
 import { paths } from '../paths';
 import { useSession } from '../session';
 import { CredentialsSection } from './client/CredentialsSection';
@@ -77,10 +78,7 @@ export function ClientPage({ env, clientId }: { readonly env: string; readonly c
 
   return (
     <div className="page">
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to={paths.environments()}>Environments</Link> <span aria-hidden="true">/</span>{' '}
-        <Link to={paths.environment(env)}>{env}</Link> <span aria-hidden="true">/</span>
-      </nav>
+      <Breadcrumb env={env} />
       <div className="page-heading">
         <h1>{current.name}</h1>
         <TierBadge tier={environment.tier} />

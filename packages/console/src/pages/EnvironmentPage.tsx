@@ -2,6 +2,7 @@ import { Link } from 'react-router';
 import { useEnvironments } from '../api/queries';
 import { TierBadge } from '../components/Badges';
 import { ErrorAlert, Loading } from '../components/Feedback';
+import { Breadcrumb } from '../components/Breadcrumb';
 import { paths } from '../paths';
 import { useSession } from '../session';
 import { ClientsSection } from './environment/ClientsSection';
@@ -39,9 +40,7 @@ export function EnvironmentPage({ env }: { readonly env: string }) {
 
   return (
     <div className="page">
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to={paths.environments()}>Environments</Link> <span aria-hidden="true">/</span>
-      </nav>
+      <Breadcrumb />
       <div className="page-heading">
         <h1>{environment.name}</h1>
         <TierBadge tier={environment.tier} />

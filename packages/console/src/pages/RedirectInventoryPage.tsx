@@ -14,6 +14,7 @@ import { ErrorAlert, Loading, Table } from '../components/Feedback';
 import { CheckboxField, SelectField, TextField } from '../components/Form';
 import { formatDateTime, formatRelative } from '../format';
 import { useNow } from '../hooks';
+import { Breadcrumb } from '../components/Breadcrumb';
 import { paths } from '../paths';
 import { usePageTitle } from './usePageTitle';
 
@@ -105,10 +106,7 @@ export function RedirectInventoryPage({ env }: { readonly env: string }) {
 
   return (
     <div className="page">
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to={paths.environments()}>Environments</Link> <span aria-hidden="true">/</span>{' '}
-        <Link to={paths.environment(env)}>{env}</Link> <span aria-hidden="true">/</span>
-      </nav>
+      <Breadcrumb env={env} />
       <div className="page-heading">
         <h1>Redirect inventory</h1>
         {report.data !== undefined && <TierBadge tier={report.data.tier} />}
