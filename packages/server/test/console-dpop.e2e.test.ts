@@ -4,27 +4,24 @@
  * "Require DPoP" on (stored, the note gone), and sets the environment's require-DPoP switch and
  * refresh grace window (stored and audited); the field's range keeps 90 from being sent.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
-import { createOperator } from '../src/services/operators.js';
-import { consolePage, launchChromium, signInToConsole } from './support/browser.js';
-import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { signInToConsole } from './support/browser.js';
+import { startConsoleFixture, type ConsoleFixture } from './support/console.js';
+import type { TestServer } from './support/server.js';
 
 const OPERATOR = { email: 'pat@ops.example', password: 'pat operator pass 1' };
 
 describe('DPoP settings in the console (Chromium)', () => {
-  let db: ThrowawayDatabase;
+  let fixture: ConsoleFixture;
   let t: TestServer;
-  let browser: Browser;
   let page: Page;
   let clientId = '';
 
   beforeAll(async () => {
-    db = await throwawaySqlite();
-    t = await startTestServer(db);
-    await createOperator(t.ctx, { ...OPERATOR, role: 'admin' });
+    fixture = await startConsoleFixture(OPERATOR);
+    ({ t, page } = fixture);
     // An application that does not send proofs yet: opted out of the production default.
     const { client } = await createClient(t.ctx, {
       environment: 'production',
@@ -34,13 +31,9 @@ describe('DPoP settings in the console (Chromium)', () => {
       requireDpop: false,
     });
     clientId = client.clientId;
-    browser = await launchChromium();
-    page = await consolePage(browser);
   }, 60_000);
   afterAll(async () => {
-    await browser.close();
-    await t.close();
-    await db.drop();
+    await fixture.close();
   });
 
   it('notes a production public client without DPoP, and turns it on', async () => {

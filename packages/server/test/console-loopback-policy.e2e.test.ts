@@ -5,29 +5,26 @@
  * reason; adding a localhost redirect URI is then refused as they type, with the 127.0.0.1
  * suggestion, and the admin API refuses it if sent anyway.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/services/clients.js';
-import { createOperator } from '../src/services/operators.js';
 import { AdminSession } from './support/admin.js';
-import { consolePage, launchChromium, signInToConsole } from './support/browser.js';
-import { throwawaySqlite, type ThrowawayDatabase } from './support/databases.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { signInToConsole } from './support/browser.js';
+import { startConsoleFixture, type ConsoleFixture } from './support/console.js';
+import type { TestServer } from './support/server.js';
 
 const OPERATOR = { email: 'lee@ops.example', password: 'lee operator pass 1' };
 const RFC_8252_REASON = /RFC 8252 §8\.3 calls localhost NOT RECOMMENDED/;
 
 describe('the loopback policy in the console (Chromium)', () => {
-  let db: ThrowawayDatabase;
+  let fixture: ConsoleFixture;
   let t: TestServer;
-  let browser: Browser;
   let page: Page;
   let clientId = '';
 
   beforeAll(async () => {
-    db = await throwawaySqlite();
-    t = await startTestServer(db);
-    await createOperator(t.ctx, { ...OPERATOR, role: 'admin' });
+    fixture = await startConsoleFixture(OPERATOR);
+    ({ t, page } = fixture);
     // Registered before any policy, as every environment allows localhost by default.
     const { client } = await createClient(t.ctx, {
       environment: 'production',
@@ -36,14 +33,10 @@ describe('the loopback policy in the console (Chromium)', () => {
       redirectUris: ['http://localhost/callback'],
     });
     clientId = client.clientId;
-    browser = await launchChromium();
-    page = await consolePage(browser);
     await signInToConsole(page, t.url, OPERATOR);
   }, 60_000);
   afterAll(async () => {
-    await browser.close();
-    await t.close();
-    await db.drop();
+    await fixture.close();
   });
 
   it('refuses localhost in production and lists the registration made before, with the reason', async () => {
