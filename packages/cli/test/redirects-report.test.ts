@@ -158,25 +158,33 @@ describe('gatehouse redirects report', () => {
     ).toBe(true);
   });
 
-  it('never lets a client name from open registration drive the terminal, in any format', async () => {
+  it('never lets a stored client name drive the terminal, in any format', async () => {
     // OSC (window title), ESC [2J (clear screen), the 8-bit CSI, a right-to-left override that
-    // would show "exe.jpg" as "gpj.exe": all allowed in a client_name (RFC 7591 sets no charset).
+    // would show "exe.jpg" as "gpj.exe": registration refuses them now, a name stored before
+    // the rule is still shown.
     const hostile = 'Evil\u001b]0;owned\u0007\u001b[2J\u009b31m\u202egpj.exe';
     const config = resolveServerConfig({ dataDir: join(workDir, 'data') }, workDir);
     const opened = await openGatehouse(config.database, config.secret);
     try {
       const development = await opened.stores.environments.get('development');
       if (development === undefined) throw new Error('no development environment');
-      await registerDynamicClient(
+      const { client } = await registerDynamicClient(
         { stores: opened.stores, clock: Date.now, actor: 'dynamic:anonymous' },
         development,
         {
-          client_name: hostile,
+          client_name: 'Renamed below',
           redirect_uris: ['http://127.0.0.1/callback'],
           token_endpoint_auth_method: 'none',
           grant_types: ['authorization_code'],
           application_type: 'native',
         },
+      );
+      // Registration refuses such a name now; one stored before the rule is shown as it is.
+      await opened.stores.clients.update(
+        'development',
+        client.clientId,
+        { name: hostile },
+        Date.now(),
       );
     } finally {
       await opened.handle.close();
