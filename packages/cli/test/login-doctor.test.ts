@@ -15,6 +15,7 @@ import {
   startOidcProvider,
   type OidcProviderServer,
 } from '../../login/test/support/oidc-provider.js';
+import { codeFlowMetadata, listenAsIssuer } from '../../login/test/support/issuer.js';
 import { launchChromium } from '../../server/test/support/browser.js';
 import { throwawaySqlite, type ThrowawayDatabase } from '../../server/test/support/databases.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
@@ -175,17 +176,9 @@ describe('gatehouse login doctor', () => {
     // A server whose refusal page carries a C1 CSI (\u009b: recolours or rewrites the terminal)
     // and a right-to-left override (\u202e: makes text read backwards).
     const hostile = createHttpServer((request, response) => {
-      const issuer = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
       if (request.url?.startsWith('/.well-known/')) {
         response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(
-          JSON.stringify({
-            issuer,
-            authorization_endpoint: `${issuer}/authorize`,
-            token_endpoint: `${issuer}/token`,
-            code_challenge_methods_supported: ['S256'],
-          }),
-        );
+        response.end(JSON.stringify(codeFlowMetadata(issuer)));
         return;
       }
       response.writeHead(400, { 'content-type': 'application/json' });
@@ -193,8 +186,7 @@ describe('gatehouse login doctor', () => {
         JSON.stringify({ error: 'invalid_request', error_description: 'x\u009b2J\u202eevil' }),
       );
     });
-    await new Promise<void>((resolve) => hostile.listen({ host: '127.0.0.1', port: 0 }, resolve));
-    const issuer = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    const issuer = await listenAsIssuer(hostile);
     try {
       for (const extra of [[], ['--json']]) {
         const result = await doctorOf(issuer, 'c', ...extra);

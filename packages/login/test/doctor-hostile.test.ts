@@ -5,9 +5,9 @@
  * and never complete a sign-in.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runDoctor, type Check, type DoctorReport } from '../src/index.js';
+import { codeFlowMetadata, listenAsIssuer } from './support/issuer.js';
 
 const DESKTOP = { DISPLAY: ':0' };
 
@@ -38,10 +38,7 @@ describe('the login doctor against a hostile server', () => {
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end(
           JSON.stringify({
-            issuer,
-            authorization_endpoint: `${issuer}/authorize`,
-            token_endpoint: `${issuer}/token`,
-            code_challenge_methods_supported: ['S256'],
+            ...codeFlowMetadata(issuer),
             ...(par === undefined
               ? {}
               : {
@@ -56,8 +53,7 @@ describe('the login doctor against a hostile server', () => {
       } else if (url.pathname === '/authorize') authorize(request, response);
       else response.writeHead(404).end();
     });
-    await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-    issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    issuer = await listenAsIssuer(server);
   });
   afterAll(async () => {
     server.closeAllConnections();
