@@ -209,6 +209,19 @@ describe('gatehouse login doctor', () => {
     expect(login.code).toBe(2);
     expect(login.stderr).toBe("gatehouse: error: required option '--issuer <url>' not specified\n");
   });
+
+  it("refuses login's options before 'doctor' instead of running without them", async () => {
+    // They would be login's, so the doctor would run with no server and the default port.
+    const misplaced = await gatehouse(
+      ['login', '--issuer', 'https://auth.example.com', '--port', '8400', 'doctor'],
+      { env: DESKTOP },
+    );
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stdout).toBe('');
+    expect(misplaced.stderr).toBe(
+      'gatehouse: error: --issuer, --port before "doctor" belong to login; put them after it: gatehouse login doctor --issuer ...\n',
+    );
+  });
 });
 
 describe('gatehouse login doctor --browser-test in Chromium', () => {

@@ -62,7 +62,14 @@ export function loginDoctorCommand(io: CliIo, setExitCode: (code: ExitCode) => v
     )
     .option('--browser-timeout <seconds>', 'how long the browser round trip may take', '60')
     .option('--json', 'the report as JSON')
-    .action(async (options: DoctorCliOptions) => {
+    .action(async (options: DoctorCliOptions, command: Command) => {
+      // `gatehouse login --issuer X doctor` gives --issuer to login, not to the doctor (options
+      // stop at the subcommand's name): refuse it rather than run without the server checks.
+      const misplaced = loginOptionsGiven(command.parent);
+      if (misplaced.length > 0)
+        throw new UsageError(
+          `${misplaced.join(', ')} before "doctor" belong${misplaced.length === 1 ? 's' : ''} to login; put ${misplaced.length === 1 ? 'it' : 'them'} after it: gatehouse login doctor ${misplaced[0]} ...`,
+        );
       if (!/^\d{1,4}$/.test(options.browserTimeout) || Number(options.browserTimeout) < 1)
         throw new UsageError('--browser-timeout must be a number of seconds');
       if (
@@ -125,4 +132,12 @@ async function askConsent(io: CliIo, json: boolean): Promise<boolean> {
     'Open your browser on a local test page to check that it comes back here? [y/N] ',
   );
   return /^\s*y(es)?\s*$/i.test(answer);
+}
+
+/** The options given to `login` itself on the command line (not defaults), as typed flags. */
+function loginOptionsGiven(login: Command | null): string[] {
+  if (login === null) return [];
+  return login.options
+    .filter((option) => login.getOptionValueSource(option.attributeName()) === 'cli')
+    .map((option) => option.long ?? option.flags);
 }
