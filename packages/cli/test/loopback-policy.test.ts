@@ -178,3 +178,72 @@ describe('the declarative file: environments.<name>.loopbackHosts', () => {
     expect(plan.stdout).toContain('loopback hosts must not be empty');
   });
 });
+
+describe('the offline redirect tools take an environment’s loopback hosts', () => {
+  it('validate, lint and match refuse localhost as the server would, and a bad list is a usage error', async () => {
+    const policy = [
+      '--env',
+      'production',
+      '--type',
+      'native',
+      '--loopback-hosts',
+      '127.0.0.1,[::1]',
+    ];
+    const validate = await gatehouse(
+      ['redirects', 'validate', ...policy, 'http://localhost/cb', 'http://127.0.0.1/cb', '--json'],
+      { cwd: workDir },
+    );
+    expect(validate.code).toBe(1);
+    const results = (JSON.parse(validate.stdout) as { results: { ok: boolean; code?: string }[] })
+      .results;
+    expect(results.map((r) => r.ok)).toEqual([false, true]);
+    expect(results[0]?.code).toBe('loopback_host_not_allowed');
+
+    const lint = await gatehouse(['redirects', 'lint', ...policy, '--file', '-'], {
+      cwd: workDir,
+      stdin: 'http://localhost/cb\n',
+    });
+    expect(lint.code).toBe(1);
+    expect(lint.stdout).toMatch(RFC_8252_REASON);
+
+    // A registration made before the policy matches no request any more.
+    const match = await gatehouse(
+      [
+        'redirects',
+        'match',
+        'http://localhost:5000/cb',
+        '--registered',
+        'http://localhost/cb',
+        ...policy,
+      ],
+      { cwd: workDir },
+    );
+    expect(match.code).toBe(1);
+    expect(match.stdout).toMatch(/made before and is refused now/);
+    // Without the option, today's default: all three hosts.
+    const allowed = await gatehouse(
+      ['redirects', 'match', 'http://localhost:5000/cb', '--registered', 'http://localhost/cb'],
+      { cwd: workDir },
+    );
+    expect(allowed.code).toBe(0);
+
+    const bad = await gatehouse(
+      [
+        'redirects',
+        'validate',
+        '--env',
+        'production',
+        '--type',
+        'native',
+        '--loopback-hosts',
+        'example.com',
+        'http://127.0.0.1/cb',
+      ],
+      { cwd: workDir },
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--loopback-hosts: loopback hosts may not name "example.com"/);
+  });
+});

@@ -6,10 +6,12 @@ import {
   validateRedirectUri,
   type ClientType,
   type LintWarning,
+  type LoopbackHost,
   type PolicyContext,
   type ValidationResult,
 } from '@gatehouse/redirect-policy';
 import { Command, Option } from 'commander';
+import { checkLoopbackHosts, InputError } from '@gatehouse/server';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { renderDiff } from '../output/diff.js';
@@ -22,6 +24,7 @@ interface PolicyOptions {
   env: string;
   type: ClientType;
   json?: boolean;
+  loopbackHosts?: string;
 }
 
 /** Sets the exit code of the current run; commands report their outcome through it. */
@@ -54,6 +57,30 @@ function clientTypeOption(): Option {
     .makeOptionMandatory();
 }
 
+/** What `env settings --loopback-hosts` sets on a server, for checking offline. */
+function loopbackHostsOption(): Option {
+  return new Option(
+    '--loopback-hosts <hosts>',
+    "the environment's loopback hosts, comma-separated from 127.0.0.1, [::1], localhost, as `env settings --loopback-hosts` sets them (default: all three)",
+  );
+}
+
+/** The loopback hosts given, judged as the server judges the setting; undefined: all three. */
+function loopbackHostsOf(text: string | undefined): readonly LoopbackHost[] | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  if (trimmed === 'default' || trimmed === 'all') return undefined;
+  try {
+    return (
+      checkLoopbackHosts(trimmed === '' ? [] : trimmed.split(',').map((host) => host.trim())) ??
+      undefined
+    );
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(`--loopback-hosts: ${error.message}`);
+    throw error;
+  }
+}
+
 function contextOf(options: PolicyOptions, io: CliIo): PolicyContext {
   if (options.env.trim() === '')
     throw new UsageError("option '--env <environment>' must not be empty");
@@ -62,7 +89,12 @@ function contextOf(options: PolicyOptions, io: CliIo): PolicyContext {
       `note: "${printable(options.env)}" is not a built-in environment, so production rules apply to it\n`,
     );
   }
-  return { environment: options.env, clientType: options.type };
+  const loopbackHosts = loopbackHostsOf(options.loopbackHosts);
+  return {
+    environment: options.env,
+    clientType: options.type,
+    ...(loopbackHosts === undefined ? {} : { loopbackHosts }),
+  };
 }
 
 function writeJson(io: CliIo, value: unknown): void {
@@ -77,6 +109,7 @@ function validateCommand(io: CliIo, setExitCode: SetExitCode): Command {
     .argument('<uri...>', 'redirect URIs to check')
     .addOption(environmentOption())
     .addOption(clientTypeOption())
+    .addOption(loopbackHostsOption())
     .option('--json', 'print one JSON document instead of lines')
     .action((uris: string[], options: PolicyOptions) => {
       const context = contextOf(options, io);
@@ -110,6 +143,7 @@ interface MatchCliOptions {
   env?: string;
   type?: ClientType;
   json?: boolean;
+  loopbackHosts?: string;
 }
 
 function matchCommand(io: CliIo, setExitCode: SetExitCode): Command {
@@ -133,13 +167,16 @@ function matchCommand(io: CliIo, setExitCode: SetExitCode): Command {
         'the client type; for spa only the exact string matches (no loopback port, no wildcard)',
       ).choices(['web', 'native', 'spa']),
     )
+    .addOption(loopbackHostsOption())
     .option('--json', 'print one JSON document instead of lines')
     .action((requested: string, options: MatchCliOptions) => {
       if (options.env?.trim() === '')
         throw new UsageError("option '--env <environment>' must not be empty");
+      const loopbackHosts = loopbackHostsOf(options.loopbackHosts);
       const result = matchRedirectUri(requested, options.registered, {
         ...(options.env === undefined ? {} : { environment: options.env }),
         ...(options.type === undefined ? {} : { clientType: options.type }),
+        ...(loopbackHosts === undefined ? {} : { loopbackHosts }),
       });
       setExitCode(result.ok ? ExitCode.Ok : ExitCode.Failed);
       if (options.json === true) {
@@ -177,6 +214,7 @@ function lintCommand(io: CliIo, setExitCode: SetExitCode): Command {
     )
     .addOption(environmentOption())
     .addOption(clientTypeOption())
+    .addOption(loopbackHostsOption())
     .requiredOption(
       '--file <path>',
       'one URI per line (blank lines and # comments skipped) or a JSON array; - for stdin',
