@@ -345,7 +345,7 @@ describe('the packages as installed from the registry', () => {
     const blocks = (await codeBlocks('cli')).filter((b) =>
       /^\$ gatehouse redirects (validate|match) /.test(b.code),
     );
-    expect(blocks.length).toBe(2);
+    expect(blocks.length).toBe(3);
     for (const { code } of blocks) {
       const [commandLine = '', ...expected] = code.trimEnd().split('\n');
       const args = commandLine.replace(/^\$ gatehouse /, '').split(/ +/);
