@@ -573,6 +573,41 @@ describe('a request parked before its redirect URI went away (SQLite)', () => {
       [REVIEW, 1, 0],
     ]);
   });
+
+  it('is sent no error either: a denial after the URI was removed gets a page, not its state', async () => {
+    await served(database, {}, async (t) => {
+      const { clientId } = await t.client({
+        type: 'web',
+        name: 'Denied',
+        redirectUris: [WEB, 'https://kept.example.com/cb'],
+      });
+      await t.user('denier@example.com', PASSWORD);
+      const browser = new FormBrowser(t.url);
+      const query = { ...codeRequest(clientId, WEB).query, state: 'state-for-the-old-domain' };
+      const started = await browser.follow(
+        await browser.get(`/e/development/authorize?${new URLSearchParams(query).toString()}`),
+      );
+      const consent = await browser.follow(
+        await browser.post('/e/development/login', {
+          ...FormBrowser.fields(await started.last.text()),
+          email: 'denier@example.com',
+          password: PASSWORD,
+        }),
+      );
+      const page = await consent.last.text();
+      expect(page).toContain('name="decision"');
+      // The operator removes the URI (its domain lapsed) while the consent page is open.
+      await updateClient(t.ctx, 'development', clientId, { removeRedirectUris: [WEB] });
+      const denied = await browser.post(FormBrowser.action(page), {
+        ...FormBrowser.fields(page),
+        decision: 'deny',
+      });
+      // Before the fix: 303 to https://app.example.com/cb?error=access_denied&state=…
+      expect(denied.status).toBe(400);
+      expect(denied.headers.get('location')).toBeNull();
+      expect(await denied.text()).toContain('no longer has this address registered');
+    });
+  });
 });
 
 describe.each(DATABASES)('the figures after a load ($kind)', ({ create }) => {

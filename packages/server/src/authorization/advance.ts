@@ -4,7 +4,7 @@ import { errorPage } from '../pages/pages.js';
 import { decideNext, type NextStep, type SignInFacts } from './decide.js';
 import { currentImpersonation } from './impersonation.js';
 import { answeredAlready, finishParked, parkRequest, type StoredAuthorization } from './parked.js';
-import { redirectError, redirectWithCode } from './respond.js';
+import { redirectError, redirectParkedError, redirectWithCode } from './respond.js';
 import { currentSession } from './session.js';
 
 /**
@@ -122,7 +122,10 @@ async function carryOut(
           ),
         );
     case 'error':
-      return redirectError(reply, requestEnv, pending, next.error);
+      // Straight from /authorize the URI was matched in this request; a parked one may have gone.
+      return parkedId === undefined
+        ? redirectError(reply, requestEnv, pending, next.error)
+        : redirectParkedError(deps, reply, requestEnv, pending, next.error);
     case 'login':
     case 'consent':
     case 'confirm':

@@ -49,6 +49,36 @@ export function redirectError(
   );
 }
 
+/**
+ * An error for a request answered after it was parked (sign-in, consent, confirmation): like a
+ * code, it goes only to a redirect URI still registered (RFC 6749 §4.1.2.1). A URI removed or
+ * expired meanwhile may be a lapsed domain now held by someone else, and the error carries the
+ * client's `state`; so a page instead.
+ */
+export async function redirectParkedError(
+  deps: AppDeps,
+  reply: FastifyReply,
+  requestEnv: EnvironmentContext,
+  request: PendingAuthorization,
+  error: OAuthError,
+): Promise<FastifyReply> {
+  if (!(await stillRegistered(deps, requestEnv, request, deps.clock())))
+    return noLongerRegistered(reply);
+  return redirectError(reply, requestEnv, request, error);
+}
+
+/** The page shown instead of a redirect to a URI no longer registered. */
+function noLongerRegistered(reply: FastifyReply): FastifyReply {
+  return sendNoStorePage(
+    reply,
+    400,
+    errorPage(
+      'Return address no longer registered',
+      'The application this sign-in would return to no longer has this address registered, so it was stopped. Start again from the application.',
+    ),
+  );
+}
+
 /** Issues the code and sends the browser back to the client. */
 export async function redirectWithCode(
   deps: AppDeps,
@@ -65,15 +95,7 @@ export async function redirectWithCode(
   // RFC 6749 §4.1.2.1: the redirect URI was matched when the request was checked, but sign-in and
   // consent can come minutes later. A registration removed or expired meanwhile (issue #18's
   // review URIs) is sent no code; nor anything else: it is not trusted any more, so a page.
-  if (!(await stillRegistered(deps, requestEnv, request, now)))
-    return sendNoStorePage(
-      reply,
-      400,
-      errorPage(
-        'Return address no longer registered',
-        'The application this sign-in would return to no longer has this address registered, so it was stopped. Start again from the application.',
-      ),
-    );
+  if (!(await stillRegistered(deps, requestEnv, request, now))) return noLongerRegistered(reply);
   const code = `ghac_${randomToken(32)}`;
   // OIDC Core §3.1.2.1 acr_values: a voluntary request, answered with the class reached.
   const acrRequested = (request.acrValues?.length ?? 0) > 0;

@@ -19,7 +19,7 @@ import {
   recordSignInFor,
 } from '../../authorization/parked.js';
 import { currentSession } from '../../authorization/session.js';
-import { hostOf, redirectError, redirectWithCode } from '../../authorization/respond.js';
+import { hostOf, redirectParkedError, redirectWithCode } from '../../authorization/respond.js';
 
 function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.status(status).type('text/html; charset=utf-8').send(body);
@@ -151,7 +151,8 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
       await audit(deps, requestEnv, 'authorization.cancelled', current?.user.id ?? null, {
         clientId: parked.pending.clientId,
       });
-      return redirectError(
+      return redirectParkedError(
+        deps,
         reply,
         requestEnv,
         parked.pending,
@@ -222,7 +223,8 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     if (acting !== undefined) {
       // An operator's decision is never stored as the user's consent.
       if (decision !== 'allow')
-        return redirectError(
+        return redirectParkedError(
+          deps,
           reply,
           requestEnv,
           pending,
@@ -232,7 +234,8 @@ export function interactionEndpoints(app: FastifyInstance, deps: AppDeps): void 
     }
     if (decision !== 'allow') {
       await audit(deps, requestEnv, 'consent.denied', user.id, { clientId: client.clientId });
-      return redirectError(
+      return redirectParkedError(
+        deps,
         reply,
         requestEnv,
         pending,
