@@ -1,13 +1,5 @@
+import { UNSAFE_IN_SHOWN_TEXT } from '../pages/shown-text.js';
 import { InputError } from './input-error.js';
-
-/**
- * Characters a client name may not hold: C0 and C1 controls, line and paragraph separators, and
- * the bidirectional controls. A name is shown to users on the consent and confirmation pages and
- * to operators in the console, reports and terminals; a right-to-left override makes
- * `\u202emoc.elgoog` read as "google.com", and a control sequence can drive a terminal.
- */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
-const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/u;
 
 export const MAX_CLIENT_NAME_LENGTH = 100;
 
@@ -19,7 +11,8 @@ export function checkClientName(raw: string): string {
       `the client name must have 1 to ${MAX_CLIENT_NAME_LENGTH} characters`,
       'invalid_client_name',
     );
-  if (UNSAFE_IN_NAME.test(name))
+  // Shown to users on the consent and confirmation pages, and to operators in terminals.
+  if (name.search(UNSAFE_IN_SHOWN_TEXT) !== -1)
     throw new InputError(
       'the client name must not contain control characters or bidirectional overrides (they change how the name reads on the consent page)',
       'invalid_client_name',

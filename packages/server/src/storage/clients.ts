@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { shownText } from '../pages/shown-text.js';
 import type { GrantType } from '../protocol.js';
 import { redirectRegistrationStore, type Provenance } from './redirect-registrations.js';
 import type { ClientTable, Database } from './schema.js';
@@ -173,7 +174,8 @@ function toClient(row: Selectable<ClientTable>): Client {
   return {
     clientId: row.client_id,
     environment: row.environment,
-    name: row.name,
+    // A name stored before names were checked may still hold a bidirectional override.
+    name: shownText(row.name),
     type: row.type as ClientType,
     secretHash: row.secret_hash,
     redirectUris: JSON.parse(row.redirect_uris) as string[],
