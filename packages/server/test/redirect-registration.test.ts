@@ -98,18 +98,38 @@ describe.each(DATABASES)('redirect registration on $kind', ({ create }) => {
     );
   });
 
-  it('counts refused URIs per client within a bound, and never records one too long to register', async () => {
-    const store = t.ctx.stores.refusedRedirects;
-    await store.forgetClient('staging', clientId);
-    for (let i = 0; i < REFUSED_REDIRECTS_PER_CLIENT; i++)
-      await store.record('staging', clientId, `https://spam-${i}.example.com/cb`, 'no_match', now);
-    await store.record('staging', clientId, 'https://one-too-many.example.com/cb', 'no_match', now);
-    await store.record('staging', clientId, 'https://spam-0.example.com/cb', 'no_match', now + 1);
-    const listed = await store.list('staging', clientId);
-    expect(listed).toHaveLength(REFUSED_REDIRECTS_PER_CLIENT);
-    expect(listed.find((r) => r.redirectUri === 'https://spam-0.example.com/cb')?.count).toBe(2);
-    expect(listed.some((r) => r.redirectUri.includes('one-too-many'))).toBe(false);
+  it.each(['refusedRedirects', 'refusedPostLogoutRedirects'] as const)(
+    'counts refused URIs per client within a bound (%s)',
+    async (name) => {
+      const store = t.ctx.stores[name];
+      await store.forgetClient('staging', clientId);
+      for (let i = 0; i < REFUSED_REDIRECTS_PER_CLIENT; i++)
+        await store.record(
+          'staging',
+          clientId,
+          `https://spam-${i}.example.com/cb`,
+          'no_match',
+          now,
+        );
+      await store.record(
+        'staging',
+        clientId,
+        'https://one-too-many.example.com/cb',
+        'no_match',
+        now,
+      );
+      await store.record('staging', clientId, 'https://spam-0.example.com/cb', 'no_match', now + 1);
+      const listed = await store.list('staging', clientId);
+      expect(listed).toHaveLength(REFUSED_REDIRECTS_PER_CLIENT);
+      expect(listed.find((r) => r.redirectUri === 'https://spam-0.example.com/cb')?.count).toBe(2);
+      expect(listed.some((r) => r.redirectUri.includes('one-too-many'))).toBe(false);
+      await store.forgetClient('staging', clientId);
+      expect(await store.list('staging', clientId)).toEqual([]);
+    },
+  );
 
+  it('never records a refused URI too long to register', async () => {
+    const store = t.ctx.stores.refusedRedirects;
     await store.forgetClient('staging', clientId);
     const long = `https://app.staging.example.com/${'a'.repeat(2100)}`;
     expect((await authorize(long)).status).toBe(400);

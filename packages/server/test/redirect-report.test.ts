@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type ClientSpec } from '../src/services/clients.js';
+import { createClient, updateClient, type ClientSpec } from '../src/services/clients.js';
 import type { ServiceContext } from '../src/services/context.js';
 import { createOperator } from '../src/services/operators.js';
 import { promoteClient } from '../src/services/promote.js';
@@ -430,6 +430,53 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
       report.clients.filter((c) => added.includes(c.clientId)).map((c) => c.entries[0]?.nearMisses),
     ).toEqual(added.map(() => 1));
     for (const clientId of added) await t.ctx.stores.clients.delete('production', clientId);
+  });
+
+  it('counts refused post_logout_redirect_uri values as near misses of the post-logout URI they are closest to', async () => {
+    const signOut = (postLogout: string) =>
+      fetch(
+        `${t.issuer('staging')}/logout?${new URLSearchParams({ client_id: shop, post_logout_redirect_uri: postLogout }).toString()}`,
+        { redirect: 'manual' },
+      );
+    // A typo twice, a trailing slash once: close to https://shop.example.com/bye. Another scheme:
+    // close to none. Each refused with a page (400), never followed.
+    for (const uri of [
+      'https://shop.example.com/by',
+      'https://shop.example.com/by',
+      'https://shop.example.com/bye/',
+      'com.example.shop:/bye',
+    ]) {
+      const refused = await signOut(uri);
+      expect(refused.status).toBe(400);
+      expect(refused.headers.get('location')).toBeNull();
+    }
+    const report = await redirectReport(t.ctx, 'staging');
+    expect(entry(report, shop, 'https://shop.example.com/bye')).toMatchObject({
+      kind: 'post_logout',
+      nearMisses: 3,
+    });
+    // One too long to be registered is refused without being recorded (the store stays small).
+    expect((await signOut(`https://shop.example.com/${'a'.repeat(2100)}`)).status).toBe(400);
+    expect(await t.ctx.stores.refusedPostLogoutRedirects.list('staging', shop)).toHaveLength(3);
+    // Not the sign-in URIs': a refused sign-out address is not a near miss of a redirect URI.
+    expect(entry(report, shop, 'https://shop.example.com/callback').nearMisses).toBe(0);
+    expect(report.clients.find((c) => c.clientId === shop)?.otherRefusals).toBe(1);
+    // Nor offered in the console's refused redirect URIs (for registration as redirect URIs).
+    expect(await t.ctx.stores.refusedRedirects.list('staging', shop)).toEqual([]);
+    // Registered since: no longer a near miss, and forgotten.
+    await updateClient(t.ctx, 'staging', shop, {
+      postLogoutRedirectUris: ['https://shop.example.com/bye', 'https://shop.example.com/by'],
+    });
+    const after = await redirectReport(t.ctx, 'staging');
+    expect(entry(after, shop, 'https://shop.example.com/bye').nearMisses).toBe(1);
+    expect(
+      (await t.ctx.stores.refusedPostLogoutRedirects.list('staging', shop)).map(
+        (r) => r.redirectUri,
+      ),
+    ).not.toContain('https://shop.example.com/by');
+    await updateClient(t.ctx, 'staging', shop, {
+      postLogoutRedirectUris: ['https://shop.example.com/bye'],
+    });
   });
 
   it('refuses an unknown environment, naming the known ones', async () => {

@@ -279,7 +279,19 @@ async function undoMigration0014(db: Kysely<Database>): Promise<void> {
  * column, table or index in 0015 must be dropped here too.
  */
 async function undoMigration0015(db: Kysely<Database>): Promise<void> {
+  await undoMigration0016(db);
   await sql`drop table redirect_registrations`.execute(db);
   await sql`alter table environments drop column loopback_hosts`.execute(db);
   await sql`delete from gatehouse_migrations where name = '0015-redirect-governance'`.execute(db);
+}
+
+/**
+ * Removes what migration 0016 (issue #18) added: one table and its index. A new column, table or
+ * index in 0016 must be dropped here too.
+ */
+async function undoMigration0016(db: Kysely<Database>): Promise<void> {
+  await sql`drop table refused_post_logout_redirects`.execute(db);
+  await sql`delete from gatehouse_migrations where name = '0016-post-logout-near-misses'`.execute(
+    db,
+  );
 }

@@ -1,6 +1,7 @@
 import { MAX_REDIRECT_URI_LENGTH, type MatchResult } from '@gatehouse/redirect-policy';
 import { UnsafeAuthorizationRequest } from '../errors.js';
 import type { AppDeps } from '../http/deps.js';
+import type { RefusedRedirectStore } from '../storage/refused-redirects.js';
 import { repeatedAudit } from '../services/repeated-audit.js';
 
 export type Refusal = Extract<MatchResult, { ok: false }>;
@@ -53,16 +54,38 @@ export async function recordRefusedRedirect(
   /** request.ip */
   address: string,
 ): Promise<void> {
+  deps.metrics?.redirectRefused(refused.environment);
+  // Independent of the audit entry, so both are written at once (one round trip's wait, not two).
+  await Promise.all([
+    countRefusal(deps.stores.refusedRedirects, refused),
+    auditRefusedRedirect(deps, refused, address, 'redirect.refused'),
+  ]);
+}
+
+/**
+ * A refused post_logout_redirect_uri (end_session): audited as `post_logout_redirect.refused`
+ * and counted in a store of its own, for the near misses of post-logout URIs in the redirect
+ * inventory. Not among the console's refused redirect URIs: those are offered for registration
+ * as redirect URIs, which this is not.
+ */
+export async function recordRefusedPostLogoutRedirect(
+  deps: AppDeps,
+  refused: RedirectUriRefused,
+  /** request.ip */
+  address: string,
+): Promise<void> {
+  await Promise.all([
+    countRefusal(deps.stores.refusedPostLogoutRedirects, refused),
+    auditRefusedRedirect(deps, refused, address, 'post_logout_redirect.refused'),
+  ]);
+}
+
+/** Counted only for values that could ever be registered; the store caps each client's list. */
+function countRefusal(store: RefusedRedirectStore, refused: RedirectUriRefused): Promise<void> {
   const { environment, clientId, requested, refusal, at } = refused;
-  deps.metrics?.redirectRefused(environment);
-  // Counted only for values that could ever be registered. Independent of the audit entry, so
-  // both are written at once (one round trip's wait, not two).
-  const counted =
-    requested.length <= MAX_REDIRECT_URI_LENGTH
-      ? deps.stores.refusedRedirects.record(environment, clientId, requested, refusal.code, at)
-      : Promise.resolve();
-  const audited = auditRefusedRedirect(deps, refused, address, 'redirect.refused');
-  await Promise.all([counted, audited]);
+  return requested.length <= MAX_REDIRECT_URI_LENGTH
+    ? store.record(environment, clientId, requested, refusal.code, at)
+    : Promise.resolve();
 }
 
 /**

@@ -436,6 +436,9 @@ export async function updateClient(
   for (const uri of uris)
     if (!current.redirectUris.includes(uri))
       await ctx.stores.refusedRedirects.forget(environment, clientId, uri);
+  for (const uri of settings.postLogoutRedirectUris)
+    if (!(current.postLogoutRedirectUris ?? []).includes(uri))
+      await ctx.stores.refusedPostLogoutRedirects.forget(environment, clientId, uri);
   await ctx.stores.audit.append(
     {
       environment,
@@ -554,6 +557,7 @@ export async function deleteClient(
   await ctx.stores.tokens.revokeForClient(environment, clientId, ctx.clock());
   await recordRevocation(ctx, environment, 'client', clientId, { final: true });
   await ctx.stores.refusedRedirects.forgetClient(environment, clientId);
+  await ctx.stores.refusedPostLogoutRedirects.forgetClient(environment, clientId);
   await unlinkDeletedClient(ctx, environment, clientId);
   await ctx.stores.audit.append(
     {

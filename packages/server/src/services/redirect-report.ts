@@ -100,7 +100,7 @@ export interface InventoryClient {
   readonly entries: readonly InventoryEntry[];
   /** Findings about the client as a whole (promotion drift the entries cannot carry). */
   readonly flags: readonly ReportFlag[];
-  /** Refused requests close to none of its registered URIs. */
+  /** Refused requests (sign-in or sign-out) close to none of its registered URIs. */
   readonly otherRefusals: number;
 }
 
@@ -308,19 +308,18 @@ function promotionDrift(
 
 /**
  * Refused requests counted against the registered URI each is closest to (a typo, another port,
- * a path that moved). One that differs already in its scheme is near none of them: it is counted
- * apart, as is anything when the client has no URI left to be near.
+ * a path that moved): refused redirect URIs against the active redirect URIs, refused
+ * post_logout_redirect_uri values against the post-logout URIs, each matched as its endpoint
+ * matches it. One that differs already in its scheme is near none of them: it is counted apart,
+ * as is anything when the client has no URI left to be near.
  */
 function nearMisses(
-  client: Client,
-  environment: Environment,
-  now: number,
+  registered: readonly string[],
+  options: ReturnType<typeof redirectMatchOptions>,
   refusals: readonly RefusedRedirect[],
 ): { byUri: Map<string, number>; other: number } {
   const byUri = new Map<string, number>();
   let other = 0;
-  const registered = activeRedirectUris(client, now);
-  const options = redirectMatchOptions(environment, client.type);
   for (const refused of refusals) {
     const match = matchRedirectUri(refused.redirectUri, registered, options);
     // Registered since it was refused: no longer a near miss.
@@ -397,11 +396,26 @@ export async function redirectReport(
   );
 
   const refusals = byClient(await ctx.stores.refusedRedirects.listEnvironment(environment.name));
+  const postLogoutRefusals = byClient(
+    await ctx.stores.refusedPostLogoutRedirects.listEnvironment(environment.name),
+  );
   const sources = await promotionSources(ctx, clients);
 
   const inventory: InventoryClient[] = [];
   for (const client of clients) {
-    const misses = nearMisses(client, environment, now, refusals.get(client.clientId) ?? []);
+    const options = redirectMatchOptions(environment, client.type);
+    const misses = {
+      redirect: nearMisses(
+        activeRedirectUris(client, now),
+        options,
+        refusals.get(client.clientId) ?? [],
+      ),
+      post_logout: nearMisses(
+        client.postLogoutRedirectUris ?? [],
+        options,
+        postLogoutRefusals.get(client.clientId) ?? [],
+      ),
+    };
     const drift = promotionDrift(client, environment, sources);
     const listed: [RedirectKind, readonly string[]][] = [
       ['redirect', client.redirectUris],
@@ -421,7 +435,7 @@ export async function redirectReport(
           lastUsedAt: row?.lastUsedAt ?? null,
           uses: row?.useCount ?? 0,
           requests: row?.requestCount ?? 0,
-          nearMisses: kind === 'redirect' ? (misses.byUri.get(uri) ?? 0) : 0,
+          nearMisses: misses[kind].byUri.get(uri) ?? 0,
         };
         const flags = entryFlags(base, client, environment, now, settings);
         if (kind === 'redirect' && drift.targetOnly.has(uri))
@@ -448,7 +462,7 @@ export async function redirectReport(
       promotedFrom: client.promotedFrom,
       entries,
       flags: drift.clientFlags,
-      otherRefusals: misses.other,
+      otherRefusals: misses.redirect.other + misses.post_logout.other,
     });
   }
 

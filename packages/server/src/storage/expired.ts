@@ -90,6 +90,11 @@ const RULES: readonly ExpiryRule[] = [
     dead: (now) => sql`last_seen_at <= ${now - REFUSED_REDIRECT_RETENTION_MS}`,
   },
   {
+    table: 'refused_post_logout_redirects',
+    key: ['environment', 'client_id', 'redirect_uri'],
+    dead: (now) => sql`last_seen_at <= ${now - REFUSED_REDIRECT_RETENTION_MS}`,
+  },
+  {
     table: 'revocations',
     key: ['kind', 'key'],
     dead: (now) => sql`revoked_at <= ${now - REVOCATION_RETENTION_MS}`,

@@ -56,6 +56,8 @@ export interface Stores {
   readonly operators: OperatorStore;
   readonly impersonations: ImpersonationStore;
   readonly refusedRedirects: RefusedRedirectStore;
+  /** Refused post_logout_redirect_uri values: the near misses of post-logout URIs (issue #18). */
+  readonly refusedPostLogoutRedirects: RefusedRedirectStore;
   /** The redirect inventory: provenance and use of each registered URI (issue #18). */
   readonly redirectRegistrations: RedirectRegistrationStore;
   readonly resources: ResourceStore;
@@ -113,6 +115,7 @@ export function createStores(handle: DatabaseHandle, options: StoreOptions = {})
     operators: operatorStore(db),
     impersonations: impersonationStore(db),
     refusedRedirects: refusedRedirectStore(db),
+    refusedPostLogoutRedirects: refusedRedirectStore(db, 'refused_post_logout_redirects'),
     redirectRegistrations: redirectRegistrationStore(db),
     initialAccessTokens: initialAccessTokenStore(db),
     attempts: attemptStore(db),

@@ -845,6 +845,34 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0016-post-logout-near-misses': {
+    async up(db: Kysely<unknown>) {
+      // Issue #18: refused post_logout_redirect_uri values, counted like refused redirect URIs,
+      // so the inventory shows the near misses of post-logout URIs too. A table apart: these are
+      // never offered for registration as redirect URIs (the console's refused redirects).
+      await db.schema
+        .createTable('refused_post_logout_redirects')
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('policy_code', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('refused_post_logout_redirects_pk', [
+          'environment',
+          'client_id',
+          'redirect_uri',
+        ])
+        .execute();
+      // Housekeeping finds what has aged out by an index (src/storage/expired.ts).
+      await db.schema
+        .createIndex('refused_post_logout_redirects_last_seen_at')
+        .on('refused_post_logout_redirects')
+        .column('last_seen_at')
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = {

@@ -1,7 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
-/** A redirect URI that real authorization requests used and the policy refused, counted. */
+/**
+ * A redirect URI that real authorization requests used and the policy refused, counted; or, in
+ * the post-logout store, a post_logout_redirect_uri that sign-out requests used.
+ */
 export interface RefusedRedirect {
   readonly environment: string;
   readonly clientId: string;
@@ -34,6 +37,9 @@ export interface RefusedRedirectStore {
   forgetClient(environment: string, clientId: string): Promise<void>;
 }
 
+/** The two tables of refusals; the same columns. */
+export type RefusedRedirectTableName = 'refused_redirects' | 'refused_post_logout_redirects';
+
 function toRefused(row: Database['refused_redirects']): RefusedRedirect {
   return {
     environment: row.environment,
@@ -46,11 +52,18 @@ function toRefused(row: Database['refused_redirects']): RefusedRedirect {
   };
 }
 
-export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore {
+export function refusedRedirectStore(
+  database: Kysely<Database>,
+  tableName: RefusedRedirectTableName = 'refused_redirects',
+): RefusedRedirectStore {
+  // Both tables have the columns of `refused_redirects`: the queries are typed against it and
+  // run against the table named.
+  const db = database as unknown as Kysely<Pick<Database, 'refused_redirects'>>;
+  const table = tableName as 'refused_redirects';
   return {
     async record(environment, clientId, redirectUri, policyCode, at) {
       const bumped = await db
-        .updateTable('refused_redirects')
+        .updateTable(table)
         .set({ count: sql`count + 1`, last_seen_at: at, policy_code: policyCode })
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)
@@ -58,14 +71,14 @@ export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore
         .executeTakeFirst();
       if (Number(bumped.numUpdatedRows) === 1) return;
       const known = await db
-        .selectFrom('refused_redirects')
+        .selectFrom(table)
         .select((eb) => eb.fn.countAll<number | string>().as('n'))
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)
         .executeTakeFirstOrThrow();
       if (Number(known.n) >= REFUSED_REDIRECTS_PER_CLIENT) return;
       await db
-        .insertInto('refused_redirects')
+        .insertInto(table)
         .values({
           environment,
           client_id: clientId,
@@ -78,13 +91,13 @@ export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore
         .onConflict((c) =>
           c
             .columns(['environment', 'client_id', 'redirect_uri'])
-            .doUpdateSet({ count: sql`refused_redirects.count + 1`, last_seen_at: at }),
+            .doUpdateSet({ count: sql`${sql.ref(`${tableName}.count`)} + 1`, last_seen_at: at }),
         )
         .execute();
     },
     async list(environment, clientId) {
       const rows = await db
-        .selectFrom('refused_redirects')
+        .selectFrom(table)
         .selectAll()
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)
@@ -94,7 +107,7 @@ export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore
     },
     async listEnvironment(environment) {
       const rows = await db
-        .selectFrom('refused_redirects')
+        .selectFrom(table)
         .selectAll()
         .where('environment', '=', environment)
         .orderBy('client_id')
@@ -104,7 +117,7 @@ export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore
     },
     async forget(environment, clientId, redirectUri) {
       await db
-        .deleteFrom('refused_redirects')
+        .deleteFrom(table)
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)
         .where('redirect_uri', '=', redirectUri)
@@ -112,7 +125,7 @@ export function refusedRedirectStore(db: Kysely<Database>): RefusedRedirectStore
     },
     async forgetClient(environment, clientId) {
       await db
-        .deleteFrom('refused_redirects')
+        .deleteFrom(table)
         .where('environment', '=', environment)
         .where('client_id', '=', clientId)
         .execute();

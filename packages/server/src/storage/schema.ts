@@ -466,6 +466,8 @@ export interface Database {
   operators: OperatorTable;
   operator_sessions: OperatorSessionTable;
   refused_redirects: RefusedRedirectTable;
+  /** Refused post_logout_redirect_uri values (migration 0016), as `refused_redirects`. */
+  refused_post_logout_redirects: RefusedRedirectTable;
   redirect_registrations: RedirectRegistrationTable;
   impersonations: ImpersonationTable;
   resources: ResourceTable;

@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { auditRefusedRedirect, RedirectUriRefused } from '../../authorization/refused-redirect.js';
+import {
+  recordRefusedPostLogoutRedirect,
+  RedirectUriRefused,
+} from '../../authorization/refused-redirect.js';
 import { redirectWith } from '../../authorization/respond.js';
 import { sha256 } from '../../crypto/random.js';
 import { OAuthError, UnsafeAuthorizationRequest } from '../../errors.js';
@@ -267,7 +270,7 @@ async function showError(
 ): Promise<FastifyReply> {
   let shown: OAuthError;
   if (error instanceof RedirectUriRefused) {
-    await recordRefusal(deps, error, address);
+    await recordRefusedPostLogoutRedirect(deps, error, address);
     shown = error.page(
       'This application asked to send you somewhere it is not registered to use after signing out, so the sign-out was stopped.',
     );
@@ -282,17 +285,4 @@ async function showError(
     shown.status,
     errorPage('Sign-out stopped', shown.description, detail),
   );
-}
-
-/**
- * Audited as `post_logout_redirect.refused`, bounded like a refused redirect URI
- * (services/repeated-audit.ts: anyone can send these). Not added to the console's refused
- * redirect URIs: those are offered for registration as redirect URIs, which this is not.
- */
-async function recordRefusal(
-  deps: AppDeps,
-  refused: RedirectUriRefused,
-  address: string,
-): Promise<void> {
-  await auditRefusedRedirect(deps, refused, address, 'post_logout_redirect.refused');
 }
