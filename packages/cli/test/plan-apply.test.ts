@@ -167,6 +167,36 @@ describe('gatehouse plan / apply: the policy refuses the file', () => {
   });
 });
 
+describe('gatehouse plan / apply: a name that reads as another', () => {
+  it('is a problem in plan, so plan and apply agree, and nothing is written', async () => {
+    // "\u202emoc.elgoog" reads as "google.com" on the consent page; apply refuses it, and plan
+    // used to call the file a change with no problem (exit 3).
+    await writeFileIn(
+      'clients.json',
+      JSON.stringify({
+        version: 1,
+        clients: [
+          {
+            key: 'spoof',
+            name: '\u202emoc.elgoog',
+            type: 'native',
+            environments: { staging: { redirectUris: ['http://127.0.0.1/callback'] } },
+          },
+        ],
+      }),
+    );
+    const plan = await cli(['plan', '-f', 'clients.json', '--json']);
+    expect(plan.code).toBe(1);
+    expect((JSON.parse(plan.stdout) as PlanJson).problems).toMatchObject([
+      { key: 'spoof', environment: 'staging', code: 'invalid_client_name' },
+    ]);
+    const apply = await cli(['apply', '-f', 'clients.json']);
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toContain('bidirectional overrides');
+    expect(await clientsIn('staging')).toEqual([]);
+  });
+});
+
 describe('gatehouse plan / apply: a valid file', () => {
   it('plans creations, applies them once with secrets shown once, then is in sync', async () => {
     await writeFileIn('clients.yaml', VALID);

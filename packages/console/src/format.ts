@@ -42,3 +42,17 @@ export function parseLocalDateTime(value: string): number | undefined {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
+
+/**
+ * JSON for display, with each control character, line or paragraph separator and bidirectional
+ * control written as its `\uXXXX` escape. Audit data holds what outsiders typed (a sign-in's
+ * email) and names stored before they were checked: a right-to-left override would make
+ * `admin@\u202emoc.elgoog` read as another address. `JSON.stringify` escapes only C0 controls.
+ */
+export function displayedJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -85,4 +85,34 @@ describe('audit log table', () => {
     const urls = fetch.mock.calls.map(([url]) => url as string);
     expect(urls.at(-1)).toBe('/api/audit?clientId=cl_review&limit=50');
   });
+
+  it('shows controls and bidirectional overrides in audit data as escapes, never applied', async () => {
+    // Anyone can type this on the sign-in page; shown as it is, it reads "admin@google.com".
+    const typed = 'admin@\u202emoc.elgoog';
+    api({
+      'GET /environments': () => json({ environments: [] }),
+      'GET /audit': () =>
+        json({
+          entries: [
+            {
+              seq: 3,
+              at: AT,
+              environment: 'production',
+              type: 'signin.failed',
+              actor: 'anonymous',
+              clientId: null,
+              userId: null,
+              data: { email: typed, note: 'a\u2066b\u0085c' },
+              hash: 'h3',
+            },
+          ],
+          verification: { ok: true, count: 1 },
+        }),
+    });
+    renderConsole('/audit');
+    const [row] = await screen.findAllByTestId('audit-entry');
+    const data = row?.querySelector('code.json')?.textContent ?? '';
+    expect(data).toBe('{"email":"admin@\\u202emoc.elgoog","note":"a\\u2066b\\u0085c"}');
+    expect(data).not.toMatch(/[\u202e\u2066\u0085]/u);
+  });
 });

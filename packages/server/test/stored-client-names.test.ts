@@ -1,10 +1,12 @@
 /**
  * A client name stored before names were checked (issue #18 review: a name with a right-to-left
  * override reads as another on the consent page) is shown with U+FFFD in place of each unsafe
- * character, wherever it is read: the consent page, the console's API, the account page.
+ * character, wherever it is read: the consent page, the console's API, the account page. So is a
+ * resource's name (shown on the consent page too), which is now checked like a client's.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerResource } from '../src/services/resources.js';
 import { openDatabase } from '../src/storage/database.js';
 import { DATABASES, type ThrowawayDatabase } from './support/databases.js';
 import { codeRequest } from './support/oauth.js';
@@ -76,6 +78,35 @@ describe.each(DATABASES)(
         expect(page).not.toContain('\u202e');
       } finally {
         await t.close();
+      }
+    });
+
+    it('a resource name: refused when registered, shown with U+FFFD when stored before', async () => {
+      const t = await startTestServer(database);
+      try {
+        const uri = 'https://api.example.com/';
+        await expect(
+          registerResource(t.ctx, 'development', { uri, name: '\u202eIPA knaB', scopes: ['read'] }),
+        ).rejects.toMatchObject({ code: 'invalid_resource_name' });
+        await registerResource(t.ctx, 'development', { uri, name: 'Bank API', scopes: ['read'] });
+      } finally {
+        await t.close();
+      }
+      const handle = await openDatabase(database.target);
+      try {
+        await sql`update resources set name = ${'\u202eIPA knaB'} where uri = ${'https://api.example.com/'}`.execute(
+          handle.db,
+        );
+      } finally {
+        await handle.close();
+      }
+      const again = await startTestServer(database);
+      try {
+        expect(
+          (await again.ctx.stores.resources.get('development', 'https://api.example.com/'))?.name,
+        ).toBe('\ufffdIPA knaB');
+      } finally {
+        await again.close();
       }
     });
   },

@@ -5,7 +5,7 @@ import { keys, useEnvironments } from '../api/queries';
 import type { AuditEntry, AuditQuery, ChainVerification } from '../api/types';
 import { ErrorAlert, Loading } from '../components/Feedback';
 import { DateTime, DottedName, Missing } from '../components/Values';
-import { parseLocalDateTime } from '../format';
+import { displayedJson, parseLocalDateTime } from '../format';
 import { usePageTitle } from './usePageTitle';
 
 const PAGE_SIZE = 50;
@@ -225,7 +225,7 @@ function AuditTable({ entries }: { readonly entries: readonly AuditEntry[] }) {
               <td className="break">{entry.clientId ?? <Missing />}</td>
               <td className="break">{entry.userId ?? <Missing />}</td>
               <td>
-                <code className="json">{JSON.stringify(entry.data)}</code>
+                <code className="json">{displayedJson(entry.data)}</code>
               </td>
             </tr>
           ))}

@@ -1,3 +1,4 @@
+import { UNSAFE_IN_SHOWN_TEXT } from '../pages/shown-text.js';
 import { clientIdEnvironment } from '../crypto/credentials.js';
 import { InvalidScope, InvalidTarget } from '../errors.js';
 import { OIDC_SCOPES } from '../protocol.js';
@@ -59,6 +60,12 @@ export async function registerResource(
   if (name === '' || name.length > 100)
     throw new InputError(
       'the resource name must have 1 to 100 characters',
+      'invalid_resource_name',
+    );
+  // Shown to users on the consent page, as a client's name is (services/client-name.ts).
+  if (name.search(UNSAFE_IN_SHOWN_TEXT) !== -1)
+    throw new InputError(
+      'the resource name must not contain control characters or bidirectional overrides (they change how the name reads on the consent page)',
       'invalid_resource_name',
     );
   for (const scope of spec.scopes) {

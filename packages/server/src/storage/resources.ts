@@ -1,3 +1,4 @@
+import { shownText } from '../pages/shown-text.js';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
@@ -51,7 +52,8 @@ export function resourceStore(db: Kysely<Database>): ResourceStore {
   }): Resource => ({
     environment: row.environment,
     uri: row.uri,
-    name: row.name,
+    // A name stored before names were checked may still hold a bidirectional override.
+    name: shownText(row.name),
     scopes: JSON.parse(row.scopes) as string[],
     clientId: row.client_id,
     accessTokenAlg: ACCESS_TOKEN_ALGS.includes(row.access_token_alg as AccessTokenAlg)

@@ -29,6 +29,7 @@ import {
   type LoopbackViolation,
 } from '../loopback-policy.js';
 import { parseDuration } from '../duration.js';
+import { checkClientName } from '../client-name.js';
 import { InputError } from '../input-error.js';
 import type { DeclaredClient, DeclaredEnvironmentSettings, DeclaredState } from './schema.js';
 import { applyUserChanges, planUsers, type UserChange } from './users.js';
@@ -254,6 +255,14 @@ async function planClient(
       code: 'type_change',
       message: `the client is ${existing.type}; a client's type cannot change (delete it and apply again)`,
     });
+  // The name as the service checks it: a file holding a name stored before names were checked
+  // (a bidirectional override, a control) gets a problem here, not a refused apply.
+  try {
+    checkClientName(declared.name);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    problems.push({ key: declared.key, environment, code: error.code, message: error.message });
+  }
   // The grant rules, checked here too, so that plan already says what apply would refuse.
   const wanted = [...desired.keys()];
   try {
