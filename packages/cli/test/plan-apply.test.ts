@@ -197,6 +197,30 @@ describe('gatehouse plan / apply: a name that reads as another', () => {
   });
 });
 
+describe('gatehouse plan / apply: a name with spaces around it', () => {
+  it('is stored trimmed and is in sync after apply, not a change forever', async () => {
+    await writeFileIn(
+      'clients.json',
+      JSON.stringify({
+        version: 1,
+        clients: [
+          {
+            key: 'padded',
+            name: '  Shop  ',
+            type: 'native',
+            environments: { staging: { redirectUris: ['http://127.0.0.1/callback'] } },
+          },
+        ],
+      }),
+    );
+    expect((await cli(['apply', '-f', 'clients.json'])).code).toBe(0);
+    expect((await clientsIn('staging')).map((c) => c.name)).toEqual(['Shop']);
+    const again = await cli(['plan', '-f', 'clients.json', '--json']);
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as PlanJson).changeCount).toBe(0);
+  });
+});
+
 describe('gatehouse plan / apply: a valid file', () => {
   it('plans creations, applies them once with secrets shown once, then is in sync', async () => {
     await writeFileIn('clients.yaml', VALID);

@@ -133,6 +133,9 @@ describe.each(DATABASES)('redirect registration on $kind', ({ create }) => {
     await store.forgetClient('staging', clientId);
     const long = `https://app.staging.example.com/${'a'.repeat(2100)}`;
     expect((await authorize(long)).status).toBe(400);
+    // Under 2,048 characters but 4,000-odd bytes: PostgreSQL's key limit made this a 500.
+    const wide = `https://app.staging.example.com/${'漢'.repeat(1400)}`;
+    expect((await authorize(wide)).status).toBe(400);
     expect(await store.list('staging', clientId)).toEqual([]);
   });
 });

@@ -457,6 +457,8 @@ describe.each(DATABASES)('redirect inventory report on $kind', ({ create }) => {
     });
     // One too long to be registered is refused without being recorded (the store stays small).
     expect((await signOut(`https://shop.example.com/${'a'.repeat(2100)}`)).status).toBe(400);
+    // Nor one under 2,048 characters but over 2,048 bytes (PostgreSQL's key limit: it was a 500).
+    expect((await signOut(`https://shop.example.com/${'漢'.repeat(1400)}`)).status).toBe(400);
     expect(await t.ctx.stores.refusedPostLogoutRedirects.list('staging', shop)).toHaveLength(3);
     // Not the sign-in URIs': a refused sign-out address is not a near miss of a redirect URI.
     expect(entry(report, shop, 'https://shop.example.com/callback').nearMisses).toBe(0);

@@ -80,10 +80,14 @@ export async function recordRefusedPostLogoutRedirect(
   ]);
 }
 
-/** Counted only for values that could ever be registered; the store caps each client's list. */
+/**
+ * Counted only for values that could ever be registered; the store caps each client's list. The
+ * bound is in bytes: the URI is part of the table's key, and PostgreSQL refuses an index entry
+ * over 2,704 bytes (2,048 characters of CJK text are 6,144), which made the refusal a 500.
+ */
 function countRefusal(store: RefusedRedirectStore, refused: RedirectUriRefused): Promise<void> {
   const { environment, clientId, requested, refusal, at } = refused;
-  return requested.length <= MAX_REDIRECT_URI_LENGTH
+  return Buffer.byteLength(requested, 'utf8') <= MAX_REDIRECT_URI_LENGTH
     ? store.record(environment, clientId, requested, refusal.code, at)
     : Promise.resolve();
 }

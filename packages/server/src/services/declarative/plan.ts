@@ -344,9 +344,10 @@ async function planClient(
     environment,
     action: 'update',
     clientId: existing.clientId,
-    ...(declared.name === existing.name
+    // Compared as the service stores it (trimmed), or a padded name would be a change forever.
+    ...(declared.name.trim() === existing.name
       ? {}
-      : { name: { from: existing.name, to: declared.name } }),
+      : { name: { from: existing.name, to: declared.name.trim() } }),
     ...(declared.grantTypes === undefined || sameList(declared.grantTypes, existing.grantTypes)
       ? {}
       : { grantTypes: { from: existing.grantTypes, to: declared.grantTypes } }),
