@@ -229,6 +229,9 @@ describe('the packages as installed from the registry', () => {
         '--no-audit',
         '--no-fund',
         '--prefer-offline',
+        // A registry connection that stalls is dropped and retried after two minutes; npm's own
+        // five, times its retries, outlasted the hook (seen once in CI: a fetch hung 10 minutes).
+        '--fetch-timeout=120000',
         ...tarballs.map((t) => join(packs, t)),
         ...versions,
       ],
