@@ -475,19 +475,11 @@ describe.each(DATABASES)('a decision sent several times at once ($kind)', ({ cre
       const { clientId } = await t.client({ type: 'web', name: 'Twice', redirectUris: [WEB] });
       await t.user('twice@example.com', PASSWORD);
       const browser = new FormBrowser(t.url);
-      const started = await browser.follow(
-        await browser.get(
-          `/e/development/authorize?${new URLSearchParams(codeRequest(clientId, WEB).query).toString()}`,
-        ),
+      const page = await browser.signInUntilDecision(
+        codeRequest(clientId, WEB).query,
+        'twice@example.com',
+        PASSWORD,
       );
-      const signedIn = await browser.follow(
-        await browser.post('/e/development/login', {
-          ...FormBrowser.fields(await started.last.text()),
-          email: 'twice@example.com',
-          password: PASSWORD,
-        }),
-      );
-      const page = await signedIn.last.text();
       const decision = { ...FormBrowser.fields(page), decision: 'allow' };
       const replies = await Promise.all(
         Array.from({ length: 6 }, () => browser.post(FormBrowser.action(page), decision)),
@@ -584,17 +576,7 @@ describe('a request parked before its redirect URI went away (SQLite)', () => {
       await t.user('denier@example.com', PASSWORD);
       const browser = new FormBrowser(t.url);
       const query = { ...codeRequest(clientId, WEB).query, state: 'state-for-the-old-domain' };
-      const started = await browser.follow(
-        await browser.get(`/e/development/authorize?${new URLSearchParams(query).toString()}`),
-      );
-      const consent = await browser.follow(
-        await browser.post('/e/development/login', {
-          ...FormBrowser.fields(await started.last.text()),
-          email: 'denier@example.com',
-          password: PASSWORD,
-        }),
-      );
-      const page = await consent.last.text();
+      const page = await browser.signInUntilDecision(query, 'denier@example.com', PASSWORD);
       expect(page).toContain('name="decision"');
       // The operator removes the URI (its domain lapsed) while the consent page is open.
       await updateClient(t.ctx, 'development', clientId, { removeRedirectUris: [WEB] });

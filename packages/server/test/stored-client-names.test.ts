@@ -60,19 +60,11 @@ describe.each(DATABASES)(
         );
         // What the user is asked to consent to.
         const browser = new FormBrowser(t.url);
-        const started = await browser.follow(
-          await browser.get(
-            `/e/development/authorize?${new URLSearchParams(codeRequest(clientId, REDIRECT).query).toString()}`,
-          ),
+        const page = await browser.signInUntilDecision(
+          codeRequest(clientId, REDIRECT).query,
+          'reader@example.com',
+          PASSWORD,
         );
-        const consent = await browser.follow(
-          await browser.post('/e/development/login', {
-            ...FormBrowser.fields(await started.last.text()),
-            email: 'reader@example.com',
-            password: PASSWORD,
-          }),
-        );
-        const page = await consent.last.text();
         expect(page).toContain('name="decision"');
         expect(page).toContain('\ufffdmoc.elgoog');
         expect(page).not.toContain('\u202e');

@@ -236,6 +236,29 @@ export class FormBrowser {
   }
 
   /**
+   * Authorize and sign in, stopping at the decision page (consent or confirmation): returns its
+   * text, for a test that decides itself or changes something while the page is open.
+   */
+  async signInUntilDecision(
+    query: Record<string, string>,
+    email: string,
+    password: string,
+    environment = 'development',
+  ): Promise<string> {
+    const started = await this.follow(
+      await this.get(`/e/${environment}/authorize?${new URLSearchParams(query).toString()}`),
+    );
+    const signedIn = await this.follow(
+      await this.post(`/e/${environment}/login`, {
+        ...FormBrowser.fields(await started.last.text()),
+        email,
+        password,
+      }),
+    );
+    return signedIn.last.text();
+  }
+
+  /**
    * Authorize, sign in, consent (or confirm, for a public client already consented to): returns
    * where the server finally sends the browser.
    */
